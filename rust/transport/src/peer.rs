@@ -1,0 +1,545 @@
+//! Peer connections: a handle the caller owns, driven by one task on the shared runtime.
+//!
+//! Calls on the handle are checked at once (so malformed input fails synchronously) and then
+//! queued as commands to the connection's task, which runs them in order. Everything the
+//! connection reports comes back as [`PeerEvent`]s, drained with [`PeerConnection::poll`].
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel as RtcDataChannel;
+use webrtc::peer_connection::{
+    PeerConnection as RtcPeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, RTCSignalingState,
+    SettingEngineBuilder,
+};
+
+use crate::channel::{self, ChannelOptions, ChannelShared, ChannelState, DataChannel, Outgoing};
+use crate::config::TransportConfig;
+use crate::error::TransportError;
+
+/// Per-channel send buffer: bounded so long transfers do not overrun the kernel's UDP buffers.
+const SEND_BUFFER_LIMIT: usize = 128 * 1024;
+/// How long closing a connection may take before it is abandoned.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Connection state, numbered as Godot's `WebRTCPeerConnection.ConnectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Not connecting yet.
+    New = 0,
+    /// ICE or DTLS in progress.
+    Connecting = 1,
+    /// Connected.
+    Connected = 2,
+    /// Connectivity lost; may recover.
+    Disconnected = 3,
+    /// ICE or DTLS failed.
+    Failed = 4,
+    /// Closed.
+    Closed = 5,
+}
+
+/// ICE gathering state, numbered as Godot's `WebRTCPeerConnection.GatheringState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatheringState {
+    /// Nothing gathered yet.
+    New = 0,
+    /// Gathering candidates.
+    Gathering = 1,
+    /// Done gathering.
+    Complete = 2,
+}
+
+/// Signaling state, numbered as Godot's `WebRTCPeerConnection.SignalingState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalingState {
+    /// No offer/answer exchange in progress.
+    Stable = 0,
+    /// A local offer is applied.
+    HaveLocalOffer = 1,
+    /// A remote offer is applied.
+    HaveRemoteOffer = 2,
+    /// A local provisional answer is applied.
+    HaveLocalPranswer = 3,
+    /// A remote provisional answer is applied.
+    HaveRemotePranswer = 4,
+    /// Closed.
+    Closed = 5,
+}
+
+/// The type of a session description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdpKind {
+    /// An offer.
+    Offer,
+    /// A provisional answer.
+    Pranswer,
+    /// An answer.
+    Answer,
+}
+
+impl SdpKind {
+    /// Parses the W3C name (`"offer"`, `"pranswer"`, `"answer"`).
+    pub fn parse(name: &str) -> Result<Self, TransportError> {
+        match name {
+            "offer" => Ok(Self::Offer),
+            "pranswer" => Ok(Self::Pranswer),
+            "answer" => Ok(Self::Answer),
+            other => Err(TransportError::InvalidSdp(format!(
+                "unknown description type '{other}' (expected offer, pranswer or answer)"
+            ))),
+        }
+    }
+
+    /// The W3C name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Offer => "offer",
+            Self::Pranswer => "pranswer",
+            Self::Answer => "answer",
+        }
+    }
+
+    fn describe(self, sdp: String) -> Result<RTCSessionDescription, TransportError> {
+        let parsed = match self {
+            Self::Offer => RTCSessionDescription::offer(sdp),
+            Self::Pranswer => RTCSessionDescription::pranswer(sdp),
+            Self::Answer => RTCSessionDescription::answer(sdp),
+        };
+        parsed.map_err(|error| TransportError::InvalidSdp(error.to_string()))
+    }
+}
+
+/// Something the connection reports, in the order it happened.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// A local description was created (an offer after `create_offer`, or the answer to a
+    /// remote offer, which is applied locally already).
+    SessionDescriptionCreated {
+        /// Offer or answer.
+        kind: SdpKind,
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A local ICE candidate to send to the remote side.
+    IceCandidateCreated {
+        /// Media stream id.
+        mid: String,
+        /// Media line index.
+        index: u16,
+        /// The candidate line.
+        candidate: String,
+    },
+    /// The remote side opened a channel in-band.
+    DataChannelReceived(DataChannel),
+    /// The connection state changed.
+    ConnectionStateChanged(ConnectionState),
+    /// The gathering state changed.
+    GatheringStateChanged(GatheringState),
+    /// The signaling state changed.
+    SignalingStateChanged(SignalingState),
+    /// Something failed on the runtime; the text says what.
+    Error(String),
+}
+
+type EventQueue = Arc<Mutex<VecDeque<PeerEvent>>>;
+
+fn push(queue: &EventQueue, event: PeerEvent) {
+    queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push_back(event);
+}
+
+enum Command {
+    CreateOffer,
+    SetLocal(RTCSessionDescription),
+    SetRemote(RTCSessionDescription),
+    AddCandidate(RTCIceCandidateInit),
+    CreateChannel { label: String, shared: Arc<ChannelShared>, outgoing: mpsc::UnboundedReceiver<Outgoing> },
+    Close,
+}
+
+/// A WebRTC peer connection.
+pub struct PeerConnection {
+    commands: mpsc::UnboundedSender<Command>,
+    events: EventQueue,
+    max_message_size: Arc<AtomicUsize>,
+    channels: Vec<Weak<ChannelShared>>,
+    connection_state: ConnectionState,
+    gathering_state: GatheringState,
+    signaling_state: SignalingState,
+}
+
+impl PeerConnection {
+    /// Checks `config` and starts the connection on the shared runtime.
+    pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
+        config.validate()?;
+        let runtime = crate::runtime::handle()?;
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let events = EventQueue::default();
+        let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
+        let handler = EventHandler { events: Arc::clone(&events), max_message_size: Arc::clone(&max_message_size) };
+        runtime.spawn(drive(config, handler, receiver));
+        Ok(Self {
+            commands,
+            events,
+            max_message_size,
+            channels: Vec::new(),
+            connection_state: ConnectionState::New,
+            gathering_state: GatheringState::New,
+            signaling_state: SignalingState::Stable,
+        })
+    }
+
+    /// The connection state as of the last [`poll`](Self::poll).
+    pub fn connection_state(&self) -> ConnectionState {
+        self.connection_state
+    }
+
+    /// The gathering state as of the last [`poll`](Self::poll).
+    pub fn gathering_state(&self) -> GatheringState {
+        self.gathering_state
+    }
+
+    /// The signaling state as of the last [`poll`](Self::poll).
+    pub fn signaling_state(&self) -> SignalingState {
+        self.signaling_state
+    }
+
+    /// Starts creating an offer; it arrives as [`PeerEvent::SessionDescriptionCreated`].
+    pub fn create_offer(&self) -> Result<(), TransportError> {
+        self.command(Command::CreateOffer)
+    }
+
+    /// Applies a local description. An answer is applied by the connection itself as soon as
+    /// it is created, so setting a local answer again does nothing.
+    pub fn set_local_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+        let description = kind.describe(sdp)?;
+        if kind == SdpKind::Answer {
+            return Ok(());
+        }
+        self.command(Command::SetLocal(description))
+    }
+
+    /// Applies the remote description; for an offer, the answer is created and applied too.
+    pub fn set_remote_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+        let remote_limit = remote_max_message_size(&sdp);
+        let description = kind.describe(sdp)?;
+        self.max_message_size.store(remote_limit, Ordering::Release);
+        self.command(Command::SetRemote(description))
+    }
+
+    /// Adds a remote ICE candidate; candidates that arrive before the remote description are
+    /// kept until it is set.
+    pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), TransportError> {
+        let line = candidate.trim();
+        let line = line.strip_prefix("a=").unwrap_or(line);
+        let body = line.strip_prefix("candidate:").unwrap_or(line);
+        rtc::ice::candidate::unmarshal_candidate(body)
+            .map_err(|error| TransportError::InvalidCandidate(format!("'{candidate}': {error}")))?;
+        let init = RTCIceCandidateInit {
+            candidate: format!("candidate:{body}"),
+            sdp_mid: (!mid.is_empty()).then(|| mid.to_owned()),
+            sdp_mline_index: Some(index),
+            ..Default::default()
+        };
+        self.command(Command::AddCandidate(init))
+    }
+
+    /// Creates a data channel. Allowed before and after the connection is up.
+    pub fn create_data_channel(&mut self, label: &str, options: ChannelOptions) -> Result<DataChannel, TransportError> {
+        options.validate()?;
+        if self.connection_state == ConnectionState::Closed {
+            return Err(TransportError::WrongState("the connection is closed".into()));
+        }
+        let shared = ChannelShared::new(label.to_owned(), options, Arc::clone(&self.max_message_size));
+        let (handle, outgoing) = DataChannel::new(Arc::clone(&shared));
+        self.channels.retain(|channel| channel.strong_count() > 0);
+        self.channels.push(Arc::downgrade(&shared));
+        self.command(Command::CreateChannel { label: label.to_owned(), shared, outgoing })?;
+        Ok(handle)
+    }
+
+    /// Takes every event reported since the last call and updates the cached states.
+    pub fn poll(&mut self) -> Vec<PeerEvent> {
+        let events: Vec<PeerEvent> = self.events.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+        if self.connection_state == ConnectionState::Closed {
+            return Vec::new();
+        }
+        for event in &events {
+            match event {
+                PeerEvent::ConnectionStateChanged(state) => self.connection_state = *state,
+                PeerEvent::GatheringStateChanged(state) => self.gathering_state = *state,
+                PeerEvent::SignalingStateChanged(state) => self.signaling_state = *state,
+                PeerEvent::DataChannelReceived(channel) => self.channels.push(Arc::downgrade(channel.shared())),
+                _ => {}
+            }
+        }
+        events
+    }
+
+    /// Closes the connection and all its channels. Never waits.
+    pub fn close(&mut self) {
+        if self.connection_state == ConnectionState::Closed {
+            return;
+        }
+        self.connection_state = ConnectionState::Closed;
+        self.signaling_state = SignalingState::Closed;
+        for channel in self.channels.drain(..).filter_map(|weak| weak.upgrade()) {
+            channel.set_state(ChannelState::Closed);
+        }
+        let _ = self.commands.send(Command::Close);
+    }
+
+    fn command(&self, command: Command) -> Result<(), TransportError> {
+        if self.connection_state == ConnectionState::Closed {
+            return Err(TransportError::WrongState("the connection is closed".into()));
+        }
+        self.commands.send(command).map_err(|_| TransportError::RuntimeGone)
+    }
+}
+
+impl Drop for PeerConnection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The `a=max-message-size` the remote side announces (RFC 8841; 64 KiB when absent, and
+/// never more than we accept ourselves).
+fn remote_max_message_size(sdp: &str) -> usize {
+    let announced = sdp
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("a=max-message-size:"))
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .unwrap_or(channel::DEFAULT_MAX_MESSAGE_SIZE);
+    match announced {
+        0 => channel::DEFAULT_MAX_MESSAGE_SIZE,
+        size => size.min(channel::DEFAULT_MAX_MESSAGE_SIZE),
+    }
+}
+
+/// Turns webrtc callbacks into queued events. Never blocks: the driver awaits it.
+struct EventHandler {
+    events: EventQueue,
+    max_message_size: Arc<AtomicUsize>,
+}
+
+impl EventHandler {
+    fn push(&self, event: PeerEvent) {
+        push(&self.events, event);
+    }
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for EventHandler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        match event.candidate.to_json() {
+            Ok(init) => self.push(PeerEvent::IceCandidateCreated {
+                mid: init.sdp_mid.filter(|mid| !mid.is_empty()).unwrap_or_else(|| "0".into()),
+                index: init.sdp_mline_index.unwrap_or(0),
+                candidate: init.candidate,
+            }),
+            Err(error) => log::warn!("cannot describe a local ICE candidate: {error}"),
+        }
+    }
+
+    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
+        let state = match state {
+            RTCSignalingState::HaveLocalOffer => SignalingState::HaveLocalOffer,
+            RTCSignalingState::HaveRemoteOffer => SignalingState::HaveRemoteOffer,
+            RTCSignalingState::HaveLocalPranswer => SignalingState::HaveLocalPranswer,
+            RTCSignalingState::HaveRemotePranswer => SignalingState::HaveRemotePranswer,
+            RTCSignalingState::Closed => SignalingState::Closed,
+            _ => SignalingState::Stable,
+        };
+        self.push(PeerEvent::SignalingStateChanged(state));
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        let state = match state {
+            RTCIceGatheringState::Gathering => GatheringState::Gathering,
+            RTCIceGatheringState::Complete => GatheringState::Complete,
+            _ => GatheringState::New,
+        };
+        self.push(PeerEvent::GatheringStateChanged(state));
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let state = match state {
+            RTCPeerConnectionState::Connecting => ConnectionState::Connecting,
+            RTCPeerConnectionState::Connected => ConnectionState::Connected,
+            RTCPeerConnectionState::Disconnected => ConnectionState::Disconnected,
+            RTCPeerConnectionState::Failed => ConnectionState::Failed,
+            RTCPeerConnectionState::Closed => ConnectionState::Closed,
+            _ => ConnectionState::New,
+        };
+        if state == ConnectionState::Failed {
+            self.push(PeerEvent::Error("the connection failed (ICE found no working path, or the DTLS handshake failed)".into()));
+        }
+        self.push(PeerEvent::ConnectionStateChanged(state));
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn RtcDataChannel>) {
+        // Reading the channel's options is a round trip to the driver, which is awaiting this
+        // very callback: do it on a task of its own.
+        let events = Arc::clone(&self.events);
+        let max_message_size = Arc::clone(&self.max_message_size);
+        tokio::spawn(async move {
+            match describe_remote_channel(&channel).await {
+                Ok((label, options)) => {
+                    let shared = ChannelShared::new(label, options, max_message_size);
+                    let (handle, outgoing) = DataChannel::new(Arc::clone(&shared));
+                    channel::attach(channel, shared, outgoing);
+                    push(&events, PeerEvent::DataChannelReceived(handle));
+                }
+                Err(error) => push(&events, PeerEvent::Error(format!("cannot read an incoming data channel: {error}"))),
+            }
+        });
+    }
+}
+
+async fn describe_remote_channel(channel: &Arc<dyn RtcDataChannel>) -> webrtc::error::Result<(String, ChannelOptions)> {
+    let options = ChannelOptions {
+        ordered: channel.ordered().await?,
+        max_packet_life_time: channel.max_packet_life_time().await?,
+        max_retransmits: channel.max_retransmits().await?,
+        protocol: channel.protocol().await?,
+        // Channels negotiated out of band are never announced; this one came in-band.
+        negotiated_id: None,
+    };
+    Ok((channel.label().await?, options))
+}
+
+async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error::Result<Arc<dyn RtcPeerConnection>> {
+    let ice_servers = config
+        .ice_servers
+        .iter()
+        .map(|server| RTCIceServer {
+            urls: server.urls.clone(),
+            username: server.username.clone(),
+            credential: server.credential.clone(),
+        })
+        .collect();
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .build();
+    let connection = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::default().with_ice_servers(ice_servers).build())
+        .with_setting_engine(settings)
+        .with_handler(Arc::new(handler))
+        .with_udp_addrs(vec![SocketAddr::new(config.effective_bind_address(), 0)])
+        .with_data_channel_send_buffer_limit(SEND_BUFFER_LIMIT)
+        .build()
+        .await?;
+    Ok(Arc::new(connection))
+}
+
+/// The connection's task: builds the webrtc connection, then runs commands in order.
+async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let events = Arc::clone(&handler.events);
+    let error = |text: String| push(&events, PeerEvent::Error(text));
+    let connection = match build(&config, handler).await {
+        Ok(connection) => connection,
+        Err(failure) => {
+            error(format!("cannot create the connection (bind {}): {failure}", config.effective_bind_address()));
+            push(&events, PeerEvent::ConnectionStateChanged(ConnectionState::Failed));
+            while let Some(command) = commands.recv().await {
+                if let Command::CreateChannel { shared, .. } = command {
+                    shared.set_state(ChannelState::Closed);
+                }
+            }
+            return;
+        }
+    };
+    let mut remote_is_set = false;
+    let mut early_candidates = Vec::new();
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::CreateOffer => match connection.create_offer(None).await {
+                Ok(offer) => push(&events, PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer.sdp }),
+                Err(failure) => error(format!("create_offer failed: {failure}")),
+            },
+            Command::SetLocal(description) => {
+                if let Err(failure) = connection.set_local_description(description).await {
+                    error(format!("set_local_description failed: {failure}"));
+                }
+            }
+            Command::SetRemote(description) => {
+                let is_offer = description.sdp_type == webrtc::peer_connection::RTCSdpType::Offer;
+                if let Err(failure) = connection.set_remote_description(description).await {
+                    error(format!("set_remote_description failed: {failure}"));
+                    continue;
+                }
+                remote_is_set = true;
+                for candidate in early_candidates.drain(..) {
+                    add_candidate(&connection, candidate, &error).await;
+                }
+                if is_offer {
+                    match answer(&connection).await {
+                        Ok(sdp) => push(&events, PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp }),
+                        Err(failure) => error(format!("cannot answer the remote offer: {failure}")),
+                    }
+                }
+            }
+            Command::AddCandidate(candidate) if remote_is_set => add_candidate(&connection, candidate, &error).await,
+            Command::AddCandidate(candidate) => early_candidates.push(candidate),
+            Command::CreateChannel { label, shared, outgoing } => {
+                let options = shared_options(&shared);
+                match connection.create_data_channel(&label, Some(options)).await {
+                    Ok(channel) => channel::attach(channel, shared, outgoing),
+                    Err(failure) => {
+                        shared.set_state(ChannelState::Closed);
+                        error(format!("cannot create data channel '{label}': {failure}"));
+                    }
+                }
+            }
+            Command::Close => break,
+        }
+    }
+    if tokio::time::timeout(CLOSE_TIMEOUT, connection.close()).await.is_err() {
+        log::warn!("closing a peer connection took longer than {CLOSE_TIMEOUT:?}; abandoned it");
+    }
+}
+
+fn shared_options(shared: &ChannelShared) -> webrtc::data_channel::RTCDataChannelInit {
+    shared.options().to_rtc()
+}
+
+async fn answer(connection: &Arc<dyn RtcPeerConnection>) -> webrtc::error::Result<String> {
+    let answer = connection.create_answer(None).await?;
+    let sdp = answer.sdp.clone();
+    connection.set_local_description(answer).await?;
+    Ok(sdp)
+}
+
+async fn add_candidate(connection: &Arc<dyn RtcPeerConnection>, candidate: RTCIceCandidateInit, error: &impl Fn(String)) {
+    let line = candidate.candidate.clone();
+    if let Err(failure) = connection.add_ice_candidate(candidate).await {
+        error(format!("add_ice_candidate '{line}' failed: {failure}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_message_size_follows_the_remote_announcement() {
+        assert_eq!(remote_max_message_size("v=0\r\na=max-message-size:16384\r\n"), 16384);
+        assert_eq!(remote_max_message_size("v=0\r\n"), channel::DEFAULT_MAX_MESSAGE_SIZE);
+        assert_eq!(remote_max_message_size("a=max-message-size:0\r\n"), channel::DEFAULT_MAX_MESSAGE_SIZE);
+        assert_eq!(remote_max_message_size("a=max-message-size:1000000\r\n"), channel::DEFAULT_MAX_MESSAGE_SIZE);
+    }
+
+    #[test]
+    fn description_types_parse() {
+        assert_eq!(SdpKind::parse("offer"), Ok(SdpKind::Offer));
+        assert!(SdpKind::parse("rollback").is_err());
+        assert!(SdpKind::Offer.describe("garbage".into()).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! Two connections in one process over 127.0.0.1, wired the way Godot's webrtc_minimal demo
+//! wires them: every event of one side is handed to the other.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use webrtc_mesh_transport::{
+    ChannelOptions, ChannelState, ConnectionState, DataChannel, PeerConnection, PeerEvent, SdpKind, TransportConfig,
+};
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn connection() -> PeerConnection {
+    PeerConnection::new(TransportConfig { bind_address: Some(LOOPBACK), ..Default::default() }).expect("connection")
+}
+
+/// Forwards one side's signaling to the other; returns the channels it received in-band.
+fn forward(from: &mut PeerConnection, to: &PeerConnection) -> Vec<DataChannel> {
+    let mut received = Vec::new();
+    for event in from.poll() {
+        match event {
+            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                if kind == SdpKind::Offer {
+                    from.set_local_description(kind, sdp.clone()).expect("local offer");
+                }
+                to.set_remote_description(kind, sdp).expect("remote description");
+            }
+            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                to.add_ice_candidate(&mid, index, &candidate).expect("candidate");
+            }
+            PeerEvent::DataChannelReceived(channel) => received.push(channel),
+            PeerEvent::Error(text) => panic!("transport error: {text}"),
+            _ => {}
+        }
+    }
+    received
+}
+
+struct Pair {
+    offerer: PeerConnection,
+    answerer: PeerConnection,
+    received_by_answerer: Vec<DataChannel>,
+}
+
+impl Pair {
+    fn new() -> Self {
+        Self { offerer: connection(), answerer: connection(), received_by_answerer: Vec::new() }
+    }
+
+    fn pump(&mut self) {
+        forward(&mut self.offerer, &self.answerer);
+        let received = forward(&mut self.answerer, &self.offerer);
+        self.received_by_answerer.extend(received);
+    }
+
+    fn pump_until(&mut self, what: &str, mut done: impl FnMut(&mut Self) -> bool) {
+        let start = Instant::now();
+        while !done(self) {
+            assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+            self.pump();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn negotiated(id: u16) -> ChannelOptions {
+    ChannelOptions { negotiated_id: Some(id), ..Default::default() }
+}
+
+#[test]
+fn negotiated_channel_carries_1000_ordered_reliable_messages_both_ways() {
+    let mut pair = Pair::new();
+    let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("both channels open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    assert_eq!(pair.offerer.connection_state(), ConnectionState::Connected);
+    assert_eq!((a.id(), b.id()), (1, 1));
+
+    for i in 0..1000u32 {
+        a.send(&i.to_le_bytes(), false).unwrap();
+    }
+    b.send("hello".as_bytes(), true).unwrap();
+    let mut got = Vec::new();
+    pair.pump_until("1000 messages", |_| {
+        while let Some(packet) = b.recv() {
+            assert!(!packet.is_string);
+            got.push(u32::from_le_bytes(packet.data[..].try_into().unwrap()));
+        }
+        got.len() == 1000
+    });
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    pair.pump_until("the text reply", |_| a.available_packets() == 1);
+    let reply = a.recv().unwrap();
+    assert!(reply.is_string);
+    assert_eq!(&reply.data[..], b"hello");
+}
+
+#[test]
+fn in_band_channel_arrives_with_its_options() {
+    let mut pair = Pair::new();
+    let options = ChannelOptions { ordered: false, max_retransmits: Some(3), protocol: "game".into(), ..Default::default() };
+    let a = pair.offerer.create_data_channel("chat", options).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("the channel to arrive", |pair| !pair.received_by_answerer.is_empty());
+    let b = pair.received_by_answerer[0].clone();
+    assert_eq!(b.label(), "chat");
+    assert!(!b.options().ordered);
+    // webrtc 0.21 does not surface the DCEP reliability parameter of a channel opened by the
+    // remote side, so only the ordering and the names can be checked on the receiving end.
+    assert_eq!(a.options().max_retransmits, Some(3));
+    assert_eq!(b.options().protocol, "game");
+    pair.pump_until("both ends open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    b.send(b"pong", false).unwrap();
+    pair.pump_until("pong", |_| a.available_packets() == 1);
+    assert_eq!(&a.recv().unwrap().data[..], b"pong");
+}
+
+#[test]
+fn unreliable_options_are_applied_and_oversized_packets_refused() {
+    let mut pair = Pair::new();
+    let lifetime = ChannelOptions { ordered: false, max_packet_life_time: Some(1), negotiated_id: Some(3), ..Default::default() };
+    let a = pair.offerer.create_data_channel("unreliable", lifetime.clone()).unwrap();
+    let b = pair.answerer.create_data_channel("unreliable", lifetime).unwrap();
+    assert!(!a.options().ordered);
+    assert_eq!(a.options().max_packet_life_time, Some(1));
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    let too_big = vec![0u8; a.max_message_size() + 1];
+    assert!(a.send(&too_big, false).is_err());
+    a.send(b"small", false).unwrap();
+    pair.pump_until("a small unreliable packet", |_| b.available_packets() == 1);
+    assert_eq!(&b.recv().unwrap().data[..], b"small");
+}
+
+#[test]
+fn the_largest_packet_crosses_a_reliable_channel() {
+    let mut pair = Pair::new();
+    let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    let largest: Vec<u8> = (0..a.max_message_size()).map(|i| i as u8).collect();
+    a.send(&largest, false).unwrap();
+    pair.pump_until("the largest packet", |_| b.available_packets() == 1);
+    assert_eq!(&b.recv().unwrap().data[..], &largest[..]);
+}
+
+#[test]
+fn closing_one_side_is_seen_by_the_other() {
+    let mut pair = Pair::new();
+    let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    for _ in 0..100 {
+        a.send(&[1; 1000], false).unwrap();
+    }
+    pair.offerer.close();
+    assert_eq!(a.ready_state(), ChannelState::Closed);
+    assert!(a.send(b"late", false).is_err());
+    pair.pump_until("the remote side to notice", |pair| {
+        b.ready_state() == ChannelState::Closed
+            || matches!(pair.answerer.connection_state(), ConnectionState::Closed | ConnectionState::Disconnected | ConnectionState::Failed)
+    });
+}
+
+#[test]
+fn malformed_input_is_refused_synchronously() {
+    let pair = Pair::new();
+    assert!(pair.offerer.set_remote_description(SdpKind::Offer, "not sdp".into()).is_err());
+    assert!(pair.offerer.add_ice_candidate("0", 0, "candidate:garbage").is_err());
+    assert!(SdpKind::parse("bogus").is_err());
+}
