@@ -1,0 +1,219 @@
+//! `WebRTCPeerConnectionRs`: Godot's `WebRTCPeerConnection` over the transport, registered as
+//! the engine's default so that `WebRTCPeerConnection.new()` creates one.
+
+use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, SignalingState};
+use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
+use godot::global::{godot_error, Error};
+use godot::prelude::*;
+use webrtc_mesh_transport::{self as transport, PeerConnection, PeerEvent, SdpKind, TransportConfig};
+
+use crate::config;
+use crate::data_channel::WebRtcDataChannelRs;
+use crate::errors;
+use crate::logging;
+
+/// The class name Godot knows this class by.
+pub const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
+
+/// A WebRTC peer connection in pure Rust (webrtc-rs), provided by the webrtc-mesh addon and
+/// made the default, so `WebRTCPeerConnection.new()` returns one. Use it through the
+/// `WebRTCPeerConnection` API. Besides `iceServers`, `initialize()` accepts `bindAddress`: the
+/// local IP to bind (default: every interface, or the one set by `set_default_bind_address`).
+#[derive(GodotClass)]
+#[class(tool, init, base = WebRtcPeerConnectionExtension, rename = WebRTCPeerConnectionRs)]
+pub struct WebRtcPeerConnectionRs {
+    connection: Option<PeerConnection>,
+    base: Base<WebRtcPeerConnectionExtension>,
+}
+
+#[godot_api]
+impl WebRtcPeerConnectionRs {
+    /// Sets the local IP address that connections bind when their configuration names none
+    /// (an empty string restores the default: every interface). Returns `ERR_INVALID_PARAMETER`
+    /// for a string that is not an IP address.
+    #[func]
+    fn set_default_bind_address(address: GString) -> Error {
+        let text = address.to_string();
+        if text.trim().is_empty() {
+            transport::config::set_default_bind_address(None);
+            return Error::OK;
+        }
+        match text.trim().parse() {
+            Ok(ip) => {
+                transport::config::set_default_bind_address(Some(ip));
+                Error::OK
+            }
+            Err(_) => {
+                godot_error!("WebRTCPeerConnectionRs.set_default_bind_address: '{text}' is not an IP address");
+                Error::ERR_INVALID_PARAMETER
+            }
+        }
+    }
+
+    /// Sets how much of the addon's log reaches Godot's output: "off", "error", "warn",
+    /// "info", "debug" or "trace". The environment variable `WEBRTC_MESH_LOG` sets the start value.
+    #[func]
+    fn set_log_level(level: GString) -> Error {
+        match logging::parse_level(&level.to_string()) {
+            Some(filter) => {
+                log::set_max_level(filter);
+                Error::OK
+            }
+            None => {
+                godot_error!("WebRTCPeerConnectionRs.set_log_level: unknown level '{level}'");
+                Error::ERR_INVALID_PARAMETER
+            }
+        }
+    }
+}
+
+impl WebRtcPeerConnectionRs {
+    /// The connection, created with the default configuration on first use (as the engine's
+    /// other WebRTC implementations do when `initialize()` was not called).
+    fn connection(&mut self, call: &str) -> Result<&mut PeerConnection, Error> {
+        if self.connection.is_none() {
+            let connection = PeerConnection::new(TransportConfig::default()).map_err(|error| errors::report(call, error))?;
+            self.connection = Some(connection);
+        }
+        self.connection.as_mut().ok_or(Error::ERR_BUG)
+    }
+
+    fn run(&mut self, call: &str, action: impl FnOnce(&mut PeerConnection) -> Result<(), transport::TransportError>) -> Error {
+        match self.connection(call) {
+            Ok(connection) => errors::check(call, action(connection)),
+            Err(code) => code,
+        }
+    }
+
+    fn emit(&mut self, signal: &str, args: &[Variant]) {
+        self.base_mut().emit_signal(signal, args);
+    }
+}
+
+fn sdp_kind(call: &str, kind: &GString) -> Result<SdpKind, Error> {
+    SdpKind::parse(&kind.to_string()).map_err(|error| errors::report(call, error))
+}
+
+#[godot_api]
+impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
+    fn get_connection_state(&self) -> ConnectionState {
+        match self.connection.as_ref().map(PeerConnection::connection_state) {
+            None | Some(transport::ConnectionState::New) => ConnectionState::NEW,
+            Some(transport::ConnectionState::Connecting) => ConnectionState::CONNECTING,
+            Some(transport::ConnectionState::Connected) => ConnectionState::CONNECTED,
+            Some(transport::ConnectionState::Disconnected) => ConnectionState::DISCONNECTED,
+            Some(transport::ConnectionState::Failed) => ConnectionState::FAILED,
+            Some(transport::ConnectionState::Closed) => ConnectionState::CLOSED,
+        }
+    }
+
+    fn get_gathering_state(&self) -> GatheringState {
+        match self.connection.as_ref().map(PeerConnection::gathering_state) {
+            None | Some(transport::GatheringState::New) => GatheringState::NEW,
+            Some(transport::GatheringState::Gathering) => GatheringState::GATHERING,
+            Some(transport::GatheringState::Complete) => GatheringState::COMPLETE,
+        }
+    }
+
+    fn get_signaling_state(&self) -> SignalingState {
+        match self.connection.as_ref().map(PeerConnection::signaling_state) {
+            None | Some(transport::SignalingState::Stable) => SignalingState::STABLE,
+            Some(transport::SignalingState::HaveLocalOffer) => SignalingState::HAVE_LOCAL_OFFER,
+            Some(transport::SignalingState::HaveRemoteOffer) => SignalingState::HAVE_REMOTE_OFFER,
+            Some(transport::SignalingState::HaveLocalPranswer) => SignalingState::HAVE_LOCAL_PRANSWER,
+            Some(transport::SignalingState::HaveRemotePranswer) => SignalingState::HAVE_REMOTE_PRANSWER,
+            Some(transport::SignalingState::Closed) => SignalingState::CLOSED,
+        }
+    }
+
+    fn initialize(&mut self, config: VarDictionary) -> Error {
+        const CALL: &str = "WebRTCPeerConnection.initialize";
+        let connection = config::transport_config(&config).and_then(PeerConnection::new);
+        match connection {
+            Ok(connection) => {
+                // Replacing a connection drops (and so closes) the previous one.
+                self.connection = Some(connection);
+                Error::OK
+            }
+            Err(error) => errors::report(CALL, error),
+        }
+    }
+
+    fn create_data_channel(&mut self, label: GString, config: VarDictionary) -> Option<Gd<WebRtcDataChannel>> {
+        const CALL: &str = "WebRTCPeerConnection.create_data_channel";
+        let options = match config::channel_options(&config) {
+            Ok(options) => options,
+            Err(error) => {
+                errors::report(CALL, error);
+                return None;
+            }
+        };
+        let connection = self.connection(CALL).ok()?;
+        match connection.create_data_channel(&label.to_string(), options) {
+            Ok(channel) => Some(WebRtcDataChannelRs::wrap(channel).upcast()),
+            Err(error) => {
+                errors::report(CALL, error);
+                None
+            }
+        }
+    }
+
+    fn create_offer(&mut self) -> Error {
+        self.run("WebRTCPeerConnection.create_offer", |connection| connection.create_offer())
+    }
+
+    fn set_remote_description(&mut self, kind: GString, sdp: GString) -> Error {
+        const CALL: &str = "WebRTCPeerConnection.set_remote_description";
+        match sdp_kind(CALL, &kind) {
+            Ok(kind) => self.run(CALL, |connection| connection.set_remote_description(kind, sdp.to_string())),
+            Err(code) => code,
+        }
+    }
+
+    fn set_local_description(&mut self, kind: GString, sdp: GString) -> Error {
+        const CALL: &str = "WebRTCPeerConnection.set_local_description";
+        match sdp_kind(CALL, &kind) {
+            Ok(kind) => self.run(CALL, |connection| connection.set_local_description(kind, sdp.to_string())),
+            Err(code) => code,
+        }
+    }
+
+    fn add_ice_candidate(&mut self, mid: GString, index: i32, candidate: GString) -> Error {
+        const CALL: &str = "WebRTCPeerConnection.add_ice_candidate";
+        let Ok(index) = u16::try_from(index) else {
+            godot_error!("{CALL}: media line index {index} is out of range");
+            return Error::ERR_INVALID_PARAMETER;
+        };
+        self.run(CALL, |connection| connection.add_ice_candidate(&mid.to_string(), index, &candidate.to_string()))
+    }
+
+    fn poll(&mut self) -> Error {
+        logging::flush();
+        let Some(connection) = self.connection.as_mut() else {
+            return Error::OK;
+        };
+        for event in connection.poll() {
+            match event {
+                PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                    self.emit("session_description_created", &[kind.name().to_variant(), sdp.to_variant()]);
+                }
+                PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                    self.emit("ice_candidate_created", &[mid.to_variant(), i64::from(index).to_variant(), candidate.to_variant()]);
+                }
+                PeerEvent::DataChannelReceived(channel) => {
+                    let channel = WebRtcDataChannelRs::wrap(channel);
+                    self.emit("data_channel_received", &[channel.to_variant()]);
+                }
+                PeerEvent::Error(text) => godot_error!("WebRTCPeerConnection: {text}"),
+                PeerEvent::ConnectionStateChanged(_) | PeerEvent::GatheringStateChanged(_) | PeerEvent::SignalingStateChanged(_) => {}
+            }
+        }
+        Error::OK
+    }
+
+    fn close(&mut self) {
+        if let Some(connection) = self.connection.as_mut() {
+            connection.close();
+        }
+    }
+}
