@@ -1,0 +1,270 @@
+use super::*;
+use MeshEvent::*;
+
+type TestMesh = Mesh<&'static str>;
+
+fn mesh(mode: Mode, id: i64) -> TestMesh {
+    let mut mesh = TestMesh::new();
+    mesh.initialize(id, mode, &[]).unwrap();
+    mesh
+}
+
+const MESH: Mode = Mode::Mesh { server_compatibility: false };
+const COMPAT: Mode = Mode::Mesh { server_compatibility: true };
+
+fn add(mesh: &mut TestMesh, id: i32) {
+    mesh.check_add_peer(i64::from(id), 1).unwrap();
+    mesh.insert_peer(id);
+}
+
+fn ready(mesh: &mut TestMesh, ids: &[i32]) -> Vec<MeshEvent> {
+    let observed: Vec<_> = ids.iter().map(|id| (*id, PeerHealth::Ready)).collect();
+    mesh.update(&observed);
+    mesh.take_events()
+}
+
+#[test]
+fn initialize_checks_the_id_range_and_channels_config() {
+    let mut mesh = TestMesh::new();
+    for bad in [0, -1, 2_147_483_648] {
+        assert!(matches!(mesh.initialize(bad, MESH, &[]), Err(MeshError::InvalidParameter(_))), "{bad}");
+    }
+    assert!(mesh.initialize(2_147_483_647, MESH, &[]).is_ok());
+    assert!(mesh.initialize(1, MESH, &[]).is_ok());
+    assert!(matches!(mesh.initialize(2, MESH, &[2, 3]), Err(MeshError::InvalidParameter(_))));
+    assert!(mesh.initialize(2, MESH, &[0, 1, 2]).is_ok());
+}
+
+#[test]
+fn status_after_initialize_depends_on_the_mode() {
+    assert_eq!(mesh(MESH, 5).status(), ConnectionStatus::Connected);
+    assert_eq!(mesh(COMPAT, 5).status(), ConnectionStatus::Connecting);
+    assert_eq!(mesh(Mode::Client, 5).status(), ConnectionStatus::Connecting);
+    let server = mesh(Mode::Server, 0);
+    assert_eq!((server.status(), server.unique_id(), server.is_server()), (ConnectionStatus::Connected, 1, true));
+    assert_eq!(TestMesh::new().status(), ConnectionStatus::Disconnected);
+}
+
+#[test]
+fn a_client_cannot_be_id_1() {
+    let mut mesh = TestMesh::new();
+    assert!(matches!(mesh.initialize(1, Mode::Client, &[]), Err(MeshError::InvalidParameter(_))));
+}
+
+#[test]
+fn add_peer_checks_follow_the_engine_order() {
+    let unconfigured = TestMesh::new();
+    assert!(matches!(unconfigured.check_add_peer(2, 1), Err(MeshError::Unconfigured(_))));
+
+    let client = mesh(Mode::Client, 3);
+    assert!(matches!(client.check_add_peer(2, 1), Err(MeshError::InvalidParameter(_))));
+    assert!(client.check_add_peer(1, 1).is_ok());
+    let server = mesh(Mode::Server, 1);
+    assert!(matches!(server.check_add_peer(1, 1), Err(MeshError::InvalidParameter(_))));
+
+    let mut mesh = mesh(MESH, 1);
+    assert!(matches!(mesh.check_add_peer(0, 1), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(-4, 1), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(2, -1), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(1, 1), Err(MeshError::InvalidParameter(_))), "own id");
+    mesh.set_refuse_new_connections(true);
+    assert!(matches!(mesh.check_add_peer(2, 1), Err(MeshError::Unauthorized(_))));
+    mesh.set_refuse_new_connections(false);
+    add(&mut mesh, 2);
+    assert!(matches!(mesh.check_add_peer(2, 1), Err(MeshError::AlreadyExists(_))));
+}
+
+#[test]
+fn add_peer_returns_the_engine_channel_layout() {
+    let mut mesh = TestMesh::new();
+    mesh.initialize(1, MESH, &[2, 0]).unwrap();
+    let layout = mesh.check_add_peer(2, 9).unwrap();
+    let labels: Vec<_> = layout.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["reliable", "ordered", "unreliable", "4", "5"]);
+    assert_eq!(layout[1].max_packet_life_time, Some(9));
+}
+
+#[test]
+fn a_mesh_announces_each_peer_when_its_channels_open() {
+    let mut mesh = mesh(MESH, 1);
+    add(&mut mesh, 2);
+    add(&mut mesh, 3);
+    assert!(mesh.has_peer(2) && !mesh.is_peer_ready(2));
+    assert_eq!(mesh.update(&[(2, PeerHealth::Connecting), (3, PeerHealth::Connecting)]), Vec::<i32>::new());
+    assert_eq!(mesh.take_events(), []);
+    assert_eq!(ready(&mut mesh, &[3]), [PeerConnected(3)]);
+    assert_eq!(ready(&mut mesh, &[2, 3]), [PeerConnected(2)], "announced once only");
+    assert!(mesh.is_peer_ready(2));
+}
+
+#[test]
+fn removals_come_before_new_connections_within_one_poll() {
+    let mut mesh = mesh(MESH, 1);
+    add(&mut mesh, 2);
+    add(&mut mesh, 3);
+    ready(&mut mesh, &[2]);
+    let removed = mesh.update(&[(2, PeerHealth::Dead), (3, PeerHealth::Ready)]);
+    assert_eq!(removed, [2]);
+    assert_eq!(mesh.take_events(), [PeerDisconnected(2), PeerConnected(3)]);
+    assert!(!mesh.has_peer(2));
+}
+
+#[test]
+fn removing_a_peer_that_never_connected_is_silent() {
+    let mut mesh = mesh(MESH, 1);
+    add(&mut mesh, 2);
+    assert!(mesh.remove_peer(2));
+    assert_eq!(mesh.take_events(), []);
+    assert!(!mesh.remove_peer(2));
+}
+
+#[test]
+fn server_compatibility_holds_peers_back_until_the_server_connects() {
+    let mut mesh = mesh(COMPAT, 3);
+    for id in [2, 4, 1] {
+        add(&mut mesh, id);
+    }
+    assert_eq!(ready(&mut mesh, &[2, 4]), []);
+    assert_eq!(mesh.status(), ConnectionStatus::Connecting);
+    assert_eq!(ready(&mut mesh, &[1]), [PeerConnected(1), ConnectionSucceeded, PeerConnected(2), PeerConnected(4)]);
+    assert_eq!(mesh.status(), ConnectionStatus::Connected);
+    add(&mut mesh, 5);
+    assert_eq!(ready(&mut mesh, &[5]), [PeerConnected(5)]);
+    mesh.remove_peer(1);
+    assert_eq!(mesh.take_events(), [PeerDisconnected(1), ServerDisconnected]);
+    assert_eq!(mesh.status(), ConnectionStatus::Disconnected);
+}
+
+#[test]
+fn without_server_compatibility_the_server_is_an_ordinary_peer() {
+    let mut mesh = mesh(MESH, 3);
+    add(&mut mesh, 1);
+    assert_eq!(ready(&mut mesh, &[1]), [PeerConnected(1)]);
+    mesh.remove_peer(1);
+    assert_eq!(mesh.take_events(), [PeerDisconnected(1)]);
+    assert_eq!(mesh.status(), ConnectionStatus::Connected);
+}
+
+#[test]
+fn a_client_connects_and_disconnects_with_the_server() {
+    let mut mesh = mesh(Mode::Client, 3);
+    add(&mut mesh, 1);
+    assert_eq!(ready(&mut mesh, &[1]), [PeerConnected(1)]);
+    assert_eq!(mesh.status(), ConnectionStatus::Connected);
+    mesh.update(&[(1, PeerHealth::Dead)]);
+    assert_eq!(mesh.take_events(), [PeerDisconnected(1)]);
+    assert_eq!(mesh.status(), ConnectionStatus::Disconnected);
+}
+
+#[test]
+fn disconnect_peer_forced_is_silent_and_unforced_waits_for_the_poll() {
+    let mut mesh = mesh(MESH, 1);
+    add(&mut mesh, 2);
+    add(&mut mesh, 3);
+    ready(&mut mesh, &[2, 3]);
+    assert!(mesh.disconnect_peer(9, false).is_err());
+    mesh.disconnect_peer(2, true).unwrap();
+    assert!(!mesh.has_peer(2));
+    assert_eq!(mesh.take_events(), []);
+    mesh.disconnect_peer(3, false).unwrap();
+    assert!(mesh.has_peer(3));
+    mesh.update(&[(3, PeerHealth::Dead)]);
+    assert_eq!(mesh.take_events(), [PeerDisconnected(3)]);
+}
+
+#[test]
+fn close_forgets_everything_without_signals() {
+    let mut mesh = mesh(MESH, 1);
+    add(&mut mesh, 2);
+    ready(&mut mesh, &[2]);
+    mesh.push_packet(2, 0, "lost");
+    mesh.close();
+    assert_eq!(mesh.take_events(), []);
+    assert_eq!((mesh.status(), mesh.unique_id(), mesh.peer_ids().len(), mesh.available_packets()), (ConnectionStatus::Disconnected, 0, 0, 0));
+    assert!(matches!(mesh.check_add_peer(2, 1), Err(MeshError::Unconfigured(_))));
+    assert!(matches!(mesh.send_plan(), Err(MeshError::Unconfigured(_))));
+}
+
+#[test]
+fn packets_wait_until_their_peer_is_announced() {
+    let mut mesh = mesh(COMPAT, 3);
+    add(&mut mesh, 2);
+    add(&mut mesh, 1);
+    ready(&mut mesh, &[2]);
+    mesh.push_packet(2, 0, "early");
+    assert_eq!((mesh.available_packets(), mesh.next_packet()), (0, None));
+    assert!(mesh.pop_packet().is_none());
+    ready(&mut mesh, &[1]);
+    assert_eq!(mesh.available_packets(), 1);
+    assert_eq!(mesh.pop_packet().map(|(info, packet)| (info.peer, packet)), Some((2, "early")));
+}
+
+#[test]
+fn packets_are_read_round_robin_and_lowest_channel_first() {
+    let mut mesh = TestMesh::new();
+    mesh.initialize(1, MESH, &[0]).unwrap();
+    for id in [2, 3, 4] {
+        add(&mut mesh, id);
+    }
+    ready(&mut mesh, &[2, 3, 4]);
+    mesh.push_packet(2, 2, "2-unreliable");
+    mesh.push_packet(2, 0, "2-reliable");
+    mesh.push_packet(3, 3, "3-extra");
+    mesh.push_packet(2, 1, "2-ordered");
+    mesh.push_packet(4, 1, "4-ordered");
+    mesh.update(&[]);
+    let mut order = Vec::new();
+    while let Some(info) = mesh.next_packet() {
+        let (popped, packet) = mesh.pop_packet().unwrap();
+        assert_eq!(info, popped, "next_packet describes what pop_packet returns");
+        order.push((packet, info.transfer_channel, info.mode));
+    }
+    assert_eq!(
+        order,
+        [
+            ("2-reliable", 0, TransferMode::Reliable),
+            ("3-extra", 1, TransferMode::Unreliable),
+            ("4-ordered", 0, TransferMode::UnreliableOrdered),
+            ("2-ordered", 0, TransferMode::UnreliableOrdered),
+            ("2-unreliable", 0, TransferMode::Unreliable),
+        ]
+    );
+}
+
+#[test]
+fn send_plans_follow_target_mode_and_channel() {
+    let mut mesh = TestMesh::new();
+    mesh.initialize(1, MESH, &[2]).unwrap();
+    for id in [2, 3, 4] {
+        add(&mut mesh, id);
+    }
+    ready(&mut mesh, &[2, 3]);
+    let plan = |mesh: &TestMesh| mesh.send_plan().map(|plan| (plan.channel_index, plan.peers));
+    assert_eq!(plan(&mesh), Ok((0, vec![2, 3])), "broadcast reaches connected peers");
+    mesh.set_target_peer(-2);
+    mesh.set_transfer_mode(TransferMode::Unreliable);
+    assert_eq!(plan(&mesh), Ok((2, vec![3])));
+    mesh.set_target_peer(3);
+    mesh.set_transfer_mode(TransferMode::UnreliableOrdered);
+    assert_eq!(plan(&mesh), Ok((1, vec![3])));
+    mesh.set_transfer_channel(1);
+    assert_eq!(plan(&mesh), Ok((3, vec![3])), "channel 1 is the first extra; the mode is ignored");
+    mesh.set_transfer_channel(2);
+    assert!(matches!(mesh.send_plan(), Err(MeshError::InvalidParameter(_))));
+    mesh.set_transfer_channel(-1);
+    assert!(matches!(mesh.send_plan(), Err(MeshError::InvalidParameter(_))));
+    mesh.set_transfer_channel(0);
+    mesh.set_target_peer(9);
+    assert!(matches!(mesh.send_plan(), Err(MeshError::InvalidParameter(_))), "unknown peer");
+    mesh.set_target_peer(4);
+    assert!(matches!(mesh.send_plan(), Err(MeshError::Unavailable(_))), "peer not connected yet");
+}
+
+#[test]
+fn relay_is_offered_in_server_and_client_mode() {
+    assert!(mesh(Mode::Server, 1).is_server_relay_supported());
+    assert!(mesh(Mode::Client, 2).is_server_relay_supported());
+    assert!(!mesh(MESH, 1).is_server_relay_supported());
+    assert!(mesh(MESH, 1).is_server());
+    assert!(!mesh(MESH, 2).is_server());
+}
