@@ -61,3 +61,64 @@ func connected_pair() -> Array:
 	p2.session_description_created.connect(p1.set_remote_description)
 	p2.ice_candidate_created.connect(p1.add_ice_candidate)
 	return [p1, p2]
+
+
+## Wires two connections to each other: descriptions and candidates of one go to the other.
+func link(a: WebRTCPeerConnection, b: WebRTCPeerConnection) -> void:
+	a.session_description_created.connect(a.set_local_description)
+	a.session_description_created.connect(b.set_remote_description)
+	a.ice_candidate_created.connect(b.add_ice_candidate)
+	b.session_description_created.connect(b.set_local_description)
+	b.session_description_created.connect(a.set_remote_description)
+	b.ice_candidate_created.connect(a.add_ice_candidate)
+
+
+## Creates a multiplayer peer of class `class_name_` per id, initialized by `init` (a Callable
+## taking the peer and its id), and records every signal it emits in `log[id]`.
+func make_peers(class_name_: String, ids: Array, init: Callable, log: Dictionary) -> Dictionary:
+	var peers := {}
+	for id in ids:
+		var peer: MultiplayerPeer = ClassDB.instantiate(class_name_)
+		init.call(peer, id)
+		log[id] = []
+		peer.peer_connected.connect(func(other): log[id].append("peer_connected %d" % other))
+		peer.peer_disconnected.connect(func(other): log[id].append("peer_disconnected %d" % other))
+		if peer.has_signal("connection_succeeded"):
+			peer.connection_succeeded.connect(func(): log[id].append("connection_succeeded"))
+			peer.server_disconnected.connect(func(): log[id].append("server_disconnected"))
+		peers[id] = peer
+	return peers
+
+
+## Connects peers `a` and `b` of `peers` with a new pair of connections; the lower id offers.
+func connect_peers(peers: Dictionary, a: int, b: int, unreliable_lifetime := 1) -> void:
+	var ab := WebRTCPeerConnection.new()
+	var ba := WebRTCPeerConnection.new()
+	ab.initialize({})
+	ba.initialize({})
+	link(ab, ba)
+	check_eq(peers[a].add_peer(ab, b, unreliable_lifetime), OK, "peer %d adds peer %d" % [a, b])
+	check_eq(peers[b].add_peer(ba, a, unreliable_lifetime), OK, "peer %d adds peer %d" % [b, a])
+	ab.create_offer()
+
+
+## Connects every pair of `peers`.
+func connect_all(peers: Dictionary) -> void:
+	var ids := peers.keys()
+	for i in ids.size():
+		for j in range(i + 1, ids.size()):
+			connect_peers(peers, ids[i], ids[j])
+
+
+## Reads every available packet of every peer into `inbox[id]` as
+## [from, channel, mode, text] entries.
+func drain(peers: Dictionary, inbox: Dictionary) -> void:
+	for id in peers:
+		var peer: MultiplayerPeer = peers[id]
+		if not inbox.has(id):
+			inbox[id] = []
+		while peer.get_available_packet_count() > 0:
+			var from := peer.get_packet_peer()
+			var channel := peer.get_packet_channel()
+			var mode := peer.get_packet_mode()
+			inbox[id].append([from, channel, mode, peer.get_packet().get_string_from_utf8()])

@@ -12,6 +12,7 @@ mod config;
 mod data_channel;
 mod errors;
 mod logging;
+mod multiplayer_peer;
 mod peer_connection;
 
 /// How long unloading the library waits for connections to close.

@@ -212,7 +212,9 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn close(&mut self) {
-        if let Some(connection) = self.connection.as_mut() {
+        // A connection closed before its first use is closed too (STATE_CLOSED), as in the
+        // engine's other implementations.
+        if let Ok(connection) = self.connection("WebRTCPeerConnection.close") {
             connection.close();
         }
     }

@@ -78,6 +78,9 @@ pub struct SendPlan {
     pub channel_index: usize,
     /// The peers to send to, in mesh order.
     pub peers: Vec<i32>,
+    /// Whether the target is one peer (whose failure is the call's), not a broadcast (whose
+    /// per-peer failures are only reported).
+    pub single_target: bool,
 }
 
 struct Peer<P> {
@@ -383,7 +386,7 @@ impl<P> Mesh<P> {
             let excluded = -self.target_peer;
             self.peers.iter().filter(|p| p.announced && p.id != excluded).map(|p| p.id).collect()
         };
-        Ok(SendPlan { channel_index, peers })
+        Ok(SendPlan { channel_index, peers, single_target: self.target_peer > 0 })
     }
 
     /// Whether `peer_id` is in the mesh (connected or not).
