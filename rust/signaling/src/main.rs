@@ -1,0 +1,69 @@
+//! `webrtc-mesh-signaling`: the signaling server of the webrtc-mesh demo.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use clap::Parser;
+use webrtc_mesh_signaling::lobby::Limits;
+use webrtc_mesh_signaling::server::{serve, Config};
+
+/// WebSocket signaling server for WebRTC meshes, speaking the protocol of Godot's
+/// webrtc_signaling demo (JSON frames {type, id, data}; lobbies; the host is peer 1).
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Address to listen on (0.0.0.0 for every interface).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0 picks a free one; the chosen port is printed).
+    #[arg(long, default_value_t = 9080)]
+    port: u16,
+    /// Connected clients at most.
+    #[arg(long, default_value_t = 4096)]
+    max_clients: usize,
+    /// Open lobbies at most.
+    #[arg(long, default_value_t = 1024)]
+    max_lobbies: usize,
+    /// Peers in one lobby at most.
+    #[arg(long, default_value_t = 64)]
+    max_lobby_peers: usize,
+    /// Largest WebSocket frame accepted, in bytes.
+    #[arg(long, default_value_t = 65536)]
+    max_frame_size: usize,
+    /// Seconds without any frame (pings are sent) before a client is closed.
+    #[arg(long, default_value_t = 30)]
+    idle_timeout: u64,
+    /// Seconds a client has to join a lobby.
+    #[arg(long, default_value_t = 10)]
+    join_timeout: u64,
+    /// Messages per second one client may send before it is closed for flooding.
+    #[arg(long, default_value_t = 100)]
+    max_messages_per_second: u32,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let config = Config {
+        limits: Limits { max_clients: args.max_clients, max_lobbies: args.max_lobbies, max_lobby_peers: args.max_lobby_peers },
+        max_frame_size: args.max_frame_size,
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        join_timeout: Duration::from_secs(args.join_timeout.max(1)),
+        max_messages_per_second: args.max_messages_per_second.max(1),
+    };
+    let listener = match tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("cannot listen on {}:{}: {error}", args.host, args.port);
+            std::process::exit(1);
+        }
+    };
+    match listener.local_addr() {
+        Ok(address) => println!("listening on ws://{address}"),
+        Err(error) => eprintln!("listening (address unknown: {error})"),
+    }
+    tokio::select! {
+        _ = serve(listener, config) => {}
+        _ = tokio::signal::ctrl_c() => println!("stopping"),
+    }
+}

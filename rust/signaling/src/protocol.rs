@@ -1,0 +1,106 @@
+//! The messages: JSON text frames `{"type": int, "id": int, "data": string}`.
+
+use serde::{Deserialize, Serialize};
+
+/// Message types, numbered as in Godot's demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Client: join the lobby named in `data` ("" creates one); `id` 0 asks for a mesh.
+    /// Server: the lobby joined, in `data`.
+    Join = 0,
+    /// Server: your peer id is `id`; `data` is "true" in a mesh lobby.
+    Id = 1,
+    /// Server: peer `id` joined your lobby.
+    PeerConnect = 2,
+    /// Server: peer `id` left your lobby.
+    PeerDisconnect = 3,
+    /// Relayed: an SDP offer for (client) or from (server) peer `id`.
+    Offer = 4,
+    /// Relayed: an SDP answer.
+    Answer = 5,
+    /// Relayed: an ICE candidate ("\nmid\nindex\nsdp" in Godot's demo; opaque here).
+    Candidate = 6,
+    /// Client (host only): seal the lobby. Server: the lobby is sealed.
+    Seal = 7,
+}
+
+impl Kind {
+    fn from_number(number: i64) -> Option<Self> {
+        Some(match number {
+            0 => Self::Join,
+            1 => Self::Id,
+            2 => Self::PeerConnect,
+            3 => Self::PeerDisconnect,
+            4 => Self::Offer,
+            5 => Self::Answer,
+            6 => Self::Candidate,
+            7 => Self::Seal,
+            _ => return None,
+        })
+    }
+}
+
+/// One protocol message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// What it is.
+    pub kind: Kind,
+    /// A peer id (meaning depends on the kind).
+    pub id: i64,
+    /// Payload text.
+    pub data: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    #[serde(rename = "type")]
+    kind: i64,
+    id: i64,
+    #[serde(default)]
+    data: String,
+}
+
+impl Message {
+    /// A message of `kind` with `id` and `data`.
+    pub fn new(kind: Kind, id: i64, data: impl Into<String>) -> Self {
+        Self { kind, id, data: data.into() }
+    }
+
+    /// Parses a text frame. The error says what is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|error| format!("invalid message: {error}"))?;
+        if !value.is_object() {
+            return Err("invalid message: not a JSON object".into());
+        }
+        let wire: Wire = serde_json::from_value(value).map_err(|error| format!("invalid message: {error}"))?;
+        let kind = Kind::from_number(wire.kind).ok_or_else(|| format!("unknown message type {}", wire.kind))?;
+        Ok(Self { kind, id: wire.id, data: wire.data })
+    }
+
+    /// The text frame.
+    pub fn to_json(&self) -> String {
+        let wire = Wire { kind: self.kind as i64, id: self.id, data: self.data.clone() };
+        serde_json::to_string(&wire).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let message = Message::new(Kind::Offer, 5, "v=0");
+        assert_eq!(Message::parse(&message.to_json()), Ok(message));
+        assert_eq!(Message::parse(r#"{"type":0,"id":0}"#), Ok(Message::new(Kind::Join, 0, "")));
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        assert!(Message::parse("not json").unwrap_err().contains("invalid message"));
+        assert!(Message::parse(r#"{"type":9,"id":0,"data":""}"#).unwrap_err().contains("unknown message type 9"));
+        assert!(Message::parse(r#"{"type":"0","id":0,"data":""}"#).is_err());
+        assert!(Message::parse(r#"{"type":0,"data":""}"#).is_err());
+        assert!(Message::parse(r#"[1,2]"#).is_err());
+    }
+}
