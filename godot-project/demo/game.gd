@@ -1,0 +1,99 @@
+## The game: every peer spawns its own player through a MultiplayerSpawner it has authority
+## over (one spawner per peer, so a player's spawn and its MultiplayerSynchronizer come from the
+## same peer and nobody receives positions of a node it does not have yet), moves it, and the
+## synchronizer replicates its position; chat by RPC; a panel with every peer's connection state.
+extends Node2D
+
+signal chat_received(from: int, text: String)
+signal pong_received(from: int, rtt_usec: int)
+
+const PLAYER := preload("res://demo/player.tscn")
+
+## The mesh, for the peer panel.
+var mesh: WebRTCMultiplayerPeerRs
+
+@onready var players: Node2D = $Players
+@onready var peers_label: Label = $UI/Peers
+@onready var chat_log: Label = $UI/Chat
+@onready var chat_input: LineEdit = $UI/ChatInput
+
+var _panel_timer := 0.0
+
+
+func _ready() -> void:
+	multiplayer.peer_connected.connect(_on_peer_connected)
+	multiplayer.peer_disconnected.connect(_on_peer_disconnected)
+	chat_input.text_submitted.connect(func(text):
+		if text != "":
+			chat.rpc(text)
+			chat_input.clear())
+
+
+## Called once this peer has its id: spawns its own player.
+func start() -> void:
+	var me := multiplayer.get_unique_id()
+	_add_spawner(me).spawn(me)
+
+
+func own_player() -> Node2D:
+	return players.get_node_or_null(str(multiplayer.get_unique_id()))
+
+
+func _on_peer_connected(id: int) -> void:
+	_add_spawner(id)
+
+
+func _on_peer_disconnected(id: int) -> void:
+	for path in ["Spawner%d" % id, "Players/%d" % id]:
+		if has_node(path):
+			get_node(path).queue_free()
+
+
+## The spawner through which peer `id` spawns its player, the same path on every peer.
+func _add_spawner(id: int) -> MultiplayerSpawner:
+	var spawner := MultiplayerSpawner.new()
+	spawner.name = "Spawner%d" % id
+	spawner.spawn_function = _spawn_player
+	spawner.set_multiplayer_authority(id)
+	add_child(spawner)
+	spawner.spawn_path = spawner.get_path_to(players)
+	return spawner
+
+
+func _spawn_player(id: int) -> Node:
+	var player := PLAYER.instantiate()
+	player.name = str(id)
+	player.position = Vector2(120 + (id % 8) * 90, 240)
+	player.set_multiplayer_authority(id)
+	return player
+
+
+@rpc("any_peer", "call_local", "reliable")
+func chat(text: String) -> void:
+	var from := multiplayer.get_remote_sender_id()
+	chat_log.text = ("%d: %s\n" % [from, text] + chat_log.text).left(2000)
+	chat_received.emit(from, text)
+
+
+@rpc("any_peer", "reliable")
+func ping(sent_usec: int) -> void:
+	pong.rpc_id(multiplayer.get_remote_sender_id(), sent_usec)
+
+
+@rpc("any_peer", "reliable")
+func pong(sent_usec: int) -> void:
+	pong_received.emit(multiplayer.get_remote_sender_id(), Time.get_ticks_usec() - sent_usec)
+
+
+func _process(delta: float) -> void:
+	_panel_timer -= delta
+	if _panel_timer > 0.0 or mesh == null or mesh.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTED:
+		return
+	_panel_timer = 0.5
+	var states := ["new", "connecting", "connected", "disconnected", "failed", "closed"]
+	var lines := ["I am peer %d" % multiplayer.get_unique_id()]
+	var peers: Dictionary = mesh.get_peers()
+	for id in peers:
+		var connection: WebRTCPeerConnection = peers[id].connection
+		lines.append("peer %d: %s%s" % [id, states[connection.get_connection_state()], "" if peers[id].connected else " (channels opening)"])
+	peers_label.text = "\n".join(lines)

@@ -1,0 +1,107 @@
+## WebSocket client of the signaling protocol shared with Godot's webrtc_signaling demo:
+## JSON text frames {type, id, data}. Emits one signal per server message.
+extends Node
+
+enum Message { JOIN, ID, PEER_CONNECT, PEER_DISCONNECT, OFFER, ANSWER, CANDIDATE, SEAL }
+
+signal lobby_joined(lobby: String)
+signal connected(id: int, use_mesh: bool)
+signal disconnected()
+signal peer_connected(id: int)
+signal peer_disconnected(id: int)
+signal offer_received(id: int, offer: String)
+signal answer_received(id: int, answer: String)
+signal candidate_received(id: int, mid: String, index: int, sdp: String)
+signal lobby_sealed()
+
+## Create or join a mesh lobby (true) or a client/server one (false).
+var mesh := true
+## The lobby to join once connected ("" creates one).
+var lobby := ""
+var close_code := 1000
+var close_reason := ""
+
+var _ws := WebSocketPeer.new()
+var _old_state := WebSocketPeer.STATE_CLOSED
+
+
+func connect_to_url(url: String) -> Error:
+	close()
+	close_code = 1000
+	close_reason = ""
+	return _ws.connect_to_url(url)
+
+
+func close() -> void:
+	_ws.close()
+
+
+func _process(_delta: float) -> void:
+	_ws.poll()
+	var state := _ws.get_ready_state()
+	if state != _old_state and state == WebSocketPeer.STATE_OPEN:
+		join_lobby(lobby)
+	while state == WebSocketPeer.STATE_OPEN and _ws.get_available_packet_count() > 0:
+		if not _parse_message():
+			print("signaling: ignored a malformed message")
+	if state != _old_state and state == WebSocketPeer.STATE_CLOSED:
+		close_code = _ws.get_close_code()
+		close_reason = _ws.get_close_reason()
+		disconnected.emit()
+	_old_state = state
+
+
+func _parse_message() -> bool:
+	var parsed = JSON.parse_string(_ws.get_packet().get_string_from_utf8())
+	if typeof(parsed) != TYPE_DICTIONARY or not parsed.has("type") or not parsed.has("id") \
+			or typeof(parsed.get("data")) != TYPE_STRING:
+		return false
+	var id := int(parsed.id)
+	var data: String = parsed.data
+	match int(parsed.type):
+		Message.ID:
+			connected.emit(id, data == "true")
+		Message.JOIN:
+			lobby_joined.emit(data)
+		Message.SEAL:
+			lobby_sealed.emit()
+		Message.PEER_CONNECT:
+			peer_connected.emit(id)
+		Message.PEER_DISCONNECT:
+			peer_disconnected.emit(id)
+		Message.OFFER:
+			offer_received.emit(id, data)
+		Message.ANSWER:
+			answer_received.emit(id, data)
+		Message.CANDIDATE:
+			var parts := data.split("\n", false)
+			if parts.size() != 3 or not parts[1].is_valid_int():
+				return false
+			candidate_received.emit(id, parts[0], int(parts[1]), parts[2])
+		_:
+			return false
+	return true
+
+
+func join_lobby(name: String) -> Error:
+	return _send(Message.JOIN, 0 if mesh else 1, name)
+
+
+func seal_lobby() -> Error:
+	return _send(Message.SEAL, 0)
+
+
+func send_candidate(id: int, mid: String, index: int, sdp: String) -> Error:
+	return _send(Message.CANDIDATE, id, "\n%s\n%d\n%s" % [mid, index, sdp])
+
+
+func send_offer(id: int, offer: String) -> Error:
+	return _send(Message.OFFER, id, offer)
+
+
+func send_answer(id: int, answer: String) -> Error:
+	return _send(Message.ANSWER, id, answer)
+
+
+func _send(type: int, id: int, data := "") -> Error:
+	return _ws.send_text(JSON.stringify({"type": type, "id": id, "data": data}))
