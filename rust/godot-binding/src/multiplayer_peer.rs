@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use bytes::BytesMut;
+
 use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode as GodotTransferMode};
 use godot::classes::web_rtc_data_channel::ChannelState;
 use godot::classes::web_rtc_peer_connection::ConnectionState;
@@ -48,16 +50,16 @@ impl ChannelLink {
         }
     }
 
-    fn drain(&mut self, mut deliver: impl FnMut(Vec<u8>)) {
+    fn drain(&mut self, mut deliver: impl FnMut(BytesMut)) {
         match &self.native {
             Some(channel) => {
-                while let Some(packet) = channel.recv() {
-                    deliver(packet.data.into());
+                for packet in channel.recv_all() {
+                    deliver(packet.data);
                 }
             }
             None => {
                 while self.object.get_available_packet_count() > 0 {
-                    deliver(self.object.get_packet().to_vec());
+                    deliver(BytesMut::from(self.object.get_packet().as_slice()));
                 }
             }
         }
@@ -185,10 +187,10 @@ fn channel_config(spec: &ChannelSpec) -> VarDictionary {
 #[derive(GodotClass)]
 #[class(tool, init, base = MultiplayerPeerExtension, rename = WebRTCMultiplayerPeerRs)]
 pub struct WebRtcMultiplayerPeerRs {
-    mesh: Mesh<Vec<u8>>,
+    mesh: Mesh<BytesMut>,
     links: HashMap<i32, PeerLink>,
     /// The packet last handed out by `get_packet`; its buffer must outlive the call.
-    current: Vec<u8>,
+    current: BytesMut,
     base: Base<MultiplayerPeerExtension>,
 }
 

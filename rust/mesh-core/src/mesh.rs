@@ -108,6 +108,8 @@ pub struct Mesh<P> {
     next: Option<PacketInfo>,
     /// The peer read last; the round robin continues after it.
     last_read_peer: i32,
+    /// Packets queued from announced peers (what `available_packets` reports).
+    available: usize,
     events: Vec<MeshEvent>,
 }
 
@@ -125,6 +127,7 @@ impl<P> Default for Mesh<P> {
             transfer_channel: 0,
             next: None,
             last_read_peer: 0,
+            available: 0,
             events: Vec::new(),
         }
     }
@@ -206,10 +209,7 @@ impl<P> Mesh<P> {
         let Some(index) = self.position(peer_id) else {
             return false;
         };
-        let peer = self.peers.remove(index);
-        if self.next.is_some_and(|next| next.peer == peer_id) {
-            self.select_next();
-        }
+        let peer = self.forget(index);
         if peer.announced {
             self.events.push(MeshEvent::PeerDisconnected(peer_id));
         }
@@ -234,16 +234,25 @@ impl<P> Mesh<P> {
         }
         if force {
             if let Some(index) = self.position(peer_id) {
-                self.peers.remove(index);
-            }
-            if self.next.is_some_and(|next| next.peer == peer_id) {
-                self.select_next();
+                self.forget(index);
             }
             if self.mode == Some(Mode::Client) && peer_id == SERVER_ID {
                 self.status = ConnectionStatus::Disconnected;
             }
         }
         Ok(())
+    }
+
+    /// Removes the peer at `index` with its queued packets.
+    fn forget(&mut self, index: usize) -> Peer<P> {
+        let peer = self.peers.remove(index);
+        if peer.announced {
+            self.available -= peer.queues.iter().map(VecDeque::len).sum::<usize>();
+        }
+        if self.next.is_some_and(|next| next.peer == peer.id) {
+            self.select_next();
+        }
+        peer
     }
 
     /// Forgets every peer without signals and returns to the unconfigured state.
@@ -296,6 +305,7 @@ impl<P> Mesh<P> {
     fn announce(&mut self, peer_id: i32) {
         if let Some(index) = self.position(peer_id) {
             self.peers[index].announced = true;
+            self.available += self.peers[index].queues.iter().map(VecDeque::len).sum::<usize>();
             self.events.push(MeshEvent::PeerConnected(peer_id));
         }
     }
@@ -307,8 +317,12 @@ impl<P> Mesh<P> {
 
     /// Queues a packet received from `peer_id` on its channel `channel_index`.
     pub fn push_packet(&mut self, peer_id: i32, channel_index: usize, packet: P) {
-        if let Some(queue) = self.position(peer_id).and_then(|index| self.peers[index].queues.get_mut(channel_index)) {
+        let Some(peer) = self.peers.iter_mut().find(|peer| peer.id == peer_id) else { return };
+        if let Some(queue) = peer.queues.get_mut(channel_index) {
             queue.push_back(packet);
+            if peer.announced {
+                self.available += 1;
+            }
         }
         if self.next.is_none() {
             self.select_next();
@@ -317,7 +331,7 @@ impl<P> Mesh<P> {
 
     /// Packets waiting from peers whose `peer_connected` was emitted.
     pub fn available_packets(&self) -> usize {
-        self.peers.iter().filter(|p| p.announced).flat_map(|p| &p.queues).map(VecDeque::len).sum()
+        self.available
     }
 
     /// The packet [`pop_packet`](Self::pop_packet) returns next.
@@ -330,6 +344,7 @@ impl<P> Mesh<P> {
         let info = self.next?;
         let index = self.position(info.peer)?;
         let packet = self.peers[index].queues[info.channel_index].pop_front()?;
+        self.available -= 1;
         self.last_read_peer = info.peer;
         self.select_next();
         Some((info, packet))

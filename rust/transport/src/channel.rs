@@ -8,10 +8,14 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel as RtcDataChannel, DataChannelEvent, RTCDataChannelInit};
 
 use crate::error::TransportError;
+
+/// Events the reader takes from webrtc before handing them over at once.
+const READ_BATCH: usize = 256;
 
 /// Largest message the SCTP layer accepts unless the remote side announces a smaller one.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 65536;
@@ -194,6 +198,11 @@ impl DataChannel {
         self.incoming().pop_front()
     }
 
+    /// Takes every received packet at once (one lock for the lot).
+    pub fn recv_all(&self) -> VecDeque<Packet> {
+        std::mem::take(&mut *self.incoming())
+    }
+
     /// Queues a packet for sending. Never waits.
     pub fn send(&self, data: &[u8], is_string: bool) -> Result<(), TransportError> {
         if self.ready_state() != ChannelState::Open {
@@ -246,16 +255,32 @@ pub(crate) fn attach(
     let reader_channel = Arc::clone(&channel);
     let reader_shared = Arc::clone(&shared);
     tokio::spawn(async move {
-        while let Some(event) = reader_channel.poll().await {
-            match event {
-                DataChannelEvent::OnOpen => reader_shared.advance_state(ChannelState::Open),
-                DataChannelEvent::OnClosing => reader_shared.advance_state(ChannelState::Closing),
-                DataChannelEvent::OnClose => break,
-                DataChannelEvent::OnMessage(message) => {
-                    let packet = Packet { data: message.data, is_string: message.is_string };
-                    reader_shared.incoming.lock().unwrap_or_else(|p| p.into_inner()).push_back(packet);
+        // Events that are ready are taken together, so the queue is locked once per batch.
+        let mut batch = Vec::new();
+        'events: while let Some(first) = reader_channel.poll().await {
+            batch.push(first);
+            while batch.len() < READ_BATCH {
+                match reader_channel.poll().now_or_never() {
+                    Some(Some(event)) => batch.push(event),
+                    Some(None) => break,
+                    None => break,
                 }
-                _ => {}
+            }
+            let mut closed = false;
+            let mut incoming = reader_shared.incoming.lock().unwrap_or_else(|p| p.into_inner());
+            for event in batch.drain(..) {
+                match event {
+                    DataChannelEvent::OnOpen => reader_shared.advance_state(ChannelState::Open),
+                    DataChannelEvent::OnClosing => reader_shared.advance_state(ChannelState::Closing),
+                    DataChannelEvent::OnClose => closed = true,
+                    DataChannelEvent::OnMessage(message) => {
+                        incoming.push_back(Packet { data: message.data, is_string: message.is_string });
+                    }
+                    _ => {}
+                }
+            }
+            if closed {
+                break 'events;
             }
         }
         reader_shared.set_state(ChannelState::Closed);

@@ -15,6 +15,14 @@ enum Slot {
 
 static RUNTIME: Mutex<Slot> = Mutex::new(Slot::NotStarted);
 
+/// Environment variable that sets the number of runtime worker threads (default 1: on a
+/// game machine the main thread is busy, and one worker measured faster than two, see README).
+pub const THREADS_ENV: &str = "WEBRTC_MESH_THREADS";
+
+fn worker_threads() -> usize {
+    std::env::var(THREADS_ENV).ok().and_then(|value| value.trim().parse().ok()).filter(|n| *n > 0).unwrap_or(1)
+}
+
 /// Returns a handle to the shared runtime, starting it if needed.
 ///
 /// Fails once [`shutdown`] has run: a library being unloaded must not start threads again.
@@ -22,7 +30,7 @@ pub fn handle() -> Result<Handle, TransportError> {
     let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Slot::NotStarted = *slot {
         let runtime = Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(worker_threads())
             .thread_name("webrtc-mesh")
             .enable_all()
             .build()

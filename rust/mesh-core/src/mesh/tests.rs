@@ -268,3 +268,26 @@ fn relay_is_offered_in_server_and_client_mode() {
     assert!(mesh(MESH, 1).is_server());
     assert!(!mesh(MESH, 2).is_server());
 }
+
+#[test]
+fn the_available_count_follows_pushes_pops_announcements_and_removals() {
+    let mut mesh = TestMesh::new();
+    mesh.initialize(1, MESH, &[]).unwrap();
+    for id in [2, 3, 4] {
+        add(&mut mesh, id);
+    }
+    ready(&mut mesh, &[2, 3]);
+    mesh.push_packet(2, 0, "a");
+    mesh.push_packet(2, 1, "b");
+    mesh.push_packet(3, 2, "c");
+    mesh.push_packet(4, 0, "waiting");
+    assert_eq!(mesh.available_packets(), 3, "peer 4 is not announced yet");
+    mesh.remove_peer(2);
+    assert_eq!(mesh.available_packets(), 1);
+    ready(&mut mesh, &[4]);
+    assert_eq!(mesh.available_packets(), 2, "announcing peer 4 reports its waiting packet");
+    mesh.pop_packet();
+    mesh.disconnect_peer(4, true).unwrap();
+    assert_eq!(mesh.available_packets(), 0);
+    assert_eq!(mesh.next_packet(), None);
+}
