@@ -5,6 +5,8 @@
 ## reports medians. Run: godot --headless --path godot-project --script res://bench/bench.gd
 extends SceneTree
 
+const Wire := preload("res://shared/wire.gd")
+
 const KINDS := ["a", "b", "c"]
 const CLASSES := {"a": "WebRTCMultiplayerPeerRs", "b": "WebRTCMultiplayerPeer", "c": "ENetMultiplayerPeer"}
 const LARGEST := 65536
@@ -66,15 +68,6 @@ func _run() -> void:
 
 # --- pairs -----------------------------------------------------------------------------------
 
-func link(a: WebRTCPeerConnection, b: WebRTCPeerConnection) -> void:
-	a.session_description_created.connect(a.set_local_description)
-	a.session_description_created.connect(b.set_remote_description)
-	a.ice_candidate_created.connect(b.add_ice_candidate)
-	b.session_description_created.connect(b.set_local_description)
-	b.session_description_created.connect(a.set_remote_description)
-	b.ice_candidate_created.connect(a.add_ice_candidate)
-
-
 ## Returns {sender, receiver, sender_id, receiver_id}, connected both ways, or {} on failure.
 func make_pair(kind: String) -> Dictionary:
 	if kind == "c":
@@ -109,7 +102,7 @@ func connect_mesh(peers: Array) -> void:
 			var ji := WebRTCPeerConnection.new()
 			ij.initialize({})
 			ji.initialize({})
-			link(ij, ji)
+			Wire.link(ij, ji)
 			peers[i].add_peer(ij, j + 1)
 			peers[j].add_peer(ji, i + 1)
 			ij.create_offer()

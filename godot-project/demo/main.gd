@@ -1,7 +1,7 @@
 ## The demo's entry: a lobby (server URL, room, mesh or client/server, host/join/seal) and the
 ## game. With `-- --bot` it plays a scripted session headless and prints what it saw:
 ##   godot --headless --path godot-project -- --bot --url ws://127.0.0.1:9080 --room NAME \
-##       --moves 20 --expect 3 [--bind 127.0.0.1] [--timeout 60]
+##       --moves 20 --expect 3 [--bind 127.0.0.1] [--timeout 60] [--screenshot PATH.png]
 ## An empty --room creates a lobby; its name is printed as "LOBBY <name>".
 extends Control
 
@@ -13,7 +13,7 @@ const STEP := Vector2(5, 3)
 
 var client: Node
 var game: Node2D
-var options := {"url": "ws://127.0.0.1:9080", "room": "", "moves": "20", "expect": "1", "timeout": "60", "bind": ""}
+var options := {"url": "ws://127.0.0.1:9080", "room": "", "moves": "20", "expect": "1", "timeout": "60", "bind": "", "screenshot": ""}
 var bot := false
 
 # Bot bookkeeping.
@@ -197,6 +197,9 @@ func _finish(ok: bool) -> void:
 		"rtt_p50_ms": (rtts[rtts.size() / 2] / 1000.0) if rtts.size() > 0 else -1.0,
 	}
 	print("SUMMARY %s" % JSON.stringify(summary))
+	if options.screenshot != "" and DisplayServer.get_name() != "headless":
+		await RenderingServer.frame_post_draw
+		get_viewport().get_texture().get_image().save_png(options.screenshot)
 	# Stay a moment so the others receive what they still wait for, then leave.
 	await get_tree().create_timer(1.5).timeout
 	client.stop()

@@ -2,6 +2,8 @@
 ## Run: tools/demo   (or: godot --headless --path godot-project --script res://demo/two_peer_chat.gd)
 extends SceneTree
 
+const Wire := preload("res://shared/wire.gd")
+
 const LINES := ["Hello from Alice", "Hi Alice, Bob here", "WebRTC without a C++ plugin!", "Bye"]
 
 var peers: Array
@@ -20,12 +22,7 @@ func _initialize() -> void:
 	for peer in [alice, bob]:
 		peer.initialize({"iceServers": []})
 	# Signaling, wired directly: each side's descriptions and candidates go to the other.
-	alice.session_description_created.connect(alice.set_local_description)
-	alice.session_description_created.connect(bob.set_remote_description)
-	alice.ice_candidate_created.connect(bob.add_ice_candidate)
-	bob.session_description_created.connect(bob.set_local_description)
-	bob.session_description_created.connect(alice.set_remote_description)
-	bob.ice_candidate_created.connect(alice.add_ice_candidate)
+	Wire.link(alice, bob)
 	channels = [alice.create_data_channel("chat", {"id": 1, "negotiated": true}),
 		bob.create_data_channel("chat", {"id": 1, "negotiated": true})]
 	for channel in channels:

@@ -3,6 +3,8 @@
 ## within 2 s of that and exits with code 0.
 extends SceneTree
 
+const Wire := preload("res://shared/wire.gd")
+
 var pair: Array
 var channels: Array
 var started_traffic := 0
@@ -14,12 +16,7 @@ func _initialize() -> void:
 	var p2 := WebRTCPeerConnection.new()
 	p1.initialize({})
 	p2.initialize({})
-	p1.session_description_created.connect(p1.set_local_description)
-	p1.session_description_created.connect(p2.set_remote_description)
-	p1.ice_candidate_created.connect(p2.add_ice_candidate)
-	p2.session_description_created.connect(p2.set_local_description)
-	p2.session_description_created.connect(p1.set_remote_description)
-	p2.ice_candidate_created.connect(p1.add_ice_candidate)
+	Wire.link(p1, p2)
 	channels = [p1.create_data_channel("bulk", {"id": 1, "negotiated": true}),
 		p2.create_data_channel("bulk", {"id": 1, "negotiated": true})]
 	pair = [p1, p2]

@@ -1,6 +1,8 @@
 ## Base of every GDScript test file: checks that count and print, and waiting helpers.
 extends RefCounted
 
+const Wire := preload("res://shared/wire.gd")
+
 var tree: SceneTree
 var passed := 0
 var failed := 0
@@ -54,23 +56,21 @@ func connected_pair() -> Array:
 	var p2 := WebRTCPeerConnection.new()
 	p1.initialize({"iceServers": []})
 	p2.initialize({"iceServers": []})
-	p1.session_description_created.connect(p1.set_local_description)
-	p1.session_description_created.connect(p2.set_remote_description)
-	p1.ice_candidate_created.connect(p2.add_ice_candidate)
-	p2.session_description_created.connect(p2.set_local_description)
-	p2.session_description_created.connect(p1.set_remote_description)
-	p2.ice_candidate_created.connect(p1.add_ice_candidate)
+	Wire.link(p1, p2)
 	return [p1, p2]
 
 
-## Wires two connections to each other: descriptions and candidates of one go to the other.
-func link(a: WebRTCPeerConnection, b: WebRTCPeerConnection) -> void:
-	a.session_description_created.connect(a.set_local_description)
-	a.session_description_created.connect(b.set_remote_description)
-	a.ice_candidate_created.connect(b.add_ice_candidate)
-	b.session_description_created.connect(b.set_local_description)
-	b.session_description_created.connect(a.set_remote_description)
-	b.ice_candidate_created.connect(a.add_ice_candidate)
+## A connected pair with a negotiated "reliable" channel (id 1) on each side, once both are
+## open: [p1, p2, ch1, ch2], or [] if they did not open.
+func open_channel_pair() -> Array:
+	var pair := connected_pair()
+	var ch1: WebRTCDataChannel = pair[0].create_data_channel("reliable", {"id": 1, "negotiated": true})
+	var ch2: WebRTCDataChannel = pair[1].create_data_channel("reliable", {"id": 1, "negotiated": true})
+	check_eq(pair[0].create_offer(), OK, "create_offer")
+	var open := func(): return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
+	if not await wait_until(open, pair, 10.0, "both negotiated channels open"):
+		return []
+	return [pair[0], pair[1], ch1, ch2]
 
 
 ## Creates a multiplayer peer of class `class_name_` per id, initialized by `init` (a Callable
@@ -96,7 +96,7 @@ func connect_peers(peers: Dictionary, a: int, b: int, unreliable_lifetime := 1) 
 	var ba := WebRTCPeerConnection.new()
 	ab.initialize({})
 	ba.initialize({})
-	link(ab, ba)
+	Wire.link(ab, ba)
 	check_eq(peers[a].add_peer(ab, b, unreliable_lifetime), OK, "peer %d adds peer %d" % [a, b])
 	check_eq(peers[b].add_peer(ba, a, unreliable_lifetime), OK, "peer %d adds peer %d" % [b, a])
 	ab.create_offer()

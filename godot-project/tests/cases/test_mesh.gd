@@ -157,7 +157,7 @@ func test_client_and_server_modes() -> void:
 	check_eq(client.get_connection_status(), MultiplayerPeer.CONNECTION_CONNECTING, "a client is connecting")
 	var sc := WebRTCPeerConnection.new()
 	var cs := WebRTCPeerConnection.new()
-	link(sc, cs)
+	Wire.link(sc, cs)
 	check_eq(client.add_peer(WebRTCPeerConnection.new(), 2), ERR_INVALID_PARAMETER, "a client only adds the server")
 	check_eq(server.add_peer(WebRTCPeerConnection.new(), 1), ERR_INVALID_PARAMETER, "a server cannot add id 1")
 	server.add_peer(sc, 5)

@@ -13,15 +13,14 @@ func test_default_extension_is_ours() -> void:
 
 
 func test_minimal_demo_exchanges_text_and_binary_both_ways() -> void:
-	var pair := connected_pair()
-	var p1: WebRTCPeerConnection = pair[0]
-	var p2: WebRTCPeerConnection = pair[1]
-	var ch1 := p1.create_data_channel("chat", {"id": 1, "negotiated": true})
-	var ch2 := p2.create_data_channel("chat", {"id": 1, "negotiated": true})
-	check_eq(p1.create_offer(), OK, "create_offer")
-	var open := func(): return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
-	if not await wait_until(open, pair, 10.0, "both negotiated channels open"):
+	var opened := await open_channel_pair()
+	if opened.is_empty():
 		return
+	var p1: WebRTCPeerConnection = opened[0]
+	var p2: WebRTCPeerConnection = opened[1]
+	var ch1: WebRTCDataChannel = opened[2]
+	var ch2: WebRTCDataChannel = opened[3]
+	var pair := [p1, p2]
 	check_eq(p1.get_connection_state(), WebRTCPeerConnection.STATE_CONNECTED, "p1 is connected")
 	check_eq(p2.get_connection_state(), WebRTCPeerConnection.STATE_CONNECTED, "p2 is connected")
 	ch1.write_mode = WebRTCDataChannel.WRITE_MODE_TEXT
@@ -113,15 +112,14 @@ func test_bad_input_returns_errors() -> void:
 
 
 func test_oversized_packet_is_refused_and_the_largest_arrives() -> void:
-	var pair := connected_pair()
-	var p1: WebRTCPeerConnection = pair[0]
-	var p2: WebRTCPeerConnection = pair[1]
-	var ch1 := p1.create_data_channel("reliable", {"id": 1, "negotiated": true})
-	var ch2 := p2.create_data_channel("reliable", {"id": 1, "negotiated": true})
-	p1.create_offer()
-	var open := func(): return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
-	if not await wait_until(open, pair, 10.0, "open"):
+	var opened := await open_channel_pair()
+	if opened.is_empty():
 		return
+	var p1: WebRTCPeerConnection = opened[0]
+	var p2: WebRTCPeerConnection = opened[1]
+	var ch1: WebRTCDataChannel = opened[2]
+	var ch2: WebRTCDataChannel = opened[3]
+	var pair := [p1, p2]
 	# WebRTCDataChannel does not expose get_max_packet_size() to scripts; between two of our
 	# connections it is the SCTP default of 64 KiB.
 	var largest := PackedByteArray()
@@ -138,15 +136,14 @@ func test_oversized_packet_is_refused_and_the_largest_arrives() -> void:
 
 
 func test_thousand_ordered_messages_and_remote_close() -> void:
-	var pair := connected_pair()
-	var p1: WebRTCPeerConnection = pair[0]
-	var p2: WebRTCPeerConnection = pair[1]
-	var ch1 := p1.create_data_channel("reliable", {"id": 1, "negotiated": true})
-	var ch2 := p2.create_data_channel("reliable", {"id": 1, "negotiated": true})
-	p1.create_offer()
-	var open := func(): return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
-	if not await wait_until(open, pair, 10.0, "open"):
+	var opened := await open_channel_pair()
+	if opened.is_empty():
 		return
+	var p1: WebRTCPeerConnection = opened[0]
+	var p2: WebRTCPeerConnection = opened[1]
+	var ch1: WebRTCDataChannel = opened[2]
+	var ch2: WebRTCDataChannel = opened[3]
+	var pair := [p1, p2]
 	var started := Time.get_ticks_usec()
 	for i in 1000:
 		ch1.put_packet(var_to_bytes(i))

@@ -117,7 +117,7 @@ fn run() -> Result<(), String> {
         all
     };
     let get = |kind: &str, figure: &str| spreads.get(kind).and_then(|f| f.get(figure)).copied();
-    println!("{} runs; each figure is the median (min-max). Ratios above 1 favour (a) except where lower is better (marked *).", args.runs.len());
+    println!("{} result files; each figure is the median (min-max) over the runs. Ratios above 1 favour (a), except where lower is better (marked *).", args.runs.len());
     println!("{:<34} {:>22} {:>22} {:>22} {:>7} {:>7}", "figure", "(a) ours", "(b) engine class", "(c) ENet", "a/b", "a/c");
     let show = |s: Option<Spread>| s.map_or("-".to_owned(), |s| format!("{:.1} ({:.1}-{:.1})", s.median, s.min, s.max));
     let ratio = |x: Option<Spread>, y: Option<Spread>| match (x, y) {
@@ -233,6 +233,6 @@ fn bars(
             .collect();
         chart.draw_series(rects)?.label(NAMES[k]).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
-    chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).label_font(("sans-serif", 13)).draw()?;
+    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).border_style(BLACK).background_style(WHITE.mix(0.8)).label_font(("sans-serif", 13)).draw()?;
     Ok(())
 }
