@@ -8,6 +8,8 @@ signal chat_received(from: int, text: String)
 signal pong_received(from: int, rtt_usec: int)
 
 const PLAYER := preload("res://demo/player.tscn")
+## Chat lines the log keeps.
+const CHAT_LINES := 6
 
 ## The mesh, for the peer panel.
 var mesh: WebRTCMultiplayerPeerRs
@@ -63,7 +65,7 @@ func _add_spawner(id: int) -> MultiplayerSpawner:
 func _spawn_player(id: int) -> Node:
 	var player := PLAYER.instantiate()
 	player.name = str(id)
-	player.position = Vector2(120 + (id % 8) * 90, 240)
+	player.position = Vector2(80 + (id % 6) * 80, 200 + (id % 3) * 60)
 	player.set_multiplayer_authority(id)
 	return player
 
@@ -71,7 +73,9 @@ func _spawn_player(id: int) -> Node:
 @rpc("any_peer", "call_local", "reliable")
 func chat(text: String) -> void:
 	var from := multiplayer.get_remote_sender_id()
-	chat_log.text = ("%d: %s\n" % [from, text] + chat_log.text).left(2000)
+	var lines := Array(chat_log.text.split("\n", false))
+	lines.push_front("%d: %s" % [from, text])
+	chat_log.text = "\n".join(lines.slice(0, CHAT_LINES))
 	chat_received.emit(from, text)
 
 
