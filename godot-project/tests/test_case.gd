@@ -61,16 +61,16 @@ func connected_pair() -> Array:
 
 
 ## A connected pair with a negotiated "reliable" channel (id 1) on each side, once both are
-## open: [p1, p2, ch1, ch2], or [] if they did not open.
-func open_channel_pair() -> Array:
+## open: {p1, p2, ch1, ch2, pair}, or {} if they did not open.
+func open_channel_pair() -> Dictionary:
 	var pair := connected_pair()
 	var ch1: WebRTCDataChannel = pair[0].create_data_channel("reliable", {"id": 1, "negotiated": true})
 	var ch2: WebRTCDataChannel = pair[1].create_data_channel("reliable", {"id": 1, "negotiated": true})
 	check_eq(pair[0].create_offer(), OK, "create_offer")
 	var open := func(): return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
 	if not await wait_until(open, pair, 10.0, "both negotiated channels open"):
-		return []
-	return [pair[0], pair[1], ch1, ch2]
+		return {}
+	return {"p1": pair[0], "p2": pair[1], "ch1": ch1, "ch2": ch2, "pair": pair}
 
 
 ## Creates a multiplayer peer of class `class_name_` per id, initialized by `init` (a Callable

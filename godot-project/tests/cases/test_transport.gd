@@ -13,27 +13,22 @@ func test_default_extension_is_ours() -> void:
 
 
 func test_minimal_demo_exchanges_text_and_binary_both_ways() -> void:
-	var opened := await open_channel_pair()
-	if opened.is_empty():
+	var o := await open_channel_pair()
+	if o.is_empty():
 		return
-	var p1: WebRTCPeerConnection = opened[0]
-	var p2: WebRTCPeerConnection = opened[1]
-	var ch1: WebRTCDataChannel = opened[2]
-	var ch2: WebRTCDataChannel = opened[3]
-	var pair := [p1, p2]
-	check_eq(p1.get_connection_state(), WebRTCPeerConnection.STATE_CONNECTED, "p1 is connected")
-	check_eq(p2.get_connection_state(), WebRTCPeerConnection.STATE_CONNECTED, "p2 is connected")
-	ch1.write_mode = WebRTCDataChannel.WRITE_MODE_TEXT
-	check_eq(ch1.put_packet("Hi from P1".to_utf8_buffer()), OK, "p1 sends text")
-	check_eq(ch2.put_packet(PackedByteArray([0, 1, 2, 255])), OK, "p2 sends binary")
-	if await wait_until(func(): return ch2.get_available_packet_count() > 0, pair, 5.0, "p2 receives"):
-		check_eq(ch2.get_packet().get_string_from_utf8(), "Hi from P1", "the text arrives")
-		check(ch2.was_string_packet(), "and is flagged as text")
-	if await wait_until(func(): return ch1.get_available_packet_count() > 0, pair, 5.0, "p1 receives"):
-		check_eq(ch1.get_packet(), PackedByteArray([0, 1, 2, 255]), "the bytes arrive")
-		check(not ch1.was_string_packet(), "and are flagged as binary")
-	p1.close()
-	p2.close()
+	check_eq(o.p1.get_connection_state(), WebRTCPeerConnection.STATE_CONNECTED, "p1 is connected")
+	check_eq(o.p2.get_connection_state(), WebRTCPeerConnection.STATE_CONNECTED, "p2 is connected")
+	o.ch1.write_mode = WebRTCDataChannel.WRITE_MODE_TEXT
+	check_eq(o.ch1.put_packet("Hi from P1".to_utf8_buffer()), OK, "p1 sends text")
+	check_eq(o.ch2.put_packet(PackedByteArray([0, 1, 2, 255])), OK, "p2 sends binary")
+	if await wait_until(func(): return o.ch2.get_available_packet_count() > 0, o.pair, 5.0, "p2 receives"):
+		check_eq(o.ch2.get_packet().get_string_from_utf8(), "Hi from P1", "the text arrives")
+		check(o.ch2.was_string_packet(), "and is flagged as text")
+	if await wait_until(func(): return o.ch1.get_available_packet_count() > 0, o.pair, 5.0, "p1 receives"):
+		check_eq(o.ch1.get_packet(), PackedByteArray([0, 1, 2, 255]), "the bytes arrive")
+		check(not o.ch1.was_string_packet(), "and are flagged as binary")
+	o.p1.close()
+	o.p2.close()
 
 
 func test_in_band_channel_arrives_through_data_channel_received() -> void:
@@ -112,14 +107,9 @@ func test_bad_input_returns_errors() -> void:
 
 
 func test_oversized_packet_is_refused_and_the_largest_arrives() -> void:
-	var opened := await open_channel_pair()
-	if opened.is_empty():
+	var o := await open_channel_pair()
+	if o.is_empty():
 		return
-	var p1: WebRTCPeerConnection = opened[0]
-	var p2: WebRTCPeerConnection = opened[1]
-	var ch1: WebRTCDataChannel = opened[2]
-	var ch2: WebRTCDataChannel = opened[3]
-	var pair := [p1, p2]
 	# WebRTCDataChannel does not expose get_max_packet_size() to scripts; between two of our
 	# connections it is the SCTP default of 64 KiB.
 	var largest := PackedByteArray()
@@ -127,37 +117,32 @@ func test_oversized_packet_is_refused_and_the_largest_arrives() -> void:
 	largest.fill(42)
 	var too_big := largest.duplicate()
 	too_big.append(1)
-	check_eq(ch1.put_packet(too_big), ERR_INVALID_PARAMETER, "a packet over the maximum size is refused")
-	check_eq(ch1.put_packet(largest), OK, "the largest packet is accepted")
-	if await wait_until(func(): return ch2.get_available_packet_count() == 1, pair, 5.0, "and arrives"):
-		check_eq(ch2.get_packet().size(), largest.size(), "whole")
-	p1.close()
-	p2.close()
+	check_eq(o.ch1.put_packet(too_big), ERR_INVALID_PARAMETER, "a packet over the maximum size is refused")
+	check_eq(o.ch1.put_packet(largest), OK, "the largest packet is accepted")
+	if await wait_until(func(): return o.ch2.get_available_packet_count() == 1, o.pair, 5.0, "and arrives"):
+		check_eq(o.ch2.get_packet().size(), largest.size(), "whole")
+	o.p1.close()
+	o.p2.close()
 
 
 func test_thousand_ordered_messages_and_remote_close() -> void:
-	var opened := await open_channel_pair()
-	if opened.is_empty():
+	var o := await open_channel_pair()
+	if o.is_empty():
 		return
-	var p1: WebRTCPeerConnection = opened[0]
-	var p2: WebRTCPeerConnection = opened[1]
-	var ch1: WebRTCDataChannel = opened[2]
-	var ch2: WebRTCDataChannel = opened[3]
-	var pair := [p1, p2]
 	var started := Time.get_ticks_usec()
 	for i in 1000:
-		ch1.put_packet(var_to_bytes(i))
+		o.ch1.put_packet(var_to_bytes(i))
 	var got: Array = []
 	var collect := func():
-		while ch2.get_available_packet_count() > 0:
-			got.append(bytes_to_var(ch2.get_packet()))
+		while o.ch2.get_available_packet_count() > 0:
+			got.append(bytes_to_var(o.ch2.get_packet()))
 		return got.size() >= 1000
-	if await wait_until(collect, pair, 10.0, "1000 messages arrive"):
+	if await wait_until(collect, o.pair, 10.0, "1000 messages arrive"):
 		var seconds := (Time.get_ticks_usec() - started) / 1e6
 		print("   1000 reliable messages in %.3f s (%.0f msg/s)" % [seconds, 1000 / seconds])
 		check_eq(got, range(1000), "complete and in order")
-	p1.close()
+	o.p1.close()
 	var noticed := func():
-		return ch2.get_ready_state() == WebRTCDataChannel.STATE_CLOSED or p2.get_connection_state() != WebRTCPeerConnection.STATE_CONNECTED
-	await wait_until(noticed, [p2], 10.0, "the other side notices the close")
-	p2.close()
+		return o.ch2.get_ready_state() == WebRTCDataChannel.STATE_CLOSED or o.p2.get_connection_state() != WebRTCPeerConnection.STATE_CONNECTED
+	await wait_until(noticed, [o.p2], 10.0, "the other side notices the close")
+	o.p2.close()
