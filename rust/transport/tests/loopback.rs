@@ -167,6 +167,33 @@ fn closing_one_side_is_seen_by_the_other() {
 }
 
 #[test]
+fn candidates_name_the_media_line_of_the_offer() {
+    let mut offerer = connection();
+    let _channel = offerer.create_data_channel("probe", ChannelOptions::default()).unwrap();
+    offerer.create_offer().unwrap();
+    let (mut offer, mut mids) = (String::new(), Vec::new());
+    let start = Instant::now();
+    while offer.is_empty() || mids.is_empty() {
+        assert!(start.elapsed() < DEADLINE, "no offer or candidate");
+        for event in offerer.poll() {
+            match event {
+                PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                    offerer.set_local_description(kind, sdp.clone()).unwrap();
+                    offer = sdp;
+                }
+                PeerEvent::IceCandidateCreated { mid, index, .. } => mids.push((mid, index)),
+                _ => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for (mid, index) in mids {
+        assert!(offer.contains(&format!("a=mid:{mid}\r\n")), "candidate mid {mid} is not in the offer:\n{offer}");
+        assert_eq!(index, 0, "a data-only offer has one media line");
+    }
+}
+
+#[test]
 fn malformed_input_is_refused_synchronously() {
     let pair = Pair::new();
     assert!(pair.offerer.set_remote_description(SdpKind::Offer, "not sdp".into()).is_err());
