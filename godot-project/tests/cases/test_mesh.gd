@@ -27,7 +27,9 @@ func test_four_peer_mesh_routes_broadcast_exclude_and_single() -> void:
 	connect_all(peers)
 	if not await wait_until(func(): return all_connected(peers, log), peers.values(), 15.0, "all four peers see the other three"):
 		return
-	check_eq(log[1], ["peer_connected 2", "peer_connected 3", "peer_connected 4"].filter(func(e): return log[1].has(e)), "peer 1 got one peer_connected per peer")
+	var seen_by_1: Array = log[1].duplicate()
+	seen_by_1.sort()
+	check_eq(seen_by_1, ["peer_connected 2", "peer_connected 3", "peer_connected 4"], "peer 1 got one peer_connected per peer")
 	var inbox := {}
 	peers[1].set_target_peer(0)
 	peers[1].put_packet("all".to_utf8_buffer())

@@ -23,6 +23,8 @@ pub const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
 #[class(tool, init, base = WebRtcPeerConnectionExtension, rename = WebRTCPeerConnectionRs)]
 pub struct WebRtcPeerConnectionRs {
     connection: Option<PeerConnection>,
+    /// `close()` came before any use: the connection is closed without ever being created.
+    closed_unused: bool,
     base: Base<WebRtcPeerConnectionExtension>,
 }
 
@@ -71,6 +73,9 @@ impl WebRtcPeerConnectionRs {
     /// The connection, created with the default configuration on first use (as the engine's
     /// other WebRTC implementations do when `initialize()` was not called).
     fn connection(&mut self, call: &str) -> Result<&mut PeerConnection, Error> {
+        if self.closed_unused {
+            return Err(errors::report(call, transport::TransportError::WrongState("the connection is closed".into())));
+        }
         if self.connection.is_none() {
             let connection = PeerConnection::new(TransportConfig::default()).map_err(|error| errors::report(call, error))?;
             self.connection = Some(connection);
@@ -97,6 +102,9 @@ fn sdp_kind(call: &str, kind: &GString) -> Result<SdpKind, Error> {
 #[godot_api]
 impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     fn get_connection_state(&self) -> ConnectionState {
+        if self.closed_unused {
+            return ConnectionState::CLOSED;
+        }
         match self.connection.as_ref().map(PeerConnection::connection_state) {
             None | Some(transport::ConnectionState::New) => ConnectionState::NEW,
             Some(transport::ConnectionState::Connecting) => ConnectionState::CONNECTING,
@@ -116,6 +124,9 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn get_signaling_state(&self) -> SignalingState {
+        if self.closed_unused {
+            return SignalingState::CLOSED;
+        }
         match self.connection.as_ref().map(PeerConnection::signaling_state) {
             None | Some(transport::SignalingState::Stable) => SignalingState::STABLE,
             Some(transport::SignalingState::HaveLocalOffer) => SignalingState::HAVE_LOCAL_OFFER,
@@ -133,6 +144,7 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
             Ok(connection) => {
                 // Replacing a connection drops (and so closes) the previous one.
                 self.connection = Some(connection);
+                self.closed_unused = false;
                 Error::OK
             }
             Err(error) => errors::report(CALL, error),
@@ -212,10 +224,10 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn close(&mut self) {
-        // A connection closed before its first use is closed too (STATE_CLOSED), as in the
-        // engine's other implementations.
-        if let Ok(connection) = self.connection("WebRTCPeerConnection.close") {
-            connection.close();
+        match self.connection.as_mut() {
+            Some(connection) => connection.close(),
+            // Closed before its first use: STATE_CLOSED, without starting a connection.
+            None => self.closed_unused = true,
         }
     }
 }
