@@ -25,11 +25,6 @@ use crate::error::TransportError;
 
 /// Per-channel send buffer: bounded so long transfers do not overrun the kernel's UDP buffers.
 const SEND_BUFFER_LIMIT: usize = 128 * 1024;
-/// Pause between ICE connectivity checks. webrtc's default of 200 ms made every connection
-/// wait for several of them (an 8-peer mesh took 630 ms on loopback; 270 ms at 20 ms).
-const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(25);
-/// Checks per candidate pair: the same 1.4 s of attempts as webrtc's default.
-const ICE_BINDING_REQUESTS: u16 = 56;
 /// How long closing a connection may take before it is abandoned.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -432,7 +427,6 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
         .collect();
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
-        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_BINDING_REQUESTS))
         .build();
     let connection = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::default().with_ice_servers(ice_servers).build())
