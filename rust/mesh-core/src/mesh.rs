@@ -429,11 +429,6 @@ impl<P> Mesh<P> {
         self.status
     }
 
-    /// The mode, if initialized.
-    pub fn mode(&self) -> Option<Mode> {
-        self.mode
-    }
-
     /// Whether this peer is the server (id 1).
     pub fn is_server(&self) -> bool {
         self.unique_id == SERVER_ID

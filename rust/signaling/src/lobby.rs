@@ -80,11 +80,6 @@ impl Signaling {
         Self { limits, clients: HashMap::new(), lobbies: HashMap::new(), random: RandomState::new(), counter: 0 }
     }
 
-    /// Number of connected clients.
-    pub fn client_count(&self) -> usize {
-        self.clients.len()
-    }
-
     /// Number of open lobbies.
     pub fn lobby_count(&self) -> usize {
         self.lobbies.len()

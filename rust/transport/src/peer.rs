@@ -489,7 +489,7 @@ async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mps
             Command::AddCandidate(candidate) if remote_is_set => add_candidate(&connection, candidate, &error).await,
             Command::AddCandidate(candidate) => early_candidates.push(candidate),
             Command::CreateChannel { label, shared, outgoing } => {
-                let options = shared_options(&shared);
+                let options = shared.options().to_rtc();
                 match connection.create_data_channel(&label, Some(options)).await {
                     Ok(channel) => channel::attach(channel, shared, outgoing),
                     Err(failure) => {
@@ -504,10 +504,6 @@ async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mps
     if tokio::time::timeout(CLOSE_TIMEOUT, connection.close()).await.is_err() {
         log::warn!("closing a peer connection took longer than {CLOSE_TIMEOUT:?}; abandoned it");
     }
-}
-
-fn shared_options(shared: &ChannelShared) -> webrtc::data_channel::RTCDataChannelInit {
-    shared.options().to_rtc()
 }
 
 async fn answer(connection: &Arc<dyn RtcPeerConnection>) -> webrtc::error::Result<String> {
