@@ -212,6 +212,16 @@ func throughput(pair: Dictionary, mode_name: String, size: int) -> Dictionary:
 	}
 
 
+## Busy-polls `peers` until `receiver` has a packet; false after 1 s from `started`.
+func await_packet(receiver: MultiplayerPeer, peers: Array, started: int) -> bool:
+	while receiver.get_available_packet_count() == 0:
+		for peer in peers:
+			peer.poll()
+		if Time.get_ticks_usec() - started > 1000000:
+			return false
+	return true
+
+
 func round_trips(pair: Dictionary) -> Dictionary:
 	var a: MultiplayerPeer = pair.sender
 	var b: MultiplayerPeer = pair.receiver
@@ -224,21 +234,11 @@ func round_trips(pair: Dictionary) -> Dictionary:
 	for i in PINGS:
 		var started := Time.get_ticks_usec()
 		a.put_packet(ping)
-		while b.get_available_packet_count() == 0:
-			a.poll()
-			b.poll()
-			if Time.get_ticks_usec() - started > 1000000:
-				break
-		if b.get_available_packet_count() == 0:
+		if not await_packet(b, [a, b], started):
 			continue
 		b.get_packet()
 		b.put_packet(ping)
-		while a.get_available_packet_count() == 0:
-			a.poll()
-			b.poll()
-			if Time.get_ticks_usec() - started > 1000000:
-				break
-		if a.get_available_packet_count() == 0:
+		if not await_packet(a, [a, b], started):
 			continue
 		a.get_packet()
 		samples.append(Time.get_ticks_usec() - started)
