@@ -1,10 +1,12 @@
 //! `webrtc-mesh-signaling`: the signaling server of the webrtc-mesh demo.
 
+#![forbid(unsafe_code)]
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
-use webrtc_mesh_signaling::lobby::Limits;
+use webrtc_mesh_signaling::limits::Limits;
 use webrtc_mesh_signaling::server::{serve, Config};
 
 /// WebSocket signaling server for WebRTC meshes, speaking the protocol of Godot's
@@ -45,11 +47,15 @@ struct Args {
 async fn main() {
     let args = Args::parse();
     let config = Config {
-        limits: Limits { max_clients: args.max_clients, max_lobbies: args.max_lobbies, max_lobby_peers: args.max_lobby_peers },
+        limits: Limits {
+            max_clients: args.max_clients,
+            max_lobbies: args.max_lobbies,
+            max_lobby_peers: args.max_lobby_peers,
+            join_timeout: Duration::from_secs(args.join_timeout.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+            max_messages_per_second: args.max_messages_per_second.max(1),
+        },
         max_frame_size: args.max_frame_size,
-        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
-        join_timeout: Duration::from_secs(args.join_timeout.max(1)),
-        max_messages_per_second: args.max_messages_per_second.max(1),
     };
     let listener = match tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port)).await {
         Ok(listener) => listener,

@@ -1,6 +1,15 @@
-//! The messages: JSON text frames `{"type": int, "id": int, "data": string}`.
+//! The messages: JSON text frames `{"type": int, "id": int, "data": string}`, numbered as in
+//! Godot's `webrtc_signaling` demo.
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::SignalingError;
+
+/// The peer id of every lobby's host.
+pub const HOST_ID: i64 = 1;
+
+/// The WebSocket close code of every close the server decides (as in Godot's demo server).
+pub const CLOSE_CODE: u16 = 4000;
 
 /// Message types, numbered as in Godot's demo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +75,15 @@ impl Message {
         Self { kind, id, data: data.into() }
     }
 
-    /// Parses a text frame. The error says what is wrong.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|error| format!("invalid message: {error}"))?;
+    /// Parses a text frame; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<Self, SignalingError> {
+        let invalid = |error: serde_json::Error| SignalingError::InvalidMessage(error.to_string());
+        let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
         if !value.is_object() {
-            return Err("invalid message: not a JSON object".into());
+            return Err(SignalingError::InvalidMessage("not a JSON object".into()));
         }
-        let wire: Wire = serde_json::from_value(value).map_err(|error| format!("invalid message: {error}"))?;
-        let kind = Kind::from_number(wire.kind).ok_or_else(|| format!("unknown message type {}", wire.kind))?;
+        let wire: Wire = serde_json::from_value(value).map_err(invalid)?;
+        let kind = Kind::from_number(wire.kind).ok_or(SignalingError::UnknownMessageType(wire.kind))?;
         Ok(Self { kind, id: wire.id, data: wire.data })
     }
 
@@ -89,18 +99,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip() {
+    fn messages_survive_a_round_trip_and_data_is_optional() {
         let message = Message::new(Kind::Offer, 5, "v=0");
+        assert_eq!(message.to_json(), r#"{"type":4,"id":5,"data":"v=0"}"#);
         assert_eq!(Message::parse(&message.to_json()), Ok(message));
         assert_eq!(Message::parse(r#"{"type":0,"id":0}"#), Ok(Message::new(Kind::Join, 0, "")));
     }
 
     #[test]
     fn garbage_is_refused_with_a_reason() {
-        assert!(Message::parse("not json").unwrap_err().contains("invalid message"));
-        assert!(Message::parse(r#"{"type":9,"id":0,"data":""}"#).unwrap_err().contains("unknown message type 9"));
-        assert!(Message::parse(r#"{"type":"0","id":0,"data":""}"#).is_err());
-        assert!(Message::parse(r#"{"type":0,"data":""}"#).is_err());
-        assert!(Message::parse(r#"[1,2]"#).is_err());
+        let reason = |text: &str| Message::parse(text).map_err(|error| error.to_string()).unwrap_err();
+        assert!(reason("not json").starts_with("invalid message: "));
+        assert_eq!(reason(r#"{"type":9,"id":0,"data":""}"#), "unknown message type 9");
+        assert!(reason(r#"{"type":"0","id":0,"data":""}"#).starts_with("invalid message: "));
+        assert!(reason(r#"{"type":0,"data":""}"#).starts_with("invalid message: "));
+        assert_eq!(reason("[1,2]"), "invalid message: not a JSON object");
     }
 }

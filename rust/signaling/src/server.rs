@@ -1,223 +1,155 @@
-//! The WebSocket side: accepts clients, feeds their frames to the [`Signaling`] state machine
-//! and carries out its actions, with the limits that belong to the transport.
+//! The WebSocket pump around the [`Signaling`] state machine: it accepts connections, reports
+//! their events with the current instant, carries out the outputs, and wakes the state machine
+//! at its next deadline. The one rule it enforces itself is the frame size, which tungstenite
+//! checks while reading (a larger frame is a transport error, and the state machine closes the
+//! client for it). One log line per connection event goes to stdout.
+
+mod connection;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message as Frame;
 
-use crate::lobby::{Action, ClientId, Limits, Signaling, PROTOCOL_ERROR};
+use crate::limits::Limits;
+use crate::output::Output;
+use crate::random::seed_from_entropy;
+use crate::signaling::{ClientId, Signaling};
+use connection::{Command, Event};
+
+/// Events waiting for the pump at most; a connection that finds the queue full waits (and so
+/// reads no further) until there is room.
+const EVENT_QUEUE_LENGTH: usize = 1024;
+/// How long the pump sleeps when no client has a deadline.
+const SLEEP_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
+/// How long the pump waits before accepting again after accepting failed (out of descriptors).
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 /// Everything the server can be told.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
-    /// Limits on clients, lobbies and lobby size.
+    /// The numbers the state machine enforces.
     pub limits: Limits,
     /// Largest text frame accepted, in bytes.
     pub max_frame_size: usize,
-    /// A client that sends nothing (not even a pong) for this long is closed.
-    pub idle_timeout: Duration,
-    /// A client that has not joined a lobby after this long is closed.
-    pub join_timeout: Duration,
-    /// Messages per second a client may send (averaged over one second, bursts of twice that).
-    pub max_messages_per_second: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            limits: Limits::default(),
-            max_frame_size: 64 * 1024,
-            idle_timeout: Duration::from_secs(30),
-            join_timeout: Duration::from_secs(10),
-            max_messages_per_second: 100,
-        }
+        Self { limits: Limits::default(), max_frame_size: 64 * 1024 }
     }
 }
 
-enum Outbound {
-    Text(String),
-    Ping,
-    Close(u16, String),
+/// A connection as the pump knows it.
+struct Connection {
+    address: SocketAddr,
+    commands: mpsc::UnboundedSender<Command>,
+    /// Its WebSocket handshake is done.
+    open: bool,
 }
 
-struct Shared {
+/// The state machine, the connections' command queues, and the queue their events come in by.
+struct Pump {
     config: Config,
-    signaling: Mutex<Signaling>,
-    outboxes: Mutex<HashMap<ClientId, mpsc::UnboundedSender<Outbound>>>,
-    next_client: AtomicU64,
+    signaling: Signaling,
+    connections: HashMap<ClientId, Connection>,
+    events: mpsc::Sender<Event>,
 }
 
-impl Shared {
-    fn signaling(&self) -> std::sync::MutexGuard<'_, Signaling> {
-        self.signaling.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Serves clients on `listener` until the future is dropped. Lobby names and peer ids are
+/// drawn from a generator seeded from the OS and the clock.
+pub async fn serve(listener: TcpListener, config: Config) {
+    let (events, mut inbox) = mpsc::channel(EVENT_QUEUE_LENGTH);
+    let mut pump = Pump {
+        config,
+        signaling: Signaling::new(config.limits, seed_from_entropy()),
+        connections: HashMap::new(),
+        events,
+    };
+    loop {
+        let alarm = match pump.signaling.poll_timeout() {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()),
+            None => tokio::time::sleep(SLEEP_WITHOUT_DEADLINE),
+        };
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, address)) => pump.accept(stream, address),
+                Err(error) => {
+                    eprintln!("accept failed: {error}");
+                    tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                }
+            },
+            Some(event) = inbox.recv() => pump.report(event),
+            () = alarm => pump.signaling.handle_timeout(Instant::now()),
+        }
+        pump.carry_out_outputs();
+    }
+}
+
+impl Pump {
+    fn accept(&mut self, stream: TcpStream, address: SocketAddr) {
+        let client = self.signaling.accept(Instant::now());
+        let (commands, queue) = mpsc::unbounded_channel();
+        self.connections.insert(client, Connection { address, commands, open: false });
+        tokio::spawn(connection::run(client, stream, self.config, self.events.clone(), queue));
     }
 
-    fn apply(&self, actions: Vec<Action>) {
-        let outboxes = self.outboxes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for action in actions {
-            let (client, outbound) = match action {
-                Action::Send(client, message) => (client, Outbound::Text(message.to_json())),
-                Action::Close(client, code, reason) => (client, Outbound::Close(code, reason)),
-            };
-            if let Some(outbox) = outboxes.get(&client) {
-                let _ = outbox.send(outbound);
+    fn report(&mut self, event: Event) {
+        let now = Instant::now();
+        match event {
+            Event::Opened { client } => {
+                if let Some(connection) = self.connections.get_mut(&client) {
+                    connection.open = true;
+                    log(client, connection.address, "connected");
+                }
+                self.signaling.open(client, now);
+            }
+            Event::Text { client, text } => self.signaling.receive_text(client, &text, now),
+            Event::Binary { client } => self.signaling.receive_binary(client, now),
+            Event::Control { client } => self.signaling.receive_control(client, now),
+            Event::Failed { client, error } => self.signaling.transport_failed(client, error),
+            Event::Ended { client, reason } => {
+                if let Some(connection) = self.connections.remove(&client) {
+                    let verdict = if connection.open { "closed" } else { "refused" };
+                    log(client, connection.address, &format!("{verdict}: {reason}"));
+                }
+                self.signaling.disconnected(client);
             }
         }
     }
+
+    fn carry_out_outputs(&mut self) {
+        while let Some(output) = self.signaling.poll_output() {
+            match output {
+                Output::Send { client, message } => self.command(client, Command::Text(message.to_json())),
+                Output::Ping { client } => self.command(client, Command::Ping),
+                Output::Close { client, reason } => {
+                    let Some(connection) = self.connections.remove(&client) else { continue };
+                    let verdict = if connection.open { "closed" } else { "refused" };
+                    log(client, connection.address, &format!("{verdict}: {reason}"));
+                    let _ = connection.commands.send(Command::Close(reason.to_string()));
+                }
+                Output::Joined { client, lobby, peer_id } => {
+                    if let Some(connection) = self.connections.get(&client) {
+                        log(client, connection.address, &format!("joined lobby {lobby} as peer {peer_id}"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn command(&self, client: ClientId, command: Command) {
+        if let Some(connection) = self.connections.get(&client) {
+            // The connection may have ended already; its end is on the way as an event.
+            let _ = connection.commands.send(command);
+        }
+    }
 }
 
+/// One log line: seconds since the Unix epoch, the client, its address, what happened.
 fn log(client: ClientId, address: SocketAddr, event: &str) {
     let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     println!("{seconds:.3} client {client} {address}: {event}");
-}
-
-/// Serves clients on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, config: Config) {
-    let shared = Arc::new(Shared {
-        config,
-        signaling: Mutex::new(Signaling::new(config.limits)),
-        outboxes: Mutex::new(HashMap::new()),
-        next_client: AtomicU64::new(1),
-    });
-    loop {
-        match listener.accept().await {
-            Ok((stream, address)) => {
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move { handle(shared, stream, address).await });
-            }
-            Err(error) => {
-                eprintln!("accept failed: {error}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-}
-
-async fn handle(shared: Arc<Shared>, stream: TcpStream, address: SocketAddr) {
-    let client = shared.next_client.fetch_add(1, Ordering::Relaxed);
-    let config = shared.config;
-    let websocket_config = WebSocketConfig::default()
-        .max_message_size(Some(config.max_frame_size))
-        .max_frame_size(Some(config.max_frame_size));
-    let upgrade = tokio_tungstenite::accept_async_with_config(stream, Some(websocket_config));
-    let websocket = match tokio::time::timeout(config.join_timeout, upgrade).await {
-        Ok(Ok(websocket)) => websocket,
-        Ok(Err(error)) => return log(client, address, &format!("refused: not a WebSocket handshake ({error})")),
-        Err(_) => return log(client, address, "refused: handshake timed out"),
-    };
-    let (mut sink, mut stream) = websocket.split();
-    let (outbox, mut outgoing) = mpsc::unbounded_channel();
-    shared.outboxes.lock().unwrap_or_else(|p| p.into_inner()).insert(client, outbox.clone());
-    log(client, address, "connected");
-    let refused = shared.signaling().connect(client);
-    shared.apply(refused);
-
-    let writer = tokio::spawn(async move {
-        while let Some(outbound) = outgoing.recv().await {
-            match outbound {
-                Outbound::Text(text) => {
-                    if sink.send(Frame::Text(text.into())).await.is_err() {
-                        break;
-                    }
-                }
-                Outbound::Ping => {
-                    if sink.send(Frame::Ping(Default::default())).await.is_err() {
-                        break;
-                    }
-                }
-                Outbound::Close(code, reason) => {
-                    let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
-                    let _ = sink.send(Frame::Close(Some(frame))).await;
-                    break;
-                }
-            }
-        }
-        let _ = sink.close().await;
-    });
-
-    let connected_at = Instant::now();
-    let mut last_heard = Instant::now();
-    let mut budget = f64::from(config.max_messages_per_second) * 2.0;
-    let mut budget_at = Instant::now();
-    let ping_every = config.idle_timeout / 3;
-    // The reason the connection ends, and whether the state machine already sent the close.
-    let (reason, close_sent) = loop {
-        if !shared.signaling().has_joined(client) && connected_at.elapsed() > config.join_timeout {
-            break ("did not join a lobby in time".to_owned(), false);
-        }
-        if last_heard.elapsed() > config.idle_timeout {
-            break ("idle".to_owned(), false);
-        }
-        let frame = match tokio::time::timeout(ping_every.min(config.join_timeout), stream.next()).await {
-            Err(_) => {
-                let _ = outbox.send(Outbound::Ping);
-                continue;
-            }
-            Ok(None) => break ("connection ended".to_owned(), true),
-            Ok(Some(Err(error))) => break (format!("transport error: {error}"), false),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        last_heard = Instant::now();
-        let rate = f64::from(config.max_messages_per_second);
-        budget = (budget + budget_at.elapsed().as_secs_f64() * rate).min(rate * 2.0);
-        budget_at = Instant::now();
-        match frame {
-            Frame::Text(text) => {
-                budget -= 1.0;
-                if budget < 0.0 {
-                    break ("flooding".to_owned(), false);
-                }
-                let actions = shared.signaling().receive(client, text.as_str());
-                let own_close = actions.iter().find_map(|action| match action {
-                    Action::Close(to, _, reason) if *to == client => Some(reason.clone()),
-                    _ => None,
-                });
-                if let Some(lobby_event) = join_event(&actions, client) {
-                    log(client, address, &lobby_event);
-                }
-                shared.apply(actions);
-                if let Some(reason) = own_close {
-                    break (reason, true);
-                }
-            }
-            Frame::Binary(_) => break ("binary frames are not part of the protocol".to_owned(), false),
-            Frame::Close(_) => break ("closed by the client".to_owned(), true),
-            _ => {}
-        }
-    };
-    if !close_sent {
-        let _ = outbox.send(Outbound::Close(PROTOCOL_ERROR, reason.clone()));
-    }
-    log(client, address, &format!("closed: {reason}"));
-    let left = shared.signaling().disconnect(client);
-    shared.apply(left);
-    shared.outboxes.lock().unwrap_or_else(|p| p.into_inner()).remove(&client);
-    drop(outbox);
-    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
-}
-
-fn join_event(actions: &[Action], client: ClientId) -> Option<String> {
-    let mut id = None;
-    for action in actions {
-        if let Action::Send(to, message) = action {
-            if *to != client {
-                continue;
-            }
-            match message.kind {
-                crate::protocol::Kind::Id => id = Some(message.id),
-                crate::protocol::Kind::Join => return Some(format!("joined lobby {} as peer {}", message.data, id.unwrap_or(0))),
-                _ => {}
-            }
-        }
-    }
-    None
 }

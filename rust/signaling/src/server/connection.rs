@@ -1,0 +1,148 @@
+//! One connection's I/O: the WebSocket handshake, a reader that turns frames into [`Event`]s for
+//! the pump, and a writer that carries out the pump's [`Command`]s. It decides nothing: every
+//! rule is the state machine's.
+
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::WebSocketStream;
+
+use super::Config;
+use crate::error::SignalingError;
+use crate::protocol::CLOSE_CODE;
+use crate::signaling::ClientId;
+
+/// How long a connection whose reading ended waits for its writer to send what is queued
+/// (the close frame, typically) before it is dropped.
+const WRITER_GRACE: Duration = Duration::from_secs(1);
+
+/// What a connection reports to the pump.
+#[derive(Debug)]
+pub(super) enum Event {
+    /// The WebSocket handshake is done.
+    Opened { client: ClientId },
+    /// A text frame.
+    Text { client: ClientId, text: String },
+    /// A binary frame.
+    Binary { client: ClientId },
+    /// A ping or a pong.
+    Control { client: ClientId },
+    /// Reading or writing failed, or a frame broke the size limit.
+    Failed { client: ClientId, error: String },
+    /// The connection ended: closed by the client, or without a handshake.
+    Ended { client: ClientId, reason: SignalingError },
+}
+
+/// What the pump asks a connection to do.
+#[derive(Debug)]
+pub(super) enum Command {
+    /// Send a text frame.
+    Text(String),
+    /// Send a ping.
+    Ping,
+    /// Send a close frame with this reason, then stop (or drop the handshake).
+    Close(String),
+}
+
+type Sink = SplitSink<WebSocketStream<TcpStream>, Frame>;
+type Source = SplitStream<WebSocketStream<TcpStream>>;
+
+/// Runs `client`'s connection until it ends or the pump closes it.
+pub(super) async fn run(
+    client: ClientId,
+    stream: TcpStream,
+    config: Config,
+    events: mpsc::Sender<Event>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let websocket_config = WebSocketConfig::default()
+        .max_message_size(Some(config.max_frame_size))
+        .max_frame_size(Some(config.max_frame_size));
+    let websocket = tokio::select! {
+        upgraded = tokio_tungstenite::accept_async_with_config(stream, Some(websocket_config)) => match upgraded {
+            Ok(websocket) => websocket,
+            Err(error) => {
+                let reason = SignalingError::NotWebSocket(error.to_string());
+                let _ = events.send(Event::Ended { client, reason }).await;
+                return;
+            }
+        },
+        // The only command before the handshake is done is a close: the handshake took too long.
+        _ = commands.recv() => return,
+    };
+    if events.send(Event::Opened { client }).await.is_err() {
+        return;
+    }
+    let (sink, source) = websocket.split();
+    let mut writer = tokio::spawn(write(sink, commands, config.limits.idle_timeout));
+    let ending = tokio::select! {
+        ending = read(client, source, &events) => Some(ending),
+        written = &mut writer => {
+            match written {
+                // The pump closed the client: nothing to report.
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => Some(Event::Failed { client, error }),
+                Err(error) => Some(Event::Failed { client, error: error.to_string() }),
+            }
+        }
+    };
+    let Some(ending) = ending else { return };
+    let _ = events.send(ending).await;
+    if !writer.is_finished() {
+        let _ = tokio::time::timeout(WRITER_GRACE, &mut writer).await;
+        writer.abort();
+    }
+}
+
+/// Reports frames until the connection ends; returns the event that says how it ended.
+async fn read(client: ClientId, mut source: Source, events: &mpsc::Sender<Event>) -> Event {
+    // One turn per frame; the client's idle timeout and the rate limit bound how long it lasts.
+    loop {
+        let event = match source.next().await {
+            None => return Event::Ended { client, reason: SignalingError::ConnectionEnded },
+            Some(Err(error)) => return Event::Failed { client, error: error.to_string() },
+            Some(Ok(Frame::Close(_))) => return Event::Ended { client, reason: SignalingError::ClosedByClient },
+            Some(Ok(Frame::Text(text))) => Event::Text { client, text: text.as_str().to_owned() },
+            Some(Ok(Frame::Binary(_))) => Event::Binary { client },
+            Some(Ok(Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_))) => Event::Control { client },
+        };
+        if events.send(event).await.is_err() {
+            // The pump is gone.
+            return Event::Ended { client, reason: SignalingError::ConnectionEnded };
+        }
+    }
+}
+
+/// Carries out commands until a close or until the pump drops the queue. Each write may take up
+/// to `write_timeout`: a client that takes no frames for that long is as good as gone.
+async fn write(
+    mut sink: Sink,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    write_timeout: Duration,
+) -> Result<(), String> {
+    while let Some(command) = commands.recv().await {
+        let (frame, last) = match command {
+            Command::Text(text) => (Frame::Text(text.into()), false),
+            Command::Ping => (Frame::Ping(Default::default()), false),
+            Command::Close(reason) => {
+                (Frame::Close(Some(CloseFrame { code: CloseCode::from(CLOSE_CODE), reason: reason.into() })), true)
+            }
+        };
+        match tokio::time::timeout(write_timeout, sink.send(frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error.to_string()),
+            Err(_) => return Err(format!("a frame was not taken within {write_timeout:?}")),
+        }
+        if last {
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(write_timeout, sink.close()).await;
+    Ok(())
+}

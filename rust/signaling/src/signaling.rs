@@ -1,0 +1,314 @@
+//! The server's state machine: connections, lobbies and every rule, without any I/O or clock.
+//!
+//! [`Signaling`] is sans-IO, in the style of quinn-proto's `Connection`: the caller reports what
+//! happened with an explicit `now`, then reads what to do. It never reads a clock or touches a
+//! socket, so every rule (join, idle and handshake timeouts, pings, the flood limit, lobby rules)
+//! can be tested by handing it instants.
+//!
+//! # Driving it
+//!
+//! 1. A connection arrives: [`Signaling::accept`] numbers it. It has the join timeout to finish
+//!    its WebSocket handshake.
+//! 2. Its handshake finishes: [`Signaling::open`]. It failed: [`Signaling::disconnected`].
+//! 3. Each frame from it: [`Signaling::receive_text`], [`Signaling::receive_binary`], or
+//!    [`Signaling::receive_control`] for pings and pongs.
+//! 4. Reading or writing it fails: [`Signaling::transport_failed`]. It ends (a close frame from
+//!    the client, or the end of the stream): [`Signaling::disconnected`].
+//! 5. After every call above, and after [`Signaling::handle_timeout`], call
+//!    [`Signaling::poll_output`] until it returns `None` and carry out each [`Output`] in order.
+//! 6. Then ask [`Signaling::poll_timeout`] for the next deadline, and call
+//!    [`Signaling::handle_timeout`] with the current instant once it has passed (calling it
+//!    early, or more than once, is harmless). Go back to waiting for 1–4 or the deadline.
+//!
+//! The instants passed in should not go backwards; if they do, nothing breaks, but time stands
+//! still until they catch up. An [`Output::Close`] means the client is forgotten: the state
+//! machine ignores anything reported about it afterwards, so the I/O layer need not report its
+//! end.
+//!
+//! Lobby names and peer ids come from a generator seeded in [`Signaling::new`]: the same seed
+//! and the same calls give the same names and ids.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Instant;
+
+use crate::client::{Client, Due, Membership};
+use crate::error::SignalingError;
+use crate::limits::Limits;
+use crate::lobby::{lobby_name, Lobby};
+use crate::output::Output;
+use crate::protocol::{Kind, Message, HOST_ID};
+use crate::random::SplitMix64;
+use crate::wake_queue::WakeQueue;
+
+/// A connection, numbered by [`Signaling::accept`] from 1 up.
+pub type ClientId = u64;
+
+/// Peer ids other than the host's are drawn from 2 to `i32::MAX` (Godot's peer ids are positive
+/// 32-bit integers).
+const PEER_ID_SPAN: u64 = i32::MAX as u64 - 1;
+
+/// The server's state: connections, lobbies, and what to do next.
+#[derive(Debug)]
+pub struct Signaling {
+    limits: Limits,
+    random: SplitMix64,
+    next_client: ClientId,
+    /// Connections still in their WebSocket handshake.
+    handshakes: BTreeSet<ClientId>,
+    clients: BTreeMap<ClientId, Client>,
+    lobbies: BTreeMap<String, Lobby>,
+    wake_queue: WakeQueue,
+    outputs: VecDeque<Output>,
+}
+
+impl Signaling {
+    /// A server with no clients, enforcing `limits`, whose lobby names and peer ids are drawn
+    /// from a generator seeded with `seed`.
+    pub fn new(limits: Limits, seed: u64) -> Self {
+        Self {
+            limits,
+            random: SplitMix64::new(seed),
+            next_client: 1,
+            handshakes: BTreeSet::new(),
+            clients: BTreeMap::new(),
+            lobbies: BTreeMap::new(),
+            wake_queue: WakeQueue::default(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// A connection arrived at `now`; returns its number. Its WebSocket handshake must finish
+    /// within the join timeout.
+    pub fn accept(&mut self, now: Instant) -> ClientId {
+        let client = self.next_client;
+        self.next_client = self.next_client.wrapping_add(1);
+        self.handshakes.insert(client);
+        self.wake_queue.schedule(client, now.checked_add(self.limits.join_timeout));
+        client
+    }
+
+    /// `client`'s WebSocket handshake finished at `now`. It is closed if the server is full;
+    /// otherwise it has the join timeout to join a lobby.
+    pub fn open(&mut self, client: ClientId, now: Instant) {
+        if !self.handshakes.remove(&client) {
+            return;
+        }
+        if self.clients.len() >= self.limits.max_clients {
+            self.close(client, SignalingError::ServerFull);
+            return;
+        }
+        let state = Client::new(&self.limits, now);
+        self.wake_queue.schedule(client, state.next_deadline(&self.limits));
+        self.clients.insert(client, state);
+    }
+
+    /// A text frame from `client` at `now`.
+    pub fn receive_text(&mut self, client: ClientId, text: &str, now: Instant) {
+        let Some(state) = self.clients.get_mut(&client) else { return };
+        state.hear(now);
+        if !state.spend_message(&self.limits, now) {
+            self.close(client, SignalingError::Flooding);
+            return;
+        }
+        let membership = state.membership().cloned();
+        let message = match Message::parse(text) {
+            Ok(message) => message,
+            Err(reason) => {
+                self.close(client, reason);
+                return;
+            }
+        };
+        match (message.kind, membership) {
+            (Kind::Join, Some(_)) => self.close(client, SignalingError::AlreadyInLobby),
+            (Kind::Join, None) => self.join(client, message.id == 0, &message.data),
+            (_, None) => self.close(client, SignalingError::NotInLobby),
+            (Kind::Offer | Kind::Answer | Kind::Candidate, Some(membership)) => {
+                self.relay(client, &membership, message);
+            }
+            (Kind::Seal, Some(membership)) => self.seal(client, &membership),
+            (Kind::Id | Kind::PeerConnect | Kind::PeerDisconnect, Some(_)) => {
+                self.close(client, SignalingError::ServerOnlyMessageType);
+            }
+        }
+    }
+
+    /// A binary frame from `client` at `now`: not part of the protocol, so it is closed.
+    pub fn receive_binary(&mut self, client: ClientId, now: Instant) {
+        let Some(state) = self.clients.get_mut(&client) else { return };
+        state.hear(now);
+        self.close(client, SignalingError::BinaryFrame);
+    }
+
+    /// A ping or pong from `client` at `now`: it is alive.
+    pub fn receive_control(&mut self, client: ClientId, now: Instant) {
+        if let Some(state) = self.clients.get_mut(&client) {
+            state.hear(now);
+        }
+    }
+
+    /// Reading from or writing to `client` failed (`error` says how): it is closed.
+    pub fn transport_failed(&mut self, client: ClientId, error: String) {
+        if self.handshakes.contains(&client) || self.clients.contains_key(&client) {
+            self.close(client, SignalingError::Transport(error));
+        }
+    }
+
+    /// `client`'s connection ended (or its handshake failed): it leaves its lobby, and if it
+    /// hosted the lobby, the lobby ends and its other members are closed.
+    pub fn disconnected(&mut self, client: ClientId) {
+        self.forget(client);
+    }
+
+    /// Applies every deadline reached at `now`: handshake and join timeouts, pings, idle
+    /// timeouts.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        // Each scheduled client wakes at most once per call, even if it is due again at once.
+        for _ in 0..self.wake_queue.scheduled_count() {
+            let Some(client) = self.wake_queue.pop_due(now) else { break };
+            self.wake(client, now);
+        }
+    }
+
+    /// The next instant [`Signaling::handle_timeout`] has something to do; `None` when no
+    /// client has a deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.wake_queue.earliest()
+    }
+
+    /// The next thing to do, in order; `None` when there is nothing left.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    fn wake(&mut self, client: ClientId, now: Instant) {
+        if self.handshakes.contains(&client) {
+            // A connection in its handshake is woken only by its handshake deadline.
+            self.close(client, SignalingError::HandshakeTimedOut);
+            return;
+        }
+        let Some(state) = self.clients.get_mut(&client) else { return };
+        match state.due(&self.limits, now) {
+            Due::Close(reason) => self.close(client, reason),
+            Due::Ping => {
+                state.pinged(now);
+                self.wake_queue.schedule(client, state.next_deadline(&self.limits));
+                self.outputs.push_back(Output::Ping { client });
+            }
+            Due::Nothing => self.wake_queue.schedule(client, state.next_deadline(&self.limits)),
+        }
+    }
+
+    fn join(&mut self, client: ClientId, mesh: bool, requested: &str) {
+        let joined = if requested.is_empty() { self.create_lobby(mesh) } else { self.admit(requested) };
+        let (name, peer_id) = match joined {
+            Ok(joined) => joined,
+            Err(reason) => {
+                self.close(client, reason);
+                return;
+            }
+        };
+        let Some(lobby) = self.lobbies.get_mut(&name) else { return };
+        let mut sends = vec![(client, Message::new(Kind::Id, peer_id, if lobby.is_mesh() { "true" } else { "" }))];
+        for (member, member_id) in lobby.members() {
+            if lobby.connects(member_id, peer_id) {
+                sends.push((member, Message::new(Kind::PeerConnect, peer_id, "")));
+                sends.push((client, Message::new(Kind::PeerConnect, member_id, "")));
+            }
+        }
+        lobby.add(client, peer_id);
+        sends.push((client, Message::new(Kind::Join, 0, name.clone())));
+        self.outputs.extend(sends.into_iter().map(|(to, message)| Output::Send { client: to, message }));
+        self.outputs.push_back(Output::Joined { client, lobby: name.clone(), peer_id });
+        if let Some(state) = self.clients.get_mut(&client) {
+            state.join(Membership { lobby: name, peer_id });
+        }
+    }
+
+    /// Opens a lobby with a new name; its creator will be the host.
+    fn create_lobby(&mut self, mesh: bool) -> Result<(String, i64), SignalingError> {
+        if self.lobbies.len() >= self.limits.max_lobbies {
+            return Err(SignalingError::TooManyLobbies);
+        }
+        let lobbies = &self.lobbies;
+        let name =
+            self.random.draw_unused(lobby_name, |name| lobbies.contains_key(name)).ok_or(SignalingError::NoUnusedId)?;
+        self.lobbies.insert(name.clone(), Lobby::new(mesh));
+        Ok((name, HOST_ID))
+    }
+
+    /// Checks that the lobby `name` takes one more peer, and draws its peer id.
+    fn admit(&mut self, name: &str) -> Result<(String, i64), SignalingError> {
+        let lobby = self.lobbies.get(name).ok_or(SignalingError::NoSuchLobby)?;
+        if lobby.is_sealed() {
+            return Err(SignalingError::LobbySealed);
+        }
+        if lobby.member_count() >= self.limits.max_lobby_peers {
+            return Err(SignalingError::LobbyFull);
+        }
+        let peer_id = self
+            .random
+            .draw_unused(|bits| (bits % PEER_ID_SPAN) as i64 + 2, |id| lobby.client_of(*id).is_some())
+            .ok_or(SignalingError::NoUnusedId)?;
+        Ok((name.to_owned(), peer_id))
+    }
+
+    /// OFFER, ANSWER and CANDIDATE go to the lobby member they name, rewritten to name the sender.
+    fn relay(&mut self, client: ClientId, sender: &Membership, message: Message) {
+        let destination = self.lobbies.get(&sender.lobby).and_then(|lobby| lobby.client_of(message.id));
+        match destination {
+            Some(member) if member == client => self.close(client, SignalingError::MessageToSelf),
+            Some(member) => {
+                let message = Message::new(message.kind, sender.peer_id, message.data);
+                self.outputs.push_back(Output::Send { client: member, message });
+            }
+            None => self.close(client, SignalingError::NoSuchPeer(message.id)),
+        }
+    }
+
+    /// The host seals its lobby, and every member (the host too) is told.
+    fn seal(&mut self, client: ClientId, sender: &Membership) {
+        let Some(lobby) = self.lobbies.get_mut(&sender.lobby) else { return };
+        if lobby.host() != Some(client) {
+            self.close(client, SignalingError::NotHost);
+            return;
+        }
+        lobby.seal();
+        for (member, _) in lobby.members() {
+            self.outputs.push_back(Output::Send { client: member, message: Message::new(Kind::Seal, 0, "") });
+        }
+    }
+
+    /// Closes `client` for `reason`, then lets it leave.
+    fn close(&mut self, client: ClientId, reason: SignalingError) {
+        self.outputs.push_back(Output::Close { client, reason });
+        self.forget(client);
+    }
+
+    /// Drops everything about `client`. Its lobby hears that it left; if it was the host, the
+    /// lobby ends and its other members are closed.
+    fn forget(&mut self, client: ClientId) {
+        self.wake_queue.cancel(client);
+        self.handshakes.remove(&client);
+        let Some(membership) = self.clients.remove(&client).and_then(Client::into_membership) else {
+            return;
+        };
+        let Some(lobby) = self.lobbies.get_mut(&membership.lobby) else { return };
+        if lobby.host() == Some(client) {
+            let Some(ended) = self.lobbies.remove(&membership.lobby) else { return };
+            for (member, _) in ended.members().filter(|&(member, _)| member != client) {
+                self.close(member, SignalingError::HostLeft);
+            }
+            return;
+        }
+        lobby.remove(client);
+        for (member, member_id) in lobby.members() {
+            if lobby.connects(member_id, membership.peer_id) {
+                let message = Message::new(Kind::PeerDisconnect, membership.peer_id, "");
+                self.outputs.push_back(Output::Send { client: member, message });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
