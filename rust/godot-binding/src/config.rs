@@ -2,6 +2,7 @@
 
 use godot::builtin::{Array, VarDictionary, Variant, VariantType};
 use godot::meta::FromGodot;
+use webrtc_mesh_transport::channel::MAX_CHANNEL_ID;
 use webrtc_mesh_transport::{ChannelOptions, IceServer, TransportConfig, TransportError};
 
 fn invalid(text: String) -> TransportError {
@@ -78,7 +79,13 @@ fn ice_server(dict: &VarDictionary) -> Result<IceServer, TransportError> {
 /// WebRTCMultiplayerPeer passes).
 pub fn channel_options(dict: &VarDictionary) -> Result<ChannelOptions, TransportError> {
     let negotiated = boolean(dict, "negotiated")?.unwrap_or(false);
-    let id = u16_option(dict, &["id"])?;
+    let id = value::<i64>(dict, "id")?
+        .map(|id| {
+            u16::try_from(id).ok().filter(|id| *id <= MAX_CHANNEL_ID).ok_or_else(|| {
+                invalid(format!("'id' must be between 0 and {MAX_CHANNEL_ID} (65535 is reserved), got {id}"))
+            })
+        })
+        .transpose()?;
     if negotiated && id.is_none() {
         return Err(invalid("a negotiated channel needs an 'id'".into()));
     }

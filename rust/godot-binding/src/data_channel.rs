@@ -2,12 +2,12 @@
 
 use godot::classes::web_rtc_data_channel::{ChannelState, WriteMode};
 use godot::classes::{IWebRtcDataChannelExtension, WebRtcDataChannelExtension};
-use godot::global::{godot_error, Error};
-use godot_core::meta::RawPtr;
+use godot::global::Error;
 use godot::prelude::*;
-use webrtc_mesh_transport::{self as transport, DataChannel, Packet};
+use godot_core::meta::RawPtr;
+use webrtc_mesh_transport::{self as transport, DataChannel, Packet, TransportError};
 
-use crate::errors;
+use crate::{errors, raw_packet};
 
 /// A WebRTC data channel provided by the webrtc-mesh addon. Created by
 /// `WebRTCPeerConnection.create_data_channel()` or received through `data_channel_received`;
@@ -45,40 +45,38 @@ fn optional(value: Option<u16>) -> i32 {
 
 #[godot_api]
 impl IWebRtcDataChannelExtension for WebRtcDataChannelRs {
-    unsafe fn get_packet_rawptr(&mut self, r_buffer: RawPtr<*mut RawPtr<*const u8>>, r_buffer_size: RawPtr<*mut i32>) -> Error {
+    unsafe fn get_packet_rawptr(
+        &mut self,
+        r_buffer: RawPtr<*mut RawPtr<*const u8>>,
+        r_buffer_size: RawPtr<*mut i32>,
+    ) -> Error {
         let Some(packet) = self.channel.as_ref().and_then(DataChannel::recv) else {
             return Error::ERR_UNAVAILABLE;
         };
         let packet = self.current.insert(packet);
-        // SAFETY: Godot passes valid out-pointers; the buffer stays alive in `self.current`
-        // until the next call, as the engine requires.
-        unsafe {
-            *(r_buffer.ptr() as *mut *const u8) = packet.data.as_ptr();
-            *r_buffer_size.ptr() = packet.data.len() as i32;
-        }
+        // SAFETY: Godot passes valid out-pointers; the packet lives in `self.current` until the
+        // next call.
+        unsafe { raw_packet::hand_out(&packet.data, &r_buffer, &r_buffer_size) };
         Error::OK
     }
 
     unsafe fn put_packet_rawptr(&mut self, p_buffer: RawPtr<*const u8>, p_buffer_size: i32) -> Error {
+        const CALL: &str = "WebRTCDataChannelRs.put_packet";
         let Some(channel) = &self.channel else {
-            godot_error!("WebRTCDataChannel.put_packet: this channel belongs to no connection");
-            return Error::ERR_UNCONFIGURED;
+            return errors::report(CALL, TransportError::WrongState("this channel belongs to no connection".into()));
         };
-        let data = match usize::try_from(p_buffer_size) {
-            Ok(0) | Err(_) => &[][..],
-            // SAFETY: Godot passes a buffer of `p_buffer_size` readable bytes.
-            Ok(size) => unsafe { std::slice::from_raw_parts(p_buffer.ptr(), size) },
-        };
+        // SAFETY: Godot passes a buffer of `p_buffer_size` readable bytes for this call.
+        let data = unsafe { raw_packet::incoming(&p_buffer, p_buffer_size) };
         let as_text = self.write_mode == WriteMode::TEXT;
-        errors::check("WebRTCDataChannel.put_packet", channel.send(data, as_text))
+        errors::check(CALL, channel.send(data, as_text))
     }
 
     fn get_available_packet_count(&self) -> i32 {
-        self.channel.as_ref().map_or(0, |channel| channel.available_packets() as i32)
+        self.channel.as_ref().map_or(0, |channel| i32::try_from(channel.available_packets()).unwrap_or(i32::MAX))
     }
 
     fn get_max_packet_size(&self) -> i32 {
-        self.channel.as_ref().map_or(0, |channel| channel.max_message_size() as i32)
+        self.channel.as_ref().map_or(0, |channel| i32::try_from(channel.max_message_size()).unwrap_or(i32::MAX))
     }
 
     fn poll(&mut self) -> Error {
@@ -141,6 +139,6 @@ impl IWebRtcDataChannelExtension for WebRtcDataChannelRs {
     }
 
     fn get_buffered_amount(&self) -> i32 {
-        self.channel.as_ref().map_or(0, |channel| channel.buffered_amount().min(i32::MAX as usize) as i32)
+        self.channel.as_ref().map_or(0, |channel| i32::try_from(channel.buffered_amount()).unwrap_or(i32::MAX))
     }
 }

@@ -14,6 +14,7 @@ mod errors;
 mod logging;
 mod multiplayer_peer;
 mod peer_connection;
+mod raw_packet;
 
 /// How long unloading the library waits for connections to close.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(500);

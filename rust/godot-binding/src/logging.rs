@@ -10,7 +10,7 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 
 /// Environment variable that sets the level: off, error, warn, info, debug or trace.
 pub const LEVEL_ENV: &str = "WEBRTC_MESH_LOG";
-/// Records kept while nobody flushes; older ones are dropped.
+/// Records kept while nobody flushes; newer ones are dropped once it is full.
 const QUEUE_LIMIT: usize = 1000;
 
 static QUEUE: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());

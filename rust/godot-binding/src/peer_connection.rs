@@ -3,7 +3,7 @@
 
 use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, SignalingState};
 use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
-use godot::global::{godot_error, Error};
+use godot::global::Error;
 use godot::prelude::*;
 use webrtc_mesh_transport::{self as transport, PeerConnection, PeerEvent, SdpKind, TransportConfig};
 
@@ -45,10 +45,10 @@ impl WebRtcPeerConnectionRs {
                 transport::config::set_default_bind_address(Some(ip));
                 Error::OK
             }
-            Err(_) => {
-                godot_error!("WebRTCPeerConnectionRs.set_default_bind_address: '{text}' is not an IP address");
-                Error::ERR_INVALID_PARAMETER
-            }
+            Err(_) => errors::report(
+                "WebRTCPeerConnectionRs.set_default_bind_address",
+                transport::TransportError::InvalidConfig(format!("'{text}' is not an IP address")),
+            ),
         }
     }
 
@@ -61,10 +61,10 @@ impl WebRtcPeerConnectionRs {
                 log::set_max_level(filter);
                 Error::OK
             }
-            None => {
-                godot_error!("WebRTCPeerConnectionRs.set_log_level: unknown level '{level}'");
-                Error::ERR_INVALID_PARAMETER
-            }
+            None => errors::report(
+                "WebRTCPeerConnectionRs.set_log_level",
+                transport::TransportError::InvalidConfig(format!("unknown level '{level}' (off, error, warn, info, debug or trace)")),
+            ),
         }
     }
 }
@@ -138,7 +138,7 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn initialize(&mut self, config: VarDictionary) -> Error {
-        const CALL: &str = "WebRTCPeerConnection.initialize";
+        const CALL: &str = "WebRTCPeerConnectionRs.initialize";
         let connection = config::transport_config(&config).and_then(PeerConnection::new);
         match connection {
             Ok(connection) => {
@@ -152,7 +152,7 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn create_data_channel(&mut self, label: GString, config: VarDictionary) -> Option<Gd<WebRtcDataChannel>> {
-        const CALL: &str = "WebRTCPeerConnection.create_data_channel";
+        const CALL: &str = "WebRTCPeerConnectionRs.create_data_channel";
         let options = match config::channel_options(&config) {
             Ok(options) => options,
             Err(error) => {
@@ -171,11 +171,11 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn create_offer(&mut self) -> Error {
-        self.run("WebRTCPeerConnection.create_offer", |connection| connection.create_offer())
+        self.run("WebRTCPeerConnectionRs.create_offer", |connection| connection.create_offer())
     }
 
     fn set_remote_description(&mut self, kind: GString, sdp: GString) -> Error {
-        const CALL: &str = "WebRTCPeerConnection.set_remote_description";
+        const CALL: &str = "WebRTCPeerConnectionRs.set_remote_description";
         match sdp_kind(CALL, &kind) {
             Ok(kind) => self.run(CALL, |connection| connection.set_remote_description(kind, sdp.to_string())),
             Err(code) => code,
@@ -183,7 +183,7 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn set_local_description(&mut self, kind: GString, sdp: GString) -> Error {
-        const CALL: &str = "WebRTCPeerConnection.set_local_description";
+        const CALL: &str = "WebRTCPeerConnectionRs.set_local_description";
         match sdp_kind(CALL, &kind) {
             Ok(kind) => self.run(CALL, |connection| connection.set_local_description(kind, sdp.to_string())),
             Err(code) => code,
@@ -191,10 +191,10 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     }
 
     fn add_ice_candidate(&mut self, mid: GString, index: i32, candidate: GString) -> Error {
-        const CALL: &str = "WebRTCPeerConnection.add_ice_candidate";
+        const CALL: &str = "WebRTCPeerConnectionRs.add_ice_candidate";
         let Ok(index) = u16::try_from(index) else {
-            godot_error!("{CALL}: media line index {index} is out of range");
-            return Error::ERR_INVALID_PARAMETER;
+            let text = format!("media line index {index} is out of range (0 to 65535)");
+            return errors::report(CALL, transport::TransportError::InvalidCandidate(text));
         };
         self.run(CALL, |connection| connection.add_ice_candidate(&mid.to_string(), index, &candidate.to_string()))
     }
@@ -216,7 +216,9 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
                     let channel = WebRtcDataChannelRs::wrap(channel);
                     self.emit("data_channel_received", &[channel.to_variant()]);
                 }
-                PeerEvent::Error(text) => godot_error!("WebRTCPeerConnection: {text}"),
+                PeerEvent::Error(error) => {
+                    errors::report("WebRTCPeerConnectionRs.poll", error);
+                }
                 PeerEvent::ConnectionStateChanged(_) | PeerEvent::GatheringStateChanged(_) | PeerEvent::SignalingStateChanged(_) => {}
             }
         }

@@ -1,9 +1,15 @@
-//! The mesh state machine: peer table, connection status, signal rules and packet queues.
+//! The mesh state machine: the one peer table, the connection status and the signal rules.
+
+mod packets;
+mod sending;
 
 use std::collections::VecDeque;
 
 use crate::channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS};
 use crate::error::{invalid, MeshError};
+use crate::link_state::{ConnectionState, LinkState, PeerHealth};
+
+pub use packets::PacketInfo;
 
 /// Id of the server peer (`MultiplayerPeer.TARGET_PEER_SERVER`).
 const SERVER_ID: i32 = 1;
@@ -34,7 +40,7 @@ pub enum ConnectionStatus {
     Connected = 2,
 }
 
-/// A signal the peer must emit, in order.
+/// A signal the caller must emit, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeshEvent {
     /// `peer_connected(id)`.
@@ -47,44 +53,30 @@ pub enum MeshEvent {
     ServerDisconnected,
 }
 
-/// What the caller observed of a peer's connection during a poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeerHealth {
-    /// Still connecting: some channel is not open yet.
-    Connecting,
-    /// Every channel is open.
-    Ready,
-    /// The connection is disconnected, failed or closed, or a channel closed.
-    Dead,
+/// Permission to add one peer, handed out by [`Mesh::check_add_peer`] and consumed by
+/// [`Mesh::insert_peer`]: the caller creates the listed channels in between.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a peer is only added by passing this to Mesh::insert_peer"]
+pub struct Admission {
+    peer_id: i32,
+    channels: Vec<ChannelSpec>,
 }
 
-/// Describes the packet that will be read next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PacketInfo {
-    /// The sending peer.
-    pub peer: i32,
-    /// Index of the channel in the peer's channel list.
-    pub channel_index: usize,
-    /// The transfer channel Godot reports: 0 for the built-in channels, i + 1 for extra i.
-    pub transfer_channel: i32,
-    /// The transfer mode of that channel.
-    pub mode: TransferMode,
+impl Admission {
+    /// The peer's id.
+    pub fn peer_id(&self) -> i32 {
+        self.peer_id
+    }
+
+    /// The channels to create on the peer's connection, in the mesh's channel order.
+    pub fn channels(&self) -> &[ChannelSpec] {
+        &self.channels
+    }
 }
 
-/// Where one `put_packet` goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendPlan {
-    /// Index of the channel to send on, in every target's channel list.
-    pub channel_index: usize,
-    /// The peers to send to, in mesh order.
-    pub peers: Vec<i32>,
-    /// Whether the target is one peer (whose failure is the call's), not a broadcast (whose
-    /// per-peer failures are only reported).
-    pub single_target: bool,
-}
-
-struct Peer<P> {
+struct Peer<L, P> {
     id: i32,
+    link: L,
     /// Every channel has been open (the engine's `connected`).
     ready: bool,
     /// `peer_connected` was emitted for it; only then are its packets reported.
@@ -92,18 +84,41 @@ struct Peer<P> {
     queues: Vec<VecDeque<P>>,
 }
 
-/// The state of a `WebRTCMultiplayerPeer`, generic over the packet type `P`.
-pub struct Mesh<P> {
+/// The state of a `WebRTCMultiplayerPeer`: its peers, each with the caller's link `L` (the
+/// connection and channels) and queues of received packets `P`.
+///
+/// `Mesh` does no I/O and reads no clock: the caller observes its links and tells the mesh,
+/// and the mesh says what to do. How to drive it:
+///
+/// - **Set up** with [`initialize`](Self::initialize).
+/// - **Add a peer in two steps.** [`check_add_peer`](Self::check_add_peer) applies the
+///   engine's checks and returns an [`Admission`] listing the channels to create; create them
+///   on the connection, then hand the admission and the link to
+///   [`insert_peer`](Self::insert_peer). If creating the channels fails, drop the admission:
+///   nothing was added.
+/// - **Every poll**, in this order:
+///   1. poll each link (the [`links`](Self::links), in insertion order);
+///   2. [`update`](Self::update) with each link's plain [`LinkState`]: it removes dead peers
+///      (returned to the caller, who closes them) and announces peers whose channels all opened;
+///   3. [`receive`](Self::receive) to move each channel's packets into the mesh's queues;
+///   4. [`take_events`](Self::take_events) and emit them as signals, in order.
+/// - **Read** with [`next_packet`](Self::next_packet) (what the next packet is) and
+///   [`pop_packet`](Self::pop_packet); **send** with [`send`](Self::send), which applies the
+///   target, mode and channel rules and calls back for each link to send on.
+/// - **Remove** with [`remove_peer`](Self::remove_peer), [`disconnect_peer`](Self::disconnect_peer)
+///   or [`close`](Self::close): each returns the links taken out, for the caller to close.
+pub struct Mesh<L, P> {
     mode: Option<Mode>,
     unique_id: i32,
     status: ConnectionStatus,
     extras: Vec<TransferMode>,
-    /// In insertion order, which is the order packets are read round-robin.
-    peers: Vec<Peer<P>>,
+    /// In insertion order: the order of polls, signals and the packet round robin.
+    peers: Vec<Peer<L, P>>,
     refuse_new_connections: bool,
     target_peer: i32,
     transfer_mode: TransferMode,
     transfer_channel: i32,
+    max_packet_size: usize,
     /// The packet `pop_packet` returns next.
     next: Option<PacketInfo>,
     /// The peer read last; the round robin continues after it.
@@ -113,8 +128,9 @@ pub struct Mesh<P> {
     events: Vec<MeshEvent>,
 }
 
-impl<P> Default for Mesh<P> {
-    fn default() -> Self {
+impl<L, P> Mesh<L, P> {
+    /// An unconfigured mesh whose channels carry packets of up to `max_packet_size` bytes.
+    pub fn new(max_packet_size: usize) -> Self {
         Self {
             mode: None,
             unique_id: 0,
@@ -125,18 +141,12 @@ impl<P> Default for Mesh<P> {
             target_peer: 0,
             transfer_mode: TransferMode::Reliable,
             transfer_channel: 0,
+            max_packet_size,
             next: None,
             last_read_peer: 0,
             available: 0,
             events: Vec::new(),
         }
-    }
-}
-
-impl<P> Mesh<P> {
-    /// An unconfigured mesh.
-    pub fn new() -> Self {
-        Self::default()
     }
 
     /// Configures the mesh. `unique_id` must be in 1..=2147483647 (a client may not be 1; a
@@ -167,11 +177,19 @@ impl<P> Mesh<P> {
         Ok(())
     }
 
-    /// Checks `add_peer`'s arguments in the engine's order and returns the channels to create.
-    /// The caller then checks the connection itself and calls [`insert_peer`](Self::insert_peer).
-    pub fn check_add_peer(&self, peer_id: i64, unreliable_lifetime: i64) -> Result<Vec<ChannelSpec>, MeshError> {
+    /// Checks `add_peer`'s arguments in the engine's order; `connection` is the state of the
+    /// connection to add (`None` for a null one), which must be new. The caller then creates
+    /// the admission's channels and calls [`insert_peer`](Self::insert_peer).
+    pub fn check_add_peer(
+        &self,
+        peer_id: i64,
+        unreliable_lifetime: i64,
+        connection: Option<ConnectionState>,
+    ) -> Result<Admission, MeshError> {
         let Some(mode) = self.mode else {
-            return Err(MeshError::Unconfigured("the peer is not initialized: call create_mesh, create_server, create_client or initialize first".into()));
+            return Err(MeshError::Unconfigured(
+                "the peer is not initialized: call create_mesh, create_server, create_client or initialize first".into(),
+            ));
         };
         if mode == Mode::Client && peer_id != i64::from(SERVER_ID) {
             return Err(invalid(format!("a client can only add the server (id 1), not {peer_id}")));
@@ -188,27 +206,30 @@ impl<P> Mesh<P> {
         if self.refuse_new_connections {
             return Err(MeshError::Unauthorized("new connections are refused (set_refuse_new_connections)".into()));
         }
+        match connection {
+            None => return Err(invalid("the connection is null")),
+            Some(ConnectionState::New) => {}
+            Some(state) => return Err(invalid(format!("the connection must be new (STATE_NEW), not {state:?}"))),
+        }
         if peer_id == self.unique_id {
             return Err(invalid(format!("peer id {peer_id} is this peer's own id")));
         }
         if self.has_peer(peer_id) {
             return Err(MeshError::AlreadyExists(format!("a peer with id {peer_id} is already in the mesh")));
         }
-        Ok(channel_layout(lifetime, &self.extras))
+        Ok(Admission { peer_id, channels: channel_layout(lifetime, &self.extras) })
     }
 
-    /// Adds a peer whose channels were created. Call after [`check_add_peer`](Self::check_add_peer).
-    pub fn insert_peer(&mut self, peer_id: i32) {
-        let channels = BUILTIN_CHANNELS + self.extras.len();
-        self.peers.push(Peer { id: peer_id, ready: false, announced: false, queues: (0..channels).map(|_| VecDeque::new()).collect() });
+    /// Adds the admitted peer with its link, whose channels follow the admission's order.
+    pub fn insert_peer(&mut self, admission: Admission, link: L) {
+        let queues = (0..admission.channels.len()).map(|_| VecDeque::new()).collect();
+        self.peers.push(Peer { id: admission.peer_id, link, ready: false, announced: false, queues });
     }
 
-    /// Removes a peer. Emits `peer_disconnected` if `peer_connected` was emitted for it, and
-    /// applies the server rules. Returns whether the peer was there.
-    pub fn remove_peer(&mut self, peer_id: i32) -> bool {
-        let Some(index) = self.position(peer_id) else {
-            return false;
-        };
+    /// Removes a peer and returns its link. Emits `peer_disconnected` if `peer_connected` was
+    /// emitted for it, and applies the server rules.
+    pub fn remove_peer(&mut self, peer_id: i32) -> Option<L> {
+        let index = self.position(peer_id)?;
         let peer = self.forget(index);
         if peer.announced {
             self.events.push(MeshEvent::PeerDisconnected(peer_id));
@@ -223,28 +244,28 @@ impl<P> Mesh<P> {
                 _ => {}
             }
         }
-        true
+        Some(peer.link)
     }
 
-    /// `disconnect_peer`: with `force`, removes the peer at once and silently; otherwise the
-    /// caller closes the connection and the next poll removes the peer with its signal.
-    pub fn disconnect_peer(&mut self, peer_id: i32, force: bool) -> Result<(), MeshError> {
-        if !self.has_peer(peer_id) {
+    /// `disconnect_peer`: with `force`, removes the peer at once and silently and returns its
+    /// link; otherwise returns `None`, the caller closes [`link_mut`](Self::link_mut)'s
+    /// connection and the next [`update`](Self::update) removes the peer with its signal.
+    pub fn disconnect_peer(&mut self, peer_id: i32, force: bool) -> Result<Option<L>, MeshError> {
+        let Some(index) = self.position(peer_id) else {
             return Err(invalid(format!("no peer with id {peer_id}")));
+        };
+        if !force {
+            return Ok(None);
         }
-        if force {
-            if let Some(index) = self.position(peer_id) {
-                self.forget(index);
-            }
-            if self.mode == Some(Mode::Client) && peer_id == SERVER_ID {
-                self.status = ConnectionStatus::Disconnected;
-            }
+        let peer = self.forget(index);
+        if self.mode == Some(Mode::Client) && peer_id == SERVER_ID {
+            self.status = ConnectionStatus::Disconnected;
         }
-        Ok(())
+        Ok(Some(peer.link))
     }
 
     /// Removes the peer at `index` with its queued packets.
-    fn forget(&mut self, index: usize) -> Peer<P> {
+    fn forget(&mut self, index: usize) -> Peer<L, P> {
         let peer = self.peers.remove(index);
         if peer.announced {
             self.available -= peer.queues.iter().map(VecDeque::len).sum::<usize>();
@@ -255,31 +276,39 @@ impl<P> Mesh<P> {
         peer
     }
 
-    /// Forgets every peer without signals and returns to the unconfigured state.
-    pub fn close(&mut self) {
-        *self = Self { refuse_new_connections: self.refuse_new_connections, ..Self::default() };
+    /// Forgets every peer without signals, returns to the unconfigured state, and returns the
+    /// links in insertion order for the caller to close.
+    pub fn close(&mut self) -> Vec<L> {
+        let peers = std::mem::take(&mut self.peers);
+        *self = Self { refuse_new_connections: self.refuse_new_connections, ..Self::new(self.max_packet_size) };
+        peers.into_iter().map(|peer| peer.link).collect()
     }
 
-    /// Applies what a poll observed, peer by peer: removals first, then peers whose channels
-    /// all opened, with the signal rules of the mode. Returns the removed peers.
-    pub fn update(&mut self, observed: &[(i32, PeerHealth)]) -> Vec<i32> {
-        let dead: Vec<i32> = observed.iter().filter(|(_, health)| *health == PeerHealth::Dead).map(|(id, _)| *id).collect();
-        for id in &dead {
-            self.remove_peer(*id);
-        }
-        for (id, health) in observed {
-            if *health != PeerHealth::Ready {
+    /// Applies what a poll observed: `observe` gives each link's states, in insertion order.
+    /// Dead peers are removed first (with their signals), then peers whose channels all opened
+    /// are announced under the mode's rules. Returns the removed peers' links, for the caller
+    /// to close.
+    pub fn update(&mut self, mut observe: impl FnMut(&L) -> LinkState) -> Vec<(i32, L)> {
+        let health: Vec<(i32, PeerHealth)> =
+            self.peers.iter().map(|peer| (peer.id, observe(&peer.link).health())).collect();
+        let removed = health
+            .iter()
+            .filter(|(_, health)| *health == PeerHealth::Dead)
+            .filter_map(|&(id, _)| Some((id, self.remove_peer(id)?)))
+            .collect();
+        for (id, health) in health {
+            if health != PeerHealth::Ready {
                 continue;
             }
-            let Some(index) = self.position(*id) else { continue };
+            let Some(index) = self.position(id) else { continue };
             if self.peers[index].ready {
                 continue;
             }
             self.peers[index].ready = true;
-            self.on_peer_ready(*id);
+            self.on_peer_ready(id);
         }
         self.select_next();
-        dead
+        removed
     }
 
     fn on_peer_ready(&mut self, peer_id: i32) {
@@ -315,93 +344,19 @@ impl<P> Mesh<P> {
         std::mem::take(&mut self.events)
     }
 
-    /// Queues a packet received from `peer_id` on its channel `channel_index`.
-    pub fn push_packet(&mut self, peer_id: i32, channel_index: usize, packet: P) {
-        let Some(peer) = self.peers.iter_mut().find(|peer| peer.id == peer_id) else { return };
-        if let Some(queue) = peer.queues.get_mut(channel_index) {
-            queue.push_back(packet);
-            if peer.announced {
-                self.available += 1;
-            }
-        }
-        if self.next.is_none() {
-            self.select_next();
-        }
+    /// Every peer's id and link, in insertion order.
+    pub fn links(&self) -> impl Iterator<Item = (i32, &L)> {
+        self.peers.iter().map(|peer| (peer.id, &peer.link))
     }
 
-    /// Packets waiting from peers whose `peer_connected` was emitted.
-    pub fn available_packets(&self) -> usize {
-        self.available
+    /// The link of `peer_id`.
+    pub fn link(&self, peer_id: i32) -> Option<&L> {
+        self.peer(peer_id).map(|peer| &peer.link)
     }
 
-    /// The packet [`pop_packet`](Self::pop_packet) returns next.
-    pub fn next_packet(&self) -> Option<PacketInfo> {
-        self.next
-    }
-
-    /// Takes the next packet, then moves the round robin on to the following peer.
-    pub fn pop_packet(&mut self) -> Option<(PacketInfo, P)> {
-        let info = self.next?;
-        let index = self.position(info.peer)?;
-        let packet = self.peers[index].queues[info.channel_index].pop_front()?;
-        self.available -= 1;
-        self.last_read_peer = info.peer;
-        self.select_next();
-        Some((info, packet))
-    }
-
-    /// The engine's round robin: the first peer after the one read last (wrapping around, and
-    /// ending with that peer) that has a packet, from its first channel with one.
-    fn select_next(&mut self) {
-        let count = self.peers.len();
-        let start = self.position(self.last_read_peer).map_or(0, |index| index + 1);
-        self.next = (start..count).chain(0..start.min(count)).find_map(|index| {
-            let peer = &self.peers[index];
-            if !peer.announced {
-                return None;
-            }
-            let channel_index = peer.queues.iter().position(|queue| !queue.is_empty())?;
-            Some(self.describe(peer.id, channel_index))
-        });
-    }
-
-    fn describe(&self, peer: i32, channel_index: usize) -> PacketInfo {
-        let (transfer_channel, mode) = if channel_index < BUILTIN_CHANNELS {
-            let mode = [TransferMode::Reliable, TransferMode::UnreliableOrdered, TransferMode::Unreliable][channel_index];
-            (0, mode)
-        } else {
-            ((channel_index - BUILTIN_CHANNELS + 1) as i32, self.extras[channel_index - BUILTIN_CHANNELS])
-        };
-        PacketInfo { peer, channel_index, transfer_channel, mode }
-    }
-
-    /// Where a `put_packet` goes under the current target, transfer mode and channel.
-    pub fn send_plan(&self) -> Result<SendPlan, MeshError> {
-        if self.status == ConnectionStatus::Disconnected {
-            return Err(MeshError::Unconfigured("the peer is not connected".into()));
-        }
-        let channel_index = match self.transfer_channel {
-            0 => self.transfer_mode.builtin_index(),
-            channel => usize::try_from(channel).map_or(usize::MAX, |channel| channel + BUILTIN_CHANNELS - 1),
-        };
-        if channel_index >= BUILTIN_CHANNELS + self.extras.len() {
-            return Err(invalid(format!(
-                "transfer channel {} does not exist ({} extra channels are configured)",
-                self.transfer_channel,
-                self.extras.len()
-            )));
-        }
-        let peers = if self.target_peer > 0 {
-            let peer = self.peer(self.target_peer).ok_or_else(|| invalid(format!("invalid target peer: {}", self.target_peer)))?;
-            if !peer.announced {
-                return Err(MeshError::Unavailable(format!("peer {} is not connected yet", self.target_peer)));
-            }
-            vec![peer.id]
-        } else {
-            let excluded = -self.target_peer;
-            self.peers.iter().filter(|p| p.announced && p.id != excluded).map(|p| p.id).collect()
-        };
-        Ok(SendPlan { channel_index, peers, single_target: self.target_peer > 0 })
+    /// The link of `peer_id`, to act on it.
+    pub fn link_mut(&mut self, peer_id: i32) -> Option<&mut L> {
+        self.peers.iter_mut().find(|peer| peer.id == peer_id).map(|peer| &mut peer.link)
     }
 
     /// Whether `peer_id` is in the mesh (connected or not).
@@ -412,11 +367,6 @@ impl<P> Mesh<P> {
     /// Whether all of `peer_id`'s channels have opened (`get_peer(id).connected`).
     pub fn is_peer_ready(&self, peer_id: i32) -> bool {
         self.peer(peer_id).is_some_and(|peer| peer.ready)
-    }
-
-    /// The peers' ids, in the order they were added.
-    pub fn peer_ids(&self) -> Vec<i32> {
-        self.peers.iter().map(|peer| peer.id).collect()
     }
 
     /// This peer's id (0 when unconfigured).
@@ -449,37 +399,26 @@ impl<P> Mesh<P> {
         self.refuse_new_connections
     }
 
-    /// Sets the target of the next sends: 0 all, `id` one peer, `-id` all but one.
-    pub fn set_target_peer(&mut self, target: i32) {
-        self.target_peer = target;
-    }
-
-    /// Sets the transfer mode used on transfer channel 0.
-    pub fn set_transfer_mode(&mut self, mode: TransferMode) {
-        self.transfer_mode = mode;
-    }
-
-    /// The transfer mode.
-    pub fn transfer_mode(&self) -> TransferMode {
-        self.transfer_mode
-    }
-
-    /// Sets the transfer channel: 0 for the built-in channels, i + 1 for extra channel i.
-    pub fn set_transfer_channel(&mut self, channel: i32) {
-        self.transfer_channel = channel;
-    }
-
-    /// The transfer channel.
-    pub fn transfer_channel(&self) -> i32 {
-        self.transfer_channel
-    }
-
     fn position(&self, peer_id: i32) -> Option<usize> {
         self.peers.iter().position(|peer| peer.id == peer_id)
     }
 
-    fn peer(&self, peer_id: i32) -> Option<&Peer<P>> {
+    fn peer(&self, peer_id: i32) -> Option<&Peer<L, P>> {
         self.peers.iter().find(|peer| peer.id == peer_id)
+    }
+
+    /// The transfer mode and Godot transfer channel of the channel at `channel_index`.
+    fn channel_kind(&self, channel_index: usize) -> (i32, TransferMode) {
+        if channel_index < BUILTIN_CHANNELS {
+            let mode = [TransferMode::Reliable, TransferMode::UnreliableOrdered, TransferMode::Unreliable][channel_index];
+            (0, mode)
+        } else {
+            let extra = channel_index - BUILTIN_CHANNELS;
+            // Peers keep the channels they were added with, even if `initialize` changed the
+            // extras since; such a channel reads as reliable.
+            let mode = self.extras.get(extra).copied().unwrap_or(TransferMode::Reliable);
+            (i32::try_from(extra + 1).unwrap_or(i32::MAX), mode)
+        }
     }
 }
 

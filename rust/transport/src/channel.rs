@@ -20,6 +20,13 @@ const READ_BATCH: usize = 256;
 /// Largest message the SCTP layer accepts unless the remote side announces a smaller one.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 65536;
 
+/// Largest label or protocol, in UTF-8 bytes (W3C `createDataChannel`: longer is a TypeError).
+pub const MAX_LABEL_BYTES: usize = 65535;
+
+/// Largest stream id a negotiated channel may take (W3C `createDataChannel`: 65535 and above
+/// is a TypeError; 65535 is reserved by RFC 8831).
+pub const MAX_CHANNEL_ID: u16 = 65534;
+
 /// The ready state of a channel, numbered as Godot's `WebRTCDataChannel.ChannelState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -67,15 +74,25 @@ impl Default for ChannelOptions {
 }
 
 impl ChannelOptions {
-    /// Refuses option sets WebRTC forbids.
+    /// Refuses option sets the W3C `createDataChannel` steps refuse with a TypeError: both
+    /// partial-reliability limits at once, a stream id above [`MAX_CHANNEL_ID`], a protocol
+    /// longer than [`MAX_LABEL_BYTES`].
     pub fn validate(&self) -> Result<(), TransportError> {
         if self.max_packet_life_time.is_some() && self.max_retransmits.is_some() {
             return Err(TransportError::InvalidConfig(
                 "maxPacketLifeTime and maxRetransmits cannot both be set".into(),
             ));
         }
-        if self.negotiated_id == Some(u16::MAX) {
-            return Err(TransportError::InvalidConfig("channel id 65535 is reserved".into()));
+        if let Some(id) = self.negotiated_id.filter(|id| *id > MAX_CHANNEL_ID) {
+            return Err(TransportError::InvalidConfig(format!(
+                "channel id {id} is out of range (0 to {MAX_CHANNEL_ID}; 65535 is reserved)"
+            )));
+        }
+        if self.protocol.len() > MAX_LABEL_BYTES {
+            return Err(TransportError::InvalidConfig(format!(
+                "the protocol is {} bytes long; at most {MAX_LABEL_BYTES} are allowed",
+                self.protocol.len()
+            )));
         }
         Ok(())
     }
@@ -142,6 +159,11 @@ impl ChannelShared {
         &self.options
     }
 
+    /// Whether this channel holds the negotiated stream id `id` (it does until it is closed).
+    pub(crate) fn holds_id(&self, id: u16) -> bool {
+        self.options.negotiated_id == Some(id)
+            && ChannelState::from_u8(self.state.load(Ordering::Acquire)) != ChannelState::Closed
+    }
 }
 
 /// A WebRTC data channel. Cheap to clone; all clones are the same channel.

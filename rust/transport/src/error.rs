@@ -1,6 +1,9 @@
 //! The transport's error type.
 
-/// Everything that can go wrong when calling into the transport.
+use std::net::IpAddr;
+
+/// Everything that can go wrong in the transport: refused calls (returned at once) and failures
+/// on the runtime (reported later as [`PeerEvent::Error`](crate::PeerEvent::Error)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// The configuration given to a connection or channel is invalid.
@@ -12,6 +15,10 @@ pub enum TransportError {
     /// An ICE candidate could not be parsed.
     #[error("malformed ICE candidate: {0}")]
     InvalidCandidate(String),
+    /// A negotiated channel with this stream id is already open on the connection (the W3C
+    /// API's OperationError).
+    #[error("a data channel with id {0} already exists on this connection; close it first or pick another id")]
+    IdInUse(u16),
     /// The call does not fit the object's current state.
     #[error("{0}")]
     WrongState(String),
@@ -29,4 +36,32 @@ pub enum TransportError {
     /// The shared runtime has been shut down (the library is unloading).
     #[error("the WebRTC runtime has been shut down")]
     RuntimeGone,
+    /// The connection's UDP socket could not be bound.
+    #[error("cannot create the connection (bind {address}): {reason}")]
+    Bind {
+        /// The address that was to be bound.
+        address: IpAddr,
+        /// What the system said.
+        reason: String,
+    },
+    /// A signaling step the connection ran on the runtime failed (creating the offer or the
+    /// answer, applying a description or a candidate).
+    #[error("{step} failed: {reason}")]
+    Signaling {
+        /// The step, named as the API names it (`create_offer`, `set_remote_description`, ...).
+        step: &'static str,
+        /// What the WebRTC stack said.
+        reason: String,
+    },
+    /// A data channel could not be created or read.
+    #[error("data channel '{label}': {reason}")]
+    Channel {
+        /// The channel's label (empty if it could not be read).
+        label: String,
+        /// What the WebRTC stack said.
+        reason: String,
+    },
+    /// ICE found no working path, or the DTLS handshake failed.
+    #[error("the connection failed (ICE found no working path, or the DTLS handshake failed)")]
+    ConnectionFailed,
 }

@@ -2,8 +2,10 @@
 //!
 //! Everything network-facing runs on one shared tokio runtime ([`runtime`]). The handles
 //! handed to callers ([`PeerConnection`], [`DataChannel`]) never wait for the network: every
-//! call returns at once, and everything the network does comes back as queued events that the
-//! caller drains with [`PeerConnection::poll`], on its own thread and in order.
+//! call checks its input and returns at once (a malformed description, candidate or option is
+//! refused right there), and what the network does later comes back as [`PeerEvent`]s that the
+//! caller drains with [`PeerConnection::poll`], on its own thread and in order. Channel states
+//! and received packets are read from shared memory by the handles' getters, without events.
 
 pub mod channel;
 pub mod config;

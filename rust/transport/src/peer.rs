@@ -144,8 +144,8 @@ pub enum PeerEvent {
     GatheringStateChanged(GatheringState),
     /// The signaling state changed.
     SignalingStateChanged(SignalingState),
-    /// Something failed on the runtime; the text says what.
-    Error(String),
+    /// Something failed on the runtime.
+    Error(TransportError),
 }
 
 type EventQueue = Arc<Mutex<VecDeque<PeerEvent>>>;
@@ -250,15 +250,30 @@ impl PeerConnection {
         self.command(Command::AddCandidate(init))
     }
 
-    /// Creates a data channel. Allowed before and after the connection is up.
+    /// Creates a data channel. Allowed before and after the connection is up. Follows the W3C
+    /// `createDataChannel` checks: a label over [`channel::MAX_LABEL_BYTES`] bytes and invalid
+    /// options are refused, and so is a negotiated id that an open channel of this connection
+    /// already holds (the existing channel keeps working).
     pub fn create_data_channel(&mut self, label: &str, options: ChannelOptions) -> Result<DataChannel, TransportError> {
         options.validate()?;
+        if label.len() > channel::MAX_LABEL_BYTES {
+            return Err(TransportError::InvalidConfig(format!(
+                "the label is {} bytes long; at most {} are allowed",
+                label.len(),
+                channel::MAX_LABEL_BYTES
+            )));
+        }
         if self.connection_state == ConnectionState::Closed {
             return Err(TransportError::WrongState("the connection is closed".into()));
         }
+        self.channels.retain(|channel| channel.strong_count() > 0);
+        if let Some(id) = options.negotiated_id {
+            if self.channels.iter().filter_map(Weak::upgrade).any(|channel| channel.holds_id(id)) {
+                return Err(TransportError::IdInUse(id));
+            }
+        }
         let shared = ChannelShared::new(label.to_owned(), options, Arc::clone(&self.max_message_size));
         let (handle, outgoing) = DataChannel::new(Arc::clone(&shared));
-        self.channels.retain(|channel| channel.strong_count() > 0);
         self.channels.push(Arc::downgrade(&shared));
         self.command(Command::CreateChannel { label: label.to_owned(), shared, outgoing })?;
         Ok(handle)
@@ -379,7 +394,7 @@ impl PeerConnectionEventHandler for EventHandler {
             _ => ConnectionState::New,
         };
         if state == ConnectionState::Failed {
-            self.push(PeerEvent::Error("the connection failed (ICE found no working path, or the DTLS handshake failed)".into()));
+            self.push(PeerEvent::Error(TransportError::ConnectionFailed));
         }
         self.push(PeerEvent::ConnectionStateChanged(state));
     }
@@ -397,7 +412,10 @@ impl PeerConnectionEventHandler for EventHandler {
                     channel::attach(channel, shared, outgoing);
                     push(&events, PeerEvent::DataChannelReceived(handle));
                 }
-                Err(error) => push(&events, PeerEvent::Error(format!("cannot read an incoming data channel: {error}"))),
+                Err(error) => push(
+                    &events,
+                    PeerEvent::Error(TransportError::Channel { label: String::new(), reason: error.to_string() }),
+                ),
             }
         });
     }
@@ -442,11 +460,12 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
 /// The connection's task: builds the webrtc connection, then runs commands in order.
 async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mpsc::UnboundedReceiver<Command>) {
     let events = Arc::clone(&handler.events);
-    let error = |text: String| push(&events, PeerEvent::Error(text));
+    let error = |error: TransportError| push(&events, PeerEvent::Error(error));
+    let failed = |step: &'static str, reason: webrtc::error::Error| error(TransportError::Signaling { step, reason: reason.to_string() });
     let connection = match build(&config, handler).await {
         Ok(connection) => connection,
         Err(failure) => {
-            error(format!("cannot create the connection (bind {}): {failure}", config.effective_bind_address()));
+            error(TransportError::Bind { address: config.effective_bind_address(), reason: failure.to_string() });
             push(&events, PeerEvent::ConnectionStateChanged(ConnectionState::Failed));
             while let Some(command) = commands.recv().await {
                 if let Command::CreateChannel { shared, .. } = command {
@@ -462,31 +481,31 @@ async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mps
         match command {
             Command::CreateOffer => match connection.create_offer(None).await {
                 Ok(offer) => push(&events, PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer.sdp }),
-                Err(failure) => error(format!("create_offer failed: {failure}")),
+                Err(failure) => failed("create_offer", failure),
             },
             Command::SetLocal(description) => {
                 if let Err(failure) = connection.set_local_description(description).await {
-                    error(format!("set_local_description failed: {failure}"));
+                    failed("set_local_description", failure);
                 }
             }
             Command::SetRemote(description) => {
                 let is_offer = description.sdp_type == webrtc::peer_connection::RTCSdpType::Offer;
                 if let Err(failure) = connection.set_remote_description(description).await {
-                    error(format!("set_remote_description failed: {failure}"));
+                    failed("set_remote_description", failure);
                     continue;
                 }
                 remote_is_set = true;
                 for candidate in early_candidates.drain(..) {
-                    add_candidate(&connection, candidate, &error).await;
+                    add_candidate(&connection, candidate, &failed).await;
                 }
                 if is_offer {
                     match answer(&connection).await {
                         Ok(sdp) => push(&events, PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp }),
-                        Err(failure) => error(format!("cannot answer the remote offer: {failure}")),
+                        Err(failure) => failed("create_answer", failure),
                     }
                 }
             }
-            Command::AddCandidate(candidate) if remote_is_set => add_candidate(&connection, candidate, &error).await,
+            Command::AddCandidate(candidate) if remote_is_set => add_candidate(&connection, candidate, &failed).await,
             Command::AddCandidate(candidate) => early_candidates.push(candidate),
             Command::CreateChannel { label, shared, outgoing } => {
                 let options = shared.options().to_rtc();
@@ -494,7 +513,7 @@ async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mps
                     Ok(channel) => channel::attach(channel, shared, outgoing),
                     Err(failure) => {
                         shared.set_state(ChannelState::Closed);
-                        error(format!("cannot create data channel '{label}': {failure}"));
+                        error(TransportError::Channel { label, reason: failure.to_string() });
                     }
                 }
             }
@@ -513,10 +532,13 @@ async fn answer(connection: &Arc<dyn RtcPeerConnection>) -> webrtc::error::Resul
     Ok(sdp)
 }
 
-async fn add_candidate(connection: &Arc<dyn RtcPeerConnection>, candidate: RTCIceCandidateInit, error: &impl Fn(String)) {
-    let line = candidate.candidate.clone();
+async fn add_candidate(
+    connection: &Arc<dyn RtcPeerConnection>,
+    candidate: RTCIceCandidateInit,
+    failed: &impl Fn(&'static str, webrtc::error::Error),
+) {
     if let Err(failure) = connection.add_ice_candidate(candidate).await {
-        error(format!("add_ice_candidate '{line}' failed: {failure}"));
+        failed("add_ice_candidate", failure);
     }
 }
 

@@ -200,3 +200,38 @@ fn malformed_input_is_refused_synchronously() {
     assert!(pair.offerer.add_ice_candidate("0", 0, "candidate:garbage").is_err());
     assert!(SdpKind::parse("bogus").is_err());
 }
+
+#[test]
+fn a_negotiated_id_in_use_is_refused_and_the_first_channel_keeps_working() {
+    let mut pair = Pair::new();
+    let a = pair.offerer.create_data_channel("chat", negotiated(1)).unwrap();
+    let again = pair.offerer.create_data_channel("chat", negotiated(1));
+    assert_eq!(again.err(), Some(webrtc_mesh_transport::TransportError::IdInUse(1)));
+    let b = pair.answerer.create_data_channel("chat", negotiated(1)).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("both channels open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    b.send(b"Hi from P2", false).unwrap();
+    a.send(b"Hi from P1", false).unwrap();
+    pair.pump_until("both messages", |_| a.available_packets() == 1 && b.available_packets() == 1);
+    assert_eq!(&a.recv().unwrap().data[..], b"Hi from P2");
+    assert_eq!(&b.recv().unwrap().data[..], b"Hi from P1");
+    a.close();
+    pair.pump_until("the channel closes", |_| a.ready_state() == ChannelState::Closed);
+    assert!(pair.offerer.create_data_channel("chat", negotiated(1)).is_ok(), "a closed channel's id is free again");
+}
+
+#[test]
+fn create_data_channel_follows_the_w3c_type_checks() {
+    let mut connection = connection();
+    let refused = |result: Result<DataChannel, webrtc_mesh_transport::TransportError>| {
+        matches!(result, Err(webrtc_mesh_transport::TransportError::InvalidConfig(_)))
+    };
+    assert!(refused(connection.create_data_channel("x", negotiated(65535))), "id 65535 is reserved");
+    assert!(connection.create_data_channel("x", negotiated(65534)).is_ok(), "65534 is the largest id");
+    let both = ChannelOptions { max_packet_life_time: Some(10), max_retransmits: Some(2), ..Default::default() };
+    assert!(refused(connection.create_data_channel("x", both)), "lifetime and retransmits together");
+    assert!(refused(connection.create_data_channel(&"l".repeat(65536), ChannelOptions::default())), "a label over 65535 bytes");
+    assert!(connection.create_data_channel(&"l".repeat(65535), ChannelOptions::default()).is_ok(), "a label of 65535 bytes");
+    let long_protocol = ChannelOptions { protocol: "p".repeat(65536), ..Default::default() };
+    assert!(refused(connection.create_data_channel("x", long_protocol)), "a protocol over 65535 bytes");
+}

@@ -1,10 +1,39 @@
 use super::*;
+use crate::link_state::{ChannelState, ConnectionState};
 use MeshEvent::*;
 
-type TestMesh = Mesh<&'static str>;
+/// A link as the tests drive it: its observed health, packets waiting per channel, and what was
+/// sent on it.
+#[derive(Debug, Default)]
+struct FakeLink {
+    health: Option<PeerHealth>,
+    inbox: Vec<Vec<&'static str>>,
+    sent: Vec<(usize, Vec<u8>)>,
+    refuses: bool,
+}
+
+impl FakeLink {
+    fn state(&self) -> LinkState {
+        let (connection, channel) = match self.health {
+            None | Some(PeerHealth::Connecting) => (ConnectionState::Connecting, ChannelState::Connecting),
+            Some(PeerHealth::Ready) => (ConnectionState::Connected, ChannelState::Open),
+            Some(PeerHealth::Dead) => (ConnectionState::Closed, ChannelState::Closed),
+        };
+        LinkState { connection, channels: vec![channel; 3] }
+    }
+}
+
+type TestMesh = Mesh<FakeLink, &'static str>;
+
+const MAX: usize = 100;
+const NEW: Option<ConnectionState> = Some(ConnectionState::New);
+
+fn new_mesh() -> TestMesh {
+    TestMesh::new(MAX)
+}
 
 fn mesh(mode: Mode, id: i64) -> TestMesh {
-    let mut mesh = TestMesh::new();
+    let mut mesh = new_mesh();
     mesh.initialize(id, mode, &[]).unwrap();
     mesh
 }
@@ -13,19 +42,39 @@ const MESH: Mode = Mode::Mesh { server_compatibility: false };
 const COMPAT: Mode = Mode::Mesh { server_compatibility: true };
 
 fn add(mesh: &mut TestMesh, id: i32) {
-    mesh.check_add_peer(i64::from(id), 1).unwrap();
-    mesh.insert_peer(id);
+    let admission = mesh.check_add_peer(i64::from(id), 1, NEW).unwrap();
+    mesh.insert_peer(admission, FakeLink::default());
+}
+
+/// Sets the health of some peers and runs an update; returns the removed ids.
+fn observe(mesh: &mut TestMesh, observed: &[(i32, PeerHealth)]) -> Vec<i32> {
+    for (id, health) in observed {
+        mesh.link_mut(*id).unwrap().health = Some(*health);
+    }
+    mesh.update(FakeLink::state).into_iter().map(|(id, _)| id).collect()
 }
 
 fn ready(mesh: &mut TestMesh, ids: &[i32]) -> Vec<MeshEvent> {
     let observed: Vec<_> = ids.iter().map(|id| (*id, PeerHealth::Ready)).collect();
-    mesh.update(&observed);
+    observe(mesh, &observed);
     mesh.take_events()
+}
+
+/// Queues `packet` on the peer's channel and runs a receive.
+fn push(mesh: &mut TestMesh, id: i32, channel: usize, packet: &'static str) {
+    let link = mesh.link_mut(id).unwrap();
+    link.inbox.resize(channel.max(link.inbox.len()) + 1, Vec::new());
+    link.inbox[channel].push(packet);
+    mesh.receive(|link, channel| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
+}
+
+fn peer_ids(mesh: &TestMesh) -> Vec<i32> {
+    mesh.links().map(|(id, _)| id).collect()
 }
 
 #[test]
 fn initialize_checks_the_id_range_and_channels_config() {
-    let mut mesh = TestMesh::new();
+    let mut mesh = new_mesh();
     for bad in [0, -1, 2_147_483_648] {
         assert!(matches!(mesh.initialize(bad, MESH, &[]), Err(MeshError::InvalidParameter(_))), "{bad}");
     }
@@ -42,46 +91,50 @@ fn status_after_initialize_depends_on_the_mode() {
     assert_eq!(mesh(Mode::Client, 5).status(), ConnectionStatus::Connecting);
     let server = mesh(Mode::Server, 0);
     assert_eq!((server.status(), server.unique_id(), server.is_server()), (ConnectionStatus::Connected, 1, true));
-    assert_eq!(TestMesh::new().status(), ConnectionStatus::Disconnected);
+    assert_eq!(new_mesh().status(), ConnectionStatus::Disconnected);
 }
 
 #[test]
 fn a_client_cannot_be_id_1() {
-    let mut mesh = TestMesh::new();
+    let mut mesh = new_mesh();
     assert!(matches!(mesh.initialize(1, Mode::Client, &[]), Err(MeshError::InvalidParameter(_))));
 }
 
 #[test]
 fn add_peer_checks_follow_the_engine_order() {
-    let unconfigured = TestMesh::new();
-    assert!(matches!(unconfigured.check_add_peer(2, 1), Err(MeshError::Unconfigured(_))));
+    let unconfigured = new_mesh();
+    assert!(matches!(unconfigured.check_add_peer(2, 1, NEW), Err(MeshError::Unconfigured(_))));
 
     let client = mesh(Mode::Client, 3);
-    assert!(matches!(client.check_add_peer(2, 1), Err(MeshError::InvalidParameter(_))));
-    assert!(client.check_add_peer(1, 1).is_ok());
+    assert!(matches!(client.check_add_peer(2, 1, NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(client.check_add_peer(1, 1, NEW).is_ok());
     let server = mesh(Mode::Server, 1);
-    assert!(matches!(server.check_add_peer(1, 1), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(server.check_add_peer(1, 1, NEW), Err(MeshError::InvalidParameter(_))));
 
     let mut mesh = mesh(MESH, 1);
-    assert!(matches!(mesh.check_add_peer(0, 1), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(-4, 1), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(2, -1), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(1, 1), Err(MeshError::InvalidParameter(_))), "own id");
+    assert!(matches!(mesh.check_add_peer(0, 1, NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(-4, 1, NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(2, -1, NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(1, 1, NEW), Err(MeshError::InvalidParameter(_))), "own id");
     mesh.set_refuse_new_connections(true);
-    assert!(matches!(mesh.check_add_peer(2, 1), Err(MeshError::Unauthorized(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::Unauthorized(_))));
     mesh.set_refuse_new_connections(false);
+    assert!(matches!(mesh.check_add_peer(2, 1, None), Err(MeshError::InvalidParameter(_))), "a null connection");
+    let used = Some(ConnectionState::Connecting);
+    assert!(matches!(mesh.check_add_peer(2, 1, used), Err(MeshError::InvalidParameter(_))), "a used connection");
     add(&mut mesh, 2);
-    assert!(matches!(mesh.check_add_peer(2, 1), Err(MeshError::AlreadyExists(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::AlreadyExists(_))));
 }
 
 #[test]
 fn add_peer_returns_the_engine_channel_layout() {
-    let mut mesh = TestMesh::new();
+    let mut mesh = new_mesh();
     mesh.initialize(1, MESH, &[2, 0]).unwrap();
-    let layout = mesh.check_add_peer(2, 9).unwrap();
-    let labels: Vec<_> = layout.iter().map(|c| c.label.as_str()).collect();
+    let admission = mesh.check_add_peer(2, 9, NEW).unwrap();
+    let labels: Vec<_> = admission.channels().iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["reliable", "ordered", "unreliable", "4", "5"]);
-    assert_eq!(layout[1].max_packet_life_time, Some(9));
+    assert_eq!(admission.channels()[1].max_packet_life_time, Some(9));
+    assert_eq!(admission.peer_id(), 2);
 }
 
 #[test]
@@ -90,7 +143,7 @@ fn a_mesh_announces_each_peer_when_its_channels_open() {
     add(&mut mesh, 2);
     add(&mut mesh, 3);
     assert!(mesh.has_peer(2) && !mesh.is_peer_ready(2));
-    assert_eq!(mesh.update(&[(2, PeerHealth::Connecting), (3, PeerHealth::Connecting)]), Vec::<i32>::new());
+    assert_eq!(observe(&mut mesh, &[(2, PeerHealth::Connecting), (3, PeerHealth::Connecting)]), Vec::<i32>::new());
     assert_eq!(mesh.take_events(), []);
     assert_eq!(ready(&mut mesh, &[3]), [PeerConnected(3)]);
     assert_eq!(ready(&mut mesh, &[2, 3]), [PeerConnected(2)], "announced once only");
@@ -103,7 +156,7 @@ fn removals_come_before_new_connections_within_one_poll() {
     add(&mut mesh, 2);
     add(&mut mesh, 3);
     ready(&mut mesh, &[2]);
-    let removed = mesh.update(&[(2, PeerHealth::Dead), (3, PeerHealth::Ready)]);
+    let removed = observe(&mut mesh, &[(2, PeerHealth::Dead), (3, PeerHealth::Ready)]);
     assert_eq!(removed, [2]);
     assert_eq!(mesh.take_events(), [PeerDisconnected(2), PeerConnected(3)]);
     assert!(!mesh.has_peer(2));
@@ -113,9 +166,9 @@ fn removals_come_before_new_connections_within_one_poll() {
 fn removing_a_peer_that_never_connected_is_silent() {
     let mut mesh = mesh(MESH, 1);
     add(&mut mesh, 2);
-    assert!(mesh.remove_peer(2));
+    assert!(mesh.remove_peer(2).is_some());
     assert_eq!(mesh.take_events(), []);
-    assert!(!mesh.remove_peer(2));
+    assert!(mesh.remove_peer(2).is_none());
 }
 
 #[test]
@@ -151,7 +204,7 @@ fn a_client_connects_and_disconnects_with_the_server() {
     add(&mut mesh, 1);
     assert_eq!(ready(&mut mesh, &[1]), [PeerConnected(1)]);
     assert_eq!(mesh.status(), ConnectionStatus::Connected);
-    mesh.update(&[(1, PeerHealth::Dead)]);
+    observe(&mut mesh, &[(1, PeerHealth::Dead)]);
     assert_eq!(mesh.take_events(), [PeerDisconnected(1)]);
     assert_eq!(mesh.status(), ConnectionStatus::Disconnected);
 }
@@ -163,12 +216,12 @@ fn disconnect_peer_forced_is_silent_and_unforced_waits_for_the_poll() {
     add(&mut mesh, 3);
     ready(&mut mesh, &[2, 3]);
     assert!(mesh.disconnect_peer(9, false).is_err());
-    mesh.disconnect_peer(2, true).unwrap();
+    assert!(mesh.disconnect_peer(2, true).unwrap().is_some(), "the forced peer's link is handed back");
     assert!(!mesh.has_peer(2));
     assert_eq!(mesh.take_events(), []);
-    mesh.disconnect_peer(3, false).unwrap();
+    assert!(mesh.disconnect_peer(3, false).unwrap().is_none());
     assert!(mesh.has_peer(3));
-    mesh.update(&[(3, PeerHealth::Dead)]);
+    observe(&mut mesh, &[(3, PeerHealth::Dead)]);
     assert_eq!(mesh.take_events(), [PeerDisconnected(3)]);
 }
 
@@ -177,11 +230,11 @@ fn close_forgets_everything_without_signals() {
     let mut mesh = mesh(MESH, 1);
     add(&mut mesh, 2);
     ready(&mut mesh, &[2]);
-    mesh.push_packet(2, 0, "lost");
-    mesh.close();
+    push(&mut mesh, 2, 0, "lost");
+    assert_eq!(mesh.close().len(), 1, "close hands back every link");
     assert_eq!(mesh.take_events(), []);
-    assert_eq!((mesh.status(), mesh.unique_id(), mesh.peer_ids().len(), mesh.available_packets()), (ConnectionStatus::Disconnected, 0, 0, 0));
-    assert!(matches!(mesh.check_add_peer(2, 1), Err(MeshError::Unconfigured(_))));
+    assert_eq!((mesh.status(), mesh.unique_id(), peer_ids(&mesh).len(), mesh.available_packets()), (ConnectionStatus::Disconnected, 0, 0, 0));
+    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::Unconfigured(_))));
     assert!(matches!(mesh.send_plan(), Err(MeshError::Unconfigured(_))));
 }
 
@@ -191,7 +244,7 @@ fn packets_wait_until_their_peer_is_announced() {
     add(&mut mesh, 2);
     add(&mut mesh, 1);
     ready(&mut mesh, &[2]);
-    mesh.push_packet(2, 0, "early");
+    push(&mut mesh, 2, 0, "early");
     assert_eq!((mesh.available_packets(), mesh.next_packet()), (0, None));
     assert!(mesh.pop_packet().is_none());
     ready(&mut mesh, &[1]);
@@ -201,18 +254,18 @@ fn packets_wait_until_their_peer_is_announced() {
 
 #[test]
 fn packets_are_read_round_robin_and_lowest_channel_first() {
-    let mut mesh = TestMesh::new();
+    let mut mesh = new_mesh();
     mesh.initialize(1, MESH, &[0]).unwrap();
     for id in [2, 3, 4] {
         add(&mut mesh, id);
     }
     ready(&mut mesh, &[2, 3, 4]);
-    mesh.push_packet(2, 2, "2-unreliable");
-    mesh.push_packet(2, 0, "2-reliable");
-    mesh.push_packet(3, 3, "3-extra");
-    mesh.push_packet(2, 1, "2-ordered");
-    mesh.push_packet(4, 1, "4-ordered");
-    mesh.update(&[]);
+    push(&mut mesh, 2, 2, "2-unreliable");
+    push(&mut mesh, 2, 0, "2-reliable");
+    push(&mut mesh, 3, 3, "3-extra");
+    push(&mut mesh, 2, 1, "2-ordered");
+    push(&mut mesh, 4, 1, "4-ordered");
+    observe(&mut mesh, &[]);
     let mut order = Vec::new();
     while let Some(info) = mesh.next_packet() {
         let (popped, packet) = mesh.pop_packet().unwrap();
@@ -233,7 +286,7 @@ fn packets_are_read_round_robin_and_lowest_channel_first() {
 
 #[test]
 fn send_plans_follow_target_mode_and_channel() {
-    let mut mesh = TestMesh::new();
+    let mut mesh = new_mesh();
     mesh.initialize(1, MESH, &[2]).unwrap();
     for id in [2, 3, 4] {
         add(&mut mesh, id);
@@ -271,16 +324,16 @@ fn relay_is_offered_in_server_and_client_mode() {
 
 #[test]
 fn the_available_count_follows_pushes_pops_announcements_and_removals() {
-    let mut mesh = TestMesh::new();
+    let mut mesh = new_mesh();
     mesh.initialize(1, MESH, &[]).unwrap();
     for id in [2, 3, 4] {
         add(&mut mesh, id);
     }
     ready(&mut mesh, &[2, 3]);
-    mesh.push_packet(2, 0, "a");
-    mesh.push_packet(2, 1, "b");
-    mesh.push_packet(3, 2, "c");
-    mesh.push_packet(4, 0, "waiting");
+    push(&mut mesh, 2, 0, "a");
+    push(&mut mesh, 2, 1, "b");
+    push(&mut mesh, 3, 2, "c");
+    push(&mut mesh, 4, 0, "waiting");
     assert_eq!(mesh.available_packets(), 3, "peer 4 is not announced yet");
     mesh.remove_peer(2);
     assert_eq!(mesh.available_packets(), 1);
@@ -290,4 +343,57 @@ fn the_available_count_follows_pushes_pops_announcements_and_removals() {
     mesh.disconnect_peer(4, true).unwrap();
     assert_eq!(mesh.available_packets(), 0);
     assert_eq!(mesh.next_packet(), None);
+}
+
+#[test]
+fn peers_are_polled_and_signalled_in_insertion_order() {
+    let mut mesh = mesh(MESH, 1);
+    for id in [9, 3, 7, 5] {
+        add(&mut mesh, id);
+    }
+    assert_eq!(peer_ids(&mesh), [9, 3, 7, 5]);
+    let mut observed = Vec::new();
+    mesh.update(|link| {
+        observed.push(link as *const FakeLink as usize);
+        LinkState { connection: ConnectionState::Connected, channels: vec![ChannelState::Open; 3] }
+    });
+    assert_eq!(observed.len(), 4);
+    assert_eq!(mesh.take_events(), [PeerConnected(9), PeerConnected(3), PeerConnected(7), PeerConnected(5)]);
+    let removed: Vec<i32> = mesh
+        .update(|_| LinkState { connection: ConnectionState::Failed, channels: vec![ChannelState::Open; 3] })
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(removed, [9, 3, 7, 5]);
+    assert_eq!(mesh.take_events(), [PeerDisconnected(9), PeerDisconnected(3), PeerDisconnected(7), PeerDisconnected(5)]);
+}
+
+#[test]
+fn send_applies_the_size_limit_and_the_failure_rule() {
+    let mut mesh = mesh(MESH, 1);
+    for id in [2, 3, 4] {
+        add(&mut mesh, id);
+    }
+    ready(&mut mesh, &[2, 3, 4]);
+    mesh.link_mut(3).unwrap().refuses = true;
+    let send = |link: &mut FakeLink, channel: usize, data: &[u8]| {
+        if link.refuses {
+            return Err("closed");
+        }
+        link.sent.push((channel, data.to_vec()));
+        Ok(())
+    };
+    assert!(matches!(mesh.send(&[0; MAX + 1], send), Err(MeshError::InvalidParameter(_))), "over the limit");
+    assert!(mesh.link(2).unwrap().sent.is_empty(), "nothing is sent when the packet is refused");
+    let failures = mesh.send(b"all", send).unwrap();
+    assert_eq!(failures.len(), 1, "a broadcast reports each failed peer");
+    assert!(matches!(&failures[0], MeshError::Unavailable(text) if text.contains("peer 3")));
+    assert_eq!(mesh.link(2).unwrap().sent, [(0, b"all".to_vec())]);
+    assert_eq!(mesh.link(4).unwrap().sent, [(0, b"all".to_vec())], "and goes on past it");
+    mesh.set_target_peer(3);
+    assert!(matches!(mesh.send(b"one", send), Err(MeshError::Unavailable(_))), "a single target's failure is the call's");
+    mesh.set_target_peer(4);
+    mesh.set_transfer_mode(TransferMode::Unreliable);
+    assert_eq!(mesh.send(b"one", send), Ok(vec![]));
+    assert_eq!(mesh.link(4).unwrap().sent.last(), Some(&(2, b"one".to_vec())));
 }

@@ -1,0 +1,182 @@
+//! A peer's link: its connection and channels as Godot objects, read into plain states and
+//! packets for the mesh core. For our own transport, packets skip the engine.
+
+use bytes::BytesMut;
+use godot::classes::web_rtc_data_channel::ChannelState as GodotChannelState;
+use godot::classes::web_rtc_peer_connection::ConnectionState as GodotConnectionState;
+use godot::classes::{WebRtcDataChannel, WebRtcPeerConnection};
+use godot::global::Error;
+use godot::prelude::*;
+use mesh_core::{ChannelSpec, ChannelState, ConnectionState, LinkState, MeshError};
+use webrtc_mesh_transport::{self as transport, DataChannel, TransportError};
+
+use crate::data_channel::WebRtcDataChannelRs;
+
+/// Why sending on a link failed.
+#[derive(Debug)]
+pub(super) enum SendFailure {
+    /// Our transport refused it.
+    Transport(TransportError),
+    /// Another WebRTC extension's channel returned this code.
+    Engine(Error),
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transport(error) => error.fmt(f),
+            Self::Engine(code) => write!(f, "the data channel refused the packet ({code:?})"),
+        }
+    }
+}
+
+/// The mesh core's view of Godot's connection state.
+pub(super) fn connection_state(state: GodotConnectionState) -> ConnectionState {
+    match state {
+        GodotConnectionState::NEW => ConnectionState::New,
+        GodotConnectionState::CONNECTING => ConnectionState::Connecting,
+        GodotConnectionState::CONNECTED => ConnectionState::Connected,
+        GodotConnectionState::DISCONNECTED => ConnectionState::Disconnected,
+        GodotConnectionState::FAILED => ConnectionState::Failed,
+        _ => ConnectionState::Closed,
+    }
+}
+
+fn channel_config(spec: &ChannelSpec) -> VarDictionary {
+    let mut dict = VarDictionary::new();
+    dict.set("negotiated", true);
+    dict.set("id", i64::from(spec.id));
+    dict.set("ordered", spec.ordered);
+    if let Some(lifetime) = spec.max_packet_life_time {
+        dict.set("maxPacketLifeTime", i64::from(lifetime));
+    }
+    dict
+}
+
+/// One of a peer's data channels: the Godot object, and the transport channel behind it when
+/// it is one of ours.
+struct ChannelLink {
+    object: Gd<WebRtcDataChannel>,
+    native: Option<DataChannel>,
+}
+
+impl ChannelLink {
+    fn new(object: Gd<WebRtcDataChannel>) -> Self {
+        let native = object.clone().try_cast::<WebRtcDataChannelRs>().ok().and_then(|ours| ours.bind().channel().cloned());
+        Self { object, native }
+    }
+
+    fn state(&self) -> ChannelState {
+        match &self.native {
+            Some(channel) => match channel.ready_state() {
+                transport::ChannelState::Connecting => ChannelState::Connecting,
+                transport::ChannelState::Open => ChannelState::Open,
+                transport::ChannelState::Closing => ChannelState::Closing,
+                transport::ChannelState::Closed => ChannelState::Closed,
+            },
+            None => match self.object.get_ready_state() {
+                GodotChannelState::CONNECTING => ChannelState::Connecting,
+                GodotChannelState::OPEN => ChannelState::Open,
+                GodotChannelState::CLOSING => ChannelState::Closing,
+                _ => ChannelState::Closed,
+            },
+        }
+    }
+
+    fn drain(&mut self) -> Vec<BytesMut> {
+        match &self.native {
+            Some(channel) => channel.recv_all().into_iter().map(|packet| packet.data).collect(),
+            None => {
+                let mut packets = Vec::new();
+                while self.object.get_available_packet_count() > 0 {
+                    packets.push(BytesMut::from(self.object.get_packet().as_slice()));
+                }
+                packets
+            }
+        }
+    }
+
+    fn send(&mut self, data: &[u8]) -> Result<(), SendFailure> {
+        match &self.native {
+            Some(channel) => channel.send(data, false).map_err(SendFailure::Transport),
+            None => match self.object.put_packet(&PackedByteArray::from(data)) {
+                Error::OK => Ok(()),
+                code => Err(SendFailure::Engine(code)),
+            },
+        }
+    }
+
+    fn close(&mut self) {
+        match &self.native {
+            Some(channel) => channel.close(),
+            None => self.object.close(),
+        }
+    }
+}
+
+/// A peer's connection and channels, in the mesh's channel order.
+pub(super) struct PeerLink {
+    connection: Gd<WebRtcPeerConnection>,
+    channels: Vec<ChannelLink>,
+}
+
+impl PeerLink {
+    /// Creates the channels `specs` on `connection`; if one cannot be created, those made so
+    /// far are closed.
+    pub(super) fn create(mut connection: Gd<WebRtcPeerConnection>, specs: &[ChannelSpec]) -> Result<Self, MeshError> {
+        let mut channels = Vec::with_capacity(specs.len());
+        for spec in specs {
+            match connection.create_data_channel_ex(&spec.label).options(&channel_config(spec)).done() {
+                Some(channel) => channels.push(ChannelLink::new(channel)),
+                None => {
+                    channels.iter_mut().for_each(ChannelLink::close);
+                    let text = format!("the connection could not create channel '{}'", spec.label);
+                    return Err(MeshError::InvalidParameter(text));
+                }
+            }
+        }
+        Ok(Self { connection, channels })
+    }
+
+    /// The connection object.
+    pub(super) fn connection(&self) -> &Gd<WebRtcPeerConnection> {
+        &self.connection
+    }
+
+    /// The plain states the mesh core reads.
+    pub(super) fn state(&self) -> LinkState {
+        LinkState {
+            connection: connection_state(self.connection.get_connection_state()),
+            channels: self.channels.iter().map(ChannelLink::state).collect(),
+        }
+    }
+
+    /// The packets received on channel `index`.
+    pub(super) fn drain(&mut self, index: usize) -> Vec<BytesMut> {
+        self.channels.get_mut(index).map(ChannelLink::drain).unwrap_or_default()
+    }
+
+    /// Sends on channel `index`.
+    pub(super) fn send(&mut self, index: usize, data: &[u8]) -> Result<(), SendFailure> {
+        match self.channels.get_mut(index) {
+            Some(channel) => channel.send(data),
+            None => Err(SendFailure::Engine(Error::ERR_DOES_NOT_EXIST)),
+        }
+    }
+
+    /// Closes the channels and the connection.
+    pub(super) fn close(&mut self) {
+        self.channels.iter_mut().for_each(ChannelLink::close);
+        self.connection.close();
+    }
+
+    /// `{connection, channels, connected}`, as `get_peer` returns it.
+    pub(super) fn describe(&self, connected: bool) -> VarDictionary {
+        let channels: VarArray = self.channels.iter().map(|channel| channel.object.to_variant()).collect();
+        let mut dict = VarDictionary::new();
+        dict.set("connection", &self.connection);
+        dict.set("channels", &channels);
+        dict.set("connected", connected);
+        dict
+    }
+}

@@ -1,0 +1,98 @@
+//! What the caller observes of a peer's link, in plain states, and the rule that turns them
+//! into the peer's health.
+
+/// A peer connection's state, numbered as Godot's `WebRTCPeerConnection.ConnectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Not connecting yet.
+    New = 0,
+    /// ICE or DTLS in progress.
+    Connecting = 1,
+    /// Connected.
+    Connected = 2,
+    /// Connectivity lost.
+    Disconnected = 3,
+    /// ICE or DTLS failed.
+    Failed = 4,
+    /// Closed.
+    Closed = 5,
+}
+
+/// A data channel's state, numbered as Godot's `WebRTCDataChannel.ChannelState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelState {
+    /// Not open yet.
+    Connecting = 0,
+    /// Open.
+    Open = 1,
+    /// Closing.
+    Closing = 2,
+    /// Closed.
+    Closed = 3,
+}
+
+/// The states of one peer's connection and of its channels, in the mesh's channel order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    /// The connection's state.
+    pub connection: ConnectionState,
+    /// Each channel's state.
+    pub channels: Vec<ChannelState>,
+}
+
+/// What a peer's link amounts to for the mesh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerHealth {
+    /// Still connecting: some channel is not open yet.
+    Connecting,
+    /// Every channel is open.
+    Ready,
+    /// The connection is disconnected, failed or closed, or a channel is closing or closed:
+    /// the peer leaves the mesh (as in the engine, a peer does not come back after a drop).
+    Dead,
+}
+
+impl LinkState {
+    /// The peer's health: dead as soon as the connection or any channel goes down, ready once
+    /// every channel is open.
+    pub fn health(&self) -> PeerHealth {
+        let connection_down =
+            matches!(self.connection, ConnectionState::Disconnected | ConnectionState::Failed | ConnectionState::Closed);
+        let channel_down =
+            self.channels.iter().any(|state| matches!(state, ChannelState::Closing | ChannelState::Closed));
+        if connection_down || channel_down {
+            PeerHealth::Dead
+        } else if self.channels.iter().all(|state| *state == ChannelState::Open) {
+            PeerHealth::Ready
+        } else {
+            PeerHealth::Connecting
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health(connection: ConnectionState, channels: &[ChannelState]) -> PeerHealth {
+        LinkState { connection, channels: channels.to_vec() }.health()
+    }
+
+    #[test]
+    fn a_peer_is_ready_when_every_channel_is_open() {
+        use ChannelState::*;
+        assert_eq!(health(ConnectionState::Connected, &[Open, Open, Open]), PeerHealth::Ready);
+        assert_eq!(health(ConnectionState::Connected, &[Open, Connecting, Open]), PeerHealth::Connecting);
+        assert_eq!(health(ConnectionState::New, &[Connecting]), PeerHealth::Connecting);
+    }
+
+    #[test]
+    fn a_peer_is_dead_when_its_connection_or_any_channel_goes_down() {
+        use ChannelState::*;
+        for connection in [ConnectionState::Disconnected, ConnectionState::Failed, ConnectionState::Closed] {
+            assert_eq!(health(connection, &[Open, Open, Open]), PeerHealth::Dead, "{connection:?}");
+        }
+        assert_eq!(health(ConnectionState::Connected, &[Open, Closing, Open]), PeerHealth::Dead);
+        assert_eq!(health(ConnectionState::Connected, &[Open, Open, Closed]), PeerHealth::Dead);
+    }
+}
