@@ -8,16 +8,18 @@ extends SceneTree
 const Wire := preload("res://shared/wire.gd")
 
 const KINDS := ["a", "b", "c"]
-const CLASSES := {"a": "WebRTCMultiplayerPeerRs", "b": "WebRTCMultiplayerPeer", "c": "ENetMultiplayerPeer"}
+const CLASSES := {
+	"a": "WebRTCMultiplayerPeerRs", "b": "WebRTCMultiplayerPeer", "c": "ENetMultiplayerPeer"
+}
 const LARGEST := 65536
-## Bytes moved by the 1 KiB and largest-packet throughput figures (64-byte packets move 1/16 of
-## it); overridable with --bytes.
-var total_bytes := 100 * 1000 * 1000
 ## Bytes in flight at most (sent, not yet received).
 const WINDOW := 1024 * 1024
 const PINGS := 1000
 const TIMEOUT_MS := 30000
 
+## Bytes moved by the 1 KiB and largest-packet throughput figures (64-byte packets move 1/16 of
+## it); overridable with --bytes.
+var total_bytes := 100 * 1000 * 1000
 var next_port := 24000
 var results := {}
 
@@ -46,7 +48,9 @@ func _run() -> void:
 					continue
 				var figure := throughput(pair, mode_name, size)
 				results[kind]["%s_%d" % [mode_name, size]] = figure
-				print("%s %s %6d B: %9.0f packets/s %8.1f MB/s  loss %.1f%%  main-thread %.1f ms/10k" % [kind, mode_name, size, figure.packets_per_s, figure.mb_per_s, figure.loss_percent, figure.main_ms_per_10k])
+				print("%s %s %6d B: %9.0f packets/s %8.1f MB/s  loss %.1f%%  main-thread %.1f ms/10k" % [
+					kind, mode_name, size, figure.packets_per_s, figure.mb_per_s,
+					figure.loss_percent, figure.main_ms_per_10k])
 				close_pair(pair)
 		var pair := await make_pair(kind)
 		if not pair.is_empty():
@@ -56,7 +60,8 @@ func _run() -> void:
 			close_pair(pair)
 		results[kind]["memory_per_connection_kb"] = await memory_per_connection(kind)
 		results[kind]["idle_cpu_percent_16"] = await idle_cpu(kind)
-		print("%s memory/connection %.0f KiB, idle CPU of 16 connections %.2f%%" % [kind, results[kind].memory_per_connection_kb, results[kind].idle_cpu_percent_16])
+		print("%s memory/connection %.0f KiB, idle CPU of 16 connections %.2f%%" % [
+			kind, results[kind].memory_per_connection_kb, results[kind].idle_cpu_percent_16])
 		if kind != "c":
 			for n in [2, 4, 8, 16]:
 				var ms := await mesh_connect_ms(kind, n)
@@ -82,14 +87,19 @@ func make_pair(kind: String) -> Dictionary:
 		if not await wait_for(ready, [server, client]):
 			return {}
 		await settle([server, client])
-		return {"sender": client, "receiver": server, "sender_id": client.get_unique_id(), "receiver_id": 1}
+		return {
+			"sender": client, "receiver": server,
+			"sender_id": client.get_unique_id(), "receiver_id": 1,
+		}
 	var peers := []
 	for id in [1, 2]:
 		var peer: MultiplayerPeer = ClassDB.instantiate(CLASSES[kind])
 		peer.create_mesh(id)
 		peers.append(peer)
 	connect_mesh(peers)
-	if not await wait_for(func(): return peers[0].get_peers()[2].connected and peers[1].get_peers()[1].connected, peers):
+	var connected := func():
+		return peers[0].get_peers()[2].connected and peers[1].get_peers()[1].connected
+	if not await wait_for(connected, peers):
 		return {}
 	await settle(peers)
 	return {"sender": peers[0], "receiver": peers[1], "sender_id": 1, "receiver_id": 2}
@@ -170,7 +180,9 @@ func throughput(pair: Dictionary, mode_name: String, size: int) -> Dictionary:
 	var sender: MultiplayerPeer = pair.sender
 	var receiver: MultiplayerPeer = pair.receiver
 	sender.set_target_peer(pair.receiver_id)
-	sender.transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE if mode_name == "reliable" else MultiplayerPeer.TRANSFER_MODE_UNRELIABLE
+	var reliable := mode_name == "reliable"
+	sender.transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE if reliable \
+		else MultiplayerPeer.TRANSFER_MODE_UNRELIABLE
 	var payload := PackedByteArray()
 	payload.resize(size)
 	var count := maxi(1, (total_bytes / 16 if size < 1024 else total_bytes) / size)
@@ -245,7 +257,10 @@ func round_trips(pair: Dictionary) -> Dictionary:
 	samples.sort()
 	if samples.is_empty():
 		return {"p50_us": -1.0, "p99_us": -1.0}
-	return {"p50_us": float(samples[samples.size() / 2]), "p99_us": float(samples[int(samples.size() * 0.99)])}
+	return {
+		"p50_us": float(samples[samples.size() / 2]),
+		"p99_us": float(samples[int(samples.size() * 0.99)]),
+	}
 
 
 func resident_kb() -> float:

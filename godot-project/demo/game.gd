@@ -2,6 +2,7 @@
 ## over (one spawner per peer, so a player's spawn and its MultiplayerSynchronizer come from the
 ## same peer and nobody receives positions of a node it does not have yet), moves it, and the
 ## synchronizer replicates its position; chat by RPC; a panel with every peer's connection state.
+class_name Game
 extends Node2D
 
 signal chat_received(from: int, text: String)
@@ -14,21 +15,17 @@ const CHAT_LINES := 6
 ## The mesh, for the peer panel.
 var mesh: WebRTCMultiplayerPeerRs
 
+var _panel_timer := 0.0
+
 @onready var players: Node2D = $Players
 @onready var peers_label: Label = $UI/Peers
 @onready var chat_log: Label = $UI/Chat
 @onready var chat_input: LineEdit = $UI/ChatInput
 
-var _panel_timer := 0.0
-
 
 func _ready() -> void:
 	multiplayer.peer_connected.connect(_on_peer_connected)
 	multiplayer.peer_disconnected.connect(_on_peer_disconnected)
-	chat_input.text_submitted.connect(func(text):
-		if text != "":
-			chat.rpc(text)
-			chat_input.clear())
 
 
 ## Called once this peer has its id: spawns its own player.
@@ -39,6 +36,12 @@ func start() -> void:
 
 func own_player() -> Node2D:
 	return players.get_node_or_null(str(multiplayer.get_unique_id()))
+
+
+func _on_chat_input_text_submitted(text: String) -> void:
+	if text != "":
+		chat.rpc(text)
+		chat_input.clear()
 
 
 func _on_peer_connected(id: int) -> void:
@@ -91,7 +94,9 @@ func pong(sent_usec: int) -> void:
 
 func _process(delta: float) -> void:
 	_panel_timer -= delta
-	if _panel_timer > 0.0 or mesh == null or mesh.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTED:
+	if _panel_timer > 0.0 or mesh == null:
+		return
+	if mesh.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTED:
 		return
 	_panel_timer = 0.5
 	var states := ["new", "connecting", "connected", "disconnected", "failed", "closed"]
@@ -99,5 +104,7 @@ func _process(delta: float) -> void:
 	var peers: Dictionary = mesh.get_peers()
 	for id in peers:
 		var connection: WebRTCPeerConnection = peers[id].connection
-		lines.append("peer %d: %s%s" % [id, states[connection.get_connection_state()], "" if peers[id].connected else " (channels opening)"])
+		var state: String = states[connection.get_connection_state()]
+		var opening := "" if peers[id].connected else " (channels opening)"
+		lines.append("peer %d: %s%s" % [id, state, opening])
 	peers_label.text = "\n".join(lines)

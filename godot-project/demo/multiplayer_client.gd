@@ -1,6 +1,7 @@
 ## Joins a signaling lobby and builds a WebRTCMultiplayerPeerRs mesh from it: one
 ## WebRTCPeerConnection per peer the server announces, offers and candidates relayed through it.
-extends "res://demo/signaling_client.gd"
+class_name MultiplayerClient
+extends SignalingClient
 
 ## The mesh, set as this node's multiplayer peer once the server gives us an id.
 var rtc_mp := WebRTCMultiplayerPeerRs.new()
@@ -15,7 +16,7 @@ func _init() -> void:
 	offer_received.connect(_on_offer_received)
 	answer_received.connect(_on_answer_received)
 	candidate_received.connect(_on_candidate_received)
-	lobby_sealed.connect(func(): sealed = true)
+	lobby_sealed.connect(_on_lobby_sealed)
 	peer_connected.connect(_on_peer_connected)
 	peer_disconnected.connect(_on_peer_disconnected)
 
@@ -48,6 +49,10 @@ func _on_disconnected() -> void:
 	# A sealed lobby is closed by the server later; the mesh goes on without it.
 	if not sealed:
 		stop()
+
+
+func _on_lobby_sealed() -> void:
+	sealed = true
 
 
 func _on_peer_connected(id: int) -> void:

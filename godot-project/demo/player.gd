@@ -11,7 +11,10 @@ func _ready() -> void:
 
 
 func _process(delta: float) -> void:
-	if not is_multiplayer_authority() or DisplayServer.get_name() == "headless":
+	# After Stop there is no multiplayer peer, and so no authority to ask about.
+	if not multiplayer.has_multiplayer_peer() or DisplayServer.get_name() == "headless":
+		return
+	if not is_multiplayer_authority():
 		return
 	var direction := Input.get_vector("ui_left", "ui_right", "ui_up", "ui_down")
 	position += direction * SPEED * delta

@@ -1,8 +1,7 @@
 ## WebSocket client of the signaling protocol shared with Godot's webrtc_signaling demo:
 ## JSON text frames {type, id, data}. Emits one signal per server message.
+class_name SignalingClient
 extends Node
-
-enum Message { JOIN, ID, PEER_CONNECT, PEER_DISCONNECT, OFFER, ANSWER, CANDIDATE, SEAL }
 
 signal lobby_joined(lobby: String)
 signal connected(id: int, use_mesh: bool)
@@ -13,6 +12,8 @@ signal offer_received(id: int, offer: String)
 signal answer_received(id: int, answer: String)
 signal candidate_received(id: int, mid: String, index: int, sdp: String)
 signal lobby_sealed()
+
+enum Message { JOIN, ID, PEER_CONNECT, PEER_DISCONNECT, OFFER, ANSWER, CANDIDATE, SEAL }
 
 ## Create or join a mesh lobby (true) or a client/server one (false).
 var mesh := true

@@ -28,7 +28,6 @@ func _short(value) -> String:
 	return text if text.length() <= 60 else text.left(57) + "..."
 
 
-
 ## Polls `objects` every frame until `condition` returns true or `timeout` seconds pass.
 func wait_until(condition: Callable, objects: Array, timeout: float, what: String) -> bool:
 	var deadline := Time.get_ticks_msec() + int(timeout * 1000)
@@ -64,21 +63,24 @@ func connected_pair() -> Array:
 ## open: {p1, p2, ch1, ch2, pair}, or {} if they did not open.
 func open_channel_pair() -> Dictionary:
 	var pair := connected_pair()
-	var ch1: WebRTCDataChannel = pair[0].create_data_channel("reliable", {"id": 1, "negotiated": true})
-	var ch2: WebRTCDataChannel = pair[1].create_data_channel("reliable", {"id": 1, "negotiated": true})
+	var options := {"id": 1, "negotiated": true}
+	var ch1: WebRTCDataChannel = pair[0].create_data_channel("reliable", options)
+	var ch2: WebRTCDataChannel = pair[1].create_data_channel("reliable", options)
 	check_eq(pair[0].create_offer(), OK, "create_offer")
-	var open := func(): return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
+	var open := func():
+		return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
+			and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
 	if not await wait_until(open, pair, 10.0, "both negotiated channels open"):
 		return {}
 	return {"p1": pair[0], "p2": pair[1], "ch1": ch1, "ch2": ch2, "pair": pair}
 
 
-## Creates a multiplayer peer of class `class_name_` per id, initialized by `init` (a Callable
+## Creates a multiplayer peer of class `peer_class` per id, initialized by `init` (a Callable
 ## taking the peer and its id), and records every signal it emits in `log[id]`.
-func make_peers(class_name_: String, ids: Array, init: Callable, log: Dictionary) -> Dictionary:
+func make_peers(peer_class: String, ids: Array, init: Callable, log: Dictionary) -> Dictionary:
 	var peers := {}
 	for id in ids:
-		var peer: MultiplayerPeer = ClassDB.instantiate(class_name_)
+		var peer: MultiplayerPeer = ClassDB.instantiate(peer_class)
 		init.call(peer, id)
 		log[id] = []
 		peer.peer_connected.connect(func(other): log[id].append("peer_connected %d" % other))

@@ -15,7 +15,8 @@ func test_minimal_demo_pattern_refuses_the_second_channel_and_keeps_the_first() 
 	p1.create_offer()
 	var pair := [p1, p2]
 	var open := func():
-		return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
+		return ch1.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
+			and ch2.get_ready_state() == WebRTCDataChannel.STATE_OPEN
 	if not await wait_until(open, pair, 10.0, "the first channels open"):
 		return
 	ch1.put_packet("Hi from P1".to_utf8_buffer())
@@ -32,12 +33,14 @@ func test_a_closed_channel_frees_its_id() -> void:
 	var o := await open_channel_pair()
 	if o.is_empty():
 		return
-	check(o.p1.create_data_channel("again", {"id": 1, "negotiated": true}) == null, "id 1 is taken while open")
+	check(o.p1.create_data_channel("again", {"id": 1, "negotiated": true}) == null,
+		"id 1 is taken while open")
 	check(o.p1.create_data_channel("other", {"id": 6, "negotiated": true}) != null, "id 6 is free")
 	o.ch1.close()
 	var closed := func(): return o.ch1.get_ready_state() == WebRTCDataChannel.STATE_CLOSED
 	if await wait_until(closed, o.pair, 5.0, "the channel closes"):
-		check(o.p1.create_data_channel("again", {"id": 1, "negotiated": true}) != null, "then id 1 is free again")
+		check(o.p1.create_data_channel("again", {"id": 1, "negotiated": true}) != null,
+			"then id 1 is free again")
 	o.p1.close()
 	o.p2.close()
 
@@ -45,18 +48,27 @@ func test_a_closed_channel_frees_its_id() -> void:
 func test_the_w3c_type_checks() -> void:
 	var peer := WebRTCPeerConnection.new()
 	peer.initialize({})
-	check(peer.create_data_channel("x", {"id": 65535, "negotiated": true}) == null, "id 65535 is reserved")
-	check(peer.create_data_channel("x", {"id": 70000, "negotiated": true}) == null, "an id above 65535 is refused")
-	check(peer.create_data_channel("x", {"id": -1, "negotiated": true}) == null, "a negative id is refused")
-	check(peer.create_data_channel("x", {"id": 65534, "negotiated": true}) != null, "65534 is the largest id")
-	check(peer.create_data_channel("x", {"negotiated": true}) == null, "a negotiated channel needs an id")
+	check(peer.create_data_channel("x", {"id": 65535, "negotiated": true}) == null,
+		"id 65535 is reserved")
+	check(peer.create_data_channel("x", {"id": 70000, "negotiated": true}) == null,
+		"an id above 65535 is refused")
+	check(peer.create_data_channel("x", {"id": -1, "negotiated": true}) == null,
+		"a negative id is refused")
+	check(peer.create_data_channel("x", {"id": 65534, "negotiated": true}) != null,
+		"65534 is the largest id")
+	check(peer.create_data_channel("x", {"negotiated": true}) == null,
+		"a negotiated channel needs an id")
 	var both := {"maxPacketLifeTime": 100, "maxRetransmits": 3}
-	check(peer.create_data_channel("x", both) == null, "maxPacketLifeTime and maxRetransmits together are refused")
+	check(peer.create_data_channel("x", both) == null,
+		"maxPacketLifeTime and maxRetransmits together are refused")
 	var long_label := "l".repeat(65536)
 	check(peer.create_data_channel(long_label, {}) == null, "a label over 65535 bytes is refused")
-	check(peer.create_data_channel("l".repeat(65535), {}) != null, "a label of 65535 bytes is accepted")
+	check(peer.create_data_channel("l".repeat(65535), {}) != null,
+		"a label of 65535 bytes is accepted")
 	var long_protocol := {"protocol": "p".repeat(65536)}
-	check(peer.create_data_channel("x", long_protocol) == null, "a protocol over 65535 bytes is refused")
+	check(peer.create_data_channel("x", long_protocol) == null,
+		"a protocol over 65535 bytes is refused")
 	# UTF-8 bytes count, not characters: 21846 three-byte characters are 65538 bytes.
-	check(peer.create_data_channel("€".repeat(21846), {}) == null, "the label limit counts UTF-8 bytes")
+	check(peer.create_data_channel("€".repeat(21846), {}) == null,
+		"the label limit counts UTF-8 bytes")
 	peer.close()

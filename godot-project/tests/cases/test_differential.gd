@@ -5,13 +5,13 @@ extends "res://tests/test_case.gd"
 const IDS := [1, 2, 3]
 
 
-func run_scenario(class_name_: String) -> Dictionary:
+func run_scenario(peer_class: String) -> Dictionary:
 	var log := {}
 	var init := func(peer, id): peer.create_mesh(id, [MultiplayerPeer.TRANSFER_MODE_RELIABLE])
-	var peers := make_peers(class_name_, IDS, init, log)
+	var peers := make_peers(peer_class, IDS, init, log)
 	connect_all(peers)
 	var connected := func(): return IDS.all(func(id): return log[id].size() >= 2)
-	if not await wait_until(connected, peers.values(), 15.0, "%s: the mesh connects" % class_name_):
+	if not await wait_until(connected, peers.values(), 15.0, "%s: the mesh connects" % peer_class):
 		return {}
 	var seen := {"signals": {}, "packets": {}, "peers": {}}
 	for id in IDS:
@@ -19,7 +19,10 @@ func run_scenario(class_name_: String) -> Dictionary:
 		sorted_log.sort()
 		seen.signals[id] = sorted_log
 		var info: Dictionary = peers[id].get_peers()
-		seen.peers[id] = info.keys().map(func(k): return [k, info[k].connected, info[k].channels.map(func(c): return [c.get_label(), c.get_id(), c.is_ordered()])])
+		var describe_channel := func(c): return [c.get_label(), c.get_id(), c.is_ordered()]
+		var describe_peer := func(k):
+			return [k, info[k].connected, info[k].channels.map(describe_channel)]
+		seen.peers[id] = info.keys().map(describe_peer)
 		seen.peers[id].sort()
 	var sends := [
 		[1, 0, 0, MultiplayerPeer.TRANSFER_MODE_RELIABLE, "a"],
@@ -32,7 +35,8 @@ func run_scenario(class_name_: String) -> Dictionary:
 	# several in flight on different channels its get_packet_channel() can describe another
 	# packet than get_packet() returns. Ours takes packets in only at poll time and is exact.
 	var inbox := {}
-	var received := func(): return IDS.reduce(func(total, id): return total + inbox.get(id, []).size(), 0)
+	var received := func():
+		return IDS.reduce(func(total, id): return total + inbox.get(id, []).size(), 0)
 	var expected_total := 0
 	for send in sends:
 		var peer: MultiplayerPeer = peers[send[0]]
@@ -42,7 +46,7 @@ func run_scenario(class_name_: String) -> Dictionary:
 		peer.put_packet(send[4].to_utf8_buffer())
 		expected_total += 1 if send[1] > 0 else (2 if send[1] == 0 else 1)
 		var arrived := func(): drain(peers, inbox); return received.call() >= expected_total
-		await wait_until(arrived, peers.values(), 5.0, "%s: '%s' arrives" % [class_name_, send[4]])
+		await wait_until(arrived, peers.values(), 5.0, "%s: '%s' arrives" % [peer_class, send[4]])
 	for id in IDS:
 		var packets: Array = inbox[id].duplicate()
 		packets.sort_custom(func(x, y): return x[3] < y[3])

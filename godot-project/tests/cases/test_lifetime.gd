@@ -35,9 +35,11 @@ func test_dropped_connections_are_freed_with_their_sockets() -> void:
 	await tree.process_frame
 	# Every pair went out of scope without close().
 	check_eq(refs.size(), 2 * ROUNDS, "every round connected")
-	check(refs.all(func(ref): return ref.get_ref() == null), "every dropped connection object was freed")
+	check(refs.all(func(ref): return ref.get_ref() == null),
+		"every dropped connection object was freed")
 	var after := await _settle(before + 2, 5.0)
-	check(after <= before + 2, "descriptors return to the baseline (%d before, %d after %d pairs)" % [before, after, ROUNDS])
+	check(after <= before + 2,
+		"descriptors return to the baseline (%d before, %d after %d pairs)" % [before, after, ROUNDS])
 
 
 ## Connects a pair, sends on it and drops it without close(); returns weak references to both.
@@ -53,7 +55,8 @@ func test_a_dropped_mesh_frees_its_connections() -> void:
 	var refs := await _connect_mesh_and_drop()
 	await tree.process_frame
 	check_eq(refs.size(), 9, "three meshes and six connections")
-	check(refs.all(func(ref): return ref.get_ref() == null), "dropping the meshes without close() frees them and every connection")
+	check(refs.all(func(ref): return ref.get_ref() == null),
+		"dropping the meshes without close() frees them and every connection")
 
 
 ## Connects a 3-peer mesh and drops it without close(); returns weak references to the meshes
@@ -61,7 +64,8 @@ func test_a_dropped_mesh_frees_its_connections() -> void:
 func _connect_mesh_and_drop() -> Array[WeakRef]:
 	var refs: Array[WeakRef] = []
 	var log := {}
-	var peers := make_peers("WebRTCMultiplayerPeerRs", [1, 2, 3], func(peer, id): peer.create_mesh(id), log)
+	var init := func(peer, id): peer.create_mesh(id)
+	var peers := make_peers("WebRTCMultiplayerPeerRs", [1, 2, 3], init, log)
 	connect_all(peers)
 	var all_in := func(): return log.values().all(func(events): return events.size() == 2)
 	await wait_until(all_in, peers.values(), 10.0, "a 3-peer mesh connects")

@@ -4,14 +4,14 @@ extends "res://tests/test_case.gd"
 
 const IDS := [1, 2, 3]
 const PLAYER := "res://tests/fixtures/player.tscn"
+const RpcTarget := preload("res://tests/fixtures/rpc_target.gd")
 
 
 func build_game(id: int, peer: MultiplayerPeer) -> Node:
 	var root := Node.new()
 	root.name = "Game%d" % id
-	var game := Node.new()
+	var game := RpcTarget.new()
 	game.name = "Game"
-	game.set_script(load("res://tests/fixtures/rpc_target.gd"))
 	root.add_child(game)
 	var players := Node.new()
 	players.name = "Players"
@@ -28,6 +28,11 @@ func build_game(id: int, peer: MultiplayerPeer) -> Node:
 	return root
 
 
+## The Players node of peer `id`'s game.
+func players_of(roots: Dictionary, id: int) -> Node:
+	return roots[id].get_node("Game/Players")
+
+
 func test_rpcs_spawner_and_synchronizer_over_the_mesh() -> void:
 	var log := {}
 	var peers := make_peers("WebRTCMultiplayerPeerRs", IDS, func(peer, id): peer.create_mesh(id), log)
@@ -40,7 +45,8 @@ func test_rpcs_spawner_and_synchronizer_over_the_mesh() -> void:
 		roots[id].multiplayer.peer_connected.connect(func(other): connected[id].append(other))
 	connect_all(peers)
 	var everyone := func(): return IDS.all(func(id): return connected[id].size() == 2)
-	if not await wait_until(everyone, [], 15.0, "SceneMultiplayer reports peer_connected for every pair"):
+	var what := "SceneMultiplayer reports peer_connected for every pair"
+	if not await wait_until(everyone, [], 15.0, what):
 		return
 	for id in IDS:
 		check_eq(roots[id].multiplayer.get_unique_id(), id, "peer %d's multiplayer has its id" % id)
@@ -54,18 +60,20 @@ func test_rpcs_spawner_and_synchronizer_over_the_mesh() -> void:
 	if await wait_until(arrived, [], 5.0, "the RPCs arrive"):
 		var at_1: Array = game[1].received.duplicate()
 		at_1.sort()
-		check_eq(at_1, [[2, "from 2 to all"], [3, "from 3 to 1"]], "peer 1 got both, with get_remote_sender_id()")
+		check_eq(at_1, [[2, "from 2 to all"], [3, "from 3 to 1"]],
+			"peer 1 got both, with get_remote_sender_id()")
 		check_eq(game[3].received, [[2, "from 2 to all"]], "peer 3 got the broadcast only")
 		check_eq(game[2].received, [], "the caller got nothing (no call_local)")
 
 	var player: Node2D = load(PLAYER).instantiate()
 	player.position = Vector2(1, 2)
 	roots[1].get_node("Game/Players").add_child(player, true)
-	var spawned := func(): return IDS.all(func(id): return roots[id].get_node("Game/Players").get_child_count() == 1)
+	var spawned := func():
+		return IDS.all(func(id): return players_of(roots, id).get_child_count() == 1)
 	if await wait_until(spawned, [], 5.0, "the spawner replicates the player to every peer"):
 		player.position = Vector2(10, 20)
 		var synced := func():
-			return IDS.all(func(id): return roots[id].get_node("Game/Players").get_child(0).position == Vector2(10, 20))
+			return IDS.all(func(id): return players_of(roots, id).get_child(0).position == Vector2(10, 20))
 		await wait_until(synced, [], 5.0, "the synchronizer replicates its position")
 
 	for id in IDS:
