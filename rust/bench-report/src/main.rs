@@ -1,8 +1,10 @@
-//! `webrtc-mesh-bench-report RUN.json... --transport ESTIMATES.json --font FONT.ttf --out DIR`
+//! `bench-report RUN.json... --transport ESTIMATES.json --font FONT.ttf --out DIR`
 //!
 //! Reads the runs of `godot-project/bench/bench.gd` (one JSON object per file: kind -> figure
 //! -> value), takes each figure's median, min and max over the runs, prints a table with the
 //! ratios (a)/(b) and (a)/(c), and writes `DIR/results.json` and `DIR/chart.png`.
+
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -66,7 +68,11 @@ fn parse_args() -> Result<Args, String> {
             "--transport" => args.transport = iter.next().map(PathBuf::from),
             "--font" => args.font = iter.next().map(PathBuf::from),
             "--out" => args.out = iter.next().map(PathBuf::from).ok_or("--out needs a folder")?,
-            "--help" | "-h" => return Err("usage: webrtc-mesh-bench-report RUN.json... [--transport ESTIMATES.json] [--font FONT.ttf] [--out DIR]".into()),
+            "--help" | "-h" => {
+                return Err(
+                    "usage: bench-report RUN.json... [--transport ESTIMATES.json] [--font FONT.ttf] [--out DIR]".into(),
+                )
+            }
             _ => args.runs.push(PathBuf::from(arg)),
         }
     }
@@ -118,7 +124,10 @@ fn run() -> Result<(), String> {
     };
     let get = |kind: &str, figure: &str| spreads.get(kind).and_then(|f| f.get(figure)).copied();
     println!("{} result files; each figure is the median (min-max) over the runs. Ratios above 1 favour (a), except where lower is better (marked *).", args.runs.len());
-    println!("{:<34} {:>22} {:>22} {:>22} {:>7} {:>7}", "figure", "(a) ours", "(b) engine class", "(c) ENet", "a/b", "a/c");
+    println!(
+        "{:<34} {:>22} {:>22} {:>22} {:>7} {:>7}",
+        "figure", "(a) ours", "(b) engine class", "(c) ENet", "a/b", "a/c"
+    );
     let show = |s: Option<Spread>| s.map_or("-".to_owned(), |s| format!("{:.1} ({:.1}-{:.1})", s.median, s.min, s.max));
     let ratio = |x: Option<Spread>, y: Option<Spread>| match (x, y) {
         (Some(x), Some(y)) if y.median != 0.0 => format!("{:.2}", x.median / y.median),
@@ -128,9 +137,21 @@ fn run() -> Result<(), String> {
     for figure in &figures {
         let (a, b, c) = (get("a", figure), get("b", figure), get("c", figure));
         let marker = if lower_is_better(figure) { "*" } else { "" };
-        println!("{:<34} {:>22} {:>22} {:>22} {:>7} {:>7}", format!("{figure}{marker}"), show(a), show(b), show(c), ratio(a, b), ratio(a, c));
-        let entry = |s: Option<Spread>| s.map_or(Value::Null, |s| json!({"median": s.median, "min": s.min, "max": s.max}));
-        report.insert(figure.clone(), json!({"a": entry(a), "b": entry(b), "c": entry(c), "lower_is_better": lower_is_better(figure)}));
+        println!(
+            "{:<34} {:>22} {:>22} {:>22} {:>7} {:>7}",
+            format!("{figure}{marker}"),
+            show(a),
+            show(b),
+            show(c),
+            ratio(a, b),
+            ratio(a, c)
+        );
+        let entry =
+            |s: Option<Spread>| s.map_or(Value::Null, |s| json!({"median": s.median, "min": s.min, "max": s.max}));
+        report.insert(
+            figure.clone(),
+            json!({"a": entry(a), "b": entry(b), "c": entry(c), "lower_is_better": lower_is_better(figure)}),
+        );
     }
     if let Some(transport) = transport {
         let engine = get("a", "reliable_1024.packets_per_s").map_or(0.0, |s| s.median);
@@ -143,7 +164,8 @@ fn run() -> Result<(), String> {
     }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let json_path = args.out.join("results.json");
-    std::fs::write(&json_path, serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default()).map_err(|e| e.to_string())?;
+    std::fs::write(&json_path, serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default())
+        .map_err(|e| e.to_string())?;
     println!("figures written to {}", json_path.display());
     if let Some(font) = &args.font {
         let chart = args.out.join("chart.png");
@@ -215,7 +237,11 @@ fn bars(
         .x_labels(groups.len() * 2 + 1)
         .x_label_formatter(&|x| {
             let index = x.floor() as usize;
-            if (x - index as f64 - 0.5).abs() < 0.01 { groups.get(index).map_or(String::new(), |g| g.0.to_owned()) } else { String::new() }
+            if (x - index as f64 - 0.5).abs() < 0.01 {
+                groups.get(index).map_or(String::new(), |g| g.0.to_owned())
+            } else {
+                String::new()
+            }
         })
         .label_style(("sans-serif", 13))
         .draw()?;
@@ -231,8 +257,17 @@ fn bars(
                 Some(Rectangle::new([(x0, 0.0), (x0 + 0.25, s.median)], color.filled()))
             })
             .collect();
-        chart.draw_series(rects)?.label(NAMES[k]).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+        chart
+            .draw_series(rects)?
+            .label(NAMES[k])
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
-    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).border_style(BLACK).background_style(WHITE.mix(0.8)).label_font(("sans-serif", 13)).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .label_font(("sans-serif", 13))
+        .draw()?;
     Ok(())
 }

@@ -88,15 +88,20 @@ mod tests {
     #[test]
     fn builtin_channels_match_the_engine() {
         let layout = channel_layout(7, &[]);
-        let summary: Vec<_> = layout.iter().map(|c| (c.label.as_str(), c.id, c.ordered, c.max_packet_life_time)).collect();
-        assert_eq!(summary, [("reliable", 1, true, None), ("ordered", 2, true, Some(7)), ("unreliable", 3, false, Some(7))]);
+        let summary: Vec<_> =
+            layout.iter().map(|c| (c.label.as_str(), c.id, c.ordered, c.max_packet_life_time)).collect();
+        assert_eq!(
+            summary,
+            [("reliable", 1, true, None), ("ordered", 2, true, Some(7)), ("unreliable", 3, false, Some(7))]
+        );
     }
 
     #[test]
     fn extra_channels_are_labelled_by_id() {
         let extras = [TransferMode::Reliable, TransferMode::UnreliableOrdered, TransferMode::Unreliable];
         let layout = channel_layout(1, &extras);
-        let summary: Vec<_> = layout[3..].iter().map(|c| (c.label.as_str(), c.id, c.ordered, c.max_packet_life_time, c.mode)).collect();
+        let summary: Vec<_> =
+            layout[3..].iter().map(|c| (c.label.as_str(), c.id, c.ordered, c.max_packet_life_time, c.mode)).collect();
         assert_eq!(
             summary,
             [

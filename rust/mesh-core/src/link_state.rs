@@ -56,8 +56,10 @@ impl LinkState {
     /// The peer's health: dead as soon as the connection or any channel goes down, ready once
     /// every channel is open.
     pub fn health(&self) -> PeerHealth {
-        let connection_down =
-            matches!(self.connection, ConnectionState::Disconnected | ConnectionState::Failed | ConnectionState::Closed);
+        let connection_down = matches!(
+            self.connection,
+            ConnectionState::Disconnected | ConnectionState::Failed | ConnectionState::Closed
+        );
         let channel_down =
             self.channels.iter().any(|state| matches!(state, ChannelState::Closing | ChannelState::Closed));
         if connection_down || channel_down {

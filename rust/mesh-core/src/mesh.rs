@@ -188,7 +188,8 @@ impl<L, P> Mesh<L, P> {
     ) -> Result<Admission, MeshError> {
         let Some(mode) = self.mode else {
             return Err(MeshError::Unconfigured(
-                "the peer is not initialized: call create_mesh, create_server, create_client or initialize first".into(),
+                "the peer is not initialized: call create_mesh, create_server, create_client or initialize first"
+                    .into(),
             ));
         };
         if mode == Mode::Client && peer_id != i64::from(SERVER_ID) {
@@ -410,7 +411,8 @@ impl<L, P> Mesh<L, P> {
     /// The transfer mode and Godot transfer channel of the channel at `channel_index`.
     fn channel_kind(&self, channel_index: usize) -> (i32, TransferMode) {
         if channel_index < BUILTIN_CHANNELS {
-            let mode = [TransferMode::Reliable, TransferMode::UnreliableOrdered, TransferMode::Unreliable][channel_index];
+            let mode =
+                [TransferMode::Reliable, TransferMode::UnreliableOrdered, TransferMode::Unreliable][channel_index];
             (0, mode)
         } else {
             let extra = channel_index - BUILTIN_CHANNELS;

@@ -6,8 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
-use webrtc_mesh_signaling::limits::Limits;
-use webrtc_mesh_signaling::server::{serve, Config};
+use signaling::limits::Limits;
+use signaling::server::{serve, Config};
 
 /// WebSocket signaling server for WebRTC meshes, speaking the protocol of Godot's
 /// webrtc_signaling demo (JSON frames {type, id, data}; lobbies; the host is peer 1).

@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use signaling::limits::Limits;
+use signaling::protocol::{Kind, Message};
+use signaling::server::{serve, Config};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use webrtc_mesh_signaling::limits::Limits;
-use webrtc_mesh_signaling::protocol::{Kind, Message};
-use webrtc_mesh_signaling::server::{serve, Config};
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

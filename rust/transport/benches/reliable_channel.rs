@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use webrtc_mesh_transport::{
+use transport::{
     ChannelOptions, ChannelState, DataChannel, PeerConnection, PeerEvent, SdpKind, TransportConfig, TransportError,
 };
 
@@ -81,11 +81,13 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(MESSAGES));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    group.bench_function("reliable_10k_x_1KiB", |bench| bench.iter(|| {
-        if let Err(error) = transfer(&sender, &receiver) {
-            eprintln!("transfer failed: {error}");
-        }
-    }));
+    group.bench_function("reliable_10k_x_1KiB", |bench| {
+        bench.iter(|| {
+            if let Err(error) = transfer(&sender, &receiver) {
+                eprintln!("transfer failed: {error}");
+            }
+        })
+    });
     group.finish();
 }
 

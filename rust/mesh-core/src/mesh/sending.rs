@@ -66,8 +66,9 @@ impl<L, P> Mesh<L, P> {
             )));
         }
         let peers = if self.target_peer > 0 {
-            let peer =
-                self.peer(self.target_peer).ok_or_else(|| invalid(format!("invalid target peer: {}", self.target_peer)))?;
+            let peer = self
+                .peer(self.target_peer)
+                .ok_or_else(|| invalid(format!("invalid target peer: {}", self.target_peer)))?;
             if !peer.announced {
                 return Err(MeshError::Unavailable(format!("peer {} is not connected yet", self.target_peer)));
             }

@@ -233,7 +233,10 @@ fn close_forgets_everything_without_signals() {
     push(&mut mesh, 2, 0, "lost");
     assert_eq!(mesh.close().len(), 1, "close hands back every link");
     assert_eq!(mesh.take_events(), []);
-    assert_eq!((mesh.status(), mesh.unique_id(), peer_ids(&mesh).len(), mesh.available_packets()), (ConnectionStatus::Disconnected, 0, 0, 0));
+    assert_eq!(
+        (mesh.status(), mesh.unique_id(), peer_ids(&mesh).len(), mesh.available_packets()),
+        (ConnectionStatus::Disconnected, 0, 0, 0)
+    );
     assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::Unconfigured(_))));
     assert!(matches!(mesh.send_plan(), Err(MeshError::Unconfigured(_))));
 }
@@ -365,7 +368,10 @@ fn peers_are_polled_and_signalled_in_insertion_order() {
         .map(|(id, _)| id)
         .collect();
     assert_eq!(removed, [9, 3, 7, 5]);
-    assert_eq!(mesh.take_events(), [PeerDisconnected(9), PeerDisconnected(3), PeerDisconnected(7), PeerDisconnected(5)]);
+    assert_eq!(
+        mesh.take_events(),
+        [PeerDisconnected(9), PeerDisconnected(3), PeerDisconnected(7), PeerDisconnected(5)]
+    );
 }
 
 #[test]
@@ -391,7 +397,10 @@ fn send_applies_the_size_limit_and_the_failure_rule() {
     assert_eq!(mesh.link(2).unwrap().sent, [(0, b"all".to_vec())]);
     assert_eq!(mesh.link(4).unwrap().sent, [(0, b"all".to_vec())], "and goes on past it");
     mesh.set_target_peer(3);
-    assert!(matches!(mesh.send(b"one", send), Err(MeshError::Unavailable(_))), "a single target's failure is the call's");
+    assert!(
+        matches!(mesh.send(b"one", send), Err(MeshError::Unavailable(_))),
+        "a single target's failure is the call's"
+    );
     mesh.set_target_peer(4);
     mesh.set_transfer_mode(TransferMode::Unreliable);
     assert_eq!(mesh.send(b"one", send), Ok(vec![]));
