@@ -2,8 +2,8 @@
 
 use godot::builtin::{Array, VarDictionary, Variant, VariantType};
 use godot::meta::FromGodot;
-use webrtc_mesh_transport::channel::MAX_CHANNEL_ID;
-use webrtc_mesh_transport::{ChannelOptions, IceServer, TransportConfig, TransportError};
+use transport::channel::MAX_CHANNEL_ID;
+use transport::{ChannelOptions, IceServer, IceTransportPolicy, TransportConfig, TransportError};
 
 fn invalid(text: String) -> TransportError {
     TransportError::InvalidConfig(text)
@@ -37,8 +37,8 @@ fn u16_option(dict: &VarDictionary, keys: &[&str]) -> Result<Option<u16>, Transp
     Ok(None)
 }
 
-/// Reads `initialize()`'s dictionary: `iceServers` and our own `bindAddress`.
-pub fn transport_config(dict: &VarDictionary) -> Result<TransportConfig, TransportError> {
+/// Reads `initialize()`'s dictionary: `iceServers`, `iceTransportPolicy` and our own `bindAddress`.
+pub(crate) fn transport_config(dict: &VarDictionary) -> Result<TransportConfig, TransportError> {
     let mut config = TransportConfig::default();
     if let Some(servers) = value::<Array<Variant>>(dict, "iceServers")? {
         for server in servers.iter_shared() {
@@ -48,8 +48,12 @@ pub fn transport_config(dict: &VarDictionary) -> Result<TransportConfig, Transpo
             config.ice_servers.push(ice_server(&server)?);
         }
     }
+    if let Some(policy) = value::<String>(dict, "iceTransportPolicy")? {
+        config.ice_transport_policy = IceTransportPolicy::parse(&policy)?;
+    }
     if let Some(address) = value::<String>(dict, "bindAddress")? {
-        let parsed = address.parse().map_err(|_| invalid(format!("'bindAddress' is not an IP address: '{address}'")))?;
+        let parsed =
+            address.parse().map_err(|_| invalid(format!("'bindAddress' is not an IP address: '{address}'")))?;
         config.bind_address = Some(parsed);
     }
     config.validate()?;
@@ -77,7 +81,7 @@ fn ice_server(dict: &VarDictionary) -> Result<IceServer, TransportError> {
 /// Reads `create_data_channel()`'s dictionary. Both spellings of the packet lifetime are
 /// accepted: `maxPacketLifeTime` (documented) and `maxPacketLifetime` (what the engine's
 /// WebRTCMultiplayerPeer passes).
-pub fn channel_options(dict: &VarDictionary) -> Result<ChannelOptions, TransportError> {
+pub(crate) fn channel_options(dict: &VarDictionary) -> Result<ChannelOptions, TransportError> {
     let negotiated = boolean(dict, "negotiated")?.unwrap_or(false);
     let id = value::<i64>(dict, "id")?
         .map(|id| {

@@ -5,7 +5,7 @@ use godot::classes::{IWebRtcDataChannelExtension, WebRtcDataChannelExtension};
 use godot::global::Error;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
-use webrtc_mesh_transport::{self as transport, DataChannel, Packet, TransportError};
+use transport::{self as transport, DataChannel, Packet, TransportError};
 
 use crate::{errors, raw_packet};
 
@@ -14,7 +14,7 @@ use crate::{errors, raw_packet};
 /// use it through the `WebRTCDataChannel` API.
 #[derive(GodotClass)]
 #[class(tool, init, base = WebRtcDataChannelExtension, rename = WebRTCDataChannelRs)]
-pub struct WebRtcDataChannelRs {
+pub(crate) struct WebRtcDataChannelRs {
     channel: Option<DataChannel>,
     #[init(val = WriteMode::BINARY)]
     write_mode: WriteMode,
@@ -25,12 +25,12 @@ pub struct WebRtcDataChannelRs {
 
 impl WebRtcDataChannelRs {
     /// Wraps a transport channel in a new Godot object.
-    pub fn wrap(channel: DataChannel) -> Gd<Self> {
+    pub(crate) fn wrap(channel: DataChannel) -> Gd<Self> {
         Gd::from_init_fn(|base| Self { channel: Some(channel), write_mode: WriteMode::BINARY, current: None, base })
     }
 
     /// The transport channel, for Rust code that moves packets without going through Godot.
-    pub fn channel(&self) -> Option<&DataChannel> {
+    pub(crate) fn channel(&self) -> Option<&DataChannel> {
         self.channel.as_ref()
     }
 

@@ -2,7 +2,7 @@
 
 use godot::global::{godot_error, Error};
 use mesh_core::MeshError;
-use webrtc_mesh_transport::TransportError;
+use transport::TransportError;
 
 /// Why a script's call failed, from whichever layer refused it.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! Godot 4 classes of the webrtc-mesh addon.
 //!
 //! This crate only converts between Godot and Rust: the WebRTC work is in
-//! `webrtc-mesh-transport`, the mesh rules in `mesh-core`.
+//! `transport`, the mesh rules in `mesh-core`.
 
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ unsafe impl ExtensionLibrary for WebRtcMesh {
 
     fn on_stage_deinit(stage: InitStage) {
         if stage == InitStage::Scene {
-            webrtc_mesh_transport::runtime::shutdown(SHUTDOWN_TIMEOUT);
+            transport::runtime::shutdown(SHUTDOWN_TIMEOUT);
             logging::flush();
         }
     }

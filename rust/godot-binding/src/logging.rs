@@ -9,7 +9,7 @@ use godot::global::{godot_error, godot_print, godot_warn};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 /// Environment variable that sets the level: off, error, warn, info, debug or trace.
-pub const LEVEL_ENV: &str = "WEBRTC_MESH_LOG";
+pub(crate) const LEVEL_ENV: &str = "WEBRTC_MESH_LOG";
 /// Records kept while nobody flushes; newer ones are dropped once it is full.
 const QUEUE_LIMIT: usize = 1000;
 
@@ -42,7 +42,7 @@ impl Log for QueueLogger {
 }
 
 /// Installs the logger with the level from `WEBRTC_MESH_LOG` (default: warn).
-pub fn install() {
+pub(crate) fn install() {
     static LOGGER: QueueLogger = QueueLogger;
     if log::set_logger(&LOGGER).is_ok() {
         let level = std::env::var(LEVEL_ENV).ok().and_then(|name| parse_level(&name)).unwrap_or(LevelFilter::Warn);
@@ -51,12 +51,12 @@ pub fn install() {
 }
 
 /// Parses a level name; `None` if it is not one.
-pub fn parse_level(name: &str) -> Option<LevelFilter> {
+pub(crate) fn parse_level(name: &str) -> Option<LevelFilter> {
     name.trim().parse().ok()
 }
 
 /// Prints every queued record. Main thread only.
-pub fn flush() {
+pub(crate) fn flush() {
     let records = std::mem::take(&mut *QUEUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     for (level, text) in records {
         match level {

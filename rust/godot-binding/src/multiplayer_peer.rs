@@ -13,7 +13,7 @@ use godot::global::Error;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use mesh_core::{Mesh, MeshError, MeshEvent, Mode, TransferMode};
-use webrtc_mesh_transport::channel::DEFAULT_MAX_MESSAGE_SIZE;
+use transport::channel::DEFAULT_MAX_MESSAGE_SIZE;
 
 use crate::errors::report;
 use crate::raw_packet;
@@ -34,7 +34,7 @@ fn godot_mode(mode: TransferMode) -> GodotTransferMode {
 /// made read-only here.
 #[derive(GodotConvert, Clone, Debug)]
 #[godot(transparent)]
-pub struct ChannelsConfig(VarArray);
+pub(crate) struct ChannelsConfig(VarArray);
 
 // SAFETY: the default value is turned read-only before it is shared.
 unsafe impl godot::meta::GodotImmutable for ChannelsConfig {
@@ -50,7 +50,9 @@ impl ChannelsConfig {
             .iter_shared()
             .map(|entry| {
                 entry.try_to::<i64>().map_err(|_| {
-                    MeshError::InvalidParameter("channels_config must hold only MultiplayerPeer.TransferMode values".into())
+                    MeshError::InvalidParameter(
+                        "channels_config must hold only MultiplayerPeer.TransferMode values".into(),
+                    )
                 })
             })
             .collect()
@@ -64,7 +66,7 @@ impl ChannelsConfig {
 /// descriptions: signaling is yours.
 #[derive(GodotClass)]
 #[class(tool, base = MultiplayerPeerExtension, rename = WebRTCMultiplayerPeerRs)]
-pub struct WebRtcMultiplayerPeerRs {
+pub(crate) struct WebRtcMultiplayerPeerRs {
     mesh: Mesh<PeerLink, BytesMut>,
     /// The packet last handed out by `get_packet`; its buffer must outlive the call.
     current: BytesMut,
@@ -290,7 +292,8 @@ impl WebRtcMultiplayerPeerRs {
             .map_err(|failure| report(&call("add_peer"), failure))?;
         // The core refused a null connection above.
         let connection = peer.ok_or(Error::ERR_INVALID_PARAMETER)?;
-        let link = PeerLink::create(connection, admission.channels()).map_err(|failure| report(&call("add_peer"), failure))?;
+        let link =
+            PeerLink::create(connection, admission.channels()).map_err(|failure| report(&call("add_peer"), failure))?;
         self.mesh.insert_peer(admission, link);
         Ok(())
     }
@@ -321,6 +324,21 @@ impl WebRtcMultiplayerPeerRs {
             Some((id, link)) => link.describe(self.mesh.is_peer_ready(id)),
             None => {
                 report(&call("get_peer"), MeshError::InvalidParameter(format!("no peer with id {peer_id}")));
+                VarDictionary::new()
+            }
+        }
+    }
+
+    /// The statistics of the connection to the peer: the dictionary
+    /// `WebRTCPeerConnectionRs.get_stats()` returns (see there for the keys). For a connection
+    /// of another WebRTC extension, what its `get_stats()` returns, or an empty dictionary if it
+    /// has none. An empty dictionary and an error for an unknown id.
+    #[func]
+    fn get_peer_stats(&self, peer_id: i64) -> VarDictionary {
+        match i32::try_from(peer_id).ok().and_then(|id| self.mesh.link(id)) {
+            Some(link) => link.stats(),
+            None => {
+                report(&call("get_peer_stats"), MeshError::InvalidParameter(format!("no peer with id {peer_id}")));
                 VarDictionary::new()
             }
         }

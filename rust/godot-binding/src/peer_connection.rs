@@ -5,7 +5,7 @@ use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, S
 use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
 use godot::global::Error;
 use godot::prelude::*;
-use webrtc_mesh_transport::{self as transport, PeerConnection, PeerEvent, SdpKind, TransportConfig};
+use transport::{self as transport, PeerConnection, PeerEvent, PeerStats, SdpKind, TransportConfig};
 
 use crate::config;
 use crate::data_channel::WebRtcDataChannelRs;
@@ -13,15 +13,19 @@ use crate::errors;
 use crate::logging;
 
 /// The class name Godot knows this class by.
-pub const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
+pub(crate) const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
 
 /// A WebRTC peer connection in pure Rust (webrtc-rs), provided by the webrtc-mesh addon and
 /// made the default, so `WebRTCPeerConnection.new()` returns one. Use it through the
-/// `WebRTCPeerConnection` API. Besides `iceServers`, `initialize()` accepts `bindAddress`: the
-/// local IP to bind (default: every interface, or the one set by `set_default_bind_address`).
+/// `WebRTCPeerConnection` API. Besides `iceServers`, `initialize()` accepts `iceTransportPolicy`
+/// (`"all"`, the default, or `"relay"`: only TURN-relayed candidates, which needs a `turn:` server)
+/// and `bindAddress`: the local IP to bind (default: every interface, or the one set by
+/// `set_default_bind_address`). ICE server URLs this transport cannot use yet are refused there:
+/// `stuns:`, `turns:` and TURN over TCP (`?transport=tcp`); STUN and TURN over UDP work.
+/// `get_stats()` returns the connection's statistics.
 #[derive(GodotClass)]
 #[class(tool, init, base = WebRtcPeerConnectionExtension, rename = WebRTCPeerConnectionRs)]
-pub struct WebRtcPeerConnectionRs {
+pub(crate) struct WebRtcPeerConnectionRs {
     connection: Option<PeerConnection>,
     /// `close()` came before any use: the connection is closed without ever being created.
     closed_unused: bool,
@@ -52,6 +56,22 @@ impl WebRtcPeerConnectionRs {
         }
     }
 
+    /// The connection's statistics, at once, from a snapshot taken on the network thread: the
+    /// first call starts the snapshots and returns zeros (nothing known yet); after that the
+    /// snapshot is refreshed every 250 ms until the connection closes, so it is at most about
+    /// 250 ms old. Keys: `round_trip_time` (float, seconds: the latest ICE check round trip on the
+    /// selected pair, as W3C `currentRoundTripTime`; -1 if not measured yet); `bytes_sent`,
+    /// `bytes_received`, `packets_sent`, `packets_received` (int: UDP payload bytes and
+    /// datagrams of the whole connection, ICE, DTLS and SCTP included); `retransmissions` (int:
+    /// SCTP retransmissions; -1 because webrtc-rs 0.21 does not expose them); for the candidate
+    /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
+    /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
+    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.
+    #[func]
+    fn get_stats(&self) -> VarDictionary {
+        self.stats()
+    }
+
     /// Sets how much of the addon's log reaches Godot's output: "off", "error", "warn",
     /// "info", "debug" or "trace". The environment variable `WEBRTC_MESH_LOG` sets the start value.
     #[func]
@@ -63,13 +83,20 @@ impl WebRtcPeerConnectionRs {
             }
             None => errors::report(
                 "WebRTCPeerConnectionRs.set_log_level",
-                transport::TransportError::InvalidConfig(format!("unknown level '{level}' (off, error, warn, info, debug or trace)")),
+                transport::TransportError::InvalidConfig(format!(
+                    "unknown level '{level}' (off, error, warn, info, debug or trace)"
+                )),
             ),
         }
     }
 }
 
 impl WebRtcPeerConnectionRs {
+    /// What `get_stats()` returns (defaults for a connection never started).
+    pub(crate) fn stats(&self) -> VarDictionary {
+        stats_dictionary(&self.connection.as_ref().map(PeerConnection::stats).unwrap_or_default())
+    }
+
     /// The connection, created with the default configuration on first use (as the engine's
     /// other WebRTC implementations do when `initialize()` was not called).
     fn connection(&mut self, call: &str) -> Result<&mut PeerConnection, Error> {
@@ -77,13 +104,18 @@ impl WebRtcPeerConnectionRs {
             return Err(errors::report(call, transport::TransportError::WrongState("the connection is closed".into())));
         }
         if self.connection.is_none() {
-            let connection = PeerConnection::new(TransportConfig::default()).map_err(|error| errors::report(call, error))?;
+            let connection =
+                PeerConnection::new(TransportConfig::default()).map_err(|error| errors::report(call, error))?;
             self.connection = Some(connection);
         }
         self.connection.as_mut().ok_or(Error::ERR_BUG)
     }
 
-    fn run(&mut self, call: &str, action: impl FnOnce(&mut PeerConnection) -> Result<(), transport::TransportError>) -> Error {
+    fn run(
+        &mut self,
+        call: &str,
+        action: impl FnOnce(&mut PeerConnection) -> Result<(), transport::TransportError>,
+    ) -> Error {
         match self.connection(call) {
             Ok(connection) => errors::check(call, action(connection)),
             Err(code) => code,
@@ -93,6 +125,26 @@ impl WebRtcPeerConnectionRs {
     fn emit(&mut self, signal: &str, args: &[Variant]) {
         self.base_mut().emit_signal(signal, args);
     }
+}
+
+/// The `get_stats()` dictionary: every key always present, -1 / "" / 0 for what is unknown.
+fn stats_dictionary(stats: &PeerStats) -> VarDictionary {
+    let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+    let mut dict = VarDictionary::new();
+    dict.set("round_trip_time", stats.round_trip_time.unwrap_or(-1.0));
+    dict.set("bytes_sent", count(stats.bytes_sent));
+    dict.set("bytes_received", count(stats.bytes_received));
+    dict.set("packets_sent", count(stats.packets_sent));
+    dict.set("packets_received", count(stats.packets_received));
+    dict.set("retransmissions", stats.retransmissions.map_or(-1, count));
+    let pair = stats.selected_pair.as_ref();
+    for (side, end) in [("local", pair.map(|pair| &pair.local)), ("remote", pair.map(|pair| &pair.remote))] {
+        dict.set(format!("{side}_candidate_type"), end.map_or("", |end| end.candidate_type.name()));
+        dict.set(format!("{side}_address"), end.map_or("", |end| end.address.as_str()));
+        dict.set(format!("{side}_port"), end.map_or(0, |end| i64::from(end.port)));
+    }
+    dict.set("protocol", pair.map_or("", |pair| pair.protocol.as_str()));
+    dict
 }
 
 fn sdp_kind(call: &str, kind: &GString) -> Result<SdpKind, Error> {
@@ -210,7 +262,10 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
                     self.emit("session_description_created", &[kind.name().to_variant(), sdp.to_variant()]);
                 }
                 PeerEvent::IceCandidateCreated { mid, index, candidate } => {
-                    self.emit("ice_candidate_created", &[mid.to_variant(), i64::from(index).to_variant(), candidate.to_variant()]);
+                    self.emit(
+                        "ice_candidate_created",
+                        &[mid.to_variant(), i64::from(index).to_variant(), candidate.to_variant()],
+                    );
                 }
                 PeerEvent::DataChannelReceived(channel) => {
                     let channel = WebRtcDataChannelRs::wrap(channel);
@@ -219,7 +274,9 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
                 PeerEvent::Error(error) => {
                     errors::report("WebRTCPeerConnectionRs.poll", error);
                 }
-                PeerEvent::ConnectionStateChanged(_) | PeerEvent::GatheringStateChanged(_) | PeerEvent::SignalingStateChanged(_) => {}
+                PeerEvent::ConnectionStateChanged(_)
+                | PeerEvent::GatheringStateChanged(_)
+                | PeerEvent::SignalingStateChanged(_) => {}
             }
         }
         Error::OK

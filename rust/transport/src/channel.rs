@@ -69,7 +69,13 @@ pub struct ChannelOptions {
 
 impl Default for ChannelOptions {
     fn default() -> Self {
-        Self { ordered: true, max_packet_life_time: None, max_retransmits: None, protocol: String::new(), negotiated_id: None }
+        Self {
+            ordered: true,
+            max_packet_life_time: None,
+            max_retransmits: None,
+            protocol: String::new(),
+            negotiated_id: None,
+        }
     }
 }
 

@@ -1,14 +1,20 @@
-//! Connection configuration: ICE servers and the local address to bind.
+//! Connection configuration: ICE servers, the ICE transport policy and the local address to bind.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::RwLock;
 
+use rtc::ice::url::{ProtoType, SchemeType, Url};
+
 use crate::error::TransportError;
+
+/// What the transport can use, said in every refusal of an ICE server URL.
+const SUPPORTED_URLS: &str = "supported are STUN over UDP ('stun:host:port') and TURN over UDP \
+     ('turn:host:port', optionally '?transport=udp')";
 
 /// A STUN or TURN server, as in the W3C `RTCIceServer` dictionary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IceServer {
-    /// One or more `stun:` / `turn:` / `turns:` URLs.
+    /// One or more `stun:` / `turn:` URLs (see [`IceServer::validate`] for what is accepted).
     pub urls: Vec<String>,
     /// TURN user name.
     pub username: String,
@@ -17,22 +23,85 @@ pub struct IceServer {
 }
 
 impl IceServer {
-    /// Checks that every URL parses and that TURN servers carry credentials.
+    /// Checks that every URL parses, that the transport can use it, and that TURN servers carry
+    /// credentials. webrtc-rs 0.21 would skip the URLs it cannot use with only a log line, so
+    /// they are refused here: `stuns:` (STUN over TLS), `turns:` (TURN over TLS), TURN over TCP
+    /// (`?transport=tcp`), and a query on a `stun:` URL (which would also stop every TURN URL of
+    /// the connection from being used).
     pub fn validate(&self) -> Result<(), TransportError> {
         if self.urls.is_empty() {
             return Err(TransportError::InvalidConfig("an ICE server has no URLs".into()));
         }
         for url in &self.urls {
-            rtc::ice::url::Url::parse_url(url)
-                .map_err(|error| TransportError::InvalidConfig(format!("ICE server URL '{url}': {error}")))?;
-            let is_turn = url.starts_with("turn:") || url.starts_with("turns:");
-            if is_turn && (self.username.is_empty() || self.credential.is_empty()) {
+            let parsed = parse_url(url)?;
+            if parsed.scheme == SchemeType::Turn && (self.username.is_empty() || self.credential.is_empty()) {
                 return Err(TransportError::InvalidConfig(format!(
                     "TURN server '{url}' needs both a username and a credential"
                 )));
             }
         }
         Ok(())
+    }
+
+    /// Each URL with its parsed form (all of them once [`validate`](Self::validate) passed).
+    fn parsed_urls(&self) -> impl Iterator<Item = (&str, Url)> + '_ {
+        self.urls.iter().filter_map(|url| Some((url.as_str(), Url::parse_url(url).ok()?)))
+    }
+}
+
+/// Parses one ICE server URL and refuses what the transport cannot use.
+fn parse_url(url: &str) -> Result<Url, TransportError> {
+    let invalid = |reason: &str| TransportError::InvalidConfig(format!("ICE server URL '{url}': {reason}"));
+    let unsupported = |what: &str| invalid(&format!("{what} is not supported by this transport yet; {SUPPORTED_URLS}"));
+    let scheme = url.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match scheme.as_str() {
+        "stuns" => return Err(unsupported("STUN over TLS ('stuns:')")),
+        "turns" => return Err(unsupported("TURN over TLS ('turns:')")),
+        _ => {}
+    }
+    let parsed = Url::parse_url(url).map_err(|error| {
+        if scheme == "stun" && url.contains('?') {
+            invalid("a 'stun:' URL takes no query ('?...'); remove it")
+        } else {
+            invalid(&format!("{error}; {SUPPORTED_URLS}"))
+        }
+    })?;
+    // What parses is a `stun:` URL (always UDP) or a `turn:` URL over UDP or TCP.
+    match parsed.proto {
+        ProtoType::Udp => Ok(parsed),
+        _ => Err(unsupported("TURN over TCP ('?transport=tcp')")),
+    }
+}
+
+/// Which candidates ICE may use, as in the W3C `RTCIceTransportPolicy` enum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IceTransportPolicy {
+    /// Every candidate: host, server-reflexive and relayed (the default).
+    #[default]
+    All,
+    /// Only candidates relayed through a TURN server: no host or server-reflexive candidates are
+    /// gathered, so the peer never learns this machine's addresses.
+    Relay,
+}
+
+impl IceTransportPolicy {
+    /// Parses the W3C name (`"all"`, `"relay"`).
+    pub fn parse(name: &str) -> Result<Self, TransportError> {
+        match name {
+            "all" => Ok(Self::All),
+            "relay" => Ok(Self::Relay),
+            other => Err(TransportError::InvalidConfig(format!(
+                "unknown iceTransportPolicy '{other}' (expected \"all\" or \"relay\")"
+            ))),
+        }
+    }
+
+    /// The W3C name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Relay => "relay",
+        }
     }
 }
 
@@ -41,14 +110,38 @@ impl IceServer {
 pub struct TransportConfig {
     /// STUN/TURN servers; none means host candidates only.
     pub ice_servers: Vec<IceServer>,
+    /// Which candidates ICE may use.
+    pub ice_transport_policy: IceTransportPolicy,
     /// Local address to bind; `None` uses [`default_bind_address`].
     pub bind_address: Option<IpAddr>,
 }
 
 impl TransportConfig {
-    /// Checks every ICE server.
+    /// Checks every ICE server ([`IceServer::validate`]), that a server given as an IP address
+    /// has the bound address's family (webrtc-rs only contacts servers of that family), and that
+    /// the relay policy has a TURN server to relay through.
     pub fn validate(&self) -> Result<(), TransportError> {
-        self.ice_servers.iter().try_for_each(IceServer::validate)
+        self.ice_servers.iter().try_for_each(IceServer::validate)?;
+        let bind = self.effective_bind_address();
+        let urls = || self.ice_servers.iter().flat_map(IceServer::parsed_urls);
+        for (raw, url) in urls() {
+            let Ok(server) = url.host.parse::<IpAddr>() else { continue };
+            if server.is_ipv4() != bind.is_ipv4() {
+                let family = if server.is_ipv4() { "IPv4" } else { "IPv6" };
+                return Err(TransportError::InvalidConfig(format!(
+                    "ICE server URL '{raw}' is an {family} address but the connection binds {bind}, and only servers \
+                     of the bound address's family are used; bind an address of that family ('bindAddress') \
+                     or name another server"
+                )));
+            }
+        }
+        let has_turn = urls().any(|(_, url)| url.scheme == SchemeType::Turn);
+        if self.ice_transport_policy == IceTransportPolicy::Relay && !has_turn {
+            return Err(TransportError::InvalidConfig(
+                "iceTransportPolicy \"relay\" needs a TURN server (a 'turn:' URL) in iceServers".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The address the connection's UDP socket binds.
@@ -89,6 +182,17 @@ mod tests {
         assert!(empty.validate().is_err());
     }
 
+    fn turn(url: &str) -> IceServer {
+        IceServer { urls: vec![url.into()], username: "user".into(), credential: "secret".into() }
+    }
+
+    fn refusal(server: &IceServer) -> String {
+        match server.validate() {
+            Err(TransportError::InvalidConfig(reason)) => reason,
+            other => panic!("{:?} was not refused: {other:?}", server.urls),
+        }
+    }
+
     #[test]
     fn turn_needs_credentials() {
         let mut turn = IceServer { urls: vec!["turn:turn.example.org:3478".into()], ..Default::default() };
@@ -96,5 +200,83 @@ mod tests {
         turn.username = "user".into();
         turn.credential = "secret".into();
         assert!(turn.validate().is_ok());
+    }
+
+    #[test]
+    fn turn_over_udp_is_accepted() {
+        assert_eq!(turn("turn:turn.example.org:3478").validate(), Ok(()));
+        assert_eq!(turn("turn:turn.example.org:3478?transport=udp").validate(), Ok(()));
+        assert_eq!(turn("turn:[2001:db8::1]:3478").validate(), Ok(()));
+    }
+
+    #[test]
+    fn urls_webrtc_would_skip_are_refused_with_what_is_supported() {
+        for (url, what) in [
+            ("turn:turn.example.org:3478?transport=tcp", "TURN over TCP"),
+            ("turns:turn.example.org:5349", "TURN over TLS"),
+            ("turns:turn.example.org:443?transport=tcp", "TURN over TLS"),
+            ("TURNS:turn.example.org", "TURN over TLS"),
+            ("stuns:stun.example.org:5349", "STUN over TLS"),
+        ] {
+            let reason = refusal(&turn(url));
+            assert!(reason.contains(what), "{url}: {reason}");
+            assert!(reason.contains("not supported by this transport yet"), "{url}: {reason}");
+            assert!(reason.contains("STUN over UDP") && reason.contains("TURN over UDP"), "{url}: {reason}");
+        }
+    }
+
+    #[test]
+    fn a_query_on_a_stun_url_is_refused() {
+        let stun = IceServer { urls: vec!["stun:stun.example.org?transport=udp".into()], ..Default::default() };
+        assert!(refusal(&stun).contains("takes no query"));
+    }
+
+    #[test]
+    fn one_bad_url_refuses_the_whole_server() {
+        let mixed = IceServer {
+            urls: vec!["stun:stun.example.org".into(), "turns:turn.example.org".into()],
+            ..turn("turn:turn.example.org")
+        };
+        assert!(mixed.validate().is_err());
+    }
+
+    #[test]
+    fn a_server_of_the_other_address_family_is_refused() {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let v6_server = IceServer { urls: vec!["stun:[::1]:3478".into()], ..Default::default() };
+        let config =
+            TransportConfig { ice_servers: vec![v6_server.clone()], bind_address: Some(v4), ..Default::default() };
+        assert!(matches!(config.validate(), Err(TransportError::InvalidConfig(reason)) if reason.contains("IPv6")));
+        let v6 = TransportConfig { bind_address: Some("::1".parse().unwrap()), ..config };
+        assert_eq!(v6.validate(), Ok(()));
+        let named = IceServer { urls: vec!["stun:stun.example.org".into()], ..Default::default() };
+        let by_name = TransportConfig { ice_servers: vec![named], ..v6 };
+        assert_eq!(by_name.validate(), Ok(()), "a host name is resolved later, in either family");
+    }
+
+    #[test]
+    fn relay_policy_needs_a_turn_server() {
+        let stun_only = IceServer { urls: vec!["stun:stun.example.org".into()], ..Default::default() };
+        let mut config = TransportConfig {
+            ice_servers: vec![stun_only],
+            ice_transport_policy: IceTransportPolicy::Relay,
+            bind_address: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        };
+        assert!(matches!(config.validate(), Err(TransportError::InvalidConfig(reason)) if reason.contains("relay")));
+        config.ice_servers.push(turn("turn:127.0.0.1:3478"));
+        assert_eq!(config.validate(), Ok(()));
+        config.ice_transport_policy = IceTransportPolicy::All;
+        config.ice_servers.truncate(1);
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn policies_parse_by_their_w3c_names() {
+        assert_eq!(IceTransportPolicy::parse("all"), Ok(IceTransportPolicy::All));
+        assert_eq!(IceTransportPolicy::parse("relay"), Ok(IceTransportPolicy::Relay));
+        assert!(IceTransportPolicy::parse("Relay").is_err());
+        assert!(IceTransportPolicy::parse("none").is_err());
+        assert_eq!(IceTransportPolicy::Relay.name(), "relay");
+        assert_eq!(IceTransportPolicy::default(), IceTransportPolicy::All);
     }
 }

@@ -6,22 +6,22 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use webrtc::data_channel::DataChannel as RtcDataChannel;
 use webrtc::peer_connection::{
-    PeerConnection as RtcPeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, RTCSignalingState,
-    SettingEngineBuilder,
+    PeerConnection as RtcPeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, RTCSignalingState, SettingEngineBuilder,
 };
 
 use crate::channel::{self, ChannelOptions, ChannelShared, ChannelState, DataChannel, Outgoing};
-use crate::config::TransportConfig;
+use crate::config::{IceTransportPolicy, TransportConfig};
 use crate::error::TransportError;
+use crate::stats::{self, PeerStats, SharedStats, STATS_INTERVAL};
 
 /// Per-channel send buffer: bounded so long transfers do not overrun the kernel's UDP buffers.
 const SEND_BUFFER_LIMIT: usize = 128 * 1024;
@@ -159,7 +159,13 @@ enum Command {
     SetLocal(RTCSessionDescription),
     SetRemote(RTCSessionDescription),
     AddCandidate(RTCIceCandidateInit),
-    CreateChannel { label: String, shared: Arc<ChannelShared>, outgoing: mpsc::UnboundedReceiver<Outgoing> },
+    CreateChannel {
+        label: String,
+        shared: Arc<ChannelShared>,
+        outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    },
+    /// Take a statistics snapshot now (the first request; later ones come every interval).
+    RefreshStats,
     Close,
 }
 
@@ -169,6 +175,10 @@ pub struct PeerConnection {
     events: EventQueue,
     max_message_size: Arc<AtomicUsize>,
     channels: Vec<Weak<ChannelShared>>,
+    stats: SharedStats,
+    /// Set by the first [`stats`](PeerConnection::stats) call: from then on the task refreshes
+    /// the snapshot every [`STATS_INTERVAL`].
+    stats_wanted: Arc<AtomicBool>,
     connection_state: ConnectionState,
     gathering_state: GatheringState,
     signaling_state: SignalingState,
@@ -183,12 +193,17 @@ impl PeerConnection {
         let events = EventQueue::default();
         let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
         let handler = EventHandler { events: Arc::clone(&events), max_message_size: Arc::clone(&max_message_size) };
-        runtime.spawn(drive(config, handler, receiver));
+        let stats = SharedStats::default();
+        let stats_wanted = Arc::new(AtomicBool::new(false));
+        let task = Task { config, handler, stats: Arc::clone(&stats), stats_wanted: Arc::clone(&stats_wanted) };
+        runtime.spawn(drive(task, receiver));
         Ok(Self {
             commands,
             events,
             max_message_size,
             channels: Vec::new(),
+            stats,
+            stats_wanted,
             connection_state: ConnectionState::New,
             gathering_state: GatheringState::New,
             signaling_state: SignalingState::Stable,
@@ -277,6 +292,18 @@ impl PeerConnection {
         self.channels.push(Arc::downgrade(&shared));
         self.command(Command::CreateChannel { label: label.to_owned(), shared, outgoing })?;
         Ok(handle)
+    }
+
+    /// The latest statistics snapshot, at once. The first call asks the connection's task for a
+    /// snapshot and returns the default (zero counters, nothing known); from then on the task
+    /// refreshes it every [`STATS_INTERVAL`] until the connection closes, so what this returns is
+    /// at most that old. After `close` it returns the last snapshot taken.
+    pub fn stats(&self) -> PeerStats {
+        if !self.stats_wanted.swap(true, Ordering::AcqRel) {
+            // Closed: there is no task to ask, and the last snapshot stays.
+            let _ = self.command(Command::RefreshStats);
+        }
+        stats::read(&self.stats)
     }
 
     /// Takes every event reported since the last call and updates the cached states.
@@ -443,11 +470,16 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
             credential: server.credential.clone(),
         })
         .collect();
-    let settings = SettingEngineBuilder::new()
-        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
-        .build();
+    let policy = match config.ice_transport_policy {
+        IceTransportPolicy::All => RTCIceTransportPolicy::All,
+        IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
+    };
+    let configuration =
+        RTCConfigurationBuilder::default().with_ice_servers(ice_servers).with_ice_transport_policy(policy).build();
+    let settings =
+        SettingEngineBuilder::new().with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled).build();
     let connection = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::default().with_ice_servers(ice_servers).build())
+        .with_configuration(configuration)
         .with_setting_engine(settings)
         .with_handler(Arc::new(handler))
         .with_udp_addrs(vec![SocketAddr::new(config.effective_bind_address(), 0)])
@@ -457,11 +489,23 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
     Ok(Arc::new(connection))
 }
 
-/// The connection's task: builds the webrtc connection, then runs commands in order.
-async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mpsc::UnboundedReceiver<Command>) {
+/// What a connection's task starts from.
+struct Task {
+    config: TransportConfig,
+    handler: EventHandler,
+    stats: SharedStats,
+    stats_wanted: Arc<AtomicBool>,
+}
+
+/// The connection's task: builds the webrtc connection, then runs commands in order, and
+/// refreshes the statistics snapshot every [`STATS_INTERVAL`] once they are wanted.
+async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let Task { config, handler, stats: shared_stats, stats_wanted } = task;
     let events = Arc::clone(&handler.events);
     let error = |error: TransportError| push(&events, PeerEvent::Error(error));
-    let failed = |step: &'static str, reason: webrtc::error::Error| error(TransportError::Signaling { step, reason: reason.to_string() });
+    let failed = |step: &'static str, reason: webrtc::error::Error| {
+        error(TransportError::Signaling { step, reason: reason.to_string() })
+    };
     let connection = match build(&config, handler).await {
         Ok(connection) => connection,
         Err(failure) => {
@@ -477,10 +521,25 @@ async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mps
     };
     let mut remote_is_set = false;
     let mut early_candidates = Vec::new();
-    while let Some(command) = commands.recv().await {
+    let mut stats_ticker = tokio::time::interval(STATS_INTERVAL);
+    stats_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let command = tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                Some(command) => command,
+                None => break,
+            },
+            _ = stats_ticker.tick(), if stats_wanted.load(Ordering::Acquire) => {
+                stats::refresh(&connection, &shared_stats).await;
+                continue;
+            }
+        };
         match command {
             Command::CreateOffer => match connection.create_offer(None).await {
-                Ok(offer) => push(&events, PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer.sdp }),
+                Ok(offer) => {
+                    push(&events, PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer.sdp })
+                }
                 Err(failure) => failed("create_offer", failure),
             },
             Command::SetLocal(description) => {
@@ -517,6 +576,7 @@ async fn drive(config: TransportConfig, handler: EventHandler, mut commands: mps
                     }
                 }
             }
+            Command::RefreshStats => stats::refresh(&connection, &shared_stats).await,
             Command::Close => break,
         }
     }

@@ -1,18 +1,24 @@
 //! Two connections in one process over 127.0.0.1, wired the way Godot's webrtc_minimal demo
 //! wires them: every event of one side is handed to the other.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use webrtc_mesh_transport::{
-    ChannelOptions, ChannelState, ConnectionState, DataChannel, PeerConnection, PeerEvent, SdpKind, TransportConfig,
+use transport::stats::STATS_INTERVAL;
+use transport::{
+    CandidateType, ChannelOptions, ChannelState, ConnectionState, DataChannel, IceServer, IceTransportPolicy,
+    PeerConnection, PeerEvent, PeerStats, SdpKind, TransportConfig,
 };
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const DEADLINE: Duration = Duration::from_secs(20);
 
+fn loopback_config() -> TransportConfig {
+    TransportConfig { bind_address: Some(LOOPBACK), ..Default::default() }
+}
+
 fn connection() -> PeerConnection {
-    PeerConnection::new(TransportConfig { bind_address: Some(LOOPBACK), ..Default::default() }).expect("connection")
+    PeerConnection::new(loopback_config()).expect("connection")
 }
 
 /// Forwards one side's signaling to the other; returns the channels it received in-band.
@@ -74,7 +80,9 @@ fn negotiated_channel_carries_1000_ordered_reliable_messages_both_ways() {
     let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
     let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
     pair.offerer.create_offer().unwrap();
-    pair.pump_until("both channels open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    pair.pump_until("both channels open", |_| {
+        a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open
+    });
     assert_eq!(pair.offerer.connection_state(), ConnectionState::Connected);
     assert_eq!((a.id(), b.id()), (1, 1));
 
@@ -100,7 +108,8 @@ fn negotiated_channel_carries_1000_ordered_reliable_messages_both_ways() {
 #[test]
 fn in_band_channel_arrives_with_its_options() {
     let mut pair = Pair::new();
-    let options = ChannelOptions { ordered: false, max_retransmits: Some(3), protocol: "game".into(), ..Default::default() };
+    let options =
+        ChannelOptions { ordered: false, max_retransmits: Some(3), protocol: "game".into(), ..Default::default() };
     let a = pair.offerer.create_data_channel("chat", options).unwrap();
     pair.offerer.create_offer().unwrap();
     pair.pump_until("the channel to arrive", |pair| !pair.received_by_answerer.is_empty());
@@ -111,7 +120,9 @@ fn in_band_channel_arrives_with_its_options() {
     // remote side, so only the ordering and the names can be checked on the receiving end.
     assert_eq!(a.options().max_retransmits, Some(3));
     assert_eq!(b.options().protocol, "game");
-    pair.pump_until("both ends open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    pair.pump_until("both ends open", |_| {
+        a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open
+    });
     b.send(b"pong", false).unwrap();
     pair.pump_until("pong", |_| a.available_packets() == 1);
     assert_eq!(&a.recv().unwrap().data[..], b"pong");
@@ -120,7 +131,8 @@ fn in_band_channel_arrives_with_its_options() {
 #[test]
 fn unreliable_options_are_applied_and_oversized_packets_refused() {
     let mut pair = Pair::new();
-    let lifetime = ChannelOptions { ordered: false, max_packet_life_time: Some(1), negotiated_id: Some(3), ..Default::default() };
+    let lifetime =
+        ChannelOptions { ordered: false, max_packet_life_time: Some(1), negotiated_id: Some(3), ..Default::default() };
     let a = pair.offerer.create_data_channel("unreliable", lifetime.clone()).unwrap();
     let b = pair.answerer.create_data_channel("unreliable", lifetime).unwrap();
     assert!(!a.options().ordered);
@@ -162,7 +174,10 @@ fn closing_one_side_is_seen_by_the_other() {
     assert!(a.send(b"late", false).is_err());
     pair.pump_until("the remote side to notice", |pair| {
         b.ready_state() == ChannelState::Closed
-            || matches!(pair.answerer.connection_state(), ConnectionState::Closed | ConnectionState::Disconnected | ConnectionState::Failed)
+            || matches!(
+                pair.answerer.connection_state(),
+                ConnectionState::Closed | ConnectionState::Disconnected | ConnectionState::Failed
+            )
     });
 }
 
@@ -206,10 +221,12 @@ fn a_negotiated_id_in_use_is_refused_and_the_first_channel_keeps_working() {
     let mut pair = Pair::new();
     let a = pair.offerer.create_data_channel("chat", negotiated(1)).unwrap();
     let again = pair.offerer.create_data_channel("chat", negotiated(1));
-    assert_eq!(again.err(), Some(webrtc_mesh_transport::TransportError::IdInUse(1)));
+    assert_eq!(again.err(), Some(transport::TransportError::IdInUse(1)));
     let b = pair.answerer.create_data_channel("chat", negotiated(1)).unwrap();
     pair.offerer.create_offer().unwrap();
-    pair.pump_until("both channels open", |_| a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open);
+    pair.pump_until("both channels open", |_| {
+        a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open
+    });
     b.send(b"Hi from P2", false).unwrap();
     a.send(b"Hi from P1", false).unwrap();
     pair.pump_until("both messages", |_| a.available_packets() == 1 && b.available_packets() == 1);
@@ -223,15 +240,157 @@ fn a_negotiated_id_in_use_is_refused_and_the_first_channel_keeps_working() {
 #[test]
 fn create_data_channel_follows_the_w3c_type_checks() {
     let mut connection = connection();
-    let refused = |result: Result<DataChannel, webrtc_mesh_transport::TransportError>| {
-        matches!(result, Err(webrtc_mesh_transport::TransportError::InvalidConfig(_)))
+    let refused = |result: Result<DataChannel, transport::TransportError>| {
+        matches!(result, Err(transport::TransportError::InvalidConfig(_)))
     };
     assert!(refused(connection.create_data_channel("x", negotiated(65535))), "id 65535 is reserved");
     assert!(connection.create_data_channel("x", negotiated(65534)).is_ok(), "65534 is the largest id");
     let both = ChannelOptions { max_packet_life_time: Some(10), max_retransmits: Some(2), ..Default::default() };
     assert!(refused(connection.create_data_channel("x", both)), "lifetime and retransmits together");
-    assert!(refused(connection.create_data_channel(&"l".repeat(65536), ChannelOptions::default())), "a label over 65535 bytes");
-    assert!(connection.create_data_channel(&"l".repeat(65535), ChannelOptions::default()).is_ok(), "a label of 65535 bytes");
+    assert!(
+        refused(connection.create_data_channel(&"l".repeat(65536), ChannelOptions::default())),
+        "a label over 65535 bytes"
+    );
+    assert!(
+        connection.create_data_channel(&"l".repeat(65535), ChannelOptions::default()).is_ok(),
+        "a label of 65535 bytes"
+    );
     let long_protocol = ChannelOptions { protocol: "p".repeat(65536), ..Default::default() };
     assert!(refused(connection.create_data_channel("x", long_protocol)), "a protocol over 65535 bytes");
+}
+
+#[test]
+fn stats_after_100_messages_count_the_traffic_and_name_the_host_pair() {
+    let mut pair = Pair::new();
+    let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("both channels open", |_| {
+        a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open
+    });
+    for i in 0..100u32 {
+        a.send(&[i as u8; 100], false).unwrap();
+    }
+    let mut received = 0;
+    pair.pump_until("100 messages", |_| {
+        received += b.recv_all().len();
+        received == 100
+    });
+
+    // The first call asks for a snapshot; the task then refreshes it every STATS_INTERVAL.
+    let _ = pair.offerer.stats();
+    let _ = pair.answerer.stats();
+    let after_the_messages = Instant::now();
+    let fresh = |stats: &PeerStats| stats.taken_at.is_some_and(|taken| taken >= after_the_messages);
+    pair.pump_until("fresh snapshots", |pair| fresh(&pair.offerer.stats()) && fresh(&pair.answerer.stats()));
+    let (sender, receiver) = (pair.offerer.stats(), pair.answerer.stats());
+    for (side, stats) in [("offerer", &sender), ("answerer", &receiver)] {
+        assert!(stats.bytes_sent > 0 && stats.bytes_received > 0, "{side}: {stats:?}");
+        assert!(stats.packets_sent > 0 && stats.packets_received > 0, "{side}: {stats:?}");
+        let rtt = stats.round_trip_time.unwrap_or_else(|| panic!("{side}: no round-trip time: {stats:?}"));
+        assert!((0.0..1.0).contains(&rtt), "{side}: round-trip time {rtt} s");
+        assert_eq!(stats.retransmissions, None, "webrtc-rs 0.21 does not expose SCTP retransmissions");
+        let selected = stats.selected_pair.as_ref().unwrap_or_else(|| panic!("{side}: no selected pair"));
+        assert_eq!(selected.protocol, "udp");
+        for end in [&selected.local, &selected.remote] {
+            assert_eq!(end.candidate_type, CandidateType::Host, "{side}: {selected:?}");
+            assert_eq!(end.candidate_type.name(), "host");
+            assert_eq!(end.address, "127.0.0.1", "{side}: {selected:?}");
+            assert_ne!(end.port, 0);
+        }
+        assert_ne!(selected.local.port, selected.remote.port, "two sockets");
+    }
+    assert_eq!(
+        sender.selected_pair.as_ref().map(|p| p.local.port),
+        receiver.selected_pair.as_ref().map(|p| p.remote.port)
+    );
+    assert!(sender.bytes_sent >= 100 * 100, "the payload went out: {sender:?}");
+    assert!(receiver.bytes_received >= 100 * 100, "and came in: {receiver:?}");
+
+    // Later snapshots follow the traffic without another request.
+    for _ in 0..100 {
+        a.send(&[0; 1000], false).unwrap();
+    }
+    let before = sender.bytes_sent;
+    pair.pump_until("a later snapshot to count 100 kB more", |pair| {
+        pair.offerer.stats().bytes_sent >= before + 100 * 1000
+    });
+    let taken = pair.offerer.stats().taken_at.unwrap();
+    assert!(taken.elapsed() < STATS_INTERVAL * 4, "a snapshot is at most about STATS_INTERVAL old");
+}
+
+#[test]
+fn stats_before_any_snapshot_are_the_defaults() {
+    let mut connection = connection();
+    connection.close();
+    let stats = connection.stats();
+    assert_eq!(stats, PeerStats::default());
+    assert_eq!((stats.bytes_sent, stats.packets_received, stats.round_trip_time), (0, 0, None));
+    assert!(stats.selected_pair.is_none() && stats.taken_at.is_none());
+}
+
+#[test]
+fn relay_policy_without_a_reachable_turn_server_gathers_no_host_candidate_and_never_connects() {
+    // A TURN "server" that never answers: the port is ours, so nobody else answers either.
+    let silent = UdpSocket::bind((LOOPBACK, 0)).unwrap();
+    let turn = IceServer {
+        urls: vec![format!("turn:127.0.0.1:{}", silent.local_addr().unwrap().port())],
+        username: "user".into(),
+        credential: "secret".into(),
+    };
+    let relay = TransportConfig {
+        ice_servers: vec![turn],
+        ice_transport_policy: IceTransportPolicy::Relay,
+        ..loopback_config()
+    };
+    let mut offerer = PeerConnection::new(relay).unwrap();
+    let mut answerer = connection();
+    let a = offerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    let _b = answerer.create_data_channel("reliable", negotiated(1)).unwrap();
+    offerer.create_offer().unwrap();
+    let (mut offerer_candidates, mut answerer_candidates) = (Vec::new(), 0);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        for event in offerer.poll() {
+            match event {
+                PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                    offerer.set_local_description(kind, sdp.clone()).unwrap();
+                    answerer.set_remote_description(kind, sdp).unwrap();
+                }
+                PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                    answerer.add_ice_candidate(&mid, index, &candidate).unwrap();
+                    offerer_candidates.push(candidate);
+                }
+                _ => {}
+            }
+        }
+        for event in answerer.poll() {
+            match event {
+                PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                    offerer.set_remote_description(kind, sdp).unwrap()
+                }
+                PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                    offerer.add_ice_candidate(&mid, index, &candidate).unwrap();
+                    answerer_candidates += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_ne!(offerer.connection_state(), ConnectionState::Connected, "a relay-only connection connected");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(answerer_candidates > 0, "the other side did offer its host candidates");
+    assert!(
+        offerer_candidates.iter().all(|candidate| candidate.contains(" typ relay")),
+        "only relayed candidates may be gathered under the relay policy: {offerer_candidates:?}"
+    );
+    assert!(offerer_candidates.is_empty(), "the silent TURN server relays nothing: {offerer_candidates:?}");
+    assert_ne!(a.ready_state(), ChannelState::Open);
+    assert!(offerer.stats().selected_pair.is_none());
+}
+
+#[test]
+fn relay_policy_without_a_turn_server_is_refused_at_once() {
+    let relay = TransportConfig { ice_transport_policy: IceTransportPolicy::Relay, ..loopback_config() };
+    assert!(matches!(PeerConnection::new(relay), Err(transport::TransportError::InvalidConfig(_))));
 }

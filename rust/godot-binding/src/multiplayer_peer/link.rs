@@ -8,9 +8,10 @@ use godot::classes::{WebRtcDataChannel, WebRtcPeerConnection};
 use godot::global::Error;
 use godot::prelude::*;
 use mesh_core::{ChannelSpec, ChannelState, ConnectionState, LinkState, MeshError};
-use webrtc_mesh_transport::{self as transport, DataChannel, TransportError};
+use transport::{self as transport, DataChannel, TransportError};
 
 use crate::data_channel::WebRtcDataChannelRs;
+use crate::peer_connection::WebRtcPeerConnectionRs;
 
 /// Why sending on a link failed.
 #[derive(Debug)]
@@ -62,7 +63,8 @@ struct ChannelLink {
 
 impl ChannelLink {
     fn new(object: Gd<WebRtcDataChannel>) -> Self {
-        let native = object.clone().try_cast::<WebRtcDataChannelRs>().ok().and_then(|ours| ours.bind().channel().cloned());
+        let native =
+            object.clone().try_cast::<WebRtcDataChannelRs>().ok().and_then(|ours| ours.bind().channel().cloned());
         Self { object, native }
     }
 
@@ -168,6 +170,18 @@ impl PeerLink {
     pub(super) fn close(&mut self) {
         self.channels.iter_mut().for_each(ChannelLink::close);
         self.connection.close();
+    }
+
+    /// The connection's `get_stats()` dictionary: ours directly, another extension's through its
+    /// own `get_stats` method if it has one, else an empty dictionary.
+    pub(super) fn stats(&self) -> VarDictionary {
+        match self.connection.clone().try_cast::<WebRtcPeerConnectionRs>() {
+            Ok(ours) => ours.bind().stats(),
+            Err(mut other) if other.has_method("get_stats") => {
+                other.call("get_stats", &[]).try_to::<VarDictionary>().unwrap_or_default()
+            }
+            Err(_) => VarDictionary::new(),
+        }
     }
 
     /// `{connection, channels, connected}`, as `get_peer` returns it.

@@ -1,0 +1,146 @@
+//! Connection statistics: a snapshot taken on the runtime and read from memory by the handle.
+//!
+//! webrtc-rs answers `get_stats` asynchronously, so the caller never asks it directly: once
+//! [`PeerConnection::stats`](crate::PeerConnection::stats) has been called, the connection's
+//! task refreshes a shared snapshot every [`STATS_INTERVAL`], and the handle returns the latest
+//! one at once.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use webrtc::peer_connection::{
+    PeerConnection as RtcPeerConnection, RTCIceCandidate, RTCIceCandidateType, RTCStatsReportEntry, StatsSelector,
+};
+
+/// How often the snapshot is refreshed once statistics have been asked for: a snapshot is at
+/// most this old (plus one scheduling delay of the runtime).
+pub const STATS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The type of an ICE candidate, named as in the W3C `RTCIceCandidateType` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateType {
+    /// An address of a local interface.
+    Host,
+    /// This machine's address as a STUN server saw it (behind a NAT).
+    ServerReflexive,
+    /// An address learned from the remote peer's connectivity checks.
+    PeerReflexive,
+    /// An address on a TURN server that relays the traffic.
+    Relay,
+}
+
+impl CandidateType {
+    /// The W3C name: `"host"`, `"srflx"`, `"prflx"` or `"relay"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::ServerReflexive => "srflx",
+            Self::PeerReflexive => "prflx",
+            Self::Relay => "relay",
+        }
+    }
+
+    fn from_rtc(kind: RTCIceCandidateType) -> Option<Self> {
+        match kind {
+            RTCIceCandidateType::Host => Some(Self::Host),
+            RTCIceCandidateType::Srflx => Some(Self::ServerReflexive),
+            RTCIceCandidateType::Prflx => Some(Self::PeerReflexive),
+            RTCIceCandidateType::Relay => Some(Self::Relay),
+            _ => None,
+        }
+    }
+}
+
+/// One end of the selected candidate pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateStats {
+    /// How the candidate was found.
+    pub candidate_type: CandidateType,
+    /// Its IP address, as text.
+    pub address: String,
+    /// Its port.
+    pub port: u16,
+}
+
+impl CandidateStats {
+    fn from_rtc(candidate: &RTCIceCandidate) -> Option<Self> {
+        Some(Self {
+            candidate_type: CandidateType::from_rtc(candidate.typ)?,
+            address: candidate.address.clone(),
+            port: candidate.port,
+        })
+    }
+}
+
+/// The candidate pair ICE selected: the path the connection's packets take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectedPair {
+    /// This side's candidate.
+    pub local: CandidateStats,
+    /// The remote side's candidate.
+    pub remote: CandidateStats,
+    /// The transport protocol between them: `"udp"` (or `"tcp"`).
+    pub protocol: String,
+}
+
+/// A snapshot of a connection's statistics. The default (before any snapshot) has every
+/// counter at zero and nothing known.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeerStats {
+    /// The latest round-trip time measured by ICE connectivity checks on the selected pair, in
+    /// seconds (the W3C `currentRoundTripTime`); `None` until one was measured.
+    pub round_trip_time: Option<f64>,
+    /// Bytes sent in UDP payloads on the connection's transport (ICE, DTLS and SCTP together).
+    pub bytes_sent: u64,
+    /// Bytes received in UDP payloads on the connection's transport.
+    pub bytes_received: u64,
+    /// Datagrams sent on the connection's transport.
+    pub packets_sent: u64,
+    /// Datagrams received on the connection's transport.
+    pub packets_received: u64,
+    /// SCTP retransmissions. Always `None` with webrtc-rs 0.21: its SCTP association counts
+    /// them but does not expose the count.
+    pub retransmissions: Option<u64>,
+    /// The selected candidate pair; `None` until ICE has selected one.
+    pub selected_pair: Option<SelectedPair>,
+    /// When the snapshot was taken; `None` before the first one.
+    pub taken_at: Option<Instant>,
+}
+
+/// The snapshot shared by a connection's handle (reads) and its task (writes).
+pub(crate) type SharedStats = Arc<Mutex<PeerStats>>;
+
+/// Reads the snapshot.
+pub(crate) fn read(shared: &SharedStats) -> PeerStats {
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+}
+
+/// Takes a snapshot of `connection` and stores it in `shared`.
+pub(crate) async fn refresh(connection: &Arc<dyn RtcPeerConnection>, shared: &SharedStats) {
+    let now = Instant::now();
+    let report = connection.get_stats(now, StatsSelector::None).await;
+    let mut stats = PeerStats { taken_at: Some(now), ..PeerStats::default() };
+    if let Some(transport) = report.transport() {
+        stats.bytes_sent = transport.bytes_sent;
+        stats.bytes_received = transport.bytes_received;
+        stats.packets_sent = transport.packets_sent;
+        stats.packets_received = transport.packets_received;
+        if let Some(RTCStatsReportEntry::IceCandidatePair(pair)) = report.get(&transport.selected_candidate_pair_id) {
+            stats.round_trip_time = (pair.responses_received > 0).then_some(pair.current_round_trip_time);
+        }
+    }
+    stats.selected_pair = selected_pair(connection).await;
+    *shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = stats;
+}
+
+/// The selected pair, read from the ICE transport (the stats report leaves out peer-reflexive
+/// remote candidates, which the ICE transport knows).
+async fn selected_pair(connection: &Arc<dyn RtcPeerConnection>) -> Option<SelectedPair> {
+    let ice = connection.sctp().await?.transport().ice_transport();
+    let pair = ice.get_selected_candidate_pair().await.ok()??;
+    Some(SelectedPair {
+        local: CandidateStats::from_rtc(pair.local())?,
+        remote: CandidateStats::from_rtc(pair.remote())?,
+        protocol: pair.local().protocol.to_string(),
+    })
+}
