@@ -38,22 +38,17 @@ impl WebRtcPeerConnectionRs {
     /// (an empty string restores the default: every interface). Returns `ERR_INVALID_PARAMETER`
     /// for a string that is not an IP address.
     #[func]
-    fn set_default_bind_address(address: GString) -> Error {
+    fn set_default_bind_address(address: GString) -> Result<(), Error> {
         let text = address.to_string();
-        if text.trim().is_empty() {
-            transport::config::set_default_bind_address(None);
-            return Error::OK;
-        }
-        match text.trim().parse() {
-            Ok(ip) => {
-                transport::config::set_default_bind_address(Some(ip));
-                Error::OK
-            }
-            Err(_) => errors::report(
-                "WebRTCPeerConnectionRs.set_default_bind_address",
-                transport::TransportError::InvalidConfig(format!("'{text}' is not an IP address")),
-            ),
-        }
+        let address = match text.trim() {
+            "" => None,
+            trimmed => Some(trimmed.parse().map_err(|_| {
+                let error = transport::TransportError::InvalidConfig(format!("'{text}' is not an IP address"));
+                errors::report("WebRTCPeerConnectionRs.set_default_bind_address", error)
+            })?),
+        };
+        transport::config::set_default_bind_address(address);
+        Ok(())
     }
 
     /// The connection's statistics, at once, from a snapshot taken on the network thread: the
@@ -75,19 +70,13 @@ impl WebRtcPeerConnectionRs {
     /// Sets how much of the addon's log reaches Godot's output: "off", "error", "warn",
     /// "info", "debug" or "trace". The environment variable `WEBRTC_MESH_LOG` sets the start value.
     #[func]
-    fn set_log_level(level: GString) -> Error {
-        match logging::parse_level(&level.to_string()) {
-            Some(filter) => {
-                log::set_max_level(filter);
-                Error::OK
-            }
-            None => errors::report(
-                "WebRTCPeerConnectionRs.set_log_level",
-                transport::TransportError::InvalidConfig(format!(
-                    "unknown level '{level}' (off, error, warn, info, debug or trace)"
-                )),
-            ),
-        }
+    fn set_log_level(level: GString) -> Result<(), Error> {
+        let filter = logging::parse_level(&level.to_string()).ok_or_else(|| {
+            let text = format!("unknown level '{level}' (off, error, warn, info, debug or trace)");
+            errors::report("WebRTCPeerConnectionRs.set_log_level", transport::TransportError::InvalidConfig(text))
+        })?;
+        log::set_max_level(filter);
+        Ok(())
     }
 }
 
