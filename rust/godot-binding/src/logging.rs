@@ -15,26 +15,53 @@ const QUEUE_LIMIT: usize = 1000;
 
 static QUEUE: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
 
+/// Records the WebRTC stack logs as errors that are ordinary events for a game: each is shown
+/// at debug level instead, as (target prefix, text fragment, what it means).
+const ORDINARY_EVENTS: &[(&str, &str, &str)] = &[
+    // rtc-sctp logs the ABORT a peer sends when it closes its connection.
+    ("rtc_sctp", "abort chunk", "the remote peer closed the connection"),
+];
+
+/// The level a record is shown at: its own, or debug for an [`ORDINARY_EVENTS`] entry.
+fn shown_level(target: &str, text: &str, level: Level) -> Level {
+    let ordinary =
+        ORDINARY_EVENTS.iter().any(|(prefix, fragment, _)| target.starts_with(prefix) && text.contains(fragment));
+    if ordinary {
+        Level::Debug
+    } else {
+        level
+    }
+}
+
+/// Whether a record of `level` from `target` passes: our own records at the chosen level; the
+/// WebRTC stack's warnings are mostly about its internals (and frequent on loopback), so they
+/// pass only at debug level and above; its errors always pass.
+fn passes(target: &str, level: Level) -> bool {
+    let max = log::max_level();
+    let ours = target.starts_with("webrtc_mesh");
+    let limit = if ours || max >= LevelFilter::Debug { max } else { max.min(LevelFilter::Error) };
+    level <= limit
+}
+
 struct QueueLogger;
 
 impl Log for QueueLogger {
-    /// Our own records pass at the chosen level. The WebRTC stack's warnings are mostly about
-    /// its internals (and frequent on loopback), so they pass only at debug level and above;
-    /// its errors always pass.
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        let max = log::max_level();
-        let ours = metadata.target().starts_with("webrtc_mesh");
-        let limit = if ours || max >= LevelFilter::Debug { max } else { max.min(LevelFilter::Error) };
-        metadata.level() <= limit
+        passes(metadata.target(), metadata.level())
     }
 
     fn log(&self, record: &Record<'_>) {
         if !self.enabled(record.metadata()) {
             return;
         }
+        let text = record.args().to_string();
+        let level = shown_level(record.target(), &text, record.level());
+        if !passes(record.target(), level) {
+            return;
+        }
         let mut queue = QUEUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if queue.len() < QUEUE_LIMIT {
-            queue.push((record.level(), format!("[{}] {}", record.target(), record.args())));
+            queue.push((level, format!("[{}] {text}", record.target())));
         }
     }
 
@@ -64,5 +91,18 @@ pub(crate) fn flush() {
             Level::Warn => godot_warn!("{text}"),
             _ => godot_print!("{text}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_closing_its_connection_is_not_an_error() {
+        let abort = "handle_inbound got err: abort chunk, with following errors: User Initiated Abort";
+        assert_eq!(shown_level("rtc_sctp::association", abort, Level::Error), Level::Debug);
+        assert_eq!(shown_level("rtc_sctp::association", "something else", Level::Error), Level::Error);
+        assert_eq!(shown_level("rtc_dtls", abort, Level::Error), Level::Error, "only the SCTP record");
     }
 }
