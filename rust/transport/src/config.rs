@@ -144,6 +144,11 @@ impl TransportConfig {
         Ok(())
     }
 
+    /// Whether a TURN server is configured.
+    pub fn has_relay(&self) -> bool {
+        self.ice_servers.iter().flat_map(|server| &server.urls).any(|url| url.trim().starts_with("turn:"))
+    }
+
     /// The address the connection's UDP socket binds.
     pub fn effective_bind_address(&self) -> IpAddr {
         self.bind_address.unwrap_or_else(default_bind_address)

@@ -61,7 +61,32 @@ pub enum TransportError {
         /// What the WebRTC stack said.
         reason: String,
     },
-    /// ICE found no working path, or the DTLS handshake failed.
-    #[error("the connection failed (ICE found no working path, or the DTLS handshake failed)")]
-    ConnectionFailed,
+    /// ICE found no working path, or the DTLS handshake failed; the fields say what ICE had to
+    /// work with.
+    #[error(
+        "the connection failed: ICE found no working path (local candidates: {gathered}; remote \
+         candidates received: {remote_candidates}; {advice}), or the DTLS handshake failed",
+        advice = relay_advice(*.relay_configured, .gathered)
+    )]
+    ConnectionFailed {
+        /// The local candidates gathered, by type (`"1 host, 1 srflx"`, or `"none"`).
+        gathered: String,
+        /// How many remote candidates were added.
+        remote_candidates: usize,
+        /// Whether a TURN server was configured.
+        relay_configured: bool,
+    },
+}
+
+/// What to try next after ICE failed, from whether a TURN server was configured and what was
+/// gathered.
+fn relay_advice(relay_configured: bool, gathered: &str) -> &'static str {
+    match (relay_configured, gathered.contains("relay")) {
+        (false, _) => {
+            "no TURN server is configured: peers behind symmetric NATs or strict firewalls only meet through \
+             one, so add a 'turn:' server with username and credential to iceServers"
+        }
+        (true, false) => "a TURN server is configured but gave no relay candidate: check its address and credentials",
+        (true, true) => "relay candidates were tried too",
+    }
 }

@@ -13,6 +13,7 @@
 pub mod channel;
 pub mod config;
 pub mod error;
+mod ice_tally;
 pub mod peer;
 pub mod runtime;
 pub mod stats;

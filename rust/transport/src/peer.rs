@@ -21,6 +21,7 @@ use webrtc::peer_connection::{
 use crate::channel::{self, ChannelOptions, ChannelShared, ChannelState, DataChannel, Outgoing};
 use crate::config::{IceTransportPolicy, TransportConfig};
 use crate::error::TransportError;
+use crate::ice_tally::IceTally;
 use crate::stats::{self, PeerStats, SharedStats, STATS_INTERVAL};
 
 /// Per-channel send buffer: bounded so long transfers do not overrun the kernel's UDP buffers.
@@ -192,7 +193,9 @@ impl PeerConnection {
         let (commands, receiver) = mpsc::unbounded_channel();
         let events = EventQueue::default();
         let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
-        let handler = EventHandler { events: Arc::clone(&events), max_message_size: Arc::clone(&max_message_size) };
+        let ice = Arc::new(IceTally::new(config.has_relay()));
+        let handler =
+            EventHandler { events: Arc::clone(&events), max_message_size: Arc::clone(&max_message_size), ice };
         let stats = SharedStats::default();
         let stats_wanted = Arc::new(AtomicBool::new(false));
         let task = Task { config, handler, stats: Arc::clone(&stats), stats_wanted: Arc::clone(&stats_wanted) };
@@ -369,6 +372,7 @@ fn remote_max_message_size(sdp: &str) -> usize {
 struct EventHandler {
     events: EventQueue,
     max_message_size: Arc<AtomicUsize>,
+    ice: Arc<IceTally>,
 }
 
 impl EventHandler {
@@ -381,11 +385,14 @@ impl EventHandler {
 impl PeerConnectionEventHandler for EventHandler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         match event.candidate.to_json() {
-            Ok(init) => self.push(PeerEvent::IceCandidateCreated {
-                mid: init.sdp_mid.filter(|mid| !mid.is_empty()).unwrap_or_else(|| "0".into()),
-                index: init.sdp_mline_index.unwrap_or(0),
-                candidate: init.candidate,
-            }),
+            Ok(init) => {
+                self.ice.local_candidate(&init.candidate);
+                self.push(PeerEvent::IceCandidateCreated {
+                    mid: init.sdp_mid.filter(|mid| !mid.is_empty()).unwrap_or_else(|| "0".into()),
+                    index: init.sdp_mline_index.unwrap_or(0),
+                    candidate: init.candidate,
+                });
+            }
             Err(error) => log::warn!("cannot describe a local ICE candidate: {error}"),
         }
     }
@@ -421,7 +428,7 @@ impl PeerConnectionEventHandler for EventHandler {
             _ => ConnectionState::New,
         };
         if state == ConnectionState::Failed {
-            self.push(PeerEvent::Error(TransportError::ConnectionFailed));
+            self.push(PeerEvent::Error(self.ice.failure()));
         }
         self.push(PeerEvent::ConnectionStateChanged(state));
     }
@@ -502,6 +509,7 @@ struct Task {
 async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
     let Task { config, handler, stats: shared_stats, stats_wanted } = task;
     let events = Arc::clone(&handler.events);
+    let ice = Arc::clone(&handler.ice);
     let error = |error: TransportError| push(&events, PeerEvent::Error(error));
     let failed = |step: &'static str, reason: webrtc::error::Error| {
         error(TransportError::Signaling { step, reason: reason.to_string() })
@@ -555,7 +563,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
                 }
                 remote_is_set = true;
                 for candidate in early_candidates.drain(..) {
-                    add_candidate(&connection, candidate, &failed).await;
+                    add_candidate(&connection, candidate, &ice, &failed).await;
                 }
                 if is_offer {
                     match answer(&connection).await {
@@ -564,7 +572,9 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
                     }
                 }
             }
-            Command::AddCandidate(candidate) if remote_is_set => add_candidate(&connection, candidate, &failed).await,
+            Command::AddCandidate(candidate) if remote_is_set => {
+                add_candidate(&connection, candidate, &ice, &failed).await
+            }
             Command::AddCandidate(candidate) => early_candidates.push(candidate),
             Command::CreateChannel { label, shared, outgoing } => {
                 let options = shared.options().to_rtc();
@@ -595,10 +605,12 @@ async fn answer(connection: &Arc<dyn RtcPeerConnection>) -> webrtc::error::Resul
 async fn add_candidate(
     connection: &Arc<dyn RtcPeerConnection>,
     candidate: RTCIceCandidateInit,
+    ice: &IceTally,
     failed: &impl Fn(&'static str, webrtc::error::Error),
 ) {
-    if let Err(failure) = connection.add_ice_candidate(candidate).await {
-        failed("add_ice_candidate", failure);
+    match connection.add_ice_candidate(candidate).await {
+        Ok(()) => ice.remote_candidate(),
+        Err(failure) => failed("add_ice_candidate", failure),
     }
 }
 
