@@ -1,0 +1,273 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # repo, work, lab... are set by tools/netlab
+# The netlab's simulated internet, sourced by tools/netlab: network namespaces, veth links, the
+# public bridge, the home routers (nftables NAT, firewall, loss), coturn and the signaling server,
+# and the cleanup that removes all of it. Everything is created inside namespaces named
+# "<lab><node>" (lab = wm-<pid>-); nothing is added to the root namespace (veth pairs are created
+# inside the namespaces, no forwarding, rules or routes there).
+#
+# Expects from tools/netlab: repo, work (a temp dir), lab (the name prefix), turn_password; uses
+# and extends the arrays pids (processes to stop) and namespaces (namespaces to remove).
+#
+# Addresses: 198.18.0.0/24 (in the benchmarking range 198.18.0.0/15) is "the internet": a bridge
+# in the namespace "pub" holding 198.18.0.1 (coturn, signaling) and 198.18.0.2 (coturn's second
+# address), the routers' WAN sides and the public peer. Private ranges exist only behind routers.
+
+server_ip=198.18.0.1
+server_ip2=198.18.0.2
+public_peer_ip=198.18.0.30
+# The port the ENet server listens on, forwarded by the router of home cone-b.
+enet_port=7777
+homes=(cone-a cone-b sym-a sym-b)
+declare -A wan_ip=([cone-a]=198.18.0.11 [cone-b]=198.18.0.12 [sym-a]=198.18.0.21 [sym-b]=198.18.0.22)
+declare -A lan_net=([cone-a]=10.11.0 [cone-b]=10.12.0 [sym-a]=192.168.21 [sym-b]=192.168.22)
+declare -A nat_kind=([cone-a]=cone [cone-b]=cone [sym-a]=symmetric [sym-b]=symmetric)
+# The address each peer host binds (WEBRTC_MESH_BIND_ADDRESS): its own, so host candidates are it.
+declare -A host_ip=([public]=$public_peer_ip)
+for home in "${homes[@]}"; do host_ip[$home]=${lan_net[$home]}.2; done
+unset home
+# Every node name, to recognise this script's namespaces from an earlier run.
+lab_nodes="probe|pub|public|cone-a|cone-a-r|cone-b|cone-b-r|sym-a|sym-a-r|sym-b|sym-b-r"
+
+# The namespace name of lab node $1.
+ns() {
+  echo "$lab$1"
+}
+
+# Creates the namespace of node $1 with its loopback up.
+add_ns() {
+  ip netns add "$(ns "$1")"
+  namespaces+=("$(ns "$1")")
+  ip -n "$(ns "$1")" link set lo up
+}
+
+# Connects node $1 to the public bridge through its interface $2, with address $3/24, and routes
+# everything else to the public namespace.
+attach_public() {
+  ip -n "$(ns "$1")" link add "$2" type veth peer name "to-$1" netns "$(ns pub)"
+  ip -n "$(ns pub)" link set "to-$1" master br0 up
+  ip -n "$(ns "$1")" addr add "$3/24" dev "$2"
+  ip -n "$(ns "$1")" link set "$2" up
+  # Whatever is not on the public segment goes to pub, which does not forward: the internet
+  # drops packets to private addresses silently.
+  ip -n "$(ns "$1")" route add default via "$server_ip"
+}
+
+# The nftables rules of home $1's router: a home router's stateful firewall (nothing enters
+# unasked but the ENet port forward of cone-b), the NAT of its kind (cone: masquerade, which
+# keeps one public port per local socket; symmetric: masquerade fully-random, a new random
+# port per destination), and an empty chain for simulated loss (set_loss).
+router_rules() {
+  local home=$1 nat="masquerade" forward=""
+  [[ ${nat_kind[$home]} == symmetric ]] && nat="masquerade fully-random"
+  [[ $home == cone-b ]] && forward="iifname \"wan\" udp dport $enet_port dnat to ${host_ip[$home]}:$enet_port"
+  cat <<NFT
+table inet wm_filter {
+  chain input {
+    type filter hook input priority filter; policy drop;
+    iif "lo" accept
+    ct state established,related accept
+    iifname "lan" accept
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "lan" oifname "wan" accept
+    iifname "wan" ct status dnat accept
+  }
+}
+table ip wm_nat {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    $forward
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan" $nat
+  }
+}
+table inet wm_loss {
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+  }
+}
+NFT
+}
+
+# Builds home $1: a router namespace ($1-r) whose WAN is on the public bridge, with forwarding
+# on and the rules of router_rules, and a host namespace ($1) at .2 of the home's LAN whose
+# default route is the router at .1.
+add_home() {
+  local home=$1 router host lan=${lan_net[$1]}
+  router=$(ns "$home-r")
+  host=$(ns "$home")
+  add_ns "$home-r"
+  add_ns "$home"
+  attach_public "$home-r" wan "${wan_ip[$home]}"
+  ip -n "$router" link add lan type veth peer name eth0 netns "$host"
+  ip -n "$router" addr add "$lan.1/24" dev lan
+  ip -n "$router" link set lan up
+  ip -n "$host" addr add "$lan.2/24" dev eth0
+  ip -n "$host" link set eth0 up
+  ip -n "$host" route add default via "$lan.1"
+  ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
+  router_rules "$home" | ip netns exec "$router" nft -f -
+}
+
+# Builds the whole lab: the public bridge with the servers' two addresses, the public peer's
+# host and the four homes.
+build_lab() {
+  add_ns pub
+  ip -n "$(ns pub)" link add br0 type bridge
+  ip -n "$(ns pub)" addr add "$server_ip/24" dev br0
+  ip -n "$(ns pub)" addr add "$server_ip2/24" dev br0
+  ip -n "$(ns pub)" link set br0 up
+  # Like the internet, pub drops packets to private addresses silently (without a route,
+  # coturn's relay gets "network unreachable" for them and drops the allocation): its default
+  # route leads into a veth pair whose far end, also in pub, discards frames not addressed to it.
+  ip -n "$(ns pub)" link add void type veth peer name void-end
+  ip -n "$(ns pub)" link set void up
+  ip -n "$(ns pub)" link set void-end up
+  ip -n "$(ns pub)" neigh add 169.254.0.2 lladdr 02:00:00:00:00:02 dev void
+  ip -n "$(ns pub)" route add default via 169.254.0.2 dev void onlink
+  add_ns public
+  attach_public public eth0 "$public_peer_ip"
+  local home
+  for home in "${homes[@]}"; do add_home "$home"; done
+}
+
+# Drops N percent (0 removes the rule) of the UDP packets entering the routers of the homes
+# given after N from the internet side, so each direction of a path between two of them loses
+# N percent.
+set_loss() {
+  local percent=$1 home router
+  shift
+  for home in "$@"; do
+    router=$(ns "$home-r")
+    ip netns exec "$router" nft flush chain inet wm_loss forward
+    if [[ $percent -gt 0 ]]; then
+      ip netns exec "$router" nft add rule inet wm_loss forward \
+        iifname wan meta l4proto udp numgen random mod 100 "<" "$percent" counter drop
+    fi
+  done
+}
+
+# How many packets the loss rule of home $1's router dropped.
+dropped_by() {
+  local count
+  count=$(ip netns exec "$(ns "$1-r")" nft list chain inet wm_loss forward |
+    sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n 1)
+  echo "${count:-0}"
+}
+
+# Waits until file $1 holds a line matching $2, for $3 seconds at most.
+wait_for() {
+  local deadline=$((SECONDS + $3))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 0.1
+  done
+}
+
+# Waits until node $1 has a socket listening on $2 (e.g. "udp 198.18.0.1:3478"), 10 s at most.
+wait_listening() {
+  local deadline=$((SECONDS + 10)) proto=${2%% *} address=${2#* }
+  until ip netns exec "$(ns "$1")" ss -Hln --"$proto" | awk '{print $4}' | grep -qxF "$address"; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 0.1
+  done
+}
+
+# Starts coturn in the public namespace: STUN and TURN over UDP and TCP on both server
+# addresses (port 3478) and TLS (port 5349, a self-signed certificate), long-term credentials
+# (user netlab), relays on 198.18.0.1, no CLI, its user database and log in the temp dir.
+start_coturn() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=turn.netlab.test" \
+    -addext "subjectAltName=IP:$server_ip" -keyout "$work/turn.key" -out "$work/turn.crt" 2>/dev/null
+  cat >"$work/turnserver.conf" <<CONF
+listening-ip=$server_ip
+listening-ip=$server_ip2
+relay-ip=$server_ip
+listening-port=3478
+tls-listening-port=5349
+min-port=49152
+max-port=49407
+realm=netlab.test
+lt-cred-mech
+user=netlab:$turn_password
+fingerprint
+cert=$work/turn.crt
+pkey=$work/turn.key
+userdb=$work/turndb
+pidfile=$work/turnserver.pid
+no-cli
+no-multicast-peers
+log-file=stdout
+simple-log
+verbose
+CONF
+  ip netns exec "$(ns pub)" turnserver -c "$work/turnserver.conf" >"$work/coturn.log" 2>&1 &
+  pids+=($!)
+  local listener
+  for listener in "udp $server_ip:3478" "udp $server_ip2:3478" "tcp $server_ip:3478" "tcp $server_ip:5349"; do
+    wait_listening pub "$listener" && continue
+    echo "netlab: coturn is not listening on $listener:" >&2
+    tail -n 20 "$work/coturn.log" >&2
+    return 1
+  done
+}
+
+# Starts the signaling server in the public namespace on 198.18.0.1 and sets signaling_url.
+start_signaling() {
+  ip netns exec "$(ns pub)" "$repo/target/debug/webrtc-mesh-signaling" --host "$server_ip" --port 9080 \
+    >"$work/signaling.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/signaling.log" "listening on" 10 || {
+    echo "netlab: the signaling server did not start:" >&2
+    cat "$work/signaling.log" >&2
+    return 1
+  }
+  signaling_url=$(sed -n 's/^listening on //p' "$work/signaling.log" | head -n 1)
+}
+
+# Kills (SIGKILL) every process still inside namespace $1; they can only be the lab's own.
+kill_inside() {
+  local pid
+  for pid in $(ip netns pids "$1" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+# Removes namespaces of this script left by earlier runs whose process is gone (wm-<pid>-<node>
+# with a node name of this lab), after killing what still runs inside them. Called before this
+# run creates any namespace.
+remove_stale_namespaces() {
+  local name pid
+  while read -r name _; do
+    [[ $name =~ ^wm-([0-9]+)-($lab_nodes)$ ]] || continue
+    pid=${BASH_REMATCH[1]}
+    # This run has created nothing yet: a name with its own pid is from a run whose pid was reused.
+    if [[ $pid != "$$" ]] && kill -0 "$pid" 2>/dev/null &&
+      grep -qa netlab "/proc/$pid/cmdline" 2>/dev/null; then
+      continue
+    fi
+    echo "netlab: removing namespace $name left by an earlier run"
+    kill_inside "$name"
+    ip netns del "$name" 2>/dev/null || true
+  done < <(ip netns list 2>/dev/null)
+}
+
+# Stops every process this run started (SIGTERM, then SIGKILL after 3 s), kills whatever is left
+# inside the lab's namespaces and removes them. Safe to call more than once.
+teardown_lab() {
+  local pid ns deadline=$((SECONDS + 3))
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && [[ $SECONDS -lt $deadline ]]; do sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+  for ns in "${namespaces[@]}"; do
+    kill_inside "$ns"
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  namespaces=()
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Prints what the peers of one tools/netlab scenario saw, and judges it.
+
+    report.py EXPECT LABEL=LOG [LABEL=LOG ...]
+    report.py table NAME=LOG_A,LOG_B [NAME=LOG_A,LOG_B ...]
+
+Each LOG is a netlab peer's output (godot-project/netlab/peer.gd), holding one "NETLAB {json}"
+line. EXPECT is what the scenario must show:
+  connected  every peer connected to every other and received all messages in order
+  failed     no peer connected to any other, and every connection reached STATE_FAILED
+  failed:TEXT  the same, and every peer reported an error containing TEXT
+  any        nothing: the outcome is only printed (exit 0 when every peer printed a result)
+Prints one line per peer and link (connect or failure time, states, candidates, messages,
+transfer time, one-way latency p50/p99, errors) and exits 0 when EXPECT holds, else 1.
+"table" prints one row per two-peer run instead: A's connect time, then messages received,
+transfer time and latency p50/p99 with A / B as the receiver.
+"""
+import json
+import sys
+
+
+def result_of(log):
+    """The peer's NETLAB result, or None."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as file:
+            for line in file:
+                if line.startswith("NETLAB "):
+                    return json.loads(line[len("NETLAB "):])
+    except OSError:
+        pass
+    return None
+
+
+def tail(log, count=12):
+    """The log's last lines, without the engine's backtrace noise."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as file:
+            lines = [line.rstrip() for line in file]
+    except OSError:
+        return ["(no log)"]
+    noise = ("at:", "GDScript backtrace", "[")
+    keep = [line for line in lines if line.strip() and not line.lstrip().startswith(noise)]
+    return keep[-count:]
+
+
+def candidates(counts):
+    return "+".join("%s %d" % (kind, counts[kind]) for kind in sorted(counts)) or "none"
+
+
+def describe_link(link, enet_server):
+    """One line for a link: how it ended and its figures."""
+    states = " ".join(link["states"])
+    text = []
+    if enet_server:
+        text.append("accepted (the client's line has the connect time)")
+    elif link["connect_ms"] >= 0:
+        text.append("connected in %d ms" % link["connect_ms"])
+    elif link["failed_ms"] >= 0:
+        text.append("FAILED after %.1f s" % (link["failed_ms"] / 1000.0))
+    else:
+        text.append("never connected")
+    received = "received %d (%d in order" % (link["received"], link["in_order"])
+    if link.get("skipped"):
+        received += ", %d never arrived: %s" % (link["skipped"], " ".join(map(str, link["missing"])))
+        received += "..." if link["skipped"] > len(link["missing"]) else ""
+    text.append("%s), sent %d" % (received, link["sent"]))
+    if "transfer_ms" in link:
+        latency = link["latency_ms"]
+        text.append("transfer %.0f ms, latency p50 %.2f / p99 %.2f / max %.2f ms"
+                    % (link["transfer_ms"], latency["p50"], latency["p99"], latency["max"]))
+    if "path" in link:
+        path = link["path"]
+        text.append("path %s -> %s, ICE RTT %.2f ms, %d/%d UDP packets sent/received" % (
+            path["local"], path["remote"], path["rtt_ms"], path["packets_sent"], path["packets_received"]))
+    if not enet_server and "states" in link and link["states"]:
+        text.append("states [%s]" % states)
+        text.append("candidates local %s, remote %s"
+                    % (candidates(link["local_candidates"]), candidates(link["remote_candidates"])))
+    return "; ".join(text)
+
+
+def first_link(log):
+    """The first link of the peer's result, or None."""
+    result = result_of(log)
+    links = list(result["links"].values()) if result else []
+    return links[0] if links else None
+
+
+def table(rows):
+    """One row per two-peer run: NAME=LOG_A,LOG_B."""
+    def both(a, b, value):
+        return " / ".join(value(link) for link in (a, b))
+
+    def latency(quantile):
+        return lambda link: "%.1f" % link["latency_ms"][quantile] if "latency_ms" in link else "-"
+
+    print("  %-14s %8s  %-12s %-15s %-17s %-17s"
+          % ("run", "connect", "received", "transfer ms", "p50 ms", "p99 ms"))
+    for row in rows:
+        name, logs = row.split("=", 1)
+        a, b = (first_link(log) for log in logs.split(","))
+        if a is None or b is None:
+            print("  %-14s no result" % name)
+            continue
+        print("  %-14s %5d ms  %-12s %-15s %-17s %-17s" % (
+            name, a["connect_ms"], both(a, b, lambda link: "%d" % link["received"]),
+            both(a, b, lambda link: "%.0f" % link["transfer_ms"] if "transfer_ms" in link else "-"),
+            both(a, b, latency("p50")), both(a, b, latency("p99"))))
+    return 0
+
+
+def main():
+    expect, _, needed_text = sys.argv[1].partition(":")
+    if expect == "table":
+        return table(sys.argv[2:])
+    peers = [argument.split("=", 1) for argument in sys.argv[2:]]
+    results = {label: result_of(log) for label, log in peers}
+    names = {str(result["id"]): label for label, result in results.items() if result}
+    good = True
+    for label, log in peers:
+        result = results[label]
+        if result is None:
+            print("    %s: printed no result; its log ends with:" % label)
+            for line in tail(log):
+                print("      | %s" % line)
+            good = False
+            continue
+        print("    %s (peer %s, %s): %s after %.1f s%s" % (
+            label, result["id"], result["mode"], "ok" if result["ok"] else "not ok",
+            result["elapsed_ms"] / 1000.0, ", timed out" if result["timed_out"] else ""))
+        for other, link in sorted(result["links"].items()):
+            enet_server = result["mode"] == "enet" and result["id"] == 1
+            name = names.get(other, "peer " + other)
+            print("      <-> %s: %s" % (name, describe_link(link, enet_server)))
+            connected = link["connect_ms"] >= 0 or link["received"] > 0
+            if expect == "failed" and (connected or link["failed_ms"] < 0):
+                good = False
+        for error in result["errors"]:
+            print("      error: %s" % (error if len(error) < 300 else error[:300] + "..."))
+        if expect == "connected" and not result["ok"]:
+            good = False
+        if expect == "failed" and not result["links"]:
+            good = False
+        if needed_text and not any(needed_text in error for error in result["errors"]):
+            print("      no error says \"%s\"" % needed_text)
+            good = False
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
