@@ -1,7 +1,8 @@
 ## The game: every peer spawns its own player through a MultiplayerSpawner it has authority
 ## over (one spawner per peer, so a player's spawn and its MultiplayerSynchronizer come from the
 ## same peer and nobody receives positions of a node it does not have yet), moves it, and the
-## synchronizer replicates its position; chat by RPC; a panel with every peer's connection state.
+## synchronizer replicates its position; chat by RPC; a panel with every peer's connection state,
+## path (candidate types) and round-trip time.
 class_name Game
 extends Node2D
 
@@ -106,5 +107,15 @@ func _process(delta: float) -> void:
 		var connection: WebRTCPeerConnection = peers[id].connection
 		var state: String = states[connection.get_connection_state()]
 		var opening := "" if peers[id].connected else " (channels opening)"
-		lines.append("peer %d: %s%s" % [id, state, opening])
+		lines.append("peer %d: %s%s%s" % [id, state, opening, _path_of(id)])
 	peers_label.text = "\n".join(lines)
+
+
+## ", relay path, RTT 12 ms" for a peer, from its connection statistics ("" before any).
+func _path_of(id: int) -> String:
+	var stats: Dictionary = mesh.get_peer_stats(id)
+	if stats.get("remote_candidate_type", "") == "":
+		return ""
+	var rtt: float = stats.round_trip_time
+	var rtt_text := "" if rtt < 0.0 else ", RTT %.1f ms" % (rtt * 1000.0)
+	return ", %s to %s%s" % [stats.local_candidate_type, stats.remote_candidate_type, rtt_text]

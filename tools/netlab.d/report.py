@@ -9,6 +9,7 @@ line. EXPECT is what the scenario must show:
   connected  every peer connected to every other and received all messages in order
   failed     no peer connected to any other, and every connection reached STATE_FAILED
   failed:TEXT  the same, and every peer reported an error containing TEXT
+  connected:direct  connected, and every selected path is direct (no relay candidate)
   any        nothing: the outcome is only printed (exit 0 when every peer printed a result)
 Prints one line per peer and link (connect or failure time, states, candidates, messages,
 transfer time, one-way latency p50/p99, errors) and exits 0 when EXPECT holds, else 1.
@@ -133,6 +134,11 @@ def main():
             name = names.get(other, "peer " + other)
             print("      <-> %s: %s" % (name, describe_link(link, enet_server)))
             connected = link["connect_ms"] >= 0 or link["received"] > 0
+            if expect == "connected" and needed_text == "direct":
+                path = link.get("path", {})
+                if not path or "relay" in path.get("local", "") + path.get("remote", ""):
+                    print("        not a direct path")
+                    good = False
             if expect == "failed" and (connected or link["failed_ms"] < 0):
                 good = False
         for error in result["errors"]:
@@ -141,7 +147,7 @@ def main():
             good = False
         if expect == "failed" and not result["links"]:
             good = False
-        if needed_text and not any(needed_text in error for error in result["errors"]):
+        if expect == "failed" and needed_text and not any(needed_text in error for error in result["errors"]):
             print("      no error says \"%s\"" % needed_text)
             good = False
     return 0 if good else 1
