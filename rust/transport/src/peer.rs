@@ -7,11 +7,15 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::mdns::MulticastSocket;
+use rtc::peer_connection::transport::{RTCDtlsRole, RTCDtlsTransportState, RTCSctpTransportState};
 use tokio::sync::mpsc;
 use webrtc::data_channel::DataChannel as RtcDataChannel;
+use webrtc::peer_connection::transport::{DtlsTransport, SctpTransport};
 use webrtc::peer_connection::{
     PeerConnection as RtcPeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
     RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent,
@@ -28,6 +32,14 @@ use crate::stats::{self, PeerStats, SharedStats, STATS_INTERVAL};
 const SEND_BUFFER_LIMIT: usize = 128 * 1024;
 /// How long closing a connection may take before it is abandoned.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How often ICE sends connectivity checks while connecting (webrtc's default is 200 ms, and setup
+/// waits for its ticks); once connected, its timers fall back to 200 ms.
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+/// Checks per candidate pair before it counts as failed: with the interval above, the same ~1.4 s
+/// webrtc's defaults give a pair on a slow path.
+const ICE_MAX_BINDING_REQUESTS: u16 = 70;
+/// How often a connection looks whether the remote side has closed it (webrtc reports no event).
+const REMOTE_CLOSE_CHECK: Duration = Duration::from_millis(100);
 
 /// Connection state, numbered as Godot's `WebRTCPeerConnection.ConnectionState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +54,7 @@ pub enum ConnectionState {
     Disconnected = 3,
     /// ICE or DTLS failed.
     Failed = 4,
-    /// Closed.
+    /// Closed, by `close()` or by the remote side (DTLS close_notify, SCTP ABORT or SHUTDOWN).
     Closed = 5,
 }
 
@@ -317,7 +329,13 @@ impl PeerConnection {
         }
         for event in &events {
             match event {
-                PeerEvent::ConnectionStateChanged(state) => self.connection_state = *state,
+                PeerEvent::ConnectionStateChanged(state) => {
+                    self.connection_state = *state;
+                    if *state == ConnectionState::Closed {
+                        // Closed by the remote side: the channels end with the connection.
+                        self.close_channels();
+                    }
+                }
                 PeerEvent::GatheringStateChanged(state) => self.gathering_state = *state,
                 PeerEvent::SignalingStateChanged(state) => self.signaling_state = *state,
                 PeerEvent::DataChannelReceived(channel) => self.channels.push(Arc::downgrade(channel.shared())),
@@ -334,10 +352,14 @@ impl PeerConnection {
         }
         self.connection_state = ConnectionState::Closed;
         self.signaling_state = SignalingState::Closed;
+        self.close_channels();
+        let _ = self.commands.send(Command::Close);
+    }
+
+    fn close_channels(&mut self) {
         for channel in self.channels.drain(..).filter_map(|weak| weak.upgrade()) {
             channel.set_state(ChannelState::Closed);
         }
-        let _ = self.commands.send(Command::Close);
     }
 
     fn command(&self, command: Command) -> Result<(), TransportError> {
@@ -483,8 +505,18 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
     };
     let configuration =
         RTCConfigurationBuilder::default().with_ice_servers(ice_servers).with_ice_transport_policy(policy).build();
-    let settings =
-        SettingEngineBuilder::new().with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled).build();
+    // A check from the remote side often arrives before its candidate (trickled, or resolved by
+    // mDNS) and makes a peer-reflexive pair; webrtc holds such a pair back for 1 s by default.
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(multicast_dns_mode())
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        // Answer setup:passive, so that we are always the DTLS and SCTP server (offerers pick
+        // active when we offer). As the SCTP client, the remote's first messages can ride in
+        // right behind its COOKIE-ACK and reach rtc before it has opened our negotiated
+        // channels' streams, which drops them; as the server we open them first.
+        .with_answering_dtls_role(RTCDtlsRole::Server)
+        .build();
     let connection = PeerConnectionBuilder::new()
         .with_configuration(configuration)
         .with_setting_engine(settings)
@@ -494,6 +526,22 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
         .build()
         .await?;
     Ok(Arc::new(connection))
+}
+
+/// How connections treat mDNS: browsers hide their host addresses behind `<uuid>.local` names,
+/// which the ICE agent resolves with a multicast query (`QueryOnly`; our own candidates keep their
+/// addresses, as Godot's own plugin gives them). The query needs a socket on port 5353 joined to
+/// 224.0.0.251; where the system refuses one (no multicast route, say), the driver would fail every
+/// connection, so mDNS is then off and `.local` candidates are ignored. Checked once per process.
+fn multicast_dns_mode() -> MulticastDnsMode {
+    static MODE: OnceLock<MulticastDnsMode> = OnceLock::new();
+    *MODE.get_or_init(|| match MulticastSocket::new().into_std() {
+        Ok(_) => MulticastDnsMode::QueryOnly,
+        Err(err) => {
+            log::info!("mDNS is off, so .local candidates are ignored: no multicast socket ({err})");
+            MulticastDnsMode::Disabled
+        }
+    })
 }
 
 /// What a connection's task starts from.
@@ -519,11 +567,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
         Err(failure) => {
             error(TransportError::Bind { address: config.effective_bind_address(), reason: failure.to_string() });
             push(&events, PeerEvent::ConnectionStateChanged(ConnectionState::Failed));
-            while let Some(command) = commands.recv().await {
-                if let Command::CreateChannel { shared, .. } = command {
-                    shared.set_state(ChannelState::Closed);
-                }
-            }
+            refuse(commands).await;
             return;
         }
     };
@@ -531,6 +575,9 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut early_candidates = Vec::new();
     let mut stats_ticker = tokio::time::interval(STATS_INTERVAL);
     stats_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut remote_close_ticker = tokio::time::interval(REMOTE_CLOSE_CHECK);
+    remote_close_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut closed_by_remote = false;
     loop {
         let command = tokio::select! {
             biased;
@@ -540,6 +587,13 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
             },
             _ = stats_ticker.tick(), if stats_wanted.load(Ordering::Acquire) => {
                 stats::refresh(&connection, &shared_stats).await;
+                continue;
+            }
+            _ = remote_close_ticker.tick(), if remote_is_set => {
+                if closed_by_peer(&connection).await {
+                    closed_by_remote = true;
+                    break;
+                }
                 continue;
             }
         };
@@ -590,9 +644,45 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
             Command::Close => break,
         }
     }
+    if closed_by_remote {
+        push(&events, PeerEvent::ConnectionStateChanged(ConnectionState::Closed));
+    }
+    // After a remote close this stops ICE (whose consent checks would otherwise report
+    // disconnected, then failed) and ends every channel's event stream.
     if tokio::time::timeout(CLOSE_TIMEOUT, connection.close()).await.is_err() {
         log::warn!("closing a peer connection took longer than {CLOSE_TIMEOUT:?}; abandoned it");
     }
+    if closed_by_remote {
+        // The handle learns of the close at its next poll; what it sends until then is refused.
+        refuse(commands).await;
+    }
+}
+
+/// Runs no more commands; a channel created meanwhile is closed at once. Returns when the
+/// handle is gone.
+async fn refuse(mut commands: mpsc::UnboundedReceiver<Command>) {
+    while let Some(command) = commands.recv().await {
+        if let Command::CreateChannel { shared, .. } = command {
+            shared.set_state(ChannelState::Closed);
+        }
+    }
+}
+
+/// Whether the remote side has closed the connection. webrtc reports no event for it: a DTLS
+/// close_notify closes the DTLS transport and the SCTP association, an SCTP ABORT or a completed
+/// SHUTDOWN closes the association, and the data channels close with them, but the connection
+/// state stays `connected` (W3C counts a closed DTLS transport as connected) until ICE consent
+/// checks run out. Before our own `close()` nothing but the remote side closes either, and a
+/// connection without its association carries nothing, so either means the connection is over,
+/// as libdatachannel (Godot's own plugin) reports it.
+async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>) -> bool {
+    let sctp: Arc<dyn SctpTransport> = match connection.sctp().await {
+        Some(sctp) => sctp,
+        None => return false,
+    };
+    let dtls: Arc<dyn DtlsTransport> = sctp.transport();
+    matches!(sctp.state().await, Ok(RTCSctpTransportState::Closed))
+        || matches!(dtls.state().await, Ok(RTCDtlsTransportState::Closed))
 }
 
 async fn answer(connection: &Arc<dyn RtcPeerConnection>) -> webrtc::error::Result<String> {
