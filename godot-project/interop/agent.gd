@@ -118,9 +118,12 @@ func _scenario_we_offer() -> void:
 
 func _scenario_they_offer() -> void:
 	_new_connection()
-	var started := _now_ms()
 	_send({"t": "start", "role": "offer"})
-	if not await _connected("they offer", started, "connect_they_offer_ms"):
+	var offered := func(): return _event("desc") != {}
+	if not _check(await _wait(offered, CONNECT_TIMEOUT), "they offer: their offer arrives"):
+		return
+	# Timed from their createOffer() call, as "we offer" is from ours.
+	if not await _connected("they offer", _event("desc").at, "connect_they_offer_ms"):
 		return
 	var greeted := func(): return range(3).all(func(i): return _has(_received[i], "H%d" % (i + 1)))
 	_check(await _wait(greeted, 5.0), "they offer: a greeting arrives on every channel")
@@ -214,7 +217,14 @@ func _connected(what: String, started: float, figure: String) -> bool:
 		_notes.append("%s: connection state %d, their events %s" % [what, _pc.get_connection_state(), _events])
 		_pc.close()
 		return false
-	_figures[figure] = maxf(_now_ms(), _event("open").at) - started
+	var now := _now_ms()
+	_figures[figure] = maxf(now, _event("open").at) - started
+	var steps := _events.filter(func(e): return e.t == "state").map(
+		func(e): return "their %s@%d" % [e.state, e.at - started]
+	)
+	steps.append("their channels open@%d" % (_event("open").at - started))
+	steps.append("our channels open@%d" % (now - started))
+	_figures[figure.replace("_ms", "_steps")] = steps
 	return true
 
 

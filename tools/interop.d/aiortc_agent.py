@@ -80,8 +80,9 @@ class Agent:
             post({"t": "state", "state": pc.connectionState, "at": now_ms()})
 
         if role == "offer":
+            at = now_ms()
             await pc.setLocalDescription(await pc.createOffer())
-            post({"t": "desc", "type": "offer", "sdp": pc.localDescription.sdp})
+            post({"t": "desc", "type": "offer", "sdp": pc.localDescription.sdp, "at": at})
 
     async def describe(self, kind: str, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
@@ -131,7 +132,7 @@ class Agent:
 
 async def main() -> None:
     if os.environ.get("INTEROP_DEBUG"):
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(relativeCreated)d %(name)s %(message)s")
     post({"t": "version", "version": aiortc.__version__})
     agent = Agent()
     loop = asyncio.get_running_loop()

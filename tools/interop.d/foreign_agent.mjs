@@ -61,8 +61,9 @@ export function createForeignAgent(PeerConnection, post) {
     };
     current.onconnectionstatechange = () => post({ t: 'state', state: current.connectionState, at: Date.now() });
     if (role === 'offer') {
+      const at = Date.now();
       await current.setLocalDescription(await current.createOffer());
-      post({ t: 'desc', type: 'offer', sdp: current.localDescription.sdp });
+      post({ t: 'desc', type: 'offer', sdp: current.localDescription.sdp, at });
     }
   }
 

@@ -56,6 +56,7 @@ function onLines(stream, onLine) {
 async function startForeign(stack, opts, post) {
   if (stack === 'libdatachannel') {
     const { RTCPeerConnection } = await import('node-datachannel/polyfill');
+    if (process.env.INTEROP_DEBUG) (await import('node-datachannel')).initLogger('Debug', (level, message) => process.stderr.write(`[libdatachannel] ${message}\n`));
     const version = JSON.parse(readFileSync(join(here, 'node_modules/node-datachannel/package.json'), 'utf8')).version;
     return { version: `node-datachannel ${version}`, handle: createForeignAgent(RTCPeerConnection, post), close: async () => {} };
   }

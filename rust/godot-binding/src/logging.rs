@@ -3,7 +3,8 @@
 //! Records come from runtime threads; they are queued and printed on the next frame (or the next
 //! `poll`), so Godot is only ever called from the main thread.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use godot::global::{godot_error, godot_print, godot_warn};
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -14,6 +15,8 @@ pub(crate) const LEVEL_ENV: &str = "WEBRTC_MESH_LOG";
 const QUEUE_LIMIT: usize = 1000;
 
 static QUEUE: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
+/// When the first debug record was logged: debug records show the seconds since.
+static LOG_START: OnceLock<Instant> = OnceLock::new();
 
 /// Records the WebRTC stack logs as errors that are ordinary events for a game: each is shown
 /// at debug level instead, as (target prefix, text fragment, what it means).
@@ -61,7 +64,14 @@ impl Log for QueueLogger {
         }
         let mut queue = QUEUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if queue.len() < QUEUE_LIMIT {
-            queue.push((level, format!("[{}] {text}", record.target())));
+            let line = if level >= Level::Debug {
+                // Debug output is read to find where time goes: each record carries its time.
+                let since = LOG_START.get_or_init(Instant::now).elapsed();
+                format!("{:.3} [{}] {text}", since.as_secs_f64(), record.target())
+            } else {
+                format!("[{}] {text}", record.target())
+            };
+            queue.push((level, line));
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod channel;
 pub mod config;
 pub mod error;
+mod wire_repairs;
 mod ice_tally;
 pub mod peer;
 pub mod runtime;

@@ -25,6 +25,7 @@ use webrtc::peer_connection::{
 use crate::channel::{self, ChannelOptions, ChannelShared, ChannelState, DataChannel, Outgoing};
 use crate::config::{IceTransportPolicy, TransportConfig};
 use crate::error::TransportError;
+use crate::wire_repairs::RepairingRuntime;
 use crate::ice_tally::IceTally;
 use crate::stats::{self, PeerStats, SharedStats, STATS_INTERVAL};
 
@@ -511,7 +512,7 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
         .with_multicast_dns_mode(multicast_dns_mode())
         .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
-        // Answer setup:passive, so that we are always the DTLS and SCTP server (offerers pick
+        // Answer setup:passive, so that we are always the DTLS and SCTP server (answerers pick
         // active when we offer). As the SCTP client, the remote's first messages can ride in
         // right behind its COOKIE-ACK and reach rtc before it has opened our negotiated
         // channels' streams, which drops them; as the server we open them first.
@@ -521,6 +522,7 @@ async fn build(config: &TransportConfig, handler: EventHandler) -> webrtc::error
         .with_configuration(configuration)
         .with_setting_engine(settings)
         .with_handler(Arc::new(handler))
+        .with_runtime(Arc::new(RepairingRuntime::default()))
         .with_udp_addrs(vec![SocketAddr::new(config.effective_bind_address(), 0)])
         .with_data_channel_send_buffer_limit(SEND_BUFFER_LIMIT)
         .build()

@@ -1,0 +1,194 @@
+//! Repairs, at the UDP socket, two things webrtc 0.21 gets wrong on the wire with other stacks.
+//!
+//! webrtc lets a connection run on a custom [`Runtime`], whose `wrap_udp_socket` sees every
+//! datagram a connection sends and receives. [`RepairingRuntime`] is webrtc's tokio runtime with
+//! sockets that:
+//! - hand webrtc again the checks and the ClientHello it dropped for coming before its ICE agent
+//!   was ready ([`early_datagrams`]);
+//! - hold back the wrong ICE role-conflict answers it sends ([`role_conflict`]).
+//!
+//! Both are upstream defects of `rtc`; the changes that make this module unnecessary are written
+//! down in `docs/upstream/rtc-ice-early-datagrams-and-role-conflicts.md`.
+
+mod early_datagrams;
+mod peek;
+mod role_conflict;
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use webrtc::runtime::{
+    AsyncInterval, AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket, JoinHandle, RecvMeta, Runtime, TokioRuntime,
+    Transmit,
+};
+
+use early_datagrams::ReplayState;
+use role_conflict::RoleConflicts;
+
+/// webrtc's tokio runtime, with UDP sockets that repair what the module says.
+#[derive(Debug)]
+pub(crate) struct RepairingRuntime {
+    inner: TokioRuntime,
+}
+
+impl Default for RepairingRuntime {
+    fn default() -> Self {
+        Self { inner: TokioRuntime }
+    }
+}
+
+impl Runtime for RepairingRuntime {
+    fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
+        self.inner.spawn(future)
+    }
+
+    fn spawn_reactor(&self, pool_size: usize, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
+        self.inner.spawn_reactor(pool_size, future)
+    }
+
+    fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
+        let inner = self.inner.wrap_udp_socket(socket)?;
+        Ok(Arc::new(RepairingSocket {
+            inner,
+            replay: Mutex::default(),
+            roles: Mutex::default(),
+            timer: Mutex::default(),
+        }))
+    }
+
+    fn wrap_tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
+        self.inner.wrap_tcp_listener(listener)
+    }
+
+    fn connect_tcp<'a>(
+        &'a self,
+        remote: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Arc<dyn AsyncTcpStream>>> + Send + 'a>> {
+        self.inner.connect_tcp(remote)
+    }
+
+    fn resolve_host<'a>(
+        &'a self,
+        host: &'a str,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>> {
+        self.inner.resolve_host(host)
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        self.inner.sleep(duration)
+    }
+
+    fn interval(&self, period: Duration) -> Box<dyn AsyncInterval> {
+        self.inner.interval(period)
+    }
+
+    fn block_on(&self, future: Pin<Box<dyn Future<Output = ()> + '_>>) {
+        self.inner.block_on(future)
+    }
+
+    fn name(&self) -> &'static str {
+        "tokio+wire-repairs"
+    }
+}
+
+/// A UDP socket of webrtc's tokio runtime, with the repairs of this module.
+struct RepairingSocket {
+    inner: Arc<dyn AsyncUdpSocket>,
+    replay: Mutex<ReplayState>,
+    roles: Mutex<RoleConflicts>,
+    /// Wakes the receiving task when a ClientHello is next due.
+    timer: Mutex<Option<Pin<Box<tokio::time::Sleep>>>>,
+}
+
+impl fmt::Debug for RepairingSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RepairingSocket").field("inner", &self.inner).finish()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl AsyncUdpSocket for RepairingSocket {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    fn poll_send(&self, cx: &mut Context<'_>, transmit: &Transmit<'_>) -> Poll<io::Result<usize>> {
+        let single = transmit.segment_size.is_none_or(|size| size >= transmit.contents.len());
+        if single && lock(&self.roles).on_sending(transmit.contents) == role_conflict::Verdict::HoldBack {
+            log::debug!("not sending {}: webrtc switched roles and answers the check anyway", transmit.destination);
+            return Poll::Ready(Ok(transmit.contents.len()));
+        }
+        lock(&self.replay).on_sent(transmit.destination, transmit.contents);
+        self.inner.poll_send(cx, transmit)
+    }
+
+    fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> Poll<io::Result<usize>> {
+        let now = Instant::now();
+        let next_hello = lock(&self.replay).on_clock(now);
+        if let (Some(buf), Some(slot)) = (bufs.first_mut(), meta.first_mut()) {
+            let copy = lock(&self.replay).due.pop_front();
+            if let Some((from, datagram)) = copy.filter(|(_, datagram)| datagram.len() <= buf.len()) {
+                log::debug!("handing webrtc again a datagram from {from} it came too early for");
+                buf[..datagram.len()].copy_from_slice(&datagram);
+                let mut replayed = RecvMeta::default();
+                replayed.addr = from;
+                replayed.len = datagram.len();
+                replayed.stride = datagram.len();
+                replayed.dst_ip = slot.dst_ip;
+                *slot = replayed;
+                return Poll::Ready(Ok(1));
+            }
+        }
+        let result = self.inner.poll_recv(cx, bufs, meta);
+        match result {
+            Poll::Ready(Ok(count)) => {
+                let mut replay = lock(&self.replay);
+                let mut roles = lock(&self.roles);
+                for (buf, slot) in bufs.iter().zip(meta.iter()).take(count) {
+                    // With GRO one buffer holds several datagrams of `stride` bytes from one address.
+                    let stride = slot.stride.max(1);
+                    for datagram in buf[..slot.len].chunks(stride) {
+                        replay.on_received(slot.addr, datagram, now);
+                        roles.on_received(datagram);
+                    }
+                }
+                if !replay.due.is_empty() {
+                    cx.waker().wake_by_ref();
+                }
+            }
+            Poll::Pending => {
+                let mut timer = lock(&self.timer);
+                *timer = next_hello.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
+                if let Some(sleep) = timer.as_mut() {
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        cx.waker().wake_by_ref();
+                    }
+                }
+            }
+            Poll::Ready(Err(_)) => {}
+        }
+        result
+    }
+
+    fn max_gso_segments(&self) -> usize {
+        self.inner.max_gso_segments()
+    }
+
+    fn max_gro_segments(&self) -> usize {
+        self.inner.max_gro_segments()
+    }
+}

@@ -1,0 +1,73 @@
+//! Just enough of STUN (RFC 8489) and DTLS (RFC 6347) to tell datagrams apart on the wire.
+
+pub(super) const STUN_BINDING_REQUEST: [u8; 2] = [0x00, 0x01];
+pub(super) const STUN_BINDING_SUCCESS: [u8; 2] = [0x01, 0x01];
+pub(super) const STUN_BINDING_ERROR: [u8; 2] = [0x01, 0x11];
+pub(super) const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
+
+/// The transaction id of a STUN message of type `kind` (RFC 8489 5: type, length, magic cookie,
+/// 12-byte transaction id).
+pub(super) fn stun_transaction(datagram: &[u8], kind: [u8; 2]) -> Option<[u8; 12]> {
+    if datagram.len() < 20 || datagram[0..2] != kind || datagram[4..8] != STUN_MAGIC_COOKIE {
+        return None;
+    }
+    datagram[8..20].try_into().ok()
+}
+
+const ATTR_ERROR_CODE: u16 = 0x0009;
+const ATTR_ICE_CONTROLLED: u16 = 0x8029;
+const ATTR_ICE_CONTROLLING: u16 = 0x802A;
+
+/// The ICE role a STUN message claims, with its tie-breaker (RFC 8445 16.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Controlling(u64),
+    Controlled(u64),
+}
+
+/// The attributes of a STUN message: (type, value) pairs.
+fn stun_attributes(message: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = message.get(20..).unwrap_or_default();
+    std::iter::from_fn(move || {
+        let kind = u16::from_be_bytes(rest.get(0..2)?.try_into().ok()?);
+        let length = usize::from(u16::from_be_bytes(rest.get(2..4)?.try_into().ok()?));
+        let value = rest.get(4..4 + length)?;
+        rest = rest.get((4 + length).next_multiple_of(4)..).unwrap_or_default();
+        Some((kind, value))
+    })
+}
+
+/// The role attribute of a STUN message, if it has one.
+pub(super) fn stun_role(message: &[u8]) -> Option<Role> {
+    stun_attributes(message).find_map(|(kind, value)| {
+        let tie_breaker = u64::from_be_bytes(value.try_into().ok()?);
+        match kind {
+            ATTR_ICE_CONTROLLING => Some(Role::Controlling(tie_breaker)),
+            ATTR_ICE_CONTROLLED => Some(Role::Controlled(tie_breaker)),
+            _ => None,
+        }
+    })
+}
+
+/// The error code of a STUN error response (RFC 8489 14.8: class * 100 + number).
+pub(super) fn stun_error_code(message: &[u8]) -> Option<u16> {
+    stun_attributes(message)
+        .find(|(kind, _)| *kind == ATTR_ERROR_CODE)
+        .and_then(|(_, value)| Some(u16::from(*value.get(2)? & 0x07) * 100 + u16::from(*value.get(3)?)))
+}
+
+/// A DTLS record (RFC 7983: first byte 20-63).
+pub(super) fn is_dtls(datagram: &[u8]) -> bool {
+    matches!(datagram.first(), Some(20..=63))
+}
+
+/// A DTLS handshake record of epoch 0 carrying a ClientHello with message_seq 0 (RFC 6347 4.1,
+/// 4.2.2): the first flight of a DTLS client.
+pub(super) fn is_first_client_hello(datagram: &[u8]) -> bool {
+    datagram.len() > 18
+        && datagram[0] == 22
+        && datagram[3..5] == [0, 0]
+        && datagram[13] == 1
+        && datagram[17..19] == [0, 0]
+}
+
