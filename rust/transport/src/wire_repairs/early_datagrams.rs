@@ -32,8 +32,9 @@ use super::peek::{
 /// that we answer, which leaves no response of theirs to follow. Their own retransmission comes
 /// after 0.5-1 s.
 const HELLO_REPLAY_DELAYS_MS: [u64; 8] = [10, 30, 70, 150, 250, 400, 600, 850];
-/// Copies of one unanswered check handed back at most.
-const MAX_CHECK_REPLAYS: u8 = 2;
+/// Copies of one unanswered check handed back at most: one when we first check its sender, the
+/// rest after success responses from there.
+const MAX_CHECK_REPLAYS: u8 = 3;
 /// Unanswered checks kept per socket (the newest); a check is handed back once.
 const MAX_KEPT_CHECKS: usize = 8;
 
@@ -78,16 +79,16 @@ impl ReplayState {
         } else if is_first_client_hello(datagram) {
             self.hellos.entry(from).or_insert_with(|| Hello { datagram: datagram.to_vec(), arrived: now, replays: 0 });
         } else if stun_transaction(datagram, STUN_BINDING_SUCCESS).is_some() {
-            self.hand_back_checks(from);
+            self.hand_back_checks(from, MAX_CHECK_REPLAYS);
             if let Some(hello) = self.hellos.get(&from) {
                 self.due.push_back((from, hello.datagram.clone()));
             }
         }
     }
 
-    /// Queues a copy of each unanswered check from `from` that has copies left.
-    fn hand_back_checks(&mut self, from: SocketAddr) {
-        for check in self.checks.iter_mut().filter(|check| check.from == from && check.replays < MAX_CHECK_REPLAYS) {
+    /// Queues a copy of each unanswered check from `from` handed back fewer than `limit` times.
+    fn hand_back_checks(&mut self, from: SocketAddr, limit: u8) {
+        for check in self.checks.iter_mut().filter(|check| check.from == from && check.replays < limit) {
             check.replays += 1;
             self.due.push_back((from, check.datagram.clone()));
         }
@@ -121,8 +122,9 @@ impl ReplayState {
         {
             self.checks.retain(|check| check.transaction != answered);
         } else if stun_transaction(datagram, STUN_BINDING_REQUEST).is_some() {
-            // We check `to`: our agent runs, so what it dropped from `to` before can be handed back.
-            self.hand_back_checks(to);
+            // We check `to`: our agent runs, so what it dropped from `to` before can be handed back
+            // (once: the checks it leaves unanswered while running wait for a success response).
+            self.hand_back_checks(to, 1);
         } else if is_dtls(datagram) {
             self.hellos.remove(&to);
             self.due.retain(|(from, copy)| *from != to || !is_dtls(copy));
@@ -202,13 +204,15 @@ mod tests {
         state.on_sent(peer(), &stun(STUN_BINDING_SUCCESS, 2));
         state.on_sent(peer(), &stun(STUN_BINDING_REQUEST, 9));
         assert_eq!(state.due, VecDeque::from([(peer(), stun(STUN_BINDING_REQUEST, 1))]), "only the unanswered one");
-        state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 9), now);
-        assert_eq!(state.due.len(), 2, "and again once the pair succeeded");
         state.on_sent(peer(), &stun(STUN_BINDING_REQUEST, 10));
-        assert_eq!(state.due.len(), 2, "a check is handed back twice at most");
+        assert_eq!(state.due.len(), 1, "our checks hand a check back once");
+        for _ in 0..MAX_CHECK_REPLAYS {
+            state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 9), now);
+        }
+        assert_eq!(state.due.len(), usize::from(MAX_CHECK_REPLAYS), "then success responses, up to the limit");
         state.on_sent(other_peer(), &stun(STUN_BINDING_SUCCESS, 3));
         state.on_sent(other_peer(), &stun(STUN_BINDING_REQUEST, 11));
-        assert_eq!(state.due.len(), 2, "an answered check never comes back");
+        assert_eq!(state.due.len(), usize::from(MAX_CHECK_REPLAYS), "an answered check never comes back");
     }
 
     #[test]
