@@ -3,7 +3,8 @@
 ## TCP socket on 127.0.0.1, as JSON lines: signaling, commands for the foreign peer, its events.
 ## Three scenarios, each on a fresh connection with Godot's three negotiated channels:
 ##   1. WebRTCPeerConnection.new(), we offer: connect time, a greeting and an echo on every channel
-##      each way, 16 KiB and the largest allowed message echoed, 1000 ordered messages each way,
+##      each way, 16 KiB and the largest allowed message echoed, 1000 ordered messages each way
+##      (--bursts rounds of them),
 ##      then our close() as the foreign peer sees it.
 ##   2. WebRTCPeerConnection.new(), they offer: connect time, then their close() as we see it
 ##      (the time until our channels and our connection are CLOSED).
@@ -12,7 +13,7 @@
 ## Sends {"t": "result", "result": {...}} to the harness, prints "RESULT {json}" and exits 0 when
 ## every check held, else 1.
 ##   godot --headless --path godot-project --script res://interop/agent.gd -- \
-##       --port PORT --stack NAME --version "Chromium 148"
+##       --port PORT --stack NAME --version "Chromium 148" [--bursts N]
 extends SceneTree
 
 ## Godot's negotiated channels: id 1 reliable, id 2 ordered unreliable, id 3 unordered unreliable.
@@ -40,6 +41,7 @@ const MESH_PEER := 2
 var port := 0
 var stack := ""
 var version := ""
+var bursts := 1
 
 var _tcp := StreamPeerTCP.new()
 var _line_buffer := PackedByteArray()
@@ -69,6 +71,8 @@ func _initialize() -> void:
 				stack = args[i + 1]
 			"--version":
 				version = args[i + 1]
+			"--bursts":
+				bursts = maxi(1, int(args[i + 1]))
 	_run()
 
 
@@ -111,8 +115,8 @@ func _scenario_we_offer() -> void:
 	var largest := OUR_MAX_MESSAGE if their_max <= 0 else mini(OUR_MAX_MESSAGE, their_max)
 	_figures["largest_message"] = largest
 	await _echo_large(largest, "the largest allowed message (%d B)" % largest)
-	await _burst_to_them_and_back()
-	await _burst_from_them()
+	await _bursts(69, "burst_round_trip")
+	await _bursts(66, "burst_to_us")
 	await _our_close_seen_by_them()
 
 
@@ -133,7 +137,9 @@ func _scenario_they_offer() -> void:
 func _scenario_mesh() -> void:
 	_events.clear()
 	_mesh = WebRTCMultiplayerPeerRs.new()
-	_mesh.peer_connected.connect(func(id): _mesh_events.append({"t": "connected", "id": id, "at": _now_ms()}))
+	_mesh.peer_connected.connect(
+		func(id): _mesh_events.append({"t": "connected", "id": id, "at": _now_ms()})
+	)
 	_mesh.peer_disconnected.connect(
 		func(id): _mesh_events.append({"t": "disconnected", "id": id, "at": _now_ms()})
 	)
@@ -214,7 +220,8 @@ func _connected(what: String, started: float, figure: String) -> bool:
 			func(c): return c.get_ready_state() == WebRTCDataChannel.STATE_OPEN
 		)
 	if not _check(await _wait(open, CONNECT_TIMEOUT), "%s: every channel opens on both sides" % what):
-		_notes.append("%s: connection state %d, their events %s" % [what, _pc.get_connection_state(), _events])
+		var state := _pc.get_connection_state()
+		_notes.append("%s: connection state %d, their events %s" % [what, state, _events])
 		_pc.close()
 		return false
 	var now := _now_ms()
@@ -253,41 +260,40 @@ func _echo_large(size: int, what: String) -> void:
 	_check(await _wait(back, 10.0), "%s comes back intact" % what)
 
 
-func _burst_to_them_and_back() -> void:
-	_received[0].clear()
-	_arrivals[0].clear()
-	var started := _now_ms()
-	for i in BURST:
-		_channels[0].put_packet(_numbered(69, i))
-	var done := func(): return _received[0].size() >= BURST
-	var arrived := await _wait(done, 30.0)
-	_check(arrived, "%d ordered messages go out and come back (%d did)" % [BURST, _received[0].size()])
-	if arrived:
-		_figures["burst_round_trip_ms"] = _arrivals[0][BURST - 1] - started
-		_figures["burst_round_trip_max_gap_ms"] = _max_gap(_arrivals[0], started)
-	_check(_in_order(_received[0], 69), "and in order")
-
-
-func _burst_from_them() -> void:
-	_received[0].clear()
-	_arrivals[0].clear()
-	var started := _now_ms()
-	_send({"t": "burst", "id": 1, "count": BURST, "size": BURST_SIZE})
-	var done := func(): return _received[0].size() >= BURST
-	var arrived := await _wait(done, 30.0)
-	_check(arrived, "%d ordered messages arrive from them (%d did)" % [BURST, _received[0].size()])
-	if arrived:
-		_figures["burst_to_us_ms"] = _arrivals[0][BURST - 1] - started
-		_figures["burst_to_us_max_gap_ms"] = _max_gap(_arrivals[0], started)
-	_check(_in_order(_received[0], 66), "and in order")
+## Runs `bursts` rounds of BURST ordered reliable messages: ours echoed back (kind "E") or theirs
+## (kind "B"). Each round is checked (all arrive, in order); the figures are every round's time
+## and largest gap between two arrivals, and how many rounds had a gap over STALL_MS.
+func _bursts(kind: int, figure: String) -> void:
+	var times := []
+	var gaps := []
+	for round_index in bursts:
+		_received[0].clear()
+		_arrivals[0].clear()
+		var started := _now_ms()
+		if kind == 69:
+			for i in BURST:
+				_channels[0].put_packet(_numbered(kind, i))
+		else:
+			_send({"t": "burst", "id": 1, "count": BURST, "size": BURST_SIZE})
+		var done := func(): return _received[0].size() >= BURST
+		var what := "%s: %d ordered messages, round %d" % [figure, BURST, round_index + 1]
+		if not _check(await _wait(done, 30.0), "%s: all arrive (%d did)" % [what, _received[0].size()]):
+			return
+		_check(_in_order(_received[0], kind), "%s: in order" % what)
+		times.append(roundi(_arrivals[0][BURST - 1] - started))
+		gaps.append(roundi(_max_gap(_arrivals[0], started)))
+	_figures[figure + "_ms"] = times
+	_figures[figure + "_max_gap_ms"] = gaps
+	_figures[figure + "_stalls"] = gaps.filter(func(gap): return gap > STALL_MS).size()
 
 
 func _our_close_seen_by_them() -> void:
 	var closed_at := _now_ms()
 	_pc.close()
-	var all_closed := func(): return _events.filter(func(e): return e.t == "channel_closed").size() >= 3
+	var closes := func(): return _events.filter(func(e): return e.t == "channel_closed")
+	var all_closed := func(): return closes.call().size() >= 3
 	if _check(await _wait(all_closed, CLOSE_TIMEOUT), "our close(): they see every channel close"):
-		var last: float = _events.filter(func(e): return e.t == "channel_closed").map(func(e): return e.at).max()
+		var last: float = closes.call().map(func(e): return e.at).max()
 		_figures["local_close_seen_ms"] = last - closed_at
 	await _wait(func(): return false, 0.3)
 	var states := _events.filter(func(e): return e.t == "state").map(
@@ -300,7 +306,8 @@ func _their_close_seen_by_us() -> void:
 	var closed_at := await _close_them()
 	var channels_closed := func():
 		return _channels.all(func(c): return c.get_ready_state() == WebRTCDataChannel.STATE_CLOSED)
-	if _check(await _wait(channels_closed, CLOSE_TIMEOUT), "their close(): our channels become CLOSED"):
+	var what := "their close(): our channels become CLOSED"
+	if _check(await _wait(channels_closed, CLOSE_TIMEOUT), what):
 		_figures["remote_close_channels_ms"] = _now_ms() - closed_at
 	var state_closed := func(): return _pc.get_connection_state() == WebRTCPeerConnection.STATE_CLOSED
 	var reached := await _wait(state_closed, CLOSE_TIMEOUT)
@@ -401,7 +408,8 @@ func _mesh_event(kind: String) -> Dictionary:
 
 func _mesh_has(text: String, mode: int) -> bool:
 	for packet in _mesh_packets:
-		if packet.mode == mode and packet.peer == MESH_PEER and packet.data.get_string_from_utf8() == text:
+		var data: PackedByteArray = packet.data
+		if packet.mode == mode and packet.peer == MESH_PEER and data.get_string_from_utf8() == text:
 			return true
 	return false
 

@@ -5,7 +5,7 @@
 // when a stack fails a check. tools/interop runs it inside a network namespace of its own.
 //
 //   node harness.mjs --godot tools/godot --project godot-project --stacks chromium,libdatachannel,aiortc
-//       [--python target/interop-venv/bin/python3] [--logs DIR]
+//       [--python target/interop-venv/bin/python3] [--logs DIR] [--bursts N]
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -29,6 +29,7 @@ function options() {
     stacks: value('--stacks', 'chromium,libdatachannel,aiortc').split(',').filter(Boolean),
     python: value('--python', 'python3'),
     logs: value('--logs', ''),
+    bursts: value('--bursts', '1'),
   };
 }
 
@@ -122,7 +123,7 @@ async function runStack(stack, opts) {
     });
   });
   const args = ['--headless', '--path', opts.project, '--script', 'res://interop/agent.gd', '--',
-    '--port', String(server.address().port), '--stack', stack, '--version', foreign.version];
+    '--port', String(server.address().port), '--stack', stack, '--version', foreign.version, '--bursts', opts.bursts];
   const godot = spawn(opts.godot, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   godot.stdout.on('data', (chunk) => { output += chunk; });
@@ -155,11 +156,20 @@ async function runStack(stack, opts) {
 
 function table(results) {
   const ms = (value) => (value === undefined || value === null || value < 0 ? '-' : `${Math.round(value)} ms`);
-  const rows = [['stack', 'version', 'connect (we offer / they offer / mesh)', '1000 ordered (to us)', 'their close seen as CLOSED', 'our close seen', 'result']];
+  const median = (values) => {
+    if (!Array.isArray(values) || values.length === 0) return undefined;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+  const rows = [['stack', 'version', 'connect: we offer / they offer / mesh', '1000 msgs: to us / round trip',
+    'stalls', 'their close: our state', 'our close seen', 'result']];
   for (const r of results) {
     const f = r.figures || {};
+    const rounds = (f.burst_to_us_ms || []).length + (f.burst_round_trip_ms || []).length;
     rows.push([r.stack, r.version, `${ms(f.connect_we_offer_ms)} / ${ms(f.connect_they_offer_ms)} / ${ms(f.connect_mesh_ms)}`,
-      ms(f.burst_to_us_ms), `${ms(f.remote_close_to_closed_ms)} (${f.state_after_remote_close || '-'})`,
+      `${ms(median(f.burst_to_us_ms))} / ${ms(median(f.burst_round_trip_ms))}`,
+      `${(f.burst_to_us_stalls || 0) + (f.burst_round_trip_stalls || 0)} of ${rounds}`,
+      `${f.state_after_remote_close || '-'} in ${ms(f.remote_close_to_closed_ms)}`,
       ms(f.local_close_seen_ms), r.ok ? 'ok' : 'FAILED']);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
