@@ -13,11 +13,11 @@
 pub mod channel;
 pub mod config;
 pub mod error;
-mod wire_repairs;
 mod ice_tally;
 pub mod peer;
 pub mod runtime;
 pub mod stats;
+mod wire_repairs;
 
 pub use channel::{ChannelOptions, ChannelState, DataChannel, Packet};
 pub use config::{IceServer, IceTransportPolicy, TransportConfig};

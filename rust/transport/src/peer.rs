@@ -25,9 +25,9 @@ use webrtc::peer_connection::{
 use crate::channel::{self, ChannelOptions, ChannelShared, ChannelState, DataChannel, Outgoing};
 use crate::config::{IceTransportPolicy, TransportConfig};
 use crate::error::TransportError;
-use crate::wire_repairs::RepairingRuntime;
 use crate::ice_tally::IceTally;
 use crate::stats::{self, PeerStats, SharedStats, STATS_INTERVAL};
+use crate::wire_repairs::RepairingRuntime;
 
 /// Per-channel send buffer: bounded so long transfers do not overrun the kernel's UDP buffers.
 const SEND_BUFFER_LIMIT: usize = 128 * 1024;

@@ -70,4 +70,3 @@ pub(super) fn is_first_client_hello(datagram: &[u8]) -> bool {
         && datagram[13] == 1
         && datagram[17..19] == [0, 0]
 }
-
