@@ -676,15 +676,20 @@ async fn refuse(mut commands: mpsc::UnboundedReceiver<Command>) {
 /// state stays `connected` (W3C counts a closed DTLS transport as connected) until ICE consent
 /// checks run out. Before our own `close()` nothing but the remote side closes either, and a
 /// connection without its association carries nothing, so either means the connection is over,
-/// as libdatachannel (Godot's own plugin) reports it.
+/// as libdatachannel (Godot's own plugin) reports it. A DTLS handshake that fails (under heavy
+/// loss, say) leaves DTLS `failed` and the association closed: that is a failure, which the
+/// connection state reports, not a close.
 async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>) -> bool {
     let sctp: Arc<dyn SctpTransport> = match connection.sctp().await {
         Some(sctp) => sctp,
         None => return false,
     };
     let dtls: Arc<dyn DtlsTransport> = sctp.transport();
-    matches!(sctp.state().await, Ok(RTCSctpTransportState::Closed))
-        || matches!(dtls.state().await, Ok(RTCDtlsTransportState::Closed))
+    match dtls.state().await {
+        Ok(RTCDtlsTransportState::Closed) => true,
+        Ok(RTCDtlsTransportState::Connected) => matches!(sctp.state().await, Ok(RTCSctpTransportState::Closed)),
+        _ => false,
+    }
 }
 
 async fn answer(connection: &Arc<dyn RtcPeerConnection>) -> webrtc::error::Result<String> {
