@@ -5,12 +5,16 @@
 //! sockets that:
 //! - hand webrtc again the checks and the ClientHello it dropped for coming before its ICE agent
 //!   was ready ([`early_datagrams`]);
-//! - hold back the wrong ICE role-conflict answers it sends ([`role_conflict`]).
+//! - hold back the wrong ICE role-conflict answers it sends ([`role_conflict`]);
+//! - send our DTLS handshake flight again when the peer repeats the message it answers, which
+//!   `rtc-dtls` does not do ([`handshake_resend`]);
+//! - ask for kernel buffers large enough for what SCTP keeps in flight.
 //!
 //! Both are upstream defects of `rtc`; the changes that make this module unnecessary are written
 //! down in `docs/upstream/rtc-ice-early-datagrams-and-role-conflicts.md`.
 
 mod early_datagrams;
+mod handshake_resend;
 mod peek;
 mod role_conflict;
 
@@ -29,6 +33,7 @@ use webrtc::runtime::{
 };
 
 use early_datagrams::ReplayState;
+use handshake_resend::HandshakeResend;
 use role_conflict::RoleConflicts;
 
 /// webrtc's tokio runtime, with UDP sockets that repair what the module says.
@@ -53,11 +58,13 @@ impl Runtime for RepairingRuntime {
     }
 
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
+        enlarge_buffers(&socket);
         let inner = self.inner.wrap_udp_socket(socket)?;
         Ok(Arc::new(RepairingSocket {
             inner,
             replay: Mutex::default(),
             roles: Mutex::default(),
+            resend: Mutex::default(),
             timer: Mutex::default(),
         }))
     }
@@ -97,11 +104,29 @@ impl Runtime for RepairingRuntime {
     }
 }
 
+/// Asked-for size of each socket's kernel send and receive buffers.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+
+/// Asks for 4 MiB socket buffers. The default (~208 KiB on Linux, 64 KiB on Windows) is less than
+/// what SCTP keeps in flight on a fast path, and a datagram dropped at a full buffer costs a
+/// retransmission timeout (1 s in webrtc-rs). The system may grant less (Linux caps it at
+/// `net.core.rmem_max`/`wmem_max`); that is not an error.
+fn enlarge_buffers(socket: &std::net::UdpSocket) {
+    let socket = socket2::SockRef::from(socket);
+    if let Err(err) = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES) {
+        log::debug!("cannot enlarge a UDP receive buffer: {err}");
+    }
+    if let Err(err) = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES) {
+        log::debug!("cannot enlarge a UDP send buffer: {err}");
+    }
+}
+
 /// A UDP socket of webrtc's tokio runtime, with the repairs of this module.
 struct RepairingSocket {
     inner: Arc<dyn AsyncUdpSocket>,
     replay: Mutex<ReplayState>,
     roles: Mutex<RoleConflicts>,
+    resend: Mutex<HandshakeResend>,
     /// Wakes the receiving task when a ClientHello is next due.
     timer: Mutex<Option<Pin<Box<tokio::time::Sleep>>>>,
 }
@@ -116,6 +141,21 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+impl RepairingSocket {
+    /// Sends datagrams of ours again, best effort: a full send buffer drops them (the handshake's
+    /// own retransmissions still run).
+    fn send_again(&self, cx: &mut Context<'_>, datagrams: Vec<(SocketAddr, Vec<u8>)>) {
+        for (to, datagram) in datagrams {
+            log::debug!("sending our DTLS handshake flight to {to} again: it repeated what the flight answers");
+            let transmit =
+                Transmit { destination: to, ecn: None, contents: &datagram, segment_size: None, src_ip: None };
+            if !matches!(self.inner.poll_send(cx, &transmit), Poll::Ready(Ok(_))) {
+                log::debug!("could not send a handshake datagram to {to} again");
+            }
+        }
+    }
+}
+
 impl AsyncUdpSocket for RepairingSocket {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
@@ -128,6 +168,7 @@ impl AsyncUdpSocket for RepairingSocket {
             return Poll::Ready(Ok(transmit.contents.len()));
         }
         lock(&self.replay).on_sent(transmit.destination, transmit.contents);
+        lock(&self.resend).on_sent(transmit.destination, transmit.contents);
         self.inner.poll_send(cx, transmit)
     }
 
@@ -156,19 +197,24 @@ impl AsyncUdpSocket for RepairingSocket {
         let result = self.inner.poll_recv(cx, bufs, meta);
         match result {
             Poll::Ready(Ok(count)) => {
+                let mut resends = Vec::new();
                 let mut replay = lock(&self.replay);
                 let mut roles = lock(&self.roles);
+                let mut resend = lock(&self.resend);
                 for (buf, slot) in bufs.iter().zip(meta.iter()).take(count) {
                     // With GRO one buffer holds several datagrams of `stride` bytes from one address.
                     let stride = slot.stride.max(1);
                     for datagram in buf[..slot.len].chunks(stride) {
                         replay.on_received(slot.addr, datagram, now);
                         roles.on_received(datagram);
+                        resends.extend(resend.on_received(slot.addr, datagram).into_iter().map(|d| (slot.addr, d)));
                     }
                 }
                 if !replay.due.is_empty() {
                     cx.waker().wake_by_ref();
                 }
+                drop((replay, roles, resend));
+                self.send_again(cx, resends);
             }
             Poll::Pending => {
                 let mut timer = lock(&self.timer);

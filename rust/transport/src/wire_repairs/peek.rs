@@ -56,6 +56,18 @@ pub(super) fn stun_error_code(message: &[u8]) -> Option<u16> {
         .and_then(|(_, value)| Some(u16::from(*value.get(2)? & 0x07) * 100 + u16::from(*value.get(3)?)))
 }
 
+/// A datagram starting with a DTLS handshake record of epoch 0 (RFC 6347 4.1: content type 22,
+/// version, epoch, sequence number, length): the unencrypted part of a handshake.
+pub(super) fn dtls_epoch0_handshake(datagram: &[u8]) -> bool {
+    datagram.len() > 13 && datagram[0] == 22 && datagram[3..5] == [0, 0]
+}
+
+/// Whether two datagrams carry the same DTLS record but for its record sequence number (bytes
+/// 5-10), which a retransmission changes.
+pub(super) fn same_dtls_record(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.len() > 11 && a[..5] == b[..5] && a[11..] == b[11..]
+}
+
 /// A DTLS record (RFC 7983: first byte 20-63).
 pub(super) fn is_dtls(datagram: &[u8]) -> bool {
     matches!(datagram.first(), Some(20..=63))

@@ -1,0 +1,116 @@
+//! Sends our DTLS handshake flight again when the peer repeats the message it answers.
+//!
+//! A DTLS server that has sent its flight (ServerHello ... ServerHelloDone) waits for the client's
+//! next one, and `rtc-dtls` 0.21.1 cancels its retransmission timer whenever any handshake
+//! datagram arrives (`handshaker.rs`, `wait`). When the server's flight is lost, the client
+//! repeats its ClientHello every second, each repeat cancels the server's timer again, the server
+//! never sends its flight again, and after 8 s the client gives up ("invalid state machine
+//! transition"). In the lab at 10% loss this failed about one connection in three. RFC 6347
+//! 4.2.4 has a peer that receives a repeat of the message its flight answers send that flight
+//! again; this does it at the socket: it keeps the epoch-0 handshake datagrams we sent to an
+//! address after its last handshake datagram, and sends them again when that datagram comes again.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use super::peek::{dtls_epoch0_handshake, same_dtls_record};
+
+/// Datagrams of our flight kept per address (a flight is a handful).
+const MAX_FLIGHT_DATAGRAMS: usize = 8;
+/// Times one flight is sent again at most.
+const MAX_RESENDS: u8 = 7;
+
+/// What one socket knows per address: the last handshake datagram heard, our answer to it.
+#[derive(Default)]
+pub(super) struct HandshakeResend {
+    peers: HashMap<SocketAddr, Exchange>,
+}
+
+#[derive(Default)]
+struct Exchange {
+    heard: Vec<u8>,
+    answer: Vec<Vec<u8>>,
+    resends: u8,
+}
+
+impl HandshakeResend {
+    /// Looks at a datagram received from `from`; returns the datagrams to send it again.
+    pub(super) fn on_received(&mut self, from: SocketAddr, datagram: &[u8]) -> Vec<Vec<u8>> {
+        if !dtls_epoch0_handshake(datagram) {
+            return Vec::new();
+        }
+        let exchange = self.peers.entry(from).or_default();
+        if !same_dtls_record(&exchange.heard, datagram) {
+            *exchange = Exchange { heard: datagram.to_vec(), ..Exchange::default() };
+            return Vec::new();
+        }
+        if exchange.answer.is_empty() || exchange.resends == MAX_RESENDS {
+            return Vec::new();
+        }
+        exchange.resends += 1;
+        exchange.answer.clone()
+    }
+
+    /// Looks at a datagram we send to `to`: epoch-0 handshake datagrams make up our answer.
+    pub(super) fn on_sent(&mut self, to: SocketAddr, datagram: &[u8]) {
+        if !dtls_epoch0_handshake(datagram) {
+            return;
+        }
+        if let Some(exchange) = self.peers.get_mut(&to) {
+            if exchange.resends == 0 && exchange.answer.len() < MAX_FLIGHT_DATAGRAMS {
+                exchange.answer.push(datagram.to_vec());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-record epoch-0 handshake datagram: record sequence `seq`, message type `kind`.
+    fn handshake(seq: u8, kind: u8, body: u8) -> Vec<u8> {
+        let mut record = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, seq, 0, 16, kind, 0, 0, 12, 0, 1];
+        record.resize(29, body);
+        record
+    }
+
+    fn peer() -> SocketAddr {
+        "10.0.0.2:4000".parse().expect("a socket address")
+    }
+
+    #[test]
+    fn a_repeated_message_gets_our_flight_again() {
+        let mut resend = HandshakeResend::default();
+        let hello = handshake(1, 1, 7);
+        assert!(resend.on_received(peer(), &hello).is_empty());
+        resend.on_sent(peer(), &handshake(1, 2, 1));
+        resend.on_sent(peer(), &handshake(2, 11, 2));
+        let again = resend.on_received(peer(), &handshake(5, 1, 7));
+        assert_eq!(again, vec![handshake(1, 2, 1), handshake(2, 11, 2)], "a repeat with a new record number");
+        resend.on_sent(peer(), &handshake(3, 2, 1));
+        assert_eq!(resend.on_received(peer(), &handshake(6, 1, 7)).len(), 2, "what was sent again is not added");
+    }
+
+    #[test]
+    fn a_new_message_starts_a_new_exchange_and_repeats_are_bounded() {
+        let mut resend = HandshakeResend::default();
+        resend.on_received(peer(), &handshake(1, 1, 7));
+        resend.on_sent(peer(), &handshake(1, 2, 1));
+        for _ in 0..MAX_RESENDS {
+            assert_eq!(resend.on_received(peer(), &handshake(1, 1, 7)).len(), 1);
+        }
+        assert!(resend.on_received(peer(), &handshake(1, 1, 7)).is_empty(), "bounded");
+        assert!(resend.on_received(peer(), &handshake(2, 16, 9)).is_empty(), "their next flight");
+        assert!(resend.on_received(peer(), &handshake(3, 16, 9)).is_empty(), "nothing of ours answers it yet");
+    }
+
+    #[test]
+    fn other_traffic_is_left_alone() {
+        let mut resend = HandshakeResend::default();
+        let application = [23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
+        assert!(resend.on_received(peer(), &application).is_empty());
+        resend.on_sent(peer(), &application);
+        assert!(!resend.peers.contains_key(&peer()));
+    }
+}
