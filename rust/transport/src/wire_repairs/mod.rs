@@ -11,7 +11,7 @@
 //! - ask for kernel buffers large enough for what SCTP keeps in flight.
 //!
 //! Both are upstream defects of `rtc`; the changes that make this module unnecessary are written
-//! down in `docs/upstream/rtc-ice-early-datagrams-and-role-conflicts.md`.
+//! down in `docs/upstream/rtc-interop-and-loss-defects.md`.
 
 mod early_datagrams;
 mod handshake_resend;
