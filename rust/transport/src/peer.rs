@@ -580,6 +580,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut remote_close_ticker = tokio::time::interval(REMOTE_CLOSE_CHECK);
     remote_close_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut closed_by_remote = false;
+    let mut association_was_up = false;
     loop {
         let command = tokio::select! {
             biased;
@@ -592,7 +593,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
                 continue;
             }
             _ = remote_close_ticker.tick(), if remote_is_set => {
-                if closed_by_peer(&connection).await {
+                if closed_by_peer(&connection, &mut association_was_up).await {
                     closed_by_remote = true;
                     break;
                 }
@@ -676,10 +677,13 @@ async fn refuse(mut commands: mpsc::UnboundedReceiver<Command>) {
 /// state stays `connected` (W3C counts a closed DTLS transport as connected) until ICE consent
 /// checks run out. Before our own `close()` nothing but the remote side closes either, and a
 /// connection without its association carries nothing, so either means the connection is over,
-/// as libdatachannel (Godot's own plugin) reports it. A DTLS handshake that fails (under heavy
-/// loss, say) leaves DTLS `failed` and the association closed: that is a failure, which the
-/// connection state reports, not a close.
-async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>) -> bool {
+/// as libdatachannel (Godot's own plugin) reports it.
+///
+/// Two look-alikes are not a close: a DTLS handshake that fails (under heavy loss, say) leaves
+/// DTLS `failed`, which the connection state reports; and an SCTP server's association reads
+/// `closed` (SCTP's initial state) until the client's INIT arrives, so the association counts only
+/// once `association_was_up` (set here when it is seen connected).
+async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>, association_was_up: &mut bool) -> bool {
     let sctp: Arc<dyn SctpTransport> = match connection.sctp().await {
         Some(sctp) => sctp,
         None => return false,
@@ -687,7 +691,14 @@ async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>) -> bool {
     let dtls: Arc<dyn DtlsTransport> = sctp.transport();
     match dtls.state().await {
         Ok(RTCDtlsTransportState::Closed) => true,
-        Ok(RTCDtlsTransportState::Connected) => matches!(sctp.state().await, Ok(RTCSctpTransportState::Closed)),
+        Ok(RTCDtlsTransportState::Connected) => match sctp.state().await {
+            Ok(RTCSctpTransportState::Connected) => {
+                *association_was_up = true;
+                false
+            }
+            Ok(RTCSctpTransportState::Closed) => *association_was_up,
+            _ => false,
+        },
         _ => false,
     }
 }
