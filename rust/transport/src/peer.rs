@@ -580,7 +580,6 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut remote_close_ticker = tokio::time::interval(REMOTE_CLOSE_CHECK);
     remote_close_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut closed_by_remote = false;
-    let mut association_was_up = false;
     loop {
         let command = tokio::select! {
             biased;
@@ -593,7 +592,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
                 continue;
             }
             _ = remote_close_ticker.tick(), if remote_is_set => {
-                if closed_by_peer(&connection, &mut association_was_up).await {
+                if closed_by_peer(&connection).await {
                     closed_by_remote = true;
                     break;
                 }
@@ -681,9 +680,9 @@ async fn refuse(mut commands: mpsc::UnboundedReceiver<Command>) {
 ///
 /// Two look-alikes are not a close: a DTLS handshake that fails (under heavy loss, say) leaves
 /// DTLS `failed`, which the connection state reports; and an SCTP server's association reads
-/// `closed` (SCTP's initial state) until the client's INIT arrives, so the association counts only
-/// once `association_was_up` (set here when it is seen connected).
-async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>, association_was_up: &mut bool) -> bool {
+/// `closed` (SCTP's initial state) until the client's INIT arrives, so a closed association counts
+/// only if its handshake had completed (it then knows its stream counts, `max_channels`).
+async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>) -> bool {
     let sctp: Arc<dyn SctpTransport> = match connection.sctp().await {
         Some(sctp) => sctp,
         None => return false,
@@ -691,14 +690,10 @@ async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>, association_was
     let dtls: Arc<dyn DtlsTransport> = sctp.transport();
     match dtls.state().await {
         Ok(RTCDtlsTransportState::Closed) => true,
-        Ok(RTCDtlsTransportState::Connected) => match sctp.state().await {
-            Ok(RTCSctpTransportState::Connected) => {
-                *association_was_up = true;
-                false
-            }
-            Ok(RTCSctpTransportState::Closed) => *association_was_up,
-            _ => false,
-        },
+        Ok(RTCDtlsTransportState::Connected) => {
+            matches!(sctp.state().await, Ok(RTCSctpTransportState::Closed))
+                && matches!(sctp.max_channels().await, Ok(Some(_)))
+        }
         _ => false,
     }
 }
