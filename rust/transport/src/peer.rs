@@ -207,8 +207,12 @@ impl PeerConnection {
         let events = EventQueue::default();
         let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
         let ice = Arc::new(IceTally::new(config.has_relay()));
-        let handler =
-            EventHandler { events: Arc::clone(&events), max_message_size: Arc::clone(&max_message_size), ice };
+        let handler = EventHandler {
+            events: Arc::clone(&events),
+            max_message_size: Arc::clone(&max_message_size),
+            ice,
+            connected: Arc::default(),
+        };
         let stats = SharedStats::default();
         let stats_wanted = Arc::new(AtomicBool::new(false));
         let task = Task { config, handler, stats: Arc::clone(&stats), stats_wanted: Arc::clone(&stats_wanted) };
@@ -396,6 +400,8 @@ struct EventHandler {
     events: EventQueue,
     max_message_size: Arc<AtomicUsize>,
     ice: Arc<IceTally>,
+    /// Tells the connection's task that the connection is up (see `nudge_driver`).
+    connected: Arc<tokio::sync::Notify>,
 }
 
 impl EventHandler {
@@ -452,6 +458,9 @@ impl PeerConnectionEventHandler for EventHandler {
         };
         if state == ConnectionState::Failed {
             self.push(PeerEvent::Error(self.ice.failure()));
+        }
+        if state == ConnectionState::Connected {
+            self.connected.notify_one();
         }
         self.push(PeerEvent::ConnectionStateChanged(state));
     }
@@ -560,6 +569,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
     let Task { config, handler, stats: shared_stats, stats_wanted } = task;
     let events = Arc::clone(&handler.events);
     let ice = Arc::clone(&handler.ice);
+    let connected = Arc::clone(&handler.connected);
     let error = |error: TransportError| push(&events, PeerEvent::Error(error));
     let failed = |step: &'static str, reason: webrtc::error::Error| {
         error(TransportError::Signaling { step, reason: reason.to_string() })
@@ -580,6 +590,8 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut remote_close_ticker = tokio::time::interval(REMOTE_CLOSE_CHECK);
     remote_close_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut closed_by_remote = false;
+    let mut first_channel: Option<Arc<dyn RtcDataChannel>> = None;
+    let mut nudged = false;
     loop {
         let command = tokio::select! {
             biased;
@@ -589,6 +601,13 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
             },
             _ = stats_ticker.tick(), if stats_wanted.load(Ordering::Acquire) => {
                 stats::refresh(&connection, &shared_stats).await;
+                continue;
+            }
+            _ = connected.notified(), if !nudged => {
+                nudged = true;
+                if let Some(channel) = &first_channel {
+                    nudge_driver(channel).await;
+                }
                 continue;
             }
             _ = remote_close_ticker.tick(), if remote_is_set => {
@@ -635,7 +654,10 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
             Command::CreateChannel { label, shared, outgoing } => {
                 let options = shared.options().to_rtc();
                 match connection.create_data_channel(&label, Some(options)).await {
-                    Ok(channel) => channel::attach(channel, shared, outgoing),
+                    Ok(channel) => {
+                        first_channel.get_or_insert_with(|| Arc::clone(&channel));
+                        channel::attach(channel, shared, outgoing)
+                    }
                     Err(failure) => {
                         shared.set_state(ChannelState::Closed);
                         error(TransportError::Channel { label, reason: failure.to_string() });
@@ -667,6 +689,16 @@ async fn refuse(mut commands: mpsc::UnboundedReceiver<Command>) {
         if let Command::CreateChannel { shared, .. } = command {
             shared.set_state(ChannelState::Closed);
         }
+    }
+}
+
+/// Wakes webrtc's driver once the connection is up. The SCTP INIT that DTLS completion creates
+/// (when we are the DTLS client) is sent only on the driver's next wake-up, which would otherwise be
+/// its next 200 ms timer tick; rewriting a channel's buffered-amount threshold is the cheapest
+/// call that wakes it.
+async fn nudge_driver(channel: &Arc<dyn RtcDataChannel>) {
+    if let Ok(threshold) = channel.buffered_amount_low_threshold().await {
+        let _ = channel.set_buffered_amount_low_threshold(threshold).await;
     }
 }
 
