@@ -207,12 +207,17 @@ func _all_complete() -> bool:
 
 
 ## True when nothing more can happen: on every link both sides sent everything (END) and heard
-## the other's END (FIN), or its connection failed or closed, or its peer left.
+## the other's END (FIN), or its connection failed or closed, or its peer left; and every live
+## link's statistics have named its path (get_stats' first snapshot comes a moment after the first
+## call, and a fast transfer can be over before it).
 func _all_resolved() -> bool:
 	if _links.size() < expect:
 		return false
 	for link: Link in _links.values():
 		if not (link.end and link.fin) and not link.dead and not link.left:
+			return false
+		var has_stats := link.connection != null and link.connection.has_method("get_stats")
+		if has_stats and not link.dead and not link.left and link.stats.is_empty():
 			return false
 	return true
 

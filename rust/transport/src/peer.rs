@@ -212,6 +212,7 @@ impl PeerConnection {
             max_message_size: Arc::clone(&max_message_size),
             ice,
             connected: Arc::default(),
+            is_connected: Arc::default(),
         };
         let stats = SharedStats::default();
         let stats_wanted = Arc::new(AtomicBool::new(false));
@@ -402,6 +403,8 @@ struct EventHandler {
     ice: Arc<IceTally>,
     /// Tells the connection's task that the connection is up (see `nudge_driver`).
     connected: Arc<tokio::sync::Notify>,
+    /// Whether webrtc's last reported state is `connected` (see `closed_by_peer`).
+    is_connected: Arc<AtomicBool>,
 }
 
 impl EventHandler {
@@ -459,6 +462,7 @@ impl PeerConnectionEventHandler for EventHandler {
         if state == ConnectionState::Failed {
             self.push(PeerEvent::Error(self.ice.failure()));
         }
+        self.is_connected.store(state == ConnectionState::Connected, Ordering::Release);
         if state == ConnectionState::Connected {
             self.connected.notify_one();
         }
@@ -570,6 +574,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
     let events = Arc::clone(&handler.events);
     let ice = Arc::clone(&handler.ice);
     let connected = Arc::clone(&handler.connected);
+    let is_connected = Arc::clone(&handler.is_connected);
     let error = |error: TransportError| push(&events, PeerEvent::Error(error));
     let failed = |step: &'static str, reason: webrtc::error::Error| {
         error(TransportError::Signaling { step, reason: reason.to_string() })
@@ -611,7 +616,7 @@ async fn drive(task: Task, mut commands: mpsc::UnboundedReceiver<Command>) {
                 continue;
             }
             _ = remote_close_ticker.tick(), if remote_is_set => {
-                if closed_by_peer(&connection).await {
+                if is_connected.load(Ordering::Acquire) && closed_by_peer(&connection).await {
                     closed_by_remote = true;
                     break;
                 }
@@ -710,24 +715,22 @@ async fn nudge_driver(channel: &Arc<dyn RtcDataChannel>) {
 /// connection without its association carries nothing, so either means the connection is over,
 /// as libdatachannel (Godot's own plugin) reports it.
 ///
-/// Two look-alikes are not a close: a DTLS handshake that fails (under heavy loss, say) leaves
-/// DTLS `failed`, which the connection state reports; and an SCTP server's association reads
-/// `closed` (SCTP's initial state) until the client's INIT arrives, so a closed association counts
-/// only if its handshake had completed (it then knows its stream counts, `max_channels`).
+/// Look-alikes that are not a close (the caller also asks only while webrtc reports
+/// `connected`, so a failing ICE path, which reports disconnected or failed, is never taken for
+/// one): a DTLS handshake that fails leaves DTLS `failed`, and an SCTP server's association reads
+/// `closed` (SCTP's initial state) until the client's INIT arrives. So only an association whose
+/// handshake completed (it then knows its stream counts, `max_channels`) can have been closed.
 async fn closed_by_peer(connection: &Arc<dyn RtcPeerConnection>) -> bool {
     let sctp: Arc<dyn SctpTransport> = match connection.sctp().await {
         Some(sctp) => sctp,
         None => return false,
     };
-    let dtls: Arc<dyn DtlsTransport> = sctp.transport();
-    match dtls.state().await {
-        Ok(RTCDtlsTransportState::Closed) => true,
-        Ok(RTCDtlsTransportState::Connected) => {
-            matches!(sctp.state().await, Ok(RTCSctpTransportState::Closed))
-                && matches!(sctp.max_channels().await, Ok(Some(_)))
-        }
-        _ => false,
+    if !matches!(sctp.max_channels().await, Ok(Some(_))) {
+        return false;
     }
+    let dtls: Arc<dyn DtlsTransport> = sctp.transport();
+    matches!(dtls.state().await, Ok(RTCDtlsTransportState::Closed))
+        || matches!(sctp.state().await, Ok(RTCSctpTransportState::Closed))
 }
 
 async fn answer(connection: &Arc<dyn RtcPeerConnection>) -> webrtc::error::Result<String> {
