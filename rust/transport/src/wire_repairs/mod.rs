@@ -60,13 +60,7 @@ impl Runtime for RepairingRuntime {
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
         enlarge_buffers(&socket);
         let inner = self.inner.wrap_udp_socket(socket)?;
-        Ok(Arc::new(RepairingSocket {
-            inner,
-            replay: Mutex::default(),
-            roles: Mutex::default(),
-            resend: Mutex::default(),
-            timer: Mutex::default(),
-        }))
+        Ok(Arc::new(RepairingSocket { inner, repairs: Mutex::default() }))
     }
 
     fn wrap_tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
@@ -124,11 +118,18 @@ fn enlarge_buffers(socket: &std::net::UdpSocket) {
 /// A UDP socket of webrtc's tokio runtime, with the repairs of this module.
 struct RepairingSocket {
     inner: Arc<dyn AsyncUdpSocket>,
-    replay: Mutex<ReplayState>,
-    roles: Mutex<RoleConflicts>,
-    resend: Mutex<HandshakeResend>,
+    /// One lock for all the repairs: every datagram passes them all.
+    repairs: Mutex<Repairs>,
+}
+
+/// What a socket's repairs remember.
+#[derive(Default)]
+struct Repairs {
+    replay: ReplayState,
+    roles: RoleConflicts,
+    resend: HandshakeResend,
     /// Wakes the receiving task when a ClientHello is next due.
-    timer: Mutex<Option<Pin<Box<tokio::time::Sleep>>>>,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl fmt::Debug for RepairingSocket {
@@ -137,11 +138,11 @@ impl fmt::Debug for RepairingSocket {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl RepairingSocket {
+    fn repairs(&self) -> MutexGuard<'_, Repairs> {
+        self.repairs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Sends datagrams of ours again, best effort: a full send buffer drops them (the handshake's
     /// own retransmissions still run).
     fn send_again(&self, cx: &mut Context<'_>, datagrams: Vec<(SocketAddr, Vec<u8>)>) {
@@ -163,12 +164,15 @@ impl AsyncUdpSocket for RepairingSocket {
 
     fn poll_send(&self, cx: &mut Context<'_>, transmit: &Transmit<'_>) -> Poll<io::Result<usize>> {
         let single = transmit.segment_size.is_none_or(|size| size >= transmit.contents.len());
-        if single && lock(&self.roles).on_sending(transmit.contents) == role_conflict::Verdict::HoldBack {
-            log::debug!("not sending {}: webrtc switched roles and answers the check anyway", transmit.destination);
-            return Poll::Ready(Ok(transmit.contents.len()));
+        {
+            let mut repairs = self.repairs();
+            if single && repairs.roles.on_sending(transmit.contents) == role_conflict::Verdict::HoldBack {
+                log::debug!("not sending {}: webrtc switched roles and answers the check anyway", transmit.destination);
+                return Poll::Ready(Ok(transmit.contents.len()));
+            }
+            repairs.replay.on_sent(transmit.destination, transmit.contents);
+            repairs.resend.on_sent(transmit.destination, transmit.contents);
         }
-        lock(&self.replay).on_sent(transmit.destination, transmit.contents);
-        lock(&self.resend).on_sent(transmit.destination, transmit.contents);
         self.inner.poll_send(cx, transmit)
     }
 
@@ -179,9 +183,11 @@ impl AsyncUdpSocket for RepairingSocket {
         meta: &mut [RecvMeta],
     ) -> Poll<io::Result<usize>> {
         let now = Instant::now();
-        let next_hello = lock(&self.replay).on_clock(now);
+        let (next_hello, copy) = {
+            let mut repairs = self.repairs();
+            (repairs.replay.on_clock(now), repairs.replay.due.pop_front())
+        };
         if let (Some(buf), Some(slot)) = (bufs.first_mut(), meta.first_mut()) {
-            let copy = lock(&self.replay).due.pop_front();
             if let Some((from, datagram)) = copy.filter(|(_, datagram)| datagram.len() <= buf.len()) {
                 log::debug!("handing webrtc again a datagram from {from} it came too early for");
                 buf[..datagram.len()].copy_from_slice(&datagram);
@@ -198,27 +204,32 @@ impl AsyncUdpSocket for RepairingSocket {
         match result {
             Poll::Ready(Ok(count)) => {
                 let mut resends = Vec::new();
-                let mut replay = lock(&self.replay);
-                let mut roles = lock(&self.roles);
-                let mut resend = lock(&self.resend);
+                let mut repairs = self.repairs();
                 for (buf, slot) in bufs.iter().zip(meta.iter()).take(count) {
                     // With GRO one buffer holds several datagrams of `stride` bytes from one address.
                     let stride = slot.stride.max(1);
                     for datagram in buf[..slot.len].chunks(stride) {
-                        replay.on_received(slot.addr, datagram, now);
-                        roles.on_received(datagram);
-                        resends.extend(resend.on_received(slot.addr, datagram).into_iter().map(|d| (slot.addr, d)));
+                        repairs.replay.on_received(slot.addr, datagram, now);
+                        repairs.roles.on_received(datagram);
+                        let again = repairs.resend.on_received(slot.addr, datagram);
+                        resends.extend(again.into_iter().map(|datagram| (slot.addr, datagram)));
                     }
                 }
-                if !replay.due.is_empty() {
+                if !repairs.replay.due.is_empty() {
                     cx.waker().wake_by_ref();
                 }
-                drop((replay, roles, resend));
+                drop(repairs);
                 self.send_again(cx, resends);
             }
             Poll::Pending => {
-                let mut timer = lock(&self.timer);
-                *timer = next_hello.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
+                let timer = &mut self.repairs().timer;
+                match next_hello {
+                    None => *timer = None,
+                    Some(at) if timer.as_ref().is_none_or(|sleep| sleep.deadline() != at.into()) => {
+                        *timer = Some(Box::pin(tokio::time::sleep_until(at.into())));
+                    }
+                    Some(_) => {}
+                }
                 if let Some(sleep) = timer.as_mut() {
                     if sleep.as_mut().poll(cx).is_ready() {
                         cx.waker().wake_by_ref();
