@@ -1,21 +1,17 @@
-//! Data channels: a handle the caller owns, backed by two tasks on the shared runtime.
-//!
-//! The handle answers every getter from memory. Outgoing packets go through a queue to a writer
-//! task; incoming packets are queued by a reader task and taken with [`DataChannel::recv`].
+//! Data channels: a handle the caller owns. Getters read memory; received packets wait in a
+//! queue the pump fills; [`DataChannel::send`] hands a packet to the connection's core at once
+//! when it can, else queues it for the pump.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::BytesMut;
-use futures_util::FutureExt;
-use tokio::sync::mpsc;
-use webrtc::data_channel::{DataChannel as RtcDataChannel, DataChannelEvent, RTCDataChannelInit};
+use rtc::data_channel::{RTCDataChannelId, RTCDataChannelInit};
 
 use crate::error::TransportError;
-
-/// Events the reader takes from webrtc before handing them over at once.
-const READ_BATCH: usize = 256;
+use crate::link::Link;
+pub use crate::states::ChannelState;
 
 /// Largest message the SCTP layer accepts unless the remote side announces a smaller one.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 65536;
@@ -26,31 +22,6 @@ pub const MAX_LABEL_BYTES: usize = 65535;
 /// Largest stream id a negotiated channel may take (W3C `createDataChannel`: 65535 and above
 /// is a TypeError; 65535 is reserved by RFC 8831).
 pub const MAX_CHANNEL_ID: u16 = 65534;
-
-/// The ready state of a channel, numbered as Godot's `WebRTCDataChannel.ChannelState`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ChannelState {
-    /// Created; the connection or the channel handshake is not done yet.
-    Connecting = 0,
-    /// Packets can be sent and received.
-    Open = 1,
-    /// Close was requested; the channel is shutting down.
-    Closing = 2,
-    /// The channel is closed for good.
-    Closed = 3,
-}
-
-impl ChannelState {
-    fn from_u8(value: u8) -> Self {
-        match value {
-            0 => Self::Connecting,
-            1 => Self::Open,
-            2 => Self::Closing,
-            _ => Self::Closed,
-        }
-    }
-}
 
 /// Options of a data channel, as in the W3C `RTCDataChannelInit` dictionary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,31 +94,56 @@ pub struct Packet {
     pub is_string: bool,
 }
 
-pub(crate) enum Outgoing {
-    Message(Packet),
-    Close,
-}
-
-/// State shared between a channel's handle and its tasks.
+/// State shared between a channel's handle and the pump.
 pub(crate) struct ChannelShared {
     label: String,
     options: ChannelOptions,
+    /// The core's handle for the channel.
+    pub(crate) core_id: RTCDataChannelId,
+    /// The SCTP stream id, -1 until known.
+    stream_id: AtomicI32,
     state: AtomicU8,
     incoming: Mutex<VecDeque<Packet>>,
-    buffered_amount: AtomicUsize,
+    /// Packets waiting for room in the core, in order.
+    outgoing: Mutex<VecDeque<Packet>>,
+    /// Bytes in `outgoing`.
+    queued_bytes: AtomicUsize,
+    /// Bytes the core holds that the remote side has not acknowledged yet.
+    unacknowledged_bytes: AtomicUsize,
     max_message_size: Arc<AtomicUsize>,
+    link: Weak<Link>,
 }
 
 impl ChannelShared {
-    pub(crate) fn new(label: String, options: ChannelOptions, max_message_size: Arc<AtomicUsize>) -> Arc<Self> {
+    pub(crate) fn new(
+        label: String,
+        options: ChannelOptions,
+        core_id: RTCDataChannelId,
+        max_message_size: Arc<AtomicUsize>,
+        link: Weak<Link>,
+    ) -> Arc<Self> {
+        let stream_id = options.negotiated_id.map_or(-1, i32::from);
         Arc::new(Self {
             label,
             options,
+            core_id,
+            stream_id: AtomicI32::new(stream_id),
             state: AtomicU8::new(ChannelState::Connecting as u8),
-            incoming: Mutex::new(VecDeque::new()),
-            buffered_amount: AtomicUsize::new(0),
+            incoming: Mutex::default(),
+            outgoing: Mutex::default(),
+            queued_bytes: AtomicUsize::new(0),
+            unacknowledged_bytes: AtomicUsize::new(0),
             max_message_size,
+            link,
         })
+    }
+
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub(crate) fn state(&self) -> ChannelState {
+        ChannelState::from_u8(self.state.load(Ordering::Acquire))
     }
 
     pub(crate) fn set_state(&self, state: ChannelState) {
@@ -155,34 +151,74 @@ impl ChannelShared {
     }
 
     /// Moves to `state` unless the channel is already closed.
-    fn advance_state(&self, state: ChannelState) {
+    pub(crate) fn advance_state(&self, state: ChannelState) {
         let _ = self.state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
             (current != ChannelState::Closed as u8).then_some(state as u8)
         });
     }
 
-    pub(crate) fn options(&self) -> &ChannelOptions {
-        &self.options
+    pub(crate) fn set_stream_id(&self, id: u16) {
+        self.stream_id.store(i32::from(id), Ordering::Release);
     }
 
     /// Whether this channel holds the negotiated stream id `id` (it does until it is closed).
     pub(crate) fn holds_id(&self, id: u16) -> bool {
-        self.options.negotiated_id == Some(id)
-            && ChannelState::from_u8(self.state.load(Ordering::Acquire)) != ChannelState::Closed
+        self.options.negotiated_id == Some(id) && self.state() != ChannelState::Closed
     }
+
+    /// Hands received packets to the handle.
+    pub(crate) fn deliver(&self, packets: impl IntoIterator<Item = Packet>) {
+        lock(&self.incoming).extend(packets);
+    }
+
+    /// Queues a packet behind those waiting for room in the core.
+    pub(crate) fn queue(&self, packet: Packet) {
+        self.queued_bytes.fetch_add(packet.data.len(), Ordering::AcqRel);
+        lock(&self.outgoing).push_back(packet);
+    }
+
+    /// Whether packets wait for room in the core.
+    pub(crate) fn has_queued(&self) -> bool {
+        self.queued_bytes.load(Ordering::Acquire) > 0 || !lock(&self.outgoing).is_empty()
+    }
+
+    /// Takes the next waiting packet.
+    pub(crate) fn next_queued(&self) -> Option<Packet> {
+        let packet = lock(&self.outgoing).pop_front()?;
+        self.queued_bytes.fetch_sub(packet.data.len(), Ordering::AcqRel);
+        Some(packet)
+    }
+
+    /// Puts back a packet the core could not take, first in line.
+    pub(crate) fn requeue(&self, packet: Packet) {
+        self.queued_bytes.fetch_add(packet.data.len(), Ordering::AcqRel);
+        lock(&self.outgoing).push_front(packet);
+    }
+
+    /// Drops every waiting packet (the channel closed).
+    pub(crate) fn drop_queued(&self) {
+        lock(&self.outgoing).clear();
+        self.queued_bytes.store(0, Ordering::Release);
+    }
+
+    pub(crate) fn set_unacknowledged(&self, bytes: usize) {
+        self.unacknowledged_bytes.store(bytes, Ordering::Release);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A WebRTC data channel. Cheap to clone; all clones are the same channel.
 #[derive(Clone)]
 pub struct DataChannel {
     shared: Arc<ChannelShared>,
-    outgoing: mpsc::UnboundedSender<Outgoing>,
 }
 
 impl DataChannel {
-    pub(crate) fn new(shared: Arc<ChannelShared>) -> (Self, mpsc::UnboundedReceiver<Outgoing>) {
-        let (outgoing, receiver) = mpsc::unbounded_channel();
-        (Self { shared, outgoing }, receiver)
+    pub(crate) fn new(shared: Arc<ChannelShared>) -> Self {
+        Self { shared }
     }
 
     /// The channel's label.
@@ -195,15 +231,15 @@ impl DataChannel {
         &self.shared.options
     }
 
-    /// The SCTP stream id of a negotiated channel; -1 for a channel opened in-band, whose
-    /// stream id the webrtc crate does not expose.
+    /// The SCTP stream id; -1 until it is known (an in-band channel learns it once the DTLS
+    /// roles are settled).
     pub fn id(&self) -> i32 {
-        self.shared.options.negotiated_id.map_or(-1, i32::from)
+        self.shared.stream_id.load(Ordering::Acquire)
     }
 
     /// The current ready state.
     pub fn ready_state(&self) -> ChannelState {
-        ChannelState::from_u8(self.shared.state.load(Ordering::Acquire))
+        self.shared.state()
     }
 
     /// Largest packet [`send`](Self::send) accepts.
@@ -211,27 +247,27 @@ impl DataChannel {
         self.shared.max_message_size.load(Ordering::Acquire)
     }
 
-    /// Bytes handed to [`send`](Self::send) that the SCTP layer has not taken yet.
+    /// Bytes handed to [`send`](Self::send) that the remote side has not acknowledged yet.
     pub fn buffered_amount(&self) -> usize {
-        self.shared.buffered_amount.load(Ordering::Acquire)
+        self.shared.queued_bytes.load(Ordering::Acquire) + self.shared.unacknowledged_bytes.load(Ordering::Acquire)
     }
 
     /// Number of received packets waiting in [`recv`](Self::recv).
     pub fn available_packets(&self) -> usize {
-        self.incoming().len()
+        lock(&self.shared.incoming).len()
     }
 
     /// Takes the next received packet.
     pub fn recv(&self) -> Option<Packet> {
-        self.incoming().pop_front()
+        lock(&self.shared.incoming).pop_front()
     }
 
     /// Takes every received packet at once (one lock for the lot).
     pub fn recv_all(&self) -> VecDeque<Packet> {
-        std::mem::take(&mut *self.incoming())
+        std::mem::take(&mut *lock(&self.shared.incoming))
     }
 
-    /// Queues a packet for sending. Never waits.
+    /// Sends a packet, or queues it if the connection is busy. Never waits.
     pub fn send(&self, data: &[u8], is_string: bool) -> Result<(), TransportError> {
         if self.ready_state() != ChannelState::Open {
             return Err(TransportError::ChannelNotOpen);
@@ -240,12 +276,9 @@ impl DataChannel {
         if data.len() > max {
             return Err(TransportError::PacketTooLarge { size: data.len(), max });
         }
-        self.shared.buffered_amount.fetch_add(data.len(), Ordering::AcqRel);
-        let packet = Packet { data: BytesMut::from(data), is_string };
-        self.outgoing.send(Outgoing::Message(packet)).map_err(|_| {
-            self.shared.buffered_amount.fetch_sub(data.len(), Ordering::AcqRel);
-            TransportError::ChannelNotOpen
-        })
+        let link = self.shared.link.upgrade().ok_or(TransportError::ChannelNotOpen)?;
+        link.send(&self.shared, Packet { data: BytesMut::from(data), is_string });
+        Ok(())
     }
 
     /// Starts closing the channel; the state becomes `Closed` once the remote side agrees.
@@ -254,17 +287,14 @@ impl DataChannel {
             return;
         }
         self.shared.advance_state(ChannelState::Closing);
-        if self.outgoing.send(Outgoing::Close).is_err() {
-            self.shared.set_state(ChannelState::Closed);
+        match self.shared.link.upgrade() {
+            Some(link) => link.close_channel(&self.shared),
+            None => self.shared.set_state(ChannelState::Closed),
         }
     }
 
     pub(crate) fn shared(&self) -> &Arc<ChannelShared> {
         &self.shared
-    }
-
-    fn incoming(&self) -> std::sync::MutexGuard<'_, VecDeque<Packet>> {
-        self.shared.incoming.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -274,77 +304,14 @@ impl std::fmt::Debug for DataChannel {
     }
 }
 
-/// Connects a handle's shared state to a live webrtc channel: one task reads, one writes.
-pub(crate) fn attach(
-    channel: Arc<dyn RtcDataChannel>,
-    shared: Arc<ChannelShared>,
-    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
-) {
-    let reader_channel = Arc::clone(&channel);
-    let reader_shared = Arc::clone(&shared);
-    tokio::spawn(async move {
-        // Events that are ready are taken together, so the queue is locked once per batch.
-        let mut batch = Vec::new();
-        'events: while let Some(first) = reader_channel.poll().await {
-            batch.push(first);
-            while batch.len() < READ_BATCH {
-                match reader_channel.poll().now_or_never() {
-                    Some(Some(event)) => batch.push(event),
-                    Some(None) => break,
-                    None => break,
-                }
-            }
-            let mut closed = false;
-            let mut incoming = reader_shared.incoming.lock().unwrap_or_else(|p| p.into_inner());
-            for event in batch.drain(..) {
-                match event {
-                    DataChannelEvent::OnOpen => reader_shared.advance_state(ChannelState::Open),
-                    DataChannelEvent::OnClosing => reader_shared.advance_state(ChannelState::Closing),
-                    DataChannelEvent::OnClose => closed = true,
-                    DataChannelEvent::OnMessage(message) => {
-                        incoming.push_back(Packet { data: message.data, is_string: message.is_string });
-                    }
-                    _ => {}
-                }
-            }
-            if closed {
-                break 'events;
-            }
-        }
-        reader_shared.set_state(ChannelState::Closed);
-    });
-    tokio::spawn(async move {
-        while let Some(command) = outgoing.recv().await {
-            match command {
-                Outgoing::Message(packet) => {
-                    let size = packet.data.len();
-                    let sent = if packet.is_string {
-                        channel.send_text(&String::from_utf8_lossy(&packet.data)).await
-                    } else {
-                        channel.send(packet.data).await
-                    };
-                    shared.buffered_amount.fetch_sub(size, Ordering::AcqRel);
-                    if let Err(error) = sent {
-                        log::debug!("data channel '{}': send failed: {error}", shared.label);
-                    }
-                }
-                Outgoing::Close => {
-                    if let Err(error) = channel.close().await {
-                        log::debug!("data channel '{}': close failed: {error}", shared.label);
-                    }
-                }
-            }
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn closed_handle() -> DataChannel {
-        let shared = ChannelShared::new("x".into(), ChannelOptions::default(), Arc::new(AtomicUsize::new(8)));
-        DataChannel::new(shared).0
+        let shared =
+            ChannelShared::new("x".into(), ChannelOptions::default(), 0, Arc::new(AtomicUsize::new(8)), Weak::new());
+        DataChannel::new(shared)
     }
 
     #[test]
@@ -368,10 +335,30 @@ mod tests {
     }
 
     #[test]
+    fn a_channel_without_its_connection_refuses_to_send() {
+        let channel = closed_handle();
+        channel.shared().set_state(ChannelState::Open);
+        assert_eq!(channel.send(b"hi", false), Err(TransportError::ChannelNotOpen));
+    }
+
+    #[test]
     fn closed_state_is_final() {
         let channel = closed_handle();
         channel.shared().set_state(ChannelState::Closed);
         channel.shared().advance_state(ChannelState::Open);
         assert_eq!(channel.ready_state(), ChannelState::Closed);
+    }
+
+    #[test]
+    fn queued_packets_count_as_buffered_and_keep_their_order() {
+        let channel = closed_handle();
+        let shared = channel.shared();
+        shared.queue(Packet { data: BytesMut::from(&b"one"[..]), is_string: false });
+        shared.queue(Packet { data: BytesMut::from(&b"three"[..]), is_string: false });
+        assert_eq!(channel.buffered_amount(), 8);
+        let first = shared.next_queued().expect("a packet");
+        shared.requeue(first);
+        assert_eq!(shared.next_queued().map(|packet| packet.data.len()), Some(3));
+        assert_eq!(channel.buffered_amount(), 5);
     }
 }

@@ -44,7 +44,7 @@ impl IceServer {
     }
 
     /// Each URL with its parsed form (all of them once [`validate`](Self::validate) passed).
-    fn parsed_urls(&self) -> impl Iterator<Item = (&str, Url)> + '_ {
+    pub(crate) fn parsed_urls(&self) -> impl Iterator<Item = (&str, Url)> + '_ {
         self.urls.iter().filter_map(|url| Some((url.as_str(), Url::parse_url(url).ok()?)))
     }
 }

@@ -1,26 +1,34 @@
-//! WebRTC peer connections and data channels for the webrtc-mesh addon.
+//! WebRTC peer connections and data channels for the webrtc-mesh addon, on the `rtc` crate's
+//! sans-IO core.
 //!
-//! Everything network-facing runs on one shared tokio runtime ([`runtime`]). The handles
-//! handed to callers ([`PeerConnection`], [`DataChannel`]) never wait for the network: every
-//! call checks its input and returns at once (a malformed description, candidate or option is
-//! refused right there), and what the network does later comes back as [`PeerEvent`]s that the
-//! caller drains with [`PeerConnection::poll`], on its own thread and in order. Channel states
-//! and received packets are read from shared memory by the handles' getters, without events,
-//! and so are statistics ([`PeerConnection::stats`]), which the connection's task snapshots.
+//! Each connection is an `rtc` core behind one lock, with one UDP socket, moved forward by one
+//! pump ([`pump`]) in a fixed order. The handles handed to callers ([`PeerConnection`],
+//! [`DataChannel`]) never wait for the network: signaling calls run on the core at once, `poll`
+//! pumps the connection if nobody else is, and `send` puts a packet on the wire at once when the
+//! channel is idle. A task per connection on the shared runtime ([`runtime`]) pumps it whenever a
+//! datagram arrives or a timer is due, so connections live on when the game does not poll.
 
 #![forbid(unsafe_code)]
 
 pub mod channel;
 pub mod config;
+mod core;
 pub mod error;
 mod ice_tally;
+mod link;
 pub mod peer;
+mod pump;
 pub mod runtime;
+mod servers;
+pub mod states;
 pub mod stats;
+mod task;
+mod udp;
 mod wire_repairs;
 
-pub use channel::{ChannelOptions, ChannelState, DataChannel, Packet};
+pub use channel::{ChannelOptions, DataChannel, Packet};
 pub use config::{IceServer, IceTransportPolicy, TransportConfig};
 pub use error::TransportError;
-pub use peer::{ConnectionState, GatheringState, PeerConnection, PeerEvent, SdpKind, SignalingState};
+pub use peer::{PeerConnection, PeerEvent};
+pub use states::{ChannelState, ConnectionState, GatheringState, SdpKind, SignalingState};
 pub use stats::{CandidateStats, CandidateType, PeerStats, SelectedPair};

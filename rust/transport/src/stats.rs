@@ -1,20 +1,12 @@
-//! Connection statistics: a snapshot taken on the runtime and read from memory by the handle.
-//!
-//! webrtc-rs answers `get_stats` asynchronously, so the caller never asks it directly: once
-//! [`PeerConnection::stats`](crate::PeerConnection::stats) has been called, the connection's
-//! task refreshes a shared snapshot every [`STATS_INTERVAL`], and the handle returns the latest
-//! one at once.
+//! Connection statistics, taken from the connection's core when asked.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use webrtc::peer_connection::{
-    PeerConnection as RtcPeerConnection, RTCIceCandidate, RTCIceCandidateType, RTCStatsReportEntry, StatsSelector,
-};
+use rtc::peer_connection::transport::{RTCIceCandidate, RTCIceCandidateType};
+use rtc::statistics::report::RTCStatsReportEntry;
+use rtc::statistics::StatsSelector;
 
-/// How often the snapshot is refreshed once statistics have been asked for: a snapshot is at
-/// most this old (plus one scheduling delay of the runtime).
-pub const STATS_INTERVAL: Duration = Duration::from_millis(250);
+use crate::core::Core;
 
 /// The type of an ICE candidate, named as in the W3C `RTCIceCandidateType` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +90,8 @@ pub struct PeerStats {
     pub packets_sent: u64,
     /// Datagrams received on the connection's transport.
     pub packets_received: u64,
-    /// SCTP retransmissions. Always `None` with webrtc-rs 0.21: its SCTP association counts
-    /// them but does not expose the count.
+    /// SCTP retransmissions. Always `None` with rtc 0.21: its SCTP association counts them but
+    /// does not expose the count.
     pub retransmissions: Option<u64>,
     /// The selected candidate pair; `None` until ICE has selected one.
     pub selected_pair: Option<SelectedPair>,
@@ -107,18 +99,10 @@ pub struct PeerStats {
     pub taken_at: Option<Instant>,
 }
 
-/// The snapshot shared by a connection's handle (reads) and its task (writes).
-pub(crate) type SharedStats = Arc<Mutex<PeerStats>>;
-
-/// Reads the snapshot.
-pub(crate) fn read(shared: &SharedStats) -> PeerStats {
-    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
-}
-
-/// Takes a snapshot of `connection` and stores it in `shared`.
-pub(crate) async fn refresh(connection: &Arc<dyn RtcPeerConnection>, shared: &SharedStats) {
+/// Takes statistics from a connection's core.
+pub(crate) fn take(core: &mut Core) -> PeerStats {
     let now = Instant::now();
-    let report = connection.get_stats(now, StatsSelector::None).await;
+    let report = core.rtc.get_stats(now, StatsSelector::None);
     let mut stats = PeerStats { taken_at: Some(now), ..PeerStats::default() };
     if let Some(transport) = report.transport() {
         stats.bytes_sent = transport.bytes_sent;
@@ -129,15 +113,14 @@ pub(crate) async fn refresh(connection: &Arc<dyn RtcPeerConnection>, shared: &Sh
             stats.round_trip_time = (pair.responses_received > 0).then_some(pair.current_round_trip_time);
         }
     }
-    stats.selected_pair = selected_pair(connection).await;
-    *shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = stats;
+    stats.selected_pair = selected_pair(core);
+    stats
 }
 
 /// The selected pair, read from the ICE transport (the stats report leaves out peer-reflexive
 /// remote candidates, which the ICE transport knows).
-async fn selected_pair(connection: &Arc<dyn RtcPeerConnection>) -> Option<SelectedPair> {
-    let ice = connection.sctp().await?.transport().ice_transport();
-    let pair = ice.get_selected_candidate_pair().await.ok()??;
+fn selected_pair(core: &Core) -> Option<SelectedPair> {
+    let pair = core.rtc.sctp()?.transport().ice_transport().get_selected_candidate_pair()?;
     Some(SelectedPair {
         local: CandidateStats::from_rtc(pair.local())?,
         remote: CandidateStats::from_rtc(pair.remote())?,

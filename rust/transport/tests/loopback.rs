@@ -4,7 +4,6 @@
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use transport::stats::STATS_INTERVAL;
 use transport::{
     CandidateType, ChannelOptions, ChannelState, ConnectionState, DataChannel, IceServer, IceTransportPolicy,
     PeerConnection, PeerEvent, PeerStats, SdpKind, TransportConfig,
@@ -279,24 +278,26 @@ fn stats_after_100_messages_count_the_traffic_and_name_the_host_pair() {
         received == 100
     });
 
-    // The first call asks for a snapshot; the task then refreshes it every STATS_INTERVAL.
-    let _ = pair.offerer.stats();
-    let _ = pair.answerer.stats();
+    // Statistics are taken from the core when asked.
     let after_the_messages = Instant::now();
-    let fresh = |stats: &PeerStats| stats.taken_at.is_some_and(|taken| taken >= after_the_messages);
-    pair.pump_until("fresh snapshots", |pair| fresh(&pair.offerer.stats()) && fresh(&pair.answerer.stats()));
     let (sender, receiver) = (pair.offerer.stats(), pair.answerer.stats());
+    assert!(sender.taken_at.is_some_and(|taken| taken >= after_the_messages));
     for (side, stats) in [("offerer", &sender), ("answerer", &receiver)] {
         assert!(stats.bytes_sent > 0 && stats.bytes_received > 0, "{side}: {stats:?}");
         assert!(stats.packets_sent > 0 && stats.packets_received > 0, "{side}: {stats:?}");
         let rtt = stats.round_trip_time.unwrap_or_else(|| panic!("{side}: no round-trip time: {stats:?}"));
         assert!((0.0..1.0).contains(&rtt), "{side}: round-trip time {rtt} s");
-        assert_eq!(stats.retransmissions, None, "webrtc-rs 0.21 does not expose SCTP retransmissions");
+        assert_eq!(stats.retransmissions, None, "rtc 0.21 does not expose SCTP retransmissions");
         let selected = stats.selected_pair.as_ref().unwrap_or_else(|| panic!("{side}: no selected pair"));
         assert_eq!(selected.protocol, "udp");
+        assert_eq!(selected.local.candidate_type, CandidateType::Host, "{side}: {selected:?}");
+        assert_eq!(selected.local.candidate_type.name(), "host");
+        // A check can come before the candidate it is from, which then stays peer-reflexive.
+        assert!(
+            matches!(selected.remote.candidate_type, CandidateType::Host | CandidateType::PeerReflexive),
+            "{side}: {selected:?}"
+        );
         for end in [&selected.local, &selected.remote] {
-            assert_eq!(end.candidate_type, CandidateType::Host, "{side}: {selected:?}");
-            assert_eq!(end.candidate_type.name(), "host");
             assert_eq!(end.address, "127.0.0.1", "{side}: {selected:?}");
             assert_ne!(end.port, 0);
         }
@@ -309,20 +310,16 @@ fn stats_after_100_messages_count_the_traffic_and_name_the_host_pair() {
     assert!(sender.bytes_sent >= 100 * 100, "the payload went out: {sender:?}");
     assert!(receiver.bytes_received >= 100 * 100, "and came in: {receiver:?}");
 
-    // Later snapshots follow the traffic without another request.
+    // Later statistics follow the traffic.
     for _ in 0..100 {
         a.send(&[0; 1000], false).unwrap();
     }
     let before = sender.bytes_sent;
-    pair.pump_until("a later snapshot to count 100 kB more", |pair| {
-        pair.offerer.stats().bytes_sent >= before + 100 * 1000
-    });
-    let taken = pair.offerer.stats().taken_at.unwrap();
-    assert!(taken.elapsed() < STATS_INTERVAL * 4, "a snapshot is at most about STATS_INTERVAL old");
+    pair.pump_until("statistics to count 100 kB more", |pair| pair.offerer.stats().bytes_sent >= before + 100 * 1000);
 }
 
 #[test]
-fn stats_before_any_snapshot_are_the_defaults() {
+fn stats_of_a_closed_connection_are_the_defaults() {
     let mut connection = connection();
     connection.close();
     let stats = connection.stats();

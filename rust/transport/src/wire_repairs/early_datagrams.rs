@@ -1,6 +1,6 @@
-//! Hands webrtc again the datagrams it drops because they came before its ICE agent was ready.
+//! Hands the core again the datagrams it drops because they came before its ICE agent was ready.
 //!
-//! webrtc answers no STUN check before the remote description is applied, and drops every
+//! rtc answers no STUN check before the remote description is applied, and drops every
 //! non-STUN datagram until its ICE agent has selected a candidate pair (`rtc` `handler/ice.rs`).
 //! Both happen in every real setup, and each costs the remote side a retransmission:
 //! - The answerer checks us as soon as it has answered, while the answer is still on its way
@@ -9,15 +9,15 @@
 //!   and aiortc start DTLS as soon as their own check succeeds, so their ClientHello reaches us
 //!   before the success response to our nominating check does: libdatachannel retries after 1 s.
 //!
-//! - As the controlled agent, webrtc leaves a nominating check unanswered when the pair has not
+//! - As the controlled agent, rtc leaves a nominating check unanswered when the pair has not
 //!   succeeded a check of ours yet, and selects the pair only on the retransmission (aiortc and
 //!   libdatachannel retry after 0.5 s).
 //!
-//! A socket (see the parent module) keeps, per remote address, the checks we have not answered
+//! The pump (see the parent module) keeps, per remote address, the checks we have not answered
 //! and the first ClientHello until we answer it, and hands copies back when ICE may now take them:
 //! the checks when we check that address ourselves (our agent has started) and when a success
 //! response comes from it (the pair has succeeded); the ClientHello after each success response
-//! and on a clock. What webrtc did take is answered at once, so it never sees a copy.
+//! and on a clock. What rtc did take is answered at once, so it never sees a copy.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;

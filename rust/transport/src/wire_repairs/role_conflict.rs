@@ -1,4 +1,4 @@
-//! Holds back the wrong answers webrtc gives to an ICE role conflict.
+//! Holds back the wrong answers the rtc core gives to an ICE role conflict.
 //!
 //! When both agents claim the same role, RFC 8445 7.3.1.1 has the one receiving the check either
 //! keep its role and answer 487 (Role Conflict), or switch roles and answer as usual, never both.

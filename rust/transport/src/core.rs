@@ -1,0 +1,330 @@
+//! One connection's `rtc` core and what the transport keeps beside it; the signaling steps the
+//! handle runs on it. The pump ([`crate::pump`]) moves it forward.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use rtc::data_channel::RTCDataChannelId;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::{RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy};
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
+};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::sansio::Protocol;
+
+use crate::channel::{ChannelOptions, ChannelShared, DataChannel};
+use crate::config::{IceTransportPolicy, TransportConfig};
+use crate::error::TransportError;
+use crate::ice_tally::IceTally;
+use crate::link::Link;
+use crate::peer::PeerEvent;
+use crate::servers::IceServers;
+use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
+use crate::wire_repairs::WireRepairs;
+
+/// How often ICE sends connectivity checks while connecting (rtc's default is 200 ms, and setup
+/// waits for its ticks).
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// Checks per candidate pair before it counts as failed: with the interval above, ~1.4 s, the
+/// budget rtc's defaults give a pair on a slow path.
+const ICE_MAX_BINDING_REQUESTS: u16 = 140;
+
+/// Where gathering local candidates stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gathering {
+    NotStarted,
+    Running,
+    Done,
+}
+
+/// A connection's core and its surroundings, behind the link's one lock.
+pub(crate) struct Core {
+    pub(crate) rtc: RTCPeerConnection,
+    /// Every live channel, by the core's handle.
+    pub(crate) channels: HashMap<RTCDataChannelId, Arc<ChannelShared>>,
+    /// STUN and TURN clients.
+    pub(crate) servers: IceServers,
+    pub(crate) repairs: WireRepairs,
+    pub(crate) ice: IceTally,
+    /// The addresses host candidates are made of.
+    pub(crate) host_addresses: Vec<SocketAddr>,
+    pub(crate) gathering: Gathering,
+    remote_is_set: bool,
+    early_candidates: Vec<RTCIceCandidateInit>,
+    /// The connection state last reported to the handle.
+    pub(crate) state: ConnectionState,
+    pub(crate) max_message_size: Arc<AtomicUsize>,
+    /// When the next replay of an early datagram is due.
+    pub(crate) replay_at: Option<Instant>,
+    /// Set once the connection is closed, by either side: the task then ends.
+    pub(crate) closed: bool,
+    /// When the task will wake next, if it sleeps.
+    pub(crate) task_wakes_at: Option<Instant>,
+}
+
+impl Core {
+    /// Builds the core for `config`, whose candidates will be `host_addresses`.
+    pub(crate) fn build(
+        config: &TransportConfig,
+        host_addresses: Vec<SocketAddr>,
+        max_message_size: Arc<AtomicUsize>,
+    ) -> Result<Self, TransportError> {
+        let ice_servers = config
+            .ice_servers
+            .iter()
+            .map(|server| RTCIceServer {
+                urls: server.urls.clone(),
+                username: server.username.clone(),
+                credential: server.credential.clone(),
+            })
+            .collect();
+        let policy = match config.ice_transport_policy {
+            IceTransportPolicy::All => RTCIceTransportPolicy::All,
+            IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
+        };
+        let mut configuration = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).with_ice_transport_policy(policy);
+        if let Some(certificate) = certificate() {
+            configuration = configuration.with_certificates(vec![certificate]);
+        }
+        // A check from the remote side often arrives before its candidate (trickled, or resolved
+        // by mDNS) and makes a peer-reflexive pair; rtc holds such a pair back for 1 s by default.
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(multicast_dns_mode())
+            .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+            .with_srflx_acceptance_min_wait(Some(Duration::ZERO))
+            .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+            .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+            // Answer setup:passive, so that we are always the DTLS and SCTP server (answerers
+            // pick active when we offer). As the SCTP client, the remote's first messages can
+            // ride in right behind its COOKIE-ACK and reach rtc before it has opened our
+            // negotiated channels' streams, which drops them; as the server we open them first.
+            .with_answering_dtls_role(RTCDtlsRole::Server)
+            .build();
+        let rtc = RTCPeerConnectionBuilder::new()
+            .with_configuration(configuration.build())
+            .with_setting_engine(settings)
+            .build(Instant::now())
+            .map_err(|error| TransportError::InvalidConfig(error.to_string()))?;
+        Ok(Self {
+            rtc,
+            channels: HashMap::new(),
+            servers: IceServers::new(config),
+            repairs: WireRepairs::default(),
+            ice: IceTally::new(config.has_relay()),
+            host_addresses,
+            gathering: Gathering::NotStarted,
+            remote_is_set: false,
+            early_candidates: Vec::new(),
+            state: ConnectionState::New,
+            max_message_size,
+            replay_at: None,
+            closed: false,
+            task_wakes_at: None,
+        })
+    }
+
+    /// Creates an offer.
+    pub(crate) fn create_offer(&mut self, link: &Link) -> Result<(), TransportError> {
+        let offer = self.rtc.create_offer(None).map_err(|error| signaling("create_offer", error))?;
+        link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer.sdp });
+        Ok(())
+    }
+
+    /// Applies a local description (an offer; answers are applied when created).
+    pub(crate) fn set_local_description(&mut self, link: &Link, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+        let description = kind.describe(sdp)?;
+        self.rtc.set_local_description(Instant::now(), description).map_err(|error| signaling("set_local_description", error))?;
+        self.start_gathering(link);
+        Ok(())
+    }
+
+    /// Applies the remote description; for an offer, creates and applies the answer too.
+    pub(crate) fn set_remote_description(&mut self, link: &Link, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+        let description = kind.describe(sdp)?;
+        self.rtc.set_remote_description(Instant::now(), description).map_err(|error| signaling("set_remote_description", error))?;
+        self.remote_is_set = true;
+        for candidate in std::mem::take(&mut self.early_candidates) {
+            self.add_remote_candidate(candidate);
+        }
+        if kind == SdpKind::Offer {
+            let answer = self.rtc.create_answer(None).map_err(|error| signaling("create_answer", error))?;
+            let sdp = answer.sdp.clone();
+            self.rtc.set_local_description(Instant::now(), answer).map_err(|error| signaling("set_local_description", error))?;
+            link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp });
+            self.start_gathering(link);
+        }
+        Ok(())
+    }
+
+    /// Adds a remote candidate, or keeps it until the remote description is set.
+    pub(crate) fn add_ice_candidate(&mut self, candidate: RTCIceCandidateInit) {
+        if self.remote_is_set {
+            self.add_remote_candidate(candidate);
+        } else {
+            self.early_candidates.push(candidate);
+        }
+    }
+
+    fn add_remote_candidate(&mut self, candidate: RTCIceCandidateInit) {
+        match self.rtc.add_remote_candidate(candidate) {
+            Ok(()) => self.ice.remote_candidate(),
+            Err(error) => log::warn!("add_ice_candidate failed: {error}"),
+        }
+    }
+
+    /// Creates a data channel.
+    pub(crate) fn create_data_channel(
+        &mut self,
+        link: &Arc<Link>,
+        label: &str,
+        options: ChannelOptions,
+    ) -> Result<DataChannel, TransportError> {
+        let init = options.to_rtc();
+        let id = self
+            .rtc
+            .create_data_channel(label, Some(init))
+            .map_err(|error| TransportError::Channel { label: label.to_owned(), reason: error.to_string() })?
+            .id();
+        let shared = ChannelShared::new(label.to_owned(), options, id, Arc::clone(&self.max_message_size), Arc::downgrade(link));
+        self.channels.insert(id, Arc::clone(&shared));
+        Ok(DataChannel::new(shared))
+    }
+
+    /// Wraps a channel the remote side opened.
+    pub(crate) fn adopt_remote_channel(&mut self, link: &Weak<Link>, id: RTCDataChannelId) -> Option<DataChannel> {
+        let channel = self.rtc.data_channel(id)?;
+        let options = ChannelOptions {
+            ordered: channel.ordered(),
+            max_packet_life_time: channel.max_packet_life_time(),
+            max_retransmits: channel.max_retransmits(),
+            protocol: channel.protocol().to_owned(),
+            negotiated_id: None,
+        };
+        let label = channel.label().to_owned();
+        let stream_id = channel.stream_id();
+        let shared = ChannelShared::new(label, options, id, Arc::clone(&self.max_message_size), Weak::clone(link));
+        if let Some(stream_id) = stream_id {
+            shared.set_stream_id(stream_id);
+        }
+        self.channels.insert(id, Arc::clone(&shared));
+        Some(DataChannel::new(shared))
+    }
+
+    /// Starts closing a channel.
+    pub(crate) fn close_channel(&mut self, channel: &ChannelShared) {
+        channel.drop_queued();
+        match self.rtc.data_channel(channel.core_id) {
+            Some(mut rtc_channel) => {
+                if let Err(error) = rtc_channel.close() {
+                    log::debug!("data channel '{}': close failed: {error}", channel.label());
+                    channel.set_state(ChannelState::Closed);
+                }
+            }
+            None => channel.set_state(ChannelState::Closed),
+        }
+    }
+
+    /// Closes the connection: tells the remote side (SCTP ABORT, DTLS close_notify), releases TURN
+    /// allocations and closes every channel.
+    pub(crate) fn close(&mut self, link: &Link) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if let Err(error) = self.rtc.close() {
+            log::debug!("closing the connection: {error}");
+        }
+        self.servers.close(Instant::now());
+        self.flush(link);
+        for (_, channel) in self.channels.drain() {
+            channel.drop_queued();
+            channel.set_state(ChannelState::Closed);
+        }
+        link.wake.notify_one();
+    }
+
+    /// Starts gathering once a local description is set: host candidates at once, server-
+    /// reflexive and relay ones as the STUN and TURN servers answer.
+    fn start_gathering(&mut self, link: &Link) {
+        if self.gathering != Gathering::NotStarted {
+            return;
+        }
+        self.gathering = Gathering::Running;
+        link.push_event(PeerEvent::GatheringStateChanged(GatheringState::Gathering));
+        if !self.servers.relay_only() {
+            for address in self.host_addresses.clone() {
+                match host_candidate(address) {
+                    Ok(candidate) => self.add_local_candidate(candidate),
+                    Err(error) => log::warn!("cannot make a host candidate for {address}: {error}"),
+                }
+            }
+        }
+        self.servers.start(link.port.local_addr(), self.host_addresses.first().copied(), Instant::now());
+        link.wake.notify_one();
+    }
+
+    /// Hands the core a local candidate (an empty one ends gathering).
+    pub(crate) fn add_local_candidate(&mut self, candidate: RTCIceCandidateInit) {
+        if let Err(error) = self.rtc.add_local_candidate(candidate) {
+            log::warn!("cannot add a local candidate: {error}");
+        }
+    }
+}
+
+fn signaling(step: &'static str, error: impl std::fmt::Display) -> TransportError {
+    TransportError::Signaling { step, reason: error.to_string() }
+}
+
+fn host_candidate(address: SocketAddr) -> Result<RTCIceCandidateInit, rtc::shared::error::Error> {
+    let candidate = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: address.ip().to_string(),
+            port: address.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    RTCIceCandidate::from(&candidate).to_json()
+}
+
+/// The certificate every connection of the process presents (making one costs a key pair and
+/// a signature per connection otherwise). `None` if it cannot be made; each connection then
+/// makes its own.
+fn certificate() -> Option<RTCCertificate> {
+    static CERTIFICATE: OnceLock<Option<RTCCertificate>> = OnceLock::new();
+    CERTIFICATE
+        .get_or_init(|| {
+            let made = rtc::crypto::default_provider().map_err(|error| error.to_string()).and_then(|provider| {
+                let params = CertificateParams::new(vec!["webrtc-mesh".to_owned()]).map_err(|error| error.to_string())?;
+                RTCCertificate::generate(provider.crypto(), rtc::crypto::SignatureScheme::EcdsaP256Sha256, params)
+                    .map_err(|error| error.to_string())
+            });
+            made.map_err(|error| log::warn!("cannot make the shared certificate: {error}")).ok()
+        })
+        .clone()
+}
+
+/// How connections treat mDNS: browsers hide their host addresses behind `<uuid>.local` names,
+/// which the ICE agent resolves with a multicast query (`QueryOnly`; our own candidates keep their
+/// addresses, as Godot's own plugin gives them). The query needs a socket on port 5353 joined to
+/// 224.0.0.251; where the system refuses one (no multicast route, say), mDNS is off and `.local`
+/// candidates are ignored. Checked once per process.
+pub(crate) fn multicast_dns_mode() -> MulticastDnsMode {
+    static MODE: OnceLock<MulticastDnsMode> = OnceLock::new();
+    *MODE.get_or_init(|| match rtc::mdns::MulticastSocket::new().into_std() {
+        Ok(_) => MulticastDnsMode::QueryOnly,
+        Err(err) => {
+            log::info!("mDNS is off, so .local candidates are ignored: no multicast socket ({err})");
+            MulticastDnsMode::Disabled
+        }
+    })
+}

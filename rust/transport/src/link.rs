@@ -1,0 +1,91 @@
+//! What a connection's handle, its channels' handles and its task share: the core behind one
+//! lock, the sockets, the queue of events for the handle, and the task's wake-up.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+
+use crate::channel::{ChannelShared, Packet};
+use crate::peer::PeerEvent;
+use crate::core::Core;
+use crate::udp::UdpPort;
+
+/// One connection's shared state.
+pub(crate) struct Link {
+    core: Mutex<Core>,
+    /// The connection's UDP socket.
+    pub(crate) port: UdpPort,
+    /// The mDNS socket, made when the core first asks a `.local` name (`None` if it cannot be).
+    pub(crate) mdns: OnceLock<Option<UdpPort>>,
+    events: Mutex<VecDeque<PeerEvent>>,
+    /// Wakes the connection's task: new work, or an earlier deadline.
+    pub(crate) wake: Notify,
+}
+
+impl Link {
+    pub(crate) fn new(core: Core, port: UdpPort) -> Arc<Self> {
+        Arc::new(Self {
+            core: Mutex::new(core),
+            port,
+            mdns: OnceLock::new(),
+            events: Mutex::default(),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Locks the core, waiting for the pump if it runs (a pump takes microseconds).
+    pub(crate) fn core(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Locks the core if nobody else holds it.
+    pub(crate) fn try_core(&self) -> Option<MutexGuard<'_, Core>> {
+        match self.core.try_lock() {
+            Ok(core) => Some(core),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Queues an event for the handle.
+    pub(crate) fn push_event(&self, event: PeerEvent) {
+        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push_back(event);
+    }
+
+    /// Takes every queued event.
+    pub(crate) fn take_events(&self) -> Vec<PeerEvent> {
+        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).drain(..).collect()
+    }
+
+    /// Pumps the connection from the caller's thread if nobody else is pumping it (then the one
+    /// who is picks up what came in).
+    pub(crate) fn pump_if_free(self: &Arc<Self>) {
+        if let Some(mut core) = self.try_core() {
+            core.pump(self, false, Instant::now());
+        }
+    }
+
+    /// Sends a channel's packet: straight into the core if it is free and the channel has
+    /// nothing queued (and onto the wire at once if nothing else of the channel is in flight),
+    /// else behind the queued ones, for the pump.
+    pub(crate) fn send(self: &Arc<Self>, channel: &ChannelShared, packet: Packet) {
+        let packet = match self.try_core() {
+            Some(mut core) if !channel.has_queued() => match core.send_now(self, channel, packet, Instant::now()) {
+                Ok(()) => return,
+                Err(packet) => packet,
+            },
+            _ => packet,
+        };
+        channel.queue(packet);
+        self.wake.notify_one();
+    }
+
+    /// Starts closing a channel.
+    pub(crate) fn close_channel(self: &Arc<Self>, channel: &ChannelShared) {
+        let mut core = self.core();
+        core.close_channel(channel);
+        core.flush(self);
+    }
+}

@@ -1,0 +1,382 @@
+//! The pump: moves a connection's core forward in one fixed order (receive everything, run due
+//! timers, drain events, hand received messages to their channels, move queued packets into the
+//! core, send everything). Runs on whichever thread holds the core's lock: the connection's task
+//! on the runtime, or the caller's thread in `poll` and `send`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use rtc::data_channel::RTCDataChannelId;
+use rtc::mdns::MDNS_PORT;
+use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent};
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::transport::{RTCDtlsTransportState, RTCSctpTransportState};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+
+use crate::channel::{ChannelShared, Packet};
+use crate::core::{Core, Gathering};
+use crate::link::Link;
+use crate::peer::PeerEvent;
+use crate::states::{ChannelState, ConnectionState, GatheringState, SignalingState};
+use crate::udp::UdpPort;
+
+/// Socket reads per pump at most (each up to a batch of datagrams); the rest waits for the next.
+const MAX_READS_PER_PUMP: usize = 32;
+/// Bytes a channel may have unacknowledged in the core before further packets wait in its queue:
+/// a few messages' worth, at least 32 KiB (small messages keep the core's queues short) and at
+/// most 256 KiB (what a fast path needs in flight).
+const MIN_SEND_WINDOW: usize = 32 * 1024;
+const MAX_SEND_WINDOW: usize = 256 * 1024;
+
+impl Core {
+    /// One pass of the pump; returns when it next needs to run if nothing arrives.
+    pub(crate) fn pump(&mut self, link: &Arc<Link>, via_runtime: bool, now: Instant) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let more_to_read = self.receive(link, via_runtime, now);
+        self.replay_early_datagrams(now);
+        self.run_timers(now);
+        self.drain_events(link, now);
+        self.drain_messages();
+        self.fill_from_queues(now);
+        self.flush(link);
+        let next = if more_to_read { Some(now) } else { self.next_deadline() };
+        // The task sleeps until its own deadline: wake it if this pass made an earlier one.
+        if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
+            link.wake.notify_one();
+        }
+        next
+    }
+
+    /// Reads every waiting datagram and hands it to the STUN/TURN clients or the core. Returns
+    /// whether more may be waiting.
+    fn receive(&mut self, link: &Link, via_runtime: bool, now: Instant) -> bool {
+        let mut resends = Vec::new();
+        let mut more_to_read = false;
+        for reads in 1..=MAX_READS_PER_PUMP {
+            let read = link.port.receive(via_runtime, |local, from, datagram| {
+                if self.servers.handle_read(from, datagram, now) {
+                    return;
+                }
+                resends.extend(self.repairs.on_received(local, from, datagram, now));
+                self.feed(local, from, BytesMut::from(datagram), now);
+            });
+            match read {
+                Ok(0) => break,
+                Ok(_) => more_to_read = reads == MAX_READS_PER_PUMP,
+                Err(error) => {
+                    log::debug!("receive failed: {error}");
+                    break;
+                }
+            }
+        }
+        if let Some(Some(mdns)) = link.mdns.get() {
+            let read = mdns.receive(via_runtime, |local, from, datagram| {
+                self.feed(local, from, BytesMut::from(datagram), now);
+            });
+            if let Err(error) = read {
+                log::debug!("mDNS receive failed: {error}");
+            }
+        }
+        for (local, to, datagram) in resends {
+            link.port.send(local, to, &datagram, None);
+        }
+        // Relayed datagrams the TURN clients unwrapped.
+        while let Some((relayed, from, datagram)) = self.servers.poll_relayed() {
+            self.feed(relayed, from, datagram, now);
+        }
+        more_to_read
+    }
+
+    /// Hands the core one datagram received on `local` from `from`.
+    fn feed(&mut self, local: SocketAddr, from: SocketAddr, message: BytesMut, now: Instant) {
+        let transport =
+            TransportContext { local_addr: local, peer_addr: from, ecn: None, transport_protocol: TransportProtocol::UDP };
+        if let Err(error) = self.rtc.handle_read(TaggedBytesMut { now, transport, message }) {
+            log::debug!("datagram from {from}: {error}");
+        }
+    }
+
+    fn replay_early_datagrams(&mut self, now: Instant) {
+        if self.replay_at.is_some_and(|at| at > now) {
+            return;
+        }
+        let (due, next) = self.repairs.due(now);
+        self.replay_at = next;
+        for (local, from, datagram) in due {
+            self.feed(local, from, BytesMut::from(&datagram[..]), now);
+        }
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        if self.rtc.poll_timeout().is_some_and(|at| at <= now) {
+            if let Err(error) = self.rtc.handle_timeout(now) {
+                log::debug!("timer: {error}");
+            }
+        }
+        self.servers.handle_timeout(now);
+    }
+
+    /// When the pump must run next: the core's, the clients' or the replays' next deadline.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        [self.rtc.poll_timeout(), self.servers.poll_timeout(), self.replay_at].into_iter().flatten().min()
+    }
+
+    /// Turns what the core and the clients report into the handle's events.
+    fn drain_events(&mut self, link: &Arc<Link>, now: Instant) {
+        while let Some(candidate) = self.servers.poll_candidate() {
+            self.add_local_candidate(candidate);
+        }
+        if self.gathering == Gathering::Running && self.servers.done() {
+            self.gathering = Gathering::Done;
+            self.add_local_candidate(Default::default());
+        }
+        while let Some(event) = self.rtc.poll_event() {
+            match event {
+                RTCPeerConnectionEvent::OnIceCandidateEvent(event) => match event.candidate.to_json() {
+                    Ok(init) => {
+                        self.ice.local_candidate(&init.candidate);
+                        link.push_event(PeerEvent::IceCandidateCreated {
+                            mid: init.sdp_mid.filter(|mid| !mid.is_empty()).unwrap_or_else(|| "0".into()),
+                            index: init.sdp_mline_index.unwrap_or(0),
+                            candidate: init.candidate,
+                        });
+                    }
+                    Err(error) => log::warn!("cannot describe a local ICE candidate: {error}"),
+                },
+                RTCPeerConnectionEvent::OnSignalingStateChangeEvent(state) => {
+                    link.push_event(PeerEvent::SignalingStateChanged(SignalingState::from_rtc(state)))
+                }
+                RTCPeerConnectionEvent::OnIceGatheringStateChangeEvent(state) => {
+                    link.push_event(PeerEvent::GatheringStateChanged(GatheringState::from_rtc(state)))
+                }
+                RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                    self.report_state(link, ConnectionState::from_rtc(state))
+                }
+                RTCPeerConnectionEvent::OnDataChannel(event) => self.on_channel_event(link, event),
+                _ => {}
+            }
+        }
+        self.look_for_remote_close(link, now);
+    }
+
+    fn report_state(&mut self, link: &Link, state: ConnectionState) {
+        if state == self.state || self.state == ConnectionState::Closed {
+            return;
+        }
+        self.state = state;
+        if state == ConnectionState::Failed {
+            link.push_event(PeerEvent::Error(self.ice.failure()));
+        }
+        link.push_event(PeerEvent::ConnectionStateChanged(state));
+    }
+
+    fn on_channel_event(&mut self, link: &Arc<Link>, event: RTCDataChannelEvent) {
+        match event {
+            RTCDataChannelEvent::OnOpen(id) => {
+                if let Some(channel) = self.channels.get(&id) {
+                    if let Some(stream_id) = self.rtc.data_channel(id).and_then(|channel| channel.stream_id()) {
+                        channel.set_stream_id(stream_id);
+                    }
+                    channel.advance_state(ChannelState::Open);
+                } else if let Some(channel) = self.adopt_remote_channel(&Arc::downgrade(link), id) {
+                    channel.shared().advance_state(ChannelState::Open);
+                    link.push_event(PeerEvent::DataChannelReceived(channel));
+                }
+            }
+            RTCDataChannelEvent::OnClosing(id) => {
+                if let Some(channel) = self.channels.get(&id) {
+                    channel.advance_state(ChannelState::Closing);
+                }
+            }
+            RTCDataChannelEvent::OnClose(id) => {
+                if let Some(channel) = self.channels.remove(&id) {
+                    channel.drop_queued();
+                    channel.set_state(ChannelState::Closed);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Reports a close by the remote side, which the core does not report as a state: a DTLS
+    /// close_notify closes the DTLS transport and the SCTP association, an SCTP ABORT or a
+    /// completed SHUTDOWN closes the association, but the connection state stays `connected`
+    /// (W3C counts a closed DTLS transport as connected) until ICE consent checks run out. Only
+    /// an association whose handshake completed (it knows its stream counts) can have been
+    /// closed: an SCTP server's association reads `closed` until the client's INIT arrives.
+    fn look_for_remote_close(&mut self, link: &Link, _now: Instant) {
+        if self.state != ConnectionState::Connected {
+            return;
+        }
+        let Some(sctp) = self.rtc.sctp() else { return };
+        if sctp.max_channels().is_none() {
+            return;
+        }
+        let closed =
+            sctp.state() == RTCSctpTransportState::Closed || sctp.transport().state() == RTCDtlsTransportState::Closed;
+        if closed {
+            self.report_state(link, ConnectionState::Closed);
+            self.close(link);
+        }
+    }
+
+    /// Hands every received message to its channel.
+    fn drain_messages(&mut self) {
+        let mut batch: Vec<Packet> = Vec::new();
+        let mut batch_channel: Option<RTCDataChannelId> = None;
+        while let Some(message) = self.rtc.poll_read() {
+            let RTCMessage::DataChannelMessage(id, message) = message.message else { continue };
+            if batch_channel != Some(id) {
+                self.deliver(batch_channel, &mut batch);
+                batch_channel = Some(id);
+            }
+            batch.push(Packet { data: message.data, is_string: message.is_string });
+        }
+        self.deliver(batch_channel, &mut batch);
+    }
+
+    fn deliver(&self, channel: Option<RTCDataChannelId>, batch: &mut Vec<Packet>) {
+        if batch.is_empty() {
+            return;
+        }
+        match channel.and_then(|id| self.channels.get(&id)) {
+            Some(channel) => channel.deliver(batch.drain(..)),
+            None => batch.clear(),
+        }
+    }
+
+    /// Moves queued packets into the core while their channels have room.
+    fn fill_from_queues(&mut self, now: Instant) {
+        let waiting: Vec<Arc<ChannelShared>> =
+            self.channels.values().filter(|channel| channel.has_queued()).cloned().collect();
+        for channel in waiting {
+            while let Some(packet) = channel.next_queued() {
+                if let Err(packet) = self.give_to_core(&channel, packet, now) {
+                    channel.requeue(packet);
+                    break;
+                }
+            }
+            self.note_unacknowledged(&channel);
+        }
+    }
+
+    /// Sends a packet from the caller's thread: into the core, and onto the wire at once if
+    /// nothing else of the channel was in flight (else the pump's next send takes it, batched).
+    /// Gives the packet back if the channel has no room.
+    pub(crate) fn send_now(&mut self, link: &Link, channel: &ChannelShared, packet: Packet, now: Instant) -> Result<(), Packet> {
+        let idle = self.rtc.data_channel(channel.core_id).is_some_and(|rtc_channel| rtc_channel.outstanding_bytes() == 0);
+        self.give_to_core(channel, packet, now)?;
+        self.note_unacknowledged(channel);
+        if idle {
+            self.flush(link);
+        } else {
+            link.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    fn give_to_core(&mut self, channel: &ChannelShared, packet: Packet, now: Instant) -> Result<(), Packet> {
+        let Some(mut rtc_channel) = self.rtc.data_channel(channel.core_id) else {
+            // The channel is gone from the core: the packet goes nowhere.
+            return Ok(());
+        };
+        let window = (packet.data.len() * 4).clamp(MIN_SEND_WINDOW, MAX_SEND_WINDOW);
+        if rtc_channel.outstanding_bytes() >= window {
+            return Err(packet);
+        }
+        let sent = if packet.is_string {
+            rtc_channel.send_text(now, String::from_utf8_lossy(&packet.data).into_owned())
+        } else {
+            rtc_channel.send(now, packet.data)
+        };
+        if let Err(error) = sent {
+            log::debug!("data channel '{}': send failed: {error}", channel.label());
+        }
+        Ok(())
+    }
+
+    fn note_unacknowledged(&mut self, channel: &ChannelShared) {
+        let bytes = self.rtc.data_channel(channel.core_id).map_or(0, |rtc_channel| rtc_channel.outstanding_bytes());
+        channel.set_unacknowledged(bytes);
+    }
+
+    /// Sends everything the core and the clients have to send.
+    pub(crate) fn flush(&mut self, link: &Link) {
+        let mut batch = Batch::default();
+        let max_segments = link.port.max_segments();
+        while let Some(write) = self.rtc.poll_write() {
+            let TaggedBytesMut { transport, message, now } = write;
+            let (local, to) = (transport.local_addr, transport.peer_addr);
+            if !self.repairs.on_sending(to, &message) {
+                continue;
+            }
+            if to.port() == MDNS_PORT {
+                if let Some(mdns) = mdns_port(link) {
+                    mdns.send(mdns.local_addr(), to, &message, None);
+                }
+            } else if self.servers.is_relayed(local) {
+                self.servers.send_relayed(local, to, &message, now);
+            } else {
+                batch.push(&link.port, local, to, &message, max_segments);
+            }
+        }
+        batch.send(&link.port);
+        while let Some((to, datagram)) = self.servers.poll_write() {
+            link.port.send(link.port.local_addr(), to, &datagram, None);
+        }
+    }
+}
+
+/// The mDNS socket, made on first use (`None` where the system refuses one).
+fn mdns_port(link: &Link) -> Option<&UdpPort> {
+    let made = link.mdns.get_or_init(|| {
+        let port = rtc::mdns::MulticastSocket::new().into_std().and_then(UdpPort::wrap);
+        if port.is_ok() {
+            // The task waits on it from its next pass on.
+            link.wake.notify_one();
+        }
+        port.map_err(|error| log::info!("no mDNS socket, so .local candidates stay unresolved: {error}")).ok()
+    });
+    made.as_ref()
+}
+
+/// Datagrams for one destination, sent together as one segmented send (GSO) where the system
+/// has it: all of one size, the last possibly shorter.
+#[derive(Default)]
+struct Batch {
+    path: Option<(SocketAddr, SocketAddr)>,
+    bytes: Vec<u8>,
+    segment: usize,
+    count: usize,
+}
+
+impl Batch {
+    fn push(&mut self, port: &UdpPort, local: SocketAddr, to: SocketAddr, datagram: &[u8], max_segments: usize) {
+        let fits = self.path == Some((local, to)) && datagram.len() <= self.segment && self.count < max_segments;
+        if !fits {
+            self.send(port);
+            self.path = Some((local, to));
+            self.segment = datagram.len();
+        }
+        self.bytes.extend_from_slice(datagram);
+        self.count += 1;
+        if datagram.len() < self.segment {
+            // A shorter datagram ends a segmented send.
+            self.send(port);
+        }
+    }
+
+    fn send(&mut self, port: &UdpPort) {
+        if let Some((local, to)) = self.path.take() {
+            let segment_size = (self.count > 1).then_some(self.segment);
+            port.send(local, to, &self.bytes, segment_size);
+        }
+        self.bytes.clear();
+        self.count = 0;
+    }
+}

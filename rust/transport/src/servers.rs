@@ -1,0 +1,458 @@
+//! STUN and TURN clients: server-reflexive candidates from STUN servers, relay candidates from
+//! TURN servers (over UDP), and the relayed traffic, routed by the pump: datagrams from a
+//! server go to its client, relayed datagrams come out tagged with the relayed address, and what
+//! the core sends from a relayed address goes through its allocation.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use rtc::ice::url::SchemeType;
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateRelayConfig, CandidateServerReflexiveConfig, RTCIceCandidate, RTCIceCandidateInit,
+};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rtc::stun::message::TransactionId;
+use rtc::turn::client::{Client, ClientConfig, Event};
+
+use crate::config::{IceTransportPolicy, TransportConfig};
+
+/// Packets kept per peer while the relay's permission for it is being created.
+const MAX_WAITING_FOR_PERMISSION: usize = 64;
+/// How often a pending name resolution is looked at.
+const RESOLUTION_POLL: Duration = Duration::from_millis(20);
+
+/// A server named in the configuration.
+struct Server {
+    url: String,
+    turn: bool,
+    username: String,
+    credential: String,
+    /// Its addresses: at once for an IP address, from a lookup on the runtime for a name.
+    addresses: Arc<Mutex<Option<Vec<SocketAddr>>>>,
+    /// Whether a client was made for it (or it was given up).
+    used: bool,
+}
+
+/// One client talking to one server.
+struct ServerClient {
+    url: String,
+    server: SocketAddr,
+    turn: bool,
+    client: Client,
+    /// The request whose answer ends this client's part of gathering.
+    gathering: Option<TransactionId>,
+    relayed: Option<SocketAddr>,
+    permissions: HashMap<SocketAddr, Permission>,
+}
+
+/// A relay's permission for one peer: granted, or pending with the packets waiting for it.
+enum Permission {
+    Pending { transaction: TransactionId, waiting: VecDeque<BytesMut> },
+    Granted,
+}
+
+/// Every STUN and TURN client of a connection.
+pub(crate) struct IceServers {
+    servers: Vec<Server>,
+    clients: Vec<ServerClient>,
+    relay_only: bool,
+    started: Option<(SocketAddr, Option<SocketAddr>)>,
+    candidates: VecDeque<RTCIceCandidateInit>,
+    relayed_in: VecDeque<(SocketAddr, SocketAddr, BytesMut)>,
+}
+
+impl IceServers {
+    /// The servers of `config`; names are looked up on the shared runtime from now on.
+    pub(crate) fn new(config: &TransportConfig) -> Self {
+        let mut servers = Vec::new();
+        for server in &config.ice_servers {
+            for (raw, url) in server.parsed_urls() {
+                let turn = match url.scheme {
+                    SchemeType::Stun => false,
+                    SchemeType::Turn => true,
+                    _ => continue,
+                };
+                let addresses = Arc::new(Mutex::new(None));
+                let host = url.host.trim_start_matches('[').trim_end_matches(']').to_owned();
+                match host.parse::<std::net::IpAddr>() {
+                    Ok(ip) => *lock(&addresses) = Some(vec![SocketAddr::new(ip, url.port)]),
+                    Err(_) => look_up(format!("{host}:{}", url.port), Arc::clone(&addresses)),
+                }
+                servers.push(Server {
+                    url: raw.to_owned(),
+                    turn,
+                    username: server.username.clone(),
+                    credential: server.credential.clone(),
+                    addresses,
+                    used: false,
+                });
+            }
+        }
+        Self {
+            servers,
+            clients: Vec::new(),
+            relay_only: config.ice_transport_policy == IceTransportPolicy::Relay,
+            started: None,
+            candidates: VecDeque::new(),
+            relayed_in: VecDeque::new(),
+        }
+    }
+
+    /// Whether only relay candidates may be used.
+    pub(crate) fn relay_only(&self) -> bool {
+        self.relay_only
+    }
+
+    /// Starts asking every server from `local` (the socket's address); candidates name `host` (the
+    /// first host address) as their base.
+    pub(crate) fn start(&mut self, local: SocketAddr, host: Option<SocketAddr>, now: Instant) {
+        self.started = Some((local, host));
+        self.make_clients(now);
+    }
+
+    /// Makes a client for every server whose addresses are known.
+    fn make_clients(&mut self, now: Instant) {
+        let Some((local, _)) = self.started else { return };
+        for server in self.servers.iter_mut().filter(|server| !server.used) {
+            let Some(addresses) = lock(&server.addresses).clone() else { continue };
+            server.used = true;
+            if self.relay_only && !server.turn {
+                continue;
+            }
+            let Some(address) = addresses.into_iter().find(|address| address.is_ipv4() == local.is_ipv4()) else {
+                log::warn!("ICE server '{}' has no address of the bound address's family", server.url);
+                continue;
+            };
+            match ServerClient::start(server, address, local, now) {
+                Ok(client) => self.clients.push(client),
+                Err(error) => log::warn!("ICE server '{}': {error}", server.url),
+            }
+        }
+    }
+
+    /// Whether every server has answered, failed or timed out.
+    pub(crate) fn done(&self) -> bool {
+        self.started.is_some()
+            && self.servers.iter().all(|server| server.used)
+            && self.clients.iter().all(|client| client.gathering.is_none())
+    }
+
+    /// Takes a datagram from `from` if it is for one of the clients (a response to its request,
+    /// or relayed data).
+    pub(crate) fn handle_read(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) -> bool {
+        let Some(client) = self.clients.iter_mut().find(|client| client.server == from) else { return false };
+        let ours = match stun_class_and_transaction(datagram) {
+            Some((StunClass::Response, transaction)) => client.client.has_transaction(&transaction),
+            Some((StunClass::Indication, _)) => true,
+            Some((StunClass::Request, _)) => false,
+            None => is_channel_data(datagram),
+        };
+        if !ours {
+            return false;
+        }
+        let transport =
+            TransportContext { local_addr: from, peer_addr: from, ecn: None, transport_protocol: TransportProtocol::UDP };
+        if let Err(error) = client.client.handle_read(TaggedBytesMut { now, transport, message: BytesMut::from(datagram) }) {
+            log::debug!("ICE server '{}': {error}", client.url);
+        }
+        self.drain_client_events(now);
+        true
+    }
+
+    /// Runs due timers.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.make_clients(now);
+        for client in &mut self.clients {
+            if client.client.poll_timeout().is_some_and(|at| at <= now) {
+                if let Err(error) = client.client.handle_timeout(now) {
+                    log::debug!("ICE server '{}': {error}", client.url);
+                }
+            }
+        }
+        self.drain_client_events(now);
+    }
+
+    /// When a timer is due next.
+    pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
+        let waiting = self.started.is_some() && self.servers.iter().any(|server| !server.used);
+        let resolution = waiting.then(|| Instant::now() + RESOLUTION_POLL);
+        self.clients.iter_mut().filter_map(|client| client.client.poll_timeout()).chain(resolution).min()
+    }
+
+    /// Takes the next candidate gathered.
+    pub(crate) fn poll_candidate(&mut self) -> Option<RTCIceCandidateInit> {
+        self.candidates.pop_front()
+    }
+
+    /// Takes the next relayed datagram: the relayed address, the peer, the bytes.
+    pub(crate) fn poll_relayed(&mut self) -> Option<(SocketAddr, SocketAddr, BytesMut)> {
+        self.relayed_in.pop_front()
+    }
+
+    /// Takes the next datagram for a server.
+    pub(crate) fn poll_write(&mut self) -> Option<(SocketAddr, BytesMut)> {
+        self.clients.iter_mut().find_map(|client| client.client.poll_write()).map(|write| (write.transport.peer_addr, write.message))
+    }
+
+    /// Whether `local` is a relayed address of ours.
+    pub(crate) fn is_relayed(&self, local: SocketAddr) -> bool {
+        !self.clients.is_empty() && self.clients.iter().any(|client| client.relayed == Some(local))
+    }
+
+    /// Sends `datagram` to `to` through the allocation whose relayed address is `relayed`.
+    pub(crate) fn send_relayed(&mut self, relayed: SocketAddr, to: SocketAddr, datagram: &[u8], now: Instant) {
+        let Some(client) = self.clients.iter_mut().find(|client| client.relayed == Some(relayed)) else { return };
+        client.send(relayed, to, datagram, now);
+    }
+
+    /// Releases every allocation (the datagrams go out with the pump's next send).
+    pub(crate) fn close(&mut self, now: Instant) {
+        for client in &mut self.clients {
+            if let Some(relayed) = client.relayed.take() {
+                if let Ok(mut relay) = client.client.relay(relayed) {
+                    let _ = relay.close(now);
+                }
+            }
+        }
+    }
+
+    fn drain_client_events(&mut self, now: Instant) {
+        let host = self.started.and_then(|(_, host)| host);
+        for client in &mut self.clients {
+            while let Some(event) = client.client.poll_event() {
+                if let Some(candidate) = client.on_event(event, host, now, &mut self.relayed_in) {
+                    self.candidates.push_back(candidate);
+                }
+            }
+        }
+    }
+}
+
+impl ServerClient {
+    fn start(server: &Server, address: SocketAddr, local: SocketAddr, now: Instant) -> Result<Self, String> {
+        let config = ClientConfig {
+            stun_serv_addr: address.to_string(),
+            turn_serv_addr: address.to_string(),
+            local_addr: local,
+            transport_protocol: TransportProtocol::UDP,
+            username: server.username.clone(),
+            password: server.credential.clone(),
+            ..ClientConfig::default()
+        };
+        let provider = rtc::crypto::default_provider().map_err(|error| error.to_string())?;
+        let mut client = Client::new(config, provider).map_err(|error| error.to_string())?;
+        let request = if server.turn { client.allocate(now) } else { client.send_binding_request_to(now, address) };
+        let request = request.map_err(|error| error.to_string())?;
+        Ok(Self {
+            url: server.url.clone(),
+            server: address,
+            turn: server.turn,
+            client,
+            gathering: Some(request),
+            relayed: None,
+            permissions: HashMap::new(),
+        })
+    }
+
+    /// Handles one event of the client; returns a candidate it gave.
+    fn on_event(
+        &mut self,
+        event: Event,
+        host: Option<SocketAddr>,
+        now: Instant,
+        relayed_in: &mut VecDeque<(SocketAddr, SocketAddr, BytesMut)>,
+    ) -> Option<RTCIceCandidateInit> {
+        match event {
+            Event::BindingResponse(_, mapped) => {
+                self.gathering = None;
+                let base = host?;
+                reflexive_candidate(mapped, base, &self.url)
+            }
+            Event::AllocateResponse(_, relayed) => {
+                self.gathering = None;
+                self.relayed = Some(relayed);
+                let base = host?;
+                relay_candidate(relayed, base, &self.url)
+            }
+            Event::BindingError(_, error) | Event::AllocateError(_, error) => {
+                log::warn!("ICE server '{}' refused: {error}", self.url);
+                self.gathering = None;
+                None
+            }
+            Event::TransactionTimeout(transaction) => {
+                if self.gathering.is_some() && !self.turn || self.relayed.is_none() && self.turn {
+                    log::warn!("ICE server '{}' did not answer", self.url);
+                    self.gathering = None;
+                }
+                self.permissions.retain(|_, permission| {
+                    !matches!(permission, Permission::Pending { transaction: pending, .. } if *pending == transaction)
+                });
+                None
+            }
+            Event::CreatePermissionResponse(_, peer) => {
+                let waiting = match self.permissions.insert(peer, Permission::Granted) {
+                    Some(Permission::Pending { waiting, .. }) => waiting,
+                    _ => VecDeque::new(),
+                };
+                if let Some(relayed) = self.relayed {
+                    for datagram in waiting {
+                        self.send(relayed, peer, &datagram, now);
+                    }
+                }
+                None
+            }
+            Event::CreatePermissionError(transaction, error) => {
+                log::debug!("ICE server '{}': a permission was refused: {error}", self.url);
+                self.permissions.retain(|_, permission| {
+                    !matches!(permission, Permission::Pending { transaction: pending, .. } if *pending == transaction)
+                });
+                None
+            }
+            Event::DataIndicationOrChannelData(_, peer, data) => {
+                if let Some(relayed) = self.relayed {
+                    relayed_in.push_back((relayed, peer, data));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Sends through the allocation, asking for a permission first where there is none.
+    fn send(&mut self, relayed: SocketAddr, to: SocketAddr, datagram: &[u8], now: Instant) {
+        if let Some(Permission::Pending { waiting, .. }) = self.permissions.get_mut(&to) {
+            if waiting.len() == MAX_WAITING_FOR_PERMISSION {
+                waiting.pop_front();
+            }
+            waiting.push_back(BytesMut::from(datagram));
+            return;
+        }
+        let Ok(mut relay) = self.client.relay(relayed) else { return };
+        match relay.send_to(now, datagram, to) {
+            Ok(()) => {}
+            Err(rtc::shared::error::Error::ErrNoPermission) => match relay.create_permission(now, to) {
+                Ok(Some(transaction)) => {
+                    let waiting = VecDeque::from([BytesMut::from(datagram)]);
+                    self.permissions.insert(to, Permission::Pending { transaction, waiting });
+                }
+                Ok(None) => {}
+                Err(error) => log::debug!("ICE server '{}': cannot ask a permission for {to}: {error}", self.url),
+            },
+            Err(error) => log::debug!("ICE server '{}': cannot relay to {to}: {error}", self.url),
+        }
+    }
+}
+
+fn reflexive_candidate(mapped: SocketAddr, base: SocketAddr, url: &str) -> Option<RTCIceCandidateInit> {
+    let config = CandidateServerReflexiveConfig {
+        base_config: candidate_config(mapped),
+        rel_addr: base.ip().to_string(),
+        rel_port: base.port(),
+        ..Default::default()
+    };
+    let candidate = config.new_candidate_server_reflexive().map_err(|error| log::warn!("{url}: {error}")).ok()?;
+    RTCIceCandidate::from(&candidate).to_json().ok()
+}
+
+fn relay_candidate(relayed: SocketAddr, base: SocketAddr, url: &str) -> Option<RTCIceCandidateInit> {
+    let config = CandidateRelayConfig {
+        base_config: candidate_config(relayed),
+        rel_addr: base.ip().to_string(),
+        rel_port: base.port(),
+        url: Some(url.to_owned()),
+        ..Default::default()
+    };
+    let candidate = config.new_candidate_relay().map_err(|error| log::warn!("{url}: {error}")).ok()?;
+    let mut init = RTCIceCandidate::from(&candidate).to_json().ok()?;
+    init.url = Some(url.to_owned());
+    Some(init)
+}
+
+fn candidate_config(address: SocketAddr) -> CandidateConfig {
+    CandidateConfig {
+        network: "udp".to_owned(),
+        address: address.ip().to_string(),
+        port: address.port(),
+        component: 1,
+        ..Default::default()
+    }
+}
+
+/// Looks `host_and_port` up on the shared runtime and stores what it finds (nothing found is an
+/// empty list, so the server is given up).
+fn look_up(host_and_port: String, into: Arc<Mutex<Option<Vec<SocketAddr>>>>) {
+    let Ok(runtime) = crate::runtime::handle() else {
+        *lock(&into) = Some(Vec::new());
+        return;
+    };
+    runtime.spawn(async move {
+        let found = match tokio::net::lookup_host(&host_and_port).await {
+            Ok(addresses) => addresses.collect(),
+            Err(error) => {
+                log::warn!("cannot resolve ICE server {host_and_port}: {error}");
+                Vec::new()
+            }
+        };
+        *lock(&into) = Some(found);
+    });
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StunClass {
+    Request,
+    Indication,
+    Response,
+}
+
+/// The class and transaction of a STUN message, read from its header.
+fn stun_class_and_transaction(datagram: &[u8]) -> Option<(StunClass, TransactionId)> {
+    if datagram.len() < 20 || datagram[0] & 0xC0 != 0 || datagram[4..8] != [0x21, 0x12, 0xA4, 0x42] {
+        return None;
+    }
+    let kind = u16::from_be_bytes([datagram[0], datagram[1]]);
+    let class = match ((kind >> 7) & 0b10) | ((kind >> 4) & 0b01) {
+        0 => StunClass::Request,
+        1 => StunClass::Indication,
+        _ => StunClass::Response,
+    };
+    let mut transaction = [0; 12];
+    transaction.copy_from_slice(&datagram[8..20]);
+    Some((class, TransactionId(transaction)))
+}
+
+/// Whether a datagram is TURN ChannelData (channel numbers 0x4000-0x7FFF).
+fn is_channel_data(datagram: &[u8]) -> bool {
+    datagram.len() >= 4 && (0x40..0x80).contains(&datagram[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stun_headers_are_classified() {
+        let mut binding_success = vec![0x01, 0x01, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+        binding_success.extend_from_slice(&[7; 12]);
+        assert_eq!(
+            stun_class_and_transaction(&binding_success),
+            Some((StunClass::Response, TransactionId([7; 12])))
+        );
+        let mut data_indication = binding_success.clone();
+        data_indication[..2].copy_from_slice(&[0x00, 0x17]);
+        assert_eq!(stun_class_and_transaction(&data_indication).map(|(class, _)| class), Some(StunClass::Indication));
+        let mut check = binding_success.clone();
+        check[..2].copy_from_slice(&[0x00, 0x01]);
+        assert_eq!(stun_class_and_transaction(&check).map(|(class, _)| class), Some(StunClass::Request));
+        assert_eq!(stun_class_and_transaction(&[0x16, 0xfe, 0xfd]), None);
+        assert!(is_channel_data(&[0x40, 0x00, 0x00, 0x04]));
+        assert!(!is_channel_data(&[0x16, 0xfe, 0xfd, 0x00]));
+    }
+}
