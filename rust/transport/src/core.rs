@@ -57,6 +57,8 @@ pub(crate) struct Core {
     pub(crate) gathering: Gathering,
     remote_is_set: bool,
     early_candidates: Vec<RTCIceCandidateInit>,
+    /// The remote candidates signaled to us: address, port and type (`host`, `srflx`, ...).
+    pub(crate) signaled: Vec<(String, u16, String)>,
     /// The connection state last reported to the handle.
     pub(crate) state: ConnectionState,
     pub(crate) max_message_size: Arc<AtomicUsize>,
@@ -88,7 +90,8 @@ impl Core {
             IceTransportPolicy::All => RTCIceTransportPolicy::All,
             IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
         };
-        let mut configuration = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).with_ice_transport_policy(policy);
+        let mut configuration =
+            RTCConfigurationBuilder::new().with_ice_servers(ice_servers).with_ice_transport_policy(policy);
         if let Some(certificate) = certificate() {
             configuration = configuration.with_certificates(vec![certificate]);
         }
@@ -121,6 +124,7 @@ impl Core {
             gathering: Gathering::NotStarted,
             remote_is_set: false,
             early_candidates: Vec::new(),
+            signaled: Vec::new(),
             state: ConnectionState::New,
             max_message_size,
             replay_at: None,
@@ -137,17 +141,31 @@ impl Core {
     }
 
     /// Applies a local description (an offer; answers are applied when created).
-    pub(crate) fn set_local_description(&mut self, link: &Link, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+    pub(crate) fn set_local_description(
+        &mut self,
+        link: &Link,
+        kind: SdpKind,
+        sdp: String,
+    ) -> Result<(), TransportError> {
         let description = kind.describe(sdp)?;
-        self.rtc.set_local_description(Instant::now(), description).map_err(|error| signaling("set_local_description", error))?;
+        self.rtc
+            .set_local_description(Instant::now(), description)
+            .map_err(|error| signaling("set_local_description", error))?;
         self.start_gathering(link);
         Ok(())
     }
 
     /// Applies the remote description; for an offer, creates and applies the answer too.
-    pub(crate) fn set_remote_description(&mut self, link: &Link, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+    pub(crate) fn set_remote_description(
+        &mut self,
+        link: &Link,
+        kind: SdpKind,
+        sdp: String,
+    ) -> Result<(), TransportError> {
         let description = kind.describe(sdp)?;
-        self.rtc.set_remote_description(Instant::now(), description).map_err(|error| signaling("set_remote_description", error))?;
+        self.rtc
+            .set_remote_description(Instant::now(), description)
+            .map_err(|error| signaling("set_remote_description", error))?;
         self.remote_is_set = true;
         for candidate in std::mem::take(&mut self.early_candidates) {
             self.add_remote_candidate(candidate);
@@ -155,7 +173,9 @@ impl Core {
         if kind == SdpKind::Offer {
             let answer = self.rtc.create_answer(None).map_err(|error| signaling("create_answer", error))?;
             let sdp = answer.sdp.clone();
-            self.rtc.set_local_description(Instant::now(), answer).map_err(|error| signaling("set_local_description", error))?;
+            self.rtc
+                .set_local_description(Instant::now(), answer)
+                .map_err(|error| signaling("set_local_description", error))?;
             link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp });
             self.start_gathering(link);
         }
@@ -172,6 +192,11 @@ impl Core {
     }
 
     fn add_remote_candidate(&mut self, candidate: RTCIceCandidateInit) {
+        let words: Vec<&str> = candidate.candidate.split_whitespace().collect();
+        let typ = words.iter().skip_while(|word| **word != "typ").nth(1);
+        if let (Some(address), Some(Ok(port)), Some(typ)) = (words.get(4), words.get(5).map(|port| port.parse()), typ) {
+            self.signaled.push(((*address).to_owned(), port, (*typ).to_owned()));
+        }
         match self.rtc.add_remote_candidate(candidate) {
             Ok(()) => self.ice.remote_candidate(),
             Err(error) => log::warn!("add_ice_candidate failed: {error}"),
@@ -191,7 +216,8 @@ impl Core {
             .create_data_channel(label, Some(init))
             .map_err(|error| TransportError::Channel { label: label.to_owned(), reason: error.to_string() })?
             .id();
-        let shared = ChannelShared::new(label.to_owned(), options, id, Arc::clone(&self.max_message_size), Arc::downgrade(link));
+        let shared =
+            ChannelShared::new(label.to_owned(), options, id, Arc::clone(&self.max_message_size), Arc::downgrade(link));
         self.channels.insert(id, Arc::clone(&shared));
         Ok(DataChannel::new(shared))
     }
@@ -304,7 +330,8 @@ fn certificate() -> Option<RTCCertificate> {
     CERTIFICATE
         .get_or_init(|| {
             let made = rtc::crypto::default_provider().map_err(|error| error.to_string()).and_then(|provider| {
-                let params = CertificateParams::new(vec!["webrtc-mesh".to_owned()]).map_err(|error| error.to_string())?;
+                let params =
+                    CertificateParams::new(vec!["webrtc-mesh".to_owned()]).map_err(|error| error.to_string())?;
                 RTCCertificate::generate(provider.crypto(), rtc::crypto::SignatureScheme::EcdsaP256Sha256, params)
                     .map_err(|error| error.to_string())
             });

@@ -8,8 +8,8 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use crate::channel::{ChannelShared, Packet};
-use crate::peer::PeerEvent;
 use crate::core::Core;
+use crate::peer::PeerEvent;
 use crate::udp::UdpPort;
 
 /// One connection's shared state.

@@ -263,7 +263,8 @@ fn host_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
         Err(error) => log::warn!("cannot list the network interfaces: {error}"),
     }
     if found.is_empty() {
-        let loopback = if bound.is_ipv4() { IpAddr::from([127, 0, 0, 1]) } else { IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]) };
+        let loopback =
+            if bound.is_ipv4() { IpAddr::from([127, 0, 0, 1]) } else { IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]) };
         found.push(SocketAddr::new(loopback, bound.port()));
     }
     found

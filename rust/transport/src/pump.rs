@@ -94,8 +94,12 @@ impl Core {
 
     /// Hands the core one datagram received on `local` from `from`.
     fn feed(&mut self, local: SocketAddr, from: SocketAddr, message: BytesMut, now: Instant) {
-        let transport =
-            TransportContext { local_addr: local, peer_addr: from, ecn: None, transport_protocol: TransportProtocol::UDP };
+        let transport = TransportContext {
+            local_addr: local,
+            peer_addr: from,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        };
         if let Err(error) = self.rtc.handle_read(TaggedBytesMut { now, transport, message }) {
             log::debug!("datagram from {from}: {error}");
         }
@@ -268,8 +272,15 @@ impl Core {
     /// Sends a packet from the caller's thread: into the core, and onto the wire at once if
     /// nothing else of the channel was in flight (else the pump's next send takes it, batched).
     /// Gives the packet back if the channel has no room.
-    pub(crate) fn send_now(&mut self, link: &Link, channel: &ChannelShared, packet: Packet, now: Instant) -> Result<(), Packet> {
-        let idle = self.rtc.data_channel(channel.core_id).is_some_and(|rtc_channel| rtc_channel.outstanding_bytes() == 0);
+    pub(crate) fn send_now(
+        &mut self,
+        link: &Link,
+        channel: &ChannelShared,
+        packet: Packet,
+        now: Instant,
+    ) -> Result<(), Packet> {
+        let idle =
+            self.rtc.data_channel(channel.core_id).is_some_and(|rtc_channel| rtc_channel.outstanding_bytes() == 0);
         self.give_to_core(channel, packet, now)?;
         self.note_unacknowledged(channel);
         if idle {

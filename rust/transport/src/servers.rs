@@ -154,9 +154,15 @@ impl IceServers {
         if !ours {
             return false;
         }
-        let transport =
-            TransportContext { local_addr: from, peer_addr: from, ecn: None, transport_protocol: TransportProtocol::UDP };
-        if let Err(error) = client.client.handle_read(TaggedBytesMut { now, transport, message: BytesMut::from(datagram) }) {
+        let transport = TransportContext {
+            local_addr: from,
+            peer_addr: from,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        };
+        if let Err(error) =
+            client.client.handle_read(TaggedBytesMut { now, transport, message: BytesMut::from(datagram) })
+        {
             log::debug!("ICE server '{}': {error}", client.url);
         }
         self.drain_client_events(now);
@@ -195,7 +201,10 @@ impl IceServers {
 
     /// Takes the next datagram for a server.
     pub(crate) fn poll_write(&mut self) -> Option<(SocketAddr, BytesMut)> {
-        self.clients.iter_mut().find_map(|client| client.client.poll_write()).map(|write| (write.transport.peer_addr, write.message))
+        self.clients
+            .iter_mut()
+            .find_map(|client| client.client.poll_write())
+            .map(|write| (write.transport.peer_addr, write.message))
     }
 
     /// Whether `local` is a relayed address of ours.
@@ -364,7 +373,6 @@ fn relay_candidate(relayed: SocketAddr, base: SocketAddr, url: &str) -> Option<R
         rel_addr: base.ip().to_string(),
         rel_port: base.port(),
         url: Some(url.to_owned()),
-        ..Default::default()
     };
     let candidate = config.new_candidate_relay().map_err(|error| log::warn!("{url}: {error}")).ok()?;
     let mut init = RTCIceCandidate::from(&candidate).to_json().ok()?;
@@ -441,10 +449,7 @@ mod tests {
     fn stun_headers_are_classified() {
         let mut binding_success = vec![0x01, 0x01, 0, 0, 0x21, 0x12, 0xA4, 0x42];
         binding_success.extend_from_slice(&[7; 12]);
-        assert_eq!(
-            stun_class_and_transaction(&binding_success),
-            Some((StunClass::Response, TransactionId([7; 12])))
-        );
+        assert_eq!(stun_class_and_transaction(&binding_success), Some((StunClass::Response, TransactionId([7; 12]))));
         let mut data_indication = binding_success.clone();
         data_indication[..2].copy_from_slice(&[0x00, 0x17]);
         assert_eq!(stun_class_and_transaction(&data_indication).map(|(class, _)| class), Some(StunClass::Indication));

@@ -32,6 +32,12 @@ impl CandidateType {
         }
     }
 
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Host, Self::ServerReflexive, Self::PeerReflexive, Self::Relay]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+
     fn from_rtc(kind: RTCIceCandidateType) -> Option<Self> {
         match kind {
             RTCIceCandidateType::Host => Some(Self::Host),
@@ -119,11 +125,24 @@ pub(crate) fn take(core: &mut Core) -> PeerStats {
 
 /// The selected pair, read from the ICE transport (the stats report leaves out peer-reflexive
 /// remote candidates, which the ICE transport knows).
+///
+/// A check that arrives before the candidate it comes from makes a peer-reflexive remote
+/// candidate, which the ICE agent keeps in the pair when the candidate arrives after all; as in
+/// libwebrtc, the pair then names the signaled candidate.
 fn selected_pair(core: &Core) -> Option<SelectedPair> {
-    let pair = core.rtc.sctp()?.transport().ice_transport().get_selected_candidate_pair()?;
+    let ice = core.rtc.sctp()?.transport().ice_transport();
+    let pair = ice.get_selected_candidate_pair()?;
+    let mut remote = CandidateStats::from_rtc(pair.remote())?;
+    if remote.candidate_type == CandidateType::PeerReflexive {
+        let signaled =
+            core.signaled.iter().find(|(address, port, _)| *address == remote.address && *port == remote.port);
+        if let Some(kind) = signaled.and_then(|(_, _, typ)| CandidateType::from_name(typ)) {
+            remote.candidate_type = kind;
+        }
+    }
     Some(SelectedPair {
         local: CandidateStats::from_rtc(pair.local())?,
-        remote: CandidateStats::from_rtc(pair.remote())?,
+        remote,
         protocol: pair.local().protocol.to_string(),
     })
 }

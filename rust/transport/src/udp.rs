@@ -109,7 +109,9 @@ impl UdpPort {
         // Sent directly: nothing waits for the socket to become writable.
         match self.state.try_send((&self.socket).into(), &transmit) {
             Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => log::trace!("send buffer full: dropped a datagram to {to}"),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                log::trace!("send buffer full: dropped a datagram to {to}")
+            }
             Err(err) => log::debug!("cannot send to {to}: {err}"),
         }
     }

@@ -52,7 +52,13 @@ impl WireRepairs {
     }
 
     /// Looks at a datagram received on `local` from `from`; returns our datagrams to send again.
-    pub(crate) fn on_received(&mut self, local: SocketAddr, from: SocketAddr, datagram: &[u8], now: Instant) -> Vec<Datagram> {
+    pub(crate) fn on_received(
+        &mut self,
+        local: SocketAddr,
+        from: SocketAddr,
+        datagram: &[u8],
+        now: Instant,
+    ) -> Vec<Datagram> {
         if self.paths.len() < MAX_REMEMBERED_PATHS || self.paths.contains_key(&from) {
             self.paths.insert(from, local);
         }
