@@ -346,6 +346,9 @@ impl Core {
 /// The mDNS socket, made on first use (`None` where the system refuses one).
 fn mdns_port(link: &Link) -> Option<&UdpPort> {
     let made = link.mdns.get_or_init(|| {
+        // The socket registers with the shared runtime, whichever thread makes it.
+        let runtime = crate::runtime::handle().ok()?;
+        let _context = runtime.enter();
         let port = rtc::mdns::MulticastSocket::new().into_std().and_then(UdpPort::wrap);
         if port.is_ok() {
             // The task waits on it from its next pass on.
