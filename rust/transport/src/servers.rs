@@ -144,16 +144,20 @@ impl IceServers {
     /// Takes a datagram from `from` if it is for one of the clients (a response to its request,
     /// or relayed data).
     pub(crate) fn handle_read(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) -> bool {
-        let Some(client) = self.clients.iter_mut().find(|client| client.server == from) else { return false };
-        let ours = match stun_class_and_transaction(datagram) {
-            Some((StunClass::Response, transaction)) => client.client.has_transaction(&transaction),
-            Some((StunClass::Indication, _)) => true,
-            Some((StunClass::Request, _)) => false,
-            None => is_channel_data(datagram),
-        };
-        if !ours {
+        // A STUN and a TURN client may talk to the same server: answers go to the client that
+        // asked, relayed data to the one with an allocation.
+        let kind = stun_class_and_transaction(datagram);
+        let Some(client) = self.clients.iter_mut().find(|client| {
+            client.server == from
+                && match kind {
+                    Some((StunClass::Response, transaction)) => client.client.has_transaction(&transaction),
+                    Some((StunClass::Indication, _)) => client.turn,
+                    Some((StunClass::Request, _)) => false,
+                    None => client.turn && is_channel_data(datagram),
+                }
+        }) else {
             return false;
-        }
+        };
         let transport = TransportContext {
             local_addr: from,
             peer_addr: from,
