@@ -178,11 +178,12 @@ wait_listening() {
 }
 
 # Starts coturn in the public namespace: STUN and TURN over UDP and TCP on both server
-# addresses (port 3478) and TLS (port 5349, a self-signed certificate), long-term credentials
+# addresses (port 3478) and TLS (port 5349, a self-signed certificate for the server's address,
+# which the peers trust through WEBRTC_MESH_TURN_CA_FILE), long-term credentials
 # (user netlab), relays on 198.18.0.1, no CLI, its user database and log in the temp dir.
 start_coturn() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=turn.netlab.test" \
-    -addext "subjectAltName=IP:$server_ip" -keyout "$work/turn.key" -out "$work/turn.crt" 2>/dev/null
+    -addext "subjectAltName=IP:$server_ip" -addext "basicConstraints=critical,CA:FALSE" -keyout "$work/turn.key" -out "$work/turn.crt" 2>/dev/null
   cat >"$work/turnserver.conf" <<CONF
 listening-ip=$server_ip
 listening-ip=$server_ip2

@@ -10,6 +10,8 @@ line. EXPECT is what the scenario must show:
   failed     no peer connected to any other, and every connection reached STATE_FAILED
   failed:TEXT  the same, and every peer reported an error containing TEXT
   connected:direct  connected, and every selected path is direct (no relay candidate)
+  connected:relay   connected, and every selected path goes through a TURN relay (a relay
+                    candidate on one side at least)
   any        nothing: the outcome is only printed (exit 0 when every peer printed a result)
 Prints one line per peer and link (connect or failure time, states, candidates, messages,
 transfer time, one-way latency p50/p99, errors) and exits 0 when EXPECT holds, else 1.
@@ -134,10 +136,11 @@ def main():
             name = names.get(other, "peer " + other)
             print("      <-> %s: %s" % (name, describe_link(link, enet_server)))
             connected = link["connect_ms"] >= 0 or link["received"] > 0
-            if expect == "connected" and needed_text == "direct":
+            if expect == "connected" and needed_text in ("direct", "relay"):
                 path = link.get("path", {})
-                if not path or "relay" in path.get("local", "") + path.get("remote", ""):
-                    print("        not a direct path")
+                relayed = "relay" in path.get("local", "") + path.get("remote", "")
+                if not path or relayed != (needed_text == "relay"):
+                    print("        not a %s path" % needed_text)
                     good = False
             if expect == "failed" and (connected or link["failed_ms"] < 0):
                 good = False

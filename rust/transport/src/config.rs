@@ -9,7 +9,8 @@ use crate::error::TransportError;
 
 /// What the transport can use, said in every refusal of an ICE server URL.
 const SUPPORTED_URLS: &str = "supported are STUN over UDP ('stun:host:port') and TURN over UDP \
-     ('turn:host:port', optionally '?transport=udp')";
+     ('turn:host:port', optionally '?transport=udp'), TCP ('turn:host:port?transport=tcp') and TLS \
+     ('turns:host:port')";
 
 /// A STUN or TURN server, as in the W3C `RTCIceServer` dictionary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,17 +25,17 @@ pub struct IceServer {
 
 impl IceServer {
     /// Checks that every URL parses, that the transport can use it, and that TURN servers carry
-    /// credentials. webrtc-rs 0.21 would skip the URLs it cannot use with only a log line, so
-    /// they are refused here: `stuns:` (STUN over TLS), `turns:` (TURN over TLS), TURN over TCP
-    /// (`?transport=tcp`), and a query on a `stun:` URL (which would also stop every TURN URL of
-    /// the connection from being used).
+    /// credentials. Refused: `stuns:` (STUN over TLS, which the transport cannot use) and a query
+    /// on a `stun:` URL (RFC 7064 defines none).
     pub fn validate(&self) -> Result<(), TransportError> {
         if self.urls.is_empty() {
             return Err(TransportError::InvalidConfig("an ICE server has no URLs".into()));
         }
         for url in &self.urls {
             let parsed = parse_url(url)?;
-            if parsed.scheme == SchemeType::Turn && (self.username.is_empty() || self.credential.is_empty()) {
+            if matches!(parsed.scheme, SchemeType::Turn | SchemeType::Turns)
+                && (self.username.is_empty() || self.credential.is_empty())
+            {
                 return Err(TransportError::InvalidConfig(format!(
                     "TURN server '{url}' needs both a username and a credential"
                 )));
@@ -54,10 +55,8 @@ fn parse_url(url: &str) -> Result<Url, TransportError> {
     let invalid = |reason: &str| TransportError::InvalidConfig(format!("ICE server URL '{url}': {reason}"));
     let unsupported = |what: &str| invalid(&format!("{what} is not supported by this transport yet; {SUPPORTED_URLS}"));
     let scheme = url.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
-    match scheme.as_str() {
-        "stuns" => return Err(unsupported("STUN over TLS ('stuns:')")),
-        "turns" => return Err(unsupported("TURN over TLS ('turns:')")),
-        _ => {}
+    if scheme == "stuns" {
+        return Err(unsupported("STUN over TLS ('stuns:')"));
     }
     let parsed = Url::parse_url(url).map_err(|error| {
         if scheme == "stun" && url.contains('?') {
@@ -66,10 +65,11 @@ fn parse_url(url: &str) -> Result<Url, TransportError> {
             invalid(&format!("{error}; {SUPPORTED_URLS}"))
         }
     })?;
-    // What parses is a `stun:` URL (always UDP) or a `turn:` URL over UDP or TCP.
+    // What parses is a `stun:` URL (always UDP), a `turn:` URL over UDP or TCP, or a `turns:` URL
+    // (TLS over TCP).
     match parsed.proto {
-        ProtoType::Udp => Ok(parsed),
-        _ => Err(unsupported("TURN over TCP ('?transport=tcp')")),
+        ProtoType::Udp | ProtoType::Tcp => Ok(parsed),
+        _ => Err(invalid(&format!("unknown transport; {SUPPORTED_URLS}"))),
     }
 }
 
@@ -135,7 +135,7 @@ impl TransportConfig {
                 )));
             }
         }
-        let has_turn = urls().any(|(_, url)| url.scheme == SchemeType::Turn);
+        let has_turn = urls().any(|(_, url)| matches!(url.scheme, SchemeType::Turn | SchemeType::Turns));
         if self.ice_transport_policy == IceTransportPolicy::Relay && !has_turn {
             return Err(TransportError::InvalidConfig(
                 "iceTransportPolicy \"relay\" needs a TURN server (a 'turn:' URL) in iceServers".into(),
@@ -146,7 +146,10 @@ impl TransportConfig {
 
     /// Whether a TURN server is configured.
     pub fn has_relay(&self) -> bool {
-        self.ice_servers.iter().flat_map(|server| &server.urls).any(|url| url.trim().starts_with("turn:"))
+        self.ice_servers.iter().flat_map(|server| &server.urls).any(|url| {
+            let url = url.trim().to_ascii_lowercase();
+            url.starts_with("turn:") || url.starts_with("turns:")
+        })
     }
 
     /// The address the connection's UDP socket binds.
@@ -154,6 +157,10 @@ impl TransportConfig {
         self.bind_address.unwrap_or_else(default_bind_address)
     }
 }
+
+/// Name of the environment variable naming a PEM file of certificate authorities trusted for
+/// `turns:` servers besides the web's (for a private TURN server with an authority of its own).
+pub const TURN_CA_FILE_ENV: &str = "WEBRTC_MESH_TURN_CA_FILE";
 
 /// Name of the environment variable that sets the process-wide default bind address.
 pub const BIND_ADDRESS_ENV: &str = "WEBRTC_MESH_BIND_ADDRESS";
@@ -215,19 +222,21 @@ mod tests {
     }
 
     #[test]
-    fn urls_webrtc_would_skip_are_refused_with_what_is_supported() {
-        for (url, what) in [
-            ("turn:turn.example.org:3478?transport=tcp", "TURN over TCP"),
-            ("turns:turn.example.org:5349", "TURN over TLS"),
-            ("turns:turn.example.org:443?transport=tcp", "TURN over TLS"),
-            ("TURNS:turn.example.org", "TURN over TLS"),
-            ("stuns:stun.example.org:5349", "STUN over TLS"),
+    fn turn_over_tcp_and_tls_is_accepted_and_stun_over_tls_refused() {
+        for url in [
+            "turn:turn.example.org:3478?transport=tcp",
+            "turns:turn.example.org:5349",
+            "turns:turn.example.org:443?transport=tcp",
+            "TURNS:turn.example.org",
         ] {
-            let reason = refusal(&turn(url));
-            assert!(reason.contains(what), "{url}: {reason}");
-            assert!(reason.contains("not supported by this transport yet"), "{url}: {reason}");
-            assert!(reason.contains("STUN over UDP") && reason.contains("TURN over UDP"), "{url}: {reason}");
+            assert_eq!(turn(url).validate(), Ok(()), "{url}");
         }
+        let reason = refusal(&turn("stuns:stun.example.org:5349"));
+        assert!(reason.contains("STUN over TLS"), "{reason}");
+        assert!(reason.contains("not supported by this transport yet"), "{reason}");
+        assert!(reason.contains("TURN over UDP") && reason.contains("TLS ('turns:host:port')"), "{reason}");
+        let no_credentials = IceServer { urls: vec!["turns:turn.example.org".into()], ..Default::default() };
+        assert!(refusal(&no_credentials).contains("credential") || refusal(&no_credentials).contains("username"));
     }
 
     #[test]
@@ -239,7 +248,7 @@ mod tests {
     #[test]
     fn one_bad_url_refuses_the_whole_server() {
         let mixed = IceServer {
-            urls: vec!["stun:stun.example.org".into(), "turns:turn.example.org".into()],
+            urls: vec!["stun:stun.example.org".into(), "stuns:stun.example.org".into()],
             ..turn("turn:turn.example.org")
         };
         assert!(mixed.validate().is_err());

@@ -17,6 +17,7 @@ use rtc::peer_connection::transport::{
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::sansio::Protocol;
+use tokio::sync::Notify;
 
 use crate::channel::{ChannelOptions, ChannelShared, DataChannel};
 use crate::config::{IceTransportPolicy, TransportConfig};
@@ -71,11 +72,13 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// Builds the core for `config`, whose candidates will be `host_addresses`.
+    /// Builds the core for `config`, whose candidates will be `host_addresses`; `wake` wakes the
+    /// connection's task.
     pub(crate) fn build(
         config: &TransportConfig,
         host_addresses: Vec<SocketAddr>,
         max_message_size: Arc<AtomicUsize>,
+        wake: Arc<Notify>,
     ) -> Result<Self, TransportError> {
         let ice_servers = config
             .ice_servers
@@ -117,7 +120,7 @@ impl Core {
         Ok(Self {
             rtc,
             channels: HashMap::new(),
-            servers: IceServers::new(config),
+            servers: IceServers::new(config, wake),
             repairs: WireRepairs::default(),
             ice: IceTally::new(config.has_relay()),
             host_addresses,

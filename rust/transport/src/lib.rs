@@ -23,6 +23,7 @@ mod servers;
 pub mod states;
 pub mod stats;
 mod task;
+mod turn_stream;
 mod udp;
 mod wire_repairs;
 

@@ -21,18 +21,12 @@ pub(crate) struct Link {
     pub(crate) mdns: OnceLock<Option<UdpPort>>,
     events: Mutex<VecDeque<PeerEvent>>,
     /// Wakes the connection's task: new work, or an earlier deadline.
-    pub(crate) wake: Notify,
+    pub(crate) wake: Arc<Notify>,
 }
 
 impl Link {
-    pub(crate) fn new(core: Core, port: UdpPort) -> Arc<Self> {
-        Arc::new(Self {
-            core: Mutex::new(core),
-            port,
-            mdns: OnceLock::new(),
-            events: Mutex::default(),
-            wake: Notify::new(),
-        })
+    pub(crate) fn new(core: Core, port: UdpPort, wake: Arc<Notify>) -> Arc<Self> {
+        Arc::new(Self { core: Mutex::new(core), port, mdns: OnceLock::new(), events: Mutex::default(), wake })
     }
 
     /// Locks the core, waiting for the pump if it runs (a pump takes microseconds).

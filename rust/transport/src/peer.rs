@@ -71,8 +71,9 @@ impl PeerConnection {
             .map_err(|error| TransportError::Bind { address: bind, reason: error.to_string() })?;
         let host_addresses = host_addresses(port.local_addr());
         let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
-        let core = Core::build(&config, host_addresses, Arc::clone(&max_message_size))?;
-        let link = Link::new(core, port);
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let core = Core::build(&config, host_addresses, Arc::clone(&max_message_size), Arc::clone(&wake))?;
+        let link = Link::new(core, port, wake);
         runtime.spawn(crate::task::run(Arc::clone(&link)));
         Ok(Self {
             link,

@@ -1,5 +1,5 @@
 //! STUN and TURN clients: server-reflexive candidates from STUN servers, relay candidates from
-//! TURN servers (over UDP), and the relayed traffic, routed by the pump: datagrams from a
+//! TURN servers (reached over UDP, TCP or TLS), and the relayed traffic, routed by the pump: datagrams from a
 //! server go to its client, relayed datagrams come out tagged with the relayed address, and what
 //! the core sends from a relayed address goes through its allocation.
 
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use rtc::ice::url::SchemeType;
+use rtc::ice::url::{ProtoType, SchemeType};
 use rtc::peer_connection::transport::{
     CandidateConfig, CandidateRelayConfig, CandidateServerReflexiveConfig, RTCIceCandidate, RTCIceCandidateInit,
 };
@@ -17,18 +17,32 @@ use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use rtc::stun::message::TransactionId;
 use rtc::turn::client::{Client, ClientConfig, Event};
+use tokio::sync::Notify;
 
 use crate::config::{IceTransportPolicy, TransportConfig};
+use crate::turn_stream::TurnStream;
 
 /// Packets kept per peer while the relay's permission for it is being created.
 const MAX_WAITING_FOR_PERMISSION: usize = 64;
 /// How often a pending name resolution is looked at.
 const RESOLUTION_POLL: Duration = Duration::from_millis(20);
 
+/// How a server is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reach {
+    /// Over the connection's UDP socket.
+    Udp,
+    /// Over a TCP connection of its own.
+    Tcp,
+    /// Over TLS on a TCP connection, checking the certificate for this name.
+    Tls(String),
+}
+
 /// A server named in the configuration.
 struct Server {
     url: String,
     turn: bool,
+    reach: Reach,
     username: String,
     credential: String,
     /// Its addresses: at once for an IP address, from a lookup on the runtime for a name.
@@ -47,6 +61,8 @@ struct ServerClient {
     gathering: Option<TransactionId>,
     relayed: Option<SocketAddr>,
     permissions: HashMap<SocketAddr, Permission>,
+    /// The connection to the server when it is reached over TCP or TLS.
+    stream: Option<TurnStream>,
 }
 
 /// A relay's permission for one peer: granted, or pending with the packets waiting for it.
@@ -63,21 +79,25 @@ pub(crate) struct IceServers {
     started: Option<(SocketAddr, Option<SocketAddr>)>,
     candidates: VecDeque<RTCIceCandidateInit>,
     relayed_in: VecDeque<(SocketAddr, SocketAddr, BytesMut)>,
+    /// Wakes the connection's task when a TCP or TLS server sends something.
+    wake: Arc<Notify>,
 }
 
 impl IceServers {
     /// The servers of `config`; names are looked up on the shared runtime from now on.
-    pub(crate) fn new(config: &TransportConfig) -> Self {
+    pub(crate) fn new(config: &TransportConfig, wake: Arc<Notify>) -> Self {
         let mut servers = Vec::new();
         for server in &config.ice_servers {
             for (raw, url) in server.parsed_urls() {
-                let turn = match url.scheme {
-                    SchemeType::Stun => false,
-                    SchemeType::Turn => true,
+                let host = url.host.trim_start_matches('[').trim_end_matches(']').to_owned();
+                let (turn, reach) = match (url.scheme, url.proto) {
+                    (SchemeType::Stun, _) => (false, Reach::Udp),
+                    (SchemeType::Turn, ProtoType::Tcp) => (true, Reach::Tcp),
+                    (SchemeType::Turn, _) => (true, Reach::Udp),
+                    (SchemeType::Turns, _) => (true, Reach::Tls(host.clone())),
                     _ => continue,
                 };
                 let addresses = Arc::new(Mutex::new(None));
-                let host = url.host.trim_start_matches('[').trim_end_matches(']').to_owned();
                 match host.parse::<std::net::IpAddr>() {
                     Ok(ip) => *lock(&addresses) = Some(vec![SocketAddr::new(ip, url.port)]),
                     Err(_) => look_up(format!("{host}:{}", url.port), Arc::clone(&addresses)),
@@ -85,6 +105,7 @@ impl IceServers {
                 servers.push(Server {
                     url: raw.to_owned(),
                     turn,
+                    reach,
                     username: server.username.clone(),
                     credential: server.credential.clone(),
                     addresses,
@@ -99,6 +120,7 @@ impl IceServers {
             started: None,
             candidates: VecDeque::new(),
             relayed_in: VecDeque::new(),
+            wake,
         }
     }
 
@@ -127,7 +149,7 @@ impl IceServers {
                 log::warn!("ICE server '{}' has no address of the bound address's family", server.url);
                 continue;
             };
-            match ServerClient::start(server, address, local, now) {
+            match ServerClient::start(server, address, local, now, &self.wake) {
                 Ok(client) => self.clients.push(client),
                 Err(error) => log::warn!("ICE server '{}': {error}", server.url),
             }
@@ -149,6 +171,7 @@ impl IceServers {
         let kind = stun_class_and_transaction(datagram);
         let Some(client) = self.clients.iter_mut().find(|client| {
             client.server == from
+                && client.stream.is_none()
                 && match kind {
                     Some((StunClass::Response, transaction)) => client.client.has_transaction(&transaction),
                     Some((StunClass::Indication, _)) => client.turn,
@@ -173,9 +196,22 @@ impl IceServers {
         true
     }
 
-    /// Runs due timers.
+    /// Runs due timers and takes what TCP and TLS servers sent.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         self.make_clients(now);
+        for client in &mut self.clients {
+            while let Some(frame) = client.stream.as_ref().and_then(TurnStream::next_frame) {
+                let transport = TransportContext {
+                    local_addr: client.server,
+                    peer_addr: client.server,
+                    ecn: None,
+                    transport_protocol: TransportProtocol::TCP,
+                };
+                if let Err(error) = client.client.handle_read(TaggedBytesMut { now, transport, message: frame }) {
+                    log::debug!("ICE server '{}': {error}", client.url);
+                }
+            }
+        }
         for client in &mut self.clients {
             if client.client.poll_timeout().is_some_and(|at| at <= now) {
                 if let Err(error) = client.client.handle_timeout(now) {
@@ -203,12 +239,18 @@ impl IceServers {
         self.relayed_in.pop_front()
     }
 
-    /// Takes the next datagram for a server.
+    /// Takes the next datagram for a server reached over UDP; what goes to TCP and TLS servers
+    /// is handed to their connections on the way.
     pub(crate) fn poll_write(&mut self) -> Option<(SocketAddr, BytesMut)> {
-        self.clients
-            .iter_mut()
-            .find_map(|client| client.client.poll_write())
-            .map(|write| (write.transport.peer_addr, write.message))
+        for client in &mut self.clients {
+            while let Some(write) = client.client.poll_write() {
+                match &client.stream {
+                    Some(stream) => stream.send(&write.message),
+                    None => return Some((write.transport.peer_addr, write.message)),
+                }
+            }
+        }
+        None
     }
 
     /// Whether `local` is a relayed address of ours.
@@ -246,12 +288,24 @@ impl IceServers {
 }
 
 impl ServerClient {
-    fn start(server: &Server, address: SocketAddr, local: SocketAddr, now: Instant) -> Result<Self, String> {
+    fn start(
+        server: &Server,
+        address: SocketAddr,
+        local: SocketAddr,
+        now: Instant,
+        wake: &Arc<Notify>,
+    ) -> Result<Self, String> {
+        let stream = match &server.reach {
+            Reach::Udp => None,
+            Reach::Tcp => Some(TurnStream::open(address, None, Arc::clone(wake))?),
+            Reach::Tls(name) => Some(TurnStream::open(address, Some(name.clone()), Arc::clone(wake))?),
+        };
+        let protocol = if stream.is_some() { TransportProtocol::TCP } else { TransportProtocol::UDP };
         let config = ClientConfig {
             stun_serv_addr: address.to_string(),
             turn_serv_addr: address.to_string(),
             local_addr: local,
-            transport_protocol: TransportProtocol::UDP,
+            transport_protocol: protocol,
             username: server.username.clone(),
             password: server.credential.clone(),
             ..ClientConfig::default()
@@ -268,6 +322,7 @@ impl ServerClient {
             gathering: Some(request),
             relayed: None,
             permissions: HashMap::new(),
+            stream,
         })
     }
 
