@@ -17,6 +17,7 @@ use rtc::peer_connection::transport::{
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::sansio::Protocol;
+use rtc::shared::TaggedBytesMut;
 use tokio::sync::Notify;
 
 use crate::channel::{ChannelOptions, ChannelShared, DataChannel};
@@ -67,8 +68,14 @@ pub(crate) struct Core {
     pub(crate) replay_at: Option<Instant>,
     /// Set once the connection is closed, by either side: the task then ends.
     pub(crate) closed: bool,
-    /// When the task will wake next, if it sleeps.
+    /// When the task wakes next if it sleeps until a deadline of its own; `None` while it leaves
+    /// the pumping to the caller's thread (see [`crate::task`]).
     pub(crate) task_wakes_at: Option<Instant>,
+    /// When the last full pass of the pump said it must run again; `None` once anything was done
+    /// to the core since (a call of the handle), so that the next pass runs in full.
+    pub(crate) due_at: Option<Instant>,
+    /// What the core answered to datagrams received in this pump, to send with the rest.
+    pub(crate) answers: Vec<TaggedBytesMut>,
 }
 
 impl Core {
@@ -133,6 +140,8 @@ impl Core {
             replay_at: None,
             closed: false,
             task_wakes_at: None,
+            due_at: None,
+            answers: Vec::new(),
         })
     }
 

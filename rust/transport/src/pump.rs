@@ -37,7 +37,11 @@ impl Core {
         if self.closed {
             return None;
         }
-        let more_to_read = self.receive(link, via_runtime, now);
+        let (received, more_to_read) = self.receive(link, via_runtime, now);
+        // Nothing came in and nothing is due since the last pass: the rest has nothing to do.
+        if received == 0 && self.due_at.is_some_and(|at| at > now) {
+            return self.due_at;
+        }
         self.replay_early_datagrams(now);
         self.run_timers(now);
         self.drain_events(link, now);
@@ -45,18 +49,20 @@ impl Core {
         self.fill_from_queues(now);
         self.flush(link);
         let next = if more_to_read { Some(now) } else { self.next_deadline() };
-        // The task sleeps until its own deadline: wake it if this pass made an earlier one.
-        if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
+        self.due_at = next;
+        // A task that sleeps until its own deadline is woken if this pass made an earlier one.
+        if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_some_and(|wakes| at < wakes)) {
             link.wake.notify_one();
         }
         next
     }
 
     /// Reads every waiting datagram and hands it to the STUN/TURN clients or the core. Returns
-    /// whether more may be waiting.
-    fn receive(&mut self, link: &Link, via_runtime: bool, now: Instant) -> bool {
+    /// how many were read and whether more may be waiting.
+    fn receive(&mut self, link: &Link, via_runtime: bool, now: Instant) -> (usize, bool) {
         let mut resends = Vec::new();
         let mut more_to_read = false;
+        let mut received = 0;
         for reads in 1..=MAX_READS_PER_PUMP {
             let read = link.port.receive(via_runtime, |local, from, datagram| {
                 if self.servers.handle_read(from, datagram, now) {
@@ -67,7 +73,10 @@ impl Core {
             });
             match read {
                 Ok(0) => break,
-                Ok(_) => more_to_read = reads == MAX_READS_PER_PUMP,
+                Ok(count) => {
+                    received += count;
+                    more_to_read = reads == MAX_READS_PER_PUMP;
+                }
                 Err(error) => {
                     log::debug!("receive failed: {error}");
                     break;
@@ -78,8 +87,9 @@ impl Core {
             let read = mdns.receive(via_runtime, |local, from, datagram| {
                 self.feed(local, from, BytesMut::from(datagram), now);
             });
-            if let Err(error) = read {
-                log::debug!("mDNS receive failed: {error}");
+            match read {
+                Ok(count) => received += count,
+                Err(error) => log::debug!("mDNS receive failed: {error}"),
             }
         }
         for (local, to, datagram) in resends {
@@ -88,11 +98,16 @@ impl Core {
         // Relayed datagrams the TURN clients unwrapped.
         while let Some((relayed, from, datagram)) = self.servers.poll_relayed() {
             self.feed(relayed, from, datagram, now);
+            received += 1;
         }
-        more_to_read
+        (received, more_to_read)
     }
 
-    /// Hands the core one datagram received on `local` from `from`.
+    /// Hands the core one datagram received on `local` from `from`, and takes what it answers at
+    /// once (sent with the pump's send). SCTP makes its acknowledgement when asked what to send:
+    /// asked once after a batch of datagrams, it makes one where it would have made one per
+    /// datagram or two, and the sender, which counts acknowledgements that report a gap to find a
+    /// lost packet, then waits for its 1 s retransmission timeout instead of retransmitting at once.
     fn feed(&mut self, local: SocketAddr, from: SocketAddr, message: BytesMut, now: Instant) {
         let transport = TransportContext {
             local_addr: local,
@@ -102,6 +117,9 @@ impl Core {
         };
         if let Err(error) = self.rtc.handle_read(TaggedBytesMut { now, transport, message }) {
             log::debug!("datagram from {from}: {error}");
+        }
+        while let Some(write) = self.rtc.poll_write() {
+            self.answers.push(write);
         }
     }
 
@@ -279,6 +297,7 @@ impl Core {
         packet: Packet,
         now: Instant,
     ) -> Result<(), Packet> {
+        self.due_at = None;
         let idle =
             self.rtc.data_channel(channel.core_id).is_some_and(|rtc_channel| rtc_channel.outstanding_bytes() == 0);
         self.give_to_core(channel, packet, now)?;
@@ -320,7 +339,8 @@ impl Core {
     pub(crate) fn flush(&mut self, link: &Link) {
         let mut batch = Batch::default();
         let max_segments = link.port.max_segments();
-        while let Some(write) = self.rtc.poll_write() {
+        let mut answers = std::mem::take(&mut self.answers).into_iter();
+        while let Some(write) = answers.next().or_else(|| self.rtc.poll_write()) {
             let TaggedBytesMut { transport, message, now } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
             if !self.repairs.on_sending(to, &message) {
