@@ -12,12 +12,12 @@ use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::{RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy};
+use rtc::peer_connection::event::RTCPeerConnectionEvent;
 use rtc::peer_connection::transport::{
     CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::sansio::Protocol;
-use rtc::shared::TaggedBytesMut;
 use tokio::sync::Notify;
 
 use crate::channel::{ChannelOptions, ChannelShared, DataChannel};
@@ -68,14 +68,15 @@ pub(crate) struct Core {
     pub(crate) replay_at: Option<Instant>,
     /// Set once the connection is closed, by either side: the task then ends.
     pub(crate) closed: bool,
-    /// When the task wakes next if it sleeps until a deadline of its own; `None` while it leaves
-    /// the pumping to the caller's thread (see [`crate::task`]).
+    /// When the task wakes next (it sleeps until then unless something arrives or it is woken).
     pub(crate) task_wakes_at: Option<Instant>,
     /// When the last full pass of the pump said it must run again; `None` once anything was done
     /// to the core since (a call of the handle), so that the next pass runs in full.
     pub(crate) due_at: Option<Instant>,
-    /// What the core answered to datagrams received in this pump, to send with the rest.
-    pub(crate) answers: Vec<TaggedBytesMut>,
+    /// Events the core reported while datagrams were fed, for the pump's event step.
+    pub(crate) held_events: Vec<RTCPeerConnectionEvent>,
+    /// Messages handed to the core since it was last asked what to send.
+    pub(crate) unsent_messages: usize,
 }
 
 impl Core {
@@ -141,7 +142,8 @@ impl Core {
             closed: false,
             task_wakes_at: None,
             due_at: None,
-            answers: Vec::new(),
+            held_events: Vec::new(),
+            unsent_messages: 0,
         })
     }
 

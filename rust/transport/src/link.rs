@@ -2,9 +2,8 @@
 //! lock, the sockets, the queue of events for the handle, and the task's wake-up.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -23,31 +22,11 @@ pub(crate) struct Link {
     events: Mutex<VecDeque<PeerEvent>>,
     /// Wakes the connection's task: new work, or an earlier deadline.
     pub(crate) wake: Arc<Notify>,
-    /// When the caller's thread last pumped, in microseconds since [`clock_origin`].
-    pumped_by_caller_at: AtomicU64,
-}
-
-/// How long after the caller's thread last pumped the connection the task leaves the pumping to
-/// it: a game polls every frame, and a task that also woke for every datagram would make each one
-/// hop threads (and both would wake for the same work).
-pub(crate) const CALLER_PUMPS_FOR: Duration = Duration::from_millis(50);
-
-/// The instant the transport's clock counts from.
-fn clock_origin() -> Instant {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    *ORIGIN.get_or_init(Instant::now)
 }
 
 impl Link {
     pub(crate) fn new(core: Core, port: UdpPort, wake: Arc<Notify>) -> Arc<Self> {
-        Arc::new(Self {
-            core: Mutex::new(core),
-            port,
-            mdns: OnceLock::new(),
-            events: Mutex::default(),
-            wake,
-            pumped_by_caller_at: AtomicU64::new(0),
-        })
+        Arc::new(Self { core: Mutex::new(core), port, mdns: OnceLock::new(), events: Mutex::default(), wake })
     }
 
     /// Locks the core, waiting for the pump if it runs (a pump takes microseconds), for a call
@@ -56,14 +35,6 @@ impl Link {
         let mut core = self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         core.due_at = None;
         core
-    }
-
-    /// Until when the caller's thread is taken to pump the connection (it pumped recently).
-    pub(crate) fn caller_pumps_until(&self) -> Option<Instant> {
-        match self.pumped_by_caller_at.load(Ordering::Acquire) {
-            0 => None,
-            micros => Some(clock_origin() + Duration::from_micros(micros) + CALLER_PUMPS_FOR),
-        }
     }
 
     /// Locks the core if nobody else holds it.
@@ -88,8 +59,6 @@ impl Link {
     /// Pumps the connection from the caller's thread if nobody else is pumping it (then the one
     /// who is picks up what came in).
     pub(crate) fn pump_if_free(self: &Arc<Self>) {
-        let micros = clock_origin().elapsed().as_micros().max(1);
-        self.pumped_by_caller_at.store(u64::try_from(micros).unwrap_or(u64::MAX), Ordering::Release);
         if let Some(mut core) = self.try_core() {
             core.pump(self, false, Instant::now());
         }

@@ -38,8 +38,12 @@ impl Core {
             return None;
         }
         let (received, more_to_read) = self.receive(link, via_runtime, now);
-        // Nothing came in and nothing is due since the last pass: the rest has nothing to do.
-        if received == 0 && self.due_at.is_some_and(|at| at > now) {
+        // Nothing came in, nothing is due and nothing waits to be sent since the last pass: the
+        // rest has nothing to do.
+        if received == 0
+            && self.due_at.is_some_and(|at| at > now)
+            && !self.channels.values().any(|channel| channel.has_queued())
+        {
             return self.due_at;
         }
         self.replay_early_datagrams(now);
@@ -50,8 +54,8 @@ impl Core {
         self.flush(link);
         let next = if more_to_read { Some(now) } else { self.next_deadline() };
         self.due_at = next;
-        // A task that sleeps until its own deadline is woken if this pass made an earlier one.
-        if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_some_and(|wakes| at < wakes)) {
+        // The task sleeps until its own deadline: wake it if this pass made an earlier one.
+        if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
             link.wake.notify_one();
         }
         next
@@ -103,11 +107,10 @@ impl Core {
         (received, more_to_read)
     }
 
-    /// Hands the core one datagram received on `local` from `from`, and takes what it answers at
-    /// once (sent with the pump's send). SCTP makes its acknowledgement when asked what to send:
-    /// asked once after a batch of datagrams, it makes one where it would have made one per
-    /// datagram or two, and the sender, which counts acknowledgements that report a gap to find a
-    /// lost packet, then waits for its 1 s retransmission timeout instead of retransmitting at once.
+    /// Hands the core one datagram received on `local` from `from`. Until the connection is up it
+    /// also takes the core's events after every datagram: the core opens the pre-agreed channels'
+    /// streams when it handles the event of the completed SCTP handshake, and the remote's first
+    /// message may come in the same batch right after it.
     fn feed(&mut self, local: SocketAddr, from: SocketAddr, message: BytesMut, now: Instant) {
         let transport = TransportContext {
             local_addr: local,
@@ -118,8 +121,10 @@ impl Core {
         if let Err(error) = self.rtc.handle_read(TaggedBytesMut { now, transport, message }) {
             log::debug!("datagram from {from}: {error}");
         }
-        while let Some(write) = self.rtc.poll_write() {
-            self.answers.push(write);
+        if self.state != ConnectionState::Connected {
+            while let Some(event) = self.rtc.poll_event() {
+                self.held_events.push(event);
+            }
         }
     }
 
@@ -157,7 +162,17 @@ impl Core {
             self.gathering = Gathering::Done;
             self.add_local_candidate(Default::default());
         }
+        for event in std::mem::take(&mut self.held_events) {
+            self.on_rtc_event(link, event);
+        }
         while let Some(event) = self.rtc.poll_event() {
+            self.on_rtc_event(link, event);
+        }
+        self.look_for_remote_close(link, now);
+    }
+
+    fn on_rtc_event(&mut self, link: &Arc<Link>, event: RTCPeerConnectionEvent) {
+        {
             match event {
                 RTCPeerConnectionEvent::OnIceCandidateEvent(event) => match event.candidate.to_json() {
                     Ok(init) => {
@@ -183,7 +198,6 @@ impl Core {
                 _ => {}
             }
         }
-        self.look_for_remote_close(link, now);
     }
 
     fn report_state(&mut self, link: &Link, state: ConnectionState) {
@@ -287,9 +301,10 @@ impl Core {
         }
     }
 
-    /// Sends a packet from the caller's thread: into the core, and onto the wire at once if
-    /// nothing else of the channel was in flight (else the pump's next send takes it, batched).
-    /// Gives the packet back if the channel has no room.
+    /// Sends a packet from the caller's thread: into the core, and onto the wire at once if it is
+    /// the first since the last send (a lone message goes out without waiting); the ones that
+    /// follow it in a burst wait for the task, woken here, to send them together. Gives the
+    /// packet back if the channel has no room.
     pub(crate) fn send_now(
         &mut self,
         link: &Link,
@@ -298,11 +313,10 @@ impl Core {
         now: Instant,
     ) -> Result<(), Packet> {
         self.due_at = None;
-        let idle =
-            self.rtc.data_channel(channel.core_id).is_some_and(|rtc_channel| rtc_channel.outstanding_bytes() == 0);
+        let first = self.unsent_messages == 0;
         self.give_to_core(channel, packet, now)?;
         self.note_unacknowledged(channel);
-        if idle {
+        if first {
             self.flush(link);
         } else {
             link.wake.notify_one();
@@ -319,6 +333,7 @@ impl Core {
         if rtc_channel.outstanding_bytes() >= window {
             return Err(packet);
         }
+        self.unsent_messages += 1;
         let sent = if packet.is_string {
             rtc_channel.send_text(now, String::from_utf8_lossy(&packet.data).into_owned())
         } else {
@@ -339,8 +354,8 @@ impl Core {
     pub(crate) fn flush(&mut self, link: &Link) {
         let mut batch = Batch::default();
         let max_segments = link.port.max_segments();
-        let mut answers = std::mem::take(&mut self.answers).into_iter();
-        while let Some(write) = answers.next().or_else(|| self.rtc.poll_write()) {
+        self.unsent_messages = 0;
+        while let Some(write) = self.rtc.poll_write() {
             let TaggedBytesMut { transport, message, now } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
             if !self.repairs.on_sending(to, &message) {

@@ -1,8 +1,5 @@
 //! A connection's task on the shared runtime: pumps the connection whenever a datagram arrives,
-//! a timer is due or the handle asks, so that it lives on while the game does not poll. While the
-//! game does poll (within [`CALLER_PUMPS_FOR`](crate::link::CALLER_PUMPS_FOR)), `poll` pumps on
-//! the game's thread and the task only runs what the handle leaves it (queued sends, frames from
-//! TCP and TLS servers): a datagram then costs no hop between threads.
+//! a timer is due or the handle asks, so that it lives on while the game does not poll.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,14 +12,6 @@ const IDLE_SLEEP: Duration = Duration::from_secs(60);
 /// Runs until the connection is closed.
 pub(crate) async fn run(link: Arc<Link>) {
     loop {
-        if let Some(until) = link.caller_pumps_until().filter(|until| *until > Instant::now()) {
-            tokio::select! {
-                biased;
-                _ = link.wake.notified() => {}
-                // The caller's thread may have stopped pumping: look again.
-                _ = tokio::time::sleep_until(until.into()) => continue,
-            }
-        }
         let now = Instant::now();
         let wake_at = {
             let mut core = link.core();
@@ -32,10 +21,6 @@ pub(crate) async fn run(link: Arc<Link>) {
             let next = core.pump(&link, true, now).unwrap_or(now + IDLE_SLEEP);
             if core.closed {
                 break;
-            }
-            if link.caller_pumps_until().is_some_and(|until| until > now) {
-                core.task_wakes_at = None;
-                continue;
             }
             core.task_wakes_at = Some(next);
             next
