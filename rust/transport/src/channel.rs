@@ -201,6 +201,11 @@ impl ChannelShared {
         self.queued_bytes.store(0, Ordering::Release);
     }
 
+    /// Bytes the core holds that the remote side has not acknowledged yet.
+    pub(crate) fn unacknowledged(&self) -> usize {
+        self.unacknowledged_bytes.load(Ordering::Acquire)
+    }
+
     pub(crate) fn set_unacknowledged(&self, bytes: usize) {
         self.unacknowledged_bytes.store(bytes, Ordering::Release);
     }

@@ -75,8 +75,6 @@ pub(crate) struct Core {
     pub(crate) due_at: Option<Instant>,
     /// Events the core reported while datagrams were fed, for the pump's event step.
     pub(crate) held_events: Vec<RTCPeerConnectionEvent>,
-    /// Messages handed to the core since it was last asked what to send.
-    pub(crate) unsent_messages: usize,
 }
 
 impl Core {
@@ -143,7 +141,6 @@ impl Core {
             task_wakes_at: None,
             due_at: None,
             held_events: Vec::new(),
-            unsent_messages: 0,
         })
     }
 

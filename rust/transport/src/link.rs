@@ -64,12 +64,13 @@ impl Link {
         }
     }
 
-    /// Sends a channel's packet: straight into the core if it is free and the channel has
-    /// nothing queued (and onto the wire at once if nothing else of the channel is in flight),
-    /// else behind the queued ones, for the pump.
+    /// Sends a channel's packet: onto the wire at once if the channel is idle (nothing queued,
+    /// nothing unacknowledged) and the core is free, as a lone message wants; else behind the
+    /// queued ones, for the task, which sends a burst together off the caller's thread.
     pub(crate) fn send(self: &Arc<Self>, channel: &ChannelShared, packet: Packet) {
+        let idle = !channel.has_queued() && channel.unacknowledged() == 0;
         let packet = match self.try_core() {
-            Some(mut core) if !channel.has_queued() => match core.send_now(self, channel, packet, Instant::now()) {
+            Some(mut core) if idle => match core.send_now(self, channel, packet, Instant::now()) {
                 Ok(()) => return,
                 Err(packet) => packet,
             },

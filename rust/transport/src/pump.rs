@@ -301,9 +301,7 @@ impl Core {
         }
     }
 
-    /// Sends a packet from the caller's thread: into the core, and onto the wire at once if it is
-    /// the first since the last send (a lone message goes out without waiting); the ones that
-    /// follow it in a burst wait for the task, woken here, to send them together. Gives the
+    /// Sends a packet from the caller's thread: into the core and onto the wire at once. Gives the
     /// packet back if the channel has no room.
     pub(crate) fn send_now(
         &mut self,
@@ -313,14 +311,9 @@ impl Core {
         now: Instant,
     ) -> Result<(), Packet> {
         self.due_at = None;
-        let first = self.unsent_messages == 0;
         self.give_to_core(channel, packet, now)?;
         self.note_unacknowledged(channel);
-        if first {
-            self.flush(link);
-        } else {
-            link.wake.notify_one();
-        }
+        self.flush(link);
         Ok(())
     }
 
@@ -333,7 +326,6 @@ impl Core {
         if rtc_channel.outstanding_bytes() >= window {
             return Err(packet);
         }
-        self.unsent_messages += 1;
         let sent = if packet.is_string {
             rtc_channel.send_text(now, String::from_utf8_lossy(&packet.data).into_owned())
         } else {
@@ -354,7 +346,6 @@ impl Core {
     pub(crate) fn flush(&mut self, link: &Link) {
         let mut batch = Batch::default();
         let max_segments = link.port.max_segments();
-        self.unsent_messages = 0;
         while let Some(write) = self.rtc.poll_write() {
             let TaggedBytesMut { transport, message, now } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
