@@ -15,7 +15,7 @@ use crate::logging;
 /// The class name Godot knows this class by.
 pub(crate) const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
 
-/// A WebRTC peer connection in pure Rust (webrtc-rs), provided by the webrtc-mesh addon and
+/// A WebRTC peer connection in pure Rust (webrtc-rs's `rtc` core), provided by the webrtc-mesh addon and
 /// made the default, so `WebRTCPeerConnection.new()` returns one. Use it through the
 /// `WebRTCPeerConnection` API. Besides `iceServers`, `initialize()` accepts `iceTransportPolicy`
 /// (`"all"`, the default, or `"relay"`: only TURN-relayed candidates, which needs a `turn:` server)
@@ -51,14 +51,12 @@ impl WebRtcPeerConnectionRs {
         Ok(())
     }
 
-    /// The connection's statistics, at once, from a snapshot taken on the network thread: the
-    /// first call starts the snapshots and returns zeros (nothing known yet); after that the
-    /// snapshot is refreshed every 250 ms until the connection closes, so it is at most about
-    /// 250 ms old. Keys: `round_trip_time` (float, seconds: the latest ICE check round trip on the
+    /// The connection's statistics, taken at once from the connection (zeros and nothing known
+    /// before it connects and after it is closed). Keys: `round_trip_time` (float, seconds: the latest ICE check round trip on the
     /// selected pair, as W3C `currentRoundTripTime`; -1 if not measured yet); `bytes_sent`,
     /// `bytes_received`, `packets_sent`, `packets_received` (int: UDP payload bytes and
     /// datagrams of the whole connection, ICE, DTLS and SCTP included); `retransmissions` (int:
-    /// SCTP retransmissions; -1 because webrtc-rs 0.21 does not expose them); for the candidate
+    /// SCTP retransmissions; -1 because rtc-sctp 0.21 does not expose them); for the candidate
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
     /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.

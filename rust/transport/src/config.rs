@@ -118,7 +118,7 @@ pub struct TransportConfig {
 
 impl TransportConfig {
     /// Checks every ICE server ([`IceServer::validate`]), that a server given as an IP address
-    /// has the bound address's family (webrtc-rs only contacts servers of that family), and that
+    /// has the bound address's family (the connection's one socket only reaches servers of that family), and that
     /// the relay policy has a TURN server to relay through.
     pub fn validate(&self) -> Result<(), TransportError> {
         self.ice_servers.iter().try_for_each(IceServer::validate)?;
