@@ -41,6 +41,8 @@ func _run() -> void:
 		results[kind] = {}
 		if only != "" and not only.contains(kind):
 			continue
+		# First, before the transfers: memory they free would be reused and hide the growth.
+		results[kind]["memory_per_connection_kb"] = await memory_per_connection(kind)
 		for mode_name in ["reliable", "unreliable"]:
 			for size in [64, 1024, LARGEST]:
 				var pair := await make_pair(kind)
@@ -58,7 +60,6 @@ func _run() -> void:
 			results[kind]["rtt"] = rtt
 			print("%s rtt p50 %.1f us p99 %.1f us" % [kind, rtt.p50_us, rtt.p99_us])
 			close_pair(pair)
-		results[kind]["memory_per_connection_kb"] = await memory_per_connection(kind)
 		results[kind]["idle_cpu_percent_16"] = await idle_cpu(kind)
 		print("%s memory/connection %.0f KiB, idle CPU of 16 connections %.2f%%" % [
 			kind, results[kind].memory_per_connection_kb, results[kind].idle_cpu_percent_16])
@@ -270,8 +271,13 @@ func resident_kb() -> float:
 	return 0.0
 
 
-## Resident memory added per open connection, over 8 connected pairs (16 connections).
+## Resident memory added per open connection, over 8 connected pairs (16 connections), after
+## one pair was made and closed.
 func memory_per_connection(kind: String) -> float:
+	# One pair first, so that what is made once per process (threads, buffers) is not counted.
+	var warm := await make_pair(kind)
+	if not warm.is_empty():
+		close_pair(warm)
 	var before := resident_kb()
 	var pairs := []
 	for i in 8:
