@@ -16,9 +16,12 @@ line. EXPECT is what the scenario must show:
 Prints one line per peer and link (connect or failure time, states, candidates, messages,
 transfer time, one-way latency p50/p99, errors) and exits 0 when EXPECT holds, else 1.
 "table" prints one row per two-peer run instead: A's connect time, then messages received,
-transfer time and latency p50/p99 with A / B as the receiver.
+transfer time and latency p50/p99 with A / B as the receiver; with NETLAB_FIGURES=FILE in the
+environment it also writes them to FILE as JSON (run name -> connect_ms, and [A, B] lists of
+received, transfer_ms, p50_ms, p99_ms), which tools/bench reads.
 """
 import json
+import os
 import sys
 
 
@@ -97,18 +100,34 @@ def table(rows):
     def latency(quantile):
         return lambda link: "%.1f" % link["latency_ms"][quantile] if "latency_ms" in link else "-"
 
+    def figure(link, key, quantile=None):
+        if quantile is not None:
+            return link["latency_ms"][quantile] if "latency_ms" in link else None
+        return link.get(key)
+
     print("  %-14s %8s  %-12s %-15s %-17s %-17s"
           % ("run", "connect", "received", "transfer ms", "p50 ms", "p99 ms"))
+    figures = {}
     for row in rows:
         name, logs = row.split("=", 1)
         a, b = (first_link(log) for log in logs.split(","))
         if a is None or b is None:
             print("  %-14s no result" % name)
             continue
+        figures[name] = {
+            "connect_ms": a["connect_ms"],
+            "received": [link["received"] for link in (a, b)],
+            "transfer_ms": [figure(link, "transfer_ms") for link in (a, b)],
+            "p50_ms": [figure(link, None, "p50") for link in (a, b)],
+            "p99_ms": [figure(link, None, "p99") for link in (a, b)],
+        }
         print("  %-14s %5d ms  %-12s %-15s %-17s %-17s" % (
             name, a["connect_ms"], both(a, b, lambda link: "%d" % link["received"]),
             both(a, b, lambda link: "%.0f" % link["transfer_ms"] if "transfer_ms" in link else "-"),
             both(a, b, latency("p50")), both(a, b, latency("p99"))))
+    if os.environ.get("NETLAB_FIGURES"):
+        with open(os.environ["NETLAB_FIGURES"], "w") as out:
+            json.dump(figures, out)
     return 0
 
 

@@ -1,13 +1,16 @@
-//! `bench-report RUN.json... --transport ESTIMATES.json --font FONT.ttf --out DIR`
+//! `bench-report RUN.json... --transport ESTIMATES.json --netlab LOSS.json --font FONT.ttf --out DIR`
 //!
 //! Reads the runs of `godot-project/bench/bench.gd` (one JSON object per file: kind -> figure
 //! -> value), takes each figure's median, min and max over the runs, prints a table with the
-//! ratios (a)/(b) and (a)/(c), and writes `DIR/results.json` and `DIR/chart.png`.
+//! ratios (a)/(b) and (a)/(c), then the goals with met or not met ([`goals`]; the lab's from
+//! `tools/netlab`'s loss figures when given), and writes `DIR/results.json` and `DIR/chart.png`.
 
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+mod goals;
 
 use plotters::prelude::*;
 use serde_json::{json, Map, Value};
@@ -56,23 +59,25 @@ fn lower_is_better(figure: &str) -> bool {
 struct Args {
     runs: Vec<PathBuf>,
     transport: Option<PathBuf>,
+    netlab: Option<PathBuf>,
     font: Option<PathBuf>,
     out: PathBuf,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { runs: Vec::new(), transport: None, font: None, out: PathBuf::from(".") };
+    let mut args = Args { runs: Vec::new(), transport: None, netlab: None, font: None, out: PathBuf::from(".") };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--transport" => args.transport = iter.next().map(PathBuf::from),
+            "--netlab" => args.netlab = iter.next().map(PathBuf::from),
             "--font" => args.font = iter.next().map(PathBuf::from),
             "--out" => args.out = iter.next().map(PathBuf::from).ok_or("--out needs a folder")?,
-            "--help" | "-h" => {
-                return Err(
-                    "usage: bench-report RUN.json... [--transport ESTIMATES.json] [--font FONT.ttf] [--out DIR]".into(),
-                )
-            }
+            "--help" | "-h" => return Err(
+                "usage: bench-report RUN.json... [--transport ESTIMATES.json] [--netlab LOSS.json] [--font FONT.ttf] \
+                     [--out DIR]"
+                    .into(),
+            ),
             _ => args.runs.push(PathBuf::from(arg)),
         }
     }
@@ -161,6 +166,28 @@ fn run() -> Result<(), String> {
             engine / transport
         );
         report.insert("transport_alone_messages_per_s".into(), json!(transport));
+    }
+    let netlab = match &args.netlab {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(serde_json::from_str::<Value>(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let median = |kind: &str, figure: &str| get(kind, figure).map(|s| s.median);
+    let mut verdicts = goals::engine(&median, &figures, lower_is_better);
+    verdicts.extend(goals::lab(netlab.as_ref()));
+    println!();
+    println!(
+        "goals (issue 12), from the medians above{}:",
+        if netlab.is_some() { " and the lab's loss runs" } else { "" }
+    );
+    for verdict in &verdicts {
+        println!("  {:<7} {:<62} {}", verdict.word(), verdict.goal, verdict.measured);
+    }
+    report.insert("goals".into(), Value::Array(verdicts.iter().map(goals::Verdict::to_json).collect()));
+    if let Some(netlab) = netlab {
+        report.insert("netlab_loss".into(), netlab);
     }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let json_path = args.out.join("results.json");
