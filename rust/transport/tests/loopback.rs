@@ -119,13 +119,16 @@ fn in_band_channel_arrives_with_its_options() {
     let b = pair.received_by_answerer[0].clone();
     assert_eq!(b.label(), "chat");
     assert!(!b.options().ordered);
-    // webrtc 0.21 does not surface the DCEP reliability parameter of a channel opened by the
-    // remote side, so only the ordering and the names can be checked on the receiving end.
+    // rtc 0.21 keeps the ordering of a channel the remote side opened but not its reliability
+    // parameter (see docs/upstream), so only the ordering and the names can be checked here.
     assert_eq!(a.options().max_retransmits, Some(3));
     assert_eq!(b.options().protocol, "game");
     pair.pump_until("both ends open", |_| {
         a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open
     });
+    // Both ends name the same SCTP stream once the DTLS roles are settled.
+    assert!(a.id() >= 0, "the opener's channel has a stream id: {}", a.id());
+    assert_eq!(a.id(), b.id());
     b.send(b"pong", false).unwrap();
     pair.pump_until("pong", |_| a.available_packets() == 1);
     assert_eq!(&a.recv().unwrap().data[..], b"pong");
