@@ -1,0 +1,130 @@
+//! A connection keeps working while another socket floods it with garbage datagrams, including
+//! ones that look like STUN, DTLS and TURN ChannelData (seeded, so a failure can be replayed).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use transport::{ChannelOptions, ChannelState, DataChannel, PeerConnection, PeerEvent, TransportConfig};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+/// Garbage datagrams sent to each side.
+const DATAGRAMS: usize = 20_000;
+
+/// A small seeded generator (xorshift64*), so that the flood is the same on every run.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap_or(0)
+    }
+}
+
+/// One garbage datagram: random bytes behind a STUN, DTLS, ChannelData or no header.
+fn garbage(random: &mut Seeded) -> Vec<u8> {
+    let length = match random.below(4) {
+        0 => random.below(24),
+        1 => random.below(200),
+        _ => random.below(1500),
+    };
+    let mut datagram: Vec<u8> = (0..length).map(|_| random.next() as u8).collect();
+    let header: &[u8] = match random.below(5) {
+        0 => &[0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xA4, 0x42],
+        1 => &[0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xA4, 0x42],
+        2 => &[0x16, 0xfe, 0xfd, 0x00, 0x00],
+        3 => &[0x17, 0xfe, 0xfd, 0x00, 0x01],
+        _ => &[0x40, 0x00, 0x00, 0x10],
+    };
+    for (slot, byte) in datagram.iter_mut().zip(header) {
+        *slot = *byte;
+    }
+    datagram
+}
+
+fn forward(from: &mut PeerConnection, to: &PeerConnection, offerer: bool) {
+    for event in from.poll() {
+        match event {
+            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                if offerer {
+                    from.set_local_description(kind, sdp.clone()).expect("local offer");
+                }
+                to.set_remote_description(kind, sdp).expect("remote description");
+            }
+            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                to.add_ice_candidate(&mid, index, &candidate).expect("candidate")
+            }
+            _ => {}
+        }
+    }
+}
+
+fn pump_until(a: &mut PeerConnection, b: &mut PeerConnection, what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        forward(a, b, true);
+        forward(b, a, false);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn exchange(a: &mut PeerConnection, b: &mut PeerConnection, ca: &DataChannel, cb: &DataChannel, round: u8) {
+    ca.send(&[round; 100], false).expect("send");
+    cb.send(&[round; 200], false).expect("send");
+    let (mut got_a, mut got_b) = (false, false);
+    pump_until(a, b, "a message each way", || {
+        got_a |= ca.recv().is_some_and(|packet| packet.data.len() == 200);
+        got_b |= cb.recv().is_some_and(|packet| packet.data.len() == 100);
+        got_a && got_b
+    });
+}
+
+/// Panics on any thread, the runtime's included (whose panics would otherwise only end a task).
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+#[test]
+fn garbage_datagrams_neither_crash_nor_stop_a_connection() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+        report(info);
+    }));
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let config = TransportConfig { bind_address: Some(loopback), ..Default::default() };
+    let mut a = PeerConnection::new(config.clone()).expect("connection");
+    let mut b = PeerConnection::new(config).expect("connection");
+    let negotiated = ChannelOptions { negotiated_id: Some(2), ..Default::default() };
+    let ca = a.create_data_channel("hostile", negotiated.clone()).expect("channel");
+    let cb = b.create_data_channel("hostile", negotiated).expect("channel");
+    a.create_offer().expect("offer");
+    pump_until(&mut a, &mut b, "open channels", || {
+        ca.ready_state() == ChannelState::Open && cb.ready_state() == ChannelState::Open
+    });
+    exchange(&mut a, &mut b, &ca, &cb, 1);
+    let ports: Vec<u16> =
+        [&a, &b].iter().filter_map(|connection| Some(connection.stats().selected_pair?.local.port)).collect();
+    assert_eq!(ports.len(), 2, "both sides name their socket");
+    let attacker = UdpSocket::bind((loopback, 0)).expect("a socket");
+    let mut random = Seeded(0x5eed_1234_abcd_0001);
+    for i in 0..DATAGRAMS {
+        for port in &ports {
+            let _ = attacker.send_to(&garbage(&mut random), SocketAddr::new(loopback, *port));
+        }
+        if i % 500 == 0 {
+            forward(&mut a, &b, true);
+            forward(&mut b, &a, false);
+        }
+    }
+    // The connection is still up and carries messages both ways.
+    exchange(&mut a, &mut b, &ca, &cb, 2);
+    assert_eq!(ca.ready_state(), ChannelState::Open);
+    assert_eq!(cb.ready_state(), ChannelState::Open);
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a thread panicked");
+}
