@@ -1,5 +1,6 @@
 //! Soak: many short-lived connection pairs in one process must not leak sockets, threads or
-//! memory, whether they are closed, dropped without `close()`, or dropped mid-handshake.
+//! memory, whether they are closed, dropped without `close()`, or dropped mid-handshake; and
+//! handshakes interrupted at seeded random moments end without a hang or a leak.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -16,6 +17,9 @@ const CYCLES: usize = 300;
 /// per cycle would add over 10 MiB.
 const RSS_GROWTH_LIMIT_KB: u64 = 2048;
 const DEADLINE: Duration = Duration::from_secs(10);
+
+/// The tests count the process's sockets and threads, so they run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// How a cycle ends.
 #[derive(Clone, Copy)]
@@ -108,6 +112,7 @@ fn settled(fds: usize, threads: usize) -> (usize, usize) {
 #[test]
 #[cfg(target_os = "linux")]
 fn connections_closed_dropped_or_abandoned_mid_handshake_leak_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let ends = [End::Closed, End::Dropped, End::DroppedMidHandshake];
     for i in 0..WARM_UP {
         cycle(ends[i % ends.len()]);
@@ -128,4 +133,83 @@ fn connections_closed_dropped_or_abandoned_mid_handshake_leak_nothing() {
     assert!(fds_after <= fds, "sockets leaked: {fds} file descriptors before, {fds_after} after");
     assert!(threads_after <= threads, "threads leaked: {threads} before, {threads_after} after");
     assert!(grown < RSS_GROWTH_LIMIT_KB, "resident memory grew by {grown} KiB over {CYCLES} cycles");
+}
+
+/// What an interrupted handshake trial does to its pair.
+#[derive(Clone, Copy, Debug)]
+enum Interruption {
+    CloseOfferer,
+    CloseAnswerer,
+    DropOfferer,
+    DropBoth,
+}
+
+/// One trial: a pair starts connecting, and after `delay` (somewhere in offer/answer, ICE, DTLS
+/// or SCTP on loopback) one side is closed or dropped; the other is pumped a little longer.
+fn interrupted(delay: Duration, interruption: Interruption) {
+    let mut a = PeerConnection::new(config()).expect("connection");
+    let mut b = PeerConnection::new(config()).expect("connection");
+    let negotiated = ChannelOptions { negotiated_id: Some(1), ..Default::default() };
+    let _ca = a.create_data_channel("soak", negotiated.clone()).expect("channel");
+    let _cb = b.create_data_channel("soak", negotiated).expect("channel");
+    a.create_offer().expect("offer");
+    let started = Instant::now();
+    while started.elapsed() < delay {
+        forward(&mut a, &b, true);
+        forward(&mut b, &a, false);
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let survivor = match interruption {
+        Interruption::CloseOfferer => {
+            a.close();
+            Some(b)
+        }
+        Interruption::CloseAnswerer => {
+            b.close();
+            Some(a)
+        }
+        Interruption::DropOfferer => {
+            drop(a);
+            Some(b)
+        }
+        Interruption::DropBoth => None,
+    };
+    if let Some(mut survivor) = survivor {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(30) {
+            let _ = survivor.poll();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn handshakes_interrupted_at_any_moment_end_without_a_hang_or_a_leak() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    const TRIALS: u64 = 50;
+    let kinds =
+        [Interruption::CloseOfferer, Interruption::CloseAnswerer, Interruption::DropOfferer, Interruption::DropBoth];
+    // Warm-up, as above.
+    for _ in 0..WARM_UP {
+        cycle(End::Closed);
+    }
+    let (fds, threads) = settled(usize::MAX, usize::MAX);
+    let mut seed: u64 = 0x0bad_5eed;
+    let started = Instant::now();
+    for _ in 0..TRIALS {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        // A loopback handshake takes ~10-20 ms: delays of 0-40 ms land in every step of it.
+        let delay = Duration::from_micros((seed >> 33) % 40_000);
+        let kind = kinds[usize::try_from((seed >> 20) % 4).unwrap_or(0)];
+        interrupted(delay, kind);
+    }
+    let took = started.elapsed();
+    let (fds_after, threads_after) = settled(fds, threads);
+    eprintln!(
+        "interrupted handshakes: {TRIALS} trials in {took:?}; file descriptors {fds} -> {fds_after}, threads \
+         {threads} -> {threads_after}"
+    );
+    assert!(fds_after <= fds, "sockets leaked: {fds} file descriptors before, {fds_after} after");
+    assert!(threads_after <= threads, "threads leaked: {threads} before, {threads_after} after");
 }
