@@ -277,6 +277,8 @@ impl Core {
         if let Err(error) = self.rtc.close() {
             log::debug!("closing the connection: {error}");
         }
+        // The goodbyes first (over a relay, they need its allocation), then the allocations.
+        self.flush(link);
         self.servers.close(Instant::now());
         self.flush(link);
         for (_, channel) in self.channels.drain() {

@@ -85,5 +85,6 @@ impl Link {
         let mut core = self.core();
         core.close_channel(channel);
         core.flush(self);
+        core.wake_task_if_due_sooner(self);
     }
 }

@@ -52,6 +52,11 @@ impl Core {
         self.drain_messages();
         self.fill_from_queues(now);
         self.flush(link);
+        // Acknowledgements handled in this pass lowered what the channels have in flight.
+        for channel in self.channels.values() {
+            let bytes = self.rtc.data_channel(channel.core_id).map_or(0, |rtc_channel| rtc_channel.outstanding_bytes());
+            channel.set_unacknowledged(bytes);
+        }
         let next = if more_to_read { Some(now) } else { self.next_deadline() };
         self.due_at = next;
         // The task sleeps until its own deadline: wake it if this pass made an earlier one.
@@ -314,7 +319,16 @@ impl Core {
         self.give_to_core(channel, packet, now)?;
         self.note_unacknowledged(channel);
         self.flush(link);
+        self.wake_task_if_due_sooner(link);
         Ok(())
+    }
+
+    /// Wakes the task if the core now needs to run before the task would wake (a retransmission
+    /// timer a send started, say), so that the connection keeps going when the game stops polling.
+    pub(crate) fn wake_task_if_due_sooner(&mut self, link: &Link) {
+        if self.rtc.poll_timeout().is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
+            link.wake.notify_one();
+        }
     }
 
     fn give_to_core(&mut self, channel: &ChannelShared, packet: Packet, now: Instant) -> Result<(), Packet> {
@@ -385,6 +399,10 @@ fn mdns_port(link: &Link) -> Option<&UdpPort> {
     made.as_ref()
 }
 
+/// Most bytes one segmented send may carry: the system refuses a send over one UDP datagram's
+/// 64 KiB (and the whole batch would be lost).
+const MAX_BATCH_BYTES: usize = 65_000;
+
 /// Datagrams for one destination, sent together as one segmented send (GSO) where the system
 /// has it: all of one size, the last possibly shorter.
 #[derive(Default)]
@@ -397,7 +415,10 @@ struct Batch {
 
 impl Batch {
     fn push(&mut self, port: &UdpPort, local: SocketAddr, to: SocketAddr, datagram: &[u8], max_segments: usize) {
-        let fits = self.path == Some((local, to)) && datagram.len() <= self.segment && self.count < max_segments;
+        let fits = self.path == Some((local, to))
+            && datagram.len() <= self.segment
+            && self.count < max_segments
+            && self.bytes.len() + datagram.len() <= MAX_BATCH_BYTES;
         if !fits {
             self.send(port);
             self.path = Some((local, to));

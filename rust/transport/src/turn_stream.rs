@@ -109,7 +109,10 @@ async fn run(
                         // rustls takes at most what its buffer holds per call: feed it all.
                         let mut records = &buffer[..read];
                         while !records.is_empty() {
-                            connection.read_tls(&mut records).map_err(|error| format!("TLS: {error}"))?;
+                            // 0 once the server's close_notify came: what follows is never taken.
+                            if connection.read_tls(&mut records).map_err(|error| format!("TLS: {error}"))? == 0 {
+                                return Err("the server closed the TLS session".into());
+                            }
                             connection.process_new_packets().map_err(|error| format!("TLS: {error}"))?;
                             let mut plain = Vec::new();
                             match connection.reader().read_to_end(&mut plain) {

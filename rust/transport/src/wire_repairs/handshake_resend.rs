@@ -17,6 +17,9 @@ use super::peek::{dtls_epoch0_handshake, same_dtls_record};
 
 /// Datagrams of our flight kept per address (a flight is a handful).
 const MAX_FLIGHT_DATAGRAMS: usize = 8;
+/// Addresses whose handshake is followed at most (a connection has one peer; relays and
+/// peer-reflexive paths add a few).
+const MAX_PEERS: usize = 16;
 /// Times one flight is sent again at most.
 const MAX_RESENDS: u8 = 7;
 
@@ -37,6 +40,10 @@ impl HandshakeResend {
     /// Looks at a datagram received from `from`; returns the datagrams to send it again.
     pub(super) fn on_received(&mut self, from: SocketAddr, datagram: &[u8]) -> Vec<Vec<u8>> {
         if !dtls_epoch0_handshake(datagram) {
+            return Vec::new();
+        }
+        // Anyone can send handshake datagrams from many ports: remember a few peers only.
+        if self.peers.len() >= MAX_PEERS && !self.peers.contains_key(&from) {
             return Vec::new();
         }
         let exchange = self.peers.entry(from).or_default();
