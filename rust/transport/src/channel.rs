@@ -4,13 +4,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::BytesMut;
 use rtc::data_channel::{RTCDataChannelId, RTCDataChannelInit};
 
 use crate::error::TransportError;
 use crate::link::Link;
+use crate::lock::lock;
 pub use crate::states::ChannelState;
 
 /// Largest message the SCTP layer accepts unless the remote side announces a smaller one.
@@ -209,10 +210,6 @@ impl ChannelShared {
     pub(crate) fn set_unacknowledged(&self, bytes: usize) {
         self.unacknowledged_bytes.store(bytes, Ordering::Release);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A WebRTC data channel. Cheap to clone; all clones are the same channel.

@@ -13,6 +13,7 @@ use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::{RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy};
 use rtc::peer_connection::event::RTCPeerConnectionEvent;
+use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::{
     CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
 };
@@ -155,10 +156,8 @@ impl Core {
     pub(crate) fn set_local_description(
         &mut self,
         link: &Link,
-        kind: SdpKind,
-        sdp: String,
+        description: RTCSessionDescription,
     ) -> Result<(), TransportError> {
-        let description = kind.describe(sdp)?;
         self.rtc
             .set_local_description(Instant::now(), description)
             .map_err(|error| signaling("set_local_description", error))?;
@@ -171,9 +170,8 @@ impl Core {
         &mut self,
         link: &Link,
         kind: SdpKind,
-        sdp: String,
+        description: RTCSessionDescription,
     ) -> Result<(), TransportError> {
-        let description = kind.describe(sdp)?;
         self.rtc
             .set_remote_description(Instant::now(), description)
             .map_err(|error| signaling("set_remote_description", error))?;

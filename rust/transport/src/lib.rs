@@ -16,6 +16,7 @@ mod core;
 pub mod error;
 mod ice_tally;
 mod link;
+mod lock;
 pub mod peer;
 mod pump;
 pub mod runtime;

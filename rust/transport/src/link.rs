@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::channel::{ChannelShared, Packet};
 use crate::core::Core;
+use crate::lock::lock;
 use crate::peer::PeerEvent;
 use crate::udp::UdpPort;
 
@@ -32,7 +33,7 @@ impl Link {
     /// Locks the core, waiting for the pump if it runs (a pump takes microseconds), for a call
     /// that changes it: the next pass of the pump runs in full.
     pub(crate) fn core(&self) -> MutexGuard<'_, Core> {
-        let mut core = self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut core = lock(&self.core);
         core.due_at = None;
         core
     }
@@ -48,12 +49,12 @@ impl Link {
 
     /// Queues an event for the handle.
     pub(crate) fn push_event(&self, event: PeerEvent) {
-        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push_back(event);
+        lock(&self.events).push_back(event);
     }
 
     /// Takes every queued event.
     pub(crate) fn take_events(&self) -> Vec<PeerEvent> {
-        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).drain(..).collect()
+        lock(&self.events).drain(..).collect()
     }
 
     /// Pumps the connection from the caller's thread if nobody else is pumping it (then the one

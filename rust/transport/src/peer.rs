@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, MutexGuard, Weak};
 
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 
@@ -102,28 +102,26 @@ impl PeerConnection {
 
     /// Creates an offer; it arrives as [`PeerEvent::SessionDescriptionCreated`].
     pub fn create_offer(&self) -> Result<(), TransportError> {
-        self.open()?;
-        self.link.core().create_offer(&self.link)
+        self.open_core()?.create_offer(&self.link)
     }
 
     /// Applies a local description. An answer is applied by the connection itself as soon as
     /// it is created, so setting a local answer again does nothing.
     pub fn set_local_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
-        kind.describe(sdp.clone())?;
+        let description = kind.describe(sdp)?;
         if kind == SdpKind::Answer {
             return Ok(());
         }
-        self.open()?;
-        self.link.core().set_local_description(&self.link, kind, sdp)
+        self.open_core()?.set_local_description(&self.link, description)
     }
 
     /// Applies the remote description; for an offer, the answer is created and applied too.
     pub fn set_remote_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
-        kind.describe(sdp.clone())?;
-        self.open()?;
-        self.max_message_size.store(remote_max_message_size(&sdp), Ordering::Release);
-        let mut core = self.link.core();
-        core.set_remote_description(&self.link, kind, sdp)?;
+        let remote_limit = remote_max_message_size(&sdp);
+        let description = kind.describe(sdp)?;
+        let mut core = self.open_core()?;
+        self.max_message_size.store(remote_limit, Ordering::Release);
+        core.set_remote_description(&self.link, kind, description)?;
         core.pump(&self.link, false, std::time::Instant::now());
         Ok(())
     }
@@ -136,14 +134,13 @@ impl PeerConnection {
         let body = line.strip_prefix("candidate:").unwrap_or(line);
         rtc::ice::candidate::unmarshal_candidate(body)
             .map_err(|error| TransportError::InvalidCandidate(format!("'{candidate}': {error}")))?;
-        self.open()?;
+        let mut core = self.open_core()?;
         let init = RTCIceCandidateInit {
             candidate: format!("candidate:{body}"),
             sdp_mid: (!mid.is_empty()).then(|| mid.to_owned()),
             sdp_mline_index: Some(index),
             ..Default::default()
         };
-        let mut core = self.link.core();
         core.add_ice_candidate(init);
         core.pump(&self.link, false, std::time::Instant::now());
         Ok(())
@@ -162,16 +159,16 @@ impl PeerConnection {
                 channel::MAX_LABEL_BYTES
             )));
         }
-        self.open()?;
+        let link = Arc::clone(&self.link);
+        let mut core = open_core(&link, self.connection_state)?;
         self.channels.retain(|channel| channel.strong_count() > 0);
         if let Some(id) = options.negotiated_id {
             if self.channels.iter().filter_map(Weak::upgrade).any(|channel| channel.holds_id(id)) {
                 return Err(TransportError::IdInUse(id));
             }
         }
-        let mut core = self.link.core();
-        let channel = core.create_data_channel(&self.link, label, options)?;
-        core.pump(&self.link, false, std::time::Instant::now());
+        let channel = core.create_data_channel(&link, label, options)?;
+        core.pump(&link, false, std::time::Instant::now());
         self.channels.push(Arc::downgrade(channel.shared()));
         Ok(channel)
     }
@@ -227,12 +224,24 @@ impl PeerConnection {
         }
     }
 
-    fn open(&self) -> Result<(), TransportError> {
-        if self.connection_state == ConnectionState::Closed || self.link.core().closed {
-            return Err(TransportError::WrongState("the connection is closed".into()));
-        }
-        Ok(())
+    /// The core, locked for a call that changes it, unless the connection is closed.
+    fn open_core(&self) -> Result<MutexGuard<'_, Core>, TransportError> {
+        open_core(&self.link, self.connection_state)
     }
+}
+
+/// `link`'s core, locked for a call that changes it, unless the connection is closed: by its
+/// handle (`state`), or by the remote side before the handle's last poll.
+fn open_core(link: &Link, state: ConnectionState) -> Result<MutexGuard<'_, Core>, TransportError> {
+    let closed = || TransportError::WrongState("the connection is closed".into());
+    if state == ConnectionState::Closed {
+        return Err(closed());
+    }
+    let core = link.core();
+    if core.closed {
+        return Err(closed());
+    }
+    Ok(core)
 }
 
 impl Drop for PeerConnection {

@@ -13,6 +13,7 @@ use rtc::mdns::MDNS_PORT;
 use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::transport::{RTCDtlsTransportState, RTCSctpTransportState};
+use rtc::peer_connection::RTCPeerConnection;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
@@ -52,10 +53,9 @@ impl Core {
         self.drain_messages();
         self.fill_from_queues(now);
         self.flush(link);
-        // Acknowledgements handled in this pass lowered what the channels have in flight.
+        // Sends and acknowledgements of this pass changed what the channels have in flight.
         for channel in self.channels.values() {
-            let bytes = self.rtc.data_channel(channel.core_id).map_or(0, |rtc_channel| rtc_channel.outstanding_bytes());
-            channel.set_unacknowledged(bytes);
+            note_unacknowledged(&mut self.rtc, channel);
         }
         let next = if more_to_read { Some(now) } else { self.next_deadline() };
         self.due_at = next;
@@ -302,7 +302,6 @@ impl Core {
                     break;
                 }
             }
-            self.note_unacknowledged(&channel);
         }
     }
 
@@ -317,7 +316,7 @@ impl Core {
     ) -> Result<(), Packet> {
         self.due_at = None;
         self.give_to_core(channel, packet, now)?;
-        self.note_unacknowledged(channel);
+        note_unacknowledged(&mut self.rtc, channel);
         self.flush(link);
         self.wake_task_if_due_sooner(link);
         Ok(())
@@ -351,11 +350,6 @@ impl Core {
         Ok(())
     }
 
-    fn note_unacknowledged(&mut self, channel: &ChannelShared) {
-        let bytes = self.rtc.data_channel(channel.core_id).map_or(0, |rtc_channel| rtc_channel.outstanding_bytes());
-        channel.set_unacknowledged(bytes);
-    }
-
     /// Sends everything the core and the clients have to send.
     pub(crate) fn flush(&mut self, link: &Link) {
         let mut batch = Batch::default();
@@ -381,6 +375,12 @@ impl Core {
             link.port.send(link.port.local_addr(), to, &datagram, None);
         }
     }
+}
+
+/// Copies what `rtc` holds unacknowledged for `channel` to the channel's handle.
+fn note_unacknowledged(rtc: &mut RTCPeerConnection, channel: &ChannelShared) {
+    let bytes = rtc.data_channel(channel.core_id).map_or(0, |rtc_channel| rtc_channel.outstanding_bytes());
+    channel.set_unacknowledged(bytes);
 }
 
 /// The mDNS socket, made on first use (`None` where the system refuses one).

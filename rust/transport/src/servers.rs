@@ -20,6 +20,7 @@ use rtc::turn::client::{Client, ClientConfig, Event};
 use tokio::sync::Notify;
 
 use crate::config::{IceTransportPolicy, TransportConfig};
+use crate::lock::lock;
 use crate::turn_stream::TurnStream;
 
 /// Packets kept per peer while the relay's permission for it is being created.
@@ -466,10 +467,6 @@ fn look_up(host_and_port: String, into: Arc<Mutex<Option<Vec<SocketAddr>>>>) {
         };
         *lock(&into) = Some(found);
     });
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 
 use crate::config::TURN_CA_FILE_ENV;
+use crate::lock::lock;
 
 /// How long connecting (and the TLS handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,7 +58,7 @@ impl TurnStream {
 
     /// Takes the next whole frame read from the server.
     pub(crate) fn next_frame(&self) -> Option<BytesMut> {
-        self.incoming.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front()
+        lock(&self.incoming).pop_front()
     }
 }
 
@@ -130,7 +131,7 @@ async fn run(
                     frames.push(frame);
                 }
                 if !frames.is_empty() {
-                    incoming.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(frames);
+                    lock(&incoming).extend(frames);
                     wake.notify_one();
                 }
             }

@@ -1,11 +1,14 @@
 //! A connection keeps working while another socket floods it with garbage datagrams, including
 //! ones that look like STUN, DTLS and TURN ChannelData (seeded, so a failure can be replayed).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use transport::{ChannelOptions, ChannelState, DataChannel, PeerConnection, PeerEvent, TransportConfig};
+use common::{forward, loopback_config, LOOPBACK};
+use transport::{ChannelOptions, ChannelState, DataChannel, PeerConnection};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 /// Garbage datagrams sent to each side.
@@ -48,29 +51,12 @@ fn garbage(random: &mut Seeded) -> Vec<u8> {
     datagram
 }
 
-fn forward(from: &mut PeerConnection, to: &PeerConnection, offerer: bool) {
-    for event in from.poll() {
-        match event {
-            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
-                if offerer {
-                    from.set_local_description(kind, sdp.clone()).expect("local offer");
-                }
-                to.set_remote_description(kind, sdp).expect("remote description");
-            }
-            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
-                to.add_ice_candidate(&mid, index, &candidate).expect("candidate")
-            }
-            _ => {}
-        }
-    }
-}
-
 fn pump_until(a: &mut PeerConnection, b: &mut PeerConnection, what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
         assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        forward(a, b, true);
-        forward(b, a, false);
+        forward(a, b);
+        forward(b, a);
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -96,10 +82,8 @@ fn garbage_datagrams_neither_crash_nor_stop_a_connection() {
         PANICS.fetch_add(1, Ordering::SeqCst);
         report(info);
     }));
-    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let config = TransportConfig { bind_address: Some(loopback), ..Default::default() };
-    let mut a = PeerConnection::new(config.clone()).expect("connection");
-    let mut b = PeerConnection::new(config).expect("connection");
+    let mut a = PeerConnection::new(loopback_config()).expect("connection");
+    let mut b = PeerConnection::new(loopback_config()).expect("connection");
     let negotiated = ChannelOptions { negotiated_id: Some(2), ..Default::default() };
     let ca = a.create_data_channel("hostile", negotiated.clone()).expect("channel");
     let cb = b.create_data_channel("hostile", negotiated).expect("channel");
@@ -111,15 +95,15 @@ fn garbage_datagrams_neither_crash_nor_stop_a_connection() {
     let ports: Vec<u16> =
         [&a, &b].iter().filter_map(|connection| Some(connection.stats().selected_pair?.local.port)).collect();
     assert_eq!(ports.len(), 2, "both sides name their socket");
-    let attacker = UdpSocket::bind((loopback, 0)).expect("a socket");
+    let attacker = UdpSocket::bind((LOOPBACK, 0)).expect("a socket");
     let mut random = Seeded(0x5eed_1234_abcd_0001);
     for i in 0..DATAGRAMS {
         for port in &ports {
-            let _ = attacker.send_to(&garbage(&mut random), SocketAddr::new(loopback, *port));
+            let _ = attacker.send_to(&garbage(&mut random), SocketAddr::new(LOOPBACK, *port));
         }
         if i % 500 == 0 {
-            forward(&mut a, &b, true);
-            forward(&mut b, &a, false);
+            forward(&mut a, &b);
+            forward(&mut b, &a);
         }
     }
     // The connection is still up and carries messages both ways.

@@ -1,45 +1,22 @@
 //! Two connections in one process over 127.0.0.1, wired the way Godot's webrtc_minimal demo
 //! wires them: every event of one side is handed to the other.
 
-use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+mod common;
+
+use std::net::UdpSocket;
 use std::time::{Duration, Instant};
+
+use common::{forward, loopback_config, LOOPBACK};
 
 use transport::{
     CandidateType, ChannelOptions, ChannelState, ConnectionState, DataChannel, IceServer, IceTransportPolicy,
     PeerConnection, PeerEvent, PeerStats, SdpKind, TransportConfig,
 };
 
-const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn loopback_config() -> TransportConfig {
-    TransportConfig { bind_address: Some(LOOPBACK), ..Default::default() }
-}
 
 fn connection() -> PeerConnection {
     PeerConnection::new(loopback_config()).expect("connection")
-}
-
-/// Forwards one side's signaling to the other; returns the channels it received in-band.
-fn forward(from: &mut PeerConnection, to: &PeerConnection) -> Vec<DataChannel> {
-    let mut received = Vec::new();
-    for event in from.poll() {
-        match event {
-            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
-                if kind == SdpKind::Offer {
-                    from.set_local_description(kind, sdp.clone()).expect("local offer");
-                }
-                to.set_remote_description(kind, sdp).expect("remote description");
-            }
-            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
-                to.add_ice_candidate(&mid, index, &candidate).expect("candidate");
-            }
-            PeerEvent::DataChannelReceived(channel) => received.push(channel),
-            PeerEvent::Error(text) => panic!("transport error: {text}"),
-            _ => {}
-        }
-    }
-    received
 }
 
 struct Pair {

@@ -2,10 +2,12 @@
 //! memory, whether they are closed, dropped without `close()`, or dropped mid-handshake; and
 //! handshakes interrupted at seeded random moments end without a hang or a leak.
 
-use std::net::{IpAddr, Ipv4Addr};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use transport::{ChannelOptions, ChannelState, PeerConnection, PeerEvent, TransportConfig};
+use common::{forward, loopback_config};
+use transport::{ChannelOptions, ChannelState, DataChannel, PeerConnection};
 
 /// Cycles run before the baseline is taken (the runtime, its thread and the shared certificate
 /// are made once per process).
@@ -32,45 +34,29 @@ enum End {
     DroppedMidHandshake,
 }
 
-fn config() -> TransportConfig {
-    TransportConfig { bind_address: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), ..Default::default() }
-}
-
-fn forward(from: &mut PeerConnection, to: &PeerConnection, offerer: bool) {
-    for event in from.poll() {
-        match event {
-            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
-                if offerer {
-                    from.set_local_description(kind, sdp.clone()).expect("local offer");
-                }
-                to.set_remote_description(kind, sdp).expect("remote description");
-            }
-            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
-                to.add_ice_candidate(&mid, index, &candidate).expect("candidate")
-            }
-            PeerEvent::Error(error) => panic!("transport error: {error}"),
-            _ => {}
-        }
-    }
-}
-
-fn cycle(end: End) {
-    let mut a = PeerConnection::new(config()).expect("connection");
-    let mut b = PeerConnection::new(config()).expect("connection");
+/// A pair of connections with a negotiated channel each, the offer under way.
+fn pair() -> (PeerConnection, PeerConnection, DataChannel, DataChannel) {
+    let mut a = PeerConnection::new(loopback_config()).expect("connection");
+    let mut b = PeerConnection::new(loopback_config()).expect("connection");
     let negotiated = ChannelOptions { negotiated_id: Some(1), ..Default::default() };
     let ca = a.create_data_channel("soak", negotiated.clone()).expect("channel");
     let cb = b.create_data_channel("soak", negotiated).expect("channel");
     a.create_offer().expect("offer");
+    (a, b, ca, cb)
+}
+
+fn cycle(end: End) {
+    let (mut a, mut b, ca, cb) = pair();
     if let End::DroppedMidHandshake = end {
-        forward(&mut a, &b, true);
+        forward(&mut a, &b);
         return;
     }
     let started = Instant::now();
     let (mut sent, mut got_a, mut got_b) = (false, false, false);
     while !(got_a && got_b) {
         assert!(started.elapsed() < DEADLINE, "a cycle did not complete");
-        forward(&mut a, &b, true);
-        forward(&mut b, &a, false);
+        forward(&mut a, &b);
+        forward(&mut b, &a);
         if !sent && ca.ready_state() == ChannelState::Open && cb.ready_state() == ChannelState::Open {
             ca.send(b"ping", false).expect("send");
             cb.send(b"pong", false).expect("send");
@@ -147,16 +133,11 @@ enum Interruption {
 /// One trial: a pair starts connecting, and after `delay` (somewhere in offer/answer, ICE, DTLS
 /// or SCTP on loopback) one side is closed or dropped; the other is pumped a little longer.
 fn interrupted(delay: Duration, interruption: Interruption) {
-    let mut a = PeerConnection::new(config()).expect("connection");
-    let mut b = PeerConnection::new(config()).expect("connection");
-    let negotiated = ChannelOptions { negotiated_id: Some(1), ..Default::default() };
-    let _ca = a.create_data_channel("soak", negotiated.clone()).expect("channel");
-    let _cb = b.create_data_channel("soak", negotiated).expect("channel");
-    a.create_offer().expect("offer");
+    let (mut a, mut b, _ca, _cb) = pair();
     let started = Instant::now();
     while started.elapsed() < delay {
-        forward(&mut a, &b, true);
-        forward(&mut b, &a, false);
+        forward(&mut a, &b);
+        forward(&mut b, &a);
         std::thread::sleep(Duration::from_micros(200));
     }
     let survivor = match interruption {

@@ -1,0 +1,40 @@
+//! What the transport's integration tests share: a loopback configuration and the signaling
+//! wire between two connections of one process.
+
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use transport::{DataChannel, PeerConnection, PeerEvent, SdpKind, TransportConfig};
+
+/// 127.0.0.1, where every test connection binds.
+pub(crate) const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// A configuration binding 127.0.0.1.
+pub(crate) fn loopback_config() -> TransportConfig {
+    TransportConfig { bind_address: Some(LOOPBACK), ..Default::default() }
+}
+
+/// Forwards one side's signaling to the other, as Godot's webrtc_minimal demo does (an offer is
+/// applied locally first); returns the channels it received in-band. Panics on a transport error.
+pub(crate) fn forward(from: &mut PeerConnection, to: &PeerConnection) -> Vec<DataChannel> {
+    let mut received = Vec::new();
+    for event in from.poll() {
+        match event {
+            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                if kind == SdpKind::Offer {
+                    from.set_local_description(kind, sdp.clone()).expect("local offer");
+                }
+                to.set_remote_description(kind, sdp).expect("remote description");
+            }
+            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                to.add_ice_candidate(&mid, index, &candidate).expect("candidate");
+            }
+            PeerEvent::DataChannelReceived(channel) => received.push(channel),
+            PeerEvent::Error(text) => panic!("transport error: {text}"),
+            _ => {}
+        }
+    }
+    received
+}
