@@ -16,6 +16,9 @@ var connect_ms := -1
 var failed_ms := -1
 ## Set when the multiplayer peer reported it gone.
 var left := false
+## Set when the signaling server announced it gone (the client then removes it from the
+## mesh).
+var announced_gone := false
 ## Set once the connection was seen FAILED or CLOSED: nothing more will come from it.
 var dead := false
 var states: Array[String] = []
@@ -46,8 +49,9 @@ var _stats_at_ms := -STATS_INTERVAL_MS
 
 
 ## Polls the connection and records its state if it changed. The mesh polls it too, later in
-## the frame, and closes it in that same poll once it failed: polling it first is the only way to
-## see STATE_FAILED. Polling twice is harmless (events are taken once, signals emitted once).
+## the frame, and closes it in that same poll once it failed: polling it first is how to see
+## STATE_FAILED in most frames. Polling twice is harmless (events are taken once, signals
+## emitted once).
 func track_state(now_ms: int) -> void:
 	if connection == null:
 		return
@@ -61,6 +65,12 @@ func track_state(now_ms: int) -> void:
 	_last_state = state
 	states.append("%s@%d" % [STATE_NAMES[state], now_ms - created_ms])
 	if state == WebRTCPeerConnection.STATE_FAILED and failed_ms < 0:
+		failed_ms = now_ms - created_ms
+	elif (state == WebRTCPeerConnection.STATE_CLOSED and failed_ms < 0 and connect_ms < 0
+			and not announced_gone):
+		# The connection can fail between our poll and the mesh's (its task pumps it meanwhile),
+		# and the mesh closes it in that poll: closed before connecting, by neither this script
+		# nor the signaling, it was closed by the mesh for failing.
 		failed_ms = now_ms - created_ms
 	if state in [WebRTCPeerConnection.STATE_FAILED, WebRTCPeerConnection.STATE_CLOSED]:
 		dead = true

@@ -117,6 +117,7 @@ func _start_webrtc() -> void:
 	_client.peer_connected.connect(_on_client_peer_connected)
 	_client.connection_created.connect(_on_client_connection_created)
 	_client.candidate_received.connect(_on_client_candidate_received)
+	_client.peer_disconnected.connect(_on_client_peer_disconnected)
 	root.add_child(_client)
 	# The root enters the tree after _initialize(); the client needs its multiplayer API.
 	_client.start.call_deferred(url, room, true)
@@ -266,6 +267,11 @@ func _on_client_connection_created(id: int, connection: WebRTCPeerConnection) ->
 
 func _on_connection_candidate_created(_mid: String, _index: int, sdp: String, id: int) -> void:
 	Link.count_candidate(_link(id).local_candidates, sdp)
+
+
+func _on_client_peer_disconnected(id: int) -> void:
+	if _links.has(id):
+		_links[id].announced_gone = true
 
 
 func _on_client_candidate_received(id: int, _mid: String, _index: int, sdp: String) -> void:
