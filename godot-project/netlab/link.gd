@@ -16,6 +16,8 @@ var connect_ms := -1
 var failed_ms := -1
 ## Set when the multiplayer peer reported it gone.
 var left := false
+## Unix time in ms when the multiplayer peer reported it gone (0: never).
+var left_unix_ms := 0
 ## Set when the signaling server announced it gone (the client then removes it from the
 ## mesh).
 var announced_gone := false
@@ -116,6 +118,7 @@ func describe() -> Dictionary:
 		"connect_ms": connect_ms,
 		"failed_ms": failed_ms,
 		"left": left,
+		"left_unix_ms": left_unix_ms,
 		"states": states,
 		"local_candidates": local_candidates,
 		"remote_candidates": remote_candidates,

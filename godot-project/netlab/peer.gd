@@ -11,7 +11,7 @@
 ##       --expect 1 --messages 1000 [--size 64] [--rate 0] [--timeout 40] [--policy relay]
 ##   godot ... -- --enet-server 7777 | --enet-client 198.18.0.12:7777 [--messages ...]
 ## An empty --room creates the lobby and prints "LOBBY <name>"; an ENet server prints "ENET
-## listening on port N" once it listens. --rate paces the messages to each peer (per second; 0
+## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate paces the messages to each peer (per second; 0
 ## sends them all at once). The host seals the lobby once --expect peers joined, so the mesh no
 ## longer needs the server. The connections bind WEBRTC_MESH_BIND_ADDRESS if set.
 extends SceneTree
@@ -282,11 +282,13 @@ func _on_api_peer_connected(id: int) -> void:
 	var link := _link(id)
 	link.connect_ms = _elapsed_ms() - link.created_ms
 	link.send_started_usec = Time.get_ticks_usec()
+	print("CONNECTED %d" % id)
 
 
 func _on_api_peer_disconnected(id: int) -> void:
 	if _links.has(id):
 		_links[id].left = true
+		_links[id].left_unix_ms = int(Time.get_unix_time_from_system() * 1000.0)
 
 
 func _on_api_peer_packet(id: int, packet: PackedByteArray) -> void:

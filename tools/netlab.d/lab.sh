@@ -135,7 +135,7 @@ build_lab() {
   for home in "${homes[@]}"; do add_home "$home"; done
 }
 
-# Drops N percent (0 removes the rule) of the UDP packets entering the routers of the homes
+# Drops N percent (0 removes the rule, 100 drops all) of the UDP packets entering the routers of the homes
 # given after N from the internet side, so each direction of a path between two of them loses
 # N percent.
 set_loss() {
@@ -144,7 +144,10 @@ set_loss() {
   for home in "$@"; do
     router=$(ns "$home-r")
     ip netns exec "$router" nft flush chain inet wm_loss forward
-    if [[ $percent -gt 0 ]]; then
+    if [[ $percent -ge 100 ]]; then
+      ip netns exec "$router" nft add rule inet wm_loss forward \
+        iifname wan meta l4proto udp counter drop
+    elif [[ $percent -gt 0 ]]; then
       ip netns exec "$router" nft add rule inet wm_loss forward \
         iifname wan meta l4proto udp numgen random mod 100 "<" "$percent" counter drop
     fi

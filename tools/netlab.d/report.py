@@ -12,6 +12,9 @@ line. EXPECT is what the scenario must show:
   connected:direct  connected, and every selected path is direct (no relay candidate)
   connected:relay   connected, and every selected path goes through a TURN relay (a relay
                     candidate on one side at least)
+  lost:UNIX_MS  every peer connected to every other, and then its multiplayer peer emitted
+                peer_disconnected for each (the time after UNIX_MS, when the path was cut, is
+                printed)
   any        nothing: the outcome is only printed (exit 0 when every peer printed a result)
 Prints one line per peer and link (connect or failure time, states, candidates, messages,
 transfer time, one-way latency p50/p99, errors) and exits 0 when EXPECT holds, else 1.
@@ -163,6 +166,13 @@ def main():
                     good = False
             if expect == "failed" and (connected or link["failed_ms"] < 0):
                 good = False
+            if expect == "lost":
+                if link["connect_ms"] < 0 or not link.get("left_unix_ms"):
+                    print("        not connected and then reported gone")
+                    good = False
+                else:
+                    print("        peer_disconnected %d ms after the path was cut"
+                          % (link["left_unix_ms"] - int(needed_text)))
         for error in result["errors"]:
             print("      error: %s" % (error if len(error) < 300 else error[:300] + "..."))
         if expect == "connected" and not result["ok"]:

@@ -37,6 +37,16 @@ const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 /// Checks per candidate pair before it counts as failed: with the interval above, ~1.4 s, the
 /// budget rtc's defaults give a pair on a slow path.
 const ICE_MAX_BINDING_REQUESTS: u16 = 140;
+/// How long the selected path may stay silent before the connection reads `disconnected`; a
+/// mesh then drops the peer and emits `peer_disconnected` (Godot's behaviour). Consent checks go
+/// every `ICE_KEEPALIVE_INTERVAL` when no data flows, so this is two missed checks and a half:
+/// shorter outages pass unseen, a killed peer is noticed in ~5 s (rtc's defaults, kept).
+const ICE_DISCONNECTED_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long after `disconnected` (or, while connecting, after checks found nothing) the
+/// connection reads `failed`.
+const ICE_FAILED_TIMEOUT: Duration = Duration::from_secs(25);
+/// Consent checks (STUN binding requests) on an idle path.
+const ICE_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Where gathering local candidates stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +123,7 @@ impl Core {
             .with_srflx_acceptance_min_wait(Some(Duration::ZERO))
             .with_relay_acceptance_min_wait(Some(Duration::ZERO))
             .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+            .with_ice_timeouts(Some(ICE_DISCONNECTED_TIMEOUT), Some(ICE_FAILED_TIMEOUT), Some(ICE_KEEPALIVE_INTERVAL))
             // Answer setup:passive, so that we are always the DTLS and SCTP server (answerers
             // pick active when we offer). As the SCTP client, the remote's first messages can
             // ride in right behind its COOKIE-ACK and reach rtc before it has opened our

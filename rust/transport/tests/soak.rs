@@ -1,6 +1,9 @@
 //! Soak: many short-lived connection pairs in one process must not leak sockets, threads or
 //! memory, whether they are closed, dropped without `close()`, or dropped mid-handshake; and
 //! handshakes interrupted at seeded random moments end without a hang or a leak.
+//!
+//! `SOAK_CYCLES=N` in the environment sets the number of measured cycles (300 by default;
+//! `tools/faults` runs 1000 and shows the figures with `--nocapture`).
 
 mod common;
 
@@ -12,8 +15,10 @@ use transport::{ChannelOptions, ChannelState, DataChannel, PeerConnection};
 /// Cycles run before the baseline is taken (the runtime, its thread and the shared certificate
 /// are made once per process).
 const WARM_UP: usize = 30;
-/// Cycles measured after the baseline.
+/// Cycles measured after the baseline, unless `SOAK_CYCLES` says otherwise.
 const CYCLES: usize = 300;
+/// Samples of the process taken along the measured cycles.
+const SAMPLES: usize = 10;
 /// Resident memory the measured cycles may add: the allocator keeps freed pages for reuse, so a
 /// little growth is not a leak; a leaked connection (~70 KiB with its socket buffers' bookkeeping)
 /// per cycle would add over 10 MiB.
@@ -105,20 +110,33 @@ fn connections_closed_dropped_or_abandoned_mid_handshake_leak_nothing() {
     }
     let (fds, threads) = settled(usize::MAX, usize::MAX);
     let rss = resident_kb();
+    let cycles = std::env::var("SOAK_CYCLES").ok().and_then(|value| value.parse().ok()).unwrap_or(CYCLES);
+    let every = (cycles / SAMPLES).max(1);
+    let mut samples = Vec::new();
     let started = Instant::now();
-    for i in 0..CYCLES {
+    for i in 0..cycles {
         cycle(ends[i % ends.len()]);
+        if (i + 1) % every == 0 {
+            samples.push(format!(
+                "{}:{}/{}/{}",
+                i + 1,
+                resident_kb() / 1024,
+                count("/proc/self/fd"),
+                count("/proc/self/task")
+            ));
+        }
     }
     let took = started.elapsed();
     let (fds_after, threads_after) = settled(fds, threads);
     let grown = resident_kb().saturating_sub(rss);
     eprintln!(
-        "soak: {CYCLES} cycles in {took:?}; file descriptors {fds} -> {fds_after}, threads {threads} -> \
-         {threads_after}, resident memory +{grown} KiB"
+        "soak: {cycles} cycles in {took:?}; file descriptors {fds} -> {fds_after}, threads {threads} -> \
+         {threads_after}, resident memory +{grown} KiB (bound {RSS_GROWTH_LIMIT_KB})"
     );
+    eprintln!("soak samples (cycle:MiB/fds/threads): {}", samples.join(" "));
     assert!(fds_after <= fds, "sockets leaked: {fds} file descriptors before, {fds_after} after");
     assert!(threads_after <= threads, "threads leaked: {threads} before, {threads_after} after");
-    assert!(grown < RSS_GROWTH_LIMIT_KB, "resident memory grew by {grown} KiB over {CYCLES} cycles");
+    assert!(grown < RSS_GROWTH_LIMIT_KB, "resident memory grew by {grown} KiB over {cycles} cycles");
 }
 
 /// What an interrupted handshake trial does to its pair.
