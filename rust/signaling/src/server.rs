@@ -1,17 +1,19 @@
 //! The WebSocket pump around the [`Signaling`] state machine: it accepts connections, reports
 //! their events with the current instant, carries out the outputs, and wakes the state machine
-//! at its next deadline. The one rule it enforces itself is the frame size, which tungstenite
-//! checks while reading (a larger frame is a transport error, and the state machine closes the
-//! client for it). One log line per connection event goes to stdout.
+//! at its next deadline. The rules it enforces itself are about size: the frame size, which
+//! tungstenite checks while reading, and how much may wait to be written to a client (more means
+//! the client does not read). Breaking either is a transport error, and the state machine closes
+//! the client for it. One log line per connection event goes to stdout.
 
 mod connection;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::limits::Limits;
 use crate::output::Output;
@@ -26,6 +28,10 @@ const EVENT_QUEUE_LENGTH: usize = 1024;
 const SLEEP_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
 /// How long the pump waits before accepting again after accepting failed (out of descriptors).
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+/// Text waiting for one connection's writer at most, in largest frames (1 MiB with the default
+/// frame size). A client that lets more pile up, beyond what its socket took, does not read: it
+/// is closed, rather than let the server grow without bound.
+const UNSENT_FRAMES: usize = 16;
 
 /// Everything the server can be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,9 @@ impl Default for Config {
 struct Connection {
     address: SocketAddr,
     commands: mpsc::UnboundedSender<Command>,
+    /// Bytes of text that may still be queued for its writer; each text holds its share until
+    /// it is written.
+    unsent: Arc<Semaphore>,
     /// Its WebSocket handshake is done.
     open: bool,
 }
@@ -92,7 +101,8 @@ impl Pump {
     fn accept(&mut self, stream: TcpStream, address: SocketAddr) {
         let client = self.signaling.accept(Instant::now());
         let (commands, queue) = mpsc::unbounded_channel();
-        self.connections.insert(client, Connection { address, commands, open: false });
+        let unsent = Arc::new(Semaphore::new(self.max_unsent()));
+        self.connections.insert(client, Connection { address, commands, unsent, open: false });
         tokio::spawn(connection::run(client, stream, self.config, self.events.clone(), queue));
     }
 
@@ -123,7 +133,7 @@ impl Pump {
     fn carry_out_outputs(&mut self) {
         while let Some(output) = self.signaling.poll_output() {
             match output {
-                Output::Send { client, message } => self.command(client, Command::Text(message.to_json())),
+                Output::Send { client, message } => self.send_text(client, message.to_json()),
                 Output::Ping { client } => self.command(client, Command::Ping),
                 Output::Close { client, reason } => {
                     let Some(connection) = self.connections.remove(&client) else { continue };
@@ -136,6 +146,25 @@ impl Pump {
                         log(client, connection.address, &format!("joined lobby {lobby} as peer {peer_id}"));
                     }
                 }
+            }
+        }
+    }
+
+    /// Bytes of text that may wait for one connection's writer.
+    fn max_unsent(&self) -> usize {
+        self.config.max_frame_size.saturating_mul(UNSENT_FRAMES).min(Semaphore::MAX_PERMITS)
+    }
+
+    /// Queues `text` for `client`, or fails the client if that would put more than
+    /// [`Pump::max_unsent`] in front of its writer (its close is then among the outputs).
+    fn send_text(&mut self, client: ClientId, text: String) {
+        let Some(connection) = self.connections.get(&client) else { return };
+        let size = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        match Arc::clone(&connection.unsent).try_acquire_many_owned(size) {
+            Ok(share) => self.command(client, Command::Text(text, share)),
+            Err(_) => {
+                let error = format!("over {} bytes wait to be written: the client does not read", self.max_unsent());
+                self.signaling.transport_failed(client, error);
             }
         }
     }

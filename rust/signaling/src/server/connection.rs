@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -21,6 +21,10 @@ use crate::signaling::ClientId;
 /// How long a connection whose reading ended waits for its writer to send what is queued
 /// (the close frame, typically) before it is dropped.
 const WRITER_GRACE: Duration = Duration::from_secs(1);
+/// What tungstenite reads from the socket at a time, and its read buffer's size. Its default
+/// (128 KiB, zero-filled at the first read) made every open connection cost over 128 KiB;
+/// signaling messages are small, and a larger frame still gets the room it needs.
+const READ_BUFFER_SIZE: usize = 4096;
 
 /// What a connection reports to the pump.
 #[derive(Debug)]
@@ -42,8 +46,9 @@ pub(super) enum Event {
 /// What the pump asks a connection to do.
 #[derive(Debug)]
 pub(super) enum Command {
-    /// Send a text frame.
-    Text(String),
+    /// Send a text frame; the permit is its share of the connection's queue limit, given back
+    /// once it is written.
+    Text(String, OwnedSemaphorePermit),
     /// Send a ping.
     Ping,
     /// Send a close frame with this reason, then stop (or drop the handshake).
@@ -61,7 +66,17 @@ pub(super) async fn run(
     events: mpsc::Sender<Event>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let websocket_config = WebSocketConfig::default()
+    let defaults = WebSocketConfig::default();
+    // Unsent bytes (the writer's frame, and the pongs tungstenite answers pings with) wait in
+    // the write buffer. Without a limit, a client that pings and never reads would grow it
+    // without end. Room for the buffer and two of the largest frames (a relayed message is a
+    // little longer than the frame it came in); tungstenite requires more than the buffer.
+    // Beyond that, a new pong replaces the one waiting and a message fails, closing the client.
+    let max_unsent =
+        defaults.write_buffer_size.saturating_add(config.max_frame_size.saturating_mul(2)).saturating_add(1);
+    let websocket_config = defaults
+        .read_buffer_size(READ_BUFFER_SIZE)
+        .max_write_buffer_size(max_unsent)
         .max_message_size(Some(config.max_frame_size))
         .max_frame_size(Some(config.max_frame_size));
     let websocket = tokio::select! {
@@ -127,12 +142,15 @@ async fn write(
     write_timeout: Duration,
 ) -> Result<(), String> {
     while let Some(command) = commands.recv().await {
-        let (frame, last) = match command {
-            Command::Text(text) => (Frame::Text(text.into()), false),
-            Command::Ping => (Frame::Ping(Default::default()), false),
-            Command::Close(reason) => {
-                (Frame::Close(Some(CloseFrame { code: CloseCode::from(CLOSE_CODE), reason: reason.into() })), true)
-            }
+        // A text's share of the queue limit is held until the text is written.
+        let (frame, last, _share) = match command {
+            Command::Text(text, share) => (Frame::Text(text.into()), false, Some(share)),
+            Command::Ping => (Frame::Ping(Default::default()), false, None),
+            Command::Close(reason) => (
+                Frame::Close(Some(CloseFrame { code: CloseCode::from(CLOSE_CODE), reason: reason.into() })),
+                true,
+                None,
+            ),
         };
         match tokio::time::timeout(write_timeout, sink.send(frame)).await {
             Ok(Ok(())) => {}
