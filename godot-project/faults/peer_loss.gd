@@ -4,14 +4,14 @@
 ##   --role survivor   creates the lobby; receives the stream; reports when the mesh emits
 ##                     peer_disconnected for the streamer; then answers the third process.
 ##   --role streamer   joins and streams reliable 1 KiB messages to the survivor until it is
-##                     killed (SIGKILL, by the runner) or, with --close, for --stream-ms and then
-##                     calls close() on its mesh.
+##                     killed (SIGKILL, by the runner), or for --stop-after-ms and then calls
+##                     close() on its mesh (--stop close) or quits the engine (--stop quit).
 ##   --role third      joins after the loss and exchanges a message with the survivor.
 ##
-## Options: --url URL --room LOBBY --timeout SECONDS. The survivor ignores the signaling server's
+## Options: --url URL --room LOBBY --timeout SECONDS --stop-after-ms MS --stop close|quit. The survivor ignores the signaling server's
 ## news that a peer left, so what it reports rests on the connection alone (ICE consent checks,
 ## DTLS close_notify, SCTP ABORT). Lines printed, with Unix times in ms: LOBBY name;
-## STREAMING received; LOST id unix_ms received; SIGNALING_LEFT id unix_ms; CLOSING unix_ms;
+## STREAMING received; LOST id unix_ms received; SIGNALING_LEFT id unix_ms; STOPPING unix_ms;
 ## THIRD_OK unix_ms; DONE longest_frame_ms. Exits 0 when its role completed.
 extends SceneTree
 
@@ -38,7 +38,8 @@ var role := ""
 var url := ""
 var room := ""
 var timeout := 60.0
-var close_after_ms := -1
+var stop_after_ms := -1
+var stop := "close"
 var _client: KeepingClient
 var _api: SceneMultiplayer
 var _streaming_to := 0
@@ -63,8 +64,10 @@ func _initialize() -> void:
 				room = args[i + 1]
 			"--timeout":
 				timeout = float(args[i + 1])
-			"--close-after-ms":
-				close_after_ms = int(args[i + 1])
+			"--stop-after-ms":
+				stop_after_ms = int(args[i + 1])
+			"--stop":
+				stop = args[i + 1]
 	if role not in ["survivor", "streamer", "third"] or url == "":
 		printerr("usage: --role survivor|streamer|third --url URL [--room LOBBY]")
 		quit(2)
@@ -99,9 +102,13 @@ func _process(_delta: float) -> bool:
 
 
 func _stream() -> void:
-	if close_after_ms >= 0 and Time.get_ticks_msec() - _stream_started_ms >= close_after_ms:
+	if stop_after_ms >= 0 and Time.get_ticks_msec() - _stream_started_ms >= stop_after_ms:
 		_streaming_to = 0
-		print("CLOSING %d" % _unix_ms())
+		print("STOPPING %d" % _unix_ms())
+		if stop == "quit":
+			# As a player closing the game: nothing is closed by hand.
+			quit(0)
+			return
 		_client.rtc_mp.close()
 		create_timer(1.0).timeout.connect(_finish.bind(0))
 		return

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A peer lost mid-transfer: three engine processes (godot-project/faults/peer_loss.gd) and the
 # signaling server on 127.0.0.1. The survivor creates a lobby, the streamer joins it and streams
-# reliable 1 KiB messages; then the streamer is killed with SIGKILL (kill) or calls close() on its
-# mesh (close). The survivor must emit peer_disconnected within the bound, keep its frames short,
+# reliable 1 KiB messages; then the streamer is killed with SIGKILL (kill), calls close() on its
+# mesh (close) or quits its engine without closing anything (quit). The survivor must emit peer_disconnected within the bound, keep its frames short,
 # and then connect to a third process that joins the same lobby.
 #
-#   tools/faults.d/peer_loss.sh kill|close     (after tools/build)
+#   tools/faults.d/peer_loss.sh kill|close|quit     (after tools/build)
 #
 # Prints one "peer loss (MODE):" line of figures; exits non-zero when a step fails or is late.
 set -euo pipefail
@@ -16,9 +16,10 @@ case "$mode" in
   # ICE calls a silent path disconnected after 5 s without a packet (consent checks go every 2 s
   # while idle), checked every 200 ms: the bound leaves room for a busy machine.
   kill) lost_limit_ms=9000 ;;
-  # close() sends an SCTP ABORT and a DTLS close_notify: the survivor hears it at once.
-  close) lost_limit_ms=2000 ;;
-  *) echo "usage: tools/faults.d/peer_loss.sh kill|close" >&2; exit 2 ;;
+  # close(), and the connections' end when the engine quits, send an SCTP ABORT and a DTLS
+  # close_notify: the survivor hears it at once.
+  close | quit) lost_limit_ms=2000 ;;
+  *) echo "usage: tools/faults.d/peer_loss.sh kill|close|quit" >&2; exit 2 ;;
 esac
 export WEBRTC_MESH_BIND_ADDRESS=127.0.0.1
 work=$(mktemp -d)
@@ -64,7 +65,7 @@ survivor_pid=$last_pid
 wait_for "$work/survivor.log" "^LOBBY " 20 || fail "the survivor made no lobby"
 room=$(field "$work/survivor.log" LOBBY 1)
 extra=()
-[[ $mode == close ]] && extra=(--close-after-ms 1000)
+[[ $mode != kill ]] && extra=(--stop-after-ms 1000 --stop "$mode")
 peer streamer "$work/streamer.log" --room "$room" "${extra[@]}"
 streamer_pid=$last_pid
 wait_for "$work/survivor.log" "^STREAMING " 20 || fail "the stream never started"
@@ -73,8 +74,8 @@ if [[ $mode == kill ]]; then
   cut_ms=$(date +%s%3N)
   kill -KILL "$engine"
 else
-  wait_for "$work/streamer.log" "^CLOSING " 20 || fail "the streamer never closed"
-  cut_ms=$(field "$work/streamer.log" CLOSING 1)
+  wait_for "$work/streamer.log" "^STOPPING " 20 || fail "the streamer never stopped"
+  cut_ms=$(field "$work/streamer.log" STOPPING 1)
 fi
 wait_for "$work/survivor.log" "^LOST " 30 || fail "the survivor never emitted peer_disconnected"
 lost_ms=$(($(field "$work/survivor.log" LOST 2) - cut_ms))
@@ -92,7 +93,7 @@ third_ms=$(($(field "$work/survivor.log" THIRD_OK 1) - third_started_ms))
 for pid in "$survivor_pid" "$third_pid"; do
   wait "$pid" || fail "a process exited with an error"
 done
-[[ $mode == close ]] && { wait "$streamer_pid" || fail "the streamer exited with an error"; }
+[[ $mode != kill ]] && { wait "$streamer_pid" || fail "the streamer exited with an error"; }
 longest_frame=$(field "$work/survivor.log" DONE 1)
 
 echo "peer loss ($mode): peer_disconnected ${lost_ms} ms after the cut (bound ${lost_limit_ms} ms;" \
