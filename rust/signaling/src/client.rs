@@ -61,6 +61,11 @@ impl Client {
         self.membership = Some(membership);
     }
 
+    /// Its lobby is gone (it is about to be closed): nothing about it is left to tell anyone.
+    pub(crate) fn leave_lobby(&mut self) {
+        self.membership = None;
+    }
+
     /// The lobby it joined, once it is gone.
     pub(crate) fn into_membership(self) -> Option<Membership> {
         self.membership

@@ -35,6 +35,9 @@ pub enum SignalingError {
     NotHost,
     /// The host of the client's lobby left, which ends the lobby.
     HostLeft,
+    /// The shared lobby directory (Redis) can no longer be reached, or no longer lists the
+    /// client (its instance's lease ran out).
+    DirectoryLost,
     /// A binary frame: the protocol is text only.
     BinaryFrame,
     /// Text messages faster than the rate limit allows.
@@ -75,6 +78,7 @@ impl fmt::Display for SignalingError {
             Self::MessageToSelf => f.write_str("a message to yourself"),
             Self::NotHost => f.write_str("only the host can seal the lobby"),
             Self::HostLeft => f.write_str("the host has left"),
+            Self::DirectoryLost => f.write_str("the shared lobby directory was lost"),
             Self::BinaryFrame => f.write_str("binary frames are not part of the protocol"),
             Self::Flooding => f.write_str("flooding"),
             Self::HandshakeTimedOut => f.write_str("handshake timed out"),

@@ -7,10 +7,25 @@
 //! [`limits`] holds the rules' numbers, [`output`] what the state machine asks for, and
 //! [`error`] why clients are refused. [`server`] pumps WebSocket connections through the state
 //! machine.
+//!
+//! # Past one machine
+//!
+//! Lobbies live in a *lobby directory* ([`directory`]). The single-process server
+//! ([`server::serve`], [`signaling::Signaling::new`]) keeps it in the state machine's memory
+//! and decides every join, seal and leave at once. With `--redis URL`
+//! ([`server::serve_shared`], [`signaling::Signaling::with_shared_lobbies`]) several instances
+//! share it in Redis: the state machine stays sans-IO and keeps a view of each lobby its clients
+//! are in, sends [`directory::Request`]s (join, leave, seal, relay to a member elsewhere) and
+//! applies the [`directory::Event`]s every instance watching the lobby receives in the same
+//! order. The pump carries both over Redis (`server/redis_directory.rs`: one Lua script per
+//! change, a pub/sub channel per lobby, leases that remove a dead instance's peers within a
+//! lease and a third). The client rules (timeouts, pings, flood limit, protocol checks) are the
+//! same in both modes; relays between two clients of one instance never touch Redis.
 
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod directory;
 pub mod error;
 pub mod limits;
 mod lobby;

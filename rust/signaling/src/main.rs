@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use signaling::limits::Limits;
-use signaling::server::{serve, Config};
+use signaling::server::{serve, serve_shared, Config, RedisDirectory};
 
 /// WebSocket signaling server for WebRTC meshes, speaking the protocol of Godot's
 /// webrtc_signaling demo (JSON frames {type, id, data}; lobbies; the host is peer 1).
@@ -41,6 +41,14 @@ struct Args {
     /// Messages per second one client may send before it is closed for flooding.
     #[arg(long, default_value_t = 100)]
     max_messages_per_second: u32,
+    /// Share lobbies with every other instance started with the same Redis URL
+    /// (redis://host:port/db): players on different instances meet in one lobby.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// With --redis: seconds this instance's peers outlive it if it dies; the other instances
+    /// remove them (PEER_DISCONNECT) within this and a third of it.
+    #[arg(long, default_value_t = 6, value_name = "SECONDS")]
+    redis_lease: u64,
 }
 
 #[tokio::main]
@@ -57,6 +65,16 @@ async fn main() {
         },
         max_frame_size: args.max_frame_size,
     };
+    let directory = match &args.redis {
+        Some(url) => match RedisDirectory::connect(url, Duration::from_secs(args.redis_lease.max(1))).await {
+            Ok(directory) => Some(directory),
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1);
+            }
+        },
+        None => None,
+    };
     let listener = match tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -68,8 +86,19 @@ async fn main() {
         Ok(address) => println!("listening on ws://{address}"),
         Err(error) => eprintln!("listening (address unknown: {error})"),
     }
+    let Some(directory) = directory else {
+        tokio::select! {
+            _ = serve(listener, config) => {}
+            _ = tokio::signal::ctrl_c() => println!("stopping"),
+        }
+        return;
+    };
+    println!("sharing lobbies through Redis as instance {}", directory.instance());
     tokio::select! {
-        _ = serve(listener, config) => {}
+        error = serve_shared(listener, config, directory) => {
+            eprintln!("stopping: {error}");
+            std::process::exit(1);
+        }
         _ = tokio::signal::ctrl_c() => println!("stopping"),
     }
 }

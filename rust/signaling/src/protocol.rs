@@ -34,7 +34,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn from_number(number: i64) -> Option<Self> {
+    /// The kind numbered `number`, if any.
+    pub(crate) fn from_number(number: i64) -> Option<Self> {
         Some(match number {
             0 => Self::Join,
             1 => Self::Id,

@@ -4,8 +4,15 @@
 //! tungstenite checks while reading, and how much may wait to be written to a client (more means
 //! the client does not read). Breaking either is a transport error, and the state machine closes
 //! the client for it. One log line per connection event goes to stdout.
+//!
+//! [`serve`] is the single-process server: lobbies live in the state machine's memory.
+//! [`serve_shared`] shares them with other instances through Redis ([`RedisDirectory`]): the
+//! pump also hands the state machine's directory requests to Redis, in order, and reports the
+//! lobby events Redis publishes (see `redis_directory.rs` for the data layout, the leases and
+//! what happens when Redis fails).
 
 mod connection;
+mod redis_directory;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,6 +27,8 @@ use crate::output::Output;
 use crate::random::seed_from_entropy;
 use crate::signaling::{ClientId, Signaling};
 use connection::{Command, Event};
+pub use redis_directory::{DirectoryError, RedisDirectory, RESPONSE_TIMEOUT};
+use redis_directory::{Report, Running};
 
 /// Events waiting for the pump at most; a connection that finds the queue full waits (and so
 /// reads no further) until there is room.
@@ -32,6 +41,8 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// frame size). A client that lets more pile up, beyond what its socket took, does not read: it
 /// is closed, rather than let the server grow without bound.
 const UNSENT_FRAMES: usize = 16;
+/// How long the pump lets close frames go out after the shared directory is lost.
+const LOST_GRACE: Duration = Duration::from_millis(500);
 
 /// Everything the server can be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,23 +76,44 @@ struct Pump {
     signaling: Signaling,
     connections: HashMap<ClientId, Connection>,
     events: mpsc::Sender<Event>,
+    /// The shared directory's tasks, when lobbies are shared.
+    directory: Option<Running>,
 }
 
 /// Serves clients on `listener` until the future is dropped. Lobby names and peer ids are
 /// drawn from a generator seeded from the OS and the clock.
 pub async fn serve(listener: TcpListener, config: Config) {
+    let signaling = Signaling::new(config.limits, seed_from_entropy());
+    run(listener, config, signaling, None).await;
+}
+
+/// Serves clients on `listener`, sharing lobbies with every other instance connected to the same
+/// Redis through `directory`, until the future is dropped. Returns only if Redis is lost: its
+/// clients have then been closed (reason: "the shared lobby directory was lost").
+pub async fn serve_shared(listener: TcpListener, config: Config, directory: RedisDirectory) -> DirectoryError {
+    let (reporter, reports) = mpsc::channel(EVENT_QUEUE_LENGTH);
+    let running = redis_directory::start(directory, reporter);
+    let signaling = Signaling::with_shared_lobbies(config.limits, seed_from_entropy());
+    let lost = run(listener, config, signaling, Some((running, reports))).await;
+    lost.unwrap_or_else(|| DirectoryError::Lost("the pump stopped".into()))
+}
+
+/// The pump's loop; returns only when the shared directory is lost, with why.
+async fn run(
+    listener: TcpListener,
+    config: Config,
+    signaling: Signaling,
+    directory: Option<(Running, mpsc::Receiver<Report>)>,
+) -> Option<DirectoryError> {
     let (events, mut inbox) = mpsc::channel(EVENT_QUEUE_LENGTH);
-    let mut pump = Pump {
-        config,
-        signaling: Signaling::new(config.limits, seed_from_entropy()),
-        connections: HashMap::new(),
-        events,
-    };
+    let (directory, mut reports) = directory.unzip();
+    let mut pump = Pump { config, signaling, connections: HashMap::new(), events, directory };
     loop {
         let alarm = match pump.signaling.poll_timeout() {
             Some(deadline) => tokio::time::sleep_until(deadline.into()),
             None => tokio::time::sleep(SLEEP_WITHOUT_DEADLINE),
         };
+        let mut lost = None;
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, address)) => pump.accept(stream, address),
@@ -91,14 +123,58 @@ pub async fn serve(listener: TcpListener, config: Config) {
                 }
             },
             Some(event) = inbox.recv() => pump.report(event),
+            report = next_report(&mut reports) => lost = pump.directory_report(report),
             () = alarm => pump.signaling.handle_timeout(Instant::now()),
         }
         pump.carry_out_outputs();
+        pump.forward_requests();
+        if let Some(error) = lost {
+            eprintln!("{error}: closing every client in a lobby");
+            tokio::time::sleep(LOST_GRACE).await;
+            return Some(error);
+        }
+    }
+}
+
+/// The shared directory's next report; never comes when lobbies live in memory.
+async fn next_report(reports: &mut Option<mpsc::Receiver<Report>>) -> Report {
+    let Some(reports) = reports else { return std::future::pending().await };
+    match reports.recv().await {
+        Some(report) => report,
+        None => Report::Lost(DirectoryError::Lost("the directory's tasks ended".into())),
     }
 }
 
 impl Pump {
+    /// Hands a report of the shared directory to the state machine; returns the error when the
+    /// directory is lost.
+    fn directory_report(&mut self, report: Report) -> Option<DirectoryError> {
+        match report {
+            Report::Event(event) => self.signaling.directory_event(event),
+            Report::Refused { ticket, reason } => self.signaling.join_refused(ticket, reason),
+            Report::Lost(error) => {
+                self.signaling.directory_lost();
+                self.directory = None;
+                return Some(error);
+            }
+        }
+        None
+    }
+
+    /// Sends the state machine's requests to the shared directory, in order.
+    fn forward_requests(&mut self) {
+        while let Some(request) = self.signaling.poll_request() {
+            if let Some(directory) = &self.directory {
+                // If the directory's tasks are gone, their loss is on the way as a report.
+                let _ = directory.requests.send(request);
+            }
+        }
+    }
+
     fn accept(&mut self, stream: TcpStream, address: SocketAddr) {
+        // Answers are bursts of small frames (ID, PEER_CONNECTs, JOIN): without this, Nagle's
+        // algorithm held each burst's second frame until the client's delayed ACK (~40 ms).
+        let _ = stream.set_nodelay(true);
         let client = self.signaling.accept(Instant::now());
         let (commands, queue) = mpsc::unbounded_channel();
         let unsent = Arc::new(Semaphore::new(self.max_unsent()));

@@ -27,14 +27,30 @@
 //!
 //! Lobby names and peer ids come from a generator seeded in [`Signaling::new`]: the same seed
 //! and the same calls give the same names and ids.
+//!
+//! # Shared lobbies
+//!
+//! [`Signaling::with_shared_lobbies`] makes a state machine whose lobbies live in a directory
+//! shared with other instances (see [`crate::directory`]). Driving it adds three steps:
+//!
+//! 7. After every call, also call [`Signaling::poll_request`] until it returns `None` and hand
+//!    each [`Request`] to the directory, in order.
+//! 8. Report what the directory says: each lobby event with [`Signaling::directory_event`], a
+//!    refused join with [`Signaling::join_refused`], and the loss of the directory with
+//!    [`Signaling::directory_lost`]; then go to step 5.
+//!
+//! Every rule about clients (timeouts, pings, the flood limit, the protocol) is the same in both
+//! modes; the lobby rules are decided by the directory, and clients hear about joins, leaves,
+//! seals and a lobby's end when the directory's event comes back.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::client::{Client, Due, Membership};
+use crate::directory::{Event, Request, Ticket};
 use crate::error::SignalingError;
 use crate::limits::Limits;
-use crate::lobby::{lobby_name, Lobby};
+use crate::lobby::{lobby_name, Lobby, Seat};
 use crate::output::Output;
 use crate::protocol::{Kind, Message, HOST_ID};
 use crate::random::SplitMix64;
@@ -59,6 +75,8 @@ pub struct Signaling {
     lobbies: BTreeMap<String, Lobby>,
     wake_queue: WakeQueue,
     outputs: VecDeque<Output>,
+    /// The shared directory's bookkeeping; `None` when lobbies live in memory.
+    shared: Option<Shared>,
 }
 
 impl Signaling {
@@ -74,7 +92,16 @@ impl Signaling {
             lobbies: BTreeMap::new(),
             wake_queue: WakeQueue::default(),
             outputs: VecDeque::new(),
+            shared: None,
         }
+    }
+
+    /// A server like [`Signaling::new`]'s whose lobbies live in a directory shared with other
+    /// instances: it sends [`Request`]s and is told [`Event`]s (see the module docs). Its
+    /// `max_lobbies` counts the lobbies its own clients host; the other limits are as in
+    /// [`Signaling::new`], `max_lobby_peers` being enforced by the directory.
+    pub fn with_shared_lobbies(limits: Limits, seed: u64) -> Self {
+        Self { shared: Some(Shared::default()), ..Self::new(limits, seed) }
     }
 
     /// A connection arrived at `now`; returns its number. Its WebSocket handshake must finish
@@ -120,6 +147,7 @@ impl Signaling {
         };
         match (message.kind, membership) {
             (Kind::Join, Some(_)) => self.close(client, SignalingError::AlreadyInLobby),
+            (Kind::Join, None) if self.is_joining(client) => self.close(client, SignalingError::AlreadyInLobby),
             (Kind::Join, None) => self.join(client, message.id == 0, &message.data),
             (_, None) => self.close(client, SignalingError::NotInLobby),
             (Kind::Offer | Kind::Answer | Kind::Candidate, Some(membership)) => {
@@ -180,6 +208,35 @@ impl Signaling {
         self.outputs.pop_front()
     }
 
+    /// The next request for the shared directory, in order; always `None` when lobbies live in
+    /// memory.
+    pub fn poll_request(&mut self) -> Option<Request> {
+        self.shared.as_mut().and_then(|shared| shared.requests.pop_front())
+    }
+
+    /// Something happened in a lobby this instance watches (see [`crate::directory`]). Ignored
+    /// when lobbies live in memory.
+    pub fn directory_event(&mut self, event: Event) {
+        if self.shared.is_some() {
+            self.apply_event(event);
+        }
+    }
+
+    /// The shared directory refused the join `ticket` for `reason`: its client is closed.
+    pub fn join_refused(&mut self, ticket: Ticket, reason: SignalingError) {
+        if self.shared.is_some() {
+            self.refuse_join(ticket, reason);
+        }
+    }
+
+    /// The shared directory can no longer be reached: every client in a lobby or joining one is
+    /// closed with [`SignalingError::DirectoryLost`], and no request follows.
+    pub fn directory_lost(&mut self) {
+        if self.shared.is_some() {
+            self.lose_directory();
+        }
+    }
+
     fn wake(&mut self, client: ClientId, now: Instant) {
         if self.handshakes.contains(&client) {
             // A connection in its handshake is woken only by its handshake deadline.
@@ -199,6 +256,10 @@ impl Signaling {
     }
 
     fn join(&mut self, client: ClientId, mesh: bool, requested: &str) {
+        if self.shared.is_some() {
+            self.request_join(client, mesh, requested);
+            return;
+        }
         let joined = if requested.is_empty() { self.create_lobby(mesh) } else { self.admit(requested) };
         let (name, peer_id) = match joined {
             Ok(joined) => joined,
@@ -215,7 +276,7 @@ impl Signaling {
                 sends.push((client, Message::new(Kind::PeerConnect, member_id, "")));
             }
         }
-        lobby.add(client, peer_id);
+        lobby.add(Seat::Here(client), peer_id);
         sends.push((client, Message::new(Kind::Join, 0, name.clone())));
         self.outputs.extend(sends.into_iter().map(|(to, message)| Output::Send { client: to, message }));
         self.outputs.push_back(Output::Joined { client, lobby: name.clone(), peer_id });
@@ -252,14 +313,20 @@ impl Signaling {
         Ok((name.to_owned(), peer_id))
     }
 
-    /// OFFER, ANSWER and CANDIDATE go to the lobby member they name, rewritten to name the sender.
+    /// OFFER, ANSWER and CANDIDATE go to the lobby member they name, rewritten to name the sender:
+    /// straight to a client of ours, through the shared directory to a member elsewhere.
     fn relay(&mut self, client: ClientId, sender: &Membership, message: Message) {
-        let destination = self.lobbies.get(&sender.lobby).and_then(|lobby| lobby.client_of(message.id));
+        let destination = self.lobbies.get(&sender.lobby).and_then(|lobby| lobby.seat_of(message.id));
         match destination {
-            Some(member) if member == client => self.close(client, SignalingError::MessageToSelf),
-            Some(member) => {
+            Some(Seat::Here(member)) if member == client => self.close(client, SignalingError::MessageToSelf),
+            Some(Seat::Here(member)) => {
                 let message = Message::new(message.kind, sender.peer_id, message.data);
                 self.outputs.push_back(Output::Send { client: member, message });
+            }
+            Some(Seat::Away) => {
+                let to = message.id;
+                let message = Message::new(message.kind, sender.peer_id, message.data);
+                self.request(Request::Relay { lobby: sender.lobby.clone(), to, message });
             }
             None => self.close(client, SignalingError::NoSuchPeer(message.id)),
         }
@@ -270,6 +337,11 @@ impl Signaling {
         let Some(lobby) = self.lobbies.get_mut(&sender.lobby) else { return };
         if lobby.host() != Some(client) {
             self.close(client, SignalingError::NotHost);
+            return;
+        }
+        if self.shared.is_some() {
+            // Every instance tells its members when the directory's event comes back.
+            self.request(Request::Seal { lobby: sender.lobby.clone() });
             return;
         }
         lobby.seal();
@@ -289,9 +361,12 @@ impl Signaling {
     fn forget(&mut self, client: ClientId) {
         self.wake_queue.cancel(client);
         self.handshakes.remove(&client);
-        let Some(membership) = self.clients.remove(&client).and_then(Client::into_membership) else {
+        let membership = self.clients.remove(&client).and_then(Client::into_membership);
+        if self.shared.is_some() {
+            self.leave_shared(client, membership);
             return;
-        };
+        }
+        let Some(membership) = membership else { return };
         let Some(lobby) = self.lobbies.get_mut(&membership.lobby) else { return };
         if lobby.host() == Some(client) {
             let Some(ended) = self.lobbies.remove(&membership.lobby) else { return };
@@ -309,6 +384,10 @@ impl Signaling {
         }
     }
 }
+
+mod shared;
+
+use shared::Shared;
 
 #[cfg(test)]
 mod tests;

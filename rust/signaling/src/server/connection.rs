@@ -25,6 +25,8 @@ const WRITER_GRACE: Duration = Duration::from_secs(1);
 /// (128 KiB, zero-filled at the first read) made every open connection cost over 128 KiB;
 /// signaling messages are small, and a larger frame still gets the room it needs.
 const READ_BUFFER_SIZE: usize = 4096;
+/// Frames written into tungstenite's write buffer at most between two flushes.
+const FRAMES_PER_FLUSH: usize = 64;
 
 /// What a connection reports to the pump.
 #[derive(Debug)]
@@ -134,32 +136,59 @@ async fn read(client: ClientId, mut source: Source, events: &mpsc::Sender<Event>
     }
 }
 
-/// Carries out commands until a close or until the pump drops the queue. Each write may take up
-/// to `write_timeout`: a client that takes no frames for that long is as good as gone.
+/// Carries out commands until a close or until the pump drops the queue. Frames queued together
+/// (an answer to a JOIN, a burst of relays) are written together and flushed once; each write
+/// and flush may take up to `write_timeout`: a client that takes no frames for that long is as
+/// good as gone.
 async fn write(
     mut sink: Sink,
     mut commands: mpsc::UnboundedReceiver<Command>,
     write_timeout: Duration,
 ) -> Result<(), String> {
-    while let Some(command) = commands.recv().await {
-        // A text's share of the queue limit is held until the text is written.
-        let (frame, last, _share) = match command {
-            Command::Text(text, share) => (Frame::Text(text.into()), false, Some(share)),
-            Command::Ping => (Frame::Ping(Default::default()), false, None),
-            Command::Close(reason) => (
-                Frame::Close(Some(CloseFrame { code: CloseCode::from(CLOSE_CODE), reason: reason.into() })),
-                true,
-                None,
-            ),
+    let timed_out = || format!("a frame was not taken within {write_timeout:?}");
+    // A command taken from the queue but left for the next round (the round's bound was reached).
+    let mut carried = None;
+    // One round per burst of queued commands; ends with a close or when the pump drops the queue.
+    'commands: loop {
+        let first = match carried.take() {
+            Some(command) => command,
+            None => match commands.recv().await {
+                Some(command) => command,
+                None => break,
+            },
         };
-        match tokio::time::timeout(write_timeout, sink.send(frame)).await {
+        let mut next = Some(first);
+        // At most FRAMES_PER_FLUSH frames go into tungstenite's write buffer before a flush.
+        for _ in 0..FRAMES_PER_FLUSH {
+            let Some(command) = next.take() else { break };
+            // A text's share of the queue limit is held until the text is in tungstenite's
+            // write buffer, which has its own limit.
+            let (frame, last, _share) = match command {
+                Command::Text(text, share) => (Frame::Text(text.into()), false, Some(share)),
+                Command::Ping => (Frame::Ping(Default::default()), false, None),
+                Command::Close(reason) => (
+                    Frame::Close(Some(CloseFrame { code: CloseCode::from(CLOSE_CODE), reason: reason.into() })),
+                    true,
+                    None,
+                ),
+            };
+            match tokio::time::timeout(write_timeout, sink.feed(frame)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => return Err(error.to_string()),
+                Err(_) => return Err(timed_out()),
+            }
+            if last {
+                let _ = tokio::time::timeout(write_timeout, sink.flush()).await;
+                break 'commands;
+            }
+            next = commands.try_recv().ok();
+        }
+        match tokio::time::timeout(write_timeout, sink.flush()).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(error.to_string()),
-            Err(_) => return Err(format!("a frame was not taken within {write_timeout:?}")),
+            Err(_) => return Err(timed_out()),
         }
-        if last {
-            break;
-        }
+        carried = next;
     }
     let _ = tokio::time::timeout(write_timeout, sink.close()).await;
     Ok(())

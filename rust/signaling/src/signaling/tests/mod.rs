@@ -5,6 +5,7 @@ mod hostile;
 mod ids;
 mod lobbies;
 mod relay;
+mod shared;
 mod timeouts;
 
 use std::time::{Duration, Instant};
