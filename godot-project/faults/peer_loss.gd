@@ -8,11 +8,12 @@
 ##                     close() on its mesh (--stop close) or quits the engine (--stop quit).
 ##   --role third      joins after the loss and exchanges a message with the survivor.
 ##
-## Options: --url URL --room LOBBY --timeout SECONDS --stop-after-ms MS --stop close|quit. The survivor ignores the signaling server's
-## news that a peer left, so what it reports rests on the connection alone (ICE consent checks,
-## DTLS close_notify, SCTP ABORT). Lines printed, with Unix times in ms: LOBBY name;
-## STREAMING received; LOST id unix_ms received; SIGNALING_LEFT id unix_ms; STOPPING unix_ms;
-## THIRD_OK unix_ms; DONE longest_frame_ms. Exits 0 when its role completed.
+## Options: --url URL --room LOBBY --timeout SECONDS --stop-after-ms MS --stop close|quit.
+## The survivor ignores the signaling server's news that a peer left, so what it reports rests
+## on the connection alone (ICE consent checks, DTLS close_notify, SCTP ABORT). Lines printed,
+## with Unix times in ms: LOBBY name; STREAMING received; LOST id unix_ms received;
+## SIGNALING_LEFT id unix_ms; STOPPING unix_ms; THIRD_OK unix_ms; DONE longest_frame_ms.
+## Exits 0 when its role completed.
 extends SceneTree
 
 ## The survivor's client: the mesh keeps a peer the signaling server says left.

@@ -11,9 +11,10 @@
 ##       --expect 1 --messages 1000 [--size 64] [--rate 0] [--timeout 40] [--policy relay]
 ##   godot ... -- --enet-server 7777 | --enet-client 198.18.0.12:7777 [--messages ...]
 ## An empty --room creates the lobby and prints "LOBBY <name>"; an ENet server prints "ENET
-## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate paces the messages to each peer (per second; 0
-## sends them all at once). The host seals the lobby once --expect peers joined, so the mesh no
-## longer needs the server. The connections bind WEBRTC_MESH_BIND_ADDRESS if set.
+## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate
+## paces the messages to each peer (per second; 0 sends them all at once). The host seals the
+## lobby once --expect peers joined, so the mesh no longer needs the server. The connections
+## bind WEBRTC_MESH_BIND_ADDRESS if set.
 extends SceneTree
 
 const NetlabClient := preload("res://netlab/netlab_client.gd")

@@ -3,6 +3,7 @@
 use godot::builtin::{Array, VarDictionary, Variant, VariantType};
 use godot::meta::FromGodot;
 use transport::channel::MAX_CHANNEL_ID;
+use transport::error::excerpt;
 use transport::{ChannelOptions, IceServer, IceTransportPolicy, TransportConfig, TransportError};
 
 fn invalid(text: String) -> TransportError {
@@ -52,8 +53,9 @@ pub(crate) fn transport_config(dict: &VarDictionary) -> Result<TransportConfig, 
         config.ice_transport_policy = IceTransportPolicy::parse(&policy)?;
     }
     if let Some(address) = value::<String>(dict, "bindAddress")? {
-        let parsed =
-            address.parse().map_err(|_| invalid(format!("'bindAddress' is not an IP address: '{address}'")))?;
+        let parsed = address
+            .parse()
+            .map_err(|_| invalid(format!("'bindAddress' is not an IP address: '{}'", excerpt(&address))))?;
         config.bind_address = Some(parsed);
     }
     config.validate()?;

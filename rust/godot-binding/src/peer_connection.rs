@@ -43,6 +43,7 @@ impl WebRtcPeerConnectionRs {
         let address = match text.trim() {
             "" => None,
             trimmed => Some(trimmed.parse().map_err(|_| {
+                let text = transport::error::excerpt(&text);
                 let error = transport::TransportError::InvalidConfig(format!("'{text}' is not an IP address"));
                 errors::report("WebRTCPeerConnectionRs.set_default_bind_address", error)
             })?),
@@ -70,6 +71,7 @@ impl WebRtcPeerConnectionRs {
     #[func]
     fn set_log_level(level: GString) -> Result<(), Error> {
         let filter = logging::parse_level(&level.to_string()).ok_or_else(|| {
+            let level = transport::error::excerpt(&level.to_string());
             let text = format!("unknown level '{level}' (off, error, warn, info, debug or trace)");
             errors::report("WebRTCPeerConnectionRs.set_log_level", transport::TransportError::InvalidConfig(text))
         })?;

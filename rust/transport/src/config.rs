@@ -5,7 +5,7 @@ use std::sync::RwLock;
 
 use rtc::ice::url::{ProtoType, SchemeType, Url};
 
-use crate::error::TransportError;
+use crate::error::{excerpt, TransportError};
 
 /// What the transport can use, said in every refusal of an ICE server URL.
 const SUPPORTED_URLS: &str = "supported are STUN over UDP ('stun:host:port') and TURN over UDP \
@@ -37,7 +37,8 @@ impl IceServer {
                 && (self.username.is_empty() || self.credential.is_empty())
             {
                 return Err(TransportError::InvalidConfig(format!(
-                    "TURN server '{url}' needs both a username and a credential"
+                    "TURN server '{}' needs both a username and a credential",
+                    excerpt(url)
                 )));
             }
         }
@@ -52,7 +53,7 @@ impl IceServer {
 
 /// Parses one ICE server URL and refuses what the transport cannot use.
 fn parse_url(url: &str) -> Result<Url, TransportError> {
-    let invalid = |reason: &str| TransportError::InvalidConfig(format!("ICE server URL '{url}': {reason}"));
+    let invalid = |reason: &str| TransportError::InvalidConfig(format!("ICE server URL '{}': {reason}", excerpt(url)));
     let unsupported = |what: &str| invalid(&format!("{what} is not supported by this transport yet; {SUPPORTED_URLS}"));
     let scheme = url.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
     if scheme == "stuns" {
@@ -91,7 +92,8 @@ impl IceTransportPolicy {
             "all" => Ok(Self::All),
             "relay" => Ok(Self::Relay),
             other => Err(TransportError::InvalidConfig(format!(
-                "unknown iceTransportPolicy '{other}' (expected \"all\" or \"relay\")"
+                "unknown iceTransportPolicy '{}' (expected \"all\" or \"relay\")",
+                excerpt(other)
             ))),
         }
     }
@@ -129,9 +131,10 @@ impl TransportConfig {
             if server.is_ipv4() != bind.is_ipv4() {
                 let family = if server.is_ipv4() { "IPv4" } else { "IPv6" };
                 return Err(TransportError::InvalidConfig(format!(
-                    "ICE server URL '{raw}' is an {family} address but the connection binds {bind}, and only servers \
+                    "ICE server URL '{}' is an {family} address but the connection binds {bind}, and only servers \
                      of the bound address's family are used; bind an address of that family ('bindAddress') \
-                     or name another server"
+                     or name another server",
+                    excerpt(raw)
                 )));
             }
         }

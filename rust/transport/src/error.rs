@@ -78,6 +78,19 @@ pub enum TransportError {
     },
 }
 
+/// Characters of a caller's text that a message quotes (see [`excerpt`]).
+pub const EXCERPT_CHARS: usize = 60;
+
+/// `text` for quoting in a message: whole when short, else its first [`EXCERPT_CHARS`]
+/// characters and its length. Refusals quote what they refuse, and a script may pass megabytes
+/// (a whole description where a type name belongs, say): one error must stay one readable line.
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}... ({} bytes)", &text[..end], text.len()),
+    }
+}
+
 /// What to try next after ICE failed, from whether a TURN server was configured and what was
 /// gathered.
 fn relay_advice(relay_configured: bool, gathered: &str) -> &'static str {
@@ -88,5 +101,20 @@ fn relay_advice(relay_configured: bool, gathered: &str) -> &'static str {
         }
         (true, false) => "a TURN server is configured but gave no relay candidate: check its address and credentials",
         (true, true) => "relay candidates were tried too",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_keeps_short_text_and_cuts_long_text_on_a_character() {
+        assert_eq!(excerpt("offer"), "offer");
+        let long = "é".repeat(1 << 19);
+        let cut = excerpt(&long);
+        assert!(cut.starts_with(&"é".repeat(EXCERPT_CHARS)));
+        assert!(cut.ends_with(&format!("... ({} bytes)", 1 << 20)));
+        assert!(cut.len() < 200);
     }
 }

@@ -131,7 +131,8 @@ impl SdpKind {
             "pranswer" => Ok(Self::Pranswer),
             "answer" => Ok(Self::Answer),
             other => Err(TransportError::InvalidSdp(format!(
-                "unknown description type '{other}' (expected offer, pranswer or answer)"
+                "unknown description type '{}' (expected offer, pranswer or answer)",
+                crate::error::excerpt(other)
             ))),
         }
     }
@@ -145,15 +146,46 @@ impl SdpKind {
         }
     }
 
-    /// Parses `sdp` as a description of this type.
+    /// Parses `sdp` as a description of this type; its ICE credentials must have a length RFC
+    /// 8839 allows.
     pub(crate) fn describe(self, sdp: String) -> Result<RTCSessionDescription, TransportError> {
+        check_ice_credentials(&sdp)?;
         let parsed = match self {
             Self::Offer => RTCSessionDescription::offer(sdp),
             Self::Pranswer => RTCSessionDescription::pranswer(sdp),
             Self::Answer => RTCSessionDescription::answer(sdp),
         };
-        parsed.map_err(|error| TransportError::InvalidSdp(error.to_string()))
+        // The parser's error quotes the line it stopped at, which may be megabytes long.
+        parsed.map_err(|error| TransportError::InvalidSdp(crate::error::excerpt(&error.to_string())))
     }
+}
+
+/// Lengths RFC 8839 (section 5.4) allows for `a=ice-ufrag` and `a=ice-pwd`, which libwebrtc
+/// enforces too.
+const ICE_CREDENTIALS: [(&str, std::ops::RangeInclusive<usize>); 2] = [("ice-ufrag", 4..=256), ("ice-pwd", 22..=256)];
+
+/// Refuses ICE credentials of a length RFC 8839 does not allow. The WebRTC stack takes any, but
+/// cannot fit a long one in a STUN message: each connectivity check then failed with an error
+/// in the log, over and over, instead of the description being refused once.
+fn check_ice_credentials(sdp: &str) -> Result<(), TransportError> {
+    for line in sdp.lines() {
+        for (name, lengths) in &ICE_CREDENTIALS {
+            let Some(value) = line.trim().strip_prefix("a=").and_then(|rest| rest.strip_prefix(name)) else {
+                continue;
+            };
+            let Some(value) = value.strip_prefix(':') else { continue };
+            let length = value.trim().chars().count();
+            if !lengths.contains(&length) {
+                return Err(TransportError::InvalidSdp(format!(
+                    "{name} '{}' is {length} characters long; {} to {} are allowed (RFC 8839)",
+                    crate::error::excerpt(value.trim()),
+                    lengths.start(),
+                    lengths.end()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -165,6 +197,20 @@ mod tests {
         assert_eq!(SdpKind::parse("offer"), Ok(SdpKind::Offer));
         assert!(SdpKind::parse("rollback").is_err());
         assert!(SdpKind::Offer.describe("garbage".into()).is_err());
+    }
+
+    #[test]
+    fn ice_credentials_shorter_or_longer_than_rfc_8839_allows_are_refused() {
+        let sdp = |ufrag: &str, pwd: &str| format!("v=0\r\na=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\n");
+        let pwd = "p".repeat(22);
+        assert_eq!(check_ice_credentials(&sdp("abcd", &pwd)), Ok(()));
+        assert_eq!(check_ice_credentials(&sdp(&"u".repeat(256), &"p".repeat(256))), Ok(()));
+        for (ufrag, pwd) in
+            [("abc", pwd.as_str()), (&"u".repeat(257), &pwd), ("abcd", "short"), ("abcd", &"p".repeat(70000))]
+        {
+            let refused = check_ice_credentials(&sdp(ufrag, pwd));
+            assert!(matches!(&refused, Err(TransportError::InvalidSdp(text)) if text.len() < 200), "{refused:?}");
+        }
     }
 
     #[test]

@@ -74,8 +74,9 @@ impl<L, P> Mesh<L, P> {
             }
             vec![peer.id]
         } else {
-            let excluded = -self.target_peer;
-            self.peers.iter().filter(|p| p.announced && p.id != excluded).map(|p| p.id).collect()
+            // -2147483648 excludes 2147483648, which no peer can be (its negation overflows).
+            let excluded = self.target_peer.checked_neg();
+            self.peers.iter().filter(|p| p.announced && Some(p.id) != excluded).map(|p| p.id).collect()
         };
         Ok(SendPlan { channel_index, peers })
     }

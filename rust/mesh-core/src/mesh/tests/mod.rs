@@ -314,6 +314,8 @@ fn send_plans_follow_target_mode_and_channel() {
     assert!(matches!(mesh.send_plan(), Err(MeshError::InvalidParameter(_))), "unknown peer");
     mesh.set_target_peer(4);
     assert!(matches!(mesh.send_plan(), Err(MeshError::Unavailable(_))), "peer not connected yet");
+    mesh.set_target_peer(i32::MIN);
+    assert_eq!(plan(&mesh), Ok((1, vec![2, 3])), "all but 2^31, which no peer is: everyone");
 }
 
 #[test]
