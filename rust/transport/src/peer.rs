@@ -140,7 +140,9 @@ impl PeerConnection {
         let line = line.strip_prefix("a=").unwrap_or(line);
         let body = line.strip_prefix("candidate:").unwrap_or(line);
         rtc::ice::candidate::unmarshal_candidate(body).map_err(|error| {
-            TransportError::InvalidCandidate(format!("'{}': {error}", crate::error::excerpt(candidate)))
+            // rtc's error quotes the offending field, which may be as long as the candidate.
+            let reason = crate::error::excerpt(&error.to_string());
+            TransportError::InvalidCandidate(format!("'{}': {reason}", crate::error::excerpt(candidate)))
         })?;
         let mut core = self.open_core()?;
         let init = RTCIceCandidateInit {
