@@ -30,10 +30,6 @@ unsafe impl ExtensionLibrary for WebRtcMesh {
         }
     }
 
-    fn on_main_loop_frame() {
-        logging::flush();
-    }
-
     fn on_stage_deinit(stage: InitStage) {
         if stage == InitStage::Scene {
             transport::runtime::shutdown(SHUTDOWN_TIMEOUT);

@@ -3,10 +3,14 @@
 //! Records come from runtime threads; they are queued and printed on the next frame (or the next
 //! `poll`), so Godot is only ever called from the main thread.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
+use godot::builtin::Callable;
+use godot::classes::{Engine, SceneTree};
 use godot::global::{godot_error, godot_print, godot_warn};
+use godot::obj::Singleton;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 /// Environment variable that sets the level: off, error, warn, info, debug or trace.
@@ -92,8 +96,9 @@ pub(crate) fn parse_level(name: &str) -> Option<LevelFilter> {
     name.trim().parse().ok()
 }
 
-/// Prints every queued record. Main thread only.
+/// Prints every queued record, and from then on once a frame too. Main thread only.
 pub(crate) fn flush() {
+    flush_every_frame();
     let records = std::mem::take(&mut *QUEUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     for (level, text) in records {
         match level {
@@ -102,6 +107,27 @@ pub(crate) fn flush() {
             _ => godot_print!("{text}"),
         }
     }
+}
+
+/// Connects [`flush`] to the scene tree's `process_frame` signal, once there is a scene tree, so
+/// records are printed every frame even when nothing polls.
+///
+/// The engine's own per-frame callback for extensions (GDExtension main-loop callbacks) exists
+/// from Godot 4.5 only, and gdext offers it only when built against that API; the library is
+/// built against 4.3 to load in 4.3 and later, so it uses the signal, which every version has.
+/// No scene tree yet (the library loads before the main loop exists) or a custom main loop: the
+/// next `flush` tries again, and records are printed by each `poll` in the meantime.
+fn flush_every_frame() {
+    static CONNECTED: AtomicBool = AtomicBool::new(false);
+    if CONNECTED.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(Ok(mut tree)) = Engine::singleton().get_main_loop().map(|main_loop| main_loop.try_cast::<SceneTree>())
+    else {
+        return;
+    };
+    CONNECTED.store(true, Ordering::Relaxed);
+    tree.connect("process_frame", &Callable::from_fn("webrtc_mesh_flush_log", |_| flush()));
 }
 
 #[cfg(test)]
