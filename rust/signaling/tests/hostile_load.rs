@@ -36,14 +36,15 @@
 //! code); it reads the soft limit from `/proc/self/limits` and, should it be too low, holds fewer
 //! concurrent clients and says so. Linux only (`/proc`).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{figure, join, lock, next, send, Joined, Server, Ws};
 use futures_util::stream::{self, StreamExt};
 use futures_util::SinkExt;
 use signaling::protocol::{Kind, Message, HOST_ID};
@@ -54,10 +55,6 @@ use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data as OpData, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame as RawFrame;
 use tokio_tungstenite::tungstenite::Message as Frame;
-use tokio_tungstenite::WebSocketStream;
-
-/// A client's WebSocket.
-type Ws = WebSocketStream<TcpStream>;
 
 /// What every figure line starts with.
 const PREFIX: &str = "signaling hostile load:";
@@ -223,8 +220,6 @@ struct ServerLog {
     ended: BTreeMap<String, usize>,
     /// Clients closed because too much waited to be written to them.
     not_reading: usize,
-    /// Lines on stderr that report a panic.
-    panics: Vec<String>,
 }
 
 impl ServerLog {
@@ -259,112 +254,37 @@ fn reason_key(reason: &str) -> String {
     words.join(" ")
 }
 
-/// The server binary as a child process; dropping it kills it and waits for it.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    log: Arc<Mutex<ServerLog>>,
-}
-
-impl Server {
-    /// Starts the server on a free port of 127.0.0.1 and waits for its address.
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_webrtc-mesh-signaling"))
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .args(["--max-frame-size", &MAX_FRAME_SIZE.to_string()])
-            .args(["--max-messages-per-second", &MAX_MESSAGES_PER_SECOND.to_string()])
-            .args(["--max-lobby-peers", &MAX_LOBBY_PEERS.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server binary starts");
-        let stdout = child.stdout.take().expect("the server's stdout");
-        let stderr = child.stderr.take().expect("the server's stderr");
-        let log = Arc::new(Mutex::new(ServerLog::default()));
-        let (address_sender, address) = std::sync::mpsc::channel();
-        // Both pipes are read to their end (the server's exit) so that its writes never block.
-        let shared = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ws://") {
-                    let _ = address_sender.send(address.to_owned());
-                }
-                shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).read_line(&line);
-            }
-        });
-        let shared = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("server stderr: {line}");
-                if line.contains("panicked") {
-                    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).panics.push(line);
-                }
-            }
-        });
-        // The guard exists before the wait, so that a server that never answers is killed too.
-        let mut server = Self { child, address: SocketAddr::from(([127, 0, 0, 1], 0)), log };
-        let printed = address.recv_timeout(STEP).expect("the server prints its address");
-        server.address = printed.parse().expect("the printed address");
-        assert!(server.address.ip().is_loopback(), "the server listens on {}", server.address);
-        server
-    }
-
-    /// Panics unless the process is still running.
-    fn assert_alive(&mut self, when: &str) {
-        match self.child.try_wait() {
-            Ok(None) => {}
-            Ok(Some(status)) => panic!("the server exited {when}: {status}"),
-            Err(error) => panic!("the server's state is unknown {when}: {error}"),
-        }
-        let log = self.log();
-        assert!(log.panics.is_empty(), "the server panicked {when}: {:?}", log.panics);
-    }
-
-    /// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        let line = status.lines().find(|line| line.starts_with(field)).unwrap_or_default();
-        line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).unwrap_or(0)
-    }
-
-    /// Resident memory now, KiB.
-    fn rss_kib(&self) -> u64 {
-        self.status_kib("VmRSS:")
-    }
-
-    /// The most resident memory so far, KiB.
-    fn peak_kib(&self) -> u64 {
-        self.status_kib("VmHWM:")
-    }
-
-    /// The log so far.
-    fn log(&self) -> std::sync::MutexGuard<'_, ServerLog> {
-        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the server binary with the limits the payloads depend on; its log, read as it goes.
+fn start_server() -> (Server, Arc<Mutex<ServerLog>>) {
+    let log = Arc::new(Mutex::new(ServerLog::default()));
+    let shared = Arc::clone(&log);
+    let server = Server::start(
+        &[
+            "--max-frame-size",
+            &MAX_FRAME_SIZE.to_string(),
+            "--max-messages-per-second",
+            &MAX_MESSAGES_PER_SECOND.to_string(),
+            "--max-lobby-peers",
+            &MAX_LOBBY_PEERS.to_string(),
+        ],
+        move |line| lock(&shared).read_line(line),
+    );
+    (server, log)
 }
 
 /// Where clients connect, and how many connections the test made there.
 #[derive(Clone)]
 struct Target {
+    /// The server's address.
     address: SocketAddr,
+    /// TCP connections made so far.
     made: Arc<AtomicUsize>,
 }
 
 impl Target {
     /// A TCP connection to the server (counted).
     async fn tcp(&self) -> TcpStream {
-        let stream = timeout(STEP, TcpStream::connect(self.address))
-            .await
-            .expect("a TCP connection within the step")
-            .expect("a TCP connection");
+        let stream = common::tcp(self.address).await;
         self.made.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         stream
@@ -372,66 +292,8 @@ impl Target {
 
     /// A WebSocket to the server.
     async fn websocket(&self) -> Ws {
-        let stream = self.tcp().await;
-        let url = format!("ws://{}", self.address);
-        timeout(STEP, tokio_tungstenite::client_async(url, stream))
-            .await
-            .expect("a handshake within the step")
-            .expect("a handshake")
-            .0
+        common::handshake(self.address, self.tcp().await).await
     }
-}
-
-/// Sends a protocol message.
-async fn send(ws: &mut Ws, message: Message) {
-    timeout(STEP, ws.send(Frame::Text(message.to_json().into())))
-        .await
-        .expect("a send within the step")
-        .expect("a send");
-}
-
-/// The next protocol message, or how the connection ended as `Err`.
-async fn next_message(ws: &mut Ws) -> Result<Message, String> {
-    for _ in 0..FRAMES_BEFORE_END {
-        match timeout(STEP, ws.next()).await {
-            Err(_) => return Err("no frame within the step".into()),
-            Ok(Some(Ok(Frame::Text(text)))) => return Message::parse(text.as_str()).map_err(|error| error.to_string()),
-            Ok(Some(Ok(Frame::Close(frame)))) => {
-                return Err(format!("closed: {}", frame.map(|frame| frame.reason.to_string()).unwrap_or_default()))
-            }
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(error))) => return Err(error.to_string()),
-            Ok(None) => return Err("ended".into()),
-        }
-    }
-    Err(format!("{FRAMES_BEFORE_END} frames without a message"))
-}
-
-/// The answer to a JOIN.
-#[derive(Debug, Clone)]
-struct Joined {
-    /// The peer id the server gave.
-    peer_id: i64,
-    /// The lobby's name.
-    lobby: String,
-    /// From sending the JOIN to the last message of the answer (the server's JOIN).
-    answer: Duration,
-}
-
-/// Sends a JOIN for `lobby` ("" creates one) and reads the answer: ID, a PEER_CONNECT per peer,
-/// then JOIN with the lobby's name.
-async fn join(ws: &mut Ws, lobby: &str) -> Joined {
-    send(ws, Message::new(Kind::Join, 0, lobby)).await;
-    let sent = Instant::now();
-    let id = next_message(ws).await.expect("an answer to JOIN");
-    assert_eq!(id.kind, Kind::Id, "{id:?}");
-    for _ in 0..4 * MAX_LOBBY_PEERS {
-        let message = next_message(ws).await.expect("the rest of the answer to JOIN");
-        if message.kind == Kind::Join {
-            return Joined { peer_id: id.id, lobby: message.data, answer: sent.elapsed() };
-        }
-    }
-    panic!("no JOIN in the answer")
 }
 
 /// Reads until the server ends the connection; how it ended (its close reason, or the error), or
@@ -787,7 +649,7 @@ async fn probe(target: Target, mut done: watch::Receiver<bool>) -> (Duration, us
     while relays < 2000 && (relays < 5 || !*done.borrow_and_update()) {
         let sent = Instant::now();
         send(&mut host, Message::new(Kind::Offer, guest_id, format!("probe {relays}"))).await;
-        let offer = next_message(&mut guest).await.expect("the probe's guest stays open");
+        let offer = next(&mut guest).await.expect("the probe's guest stays open");
         assert_eq!(offer, Message::new(Kind::Offer, HOST_ID, format!("probe {relays}")));
         worst = worst.max(sent.elapsed());
         relays += 1;
@@ -829,19 +691,15 @@ async fn final_lobby(target: &Target) -> Duration {
     let mut b = target.websocket().await;
     let b_joined = join(&mut b, &a_joined.lobby).await;
     assert_eq!(b_joined.lobby, a_joined.lobby);
-    assert_eq!(next_message(&mut a).await, Ok(Message::new(Kind::PeerConnect, b_joined.peer_id, "")));
+    assert_eq!(next(&mut a).await, Ok(Message::new(Kind::PeerConnect, b_joined.peer_id, "")));
     send(&mut a, Message::new(Kind::Offer, b_joined.peer_id, "v=0 final")).await;
-    assert_eq!(next_message(&mut b).await, Ok(Message::new(Kind::Offer, HOST_ID, "v=0 final")));
+    assert_eq!(next(&mut b).await, Ok(Message::new(Kind::Offer, HOST_ID, "v=0 final")));
     let _ = timeout(STEP, a.close(None)).await;
     let _ = timeout(STEP, b.close(None)).await;
     a_joined.answer.max(b_joined.answer)
 }
 
-/// Prints one figure.
-fn figure(text: impl std::fmt::Display) {
-    eprintln!("{PREFIX} {text}");
-}
-
+/// The five phases of the module's description on one server, then its state and memory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg(target_os = "linux")]
 async fn the_server_survives_hostile_load_and_still_serves() {
@@ -861,9 +719,9 @@ async fn the_server_survives_hostile_load_and_still_serves() {
         counts.open_at_once() + SPARE_FILES
     ));
 
-    let mut server = Server::start();
+    let (mut server, log) = start_server();
     let target = Target { address: server.address, made: Arc::new(AtomicUsize::new(0)) };
-    let rss_before = server.rss_kib();
+    let rss_before = server.process.rss_kib();
     let test_deadline = Instant::now() + 5 * PHASE;
 
     // Phase 1: concurrent clients, held open until the end.
@@ -890,7 +748,7 @@ async fn the_server_survives_hostile_load_and_still_serves() {
     let worst_concurrent_answer = answers.iter().map(|answer| answer.answer).max().unwrap_or_default();
     let concurrent_took = started.elapsed();
     server.assert_alive("after the concurrent clients joined");
-    let rss_concurrent = server.rss_kib();
+    let rss_concurrent = server.process.rss_kib();
 
     // Phase 2: hostile clients, a few at a time; the server must end every one.
     let started = Instant::now();
@@ -932,7 +790,7 @@ async fn the_server_survives_hostile_load_and_still_serves() {
     let pingers = timeout(PHASE, futures_util::future::join_all(pingers)).await.expect("the ping floods end");
     // Let the server take in what was sent before measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_never_read = server.rss_kib();
+    let rss_never_read = server.process.rss_kib();
     let _ = flood_done.send(true);
     let (probe_worst, probe_relays) =
         timeout(PHASE, prober).await.expect("the probe ends within the phase").expect("the probe");
@@ -951,7 +809,7 @@ async fn the_server_survives_hostile_load_and_still_serves() {
     server.assert_alive("after the clients that never read");
 
     // Phase 4: connect/disconnect cycles, a few at a time.
-    let rss_before_cycles = server.rss_kib();
+    let rss_before_cycles = server.process.rss_kib();
     let started = Instant::now();
     let failed_cycles: Vec<String> = timeout(
         PHASE,
@@ -967,7 +825,7 @@ async fn the_server_survives_hostile_load_and_still_serves() {
     .await
     .expect("the cycles are done within the phase");
     let cycles_took = started.elapsed();
-    let rss_after_cycles = server.rss_kib();
+    let rss_after_cycles = server.process.rss_kib();
     assert!(failed_cycles.is_empty(), "cycles failed: {failed_cycles:?}");
     server.assert_alive("after the connect/disconnect cycles");
 
@@ -994,17 +852,17 @@ async fn the_server_survives_hostile_load_and_still_serves() {
     // Every connection over, in the server's own words.
     let made = target.made.load(Ordering::Relaxed);
     let settle_deadline = Instant::now() + PHASE;
-    while server.log().ended_total() < made && Instant::now() < settle_deadline {
+    while lock(&log).ended_total() < made && Instant::now() < settle_deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.assert_alive("at the end");
     let (connected, ended, reasons, flooding, not_reading) = {
-        let log = server.log();
+        let log = lock(&log);
         (log.connected, log.ended_total(), format!("{:?}", log.ended), log.ended_for("flooding"), log.not_reading)
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let rss_after = server.rss_kib();
-    let rss_peak = server.peak_kib();
+    let rss_after = server.process.rss_kib();
+    let rss_peak = server.process.peak_kib();
 
     let worst_answer = worst_concurrent_answer.max(final_answer);
     figure(format_args!("concurrent clients {} ({hosts} hosts, {guests} guests)", counts.concurrent));

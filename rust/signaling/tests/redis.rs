@@ -23,21 +23,18 @@
 //! test prints why and passes without running. Figures go to stderr, prefixed `signaling redis:`
 //! (see them with `--nocapture`). Linux only (`/proc`).
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+mod common;
+
+use std::net::{TcpListener as StdListener, TcpStream as StdStream};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::{figure, next, next_within, send, Joined, Process, Server, Ws};
 use futures_util::{SinkExt, StreamExt};
 use signaling::protocol::{Kind, Message, HOST_ID};
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as Frame;
-use tokio_tungstenite::WebSocketStream;
-
-/// A client's WebSocket.
-type Ws = WebSocketStream<TcpStream>;
 
 /// What every figure line starts with.
 const PREFIX: &str = "signaling redis:";
@@ -49,13 +46,6 @@ const REMOVAL_BOUND: Duration = Duration::from_secs(4);
 const REMOVAL_SLACK: Duration = Duration::from_secs(1);
 /// One network step (start, connect, an answer) takes at most this long.
 const STEP: Duration = Duration::from_secs(10);
-/// Frames read at most while waiting for one message.
-const FRAMES_PER_MESSAGE: usize = 64;
-
-/// Prints one figure line.
-fn figure(text: impl std::fmt::Display) {
-    eprintln!("{PREFIX} {text}");
-}
 
 /// Whether `redis-server` runs, installing it first when allowed and possible (once per run).
 fn redis_available() -> bool {
@@ -93,10 +83,10 @@ fn skip_without_redis(test: &str) -> bool {
     if redis_available() {
         return false;
     }
-    eprintln!(
-        "{PREFIX} SKIPPED {test}: redis-server is not installed (tools/redis-test installs it; \
+    figure(format_args!(
+        "SKIPPED {test}: redis-server is not installed (tools/redis-test installs it; \
          or `apt-get install redis-server`)"
-    );
+    ));
     true
 }
 
@@ -106,29 +96,11 @@ fn free_port() -> u16 {
     listener.local_addr().expect("its address").port()
 }
 
-/// A child process that is killed and reaped when dropped.
-struct Process {
-    child: Child,
-}
-
-impl Process {
-    /// Kills it with SIGKILL and reaps it.
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A `redis-server` of this test alone.
 struct Redis {
+    /// The `redis-server` process; dropping it kills it and waits for it.
     process: Process,
+    /// Its port on 127.0.0.1.
     port: u16,
 }
 
@@ -153,152 +125,23 @@ impl Redis {
         redis
     }
 
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Its resident memory in KiB.
-    fn rss_kib(&self) -> u64 {
-        rss_kib(self.process.child.id())
-    }
-}
-
-/// The resident memory of process `pid` in KiB (0 if unreadable).
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let line = status.lines().find(|line| line.starts_with("VmRSS")).unwrap_or_default();
-    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).unwrap_or(0)
-}
-
-/// The server binary as a child process.
-struct Server {
-    process: Process,
-    address: SocketAddr,
-    /// Its stderr lines so far.
-    stderr: std::sync::Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    /// Starts the server on a free port of 127.0.0.1 with `args`, and waits for its address.
-    fn start(args: &[&str]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_webrtc-mesh-signaling"))
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server binary starts");
-        let mut process = Process { child };
-        let stdout = process.child.stdout.take().expect("the server's stdout");
-        let stderr = process.child.stderr.take().expect("the server's stderr");
-        let (address_sender, address) = std::sync::mpsc::channel();
-        // Both pipes are read to their end (the server's exit) so that its writes never block.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ws://") {
-                    let _ = address_sender.send(address.to_owned());
-                }
-            }
-        });
-        let lines = std::sync::Arc::new(Mutex::new(Vec::new()));
-        let shared = std::sync::Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("server stderr: {line}");
-                shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(line);
-            }
-        });
-        let printed = address.recv_timeout(STEP).expect("the server prints its address");
-        let address: SocketAddr = printed.parse().expect("the printed address");
-        assert!(address.ip().is_loopback(), "the server listens on {address}");
-        Self { process, address, stderr: lines }
-    }
-
-    /// An instance sharing lobbies through `redis`.
-    fn shared(redis: &Redis, extra: &[&str]) -> Self {
-        let url = redis.url();
+    /// A server instance sharing lobbies through it, started with `extra` flags.
+    fn instance(&self, extra: &[&str]) -> Server {
+        let url = format!("redis://127.0.0.1:{}", self.port);
         let lease = LEASE.as_secs().to_string();
         let mut args = vec!["--redis", &url, "--redis-lease", &lease];
         args.extend_from_slice(extra);
-        Self::start(&args)
+        Server::start(&args, |_| {})
     }
-
-    /// Kills it with SIGKILL and reaps it.
-    fn kill(&mut self) {
-        self.process.kill();
-    }
-
-    /// Its exit code, once it exits within `within` (`None` if it runs on or was killed).
-    fn wait_exit(&mut self, within: Duration) -> Option<i32> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            match self.process.child.try_wait() {
-                Ok(Some(status)) => return status.code(),
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(_) => return None,
-            }
-        }
-        None
-    }
-
-    /// Its resident memory in KiB.
-    fn rss_kib(&self) -> u64 {
-        rss_kib(self.process.child.id())
-    }
-
-    /// Panics if it panicked or exited.
-    fn assert_alive(&mut self) {
-        assert!(matches!(self.process.child.try_wait(), Ok(None)), "the server exited");
-        let lines = self.stderr.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        assert!(!lines.iter().any(|line| line.contains("panicked")), "the server panicked: {lines:?}");
-    }
-
-    /// A WebSocket client connected to it.
-    async fn connect(&self) -> Ws {
-        let stream =
-            timeout(STEP, TcpStream::connect(self.address)).await.expect("a connection in time").expect("a connection");
-        let url = format!("ws://{}", self.address);
-        timeout(STEP, tokio_tungstenite::client_async(url, stream))
-            .await
-            .expect("a handshake in time")
-            .expect("a handshake")
-            .0
-    }
-}
-
-/// Sends a protocol message.
-async fn send(ws: &mut Ws, message: Message) {
-    timeout(STEP, ws.send(Frame::Text(message.to_json().into()))).await.expect("a send in time").expect("a send");
-}
-
-/// The next protocol message within `within`, or how the connection ended as `Err`.
-async fn next_within(ws: &mut Ws, within: Duration) -> Result<Message, String> {
-    let deadline = tokio::time::Instant::now() + within;
-    for _ in 0..FRAMES_PER_MESSAGE {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Err(_) => return Err(format!("no message within {within:?}")),
-            Ok(Some(Ok(Frame::Text(text)))) => return Message::parse(text.as_str()).map_err(|error| error.to_string()),
-            Ok(Some(Ok(Frame::Close(frame)))) => {
-                return Err(format!("closed: {}", frame.map(|frame| frame.reason.to_string()).unwrap_or_default()))
-            }
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(error))) => return Err(error.to_string()),
-            Ok(None) => return Err("ended".into()),
-        }
-    }
-    Err(format!("{FRAMES_PER_MESSAGE} frames without a message"))
-}
-
-/// The next protocol message.
-async fn next(ws: &mut Ws) -> Result<Message, String> {
-    next_within(ws, STEP).await
 }
 
 /// A client that joined a lobby.
 struct Member {
+    /// Its WebSocket.
     ws: Ws,
+    /// The peer id the server gave.
     peer_id: i64,
+    /// The lobby's name.
     lobby: String,
     /// The peers it was told about while joining.
     peers: Vec<i64>,
@@ -307,19 +150,8 @@ struct Member {
 /// Connects to `server` and joins `lobby` ("" creates one; `mesh` as the JOIN's id 0).
 async fn join(server: &Server, lobby: &str) -> Member {
     let mut ws = server.connect().await;
-    send(&mut ws, Message::new(Kind::Join, 0, lobby)).await;
-    let id = next(&mut ws).await.expect("an ID");
-    assert_eq!(id.kind, Kind::Id, "{id:?}");
-    let mut peers = Vec::new();
-    for _ in 0..FRAMES_PER_MESSAGE {
-        let message = next(&mut ws).await.expect("the JOIN's answer");
-        match message.kind {
-            Kind::PeerConnect => peers.push(message.id),
-            Kind::Join => return Member { ws, peer_id: id.id, lobby: message.data, peers },
-            _ => panic!("unexpected while joining: {message:?}"),
-        }
-    }
-    panic!("no JOIN answer")
+    let Joined { peer_id, lobby, peers, .. } = common::join(&mut ws, lobby).await;
+    Member { ws, peer_id, lobby, peers }
 }
 
 /// Asserts that `ws` gets exactly `expected` next.
@@ -327,14 +159,15 @@ async fn expect(ws: &mut Ws, expected: Message, what: &str) {
     assert_eq!(next(ws).await, Ok(expected), "{what}");
 }
 
+/// Two instances share a lobby, and end its members when one of them, then Redis, is killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_a_lobby() {
     if skip_without_redis("two_instances_share_a_lobby") {
         return;
     }
     let mut redis = Redis::start();
-    let mut one = Server::shared(&redis, &[]);
-    let mut two = Server::shared(&redis, &[]);
+    let mut one = redis.instance(&[]);
+    let mut two = redis.instance(&[]);
 
     let started = Instant::now();
     let mut a = join(&one, "").await;
@@ -392,10 +225,10 @@ async fn two_instances_share_a_lobby() {
     }
     let mut lost = server_connect_and_join_missing(&one).await;
     assert_eq!(next(&mut lost).await, Err("closed: the lobby does not exist".into()));
-    one.assert_alive();
-    two.assert_alive();
+    one.assert_alive("after the seal");
+    two.assert_alive("after the seal");
 
-    two.kill();
+    two.process.kill();
     let killed = Instant::now();
     let bound = REMOVAL_BOUND + REMOVAL_SLACK;
     let disconnect = next_within(&mut a.ws, bound).await;
@@ -416,12 +249,12 @@ async fn two_instances_share_a_lobby() {
     expect(&mut e.ws, Message::new(Kind::PeerConnect, f.peer_id, ""), "instance 1 still serves").await;
     send(&mut f.ws, Message::new(Kind::Offer, HOST_ID, "still")).await;
     expect(&mut e.ws, Message::new(Kind::Offer, f.peer_id, "still"), "and relays").await;
-    one.assert_alive();
+    one.assert_alive("after instance 2 was killed");
 
     redis.process.kill();
     let lost = Instant::now();
     assert_eq!(next(&mut a.ws).await, Err("closed: the shared lobby directory was lost".into()), "Redis is gone");
-    let status = one.wait_exit(STEP);
+    let status = one.process.wait_exit(STEP);
     assert_eq!(status, Some(1), "an instance that lost Redis exits with status 1");
     figure(format_args!("Redis killed: instance 1 closed its clients and exited after {:?}", lost.elapsed()));
 }
@@ -450,6 +283,7 @@ const LOBBY_SIZE: usize = 8;
 const JOINS_AT_ONCE: usize = 64;
 
 impl Size {
+    /// The tiny size, or the full one when `SIGNALING_BENCH=1`.
     fn from_env() -> Self {
         if std::env::var("SIGNALING_BENCH").is_ok_and(|value| value == "1") {
             Self { held: 5000, pairs: 50, messages_each: 2000 }
@@ -531,6 +365,7 @@ const FLUSH_EVERY: usize = 32;
 const BENCH_FLAGS: [&str; 6] =
     ["--max-messages-per-second", "1000000", "--max-clients", "20000", "--max-lobbies", "20000"];
 
+/// The figures of one instance in memory, then of instances sharing lobbies through Redis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_instance_held_clients_and_relay_rate() {
     let size = Size::from_env();
@@ -538,10 +373,10 @@ async fn one_instance_held_clients_and_relay_rate() {
         "measuring {size:?} (lobbies of {LOBBY_SIZE}, {RELAY_PAYLOAD}-byte offers; SIGNALING_BENCH=1 for the full size)"
     ));
     {
-        let mut server = Server::start(&BENCH_FLAGS);
-        let before = server.rss_kib();
+        let mut server = Server::start(&BENCH_FLAGS, |_| {});
+        let before = server.process.rss_kib();
         let (held, joins) = hold(&[&server], size.held).await;
-        let after = server.rss_kib();
+        let after = server.process.rss_kib();
         let per_client = after.saturating_sub(before) as f64 / held.len() as f64;
         figure(format_args!(
             "in memory: {} clients held, {joins:.0} joins/s, {per_client:.1} KiB per client ({before} -> {after} KiB)",
@@ -549,20 +384,20 @@ async fn one_instance_held_clients_and_relay_rate() {
         ));
         let rate = relay_rate(&server, &server, size.pairs, size.messages_each).await;
         figure(format_args!("in memory: {rate:.0} messages relayed/s ({} pairs)", size.pairs));
-        server.assert_alive();
+        server.assert_alive("after the in-memory measurement");
     }
     if skip_without_redis("one_instance_held_clients_and_relay_rate (its Redis half)") {
         return;
     }
     let redis = Redis::start();
-    let mut one = Server::shared(&redis, &BENCH_FLAGS);
-    let mut two = Server::shared(&redis, &BENCH_FLAGS);
-    let before = one.rss_kib();
-    let redis_before = redis.rss_kib();
+    let mut one = redis.instance(&BENCH_FLAGS);
+    let mut two = redis.instance(&BENCH_FLAGS);
+    let before = one.process.rss_kib();
+    let redis_before = redis.process.rss_kib();
     let (held, joins) = hold(&[&one], size.held).await;
-    let after = one.rss_kib();
+    let after = one.process.rss_kib();
     let per_client = after.saturating_sub(before) as f64 / held.len() as f64;
-    let redis_after = redis.rss_kib();
+    let redis_after = redis.process.rss_kib();
     figure(format_args!(
         "with Redis: {} clients held, {joins:.0} joins/s, {per_client:.1} KiB per client ({before} -> {after} KiB); \
          redis-server {redis_before} -> {redis_after} KiB",
@@ -574,6 +409,6 @@ async fn one_instance_held_clients_and_relay_rate() {
     figure(format_args!("with Redis, across two instances: {across:.0} messages relayed/s ({} pairs)", size.pairs));
     let (split, split_joins) = hold(&[&one, &two], size.held.min(512)).await;
     figure(format_args!("with Redis: {} joins across two instances, {split_joins:.0} joins/s", split.len()));
-    one.assert_alive();
-    two.assert_alive();
+    one.assert_alive("after the measurement with Redis");
+    two.assert_alive("after the measurement with Redis");
 }
