@@ -12,8 +12,8 @@ use godot::classes::{IMultiplayerPeerExtension, MultiplayerPeerExtension, WebRtc
 use godot::global::Error;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
-use mesh_core::{Mesh, MeshError, MeshEvent, Mode, TransferMode, BUILTIN_CHANNELS};
-use transport::channel::{DEFAULT_MAX_MESSAGE_SIZE, MAX_CHANNEL_ID};
+use mesh_core::{Mesh, MeshError, MeshEvent, Mode, TransferMode};
+use transport::channel::DEFAULT_MAX_MESSAGE_SIZE;
 
 use crate::errors::report;
 use crate::raw_packet;
@@ -43,23 +43,9 @@ unsafe impl godot::meta::GodotImmutable for ChannelsConfig {
     }
 }
 
-/// Extra channels that fit: each takes a stream id after the built-in channels' (1 to 3), up to
-/// the highest a negotiated channel may have.
-const MAX_EXTRA_CHANNELS: usize = MAX_CHANNEL_ID as usize - BUILTIN_CHANNELS;
-
 impl ChannelsConfig {
-    /// The entries as integers: every entry must be an int, and there must be no more than
-    /// [`MAX_EXTRA_CHANNELS`] (more made the channel ids wrap around onto the built-in
-    /// channels', and `add_peer` fail after creating 65 000 channels).
+    /// The entries as integers: every entry must be an int.
     fn modes(&self) -> Result<Vec<i64>, MeshError> {
-        if self.0.len() > MAX_EXTRA_CHANNELS {
-            return Err(MeshError::InvalidParameter(format!(
-                "channels_config has {} entries; at most {MAX_EXTRA_CHANNELS} channels fit (stream ids {} to \
-                 {MAX_CHANNEL_ID})",
-                self.0.len(),
-                BUILTIN_CHANNELS + 1
-            )));
-        }
         self.0
             .iter_shared()
             .map(|entry| {

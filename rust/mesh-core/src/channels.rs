@@ -37,6 +37,11 @@ impl TransferMode {
 /// Number of channels every peer has before the `channels_config` extras.
 pub const BUILTIN_CHANNELS: usize = 3;
 
+/// The most `channels_config` extras a peer can have: their stream ids follow the built-in
+/// channels' and must stay at or below 65534, the highest a negotiated channel may take (W3C
+/// `createDataChannel`; 65535 is reserved).
+pub const MAX_EXTRA_CHANNELS: usize = 65534 - BUILTIN_CHANNELS;
+
 /// One data channel to create for a peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelSpec {

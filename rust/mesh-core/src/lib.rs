@@ -14,7 +14,7 @@ mod error;
 mod link_state;
 mod mesh;
 
-pub use channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS};
+pub use channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS};
 pub use error::MeshError;
 pub use link_state::{ChannelState, ConnectionState, LinkState, PeerHealth};
 pub use mesh::{Admission, ConnectionStatus, Mesh, MeshEvent, Mode, PacketInfo};

@@ -5,7 +5,7 @@ mod sending;
 
 use std::collections::VecDeque;
 
-use crate::channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS};
+use crate::channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS};
 use crate::error::{invalid, MeshError};
 use crate::link_state::{ConnectionState, LinkState, PeerHealth};
 
@@ -150,7 +150,9 @@ impl<L, P> Mesh<L, P> {
     }
 
     /// Configures the mesh. `unique_id` must be in 1..=2147483647 (a client may not be 1; a
-    /// server is always 1) and every `channels_config` entry a TransferMode number.
+    /// server is always 1), every `channels_config` entry a TransferMode number, and there may
+    /// be at most [`MAX_EXTRA_CHANNELS`] entries (more would wrap their stream ids onto the
+    /// built-in channels').
     pub fn initialize(&mut self, unique_id: i64, mode: Mode, channels_config: &[i64]) -> Result<(), MeshError> {
         let unique_id = match mode {
             Mode::Server => SERVER_ID,
@@ -161,6 +163,13 @@ impl<L, P> Mesh<L, P> {
         };
         if mode == Mode::Client && unique_id == SERVER_ID {
             return Err(invalid("a client cannot have id 1 (that is the server's)"));
+        }
+        if channels_config.len() > MAX_EXTRA_CHANNELS {
+            return Err(invalid(format!(
+                "channels_config has {} entries; at most {MAX_EXTRA_CHANNELS} channels fit (stream ids {} to 65534)",
+                channels_config.len(),
+                BUILTIN_CHANNELS + 1
+            )));
         }
         let extras = channels_config
             .iter()
