@@ -175,8 +175,8 @@ fn consent_checks_go_about_twice_a_second_on_an_idle_path() {
     let before = [0, 1].map(|side| pair.relay.binding_requests(side));
     let start = Instant::now();
     pair.pump_until("3 s to pass", |_| start.elapsed() >= Duration::from_secs(3));
-    for side in 0..2 {
-        let sent = pair.relay.binding_requests(side) - before[side];
+    for (side, before) in before.into_iter().enumerate() {
+        let sent = pair.relay.binding_requests(side) - before;
         // Every 500 ms: ~6 in 3 s. At the 2 s of rtc's default, 1 or 2.
         assert!(sent >= 4, "side {side} sent {sent} binding requests in 3 s");
     }
