@@ -83,7 +83,8 @@ fn forward_datagrams(sides: &[Side; 2], silent: &AtomicBool, stop: &AtomicBool) 
             while let Ok((len, _)) = sides[to].socket.recv_from(&mut buffer) {
                 idle = false;
                 let datagram = &buffer[..len];
-                let is_binding_request = len >= 8 && datagram[..2] == [0, 1] && datagram[4..8] == [0x21, 0x12, 0xa4, 0x42];
+                let is_binding_request =
+                    len >= 8 && datagram[..2] == [0, 1] && datagram[4..8] == [0x21, 0x12, 0xa4, 0x42];
                 if is_binding_request {
                     sides[from].binding_requests.fetch_add(1, Ordering::Relaxed);
                 }
@@ -216,9 +217,7 @@ fn a_lasting_silence_reads_disconnected_after_about_five_seconds() {
     let mut pair = Pair::connected();
     pair.relay.silent.store(true, Ordering::Relaxed);
     let silence = Instant::now();
-    pair.pump_until("both sides to read disconnected", |pair| {
-        pair.states() == [ConnectionState::Disconnected; 2]
-    });
+    pair.pump_until("both sides to read disconnected", |pair| pair.states() == [ConnectionState::Disconnected; 2]);
     assert!(silence.elapsed() >= Duration::from_secs(4), "disconnected after {:?}", silence.elapsed());
     assert_eq!(pair.channels[0].ready_state(), ChannelState::Open, "only the mesh above closes the peer");
 }
