@@ -40,6 +40,13 @@ add_ns() {
   ip -n "$(ns "$1")" link set lo up
 }
 
+# Has interface $2 of namespace $1 cut segmented sends (UDP GSO) into datagrams as it sends them,
+# as a real network card does before the wire. A veth passes a segmented send on whole, so the
+# routers' loss rules would judge (and drop) a whole batch of datagrams as one packet.
+no_segmented_sends() {
+  ip -n "$1" link set dev "$2" gso_max_segs 1
+}
+
 # Connects node $1 to the public bridge through its interface $2, with address $3/24, and routes
 # everything else to the public namespace.
 attach_public() {
@@ -47,6 +54,7 @@ attach_public() {
   ip -n "$(ns pub)" link set "to-$1" master br0 up
   ip -n "$(ns "$1")" addr add "$3/24" dev "$2"
   ip -n "$(ns "$1")" link set "$2" up
+  no_segmented_sends "$(ns "$1")" "$2"
   # Whatever is not on the public segment goes to pub, which does not forward: the internet
   # drops packets to private addresses silently.
   ip -n "$(ns "$1")" route add default via "$server_ip"
@@ -108,6 +116,7 @@ add_home() {
   ip -n "$router" link set lan up
   ip -n "$host" addr add "$lan.2/24" dev eth0
   ip -n "$host" link set eth0 up
+  no_segmented_sends "$host" eth0
   ip -n "$host" route add default via "$lan.1"
   ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
   router_rules "$home" | ip netns exec "$router" nft -f -
