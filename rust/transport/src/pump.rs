@@ -106,6 +106,7 @@ impl Core {
         }
         // Relayed datagrams the TURN clients unwrapped.
         while let Some((relayed, from, datagram)) = self.servers.poll_relayed() {
+            self.repairs.on_received_relayed(from, &datagram);
             self.feed(relayed, from, datagram, now);
             received += 1;
         }
@@ -357,17 +358,16 @@ impl Core {
         while let Some(write) = self.rtc.poll_write() {
             let TaggedBytesMut { transport, message, now } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
-            if !self.repairs.on_sending(to, &message) {
-                continue;
-            }
-            if to.port() == MDNS_PORT {
-                if let Some(mdns) = mdns_port(link) {
-                    mdns.send(mdns.local_addr(), to, &message, None);
+            for _ in 0..self.repairs.on_sending(to, &message, now) {
+                if to.port() == MDNS_PORT {
+                    if let Some(mdns) = mdns_port(link) {
+                        mdns.send(mdns.local_addr(), to, &message, None);
+                    }
+                } else if self.servers.is_relayed(local) {
+                    self.servers.send_relayed(local, to, &message, now);
+                } else {
+                    batch.push(&link.port, local, to, &message, max_segments);
                 }
-            } else if self.servers.is_relayed(local) {
-                self.servers.send_relayed(local, to, &message, now);
-            } else {
-                batch.push(&link.port, local, to, &message, max_segments);
             }
         }
         batch.send(&link.port);

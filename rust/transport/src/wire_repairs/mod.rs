@@ -5,13 +5,16 @@
 //!   agent was ready ([`early_datagrams`]);
 //! - holds back the wrong ICE role-conflict answers it sends ([`role_conflict`]);
 //! - sends our DTLS handshake flight again when the peer repeats the message it answers, which
-//!   `rtc-dtls` does not do ([`handshake_resend`]).
+//!   `rtc-dtls` does not do ([`handshake_resend`]);
+//! - sends our data twice while the path loses datagrams, as `rtc-sctp` recovers a loss by a
+//!   1 s timeout ([`loss_cover`]).
 //!
 //! All are upstream defects of `rtc`; the changes that make this module unnecessary are written
 //! down in `docs/upstream/rtc-interop-and-loss-defects.md`.
 
 mod early_datagrams;
 mod handshake_resend;
+mod loss_cover;
 mod peek;
 mod role_conflict;
 
@@ -21,6 +24,7 @@ use std::time::Instant;
 
 use early_datagrams::ReplayState;
 use handshake_resend::HandshakeResend;
+use loss_cover::LossCover;
 use role_conflict::{RoleConflicts, Verdict};
 
 /// Remote addresses whose local address is remembered, at most (for replays).
@@ -35,20 +39,22 @@ pub(crate) struct WireRepairs {
     replay: ReplayState,
     roles: RoleConflicts,
     resend: HandshakeResend,
+    cover: LossCover,
     /// The local address each remote address was last heard on, to tag replayed datagrams.
     paths: HashMap<SocketAddr, SocketAddr>,
 }
 
 impl WireRepairs {
-    /// Looks at a datagram the core is about to send; `false` means do not send it.
-    pub(crate) fn on_sending(&mut self, to: SocketAddr, datagram: &[u8]) -> bool {
+    /// Looks at a datagram the core is about to send; returns how many times to send it (0: not
+    /// at all).
+    pub(crate) fn on_sending(&mut self, to: SocketAddr, datagram: &[u8], now: Instant) -> usize {
         if self.roles.on_sending(datagram) == Verdict::HoldBack {
             log::debug!("not sending {to}: rtc switched roles and answers the check anyway");
-            return false;
+            return 0;
         }
         self.replay.on_sent(to, datagram);
         self.resend.on_sent(to, datagram);
-        true
+        self.cover.copies(to, datagram, now)
     }
 
     /// Looks at a datagram received on `local` from `from`; returns our datagrams to send again.
@@ -64,11 +70,18 @@ impl WireRepairs {
         }
         self.replay.on_received(from, datagram, now);
         self.roles.on_received(datagram);
+        self.cover.on_received(from, datagram);
         let again = self.resend.on_received(from, datagram);
         if !again.is_empty() {
             log::debug!("sending our DTLS handshake flight to {from} again: it repeated what the flight answers");
         }
         again.into_iter().map(|datagram| (local, from, datagram)).collect()
+    }
+
+    /// Looks at a datagram that came from `from` through a TURN relay (only the loss cover reads
+    /// those).
+    pub(crate) fn on_received_relayed(&mut self, from: SocketAddr, datagram: &[u8]) {
+        self.cover.on_received(from, datagram);
     }
 
     /// Datagrams to hand the core again now, and when the next ones are due.

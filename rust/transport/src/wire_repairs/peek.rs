@@ -68,6 +68,21 @@ pub(super) fn same_dtls_record(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.len() > 11 && a[..5] == b[..5] && a[11..] == b[11..]
 }
 
+/// The epoch and sequence number of each DTLS record in a datagram (RFC 6347 4.1: content type,
+/// version, epoch, 48-bit sequence number, length, then the record's bytes), while they parse.
+pub(super) fn dtls_records(datagram: &[u8]) -> impl Iterator<Item = (u16, u64)> + '_ {
+    let mut rest = datagram;
+    std::iter::from_fn(move || {
+        let header = rest.get(..13).filter(|header| is_dtls(header))?;
+        let epoch = u16::from_be_bytes([header[3], header[4]]);
+        let mut sequence = [0u8; 8];
+        sequence[2..].copy_from_slice(&header[5..11]);
+        let length = usize::from(u16::from_be_bytes([header[11], header[12]]));
+        rest = rest.get(13 + length..).unwrap_or_default();
+        Some((epoch, u64::from_be_bytes(sequence)))
+    })
+}
+
 /// A DTLS record (RFC 7983: first byte 20-63).
 pub(super) fn is_dtls(datagram: &[u8]) -> bool {
     matches!(datagram.first(), Some(20..=63))

@@ -4,6 +4,8 @@
 // Each test binary compiles this module and uses a part of it.
 #![allow(dead_code)]
 
+pub(crate) mod relay;
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use transport::{DataChannel, PeerConnection, PeerEvent, SdpKind, TransportConfig};
