@@ -39,7 +39,9 @@ impl Failure {
                 TransportError::RuntimeGone => Error::ERR_UNAVAILABLE,
                 TransportError::Bind { .. } => Error::ERR_CANT_CREATE,
                 TransportError::Signaling { .. } | TransportError::Channel { .. } => Error::ERR_INVALID_DATA,
-                TransportError::ConnectionFailed { .. } => Error::ERR_CONNECTION_ERROR,
+                TransportError::ConnectionFailed { .. } | TransportError::HandshakeFailed => {
+                    Error::ERR_CONNECTION_ERROR
+                }
             },
             Self::Mesh(error) => match error {
                 MeshError::Unconfigured(_) => Error::ERR_UNCONFIGURED,

@@ -61,6 +61,13 @@ pub enum TransportError {
         /// What the WebRTC stack said.
         reason: String,
     },
+    /// ICE found a path, but the DTLS handshake over it gave up: the other side answered none of
+    /// its retransmissions.
+    #[error(
+        "the connection failed: the DTLS handshake gave up, as none of its retransmissions was \
+         answered (the path carried ICE checks but lost the handshake)"
+    )]
+    HandshakeFailed,
     /// ICE found no working path, or the DTLS handshake failed; the fields say what ICE had to
     /// work with.
     #[error(

@@ -19,6 +19,7 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
 use crate::channel::{ChannelShared, Packet};
 use crate::core::{Core, Gathering};
+use crate::error::TransportError;
 use crate::link::Link;
 use crate::peer::PeerEvent;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SignalingState};
@@ -48,7 +49,7 @@ impl Core {
             return self.due_at;
         }
         self.replay_early_datagrams(now);
-        self.run_timers(now);
+        self.run_timers(link, now);
         self.drain_events(link, now);
         self.drain_messages();
         self.fill_from_queues(now);
@@ -145,10 +146,15 @@ impl Core {
         }
     }
 
-    fn run_timers(&mut self, now: Instant) {
+    fn run_timers(&mut self, link: &Link, now: Instant) {
         if self.rtc.poll_timeout().is_some_and(|at| at <= now) {
-            if let Err(error) = self.rtc.handle_timeout(now) {
-                log::debug!("timer: {error}");
+            match self.rtc.handle_timeout(now) {
+                // rtc's DTLS handshake gave up; rtc itself keeps the connection `connecting`.
+                Err(rtc::shared::error::Error::ErrInvalidFsmTransition) if self.state != ConnectionState::Connected => {
+                    self.report_failure(link, TransportError::HandshakeFailed);
+                }
+                Err(error) => log::debug!("timer: {error}"),
+                Ok(()) => {}
             }
         }
         self.servers.handle_timeout(now);
@@ -207,14 +213,25 @@ impl Core {
     }
 
     fn report_state(&mut self, link: &Link, state: ConnectionState) {
+        if state == ConnectionState::Failed {
+            self.report_failure(link, self.ice.failure());
+            return;
+        }
         if state == self.state || self.state == ConnectionState::Closed {
             return;
         }
         self.state = state;
-        if state == ConnectionState::Failed {
-            link.push_event(PeerEvent::Error(self.ice.failure()));
-        }
         link.push_event(PeerEvent::ConnectionStateChanged(state));
+    }
+
+    /// Reports the connection `failed`, for `reason`, once.
+    fn report_failure(&mut self, link: &Link, reason: TransportError) {
+        if matches!(self.state, ConnectionState::Failed | ConnectionState::Closed) {
+            return;
+        }
+        self.state = ConnectionState::Failed;
+        link.push_event(PeerEvent::Error(reason));
+        link.push_event(PeerEvent::ConnectionStateChanged(ConnectionState::Failed));
     }
 
     fn on_channel_event(&mut self, link: &Arc<Link>, event: RTCDataChannelEvent) {

@@ -5,6 +5,8 @@ mod common;
 
 use common::relay::{RelayedPair, Seen};
 
+use transport::{ConnectionState, TransportError};
+
 /// Sends `count` reliable 1 KiB messages numbered from `first` from side 0, two per pump, and
 /// waits until side 1 has them all, in order.
 fn stream(pair: &mut RelayedPair, first: u32, count: u32) {
@@ -26,6 +28,7 @@ fn stream(pair: &mut RelayedPair, first: u32, count: u32) {
         }
         received == end
     });
+    assert_eq!(pair.errors, [vec![], vec![]]);
 }
 
 /// What side 0 sent between two readings.
@@ -72,4 +75,17 @@ fn data_goes_twice_while_the_path_loses_and_once_again_after() {
         rounds += 1;
         assert!(rounds < 12, "still copying after {rounds} rounds without loss ({repeated} of {data})");
     }
+}
+
+#[test]
+fn a_handshake_that_never_gets_through_fails_the_connection() {
+    // ICE checks pass, the DTLS handshake never does: rtc gives up after its retransmissions
+    // (about 8 s here) and would leave the connection `connecting` for good.
+    let mut pair = RelayedPair::connecting(13);
+    pair.relay.set_drop_dtls(true);
+    let started = std::time::Instant::now();
+    pair.pump_until("a side to fail", |pair| pair.states().contains(&ConnectionState::Failed));
+    eprintln!("failed after {:?}: {:?}", started.elapsed(), pair.states());
+    let side = pair.states().iter().position(|state| *state == ConnectionState::Failed).unwrap();
+    assert_eq!(pair.errors[side], vec![TransportError::HandshakeFailed]);
 }

@@ -62,10 +62,34 @@ pub(super) fn dtls_epoch0_handshake(datagram: &[u8]) -> bool {
     datagram.len() > 13 && datagram[0] == 22 && datagram[3..5] == [0, 0]
 }
 
-/// Whether two datagrams carry the same DTLS record but for its record sequence number (bytes
-/// 5-10), which a retransmission changes.
-pub(super) fn same_dtls_record(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.len() > 11 && a[..5] == b[..5] && a[11..] == b[11..]
+/// Whether two datagrams carry the same DTLS records but for their record sequence numbers
+/// (bytes 5-10 of each header), which a retransmission changes; encrypted records (epoch 1 and
+/// later) count as the same when their headers and lengths are.
+pub(super) fn same_dtls_records(a: &[u8], b: &[u8]) -> bool {
+    let (mut a, mut b) = (a, b);
+    if a.len() != b.len() || !is_dtls(a) {
+        return false;
+    }
+    while !a.is_empty() {
+        let (Some(header_a), Some(header_b)) = (a.get(..13), b.get(..13)) else { return false };
+        if header_a[..5] != header_b[..5] || header_a[11..] != header_b[11..] {
+            return false;
+        }
+        let end = 13 + usize::from(u16::from_be_bytes([header_a[11], header_a[12]]));
+        let (Some(body_a), Some(body_b)) = (a.get(13..end), b.get(13..end)) else { return false };
+        let encrypted = header_a[3..5] != [0, 0];
+        if !encrypted && body_a != body_b {
+            return false;
+        }
+        (a, b) = (&a[end..], &b[end..]);
+    }
+    true
+}
+
+/// A datagram of a DTLS handshake flight: it starts with a handshake or ChangeCipherSpec record
+/// (content type 22 or 20), of any epoch.
+pub(super) fn is_dtls_handshake_flight(datagram: &[u8]) -> bool {
+    datagram.len() > 13 && matches!(datagram[0], 20 | 22)
 }
 
 /// The epoch and sequence number of each DTLS record in a datagram (RFC 6347 4.1: content type,

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use transport::{ChannelOptions, ChannelState, ConnectionState, DataChannel, PeerConnection, PeerEvent, SdpKind};
+use transport::{
+    ChannelOptions, ChannelState, ConnectionState, DataChannel, PeerConnection, PeerEvent, SdpKind, TransportError,
+};
 
 use super::{loopback_config, LOOPBACK};
 
@@ -38,10 +40,11 @@ pub(crate) struct Seen {
 }
 
 /// Two sockets standing in for two connections, forwarding between them; `loss_percent` of the
-/// datagrams (a seeded choice) are dropped.
+/// datagrams (a seeded choice) are dropped, and every DTLS datagram while `drop_dtls`.
 pub(crate) struct Relay {
     sides: Arc<[Side; 2]>,
     loss_percent: Arc<AtomicU8>,
+    drop_dtls: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -61,17 +64,24 @@ impl Relay {
         };
         let sides = Arc::new([side(), side()]);
         let loss_percent = Arc::new(AtomicU8::new(0));
+        let drop_dtls = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (sides, loss_percent, stop) = (sides.clone(), loss_percent.clone(), stop.clone());
-            std::thread::spawn(move || forward_datagrams(&sides, &loss_percent, &stop, seed))
+            let (sides, loss_percent, drop_dtls, stop) =
+                (sides.clone(), loss_percent.clone(), drop_dtls.clone(), stop.clone());
+            std::thread::spawn(move || forward_datagrams(&sides, &loss_percent, &drop_dtls, &stop, seed))
         };
-        Self { sides, loss_percent, stop, thread: Some(thread) }
+        Self { sides, loss_percent, drop_dtls, stop, thread: Some(thread) }
     }
 
     /// Drops `percent` of the datagrams each way from now on (100: a silence).
     pub(crate) fn set_loss(&self, percent: u8) {
         self.loss_percent.store(percent, Ordering::Relaxed);
+    }
+
+    /// Drops every DTLS datagram (first byte 20-63, RFC 7983) from now on, or none.
+    pub(crate) fn set_drop_dtls(&self, drop: bool) {
+        self.drop_dtls.store(drop, Ordering::Relaxed);
     }
 
     /// What connection `side` sent so far.
@@ -107,7 +117,7 @@ impl Drop for Relay {
 /// The relay's loop: a datagram on side `to`'s socket comes from the other connection and goes
 /// to connection `to` from the other side's socket, so each connection sees the address it was
 /// told.
-fn forward_datagrams(sides: &[Side; 2], loss_percent: &AtomicU8, stop: &AtomicBool, seed: u64) {
+fn forward_datagrams(sides: &[Side; 2], loss_percent: &AtomicU8, drop_dtls: &AtomicBool, stop: &AtomicBool, seed: u64) {
     let started = Instant::now();
     let mut buffer = [0u8; 2048];
     let mut previous: [Vec<u8>; 2] = Default::default();
@@ -123,7 +133,8 @@ fn forward_datagrams(sides: &[Side; 2], loss_percent: &AtomicU8, stop: &AtomicBo
                 random ^= random << 13;
                 random ^= random >> 7;
                 random ^= random << 17;
-                let dropped = random % 100 < u64::from(loss_percent.load(Ordering::Relaxed));
+                let dropped = random % 100 < u64::from(loss_percent.load(Ordering::Relaxed))
+                    || (drop_dtls.load(Ordering::Relaxed) && matches!(datagram.first(), Some(20..=63)));
                 let destination = *sides[to].real.lock().unwrap();
                 if let (false, Some(destination)) = (dropped, destination) {
                     let _ = sides[from].socket.send_to(datagram, destination);
@@ -158,16 +169,23 @@ pub(crate) struct RelayedPair {
     pub(crate) connections: [PeerConnection; 2],
     pub(crate) channels: [DataChannel; 2],
     pub(crate) relay: Relay,
+    /// The errors each side reported.
+    pub(crate) errors: [Vec<TransportError>; 2],
 }
 
 impl RelayedPair {
-    /// Connects two connections through a new relay whose drops follow `seed`.
-    pub(crate) fn connected(seed: u64) -> Self {
+    /// Starts connecting two connections through a new relay whose drops follow `seed`.
+    pub(crate) fn connecting(seed: u64) -> Self {
         let mut connections = [0, 1].map(|_| PeerConnection::new(loopback_config()).expect("connection"));
         let options = || ChannelOptions { negotiated_id: Some(1), ..Default::default() };
         let channels = [0, 1].map(|side| connections[side].create_data_channel("data", options()).unwrap());
         connections[0].create_offer().unwrap();
-        let mut pair = Self { connections, channels, relay: Relay::new(seed) };
+        Self { connections, channels, relay: Relay::new(seed), errors: Default::default() }
+    }
+
+    /// Connects two connections through a new relay whose drops follow `seed`.
+    pub(crate) fn connected(seed: u64) -> Self {
+        let mut pair = Self::connecting(seed);
         pair.pump_until("both sides connected with their channels open", |pair| {
             (0..2).all(|side| {
                 pair.connections[side].connection_state() == ConnectionState::Connected
@@ -203,14 +221,15 @@ impl RelayedPair {
                         let candidate = self.relay.stand_in(from, &candidate);
                         self.connections[to].add_ice_candidate(&mid, index, &candidate).expect("candidate");
                     }
-                    PeerEvent::Error(text) => panic!("transport error: {text}"),
+                    PeerEvent::Error(error) => self.errors[from].push(error),
                     _ => {}
                 }
             }
         }
     }
 
-    /// Pumps both sides every 2 ms until `done`; panics after 30 s.
+    /// Pumps both sides every 2 ms until `done`; panics after 30 s. Errors the sides report are
+    /// kept in `errors`.
     pub(crate) fn pump_until(&mut self, what: &str, mut done: impl FnMut(&mut Self) -> bool) {
         let start = Instant::now();
         while !done(self) {
