@@ -8,10 +8,11 @@
 //! (its replay protection, RFC 6347 4.1.2.6), in every stack.
 //!
 //! Copies go only while the path is seen to lose. Every DTLS record the other side sends carries a
-//! sequence number; of the records from the address our data goes to, a number that never arrives, or, while the other side sends copies too, a
-//! copy that never arrives, turns the copies on until [`CLEAN_RECORDS_TO_STOP`] records in a row
-//! arrived whole. Our direction is judged by the other one. Copies are capped at
-//! [`COPY_BYTES_PER_SECOND`], so a bulk transfer over a congested link is not doubled.
+//! sequence number; of the records from the address our data goes to, a number that never
+//! arrives, or, while the other side sends copies too, a copy that never arrives, turns the copies
+//! on until [`CLEAN_RECORDS_TO_STOP`] records in a row arrived whole. Our direction is judged by
+//! the other one. Copies are capped at [`COPY_BYTES_PER_SECOND`], so a bulk transfer over a
+//! congested link is not doubled.
 
 use std::net::SocketAddr;
 use std::time::Instant;
