@@ -24,6 +24,7 @@
 ## Keeps the main thread turning: calls run in slices of FRAME_BUDGET_USEC, then a frame passes.
 extends SceneTree
 
+const FrameClock := preload("res://faults/frame_clock.gd")
 const Wire := preload("res://shared/wire.gd")
 const ErrorTally := preload("res://faults/error_tally.gd")
 const HostileValues := preload("res://faults/hostile_values.gd")
@@ -75,8 +76,7 @@ var _slowest_label := ""
 ## Calls over SLOW_CALL_USEC: their count, and the first few as "ms label".
 var _slow_calls := 0
 var _slow_examples: Array[String] = []
-var _longest_frame_usec := 0
-var _last_frame_usec := 0
+var _frames := FrameClock.new()
 
 
 func _initialize() -> void:
@@ -99,10 +99,7 @@ func _initialize() -> void:
 
 
 func _process(_delta: float) -> bool:
-	var now := Time.get_ticks_usec()
-	if _last_frame_usec > 0:
-		_longest_frame_usec = maxi(_longest_frame_usec, now - _last_frame_usec)
-	_last_frame_usec = now
+	_frames.tick()
 	return false
 
 
@@ -464,7 +461,7 @@ func _report(done: int, seconds: float, timed_out: bool) -> void:
 		_slowest_label.left(120),
 	])
 	print("FUZZ time: %.1f s; longest frame %.1f ms; most errors in one call: %s%s" % [
-		seconds, _longest_frame_usec / 1000.0, _tally.max_errors_label,
+		seconds, _frames.longest_usec / 1000.0, _tally.max_errors_label,
 		" (STOPPED: --max-seconds %d reached)" % _max_seconds if timed_out else "",
 	])
 	print("FUZZ slow calls (over %d ms): %d%s" % [

@@ -29,6 +29,7 @@ class KeepingClient:
 		pass
 
 
+const FrameClock := preload("res://faults/frame_clock.gd")
 const MESSAGE_SIZE := 1024
 ## Messages handed to the mesh per frame while streaming.
 const MESSAGES_PER_FRAME := 32
@@ -49,8 +50,7 @@ var _received := 0
 var _reported_streaming := false
 var _lost := false
 var _done := false
-var _last_frame_usec := 0
-var _longest_frame_usec := 0
+var _frames := FrameClock.new()
 
 
 func _initialize() -> void:
@@ -87,10 +87,7 @@ func _initialize() -> void:
 
 
 func _process(_delta: float) -> bool:
-	var now := Time.get_ticks_usec()
-	if _last_frame_usec > 0:
-		_longest_frame_usec = maxi(_longest_frame_usec, now - _last_frame_usec)
-	_last_frame_usec = now
+	_frames.tick()
 	if _done:
 		return false
 	if Time.get_ticks_msec() > timeout * 1000:
@@ -157,7 +154,7 @@ func _finish(code: int) -> void:
 	if _done:
 		return
 	_done = true
-	print("DONE %.1f" % (_longest_frame_usec / 1000.0))
+	print("DONE %.1f" % (_frames.longest_usec / 1000.0))
 	_client.stop()
 	quit(code)
 

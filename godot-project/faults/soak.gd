@@ -12,6 +12,7 @@ extends SceneTree
 ## How a cycle ends.
 enum Ending { CLOSED, DROPPED, DROPPED_MID_HANDSHAKE }
 
+const FrameClock := preload("res://faults/frame_clock.gd")
 const Wire := preload("res://shared/wire.gd")
 
 ## Cycles run before the baseline is taken: the runtime, its threads and the process's
@@ -34,8 +35,7 @@ const MESH_IDS := [1, 2, 3, 4]
 var pairs := 1000
 var meshes := 200
 var _failures: Array[String] = []
-var _last_frame_usec := 0
-var _longest_frame_usec := 0
+var _frames := FrameClock.new()
 
 
 func _initialize() -> void:
@@ -51,10 +51,7 @@ func _initialize() -> void:
 
 
 func _process(_delta: float) -> bool:
-	var now := Time.get_ticks_usec()
-	if _last_frame_usec > 0:
-		_longest_frame_usec = maxi(_longest_frame_usec, now - _last_frame_usec)
-	_last_frame_usec = now
+	_frames.tick()
 	return false
 
 
@@ -86,7 +83,7 @@ func _soak(kind: String, cycles: int, cycle: Callable) -> void:
 	var samples: Array[String] = []
 	var every := maxi(1, cycles / 10)
 	var started := Time.get_ticks_msec()
-	_longest_frame_usec = 0
+	_frames.reset()
 	var failed_cycles := 0
 	for i in cycles:
 		if not await cycle.call(i % 3):
@@ -102,7 +99,7 @@ func _soak(kind: String, cycles: int, cycle: Callable) -> void:
 			+ " %d -> %d, threads %d -> %d, resident memory %d -> %d KiB (%+d KiB, bound %d);"
 			% [baseline.fds, after.fds, baseline.threads, after.threads, baseline.rss_kb,
 				after.rss_kb, grown, RSS_GROWTH_LIMIT_KB]
-			+ " longest frame %.1f ms; cycles that failed %d" % [_longest_frame_usec / 1000.0,
+			+ " longest frame %.1f ms; cycles that failed %d" % [_frames.longest_usec / 1000.0,
 				failed_cycles])
 	print("SOAK %s samples (cycle:MiB/fds/threads): %s" % [kind, " ".join(samples)])
 	if failed_cycles > 0:

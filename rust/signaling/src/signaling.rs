@@ -223,18 +223,16 @@ impl Signaling {
     }
 
     /// The shared directory refused the join `ticket` for `reason`: its client is closed.
+    /// Ignored when lobbies live in memory.
     pub fn join_refused(&mut self, ticket: Ticket, reason: SignalingError) {
-        if self.shared.is_some() {
-            self.refuse_join(ticket, reason);
-        }
+        self.refuse_join(ticket, reason);
     }
 
     /// The shared directory can no longer be reached: every client in a lobby or joining one is
-    /// closed with [`SignalingError::DirectoryLost`], and no request follows.
+    /// closed with [`SignalingError::DirectoryLost`], and no request follows. Ignored when lobbies
+    /// live in memory.
     pub fn directory_lost(&mut self) {
-        if self.shared.is_some() {
-            self.lose_directory();
-        }
+        self.lose_directory();
     }
 
     fn wake(&mut self, client: ClientId, now: Instant) {
@@ -268,20 +266,28 @@ impl Signaling {
                 return;
             }
         };
-        let Some(lobby) = self.lobbies.get_mut(&name) else { return };
+        self.admit_here(client, &name, peer_id);
+    }
+
+    /// Our `client` joined `name` as `peer_id`: it gets its id, it and the members hear about
+    /// each other, then it gets the JOIN answer (as in the single-process server).
+    fn admit_here(&mut self, client: ClientId, name: &str, peer_id: i64) {
+        let Some(lobby) = self.lobbies.get_mut(name) else { return };
         let mut sends = vec![(client, Message::new(Kind::Id, peer_id, if lobby.is_mesh() { "true" } else { "" }))];
-        for (member, member_id) in lobby.members() {
+        for (seat, member_id) in lobby.seats() {
             if lobby.connects(member_id, peer_id) {
-                sends.push((member, Message::new(Kind::PeerConnect, peer_id, "")));
+                if let Seat::Here(member) = seat {
+                    sends.push((member, Message::new(Kind::PeerConnect, peer_id, "")));
+                }
                 sends.push((client, Message::new(Kind::PeerConnect, member_id, "")));
             }
         }
         lobby.add(Seat::Here(client), peer_id);
-        sends.push((client, Message::new(Kind::Join, 0, name.clone())));
+        sends.push((client, Message::new(Kind::Join, 0, name)));
         self.outputs.extend(sends.into_iter().map(|(to, message)| Output::Send { client: to, message }));
-        self.outputs.push_back(Output::Joined { client, lobby: name.clone(), peer_id });
+        self.outputs.push_back(Output::Joined { client, lobby: name.to_owned(), peer_id });
         if let Some(state) = self.clients.get_mut(&client) {
-            state.join(Membership { lobby: name, peer_id });
+            state.join(Membership { lobby: name.to_owned(), peer_id });
         }
     }
 

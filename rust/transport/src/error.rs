@@ -68,11 +68,11 @@ pub enum TransportError {
          answered (the path carried ICE checks but lost the handshake)"
     )]
     HandshakeFailed,
-    /// ICE found no working path, or the DTLS handshake failed; the fields say what ICE had to
-    /// work with.
+    /// ICE found no working path; the fields say what it had to work with. (A DTLS handshake
+    /// that fails is [`TransportError::HandshakeFailed`].)
     #[error(
         "the connection failed: ICE found no working path (local candidates: {gathered}; remote \
-         candidates received: {remote_candidates}; {advice}), or the DTLS handshake failed",
+         candidates received: {remote_candidates}; {advice})",
         advice = relay_advice(*.relay_configured, .gathered)
     )]
     ConnectionFailed {

@@ -418,8 +418,6 @@ impl Writer {
             return Ok(());
         }
         let mut pipe = redis::pipe();
-        // Loaded first, in case Redis lost its scripts (SCRIPT FLUSH).
-        pipe.load_script(&self.scripts.tick).ignore();
         for lobby in &self.watched {
             let mut invocation = self.scripts.tick.prepare_invoke();
             invocation.key(&keys(lobby)[..]).arg(channel(lobby)).arg(&self.instance);

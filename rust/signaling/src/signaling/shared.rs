@@ -219,28 +219,6 @@ impl Signaling {
         }
     }
 
-    /// Our `client` joined `name` as `peer_id`: it gets its id, it and the members hear about
-    /// each other, then it gets the JOIN answer (as in the single-process server).
-    fn admit_here(&mut self, client: ClientId, name: &str, peer_id: i64) {
-        let Some(lobby) = self.lobbies.get_mut(name) else { return };
-        let mut sends = vec![(client, Message::new(Kind::Id, peer_id, if lobby.is_mesh() { "true" } else { "" }))];
-        for (seat, member_id) in lobby.seats() {
-            if lobby.connects(member_id, peer_id) {
-                if let Seat::Here(member) = seat {
-                    sends.push((member, Message::new(Kind::PeerConnect, peer_id, "")));
-                }
-                sends.push((client, Message::new(Kind::PeerConnect, member_id, "")));
-            }
-        }
-        lobby.add(Seat::Here(client), peer_id);
-        sends.push((client, Message::new(Kind::Join, 0, name)));
-        self.outputs.extend(sends.into_iter().map(|(to, message)| Output::Send { client: to, message }));
-        self.outputs.push_back(Output::Joined { client, lobby: name.to_owned(), peer_id });
-        if let Some(state) = self.clients.get_mut(&client) {
-            state.join(Membership { lobby: name.to_owned(), peer_id });
-        }
-    }
-
     /// Closes `client` whose lobby the directory already dropped, so that nothing is requested
     /// about its leaving.
     fn close_without_lobby(&mut self, client: ClientId, reason: SignalingError) {

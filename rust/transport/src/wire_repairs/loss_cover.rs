@@ -41,10 +41,7 @@ pub(super) struct LossCover {
     /// judged, so that nobody else can turn the copies on or keep them off.
     data_peer: Option<SocketAddr>,
     heard: Heard,
-    /// Records judged whole in a row since the last one judged lost.
-    clean_run: u32,
-    /// The last record judged to have come twice, plus [`COPIES_SEEN_FOR`].
-    remote_copies_until: Option<u64>,
+    verdicts: Verdicts,
     budget: f64,
     budget_at: Option<Instant>,
 }
@@ -54,8 +51,7 @@ impl Default for LossCover {
         Self {
             data_peer: None,
             heard: Heard::default(),
-            clean_run: CLEAN_RECORDS_TO_STOP,
-            remote_copies_until: None,
+            verdicts: Verdicts { clean_run: CLEAN_RECORDS_TO_STOP, remote_copies_until: None },
             budget: COPY_BURST_BYTES,
             budget_at: None,
         }
@@ -69,10 +65,9 @@ impl LossCover {
         if self.data_peer != Some(from) {
             return;
         }
+        let verdicts = &mut self.verdicts;
         for (epoch, sequence) in dtls_records(datagram).filter(|&(epoch, _)| epoch > 0) {
-            for (sequence, copies) in self.heard.record(epoch, sequence) {
-                self.judge(sequence, copies);
-            }
+            self.heard.record(epoch, sequence, |sequence, copies| verdicts.judge(sequence, copies));
         }
     }
 
@@ -99,9 +94,20 @@ impl LossCover {
 
     /// Whether copies go now.
     pub(super) fn covering(&self) -> bool {
-        self.clean_run < CLEAN_RECORDS_TO_STOP
+        self.verdicts.clean_run < CLEAN_RECORDS_TO_STOP
     }
+}
 
+/// What the records judged so far say.
+struct Verdicts {
+    /// Records judged whole in a row since the last one judged lost.
+    clean_run: u32,
+    /// The last record judged to have come twice, plus [`COPIES_SEEN_FOR`].
+    remote_copies_until: Option<u64>,
+}
+
+impl Verdicts {
+    /// Judges record `sequence`, which came `copies` times.
     fn judge(&mut self, sequence: u64, copies: u8) {
         if copies == 2 {
             self.remote_copies_until = Some(sequence.saturating_add(COPIES_SEEN_FOR));
@@ -126,15 +132,15 @@ struct Heard {
 }
 
 impl Heard {
-    /// Notes that record `sequence` of `epoch` came; returns the numbers that left the window,
-    /// with how many times each came (0, 1 or 2).
-    fn record(&mut self, epoch: u16, sequence: u64) -> Vec<(u64, u8)> {
+    /// Notes that record `sequence` of `epoch` came; hands `left` each number that left the
+    /// window, with how many times it came (0, 1 or 2).
+    fn record(&mut self, epoch: u16, sequence: u64, mut left: impl FnMut(u64, u8)) {
         let newest = match self.newest {
             Some(newest) if epoch == self.epoch => newest,
-            Some(_) if epoch < self.epoch => return Vec::new(),
+            Some(_) if epoch < self.epoch => return,
             _ => {
                 *self = Self { epoch, first: sequence, newest: Some(sequence), once: 1, twice: 0 };
-                return Vec::new();
+                return;
             }
         };
         if sequence <= newest {
@@ -144,26 +150,24 @@ impl Heard {
                 self.twice |= self.once & mask;
                 self.once |= mask;
             }
-            return Vec::new();
+            return;
         }
         let shift = sequence - newest;
-        let mut left = Vec::new();
         // Numbers newest - i for i from the window's end down, while they leave it.
         for i in (WINDOW.saturating_sub(shift)..WINDOW).rev() {
             let Some(number) = newest.checked_sub(i).filter(|&number| number >= self.first) else {
                 continue;
             };
             let copies = u8::from(self.once >> i & 1 == 1) + u8::from(self.twice >> i & 1 == 1);
-            left.push((number, copies));
+            left(number, copies);
         }
         // A jump past the whole window: the numbers skipped never came (one judgement for all,
         // so a forged jump costs nothing).
         if shift > WINDOW {
-            left.push((sequence - WINDOW, 0));
+            left(sequence - WINDOW, 0);
         }
         let (once, twice) = if shift >= WINDOW { (0, 0) } else { (self.once << shift, self.twice << shift) };
         (self.once, self.twice, self.newest) = (once | 1, twice, Some(sequence));
-        left
     }
 }
 
