@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::error::SignalingError;
 use crate::limits::Limits;
 use crate::message_budget::MessageBudget;
+use crate::source::Source;
 
 /// The lobby a client joined and its peer id there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,19 +37,41 @@ pub(crate) struct Client {
     pinged_at: Option<Instant>,
     budget: MessageBudget,
     membership: Option<Membership>,
+    /// Where it connects from (behind a trusted proxy, the address the proxy forwarded).
+    source: Source,
+    /// It created a lobby (or asked to): its source's lobby count holds one for it until it
+    /// leaves.
+    creates_lobby: bool,
 }
 
 impl Client {
-    /// A client whose handshake finished at `now`: it has the join timeout to join, and a full
-    /// message budget.
-    pub(crate) fn new(limits: &Limits, now: Instant) -> Self {
+    /// A client from `source` whose handshake finished at `now`: it has the join timeout to
+    /// join, and a full message budget.
+    pub(crate) fn new(limits: &Limits, source: Source, now: Instant) -> Self {
         Self {
             opened_at: now,
             heard_at: now,
             pinged_at: None,
             budget: MessageBudget::full(limits.max_messages_per_second, now),
             membership: None,
+            source,
+            creates_lobby: false,
         }
+    }
+
+    /// Where it connects from.
+    pub(crate) fn source(&self) -> Source {
+        self.source
+    }
+
+    /// Whether it created a lobby (or asked to).
+    pub(crate) fn creates_lobby(&self) -> bool {
+        self.creates_lobby
+    }
+
+    /// It asks to create a lobby.
+    pub(crate) fn create_lobby(&mut self) {
+        self.creates_lobby = true;
     }
 
     /// The lobby it joined.

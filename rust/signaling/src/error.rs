@@ -50,8 +50,18 @@ pub enum SignalingError {
     Idle,
     /// The handshake finished while the most clients were connected.
     ServerFull,
+    /// The handshake finished while the most clients from its source address were connected.
+    TooManyClientsFromSource,
+    /// A JOIN that would create a lobby while the clients of its source address have created
+    /// the most.
+    TooManyLobbiesFromSource,
+    /// A relayed message would have overflowed what waits for its receiver (peer `0`): the
+    /// sender sends faster than the receiver reads, and pays for it.
+    RelayOverflow(i64),
     /// The connection did not start with a WebSocket handshake; holds why.
     NotWebSocket(String),
+    /// The TLS handshake failed (the server serves `wss://`); holds why.
+    NotTls(String),
     /// Reading or writing the connection failed (an oversized frame is one such failure); holds
     /// the transport's words.
     Transport(String),
@@ -85,7 +95,11 @@ impl fmt::Display for SignalingError {
             Self::JoinTimedOut => f.write_str("did not join a lobby in time"),
             Self::Idle => f.write_str("idle"),
             Self::ServerFull => f.write_str("the server is full"),
+            Self::TooManyClientsFromSource => f.write_str("too many connections from your address"),
+            Self::TooManyLobbiesFromSource => f.write_str("too many lobbies from your address"),
+            Self::RelayOverflow(id) => write!(f, "peer {id} does not read as fast as you send"),
             Self::NotWebSocket(details) => write!(f, "not a WebSocket handshake ({details})"),
+            Self::NotTls(details) => write!(f, "TLS handshake failed ({details})"),
             Self::Transport(details) => write!(f, "transport error: {details}"),
             Self::ClosedByClient => f.write_str("closed by the client"),
             Self::ConnectionEnded => f.write_str("connection ended"),

@@ -4,7 +4,7 @@
 //! [`signaling`] is the server's state machine: sans-IO, with time passed in, it holds every
 //! rule (lobbies, relay, seal, the handshake, join and idle timeouts, pings, the flood limit);
 //! its module docs say how to drive it. [`protocol`] parses and writes the JSON messages,
-//! [`limits`] holds the rules' numbers, [`output`] what the state machine asks for, and
+//! [`limits`] holds the rules' numbers, [`source`] how source addresses are counted, [`output`] what the state machine asks for, and
 //! [`error`] why clients are refused. [`server`] pumps WebSocket connections through the state
 //! machine.
 //!
@@ -35,4 +35,5 @@ pub mod protocol;
 mod random;
 pub mod server;
 pub mod signaling;
+pub mod source;
 mod wake_queue;

@@ -1,5 +1,5 @@
-//! The numbers behind the rules: how many clients and lobbies, how long to wait, how fast a
-//! client may send.
+//! The numbers behind the rules: how many clients and lobbies (in all and per source address),
+//! how long to wait, how fast a client may send.
 
 use std::time::Duration;
 
@@ -19,6 +19,19 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Text messages per second a client may send on average, in bursts of up to twice that.
     pub max_messages_per_second: u32,
+    /// Connections still in their handshake (TLS and WebSocket) at most; past it a new TCP
+    /// connection is closed at once. Each has the join timeout to finish.
+    pub max_handshakes: usize,
+    /// Connections in their handshake from one source address (IPv6: one /64) at most; past it
+    /// that source's new TCP connections are closed at once. Not applied to a trusted proxy,
+    /// whose clients' addresses are only known once their handshake is done.
+    pub max_handshakes_per_source: usize,
+    /// Connected clients from one source address (IPv6: one /64; behind a trusted proxy, the
+    /// address it forwards) at most; past it a new client is closed once its handshake is done.
+    pub max_clients_per_source: usize,
+    /// Open lobbies created by the clients of one source address at most; past it a JOIN
+    /// creating one is refused.
+    pub max_lobbies_per_source: usize,
 }
 
 impl Limits {
@@ -37,6 +50,10 @@ impl Default for Limits {
             join_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             max_messages_per_second: 100,
+            max_handshakes: 256,
+            max_handshakes_per_source: 8,
+            max_clients_per_source: 32,
+            max_lobbies_per_source: 8,
         }
     }
 }

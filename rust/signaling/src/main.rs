@@ -3,11 +3,12 @@
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use signaling::limits::Limits;
-use signaling::server::{serve, serve_shared, Config, RedisDirectory};
+use signaling::server::{serve, serve_shared, Config, ProxyHeader, RedisDirectory, Tls};
 
 /// WebSocket signaling server for WebRTC meshes, speaking the protocol of Godot's
 /// webrtc_signaling demo (JSON frames {type, id, data}; lobbies; the host is peer 1).
@@ -49,12 +50,49 @@ struct Args {
     /// remove them (PEER_DISCONNECT) within this and a third of it.
     #[arg(long, default_value_t = 6, value_name = "SECONDS")]
     redis_lease: u64,
+    /// Connections still in their handshake (TLS, WebSocket) at most; past it new TCP
+    /// connections are closed at once.
+    #[arg(long, default_value_t = 256)]
+    max_handshakes: usize,
+    /// Connections in their handshake from one address (IPv6: one /64) at most.
+    #[arg(long, default_value_t = 8)]
+    max_handshakes_per_source: usize,
+    /// Connected clients from one address (IPv6: one /64; behind a trusted proxy, the address
+    /// it forwards) at most.
+    #[arg(long, default_value_t = 32)]
+    max_clients_per_source: usize,
+    /// Open lobbies created from one address (IPv6: one /64) at most.
+    #[arg(long, default_value_t = 8)]
+    max_lobbies_per_source: usize,
+    /// A reverse proxy whose connections count under the client address it forwards (in
+    /// --proxy-header); repeat for several.
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    trusted_proxies: Vec<IpAddr>,
+    /// The header the trusted proxies append the client's address to (the last hop is used).
+    #[arg(long, value_enum, default_value_t = HeaderArg::XForwardedFor)]
+    proxy_header: HeaderArg,
+    /// Serve wss:// with this certificate chain (PEM, the server's certificate first); needs
+    /// --tls-key. Both files are read again on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// --proxy-header's values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum HeaderArg {
+    /// X-Forwarded-For: client, proxy1, ...
+    XForwardedFor,
+    /// Forwarded: for=client (RFC 7239).
+    Forwarded,
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let config = Config {
+    let mut config = Config {
         limits: Limits {
             max_clients: args.max_clients,
             max_lobbies: args.max_lobbies,
@@ -62,9 +100,31 @@ async fn main() {
             join_timeout: Duration::from_secs(args.join_timeout.max(1)),
             idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
             max_messages_per_second: args.max_messages_per_second.max(1),
+            max_handshakes: args.max_handshakes.max(1),
+            max_handshakes_per_source: args.max_handshakes_per_source.max(1),
+            max_clients_per_source: args.max_clients_per_source.max(1),
+            max_lobbies_per_source: args.max_lobbies_per_source.max(1),
         },
         max_frame_size: args.max_frame_size,
+        tls: None,
+        trusted_proxies: args.trusted_proxies.clone(),
+        proxy_header: match args.proxy_header {
+            HeaderArg::XForwardedFor => ProxyHeader::XForwardedFor,
+            HeaderArg::Forwarded => ProxyHeader::Forwarded,
+        },
     };
+    if let (Some(certificate), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        match Tls::load(certificate, key) {
+            Ok(tls) => {
+                tokio::spawn(tls.clone().reload_on_hangup());
+                config.tls = Some(tls);
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1);
+            }
+        }
+    }
     let directory = match &args.redis {
         Some(url) => match RedisDirectory::connect(url, Duration::from_secs(args.redis_lease.max(1))).await {
             Ok(directory) => Some(directory),
@@ -83,7 +143,7 @@ async fn main() {
         }
     };
     match listener.local_addr() {
-        Ok(address) => println!("listening on ws://{address}"),
+        Ok(address) => println!("listening on {}://{address}", if config.tls.is_some() { "wss" } else { "ws" }),
         Err(error) => eprintln!("listening (address unknown: {error})"),
     }
     let Some(directory) = directory else {

@@ -16,6 +16,21 @@ pub enum Output {
         /// What to send.
         message: Message,
     },
+    /// Send `message`, relayed from another lobby member, to `client` as a text frame. The
+    /// sender pays if it would overflow what waits for `client`: the message is dropped and
+    /// `from`, the sending client when it is one of ours, is reported with
+    /// [`Signaling::relay_overflowed`]; `client` stays.
+    ///
+    /// [`Signaling::relay_overflowed`]: crate::signaling::Signaling::relay_overflowed
+    Relay {
+        /// The receiver.
+        client: ClientId,
+        /// The sender, when it is a client of this server (`None`: a member on another
+        /// instance).
+        from: Option<ClientId>,
+        /// What to send.
+        message: Message,
+    },
     /// Send a WebSocket ping to `client` (its pong, like any frame, proves it is alive).
     Ping {
         /// The receiver.

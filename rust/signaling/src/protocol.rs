@@ -11,6 +11,20 @@ pub const HOST_ID: i64 = 1;
 /// The WebSocket close code of every close the server decides (as in Godot's demo server).
 pub const CLOSE_CODE: u16 = 4000;
 
+/// Bytes of a close frame's reason at most: a control frame's payload is at most 125 bytes
+/// (RFC 6455, section 5.5), two of which are the close code.
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// `reason` cut to [`MAX_CLOSE_REASON_BYTES`] at a character boundary, so that it fits a close
+/// frame and stays UTF-8 (reasons may quote what a client sent).
+pub(crate) fn close_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason.get(..end).unwrap_or_default()
+}
+
 /// Message types, numbered as in Godot's demo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -105,6 +119,18 @@ mod tests {
         assert_eq!(message.to_json(), r#"{"type":4,"id":5,"data":"v=0"}"#);
         assert_eq!(Message::parse(&message.to_json()), Ok(message));
         assert_eq!(Message::parse(r#"{"type":0,"id":0}"#), Ok(Message::new(Kind::Join, 0, "")));
+    }
+
+    #[test]
+    fn close_reasons_are_cut_at_a_character_boundary() {
+        assert_eq!(close_reason("short"), "short");
+        let long = format!("x{}", "é".repeat(100));
+        let cut = close_reason(&long);
+        assert_eq!(cut.len(), 123, "x and 61 two-byte characters");
+        assert!(long.starts_with(cut));
+        let euro = "€".repeat(50);
+        assert_eq!(close_reason(&euro).len(), 123, "41 three-byte characters");
+        assert_eq!(close_reason(&"🎮".repeat(40)).len(), 120, "30 four-byte characters");
     }
 
     #[test]

@@ -1,9 +1,16 @@
-//! The WebSocket pump around the [`Signaling`] state machine: it accepts connections, reports
-//! their events with the current instant, carries out the outputs, and wakes the state machine
+//! The WebSocket pump around the [`Signaling`] state machine: it accepts connections (dropping at
+//! once those the state machine refuses: too many in their handshake), reports their events with
+//! the current instant and source address, carries out the outputs, and wakes the state machine
 //! at its next deadline. The rules it enforces itself are about size: the frame size, which
-//! tungstenite checks while reading, and how much may wait to be written to a client (more means
-//! the client does not read). Breaking either is a transport error, and the state machine closes
-//! the client for it. One log line per connection event goes to stdout.
+//! tungstenite checks while reading, and how much may wait to be written to a client. A client
+//! that lets server messages pile up does not read: a transport error, for which the state
+//! machine closes it. A relayed message that would overflow its receiver's queue, or its
+//! sender's share of it, is charged to the sender: the message is dropped and the sender closed,
+//! the receiver stays. One log line per connection event goes to stdout.
+//!
+//! With [`Config::tls`] every connection starts with a TLS handshake (`wss://`); with
+//! [`Config::trusted_proxies`] a connection from one of them is counted under the client address
+//! the proxy forwards ([`ProxyHeader`]) once its handshake is done.
 //!
 //! [`serve`] is the single-process server: lobbies live in the state machine's memory.
 //! [`serve_shared`] shares them with other instances through Redis ([`RedisDirectory`]): the
@@ -12,10 +19,12 @@
 //! what happens when Redis fails).
 
 mod connection;
+mod forwarded;
 mod redis_directory;
+mod tls;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,11 +33,13 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::limits::Limits;
 use crate::output::Output;
-use crate::random::seed_from_entropy;
 use crate::signaling::{ClientId, Signaling};
-use connection::{Command, Event};
+use crate::source::Source;
+use connection::{Command, Event, Setup};
+pub use forwarded::ProxyHeader;
 pub use redis_directory::{DirectoryError, RedisDirectory, RESPONSE_TIMEOUT};
 use redis_directory::{Report, Running};
+pub use tls::{Tls, TlsError};
 
 /// Events waiting for the pump at most; a connection that finds the queue full waits (and so
 /// reads no further) until there is room.
@@ -41,33 +52,67 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// frame size). A client that lets more pile up, beyond what its socket took, does not read: it
 /// is closed, rather than let the server grow without bound.
 const UNSENT_FRAMES: usize = 16;
+/// Text relayed by one sender that may wait for one receiver's writer at most, in largest frames
+/// (256 KiB with the default frame size): a quarter of [`UNSENT_FRAMES`], so that one member
+/// flooding another is stopped before the receiver's queue is full and the others' relays still
+/// get through. Past it the sender is closed.
+const RELAY_SHARE_FRAMES: usize = 4;
 /// How long the pump lets close frames go out after the shared directory is lost.
 const LOST_GRACE: Duration = Duration::from_millis(500);
 
 /// Everything the server can be told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The numbers the state machine enforces.
     pub limits: Limits,
     /// Largest text frame accepted, in bytes.
     pub max_frame_size: usize,
+    /// Serve `wss://` with this certificate and key; `None` serves `ws://`.
+    pub tls: Option<Tls>,
+    /// Proxies whose connections are counted under the client address they forward (and are
+    /// not held to the per-source handshake cap themselves).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The header the trusted proxies append the client's address to.
+    pub proxy_header: ProxyHeader,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { limits: Limits::default(), max_frame_size: 64 * 1024 }
+        Self {
+            limits: Limits::default(),
+            max_frame_size: 64 * 1024,
+            tls: None,
+            trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::default(),
+        }
     }
 }
 
 /// A connection as the pump knows it.
 struct Connection {
+    /// The TCP peer.
     address: SocketAddr,
+    /// The client's address forwarded by a trusted proxy, once its handshake is done.
+    forwarded: Option<IpAddr>,
     commands: mpsc::UnboundedSender<Command>,
     /// Bytes of text that may still be queued for its writer; each text holds its share until
     /// it is written.
     unsent: Arc<Semaphore>,
+    /// For each client that relayed to it lately: bytes of that client's relays that may still
+    /// be queued for its writer (see [`RELAY_SHARE_FRAMES`]).
+    relayed_from: HashMap<ClientId, Arc<Semaphore>>,
     /// Its WebSocket handshake is done.
     open: bool,
+}
+
+impl Connection {
+    /// Where the log says it comes from: the TCP peer, and the forwarded address if any.
+    fn origin(&self) -> String {
+        match self.forwarded {
+            Some(forwarded) => format!("{} (for {forwarded})", self.address),
+            None => self.address.to_string(),
+        }
+    }
 }
 
 /// The state machine, the connections' command queues, and the queue their events come in by.
@@ -81,9 +126,9 @@ struct Pump {
 }
 
 /// Serves clients on `listener` until the future is dropped. Lobby names and peer ids are
-/// drawn from a generator seeded from the OS and the clock.
+/// drawn from the operating system's random source.
 pub async fn serve(listener: TcpListener, config: Config) {
-    let signaling = Signaling::new(config.limits, seed_from_entropy());
+    let signaling = Signaling::new(config.limits);
     run(listener, config, signaling, None).await;
 }
 
@@ -93,7 +138,7 @@ pub async fn serve(listener: TcpListener, config: Config) {
 pub async fn serve_shared(listener: TcpListener, config: Config, directory: RedisDirectory) -> DirectoryError {
     let (reporter, reports) = mpsc::channel(EVENT_QUEUE_LENGTH);
     let running = redis_directory::start(directory, reporter);
-    let signaling = Signaling::with_shared_lobbies(config.limits, seed_from_entropy());
+    let signaling = Signaling::with_shared_lobbies(config.limits);
     let lost = run(listener, config, signaling, Some((running, reports))).await;
     lost.unwrap_or_else(|| DirectoryError::Lost("the pump stopped".into()))
 }
@@ -172,25 +217,38 @@ impl Pump {
     }
 
     fn accept(&mut self, stream: TcpStream, address: SocketAddr) {
+        let proxied = self.config.trusted_proxies.contains(&address.ip());
+        let source = (!proxied).then(|| Source::of(address.ip()));
+        // Refused (too many handshakes): the stream is dropped, which closes it, and nothing is
+        // logged, so that a flood of connections costs no more than that.
+        let Some(client) = self.signaling.accept(Instant::now(), source) else { return };
         // Answers are bursts of small frames (ID, PEER_CONNECTs, JOIN): without this, Nagle's
         // algorithm held each burst's second frame until the client's delayed ACK (~40 ms).
         let _ = stream.set_nodelay(true);
-        let client = self.signaling.accept(Instant::now());
         let (commands, queue) = mpsc::unbounded_channel();
         let unsent = Arc::new(Semaphore::new(self.max_unsent()));
-        self.connections.insert(client, Connection { address, commands, unsent, open: false });
-        tokio::spawn(connection::run(client, stream, self.config, self.events.clone(), queue));
+        let connection =
+            Connection { address, forwarded: None, commands, unsent, relayed_from: HashMap::new(), open: false };
+        self.connections.insert(client, connection);
+        let setup = Setup {
+            max_frame_size: self.config.max_frame_size,
+            write_timeout: self.config.limits.idle_timeout,
+            tls: self.config.tls.as_ref().map(Tls::acceptor),
+            proxy_header: proxied.then_some(self.config.proxy_header),
+        };
+        tokio::spawn(connection::run(client, stream, setup, self.events.clone(), queue));
     }
 
     fn report(&mut self, event: Event) {
         let now = Instant::now();
         match event {
-            Event::Opened { client } => {
-                if let Some(connection) = self.connections.get_mut(&client) {
-                    connection.open = true;
-                    log(client, connection.address, "connected");
-                }
-                self.signaling.open(client, now);
+            Event::Opened { client, forwarded } => {
+                let Some(connection) = self.connections.get_mut(&client) else { return };
+                connection.open = true;
+                connection.forwarded = forwarded;
+                log(client, &connection.origin(), "connected");
+                let source = Source::of(forwarded.unwrap_or(connection.address.ip()));
+                self.signaling.open(client, now, source);
             }
             Event::Text { client, text } => self.signaling.receive_text(client, &text, now),
             Event::Binary { client } => self.signaling.receive_binary(client, now),
@@ -199,7 +257,7 @@ impl Pump {
             Event::Ended { client, reason } => {
                 if let Some(connection) = self.connections.remove(&client) {
                     let verdict = if connection.open { "closed" } else { "refused" };
-                    log(client, connection.address, &format!("{verdict}: {reason}"));
+                    log(client, &connection.origin(), &format!("{verdict}: {reason}"));
                 }
                 self.signaling.disconnected(client);
             }
@@ -210,16 +268,17 @@ impl Pump {
         while let Some(output) = self.signaling.poll_output() {
             match output {
                 Output::Send { client, message } => self.send_text(client, message.to_json()),
+                Output::Relay { client, from, message } => self.relay_text(client, from, message.to_json()),
                 Output::Ping { client } => self.command(client, Command::Ping),
                 Output::Close { client, reason } => {
                     let Some(connection) = self.connections.remove(&client) else { continue };
                     let verdict = if connection.open { "closed" } else { "refused" };
-                    log(client, connection.address, &format!("{verdict}: {reason}"));
+                    log(client, &connection.origin(), &format!("{verdict}: {reason}"));
                     let _ = connection.commands.send(Command::Close(reason.to_string()));
                 }
                 Output::Joined { client, lobby, peer_id } => {
                     if let Some(connection) = self.connections.get(&client) {
-                        log(client, connection.address, &format!("joined lobby {lobby} as peer {peer_id}"));
+                        log(client, &connection.origin(), &format!("joined lobby {lobby} as peer {peer_id}"));
                     }
                 }
             }
@@ -237,11 +296,48 @@ impl Pump {
         let Some(connection) = self.connections.get(&client) else { return };
         let size = u32::try_from(text.len()).unwrap_or(u32::MAX);
         match Arc::clone(&connection.unsent).try_acquire_many_owned(size) {
-            Ok(share) => self.command(client, Command::Text(text, share)),
+            Ok(share) => self.command(client, Command::Text(text, share, None)),
             Err(_) => {
                 let error = format!("over {} bytes wait to be written: the client does not read", self.max_unsent());
                 self.signaling.transport_failed(client, error);
             }
+        }
+    }
+
+    /// Bytes of one sender's relays that may wait for one receiver's writer.
+    fn max_relay_share(&self) -> usize {
+        self.config.max_frame_size.saturating_mul(RELAY_SHARE_FRAMES).min(Semaphore::MAX_PERMITS)
+    }
+
+    /// Queues `text`, relayed from `from` (`None`: a member on another instance), for `client`.
+    /// If it would put more than [`Pump::max_unsent`] in front of the receiver's writer, or more
+    /// than [`Pump::max_relay_share`] of the sender's relays, the sender pays: the text is
+    /// dropped and the sender is closed (a sender on another instance is bounded by its own
+    /// instance's rate limit; only its text is dropped). The receiver stays.
+    fn relay_text(&mut self, client: ClientId, from: Option<ClientId>, text: String) {
+        let max_share = self.max_relay_share();
+        let max_senders = self.config.limits.max_lobby_peers;
+        let Some(connection) = self.connections.get_mut(&client) else { return };
+        let size = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        let sender_share = match from {
+            None => Ok(None),
+            Some(sender) => {
+                if connection.relayed_from.len() >= max_senders && !connection.relayed_from.contains_key(&sender) {
+                    // A sender none of whose relays wait holds nothing: its entry can go.
+                    connection.relayed_from.retain(|_, share| share.available_permits() < max_share);
+                }
+                let share =
+                    connection.relayed_from.entry(sender).or_insert_with(|| Arc::new(Semaphore::new(max_share)));
+                Arc::clone(share).try_acquire_many_owned(size).map(Some)
+            }
+        };
+        let queue_share = Arc::clone(&connection.unsent).try_acquire_many_owned(size);
+        match (queue_share, sender_share) {
+            (Ok(queue_share), Ok(sender_share)) => self.command(client, Command::Text(text, queue_share, sender_share)),
+            _ => match from {
+                Some(sender) => self.signaling.relay_overflowed(sender, client),
+                None => log(client, &connection.origin(), "dropped a relay from another instance: its queue is full"),
+            },
         }
     }
 
@@ -254,7 +350,7 @@ impl Pump {
 }
 
 /// One log line: seconds since the Unix epoch, the client, its address, what happened.
-fn log(client: ClientId, address: SocketAddr, event: &str) {
+fn log(client: ClientId, address: &str, event: &str) {
     let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     println!("{seconds:.3} client {client} {address}: {event}");
 }

@@ -7,9 +7,11 @@
 //!
 //! # Driving it
 //!
-//! 1. A connection arrives: [`Signaling::accept`] numbers it. It has the join timeout to finish
-//!    its WebSocket handshake.
-//! 2. Its handshake finishes: [`Signaling::open`]. It failed: [`Signaling::disconnected`].
+//! 1. A connection arrives: [`Signaling::accept`] numbers it, or refuses it when too many
+//!    connections (from its source, or in all) are in their handshake: drop it at once. It has
+//!    the join timeout to finish its handshake (TLS and WebSocket).
+//! 2. Its handshake finishes: [`Signaling::open`] with its source address (behind a trusted
+//!    proxy, the address the proxy forwarded). It failed: [`Signaling::disconnected`].
 //! 3. Each frame from it: [`Signaling::receive_text`], [`Signaling::receive_binary`], or
 //!    [`Signaling::receive_control`] for pings and pongs.
 //! 4. Reading or writing it fails: [`Signaling::transport_failed`]. It ends (a close frame from
@@ -25,8 +27,8 @@
 //! machine ignores anything reported about it afterwards, so the I/O layer need not report its
 //! end.
 //!
-//! Lobby names and peer ids come from a generator seeded in [`Signaling::new`]: the same seed
-//! and the same calls give the same names and ids.
+//! Lobby names and peer ids come from the operating system's random source, so that no name can
+//! be predicted from the ones handed out before it.
 //!
 //! # Shared lobbies
 //!
@@ -43,7 +45,7 @@
 //! modes; the lobby rules are decided by the directory, and clients hear about joins, leaves,
 //! seals and a lobby's end when the directory's event comes back.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crate::client::{Client, Due, Membership};
@@ -53,7 +55,8 @@ use crate::limits::Limits;
 use crate::lobby::{lobby_name, Lobby, Seat};
 use crate::output::Output;
 use crate::protocol::{Kind, Message, HOST_ID};
-use crate::random::SplitMix64;
+use crate::random::Random;
+use crate::source::{Source, SourceTable};
 use crate::wake_queue::WakeQueue;
 
 /// A connection, numbered by [`Signaling::accept`] from 1 up.
@@ -67,10 +70,13 @@ const PEER_ID_SPAN: u64 = i32::MAX as u64 - 1;
 #[derive(Debug)]
 pub struct Signaling {
     limits: Limits,
-    random: SplitMix64,
+    random: Random,
     next_client: ClientId,
-    /// Connections still in their WebSocket handshake.
-    handshakes: BTreeSet<ClientId>,
+    /// Connections still in their handshake, and their source when it is known already (it is
+    /// not for a trusted proxy's connections).
+    handshakes: BTreeMap<ClientId, Option<Source>>,
+    /// What each source address holds, for the per-source caps.
+    sources: SourceTable,
     clients: BTreeMap<ClientId, Client>,
     lobbies: BTreeMap<String, Lobby>,
     wake_queue: WakeQueue,
@@ -81,13 +87,14 @@ pub struct Signaling {
 
 impl Signaling {
     /// A server with no clients, enforcing `limits`, whose lobby names and peer ids are drawn
-    /// from a generator seeded with `seed`.
-    pub fn new(limits: Limits, seed: u64) -> Self {
+    /// from the operating system's random source.
+    pub fn new(limits: Limits) -> Self {
         Self {
             limits,
-            random: SplitMix64::new(seed),
+            random: Random::System,
             next_client: 1,
-            handshakes: BTreeSet::new(),
+            handshakes: BTreeMap::new(),
+            sources: SourceTable::default(),
             clients: BTreeMap::new(),
             lobbies: BTreeMap::new(),
             wake_queue: WakeQueue::default(),
@@ -100,33 +107,72 @@ impl Signaling {
     /// instances: it sends [`Request`]s and is told [`Event`]s (see the module docs). Its
     /// `max_lobbies` counts the lobbies its own clients host; the other limits are as in
     /// [`Signaling::new`], `max_lobby_peers` being enforced by the directory.
-    pub fn with_shared_lobbies(limits: Limits, seed: u64) -> Self {
-        Self { shared: Some(Shared::default()), ..Self::new(limits, seed) }
+    pub fn with_shared_lobbies(limits: Limits) -> Self {
+        Self { shared: Some(Shared::default()), ..Self::new(limits) }
     }
 
-    /// A connection arrived at `now`; returns its number. Its WebSocket handshake must finish
-    /// within the join timeout.
-    pub fn accept(&mut self, now: Instant) -> ClientId {
+    /// The same server drawing its names and ids from a splitmix64 generator seeded with `seed`,
+    /// so that a test's names repeat from run to run (test builds only).
+    #[cfg(test)]
+    fn with_seed(self, seed: u64) -> Self {
+        Self { random: Random::Seeded(seed), ..self }
+    }
+
+    /// A connection arrived at `now` from `source` (`None` when it is not known before the
+    /// handshake: a trusted proxy's connections); returns its number, or `None` when it is
+    /// refused: [`Limits::max_handshakes`] connections are in their handshake, or
+    /// [`Limits::max_handshakes_per_source`] from `source`. Its handshake must finish within the
+    /// join timeout.
+    pub fn accept(&mut self, now: Instant, source: Option<Source>) -> Option<ClientId> {
+        if self.handshakes.len() >= self.limits.max_handshakes {
+            return None;
+        }
+        if let Some(source) = source {
+            if self.sources.of(source).handshakes >= self.limits.max_handshakes_per_source {
+                return None;
+            }
+            self.sources.update(source, |held| held.handshakes += 1);
+        }
         let client = self.next_client;
         self.next_client = self.next_client.wrapping_add(1);
-        self.handshakes.insert(client);
+        self.handshakes.insert(client, source);
         self.wake_queue.schedule(client, now.checked_add(self.limits.join_timeout));
-        client
+        Some(client)
     }
 
-    /// `client`'s WebSocket handshake finished at `now`. It is closed if the server is full;
+    /// `client`'s handshake finished at `now`; it connects from `source`. It is closed if the
+    /// server is full, or holds [`Limits::max_clients_per_source`] clients from `source`;
     /// otherwise it has the join timeout to join a lobby.
-    pub fn open(&mut self, client: ClientId, now: Instant) {
-        if !self.handshakes.remove(&client) {
-            return;
+    pub fn open(&mut self, client: ClientId, now: Instant, source: Source) {
+        let Some(accepted_from) = self.handshakes.remove(&client) else { return };
+        if let Some(accepted_from) = accepted_from {
+            self.sources.update(accepted_from, |held| held.handshakes = held.handshakes.saturating_sub(1));
         }
         if self.clients.len() >= self.limits.max_clients {
             self.close(client, SignalingError::ServerFull);
             return;
         }
-        let state = Client::new(&self.limits, now);
+        if self.sources.of(source).clients >= self.limits.max_clients_per_source {
+            self.close(client, SignalingError::TooManyClientsFromSource);
+            return;
+        }
+        self.sources.update(source, |held| held.clients += 1);
+        let state = Client::new(&self.limits, source, now);
         self.wake_queue.schedule(client, state.next_deadline(&self.limits));
         self.clients.insert(client, state);
+    }
+
+    /// Counts the lobby `client` is about to create against its source's cap; the error when
+    /// that source created [`Limits::max_lobbies_per_source`] open lobbies already.
+    fn count_lobby_creation(&mut self, client: ClientId) -> Result<(), SignalingError> {
+        let Some(state) = self.clients.get_mut(&client) else { return Ok(()) };
+        let source = state.source();
+        if self.sources.of(source).lobbies >= self.limits.max_lobbies_per_source {
+            return Err(SignalingError::TooManyLobbiesFromSource);
+        }
+        state.create_lobby();
+        self.sources.update(source, |held| held.lobbies += 1);
+        Ok(())
     }
 
     /// A text frame from `client` at `now`.
@@ -176,9 +222,21 @@ impl Signaling {
 
     /// Reading from or writing to `client` failed (`error` says how): it is closed.
     pub fn transport_failed(&mut self, client: ClientId, error: String) {
-        if self.handshakes.contains(&client) || self.clients.contains_key(&client) {
+        if self.handshakes.contains_key(&client) || self.clients.contains_key(&client) {
             self.close(client, SignalingError::Transport(error));
         }
+    }
+
+    /// A relayed message from `sender` to `receiver` was dropped because it would have
+    /// overflowed what waits for `receiver` ([`Output::Relay`]): the sender pays and is closed
+    /// ([`SignalingError::RelayOverflow`]); the receiver stays.
+    pub fn relay_overflowed(&mut self, sender: ClientId, receiver: ClientId) {
+        if !self.clients.contains_key(&sender) {
+            return;
+        }
+        let peer_id =
+            self.clients.get(&receiver).and_then(Client::membership).map_or(0, |membership| membership.peer_id);
+        self.close(sender, SignalingError::RelayOverflow(peer_id));
     }
 
     /// `client`'s connection ended (or its handshake failed): it leaves its lobby, and if it
@@ -236,7 +294,7 @@ impl Signaling {
     }
 
     fn wake(&mut self, client: ClientId, now: Instant) {
-        if self.handshakes.contains(&client) {
+        if self.handshakes.contains_key(&client) {
             // A connection in its handshake is woken only by its handshake deadline.
             self.close(client, SignalingError::HandshakeTimedOut);
             return;
@@ -258,7 +316,11 @@ impl Signaling {
             self.request_join(client, mesh, requested);
             return;
         }
-        let joined = if requested.is_empty() { self.create_lobby(mesh) } else { self.admit(requested) };
+        let joined = if requested.is_empty() {
+            self.count_lobby_creation(client).and_then(|()| self.create_lobby(mesh))
+        } else {
+            self.admit(requested)
+        };
         let (name, peer_id) = match joined {
             Ok(joined) => joined,
             Err(reason) => {
@@ -327,7 +389,7 @@ impl Signaling {
             Some(Seat::Here(member)) if member == client => self.close(client, SignalingError::MessageToSelf),
             Some(Seat::Here(member)) => {
                 let message = Message::new(message.kind, sender.peer_id, message.data);
-                self.outputs.push_back(Output::Send { client: member, message });
+                self.outputs.push_back(Output::Relay { client: member, from: Some(client), message });
             }
             Some(Seat::Away) => {
                 let to = message.id;
@@ -366,8 +428,18 @@ impl Signaling {
     /// lobby ends and its other members are closed.
     fn forget(&mut self, client: ClientId) {
         self.wake_queue.cancel(client);
-        self.handshakes.remove(&client);
-        let membership = self.clients.remove(&client).and_then(Client::into_membership);
+        if let Some(Some(source)) = self.handshakes.remove(&client) {
+            self.sources.update(source, |held| held.handshakes = held.handshakes.saturating_sub(1));
+        }
+        let state = self.clients.remove(&client);
+        if let Some(state) = &state {
+            let lobbies = usize::from(state.creates_lobby());
+            self.sources.update(state.source(), |held| {
+                held.clients = held.clients.saturating_sub(1);
+                held.lobbies = held.lobbies.saturating_sub(lobbies);
+            });
+        }
+        let membership = state.and_then(Client::into_membership);
         if self.shared.is_some() {
             self.leave_shared(client, membership);
             return;

@@ -22,7 +22,7 @@ async fn start() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let limits = Limits { join_timeout: JOIN_TIMEOUT, ..Limits::default() };
-    tokio::spawn(serve(listener, Config { limits, max_frame_size: MAX_FRAME_SIZE }));
+    tokio::spawn(serve(listener, Config { limits, max_frame_size: MAX_FRAME_SIZE, ..Config::default() }));
     format!("ws://{address}")
 }
 

@@ -1,21 +1,26 @@
-//! One connection's I/O: the WebSocket handshake, a reader that turns frames into [`Event`]s for
+//! One connection's I/O: the handshake (TLS when served directly as `wss://`, then WebSocket,
+//! reading the client's forwarded address when the TCP peer is a trusted proxy), a reader that turns frames into [`Event`]s for
 //! the pump, and a writer that carries out the pump's [`Command`]s. It decides nothing: every
 //! rule is the state machine's.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio_rustls::TlsAcceptor;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::WebSocketStream;
 
-use super::Config;
+use super::forwarded::{forwarded_address, ProxyHeader};
 use crate::error::SignalingError;
-use crate::protocol::CLOSE_CODE;
+use crate::protocol::{close_reason, CLOSE_CODE};
 use crate::signaling::ClientId;
 
 /// How long a connection whose reading ended waits for its writer to send what is queued
@@ -31,8 +36,9 @@ const FRAMES_PER_FLUSH: usize = 64;
 /// What a connection reports to the pump.
 #[derive(Debug)]
 pub(super) enum Event {
-    /// The WebSocket handshake is done.
-    Opened { client: ClientId },
+    /// The handshake is done; `forwarded` is the client's address as its trusted proxy forwarded
+    /// it (`None`: not behind a trusted proxy, or the proxy forwarded none).
+    Opened { client: ClientId, forwarded: Option<IpAddr> },
     /// A text frame.
     Text { client: ClientId, text: String },
     /// A binary frame.
@@ -48,44 +54,50 @@ pub(super) enum Event {
 /// What the pump asks a connection to do.
 #[derive(Debug)]
 pub(super) enum Command {
-    /// Send a text frame; the permit is its share of the connection's queue limit, given back
-    /// once it is written.
-    Text(String, OwnedSemaphorePermit),
+    /// Send a text frame; the permits are its share of the connection's queue limit and, for a
+    /// relay, of its sender's share of that queue, given back once it is written.
+    Text(String, OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
     /// Send a ping.
     Ping,
     /// Send a close frame with this reason, then stop (or drop the handshake).
     Close(String),
 }
 
-type Sink = SplitSink<WebSocketStream<TcpStream>, Frame>;
-type Source = SplitStream<WebSocketStream<TcpStream>>;
+/// How one connection is set up.
+pub(super) struct Setup {
+    /// Largest text frame accepted, in bytes.
+    pub(super) max_frame_size: usize,
+    /// How long a write may take (the idle timeout).
+    pub(super) write_timeout: Duration,
+    /// The TLS acceptor when the server is `wss://`.
+    pub(super) tls: Option<TlsAcceptor>,
+    /// The header the client's address is read from: only when the TCP peer is a trusted proxy.
+    pub(super) proxy_header: Option<ProxyHeader>,
+}
 
 /// Runs `client`'s connection until it ends or the pump closes it.
 pub(super) async fn run(
     client: ClientId,
     stream: TcpStream,
-    config: Config,
+    setup: Setup,
     events: mpsc::Sender<Event>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let defaults = WebSocketConfig::default();
-    // Unsent bytes (the writer's frame, and the pongs tungstenite answers pings with) wait in
-    // the write buffer. Without a limit, a client that pings and never reads would grow it
-    // without end. Room for the buffer and two of the largest frames (a relayed message is a
-    // little longer than the frame it came in); tungstenite requires more than the buffer.
-    // Beyond that, a new pong replaces the one waiting and a message fails, closing the client.
-    let max_unsent =
-        defaults.write_buffer_size.saturating_add(config.max_frame_size.saturating_mul(2)).saturating_add(1);
-    let websocket_config = defaults
-        .read_buffer_size(READ_BUFFER_SIZE)
-        .max_write_buffer_size(max_unsent)
-        .max_message_size(Some(config.max_frame_size))
-        .max_frame_size(Some(config.max_frame_size));
-    let websocket = tokio::select! {
-        upgraded = tokio_tungstenite::accept_async_with_config(stream, Some(websocket_config)) => match upgraded {
-            Ok(websocket) => websocket,
-            Err(error) => {
-                let reason = SignalingError::NotWebSocket(error.to_string());
+    let tls = setup.tls.clone();
+    let handshakes = async {
+        match tls {
+            None => handshake(stream, &setup).await.map(|(websocket, forwarded)| (Stream::Plain(websocket), forwarded)),
+            Some(acceptor) => {
+                let stream =
+                    acceptor.accept(stream).await.map_err(|error| SignalingError::NotTls(error.to_string()))?;
+                handshake(stream, &setup).await.map(|(websocket, forwarded)| (Stream::Tls(websocket), forwarded))
+            }
+        }
+    };
+    let (websocket, forwarded) = tokio::select! {
+        opened = handshakes => match opened {
+            Ok(opened) => opened,
+            Err(reason) => {
                 let _ = events.send(Event::Ended { client, reason }).await;
                 return;
             }
@@ -93,11 +105,60 @@ pub(super) async fn run(
         // The only command before the handshake is done is a close: the handshake took too long.
         _ = commands.recv() => return,
     };
-    if events.send(Event::Opened { client }).await.is_err() {
+    if events.send(Event::Opened { client, forwarded }).await.is_err() {
         return;
     }
+    match websocket {
+        Stream::Plain(websocket) => talk(client, websocket, setup.write_timeout, events, commands).await,
+        Stream::Tls(websocket) => talk(client, websocket, setup.write_timeout, events, commands).await,
+    }
+}
+
+/// An open WebSocket, over TCP or TLS.
+enum Stream {
+    Plain(WebSocketStream<TcpStream>),
+    Tls(WebSocketStream<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// The WebSocket handshake over `stream`; the open WebSocket and the forwarded client address.
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    setup: &Setup,
+) -> Result<(WebSocketStream<S>, Option<IpAddr>), SignalingError> {
+    let defaults = WebSocketConfig::default();
+    // Unsent bytes (the writer's frame, and the pongs tungstenite answers pings with) wait in
+    // the write buffer. Without a limit, a client that pings and never reads would grow it
+    // without end. Room for the buffer and two of the largest frames (a relayed message is a
+    // little longer than the frame it came in); tungstenite requires more than the buffer.
+    // Beyond that, a new pong replaces the one waiting and a message fails, closing the client.
+    let max_unsent =
+        defaults.write_buffer_size.saturating_add(setup.max_frame_size.saturating_mul(2)).saturating_add(1);
+    let websocket_config = defaults
+        .read_buffer_size(READ_BUFFER_SIZE)
+        .max_write_buffer_size(max_unsent)
+        .max_message_size(Some(setup.max_frame_size))
+        .max_frame_size(Some(setup.max_frame_size));
+    let mut forwarded = None;
+    let read_forwarded = |request: &Request, response: Response| {
+        forwarded = setup.proxy_header.and_then(|header| forwarded_address(header, request));
+        Ok(response)
+    };
+    let websocket = tokio_tungstenite::accept_hdr_async_with_config(stream, read_forwarded, Some(websocket_config))
+        .await
+        .map_err(|error| SignalingError::NotWebSocket(error.to_string()))?;
+    Ok((websocket, forwarded))
+}
+
+/// Reads and writes `client`'s open WebSocket until it ends or the pump closes it.
+async fn talk<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    client: ClientId,
+    websocket: WebSocketStream<S>,
+    write_timeout: Duration,
+    events: mpsc::Sender<Event>,
+    commands: mpsc::UnboundedReceiver<Command>,
+) {
     let (sink, source) = websocket.split();
-    let mut writer = tokio::spawn(write(sink, commands, config.limits.idle_timeout));
+    let mut writer = tokio::spawn(write(sink, commands, write_timeout));
     let ending = tokio::select! {
         ending = read(client, source, &events) => Some(ending),
         written = &mut writer => {
@@ -118,7 +179,11 @@ pub(super) async fn run(
 }
 
 /// Reports frames until the connection ends; returns the event that says how it ended.
-async fn read(client: ClientId, mut source: Source, events: &mpsc::Sender<Event>) -> Event {
+async fn read<S: AsyncRead + AsyncWrite + Unpin>(
+    client: ClientId,
+    mut source: SplitStream<WebSocketStream<S>>,
+    events: &mpsc::Sender<Event>,
+) -> Event {
     // One turn per frame; the client's idle timeout and the rate limit bound how long it lasts.
     loop {
         let event = match source.next().await {
@@ -140,8 +205,8 @@ async fn read(client: ClientId, mut source: Source, events: &mpsc::Sender<Event>
 /// (an answer to a JOIN, a burst of relays) are written together and flushed once; each write
 /// and flush may take up to `write_timeout`: a client that takes no frames for that long is as
 /// good as gone.
-async fn write(
-    mut sink: Sink,
+async fn write<S: AsyncRead + AsyncWrite + Unpin>(
+    mut sink: SplitSink<WebSocketStream<S>, Frame>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     write_timeout: Duration,
 ) -> Result<(), String> {
@@ -163,14 +228,14 @@ async fn write(
             let Some(command) = next.take() else { break };
             // A text's share of the queue limit is held until the text is in tungstenite's
             // write buffer, which has its own limit.
-            let (frame, last, _share) = match command {
-                Command::Text(text, share) => (Frame::Text(text.into()), false, Some(share)),
+            let (frame, last, _shares) = match command {
+                Command::Text(text, queue, sender) => (Frame::Text(text.into()), false, Some((queue, sender))),
                 Command::Ping => (Frame::Ping(Default::default()), false, None),
-                Command::Close(reason) => (
-                    Frame::Close(Some(CloseFrame { code: CloseCode::from(CLOSE_CODE), reason: reason.into() })),
-                    true,
-                    None,
-                ),
+                Command::Close(reason) => {
+                    let reason = close_reason(&reason).to_owned();
+                    let frame = CloseFrame { code: CloseCode::from(CLOSE_CODE), reason: reason.into() };
+                    (Frame::Close(Some(frame)), true, None)
+                }
             };
             match tokio::time::timeout(write_timeout, sink.feed(frame)).await {
                 Ok(Ok(())) => {}

@@ -42,7 +42,7 @@ use tokio::task::JoinHandle;
 use crate::directory::{Event, Request, Ticket};
 use crate::error::SignalingError;
 use crate::protocol::{Kind, Message};
-use crate::random::seed_from_entropy;
+use crate::random::os_u64;
 
 /// How long Redis may take to connect or to answer before the directory counts as lost.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -133,7 +133,9 @@ impl RedisDirectory {
             script.prepare_invoke().load_async(&mut commands).await.map_err(failed)?;
         }
         let (subscriptions, stream) = pubsub.split();
-        let instance = format!("{:016x}", seed_from_entropy());
+        let instance =
+            os_u64().ok_or_else(|| DirectoryError::Connect("the operating system's random source failed".into()))?;
+        let instance = format!("{instance:016x}");
         Ok(Self { commands, subscriptions, stream, instance, lease: lease.max(Duration::from_millis(30)), scripts })
     }
 

@@ -69,6 +69,10 @@ impl Signaling {
                 self.close(client, SignalingError::TooManyLobbies);
                 return;
             }
+            if let Err(reason) = self.count_lobby_creation(client) {
+                self.close(client, reason);
+                return;
+            }
             let lobbies = &self.lobbies;
             match self.random.draw_unused(lobby_name, |name| lobbies.contains_key(name)) {
                 Some(name) => name,
@@ -84,6 +88,14 @@ impl Signaling {
             self.close(client, SignalingError::NoSuchLobby);
             return;
         };
+        // Peer ids offered with a join into an existing lobby (none when it creates one).
+        let candidates: Option<Vec<i64>> = (0..if creates { 0 } else { PEER_ID_CANDIDATES })
+            .map(|_| self.random.next_u64().map(|bits| (bits % PEER_ID_SPAN) as i64 + 2))
+            .collect();
+        let Some(candidates) = candidates else {
+            self.close(client, SignalingError::NoUnusedId);
+            return;
+        };
         if !self.is_watched(&lobby) {
             self.request(Request::Watch { lobby: lobby.clone() });
         }
@@ -95,8 +107,6 @@ impl Signaling {
         let request = if creates {
             Request::Create { ticket, lobby, mesh }
         } else {
-            let candidates =
-                (0..PEER_ID_CANDIDATES).map(|_| (self.random.next_u64() % PEER_ID_SPAN) as i64 + 2).collect();
             Request::Join { ticket, lobby, candidates, max_peers: self.limits.max_lobby_peers }
         };
         self.request(request);
@@ -213,7 +223,7 @@ impl Signaling {
             }
             Event::Relayed { lobby, to, message } => {
                 if let Some(member) = self.lobbies.get(&lobby).and_then(|lobby| lobby.client_of(to)) {
-                    self.outputs.push_back(Output::Send { client: member, message });
+                    self.outputs.push_back(Output::Relay { client: member, from: None, message });
                 }
             }
         }

@@ -101,7 +101,7 @@ fn reports_about_a_closed_client_are_ignored() {
     let mut test = Harness::new();
     let client = test.connect();
     test.text(client, "{nope");
-    test.server.open(client, test.now);
+    test.server.open(client, test.now, source());
     test.server.receive_text(client, &Message::new(Kind::Join, 0, "").to_json(), test.now);
     test.server.receive_binary(client, test.now);
     test.server.receive_control(client, test.now);

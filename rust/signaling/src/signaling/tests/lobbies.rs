@@ -73,9 +73,9 @@ fn a_full_server_refuses_clients_when_their_handshake_ends() {
     let mut test = Harness::with(Limits { max_clients: 2, ..limits() });
     let first = test.connect();
     test.connect();
-    let pending = test.server.accept(test.now);
+    let pending = test.server.accept(test.now, Some(source())).expect("accepted");
     assert_eq!(test.outputs(), [], "a handshake in progress does not count yet");
-    test.server.open(pending, test.now);
+    test.server.open(pending, test.now, source());
     assert_eq!(test.outputs(), [Output::Close { client: pending, reason: SignalingError::ServerFull }]);
     test.server.disconnected(first);
     let (fourth, _, outputs) = test.join(true, "");

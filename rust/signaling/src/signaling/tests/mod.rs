@@ -6,6 +6,7 @@ mod ids;
 mod lobbies;
 mod relay;
 mod shared;
+mod sources;
 mod timeouts;
 
 use std::time::{Duration, Instant};
@@ -24,7 +25,16 @@ fn limits() -> Limits {
         join_timeout: Duration::from_secs(10),
         idle_timeout: Duration::from_secs(30),
         max_messages_per_second: 10,
+        max_handshakes: 8,
+        max_handshakes_per_source: 8,
+        max_clients_per_source: 8,
+        max_lobbies_per_source: 4,
     }
+}
+
+/// Where the tests' clients come from, unless a test says otherwise.
+fn source() -> Source {
+    Source::of(std::net::Ipv4Addr::LOCALHOST.into())
 }
 
 /// A state machine and the hand-driven clock it is fed.
@@ -39,7 +49,7 @@ impl Harness {
     }
 
     fn with(limits: Limits) -> Self {
-        Self { server: Signaling::new(limits, SEED), now: Instant::now() }
+        Self { server: Signaling::new(limits).with_seed(SEED), now: Instant::now() }
     }
 
     /// Every output waiting, in order.
@@ -49,8 +59,13 @@ impl Harness {
 
     /// A client whose handshake is done.
     fn connect(&mut self) -> ClientId {
-        let client = self.server.accept(self.now);
-        self.server.open(client, self.now);
+        self.connect_from(source())
+    }
+
+    /// A client from `source` whose handshake is done (and which may have been closed at once).
+    fn connect_from(&mut self, source: Source) -> ClientId {
+        let client = self.server.accept(self.now, Some(source)).expect("accepted");
+        self.server.open(client, self.now, source);
         client
     }
 
@@ -91,7 +106,9 @@ fn sent_to(outputs: &[Output], client: ClientId) -> Vec<Message> {
     outputs
         .iter()
         .filter_map(|output| match output {
-            Output::Send { client: to, message } if *to == client => Some(message.clone()),
+            Output::Send { client: to, message } | Output::Relay { client: to, message, .. } if *to == client => {
+                Some(message.clone())
+            }
             _ => None,
         })
         .collect()
@@ -114,6 +131,7 @@ fn lobby_joined(outputs: &[Output], client: ClientId) -> Option<String> {
 fn only_about(outputs: &[Output], client: ClientId) -> bool {
     outputs.iter().all(|output| match output {
         Output::Send { client: to, .. }
+        | Output::Relay { client: to, .. }
         | Output::Ping { client: to }
         | Output::Close { client: to, .. }
         | Output::Joined { client: to, .. } => *to == client,

@@ -8,7 +8,7 @@ use crate::directory::{Event, Request};
 const ELSEWHERE: i64 = 5;
 
 fn shared() -> Harness {
-    Harness { server: Signaling::with_shared_lobbies(limits(), SEED), now: Instant::now() }
+    Harness { server: Signaling::with_shared_lobbies(limits()).with_seed(SEED), now: Instant::now() }
 }
 
 impl Harness {
@@ -110,7 +110,8 @@ fn relays_go_straight_to_our_clients_and_through_the_directory_to_others() {
     let (guest, _) = test.shared_join(&lobby, 9, &[1, ELSEWHERE]);
 
     let outputs = test.send(host, Message::new(Kind::Offer, 9, "to-guest"));
-    assert_eq!(outputs, [Output::Send { client: guest, message: Message::new(Kind::Offer, 1, "to-guest") }]);
+    let expected = Message::new(Kind::Offer, 1, "to-guest");
+    assert_eq!(outputs, [Output::Relay { client: guest, from: Some(host), message: expected }]);
     assert_eq!(test.requests(), []);
     test.send(host, Message::new(Kind::Offer, ELSEWHERE, "away"));
     let relay = Request::Relay { lobby: lobby.clone(), to: ELSEWHERE, message: Message::new(Kind::Offer, 1, "away") };
@@ -118,7 +119,7 @@ fn relays_go_straight_to_our_clients_and_through_the_directory_to_others() {
 
     let answer = Message::new(Kind::Answer, ELSEWHERE, "answer");
     let outputs = test.event(Event::Relayed { lobby: lobby.clone(), to: HOST_ID, message: answer.clone() });
-    assert_eq!(outputs, [Output::Send { client: host, message: answer.clone() }]);
+    assert_eq!(outputs, [Output::Relay { client: host, from: None, message: answer.clone() }]);
     let outputs = test.event(Event::Relayed { lobby: lobby.clone(), to: ELSEWHERE, message: answer });
     assert_eq!(outputs, [], "a relay for a member elsewhere is not ours to deliver");
 
@@ -270,7 +271,7 @@ fn losing_the_directory_closes_members_and_joiners_and_asks_nothing_more() {
 #[test]
 fn the_lobby_limit_counts_the_lobbies_our_clients_host() {
     let mut test = Harness {
-        server: Signaling::with_shared_lobbies(Limits { max_lobbies: 1, ..limits() }, SEED),
+        server: Signaling::with_shared_lobbies(Limits { max_lobbies: 1, ..limits() }).with_seed(SEED),
         now: Instant::now(),
     };
     let (host, _) = test.shared_host(true);

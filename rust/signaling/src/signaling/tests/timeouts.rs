@@ -8,11 +8,11 @@ const MILLISECOND: Duration = Duration::from_millis(1);
 #[test]
 fn a_handshake_that_does_not_finish_within_the_join_timeout_is_dropped() {
     let mut test = Harness::new();
-    let client = test.server.accept(test.now);
+    let client = test.server.accept(test.now, Some(source())).expect("accepted");
     assert_eq!(test.server.poll_timeout(), Some(test.now + limits().join_timeout));
     assert_eq!(test.advance(limits().join_timeout - MILLISECOND), []);
     assert_eq!(test.advance(MILLISECOND), [Output::Close { client, reason: SignalingError::HandshakeTimedOut }]);
-    test.server.open(client, test.now);
+    test.server.open(client, test.now, source());
     assert_eq!(test.outputs(), [], "a handshake that ends too late is ignored");
 }
 
@@ -21,9 +21,9 @@ fn a_client_that_does_not_join_within_the_join_timeout_is_closed() {
     let mut test = Harness::new();
     test.now += Duration::from_secs(5);
     let accepted = test.now;
-    let client = test.server.accept(accepted);
+    let client = test.server.accept(accepted, Some(source())).expect("accepted");
     test.now += Duration::from_secs(5);
-    test.server.open(client, test.now);
+    test.server.open(client, test.now, source());
     assert_eq!(
         test.server.poll_timeout(),
         Some(accepted + Duration::from_secs(15)),
@@ -82,7 +82,7 @@ fn the_next_deadline_is_the_earliest_of_every_clients() {
     let third = limits().idle_timeout / 3;
     assert_eq!(test.server.poll_timeout(), Some(start + third.min(limits().join_timeout)));
     test.now += Duration::from_secs(2);
-    test.server.accept(test.now);
+    test.server.accept(test.now, Some(source())).expect("accepted");
     assert_eq!(test.server.poll_timeout(), Some(start + Duration::from_secs(10)));
     test.server.disconnected(host);
     assert_eq!(test.server.poll_timeout(), Some(start + Duration::from_secs(12)));
@@ -91,7 +91,7 @@ fn the_next_deadline_is_the_earliest_of_every_clients() {
 #[test]
 fn clients_due_at_the_same_instant_are_handled_in_the_order_they_came() {
     let mut test = Harness::new();
-    let clients: Vec<_> = (0..3).map(|_| test.server.accept(test.now)).collect();
+    let clients: Vec<_> = (0..3).map(|_| test.server.accept(test.now, Some(source())).expect("accepted")).collect();
     let outputs = test.advance(limits().join_timeout);
     let expected: Vec<_> =
         clients.iter().map(|&client| Output::Close { client, reason: SignalingError::HandshakeTimedOut }).collect();
@@ -101,7 +101,7 @@ fn clients_due_at_the_same_instant_are_handled_in_the_order_they_came() {
 #[test]
 fn a_timeout_too_long_to_represent_never_comes() {
     let mut test = Harness::with(Limits { join_timeout: Duration::MAX, idle_timeout: Duration::MAX, ..limits() });
-    test.server.accept(test.now);
+    test.server.accept(test.now, Some(source())).expect("accepted");
     test.connect();
     let much_later = test.now + Duration::from_secs(1_000_000_000);
     assert!(test.server.poll_timeout().is_none_or(|deadline| deadline > much_later));
