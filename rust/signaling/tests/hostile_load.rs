@@ -12,8 +12,8 @@
 //!    numbers, fields of the wrong type, and raw garbage instead of a WebSocket handshake; half of
 //!    the WebSocket ones join a lobby first;
 //! 3. clients that never read: text floods (closed for flooding), lobby hosts sent large relays
-//!    they never read, and ping floods whose pongs they never read; meanwhile a normal pair
-//!    relays offers, and must not be slowed down;
+//!    they never read (their relayers are closed: the sender pays), and ping floods whose pongs
+//!    they never read; meanwhile a normal pair relays offers, and must not be slowed down;
 //! 4. rapid connect/disconnect cycles, a few at a time: TCP only, handshake only, join and drop
 //!    at once, join and drop after the answer, join and close properly;
 //! 5. at once, a fresh two-peer lobby: A creates it, B joins, both get their ids and
@@ -266,6 +266,16 @@ fn start_server() -> (Server, Arc<Mutex<ServerLog>>) {
             &MAX_MESSAGES_PER_SECOND.to_string(),
             "--max-lobby-peers",
             &MAX_LOBBY_PEERS.to_string(),
+            // Every client here comes from 127.0.0.1: the per-source caps would stop the load
+            // itself (tests/source_caps.rs tests them).
+            "--max-handshakes",
+            "100000",
+            "--max-handshakes-per-source",
+            "100000",
+            "--max-clients-per-source",
+            "100000",
+            "--max-lobbies-per-source",
+            "100000",
         ],
         move |line| lock(&shared).read_line(line),
     );
@@ -610,7 +620,7 @@ async fn unread_host(target: Target) -> (Ws, Ws) {
     join(&mut guest, &lobby).await;
     let offer = Message::new(Kind::Offer, HOST_ID, "o".repeat(RELAY_SIZE)).to_json();
     for _ in 0..RELAY_BURST {
-        // The server may close the host (then its lobby and this guest) when it will not read.
+        // The server closes this guest once its offers would overflow what waits for the host.
         if !matches!(timeout(STEP, guest.send(Frame::Text(offer.clone().into()))).await, Ok(Ok(()))) {
             break;
         }

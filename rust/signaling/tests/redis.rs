@@ -361,9 +361,24 @@ async fn relay_rate(from: &Server, to: &Server, pairs: usize, each: usize) -> f6
 const RELAY_PAYLOAD: usize = 100;
 /// A sender flushes after this many messages.
 const FLUSH_EVERY: usize = 32;
-/// The flags of every measured instance: no rate limit in the way, room for every client.
-const BENCH_FLAGS: [&str; 6] =
-    ["--max-messages-per-second", "1000000", "--max-clients", "20000", "--max-lobbies", "20000"];
+/// The flags of every measured instance: no rate limit in the way, room for every client (all
+/// of them from 127.0.0.1, so the per-source caps are raised too).
+const BENCH_FLAGS: [&str; 14] = [
+    "--max-messages-per-second",
+    "1000000",
+    "--max-clients",
+    "20000",
+    "--max-lobbies",
+    "20000",
+    "--max-handshakes",
+    "20000",
+    "--max-handshakes-per-source",
+    "20000",
+    "--max-clients-per-source",
+    "20000",
+    "--max-lobbies-per-source",
+    "20000",
+];
 
 /// The figures of one instance in memory, then of instances sharing lobbies through Redis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -126,7 +126,9 @@ impl Server {
         // Both pipes are read to their end (the server's exit) so that its writes never block.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ws://") {
+                let printed =
+                    line.strip_prefix("listening on ws://").or_else(|| line.strip_prefix("listening on wss://"));
+                if let Some(address) = printed {
                     let _ = address_sender.send(address.to_owned());
                 }
                 on_stdout(&line);
