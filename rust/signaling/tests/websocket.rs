@@ -85,3 +85,32 @@ async fn two_clients_meet_and_relay_while_hostile_ones_are_closed() {
 
     assert_eq!(next(&mut silent).await, Err("did not join a lobby in time".into()));
 }
+
+#[tokio::test]
+async fn a_close_reason_quoting_a_long_multibyte_input_is_cut_to_123_bytes_on_a_character_boundary() {
+    let url = start().await;
+    let mut client = connect(&url).await;
+    // The parser's error quotes the string: far over a close frame's 123 bytes, in 2-byte
+    // characters that do not line up with the cut.
+    let quoted = "é".repeat(400);
+    client.send(Frame::Text(format!(r#"{{"type":"{quoted}","id":0}}"#).into())).await.unwrap();
+    let reason = next(&mut client).await.unwrap_err();
+    assert!(reason.len() <= 123 && reason.len() > 100, "{} bytes: {reason}", reason.len());
+    assert!(reason.starts_with("invalid message: invalid type: string \"éé"), "{reason}");
+    assert!(reason.ends_with('é'), "cut on a character boundary: {reason}");
+}
+
+#[tokio::test]
+async fn two_servers_started_alike_hand_out_different_lobby_names() {
+    let (one, two) = (start().await, start().await);
+    let mut names = Vec::new();
+    for url in [&one, &two, &one, &two] {
+        let (_client, _, name) = join(url, "").await;
+        assert!(name.len() == 8 && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{name}");
+        names.push(name);
+    }
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+}

@@ -1,0 +1,175 @@
+//! The caps per source address and on handshakes, on the real server binary: clients and lobbies
+//! per address, connections still in their handshake (per address and in all: past the cap a TCP
+//! connection is closed at once), and a trusted proxy's forwarded address (the last hop of
+//! X-Forwarded-For, read only when the TCP peer is that proxy).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{join, next, tcp, Server, Ws};
+use signaling::protocol::{Kind, Message};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+/// What every figure line starts with.
+const PREFIX: &str = "signaling source caps:";
+/// One network step.
+const STEP: Duration = Duration::from_secs(5);
+/// The join timeout the servers here run with: the handshakes held open must outlast the test's
+/// steps (a connection refused at once ends within a step).
+const JOIN_TIMEOUT: &str = "30";
+
+/// A WebSocket to `server` whose handshake carries `X-Forwarded-For: forwarded_for`.
+async fn connect_forwarded(server: &Server, forwarded_for: &str) -> Ws {
+    handshake_forwarded(server, tcp(server.address).await, forwarded_for).await
+}
+
+/// The WebSocket handshake over `stream`, with `X-Forwarded-For: forwarded_for`.
+async fn handshake_forwarded(server: &Server, stream: TcpStream, forwarded_for: &str) -> Ws {
+    let mut request = format!("ws://{}", server.address).into_client_request().expect("a request");
+    request.headers_mut().insert("X-Forwarded-For", HeaderValue::from_str(forwarded_for).expect("a header value"));
+    timeout(STEP, tokio_tungstenite::client_async(request, stream))
+        .await
+        .expect("a handshake within the step")
+        .expect("a handshake")
+        .0
+}
+
+/// Whether the server closed `stream` (end of stream or reset) within a step, having sent
+/// nothing.
+async fn closed_at_once(stream: &mut TcpStream) -> bool {
+    let mut byte = [0; 1];
+    matches!(timeout(STEP, stream.read(&mut byte)).await, Ok(Ok(0) | Err(_)))
+}
+
+/// A client's JOIN creating a lobby is answered, or refused with this reason.
+async fn create_lobby(ws: &mut Ws) -> Result<String, String> {
+    common::send(ws, Message::new(Kind::Join, 0, "")).await;
+    let id = next(ws).await?;
+    assert_eq!(id.kind, Kind::Id);
+    loop {
+        let message = next(ws).await?;
+        if message.kind == Kind::Join {
+            return Ok(message.data);
+        }
+    }
+}
+
+#[tokio::test]
+async fn clients_and_lobbies_per_address_are_capped() {
+    let mut server = Server::start(
+        &["--max-clients-per-source", "3", "--max-lobbies-per-source", "1", "--join-timeout", JOIN_TIMEOUT],
+        |_| {},
+    );
+    let mut first = server.connect().await;
+    let lobby = create_lobby(&mut first).await.expect("the first lobby");
+    let mut second = server.connect().await;
+    assert_eq!(create_lobby(&mut second).await, Err("closed: too many lobbies from your address".into()));
+    let mut second = server.connect().await;
+    join(&mut second, &lobby).await;
+    let mut third = server.connect().await;
+    let mut fourth = server.connect().await;
+    assert_eq!(next(&mut fourth).await, Err("closed: too many connections from your address".into()));
+    drop(third.close(None).await);
+    // Its end reaches the server; then there is room for one more.
+    let mut replaced = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut again = server.connect().await;
+        if matches!(timeout(Duration::from_millis(200), next(&mut again)).await, Err(_)) {
+            join(&mut again, &lobby).await;
+            replaced = true;
+            break;
+        }
+    }
+    assert!(replaced, "a client left: room for another");
+    server.assert_alive("at the end");
+}
+
+#[tokio::test]
+async fn past_the_handshake_caps_tcp_connections_are_closed_at_once() {
+    let mut server = Server::start(&["--max-handshakes-per-source", "2", "--join-timeout", JOIN_TIMEOUT], |_| {});
+    // Two connections that never start their handshake hold this address's share.
+    let mut held = vec![tcp(server.address).await, tcp(server.address).await];
+    let mut third = tcp(server.address).await;
+    assert!(closed_at_once(&mut third).await, "past the per-source cap");
+    // One finishes its handshake: room for another.
+    let first = held.remove(0);
+    let mut opened = common::handshake(server.address, first).await;
+    held.push(tcp(server.address).await);
+    let mut ws = common::handshake(server.address, held.remove(0)).await;
+    join(&mut ws, "").await;
+    join(&mut opened, "").await;
+    assert_eq!(held.len(), 1);
+    server.assert_alive("at the end");
+}
+
+#[tokio::test]
+async fn past_the_total_handshake_cap_even_a_trusted_proxys_connections_are_closed_at_once() {
+    let mut server = Server::start(
+        &["--trusted-proxy", "127.0.0.1", "--max-handshakes", "2", "--join-timeout", JOIN_TIMEOUT],
+        |_| {},
+    );
+    let held = [tcp(server.address).await, tcp(server.address).await];
+    let mut third = tcp(server.address).await;
+    assert!(closed_at_once(&mut third).await, "past the total cap");
+    for stream in held {
+        let mut ws = handshake_forwarded(&server, stream, "198.51.100.1").await;
+        join(&mut ws, "").await;
+    }
+    server.assert_alive("at the end");
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_clients_are_counted_by_the_address_it_forwards() {
+    let mut server = Server::start(
+        &[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--max-clients-per-source",
+            "2",
+            "--max-handshakes-per-source",
+            "1",
+            "--join-timeout",
+            JOIN_TIMEOUT,
+        ],
+        |_| {},
+    );
+    // The proxy itself is not held to the per-source handshake cap: three at once.
+    let streams = [tcp(server.address).await, tcp(server.address).await, tcp(server.address).await];
+    let mut clients = Vec::new();
+    for (stream, client) in streams.into_iter().zip(["198.51.100.1", "198.51.100.1", "198.51.100.2"]) {
+        clients.push(handshake_forwarded(&server, stream, client).await);
+    }
+    for ws in &mut clients {
+        join(ws, "").await;
+    }
+    // A third client of 198.51.100.1 is one too many.
+    let mut third = connect_forwarded(&server, "198.51.100.1").await;
+    assert_eq!(next(&mut third).await, Err("closed: too many connections from your address".into()));
+    // Only the last hop (the one the proxy appended) counts: what a client wrote before it is
+    // not believed.
+    let mut spoofing = connect_forwarded(&server, "198.51.100.2, 198.51.100.1").await;
+    assert_eq!(next(&mut spoofing).await, Err("closed: too many connections from your address".into()));
+    let mut honest = connect_forwarded(&server, "198.51.100.1, 198.51.100.3").await;
+    join(&mut honest, "").await;
+    server.assert_alive("at the end");
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
+    let mut server = Server::start(&["--max-clients-per-source", "1", "--join-timeout", JOIN_TIMEOUT], |_| {});
+    let mut first = connect_forwarded(&server, "198.51.100.1").await;
+    join(&mut first, "").await;
+    let mut second = connect_forwarded(&server, "198.51.100.2").await;
+    assert_eq!(
+        next(&mut second).await,
+        Err("closed: too many connections from your address".into()),
+        "both are 127.0.0.1, whatever they say"
+    );
+    server.assert_alive("at the end");
+}
