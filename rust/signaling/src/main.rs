@@ -116,7 +116,10 @@ async fn main() {
     if let (Some(certificate), Some(key)) = (&args.tls_cert, &args.tls_key) {
         match Tls::load(certificate, key) {
             Ok(tls) => {
-                tokio::spawn(tls.clone().reload_on_hangup());
+                match tls.clone().reload_on_hangup() {
+                    Ok(reloads) => drop(tokio::spawn(reloads)),
+                    Err(error) => eprintln!("cannot watch SIGHUP (no certificate reloads): {error}"),
+                }
                 config.tls = Some(tls);
             }
             Err(error) => {

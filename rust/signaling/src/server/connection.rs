@@ -83,41 +83,48 @@ pub(super) async fn run(
     events: mpsc::Sender<Event>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let tls = setup.tls.clone();
-    let handshakes = async {
-        match tls {
-            None => handshake(stream, &setup).await.map(|(websocket, forwarded)| (Stream::Plain(websocket), forwarded)),
-            Some(acceptor) => {
-                let stream =
-                    acceptor.accept(stream).await.map_err(|error| SignalingError::NotTls(error.to_string()))?;
-                handshake(stream, &setup).await.map(|(websocket, forwarded)| (Stream::Tls(websocket), forwarded))
+    match setup.tls.clone() {
+        None => {
+            let handshake = handshake(stream, &setup);
+            if let Some(websocket) = open(client, handshake, &events, &mut commands).await {
+                talk(client, websocket, setup.write_timeout, events, commands).await;
             }
         }
-    };
-    let (websocket, forwarded) = tokio::select! {
-        opened = handshakes => match opened {
-            Ok(opened) => opened,
-            Err(reason) => {
-                let _ = events.send(Event::Ended { client, reason }).await;
-                return;
+        Some(acceptor) => {
+            let handshake = async {
+                let stream =
+                    acceptor.accept(stream).await.map_err(|error| SignalingError::NotTls(error.to_string()))?;
+                handshake(stream, &setup).await
+            };
+            if let Some(websocket) = open(client, handshake, &events, &mut commands).await {
+                talk(client, websocket, setup.write_timeout, events, commands).await;
             }
-        },
-        // The only command before the handshake is done is a close: the handshake took too long.
-        _ = commands.recv() => return,
-    };
-    if events.send(Event::Opened { client, forwarded }).await.is_err() {
-        return;
-    }
-    match websocket {
-        Stream::Plain(websocket) => talk(client, websocket, setup.write_timeout, events, commands).await,
-        Stream::Tls(websocket) => talk(client, websocket, setup.write_timeout, events, commands).await,
+        }
     }
 }
 
-/// An open WebSocket, over TCP or TLS.
-enum Stream {
-    Plain(WebSocketStream<TcpStream>),
-    Tls(WebSocketStream<tokio_rustls::server::TlsStream<TcpStream>>),
+/// Runs `handshake` until it is done (reported as [`Event::Opened`], and the WebSocket returned)
+/// or fails (reported as [`Event::Ended`]), or until the pump closes the connection (its
+/// handshake took too long).
+async fn open<S>(
+    client: ClientId,
+    handshake: impl std::future::Future<Output = Result<(WebSocketStream<S>, Option<IpAddr>), SignalingError>>,
+    events: &mpsc::Sender<Event>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+) -> Option<WebSocketStream<S>> {
+    let (websocket, forwarded) = tokio::select! {
+        opened = handshake => match opened {
+            Ok(opened) => opened,
+            Err(reason) => {
+                let _ = events.send(Event::Ended { client, reason }).await;
+                return None;
+            }
+        },
+        // The only command before the handshake is done is a close: the handshake took too long.
+        _ = commands.recv() => return None,
+    };
+    events.send(Event::Opened { client, forwarded }).await.ok()?;
+    Some(websocket)
 }
 
 /// The WebSocket handshake over `stream`; the open WebSocket and the forwarded client address.
@@ -139,6 +146,8 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         .max_message_size(Some(setup.max_frame_size))
         .max_frame_size(Some(setup.max_frame_size));
     let mut forwarded = None;
+    // The callback's type is tungstenite's (its error is the HTTP response refusing a handshake).
+    #[allow(clippy::result_large_err)]
     let read_forwarded = |request: &Request, response: Response| {
         forwarded = setup.proxy_header.and_then(|header| forwarded_address(header, request));
         Ok(response)

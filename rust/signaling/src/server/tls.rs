@@ -78,23 +78,19 @@ impl Tls {
         Ok(())
     }
 
-    /// Reloads on every SIGHUP, for ever, with one line on stdout (or stderr, with why, when
-    /// the files could not be served). Returns at once if SIGHUP cannot be watched.
-    pub async fn reload_on_hangup(self) {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(error) => {
-                eprintln!("cannot watch SIGHUP (no certificate reloads): {error}");
-                return;
+    /// Watches SIGHUP from now on (so that a SIGHUP no longer ends the process) and returns the
+    /// future that reloads on each, for ever, with one line on stdout (or on stderr, with why,
+    /// when the files could not be served).
+    pub fn reload_on_hangup(self) -> std::io::Result<impl std::future::Future<Output = ()>> {
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        Ok(async move {
+            while hangups.recv().await.is_some() {
+                match self.reload() {
+                    Ok(()) => println!("SIGHUP: reloaded the certificate and key"),
+                    Err(error) => eprintln!("SIGHUP: kept the certificate in use: {error}"),
+                }
             }
-        };
-        while hangups.recv().await.is_some() {
-            match self.reload() {
-                Ok(()) => println!("SIGHUP: reloaded the certificate and key"),
-                Err(error) => eprintln!("SIGHUP: kept the certificate in use: {error}"),
-            }
-        }
+        })
     }
 
     /// The acceptor for a new connection.

@@ -103,6 +103,8 @@ pub(crate) struct Server {
     pub(crate) address: SocketAddr,
     /// The lines on its stderr that report a panic.
     panics: Arc<Mutex<Vec<String>>>,
+    /// Every line on its stderr so far.
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -136,18 +138,26 @@ impl Server {
         });
         let panics = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::clone(&panics);
+        let stderr_lines = Arc::new(Mutex::new(Vec::new()));
+        let all_lines = Arc::clone(&stderr_lines);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("server stderr: {line}");
                 if line.contains("panicked") {
-                    lock(&shared).push(line);
+                    lock(&shared).push(line.clone());
                 }
+                lock(&all_lines).push(line);
             }
         });
         let printed = address.recv_timeout(STEP).expect("the server prints its address");
         let address: SocketAddr = printed.parse().expect("the printed address");
         assert!(address.ip().is_loopback(), "the server listens on {address}");
-        Self { process, address, panics }
+        Self { process, address, panics, stderr: stderr_lines }
+    }
+
+    /// Every line on its stderr so far.
+    pub(crate) fn stderr_lines(&self) -> Vec<String> {
+        lock(&self.stderr).clone()
     }
 
     /// Panics unless the process is still running and has reported no panic; `when` says when
