@@ -64,6 +64,11 @@ impl Client {
         self.source
     }
 
+    /// When it was last heard from.
+    pub(crate) fn heard_at(&self) -> Instant {
+        self.heard_at
+    }
+
     /// Whether it created a lobby (or asked to).
     pub(crate) fn creates_lobby(&self) -> bool {
         self.creates_lobby

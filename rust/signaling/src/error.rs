@@ -55,6 +55,9 @@ pub enum SignalingError {
     /// A JOIN that would create a lobby while the clients of its source address have created
     /// the most.
     TooManyLobbiesFromSource,
+    /// A JOIN naming a lobby while its source address has used up its budget of JOINs naming
+    /// lobbies that do not exist.
+    TooManyJoinMisses,
     /// A relayed message would have overflowed what waits for its receiver (peer `0`): the
     /// sender sends faster than the receiver reads, and pays for it.
     RelayOverflow(i64),
@@ -97,6 +100,7 @@ impl fmt::Display for SignalingError {
             Self::ServerFull => f.write_str("the server is full"),
             Self::TooManyClientsFromSource => f.write_str("too many connections from your address"),
             Self::TooManyLobbiesFromSource => f.write_str("too many lobbies from your address"),
+            Self::TooManyJoinMisses => f.write_str("too many joins to lobbies that do not exist from your address"),
             Self::RelayOverflow(id) => write!(f, "peer {id} does not read as fast as you send"),
             Self::NotWebSocket(details) => write!(f, "not a WebSocket handshake ({details})"),
             Self::NotTls(details) => write!(f, "TLS handshake failed ({details})"),

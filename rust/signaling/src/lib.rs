@@ -27,6 +27,7 @@
 mod client;
 pub mod directory;
 pub mod error;
+mod join_misses;
 pub mod limits;
 mod lobby;
 mod message_budget;

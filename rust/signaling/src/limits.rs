@@ -32,6 +32,10 @@ pub struct Limits {
     /// Open lobbies created by the clients of one source address at most; past it a JOIN
     /// creating one is refused.
     pub max_lobbies_per_source: usize,
+    /// JOINs naming a lobby that does not exist (lobby-name guesses) one source address may
+    /// make per hour, after a burst of 10; while it has none left, every JOIN naming a lobby
+    /// from it is refused.
+    pub max_join_misses_per_hour: u32,
 }
 
 impl Limits {
@@ -54,6 +58,7 @@ impl Default for Limits {
             max_handshakes_per_source: 8,
             max_clients_per_source: 32,
             max_lobbies_per_source: 8,
+            max_join_misses_per_hour: 60,
         }
     }
 }

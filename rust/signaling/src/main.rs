@@ -64,6 +64,10 @@ struct Args {
     /// Open lobbies created from one address (IPv6: one /64) at most.
     #[arg(long, default_value_t = 8)]
     max_lobbies_per_source: usize,
+    /// JOINs naming a lobby that does not exist (lobby-name guesses) one address (IPv6: one
+    /// /64) may make per hour, after a burst of 10.
+    #[arg(long, default_value_t = 60)]
+    max_join_misses_per_hour: u32,
     /// A reverse proxy whose connections count under the client address it forwards (in
     /// --proxy-header); repeat for several.
     #[arg(long = "trusted-proxy", value_name = "ADDR")]
@@ -104,6 +108,7 @@ async fn main() {
             max_handshakes_per_source: args.max_handshakes_per_source.max(1),
             max_clients_per_source: args.max_clients_per_source.max(1),
             max_lobbies_per_source: args.max_lobbies_per_source.max(1),
+            max_join_misses_per_hour: args.max_join_misses_per_hour,
         },
         max_frame_size: args.max_frame_size,
         tls: None,

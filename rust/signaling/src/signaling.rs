@@ -51,6 +51,7 @@ use std::time::Instant;
 use crate::client::{Client, Due, Membership};
 use crate::directory::{Event, Request, Ticket};
 use crate::error::SignalingError;
+use crate::join_misses::JoinMisses;
 use crate::limits::Limits;
 use crate::lobby::{lobby_name, Lobby, Seat};
 use crate::output::Output;
@@ -77,6 +78,8 @@ pub struct Signaling {
     handshakes: BTreeMap<ClientId, Option<Source>>,
     /// What each source address holds, for the per-source caps.
     sources: SourceTable,
+    /// Each source address's budget of JOINs naming lobbies that do not exist.
+    join_misses: JoinMisses,
     clients: BTreeMap<ClientId, Client>,
     lobbies: BTreeMap<String, Lobby>,
     wake_queue: WakeQueue,
@@ -95,6 +98,7 @@ impl Signaling {
             next_client: 1,
             handshakes: BTreeMap::new(),
             sources: SourceTable::default(),
+            join_misses: JoinMisses::default(),
             clients: BTreeMap::new(),
             lobbies: BTreeMap::new(),
             wake_queue: WakeQueue::default(),
@@ -194,6 +198,9 @@ impl Signaling {
         match (message.kind, membership) {
             (Kind::Join, Some(_)) => self.close(client, SignalingError::AlreadyInLobby),
             (Kind::Join, None) if self.is_joining(client) => self.close(client, SignalingError::AlreadyInLobby),
+            (Kind::Join, None) if !message.data.is_empty() && !self.may_guess(client, now) => {
+                self.close(client, SignalingError::TooManyJoinMisses);
+            }
             (Kind::Join, None) => self.join(client, message.id == 0, &message.data),
             (_, None) => self.close(client, SignalingError::NotInLobby),
             (Kind::Offer | Kind::Answer | Kind::Candidate, Some(membership)) => {
@@ -418,8 +425,22 @@ impl Signaling {
         }
     }
 
-    /// Closes `client` for `reason`, then lets it leave.
+    /// Whether `client`'s source may send a JOIN naming a lobby at `now` (it has not used up its
+    /// budget of misses).
+    fn may_guess(&mut self, client: ClientId, now: Instant) -> bool {
+        let Some(source) = self.clients.get(&client).map(Client::source) else { return false };
+        self.join_misses.may_guess(&self.limits, source, now)
+    }
+
+    /// Closes `client` for `reason`, then lets it leave. A JOIN refused because its lobby does
+    /// not exist (here, or in the shared directory) is charged to the client's source as a miss,
+    /// at the time of the JOIN.
     fn close(&mut self, client: ClientId, reason: SignalingError) {
+        if reason == SignalingError::NoSuchLobby {
+            if let Some(state) = self.clients.get(&client) {
+                self.join_misses.missed(&self.limits, state.source(), state.heard_at());
+            }
+        }
         self.outputs.push_back(Output::Close { client, reason });
         self.forget(client);
     }

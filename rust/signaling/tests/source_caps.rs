@@ -72,6 +72,8 @@ async fn clients_and_lobbies_per_address_are_capped() {
     let mut second = server.connect().await;
     join(&mut second, &lobby).await;
     let mut third = server.connect().await;
+    // Joined, so that the server counts it before the fourth finishes its handshake.
+    join(&mut third, &lobby).await;
     let mut fourth = server.connect().await;
     assert_eq!(next(&mut fourth).await, Err("closed: too many connections from your address".into()));
     drop(third.close(None).await);
@@ -171,5 +173,30 @@ async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
         Err("closed: too many connections from your address".into()),
         "both are 127.0.0.1, whatever they say"
     );
+    server.assert_alive("at the end");
+}
+
+#[tokio::test]
+async fn an_address_guessing_lobby_names_runs_out_of_joins_by_name() {
+    let mut server = Server::start(&["--max-join-misses-per-hour", "1"], |_| {});
+    let mut host = server.connect().await;
+    let lobby = join(&mut host, "").await.lobby;
+    // The burst of 10 misses, each on a new connection as a stranger would make them.
+    for guess in [
+        "AAAAAAAA", "BBBBBBBB", "CCCCCCCC", "DDDDDDDD", "EEEEEEEE", "FFFFFFFF", "GGGGGGGG", "HHHHHHHH", "JJJJJJJJ",
+        "KKKKKKKK",
+    ] {
+        let mut guesser = server.connect().await;
+        common::send(&mut guesser, Message::new(Kind::Join, 0, guess)).await;
+        assert_eq!(next(&mut guesser).await, Err("closed: the lobby does not exist".into()), "{guess}");
+    }
+    // Then even the right name is refused, and says nothing about the lobby.
+    let mut guesser = server.connect().await;
+    common::send(&mut guesser, Message::new(Kind::Join, 0, &lobby)).await;
+    let refused = next(&mut guesser).await;
+    assert_eq!(refused, Err("closed: too many joins to lobbies that do not exist from your address".into()));
+    // Creating a lobby is no guess.
+    let mut creator = server.connect().await;
+    join(&mut creator, "").await;
     server.assert_alive("at the end");
 }

@@ -29,6 +29,7 @@ fn limits() -> Limits {
         max_handshakes_per_source: 8,
         max_clients_per_source: 8,
         max_lobbies_per_source: 4,
+        max_join_misses_per_hour: 60,
     }
 }
 

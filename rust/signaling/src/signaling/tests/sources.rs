@@ -111,3 +111,52 @@ fn shared_lobbies_are_held_to_the_per_source_lobby_cap_too() {
     assert_eq!(closed(&outputs, second), Some(SignalingError::TooManyLobbiesFromSource));
     assert_eq!(test.server.poll_request(), None);
 }
+
+#[test]
+fn a_source_that_guesses_lobby_names_runs_out_of_joins_by_name() {
+    let mut test = Harness::new();
+    let (_, lobby) = test.host(true);
+    let guesser = at("192.0.2.9");
+    for n in 0..crate::join_misses::MISS_BURST {
+        let client = test.connect_from(guesser);
+        let outputs = test.send(client, Message::new(Kind::Join, 0, "ABCDEFGH"));
+        assert_eq!(closed(&outputs, client), Some(SignalingError::NoSuchLobby), "miss {n}");
+    }
+    let client = test.connect_from(guesser);
+    let outputs = test.send(client, Message::new(Kind::Join, 0, &lobby));
+    assert_eq!(closed(&outputs, client), Some(SignalingError::TooManyJoinMisses), "even a right guess is refused");
+    let client = test.connect_from(guesser);
+    let outputs = test.send(client, Message::new(Kind::Join, 0, ""));
+    assert!(lobby_joined(&outputs, client).is_some(), "creating a lobby is no guess");
+    let player = test.connect_from(at("192.0.2.10"));
+    let outputs = test.send(player, Message::new(Kind::Join, 0, &lobby));
+    assert_eq!(lobby_joined(&outputs, player), Some(lobby.clone()), "another source is not affected");
+    // 60 an hour: one more a minute later.
+    test.now += Duration::from_secs(60);
+    let client = test.connect_from(guesser);
+    let outputs = test.send(client, Message::new(Kind::Join, 0, &lobby));
+    assert_eq!(lobby_joined(&outputs, client), Some(lobby), "a right guess costs nothing");
+}
+
+#[test]
+fn misses_the_shared_directory_refuses_are_charged_too() {
+    let mut test = Harness { server: Signaling::with_shared_lobbies(limits()).with_seed(SEED), now: Instant::now() };
+    let guesser = at("192.0.2.9");
+    for _ in 0..crate::join_misses::MISS_BURST {
+        let client = test.connect_from(guesser);
+        test.send(client, Message::new(Kind::Join, 0, "ABCDEFGH"));
+        let ticket = std::iter::from_fn(|| test.server.poll_request())
+            .find_map(|request| match request {
+                Request::Join { ticket, .. } => Some(ticket),
+                _ => None,
+            })
+            .expect("a join request");
+        test.server.join_refused(ticket, SignalingError::NoSuchLobby);
+        assert_eq!(closed(&test.outputs(), client), Some(SignalingError::NoSuchLobby));
+        while test.server.poll_request().is_some() {}
+    }
+    let client = test.connect_from(guesser);
+    let outputs = test.send(client, Message::new(Kind::Join, 0, "ABCDEFGH"));
+    assert_eq!(closed(&outputs, client), Some(SignalingError::TooManyJoinMisses));
+    assert_eq!(test.server.poll_request(), None, "nothing asked of the directory");
+}
