@@ -123,6 +123,9 @@ struct Pump {
     events: mpsc::Sender<Event>,
     /// The shared directory's tasks, when lobbies are shared.
     directory: Option<Running>,
+    /// TCP connections closed at once (too many in their handshake) since the last log line
+    /// saying so, which the next connection accepted writes.
+    refused_at_once: u64,
 }
 
 /// Serves clients on `listener` until the future is dropped. Lobby names and peer ids are
@@ -152,7 +155,7 @@ async fn run(
 ) -> Option<DirectoryError> {
     let (events, mut inbox) = mpsc::channel(EVENT_QUEUE_LENGTH);
     let (directory, mut reports) = directory.unzip();
-    let mut pump = Pump { config, signaling, connections: HashMap::new(), events, directory };
+    let mut pump = Pump { config, signaling, connections: HashMap::new(), events, directory, refused_at_once: 0 };
     loop {
         let alarm = match pump.signaling.poll_timeout() {
             Some(deadline) => tokio::time::sleep_until(deadline.into()),
@@ -219,9 +222,17 @@ impl Pump {
     fn accept(&mut self, stream: TcpStream, address: SocketAddr) {
         let proxied = self.config.trusted_proxies.contains(&address.ip());
         let source = (!proxied).then(|| Source::of(address.ip()));
-        // Refused (too many handshakes): the stream is dropped, which closes it, and nothing is
-        // logged, so that a flood of connections costs no more than that.
-        let Some(client) = self.signaling.accept(Instant::now(), source) else { return };
+        // Refused (too many handshakes): the stream is dropped, which closes it, and only counted,
+        // so that a flood of connections costs no more than that; the next connection accepted
+        // logs the count.
+        let Some(client) = self.signaling.accept(Instant::now(), source) else {
+            self.refused_at_once = self.refused_at_once.saturating_add(1);
+            return;
+        };
+        if self.refused_at_once > 0 {
+            let refused = std::mem::take(&mut self.refused_at_once);
+            println!("{:.3} refused {refused} connections at once (too many in their handshake)", unix_seconds());
+        }
         // Answers are bursts of small frames (ID, PEER_CONNECTs, JOIN): without this, Nagle's
         // algorithm held each burst's second frame until the client's delayed ACK (~40 ms).
         let _ = stream.set_nodelay(true);
@@ -351,6 +362,10 @@ impl Pump {
 
 /// One log line: seconds since the Unix epoch, the client, its address, what happened.
 fn log(client: ClientId, address: &str, event: &str) {
-    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    println!("{seconds:.3} client {client} {address}: {event}");
+    println!("{:.3} client {client} {address}: {event}", unix_seconds());
+}
+
+/// Seconds since the Unix epoch, for the log.
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }

@@ -94,19 +94,38 @@ async fn clients_and_lobbies_per_address_are_capped() {
 
 #[tokio::test]
 async fn past_the_handshake_caps_tcp_connections_are_closed_at_once() {
-    let mut server = Server::start(&["--max-handshakes-per-source", "2", "--join-timeout", JOIN_TIMEOUT], |_| {});
-    // Two connections that never start their handshake hold this address's share.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let lines = std::sync::Arc::clone(&log);
+    let mut server =
+        Server::start(&["--max-handshakes-per-source", "2", "--join-timeout", JOIN_TIMEOUT], move |line| {
+            common::lock(&lines).push(line.to_owned())
+        });
+    // Two connections that have not started their handshake hold this address's share.
     let mut held = vec![tcp(server.address).await, tcp(server.address).await];
     let mut third = tcp(server.address).await;
     assert!(closed_at_once(&mut third).await, "past the per-source cap");
     // One finishes its handshake: room for another.
     let first = held.remove(0);
     let mut opened = common::handshake(server.address, first).await;
-    held.push(tcp(server.address).await);
-    let mut ws = common::handshake(server.address, held.remove(0)).await;
-    join(&mut ws, "").await;
+    // Joined, so that the server has counted its handshake as done.
     join(&mut opened, "").await;
-    assert_eq!(held.len(), 1);
+    let fourth = tcp(server.address).await;
+    for stream in [held.remove(0), fourth] {
+        let mut ws = common::handshake(server.address, stream).await;
+        join(&mut ws, "").await;
+    }
+    // The next connection accepted logs the refusal (the server writes its log as it goes).
+    let deadline = std::time::Instant::now() + STEP;
+    let refusals = loop {
+        let refusals: Vec<String> =
+            common::lock(&log).iter().filter(|line| line.contains("at once")).cloned().collect();
+        if !refusals.is_empty() || std::time::Instant::now() > deadline {
+            break refusals;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refusals.len(), 1, "{:?}", common::lock(&log));
+    assert!(refusals[0].ends_with("refused 1 connections at once (too many in their handshake)"), "{refusals:?}");
     server.assert_alive("at the end");
 }
 
