@@ -33,6 +33,9 @@ const STEP: Duration = Duration::from_secs(5);
 /// The name in the server certificates, which the clients check.
 const SERVER_NAME: &str = "localhost";
 
+/// TLS clients held at the end, for the figures (a lobby takes 64 peers by default).
+const HELD_TLS_CLIENTS: usize = 48;
+
 /// A client's WebSocket over TLS.
 type Wss = WebSocketStream<TlsStream<TcpStream>>;
 
@@ -148,7 +151,8 @@ async fn join(ws: &mut Wss, lobby: &str) -> (i64, String) {
     timeout(STEP, ws.send(Frame::Text(join.into()))).await.expect("a send within the step").expect("a send");
     let id = next(ws).await.expect("an ID");
     assert_eq!(id.kind, Kind::Id);
-    for _ in 0..16 {
+    // An ID, a PEER_CONNECT per member (64 at most by default), then JOIN.
+    for _ in 0..=64 {
         let message = next(ws).await.expect("the answer to JOIN");
         if message.kind == Kind::Join {
             return (id.id, message.data);
@@ -186,9 +190,12 @@ async fn wss_with_a_private_authority_reloaded_on_sighup() {
     let certificate = files.certificate().to_string_lossy().into_owned();
     let key = files.key().to_string_lossy().into_owned();
     let mut server =
-        Server::start(&["--tls-cert", &certificate, "--tls-key", &key], move |line| lock(&lines).push(line.to_owned()));
+        // The held clients at the end are all 127.0.0.1: room for them.
+        Server::start(&["--tls-cert", &certificate, "--tls-key", &key, "--max-clients-per-source", "100"], move |line| {
+            lock(&lines).push(line.to_owned())
+        });
     let stdout_lines = || lock(&stdout).clone();
-    assert!(stdout_lines().iter().any(|line| line.starts_with("listening on wss://")), "{:?}", stdout_lines());
+    wait_for_lines(stdout_lines, |line| line.starts_with("listening on wss://"), 1).await;
 
     // A client that trusts the server's authority creates a lobby.
     let (mut host, first_shown) = connect(&server, &first.client()).await.expect("a client trusting the first CA");
@@ -224,5 +231,22 @@ async fn wss_with_a_private_authority_reloaded_on_sighup() {
     assert_eq!(late_shown, shown);
     let (late_id, _) = join(&mut late, &lobby).await;
     assert_eq!(next(&mut host).await, Ok(Message::new(Kind::PeerConnect, late_id, "")));
+
+    // Figures only: what TLS clients cost (TCP + TLS + WebSocket handshakes and a JOIN each).
+    let before = server.process.rss_kib();
+    let started = Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..HELD_TLS_CLIENTS {
+        let (mut ws, _) = connect(&server, &second.client()).await.expect("a TLS client");
+        join(&mut ws, &lobby).await;
+        held.push(ws);
+    }
+    let took = started.elapsed();
+    let grown = server.process.rss_kib().saturating_sub(before);
+    figure(format_args!(
+        "{HELD_TLS_CLIENTS} TLS clients connected and joined one by one in {took:?} ({:.1} ms each); server RSS +{grown} KiB ({:.1} KiB each)",
+        took.as_secs_f64() * 1000.0 / HELD_TLS_CLIENTS as f64,
+        grown as f64 / HELD_TLS_CLIENTS as f64
+    ));
     server.assert_alive("at the end");
 }
