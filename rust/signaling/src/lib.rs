@@ -8,6 +8,17 @@
 //! [`error`] why clients are refused. [`server`] pumps WebSocket connections through the state
 //! machine.
 //!
+//! # On the open internet
+//!
+//! Lobby names (40 bits) and peer ids come from the operating system's random source. Every
+//! source address (IPv6: its /64; behind a trusted proxy, the address the proxy forwards) is
+//! capped in connections still in their handshake, connected clients, lobbies created and JOINs
+//! naming lobbies that do not exist (guesses); connections in their handshake are capped in all
+//! too, and past a handshake cap a TCP connection is closed at once. A relayed message that
+//! would overflow what waits for its receiver closes its sender, never the receiver. Close
+//! reasons are cut to the 123 bytes a close frame holds. The server can serve `wss://` itself
+//! ([`server::Tls`], reloaded on SIGHUP by the binary).
+//!
 //! # Past one machine
 //!
 //! Lobbies live in a *lobby directory* ([`directory`]). The single-process server
