@@ -108,7 +108,7 @@ async fn main() {
             max_handshakes_per_source: args.max_handshakes_per_source.max(1),
             max_clients_per_source: args.max_clients_per_source.max(1),
             max_lobbies_per_source: args.max_lobbies_per_source.max(1),
-            max_join_misses_per_hour: args.max_join_misses_per_hour,
+            max_join_misses_per_hour: args.max_join_misses_per_hour.max(1),
         },
         max_frame_size: args.max_frame_size,
         tls: None,
