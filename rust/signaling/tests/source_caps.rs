@@ -30,8 +30,13 @@ async fn connect_forwarded(server: &Server, forwarded_for: &str) -> Ws {
 
 /// The WebSocket handshake over `stream`, with `X-Forwarded-For: forwarded_for`.
 async fn handshake_forwarded(server: &Server, stream: TcpStream, forwarded_for: &str) -> Ws {
+    handshake_with_header(server, stream, "X-Forwarded-For", forwarded_for).await
+}
+
+/// The WebSocket handshake over `stream`, with the header `name: value`.
+async fn handshake_with_header(server: &Server, stream: TcpStream, name: &'static str, value: &str) -> Ws {
     let mut request = format!("ws://{}", server.address).into_client_request().expect("a request");
-    request.headers_mut().insert("X-Forwarded-For", HeaderValue::from_str(forwarded_for).expect("a header value"));
+    request.headers_mut().insert(name, HeaderValue::from_str(value).expect("a header value"));
     timeout(STEP, tokio_tungstenite::client_async(request, stream))
         .await
         .expect("a handshake within the step")
@@ -217,5 +222,38 @@ async fn an_address_guessing_lobby_names_runs_out_of_joins_by_name() {
     // Creating a lobby is no guess.
     let mut creator = server.connect().await;
     join(&mut creator, "").await;
+    server.assert_alive("at the end");
+}
+
+#[tokio::test]
+async fn a_proxy_writing_forwarded_is_read_from_that_header_only() {
+    let mut server = Server::start(
+        &[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--proxy-header",
+            "forwarded",
+            "--max-clients-per-source",
+            "1",
+            "--join-timeout",
+            JOIN_TIMEOUT,
+        ],
+        |_| {},
+    );
+    let connect = |name: &'static str, value: &'static str| {
+        let server = &server;
+        async move { handshake_with_header(server, tcp(server.address).await, name, value).await }
+    };
+    let mut v4 = connect("Forwarded", "for=198.51.100.1;proto=https").await;
+    join(&mut v4, "").await;
+    let mut v6 = connect("Forwarded", "for=203.0.113.7, for=\"[2001:db8:1:2::1]:4711\"").await;
+    join(&mut v6, "").await;
+    let mut same_64 = connect("Forwarded", "for=\"[2001:db8:1:2:ffff::9]\"").await;
+    assert_eq!(next(&mut same_64).await, Err("closed: too many connections from your address".into()), "one /64");
+    // X-Forwarded-For is not the header this proxy writes: such clients count as the proxy.
+    let mut first = connect("X-Forwarded-For", "198.51.100.8").await;
+    join(&mut first, "").await;
+    let mut second = connect("X-Forwarded-For", "198.51.100.9").await;
+    assert_eq!(next(&mut second).await, Err("closed: too many connections from your address".into()));
     server.assert_alive("at the end");
 }
