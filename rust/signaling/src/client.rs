@@ -36,6 +36,8 @@ pub(crate) struct Client {
     pinged_at: Option<Instant>,
     budget: MessageBudget,
     membership: Option<Membership>,
+    /// When the TURN credentials it was last given expire (Unix seconds).
+    turn_expiry: Option<u64>,
 }
 
 impl Client {
@@ -48,6 +50,7 @@ impl Client {
             pinged_at: None,
             budget: MessageBudget::full(limits.max_messages_per_second, now),
             membership: None,
+            turn_expiry: None,
         }
     }
 
@@ -69,6 +72,16 @@ impl Client {
     /// The lobby it joined, once it is gone.
     pub(crate) fn into_membership(self) -> Option<Membership> {
         self.membership
+    }
+
+    /// When the TURN credentials it was last given expire (Unix seconds).
+    pub(crate) fn turn_expiry(&self) -> Option<u64> {
+        self.turn_expiry
+    }
+
+    /// It was given TURN credentials that expire at `expiry` (Unix seconds).
+    pub(crate) fn set_turn_expiry(&mut self, expiry: u64) {
+        self.turn_expiry = Some(expiry);
     }
 
     /// A frame (of any kind) arrived at `now`.

@@ -5,7 +5,8 @@
 //! rule (lobbies, relay, seal, the handshake, join and idle timeouts, pings, the flood limit);
 //! its module docs say how to drive it. [`protocol`] parses and writes the JSON messages,
 //! [`limits`] holds the rules' numbers, [`output`] what the state machine asks for, and
-//! [`error`] why clients are refused. [`server`] pumps WebSocket connections through the state
+//! [`error`] why clients are refused, [`turn_credentials`] the TURN credentials lobby members
+//! may ask for. [`server`] pumps WebSocket connections through the state
 //! machine.
 //!
 //! # Past one machine
@@ -35,4 +36,5 @@ pub mod protocol;
 mod random;
 pub mod server;
 pub mod signaling;
+pub mod turn_credentials;
 mod wake_queue;

@@ -26,6 +26,7 @@ use crate::limits::Limits;
 use crate::output::Output;
 use crate::random::seed_from_entropy;
 use crate::signaling::{ClientId, Signaling};
+use crate::turn_credentials::{TurnConfig, WallClock};
 use connection::{Command, Event};
 pub use redis_directory::{DirectoryError, RedisDirectory, RESPONSE_TIMEOUT};
 use redis_directory::{Report, Running};
@@ -45,17 +46,20 @@ const UNSENT_FRAMES: usize = 16;
 const LOST_GRACE: Duration = Duration::from_millis(500);
 
 /// Everything the server can be told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The numbers the state machine enforces.
     pub limits: Limits,
     /// Largest text frame accepted, in bytes.
     pub max_frame_size: usize,
+    /// What the TURN credentials lobby members may ask for are made with; `None`: they get an
+    /// empty answer.
+    pub turn: Option<TurnConfig>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { limits: Limits::default(), max_frame_size: 64 * 1024 }
+        Self { limits: Limits::default(), max_frame_size: 64 * 1024, turn: None }
     }
 }
 
@@ -105,6 +109,10 @@ async fn run(
     signaling: Signaling,
     directory: Option<(Running, mpsc::Receiver<Report>)>,
 ) -> Option<DirectoryError> {
+    let signaling = match config.turn.clone() {
+        Some(turn) => signaling.with_turn_credentials(turn, WallClock::now()),
+        None => signaling,
+    };
     let (events, mut inbox) = mpsc::channel(EVENT_QUEUE_LENGTH);
     let (directory, mut reports) = directory.unzip();
     let mut pump = Pump { config, signaling, connections: HashMap::new(), events, directory };
@@ -179,7 +187,7 @@ impl Pump {
         let (commands, queue) = mpsc::unbounded_channel();
         let unsent = Arc::new(Semaphore::new(self.max_unsent()));
         self.connections.insert(client, Connection { address, commands, unsent, open: false });
-        tokio::spawn(connection::run(client, stream, self.config, self.events.clone(), queue));
+        tokio::spawn(connection::run(client, stream, self.config.clone(), self.events.clone(), queue));
     }
 
     fn report(&mut self, event: Event) {

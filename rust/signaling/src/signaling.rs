@@ -77,6 +77,8 @@ pub struct Signaling {
     outputs: VecDeque<Output>,
     /// The shared directory's bookkeeping; `None` when lobbies live in memory.
     shared: Option<Shared>,
+    /// What TURN credentials are made with; `None` when the server has none to give.
+    turn: Option<TurnIssuer>,
 }
 
 impl Signaling {
@@ -93,6 +95,7 @@ impl Signaling {
             wake_queue: WakeQueue::default(),
             outputs: VecDeque::new(),
             shared: None,
+            turn: None,
         }
     }
 
@@ -154,6 +157,7 @@ impl Signaling {
                 self.relay(client, &membership, message);
             }
             (Kind::Seal, Some(membership)) => self.seal(client, &membership),
+            (Kind::TurnCredentials, Some(membership)) => self.answer_turn_request(client, &membership, now),
             (Kind::Id | Kind::PeerConnect | Kind::PeerDisconnect, Some(_)) => {
                 self.close(client, SignalingError::ServerOnlyMessageType);
             }
@@ -392,8 +396,10 @@ impl Signaling {
 }
 
 mod shared;
+mod turn;
 
 use shared::Shared;
+use turn::TurnIssuer;
 
 #[cfg(test)]
 mod tests;

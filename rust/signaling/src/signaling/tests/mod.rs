@@ -7,6 +7,7 @@ mod lobbies;
 mod relay;
 mod shared;
 mod timeouts;
+mod turn;
 
 use std::time::{Duration, Instant};
 
