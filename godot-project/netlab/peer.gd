@@ -14,7 +14,8 @@
 ## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate
 ## paces the messages to each peer (per second; 0 sends them all at once). The host seals the
 ## lobby once --expect peers joined, so the mesh no longer needs the server. The connections
-## bind WEBRTC_MESH_BIND_ADDRESS if set.
+## bind WEBRTC_MESH_BIND_ADDRESS if set. The signaling server's answer about TURN credentials is
+## printed as "TURN <username> <urls>" or "TURN none"; its TURN server joins the --ice ones.
 extends SceneTree
 
 const NetlabClient := preload("res://netlab/netlab_client.gd")
@@ -115,6 +116,7 @@ func _start_webrtc() -> void:
 	if policy != "":
 		_client.extra_config["iceTransportPolicy"] = policy
 	_client.lobby_joined.connect(_on_client_lobby_joined)
+	_client.turn_server_received.connect(_on_client_turn_server_received)
 	_client.peer_connected.connect(_on_client_peer_connected)
 	_client.connection_created.connect(_on_client_connection_created)
 	_client.candidate_received.connect(_on_client_candidate_received)
@@ -252,6 +254,13 @@ func _leave() -> void:
 
 func _on_client_lobby_joined(lobby_name: String) -> void:
 	print("LOBBY %s" % lobby_name)
+
+
+func _on_client_turn_server_received(server: Dictionary) -> void:
+	if server.is_empty():
+		print("TURN none")
+	else:
+		print("TURN %s %s" % [server.username, ",".join(server.urls)])
 
 
 func _on_client_peer_connected(_id: int) -> void:
