@@ -28,6 +28,11 @@
 //! Lobby names and peer ids come from a generator seeded in [`Signaling::new`]: the same seed
 //! and the same calls give the same names and ids.
 //!
+//! A server made [`Signaling::with_turn_credentials`] answers a lobby member's TURN_CREDENTIALS
+//! with time-limited TURN credentials (see [`crate::turn_credentials`]); any other answers it
+//! with an empty message. The Unix time in them comes from the instants passed in, counted from
+//! the [`WallClock`](crate::turn_credentials::WallClock) it was given.
+//!
 //! # Shared lobbies
 //!
 //! [`Signaling::with_shared_lobbies`] makes a state machine whose lobbies live in a directory
