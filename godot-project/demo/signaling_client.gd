@@ -157,5 +157,9 @@ func send_answer(id: int, answer: String) -> Error:
 	return _send(Message.ANSWER, id, answer)
 
 
+## Sends one message; ERR_UNCONFIGURED, quietly, when the socket is not open (a mesh goes on
+## making candidates after a sealed lobby's server closed the socket).
 func _send(type: int, id: int, data := "") -> Error:
+	if _ws.get_ready_state() != WebSocketPeer.STATE_OPEN:
+		return ERR_UNCONFIGURED
 	return _ws.send_text(JSON.stringify({"type": type, "id": id, "data": data}))
