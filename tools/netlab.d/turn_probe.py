@@ -4,7 +4,7 @@ TURN REST checks: does the TURN server accept these credentials?
 
     turn_probe.py --expect success|401 [--bind ADDRESS] SERVER:PORT USERNAME PASSWORD
     turn_probe.py --expect success|401 [--bind ADDRESS] --rest SECRET --expires-in SECONDS \\
-        SERVER:PORT LABEL
+        [--refresh-after SECONDS] SERVER:PORT LABEL
 
 Sends an Allocate request without credentials (the server answers 401 with its realm and nonce),
 then one signed with USERNAME and PASSWORD (MESSAGE-INTEGRITY, key MD5(username:realm:password)),
@@ -12,7 +12,9 @@ up to 3 tries of 500 ms each, prints the answer ("success" or the error code and
 a granted allocation (Refresh, lifetime 0), and exits 0 when the answer is the expected one.
 With --rest it makes TURN REST credentials itself, independently of the signaling server:
 username "<now + SECONDS>:LABEL" (SECONDS may be negative: an expired one), password
-base64(HMAC-SHA1(SECRET, username)).
+base64(HMAC-SHA1(SECRET, username)). With --refresh-after, a granted allocation is refreshed
+(lifetime 600 s) that many seconds later and the answer printed: whether the TURN server still
+honours credentials that expired meanwhile on an allocation made before (not judged).
 """
 import argparse
 import base64
@@ -30,6 +32,7 @@ ALLOCATE_REQUEST = 0x0003
 ALLOCATE_SUCCESS = 0x0103
 ALLOCATE_ERROR = 0x0113
 REFRESH_REQUEST = 0x0004
+REFRESH_SUCCESS = 0x0104
 USERNAME = 0x0006
 MESSAGE_INTEGRITY = 0x0008
 ERROR_CODE = 0x0009
@@ -105,6 +108,7 @@ def main():
     parser.add_argument("--bind", default="0.0.0.0")
     parser.add_argument("--rest", metavar="SECRET", help="make TURN REST credentials with this secret")
     parser.add_argument("--expires-in", type=int, default=600, metavar="SECONDS")
+    parser.add_argument("--refresh-after", type=float, metavar="SECONDS")
     parser.add_argument("server")
     parser.add_argument("username", help="the username, or with --rest the label")
     parser.add_argument("password", nargs="?", default="")
@@ -131,6 +135,15 @@ def main():
         return 1
     if answer[0] == ALLOCATE_SUCCESS:
         outcome = "success"
+        if args.refresh_after is not None:
+            time.sleep(args.refresh_after)
+            expired_for = int(time.time()) - int(username.split(":", 1)[0])
+            keep = attribute(LIFETIME, struct.pack("!I", 600))
+            refreshed = exchange(sock, server, REFRESH_REQUEST, [keep] + signed[1:], key)
+            verdict = "no answer" if refreshed is None else (
+                "success" if refreshed[0] == REFRESH_SUCCESS else error_of(refreshed[1]))
+            print(f"  Refresh of that allocation {args.refresh_after:g} s later, the credential expired"
+                  f" {expired_for} s before: {verdict}")
         lifetime = attribute(LIFETIME, struct.pack("!I", 0))
         exchange(sock, server, REFRESH_REQUEST, [lifetime] + signed[1:], key)
     else:
