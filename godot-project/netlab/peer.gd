@@ -14,7 +14,9 @@
 ## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate
 ## paces the messages to each peer (per second; 0 sends them all at once). The host seals the
 ## lobby once --expect peers joined, so the mesh no longer needs the server. The connections
-## bind WEBRTC_MESH_BIND_ADDRESS if set.
+## bind WEBRTC_MESH_BIND_ADDRESS if set. The signaling server's answer about TURN credentials is
+## printed as "TURN <username> <urls>, N ms after our id" or "TURN none, ..."; its TURN server
+## joins the --ice ones.
 extends SceneTree
 
 const NetlabClient := preload("res://netlab/netlab_client.gd")
@@ -50,6 +52,8 @@ var _started_usec := 0
 var _links := {}
 var _joined := 0
 var _finished_ms := -1
+## When the signaling server gave us our id (_elapsed_ms()).
+var _id_ms := -1
 var _ok := false
 
 
@@ -115,6 +119,8 @@ func _start_webrtc() -> void:
 	if policy != "":
 		_client.extra_config["iceTransportPolicy"] = policy
 	_client.lobby_joined.connect(_on_client_lobby_joined)
+	_client.connected.connect(_on_client_connected)
+	_client.turn_server_received.connect(_on_client_turn_server_received)
 	_client.peer_connected.connect(_on_client_peer_connected)
 	_client.connection_created.connect(_on_client_connection_created)
 	_client.candidate_received.connect(_on_client_candidate_received)
@@ -252,6 +258,18 @@ func _leave() -> void:
 
 func _on_client_lobby_joined(lobby_name: String) -> void:
 	print("LOBBY %s" % lobby_name)
+
+
+func _on_client_connected(_id: int, _use_mesh: bool) -> void:
+	_id_ms = _elapsed_ms()
+
+
+func _on_client_turn_server_received(server: Dictionary) -> void:
+	var after := "%d ms after our id" % (_elapsed_ms() - _id_ms)
+	if server.is_empty():
+		print("TURN none, %s" % after)
+	else:
+		print("TURN %s %s, %s" % [server.username, ",".join(server.urls), after])
 
 
 func _on_client_peer_connected(_id: int) -> void:

@@ -5,8 +5,9 @@
 # "<lab><node>" (lab = wm-<pid>-); nothing is added to the root namespace (veth pairs are created
 # inside the namespaces, no forwarding, rules or routes there).
 #
-# Expects from tools/netlab: repo, work (a temp dir), lab (the name prefix), turn_password; uses
-# and extends the arrays pids (processes to stop) and namespaces (namespaces to remove).
+# Expects from tools/netlab: repo, work (a temp dir), lab (the name prefix), turn_password,
+# turn_secret; uses and extends the arrays pids (processes to stop) and namespaces (namespaces to
+# remove).
 #
 # Addresses: 198.18.0.0/24 (in the benchmarking range 198.18.0.0/15) is "the internet": a bridge
 # in the namespace "pub" holding 198.18.0.1 (coturn, signaling) and 198.18.0.2 (coturn's second
@@ -14,6 +15,8 @@
 
 server_ip=198.18.0.1
 server_ip2=198.18.0.2
+# The TURN REST coturn (start_coturn_rest): its listening and relay address.
+server_ip3=198.18.0.3
 public_peer_ip=198.18.0.30
 # The port the ENet server listens on, forwarded by the router of home cone-b.
 enet_port=7777
@@ -129,6 +132,7 @@ build_lab() {
   ip -n "$(ns pub)" link add br0 type bridge
   ip -n "$(ns pub)" addr add "$server_ip/24" dev br0
   ip -n "$(ns pub)" addr add "$server_ip2/24" dev br0
+  ip -n "$(ns pub)" addr add "$server_ip3/24" dev br0
   ip -n "$(ns pub)" link set br0 up
   # Like the internet, pub drops packets to private addresses silently (without a route,
   # coturn's relay gets "network unreachable" for them and drops the allocation): its default
@@ -227,6 +231,72 @@ CONF
     tail -n 20 "$work/coturn.log" >&2
     return 1
   done
+}
+
+# Starts a second coturn in the public namespace, on 198.18.0.3 (STUN and TURN over UDP and TCP,
+# port 3478; relays on 198.18.0.3), configured as a public TURN server should be: TURN REST
+# credentials only (use-auth-secret, static-auth-secret: the signaling server started by
+# start_signaling_rest hands them out), no relaying to private, loopback, link-local or
+# shared-address ranges (denied-peer-ip) nor to multicast, quotas per username and in all, no
+# CLI. Its log is coturn-rest.log.
+start_coturn_rest() {
+  cat >"$work/turnserver-rest.conf" <<CONF
+listening-ip=$server_ip3
+relay-ip=$server_ip3
+listening-port=3478
+no-tls
+no-dtls
+min-port=49408
+max-port=49663
+realm=netlab.test
+use-auth-secret
+static-auth-secret=$turn_secret
+fingerprint
+denied-peer-ip=0.0.0.0-0.255.255.255
+denied-peer-ip=10.0.0.0-10.255.255.255
+denied-peer-ip=100.64.0.0-100.127.255.255
+denied-peer-ip=127.0.0.0-127.255.255.255
+denied-peer-ip=169.254.0.0-169.254.255.255
+denied-peer-ip=172.16.0.0-172.31.255.255
+denied-peer-ip=192.168.0.0-192.168.255.255
+denied-peer-ip=::1
+denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+no-multicast-peers
+user-quota=16
+total-quota=256
+no-cli
+userdb=$work/turndb-rest
+pidfile=$work/turnserver-rest.pid
+log-file=stdout
+simple-log
+verbose
+CONF
+  ip netns exec "$(ns pub)" turnserver -c "$work/turnserver-rest.conf" >"$work/coturn-rest.log" 2>&1 &
+  pids+=($!)
+  local listener
+  for listener in "udp $server_ip3:3478" "tcp $server_ip3:3478"; do
+    wait_listening pub "$listener" && continue
+    echo "netlab: the TURN REST coturn is not listening on $listener:" >&2
+    tail -n 20 "$work/coturn-rest.log" >&2
+    return 1
+  done
+}
+
+# Starts a second signaling server in the public namespace on 198.18.0.1:9081 that hands lobby
+# members TURN REST credentials for the coturn of start_coturn_rest (TURN/UDP and TURN/TCP), the
+# secret given in the environment, and sets rest_signaling_url.
+start_signaling_rest() {
+  ip netns exec "$(ns pub)" env WEBRTC_MESH_TURN_SECRET="$turn_secret" "$repo/target/debug/webrtc-mesh-signaling" \
+    --host "$server_ip" --port 9081 --turn-url "turn:$server_ip3:3478?transport=udp" \
+    --turn-url "turn:$server_ip3:3478?transport=tcp" --turn-ttl 600 >"$work/signaling-rest.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/signaling-rest.log" "listening on" 10 || {
+    echo "netlab: the TURN REST signaling server did not start:" >&2
+    cat "$work/signaling-rest.log" >&2
+    return 1
+  }
+  rest_signaling_url=$(sed -n 's/^listening on //p' "$work/signaling-rest.log" | head -n 1)
 }
 
 # Starts the signaling server in the public namespace on 198.18.0.1 and sets signaling_url.

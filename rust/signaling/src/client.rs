@@ -42,6 +42,8 @@ pub(crate) struct Client {
     /// It created a lobby (or asked to): its source's lobby count holds one for it until it
     /// leaves.
     creates_lobby: bool,
+    /// When the TURN credentials it was last given expire (Unix seconds).
+    turn_expiry: Option<u64>,
 }
 
 impl Client {
@@ -56,6 +58,7 @@ impl Client {
             membership: None,
             source,
             creates_lobby: false,
+            turn_expiry: None,
         }
     }
 
@@ -97,6 +100,16 @@ impl Client {
     /// The lobby it joined, once it is gone.
     pub(crate) fn into_membership(self) -> Option<Membership> {
         self.membership
+    }
+
+    /// When the TURN credentials it was last given expire (Unix seconds).
+    pub(crate) fn turn_expiry(&self) -> Option<u64> {
+        self.turn_expiry
+    }
+
+    /// It was given TURN credentials that expire at `expiry` (Unix seconds).
+    pub(crate) fn set_turn_expiry(&mut self, expiry: u64) {
+        self.turn_expiry = Some(expiry);
     }
 
     /// A frame (of any kind) arrived at `now`.

@@ -9,7 +9,7 @@ pub enum SignalingError {
     /// The frame is not a JSON object with integer `type` and `id` (and an optional string
     /// `data`); holds what the JSON parser said.
     InvalidMessage(String),
-    /// The `type` is none of the protocol's eight.
+    /// The `type` is none of the protocol's nine.
     UnknownMessageType(i64),
     /// A message other than JOIN before the client joined a lobby.
     NotInLobby,

@@ -4,8 +4,9 @@
 //! [`signaling`] is the server's state machine: sans-IO, with time passed in, it holds every
 //! rule (lobbies, relay, seal, the handshake, join and idle timeouts, pings, the flood limit);
 //! its module docs say how to drive it. [`protocol`] parses and writes the JSON messages,
-//! [`limits`] holds the rules' numbers, [`source`] how source addresses are counted, [`output`] what the state machine asks for, and
-//! [`error`] why clients are refused. [`server`] pumps WebSocket connections through the state
+//! [`limits`] holds the rules' numbers, [`source`] how source addresses are counted, [`output`] what the state machine asks for,
+//! [`error`] why clients are refused, and [`turn_credentials`] the TURN credentials lobby members
+//! may ask for. [`server`] pumps WebSocket connections through the state
 //! machine.
 //!
 //! # On the open internet
@@ -48,4 +49,5 @@ mod random;
 pub mod server;
 pub mod signaling;
 pub mod source;
+pub mod turn_credentials;
 mod wake_queue;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use signaling::limits::Limits;
 use signaling::server::{serve, serve_shared, Config, ProxyHeader, RedisDirectory, Tls};
+use signaling::turn_credentials::{TurnConfig, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS};
 
 /// WebSocket signaling server for WebRTC meshes, speaking the protocol of Godot's
 /// webrtc_signaling demo (JSON frames {type, id, data}; lobbies; the host is peer 1).
@@ -82,6 +83,21 @@ struct Args {
     /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+
+    // TURN credentials for lobby members (the TURN REST scheme of coturn's use-auth-secret).
+    /// Secret shared with the TURN server (coturn: use-auth-secret, static-auth-secret=SECRET):
+    /// a lobby member who asks gets credentials made with it that expire after --turn-ttl.
+    /// Better given in the environment, where `ps` does not show it.
+    #[arg(long, env = "WEBRTC_MESH_TURN_SECRET", hide_env_values = true, value_name = "SECRET")]
+    turn_secret: Option<String>,
+    /// A TURN server's URL sent with the credentials (turn:HOST:3478?transport=udp,
+    /// turns:HOST:5349?transport=tcp, ...); repeat it for several. Needed with --turn-secret.
+    #[arg(long = "turn-url", value_name = "URL", value_parser = parse_turn_url)]
+    turn_urls: Vec<String>,
+    /// Seconds TURN credentials stay valid (60 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TTL_SECONDS,
+        value_parser = clap::value_parser!(u64).range(MIN_TTL_SECONDS..=MAX_TTL_SECONDS))]
+    turn_ttl: u64,
 }
 
 /// --proxy-header's values.
@@ -93,9 +109,39 @@ enum HeaderArg {
     Forwarded,
 }
 
+/// A `--turn-url`: a `turn:` or `turns:` URL.
+fn parse_turn_url(url: &str) -> Result<String, String> {
+    if (url.starts_with("turn:") || url.starts_with("turns:")) && !url.contains(char::is_whitespace) {
+        Ok(url.to_owned())
+    } else {
+        Err("a TURN URL starts with turn: or turns: and has no spaces".into())
+    }
+}
+
+/// The TURN credentials' configuration from the flags; `None` without --turn-secret.
+fn turn_config(args: &Args) -> Result<Option<TurnConfig>, String> {
+    match (&args.turn_secret, args.turn_urls.is_empty()) {
+        (None, true) => Ok(None),
+        (None, false) => Err("--turn-url needs --turn-secret (or WEBRTC_MESH_TURN_SECRET)".into()),
+        (Some(secret), _) if secret.is_empty() => Err("the TURN secret is empty".into()),
+        (Some(_), true) => Err("--turn-secret needs at least one --turn-url".into()),
+        (Some(secret), false) => Ok(Some(TurnConfig::new(secret.clone(), args.turn_urls.clone(), args.turn_ttl))),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let turn = match turn_config(&args) {
+        Ok(turn) => turn,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(turn) = &turn {
+        println!("TURN credentials for {} URL(s), valid {} s", args.turn_urls.len(), turn.ttl_seconds());
+    }
     let mut config = Config {
         limits: Limits {
             max_clients: args.max_clients,
@@ -117,6 +163,7 @@ async fn main() {
             HeaderArg::XForwardedFor => ProxyHeader::XForwardedFor,
             HeaderArg::Forwarded => ProxyHeader::Forwarded,
         },
+        turn,
     };
     if let (Some(certificate), Some(key)) = (&args.tls_cert, &args.tls_key) {
         match Tls::load(certificate, key) {

@@ -45,6 +45,11 @@ pub enum Kind {
     Candidate = 6,
     /// Client (host only): seal the lobby. Server: the lobby is sealed.
     Seal = 7,
+    /// Not in Godot's demo. Client (a lobby member): send me TURN credentials. Server, only in
+    /// answer: `data` is a JSON object `{"urls": [...], "username": "...", "credential": "...",
+    /// "ttl": seconds}` (an `RTCIceServer` dictionary plus the seconds it has left), or "" when
+    /// the server has no TURN server to offer.
+    TurnCredentials = 8,
 }
 
 impl Kind {
@@ -59,6 +64,7 @@ impl Kind {
             5 => Self::Answer,
             6 => Self::Candidate,
             7 => Self::Seal,
+            8 => Self::TurnCredentials,
             _ => return None,
         })
     }

@@ -35,6 +35,7 @@ use crate::limits::Limits;
 use crate::output::Output;
 use crate::signaling::{ClientId, Signaling};
 use crate::source::Source;
+use crate::turn_credentials::{TurnConfig, WallClock};
 use connection::{Command, Event, Setup};
 pub use forwarded::ProxyHeader;
 pub use redis_directory::{DirectoryError, RedisDirectory, RESPONSE_TIMEOUT};
@@ -74,6 +75,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// The header the trusted proxies append the client's address to.
     pub proxy_header: ProxyHeader,
+    /// What the TURN credentials lobby members may ask for are made with; `None`: they get an
+    /// empty answer.
+    pub turn: Option<TurnConfig>,
 }
 
 impl Default for Config {
@@ -84,6 +88,7 @@ impl Default for Config {
             tls: None,
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeader::default(),
+            turn: None,
         }
     }
 }
@@ -153,6 +158,10 @@ async fn run(
     signaling: Signaling,
     directory: Option<(Running, mpsc::Receiver<Report>)>,
 ) -> Option<DirectoryError> {
+    let signaling = match config.turn.clone() {
+        Some(turn) => signaling.with_turn_credentials(turn, WallClock::now()),
+        None => signaling,
+    };
     let (events, mut inbox) = mpsc::channel(EVENT_QUEUE_LENGTH);
     let (directory, mut reports) = directory.unzip();
     let mut pump = Pump { config, signaling, connections: HashMap::new(), events, directory, refused_at_once: 0 };

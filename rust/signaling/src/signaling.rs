@@ -30,6 +30,11 @@
 //! Lobby names and peer ids come from the operating system's random source, so that no name can
 //! be predicted from the ones handed out before it.
 //!
+//! A server made [`Signaling::with_turn_credentials`] answers a lobby member's TURN_CREDENTIALS
+//! with time-limited TURN credentials (see [`crate::turn_credentials`]); any other answers it
+//! with an empty message. The Unix time in them comes from the instants passed in, counted from
+//! the [`WallClock`](crate::turn_credentials::WallClock) it was given.
+//!
 //! # Shared lobbies
 //!
 //! [`Signaling::with_shared_lobbies`] makes a state machine whose lobbies live in a directory
@@ -86,6 +91,8 @@ pub struct Signaling {
     outputs: VecDeque<Output>,
     /// The shared directory's bookkeeping; `None` when lobbies live in memory.
     shared: Option<Shared>,
+    /// What TURN credentials are made with; `None` when the server has none to give.
+    turn: Option<TurnIssuer>,
 }
 
 impl Signaling {
@@ -104,6 +111,7 @@ impl Signaling {
             wake_queue: WakeQueue::default(),
             outputs: VecDeque::new(),
             shared: None,
+            turn: None,
         }
     }
 
@@ -207,6 +215,7 @@ impl Signaling {
                 self.relay(client, &membership, message);
             }
             (Kind::Seal, Some(membership)) => self.seal(client, &membership),
+            (Kind::TurnCredentials, Some(membership)) => self.answer_turn_request(client, &membership, now),
             (Kind::Id | Kind::PeerConnect | Kind::PeerDisconnect, Some(_)) => {
                 self.close(client, SignalingError::ServerOnlyMessageType);
             }
@@ -485,8 +494,10 @@ impl Signaling {
 }
 
 mod shared;
+mod turn;
 
 use shared::Shared;
+use turn::TurnIssuer;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! The pump over real WebSockets on 127.0.0.1, end to end: two clients meet in a lobby and relay
 //! an offer; an oversized frame (the one rule the WebSocket layer decides) closes its sender;
 //! and a client that never joins is closed when the state machine's deadline, armed as the
-//! pump's timer, passes. Every rule is tested on the state machine itself, without a network.
+//! pump's timer, passes; a lobby member asks for TURN credentials and gets them. Every rule is tested on the state machine itself, without a network.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use signaling::limits::Limits;
 use signaling::protocol::{Kind, Message};
 use signaling::server::{serve, Config};
+use signaling::turn_credentials::{credential_for, TurnConfig};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -19,10 +20,15 @@ const JOIN_TIMEOUT: Duration = Duration::from_millis(300);
 const MAX_FRAME_SIZE: usize = 1024;
 
 async fn start() -> String {
+    start_with(None).await
+}
+
+/// A server on a free port of 127.0.0.1 that makes TURN credentials with `turn`; its URL.
+async fn start_with(turn: Option<TurnConfig>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let limits = Limits { join_timeout: JOIN_TIMEOUT, ..Limits::default() };
-    tokio::spawn(serve(listener, Config { limits, max_frame_size: MAX_FRAME_SIZE, ..Config::default() }));
+    tokio::spawn(serve(listener, Config { limits, max_frame_size: MAX_FRAME_SIZE, turn, ..Config::default() }));
     format!("ws://{address}")
 }
 
@@ -113,4 +119,32 @@ async fn two_servers_started_alike_hand_out_different_lobby_names() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), names.len(), "{names:?}");
+}
+
+#[tokio::test]
+async fn a_lobby_member_gets_turn_credentials_that_expire_after_the_ttl() {
+    let urls = vec!["turn:127.0.0.1:3478?transport=udp".to_owned(), "turns:127.0.0.1:5349?transport=tcp".to_owned()];
+    let url = start_with(Some(TurnConfig::new("websocket-test-secret", urls.clone(), 900))).await;
+    let (mut host, _, _) = join(&url, "").await;
+    send(&mut host, Message::new(Kind::TurnCredentials, 0, "")).await;
+    let answer = next(&mut host).await.unwrap();
+    assert_eq!(answer.kind, Kind::TurnCredentials);
+    let data: serde_json::Value = serde_json::from_str(&answer.data).unwrap();
+    let username = data["username"].as_str().unwrap();
+    assert_eq!(data["credential"].as_str().unwrap(), credential_for("websocket-test-secret", username));
+    assert_eq!(data["urls"], serde_json::json!(urls));
+    assert_eq!(data["ttl"], 900);
+    let (expiry, label) = username.split_once(':').unwrap();
+    assert_eq!(label, "1");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let expiry: u64 = expiry.parse().unwrap();
+    assert!((now + 900 - 60..=now + 900).contains(&expiry), "expires at {expiry}, now {now}");
+
+    // Without a secret the answer is empty, and the client stays.
+    let url = start().await;
+    let (mut host, _, _) = join(&url, "").await;
+    send(&mut host, Message::new(Kind::TurnCredentials, 0, "")).await;
+    assert_eq!(next(&mut host).await, Ok(Message::new(Kind::TurnCredentials, 0, "")));
+    send(&mut host, Message::new(Kind::Seal, 0, "")).await;
+    assert_eq!(next(&mut host).await, Ok(Message::new(Kind::Seal, 0, "")));
 }

@@ -24,9 +24,16 @@ fn an_unknown_message_type_closes_the_sender() {
 #[test]
 fn any_message_but_join_before_joining_closes_the_sender() {
     let mut test = Harness::new();
-    for kind in
-        [Kind::Offer, Kind::Answer, Kind::Candidate, Kind::Seal, Kind::Id, Kind::PeerConnect, Kind::PeerDisconnect]
-    {
+    for kind in [
+        Kind::Offer,
+        Kind::Answer,
+        Kind::Candidate,
+        Kind::Seal,
+        Kind::Id,
+        Kind::PeerConnect,
+        Kind::PeerDisconnect,
+        Kind::TurnCredentials,
+    ] {
         let client = test.connect();
         let outputs = test.send(client, Message::new(kind, 1, "x"));
         assert_eq!(outputs, [Output::Close { client, reason: SignalingError::NotInLobby }], "{kind:?}");

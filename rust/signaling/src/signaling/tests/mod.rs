@@ -8,6 +8,7 @@ mod relay;
 mod shared;
 mod sources;
 mod timeouts;
+mod turn;
 
 use std::time::{Duration, Instant};
 
