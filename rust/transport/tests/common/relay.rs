@@ -17,6 +17,8 @@ use super::{loopback_config, LOOPBACK};
 const DEADLINE: Duration = Duration::from_secs(30);
 /// How long the relay runs at most.
 const RELAY_LIMIT: Duration = Duration::from_secs(180);
+/// Bytes of DTLS handshake datagrams kept per side (a handshake's are a few KiB).
+const MAX_HANDSHAKE_BYTES: usize = 64 * 1024;
 
 /// What one side of the relay stands for: the socket the other connection talks to, the real
 /// address behind it, and what came from that address.
@@ -26,6 +28,7 @@ struct Side {
     binding_requests: AtomicUsize,
     data_datagrams: AtomicUsize,
     repeated_data_datagrams: AtomicUsize,
+    handshake: Mutex<Vec<u8>>,
 }
 
 /// What a side sent that the relay saw (before it dropped any).
@@ -60,6 +63,7 @@ impl Relay {
                 binding_requests: AtomicUsize::new(0),
                 data_datagrams: AtomicUsize::new(0),
                 repeated_data_datagrams: AtomicUsize::new(0),
+                handshake: Mutex::new(Vec::new()),
             }
         };
         let sides = Arc::new([side(), side()]);
@@ -92,6 +96,12 @@ impl Relay {
             data_datagrams: side.data_datagrams.load(Ordering::Relaxed),
             repeated_data_datagrams: side.repeated_data_datagrams.load(Ordering::Relaxed),
         }
+    }
+
+    /// The DTLS handshake datagrams (content type 22) connection `side` sent, one after the other
+    /// (the first 64 KiB).
+    pub(crate) fn handshake(&self, side: usize) -> Vec<u8> {
+        self.sides[side].handshake.lock().unwrap().clone()
     }
 
     /// Rewrites a candidate of connection `side` to the relay's address for it.
@@ -153,6 +163,12 @@ fn count(side: &Side, datagram: &[u8], previous: &mut Vec<u8>) {
         datagram.len() >= 8 && datagram[..2] == [0, 1] && datagram[4..8] == [0x21, 0x12, 0xa4, 0x42];
     if is_binding_request {
         side.binding_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    if datagram.first() == Some(&22) {
+        let mut handshake = side.handshake.lock().unwrap();
+        if handshake.len() + datagram.len() <= MAX_HANDSHAKE_BYTES {
+            handshake.extend_from_slice(datagram);
+        }
     }
     if datagram.first() == Some(&23) {
         side.data_datagrams.fetch_add(1, Ordering::Relaxed);
