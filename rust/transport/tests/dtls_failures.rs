@@ -247,6 +247,42 @@ fn the_handshake_offers_only_aead_suites_and_shows_random_certificate_names() {
     }
 }
 
+/// Makes a ClientHello in `datagram` (one record, the first flight) offer only CBC suites:
+/// TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA and TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA.
+fn offer_only_cbc(datagram: &mut [u8]) {
+    if datagram.len() < 13 + 12 || datagram[0] != 22 || datagram[13] != 1 {
+        return;
+    }
+    let hello = &mut datagram[13 + 12..];
+    let session = 34;
+    let cookie = session + 1 + usize::from(hello[session]);
+    let suites = cookie + 1 + usize::from(hello[cookie]);
+    let length = usize::from(u16::from_be_bytes([hello[suites], hello[suites + 1]]));
+    for (index, pair) in hello[suites + 2..suites + 2 + length].chunks_mut(2).enumerate() {
+        pair.copy_from_slice(if index % 2 == 0 { &[0xc0, 0x0a] } else { &[0xc0, 0x14] });
+    }
+}
+
+#[test]
+fn a_client_that_offers_only_cbc_suites_is_refused() {
+    // The offerer (DTLS client) seems to offer CBC suites only: the answerer has no suite in
+    // common and refuses, both sides fail naming the alert.
+    let mut pair = RelayedPair::connecting(5);
+    pair.relay.set_rewrite(0, offer_only_cbc);
+    let started = Instant::now();
+    pair.pump_until("both sides to fail", |pair| pair.states() == [ConnectionState::Failed; 2]);
+    let took = started.elapsed();
+    pair.pump_until("the errors", |pair| pair.errors.iter().all(|errors| !errors.is_empty()));
+    eprintln!("both failed after {took:?}: {:?}", pair.errors);
+    assert!(took < FAILURE_BOUND, "took {took:?}");
+    // No suite in common (a server that took a CBC suite would fail later, on the Finished
+    // messages the rewrite spoiled, with another alert).
+    let alert = String::from("insufficient_security");
+    assert_eq!(pair.errors[1], vec![TransportError::HandshakeRejected { alert: alert.clone() }]);
+    assert_eq!(pair.errors[0], vec![TransportError::HandshakeRefused { alert }]);
+    assert!(pair.channels.iter().all(|channel| channel.ready_state() != ChannelState::Open));
+}
+
 #[test]
 fn a_path_that_drops_dtls_fails_both_sides_each_with_its_own_cause() {
     // The client's ClientHellos never arrive: it gives up on them (HandshakeFailed), and the

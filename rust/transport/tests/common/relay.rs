@@ -29,7 +29,12 @@ struct Side {
     data_datagrams: AtomicUsize,
     repeated_data_datagrams: AtomicUsize,
     handshake: Mutex<Vec<u8>>,
+    /// Changes the relay makes to what the connection sent, before forwarding it.
+    rewrite: Mutex<Option<Rewrite>>,
 }
+
+/// A change the relay makes to a datagram before forwarding it.
+pub(crate) type Rewrite = fn(&mut [u8]);
 
 /// What a side sent that the relay saw (before it dropped any).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,6 +69,7 @@ impl Relay {
                 data_datagrams: AtomicUsize::new(0),
                 repeated_data_datagrams: AtomicUsize::new(0),
                 handshake: Mutex::new(Vec::new()),
+                rewrite: Mutex::new(None),
             }
         };
         let sides = Arc::new([side(), side()]);
@@ -96,6 +102,12 @@ impl Relay {
             data_datagrams: side.data_datagrams.load(Ordering::Relaxed),
             repeated_data_datagrams: side.repeated_data_datagrams.load(Ordering::Relaxed),
         }
+    }
+
+    /// Changes every datagram connection `side` sends from now on with `rewrite` (after counting
+    /// it), as someone on the path could.
+    pub(crate) fn set_rewrite(&self, side: usize, rewrite: Rewrite) {
+        *self.sides[side].rewrite.lock().unwrap() = Some(rewrite);
     }
 
     /// The DTLS handshake datagrams (content type 22) connection `side` sent, one after the other
@@ -137,8 +149,12 @@ fn forward_datagrams(sides: &[Side; 2], loss_percent: &AtomicU8, drop_dtls: &Ato
         for (to, from) in [(0, 1), (1, 0)] {
             while let Ok((len, _)) = sides[to].socket.recv_from(&mut buffer) {
                 idle = false;
-                let datagram = &buffer[..len];
+                let datagram = &mut buffer[..len];
                 count(&sides[from], datagram, &mut previous[from]);
+                if let Some(rewrite) = *sides[from].rewrite.lock().unwrap() {
+                    rewrite(datagram);
+                }
+                let datagram = &buffer[..len];
                 // xorshift64: a repeatable choice of what to drop.
                 random ^= random << 13;
                 random ^= random >> 7;
