@@ -38,14 +38,15 @@ pub(crate) struct HandshakeWatch {
     ice_connected_at: Option<Instant>,
     /// The failure seen on the wire, when it was seen.
     verdict: Option<(Instant, TransportError)>,
-    /// Set once a failure was handed out: there is nothing more to watch.
+    /// Set once a failure was handed out or the connection came up: there is nothing more to
+    /// watch (alerts after that are the core's, and unauthenticated ones must not end it).
     done: bool,
 }
 
 impl HandshakeWatch {
-    /// Looks at a datagram received from the remote side before the connection is up.
+    /// Looks at a datagram received from the remote side.
     pub(crate) fn on_received(&mut self, datagram: &[u8], now: Instant) {
-        if !matches!(datagram.first(), Some(20..=63)) {
+        if self.done || !matches!(datagram.first(), Some(20..=63)) {
             return;
         }
         self.heard = true;
@@ -54,8 +55,11 @@ impl HandshakeWatch {
         }
     }
 
-    /// Looks at a datagram we send before the connection is up.
+    /// Looks at a datagram we send.
     pub(crate) fn on_sent(&mut self, datagram: &[u8], now: Instant) {
+        if self.done {
+            return;
+        }
         match fatal_alert(datagram) {
             Some(BAD_CERTIFICATE) => self.decide(now, TransportError::CertificateMismatch),
             Some(alert) => self.decide(now, TransportError::HandshakeRejected { alert: alert_name(alert) }),
@@ -66,6 +70,11 @@ impl HandshakeWatch {
     /// Notes that ICE is connected (only the first time counts).
     pub(crate) fn on_ice_connected(&mut self, now: Instant) {
         self.ice_connected_at.get_or_insert(now);
+    }
+
+    /// Notes that the connection came up (the handshake completed): the watch ends.
+    pub(crate) fn on_connected(&mut self) {
+        self.done = true;
     }
 
     /// The handshake's failure, if it failed by `now`: the first fatal alert seen either way, or
@@ -183,6 +192,18 @@ mod tests {
         let mut watch = HandshakeWatch::default();
         watch.on_sent(&record(ALERT, &[FATAL, 40]), now);
         assert!(matches!(watch.failure(now), Some(TransportError::HandshakeRejected { .. })));
+    }
+
+    #[test]
+    fn once_connected_nothing_is_watched() {
+        let now = Instant::now();
+        let mut watch = HandshakeWatch::default();
+        watch.on_ice_connected(now);
+        watch.on_connected();
+        watch.on_received(&record(ALERT, &[FATAL, BAD_CERTIFICATE]), now);
+        watch.on_sent(&record(ALERT, &[FATAL, 40]), now);
+        assert_eq!(watch.next_check(), None);
+        assert_eq!(watch.failure(now + DTLS_START_TIMEOUT), None);
     }
 
     #[test]

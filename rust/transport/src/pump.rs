@@ -126,9 +126,7 @@ impl Core {
             ecn: None,
             transport_protocol: TransportProtocol::UDP,
         };
-        if self.state != ConnectionState::Connected {
-            self.handshake.on_received(&message, now);
-        }
+        self.handshake.on_received(&message, now);
         if let Err(error) = self.rtc.handle_read(TaggedBytesMut { now, transport, message }) {
             log::debug!("datagram from {from}: {error}");
         }
@@ -166,7 +164,7 @@ impl Core {
 
     /// When the pump must run next: the core's, the clients' or the replays' next deadline.
     fn next_deadline(&mut self) -> Option<Instant> {
-        let handshake = if self.state == ConnectionState::Connected { None } else { self.handshake.next_check() };
+        let handshake = self.handshake.next_check();
         [self.rtc.poll_timeout(), self.servers.poll_timeout(), self.replay_at, handshake].into_iter().flatten().min()
     }
 
@@ -228,6 +226,9 @@ impl Core {
         }
         if state == self.state || self.state == ConnectionState::Closed {
             return;
+        }
+        if state == ConnectionState::Connected {
+            self.handshake.on_connected();
         }
         self.state = state;
         link.push_event(PeerEvent::ConnectionStateChanged(state));
@@ -297,9 +298,6 @@ impl Core {
     /// and reads `connecting` for good): a fatal alert either way, or no DTLS from the remote side
     /// long after ICE connected ([`crate::handshake_watch`]).
     fn look_for_handshake_failure(&mut self, link: &Link, now: Instant) {
-        if matches!(self.state, ConnectionState::Connected | ConnectionState::Failed | ConnectionState::Closed) {
-            return;
-        }
         if let Some(reason) = self.handshake.failure(now) {
             self.report_failure(link, reason);
         }
@@ -396,9 +394,7 @@ impl Core {
         while let Some(write) = self.rtc.poll_write() {
             let TaggedBytesMut { transport, message, now } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
-            if self.state != ConnectionState::Connected {
-                self.handshake.on_sent(&message, now);
-            }
+            self.handshake.on_sent(&message, now);
             for _ in 0..self.repairs.on_sending(to, &message, now) {
                 if to.port() == MDNS_PORT {
                     if let Some(mdns) = mdns_port(link) {
