@@ -126,7 +126,10 @@ impl Core {
             ecn: None,
             transport_protocol: TransportProtocol::UDP,
         };
-        self.handshake.on_received(&message, now);
+        // mDNS answers come in here too (from port 5353); they are not the peer's.
+        if from.port() != MDNS_PORT {
+            self.handshake.on_received(&message, now);
+        }
         if let Err(error) = self.rtc.handle_read(TaggedBytesMut { now, transport, message }) {
             log::debug!("datagram from {from}: {error}");
         }
