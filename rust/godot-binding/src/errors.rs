@@ -33,15 +33,19 @@ impl Failure {
                 TransportError::InvalidConfig(_)
                 | TransportError::InvalidSdp(_)
                 | TransportError::InvalidCandidate(_)
-                | TransportError::PacketTooLarge { .. } => Error::ERR_INVALID_PARAMETER,
+                | TransportError::PacketTooLarge { .. }
+                | TransportError::UnsupportedFingerprint(_) => Error::ERR_INVALID_PARAMETER,
                 TransportError::IdInUse(_) => Error::ERR_ALREADY_IN_USE,
                 TransportError::WrongState(_) | TransportError::ChannelNotOpen => Error::ERR_UNCONFIGURED,
                 TransportError::RuntimeGone => Error::ERR_UNAVAILABLE,
                 TransportError::Bind { .. } => Error::ERR_CANT_CREATE,
                 TransportError::Signaling { .. } | TransportError::Channel { .. } => Error::ERR_INVALID_DATA,
-                TransportError::ConnectionFailed { .. } | TransportError::HandshakeFailed => {
-                    Error::ERR_CONNECTION_ERROR
-                }
+                TransportError::ConnectionFailed { .. }
+                | TransportError::HandshakeFailed
+                | TransportError::CertificateMismatch
+                | TransportError::HandshakeRefused { .. }
+                | TransportError::HandshakeRejected { .. }
+                | TransportError::HandshakeNeverStarted { .. } => Error::ERR_CONNECTION_ERROR,
             },
             Self::Mesh(error) => match error {
                 MeshError::Unconfigured(_) => Error::ERR_UNCONFIGURED,

@@ -7,7 +7,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use rcgen::{DistinguishedName, DnType};
 use rtc::data_channel::RTCDataChannelId;
+use rtc::dtls::cipher_suite::CipherSuiteId;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -24,12 +26,23 @@ use tokio::sync::Notify;
 use crate::channel::{ChannelOptions, ChannelShared, DataChannel};
 use crate::config::{IceTransportPolicy, TransportConfig};
 use crate::error::TransportError;
+use crate::handshake_watch::HandshakeWatch;
 use crate::ice_tally::IceTally;
 use crate::link::Link;
 use crate::peer::PeerEvent;
 use crate::servers::IceServers;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
 use crate::wire_repairs::WireRepairs;
+
+/// The DTLS cipher suites offered and accepted: only AEAD ones (GCM, ChaCha20-Poly1305), in
+/// `rtc`'s order of preference. `rtc`'s default list also has `*_WITH_AES_256_CBC_SHA`, whose
+/// MAC-then-encrypt construction has a long history of padding-oracle attacks; every browser
+/// offers the AEAD suites.
+const AEAD_CIPHER_SUITES: [CipherSuiteId; 3] = [
+    CipherSuiteId::Tls_Ecdhe_Ecdsa_With_Aes_128_Gcm_Sha256,
+    CipherSuiteId::Tls_Ecdhe_Rsa_With_Aes_128_Gcm_Sha256,
+    CipherSuiteId::Tls_Ecdhe_Ecdsa_With_ChaCha20_Poly1305_Sha256,
+];
 
 /// How often ICE sends connectivity checks while connecting (rtc's default is 200 ms, and setup
 /// waits for its ticks).
@@ -68,6 +81,8 @@ pub(crate) struct Core {
     pub(crate) servers: IceServers,
     pub(crate) repairs: WireRepairs,
     pub(crate) ice: IceTally,
+    /// What the DTLS handshake showed of a failure.
+    pub(crate) handshake: HandshakeWatch,
     /// The addresses host candidates are made of.
     pub(crate) host_addresses: Vec<SocketAddr>,
     pub(crate) gathering: Gathering,
@@ -113,11 +128,10 @@ impl Core {
             IceTransportPolicy::All => RTCIceTransportPolicy::All,
             IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
         };
-        let mut configuration =
-            RTCConfigurationBuilder::new().with_ice_servers(ice_servers).with_ice_transport_policy(policy);
-        if let Some(certificate) = certificate() {
-            configuration = configuration.with_certificates(vec![certificate]);
-        }
+        let configuration = RTCConfigurationBuilder::new()
+            .with_ice_servers(ice_servers)
+            .with_ice_transport_policy(policy)
+            .with_certificates(vec![certificate()?]);
         // A check from the remote side often arrives before its candidate (trickled, or resolved
         // by mDNS) and makes a peer-reflexive pair; rtc holds such a pair back for 1 s by default.
         let settings = SettingEngineBuilder::new()
@@ -132,6 +146,7 @@ impl Core {
             // ride in right behind its COOKIE-ACK and reach rtc before it has opened our
             // negotiated channels' streams, which drops them; as the server we open them first.
             .with_answering_dtls_role(RTCDtlsRole::Server)
+            .with_dtls_cipher_suites(AEAD_CIPHER_SUITES.to_vec())
             .build();
         let rtc = RTCPeerConnectionBuilder::new()
             .with_configuration(configuration.build())
@@ -144,6 +159,7 @@ impl Core {
             servers: IceServers::new(config, wake),
             repairs: WireRepairs::default(),
             ice: IceTally::new(config.has_relay()),
+            handshake: HandshakeWatch::default(),
             host_addresses,
             gathering: Gathering::NotStarted,
             remote_is_set: false,
@@ -347,22 +363,26 @@ fn host_candidate(address: SocketAddr) -> Result<RTCIceCandidateInit, rtc::share
     RTCIceCandidate::from(&candidate).to_json()
 }
 
-/// The certificate every connection of the process presents (making one costs a key pair and
-/// a signature per connection otherwise). `None` if it cannot be made; each connection then
-/// makes its own.
-fn certificate() -> Option<RTCCertificate> {
-    static CERTIFICATE: OnceLock<Option<RTCCertificate>> = OnceLock::new();
-    CERTIFICATE
-        .get_or_init(|| {
-            let made = rtc::crypto::default_provider().map_err(|error| error.to_string()).and_then(|provider| {
-                let params =
-                    CertificateParams::new(vec!["webrtc-mesh".to_owned()]).map_err(|error| error.to_string())?;
-                RTCCertificate::generate(provider.crypto(), rtc::crypto::SignatureScheme::EcdsaP256Sha256, params)
-                    .map_err(|error| error.to_string())
-            });
-            made.map_err(|error| log::warn!("cannot make the shared certificate: {error}")).ok()
-        })
-        .clone()
+/// Random bytes in a certificate's name: 128 bits, so that no two certificates share one.
+const CERTIFICATE_NAME_BYTES: usize = 16;
+
+/// A new certificate for one connection (an ECDSA P-256 key, self-signed), named at random
+/// (subject common name and alternative name alike, from the operating system's random source):
+/// a player shows each peer and each lobby a certificate of its own, so that certificates do
+/// not link one player's connections (one per process, named after the addon, did). Making one
+/// costs a key pair and a signature, well under a millisecond (README, Security).
+fn certificate() -> Result<RTCCertificate, TransportError> {
+    let failed =
+        |reason: String| TransportError::InvalidConfig(format!("cannot make the connection's certificate: {reason}"));
+    let mut random = [0u8; CERTIFICATE_NAME_BYTES];
+    getrandom::fill(&mut random).map_err(|error| failed(error.to_string()))?;
+    let name: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut params = CertificateParams::new(vec![name.clone()]).map_err(|error| failed(error.to_string()))?;
+    params.distinguished_name = DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, name);
+    let provider = rtc::crypto::default_provider().map_err(|error| failed(error.to_string()))?;
+    RTCCertificate::generate(provider.crypto(), rtc::crypto::SignatureScheme::EcdsaP256Sha256, params)
+        .map_err(|error| failed(error.to_string()))
 }
 
 /// How connections treat mDNS: browsers hide their host addresses behind `<uuid>.local` names,

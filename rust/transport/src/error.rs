@@ -68,6 +68,47 @@ pub enum TransportError {
          answered (the path carried ICE checks but lost the handshake)"
     )]
     HandshakeFailed,
+    /// The remote certificate presented in the DTLS handshake does not match the fingerprint its
+    /// session description carried: we refused it (someone on the signaling path, or the
+    /// signaling server, may have changed the description to sit in the middle).
+    #[error(
+        "the connection failed: the remote certificate does not match the fingerprint in its \
+         description (the description may have been changed on its way: is signaling over TLS?)"
+    )]
+    CertificateMismatch,
+    /// The remote side ended the DTLS handshake with a fatal alert: it refused our certificate
+    /// (`bad_certificate`: the fingerprint it was given is not ours) or our handshake.
+    #[error(
+        "the connection failed: the remote side refused the DTLS handshake (alert: {alert}){hint}",
+        hint = refusal_hint(.alert)
+    )]
+    HandshakeRefused {
+        /// The alert's description, as RFC 5246 names it (`bad_certificate`, `handshake_failure`, ...).
+        alert: String,
+    },
+    /// We ended the DTLS handshake with a fatal alert for a reason other than the certificate (no
+    /// cipher suite in common, a malformed message, ...).
+    #[error("the connection failed: we refused the remote side's DTLS handshake (alert: {alert})")]
+    HandshakeRejected {
+        /// The alert's description, as RFC 5246 names it.
+        alert: String,
+    },
+    /// ICE connected, but no DTLS handshake ever came from the remote side (we are the DTLS server
+    /// and waited for its ClientHello).
+    #[error(
+        "the connection failed: ICE connected, but the remote side started no DTLS handshake within \
+         {waited_secs} s (it may not be a WebRTC peer, or the path drops DTLS)"
+    )]
+    HandshakeNeverStarted {
+        /// How long we waited after ICE connected, in seconds.
+        waited_secs: u64,
+    },
+    /// The remote description's certificate fingerprint uses a hash the stack cannot check.
+    #[error(
+        "the remote description's certificate fingerprint uses '{0}', which cannot be checked here \
+         (only sha-256 can, and every browser sends it)"
+    )]
+    UnsupportedFingerprint(String),
     /// ICE found no working path; the fields say what it had to work with. (A DTLS handshake
     /// that fails is [`TransportError::HandshakeFailed`].)
     #[error(
@@ -95,6 +136,17 @@ pub fn excerpt(text: &str) -> String {
     match text.char_indices().nth(EXCERPT_CHARS) {
         None => text.to_owned(),
         Some((end, _)) => format!("{}... ({} bytes)", &text[..end], text.len()),
+    }
+}
+
+/// What a refusal by the remote side means, from its alert.
+fn refusal_hint(alert: &str) -> &'static str {
+    match alert {
+        "bad_certificate" => {
+            ": our certificate does not match the fingerprint it was given (the description may have been \
+             changed on its way: is signaling over TLS?)"
+        }
+        _ => "",
     }
 }
 

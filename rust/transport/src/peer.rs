@@ -14,6 +14,7 @@ use crate::config::TransportConfig;
 use crate::core::Core;
 use crate::error::TransportError;
 use crate::link::Link;
+use crate::sdp_fingerprints;
 use crate::states::ChannelState;
 pub use crate::states::{ConnectionState, GatheringState, SdpKind, SignalingState};
 use crate::stats::{self, PeerStats};
@@ -125,7 +126,7 @@ impl PeerConnection {
     /// Applies the remote description; for an offer, the answer is created and applied too.
     pub fn set_remote_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
         let remote_limit = remote_max_message_size(&sdp);
-        let description = kind.describe(sdp)?;
+        let description = kind.describe(sdp_fingerprints::normalise(&sdp)?)?;
         let mut core = self.open_core()?;
         self.max_message_size.store(remote_limit, Ordering::Release);
         core.set_remote_description(&self.link, kind, description)?;

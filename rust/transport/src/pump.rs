@@ -12,6 +12,7 @@ use rtc::data_channel::RTCDataChannelId;
 use rtc::mdns::MDNS_PORT;
 use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent};
 use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::state::RTCIceConnectionState;
 use rtc::peer_connection::transport::{RTCDtlsTransportState, RTCSctpTransportState};
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::sansio::Protocol;
@@ -125,6 +126,10 @@ impl Core {
             ecn: None,
             transport_protocol: TransportProtocol::UDP,
         };
+        // mDNS answers come in here too (from port 5353); they are not the peer's.
+        if from.port() != MDNS_PORT {
+            self.handshake.on_received(&message, now);
+        }
         if let Err(error) = self.rtc.handle_read(TaggedBytesMut { now, transport, message }) {
             log::debug!("datagram from {from}: {error}");
         }
@@ -162,7 +167,8 @@ impl Core {
 
     /// When the pump must run next: the core's, the clients' or the replays' next deadline.
     fn next_deadline(&mut self) -> Option<Instant> {
-        [self.rtc.poll_timeout(), self.servers.poll_timeout(), self.replay_at].into_iter().flatten().min()
+        let handshake = self.handshake.next_check();
+        [self.rtc.poll_timeout(), self.servers.poll_timeout(), self.replay_at, handshake].into_iter().flatten().min()
     }
 
     /// Turns what the core and the clients report into the handle's events.
@@ -175,15 +181,16 @@ impl Core {
             self.add_local_candidate(Default::default());
         }
         for event in std::mem::take(&mut self.held_events) {
-            self.on_rtc_event(link, event);
+            self.on_rtc_event(link, event, now);
         }
         while let Some(event) = self.rtc.poll_event() {
-            self.on_rtc_event(link, event);
+            self.on_rtc_event(link, event, now);
         }
         self.look_for_remote_close(link, now);
+        self.look_for_handshake_failure(link, now);
     }
 
-    fn on_rtc_event(&mut self, link: &Arc<Link>, event: RTCPeerConnectionEvent) {
+    fn on_rtc_event(&mut self, link: &Arc<Link>, event: RTCPeerConnectionEvent, now: Instant) {
         {
             match event {
                 RTCPeerConnectionEvent::OnIceCandidateEvent(event) => match event.candidate.to_json() {
@@ -207,6 +214,9 @@ impl Core {
                     self.report_state(link, ConnectionState::from_rtc(state))
                 }
                 RTCPeerConnectionEvent::OnDataChannel(event) => self.on_channel_event(link, event),
+                RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
+                    RTCIceConnectionState::Connected | RTCIceConnectionState::Completed,
+                ) => self.handshake.on_ice_connected(now),
                 _ => {}
             }
         }
@@ -219,6 +229,9 @@ impl Core {
         }
         if state == self.state || self.state == ConnectionState::Closed {
             return;
+        }
+        if state == ConnectionState::Connected {
+            self.handshake.on_connected();
         }
         self.state = state;
         link.push_event(PeerEvent::ConnectionStateChanged(state));
@@ -281,6 +294,15 @@ impl Core {
         if closed {
             self.report_state(link, ConnectionState::Closed);
             self.close(link);
+        }
+    }
+
+    /// Reports a DTLS handshake that failed, which the core does not report (it logs the error
+    /// and reads `connecting` for good): a fatal alert either way, or no DTLS from the remote side
+    /// long after ICE connected ([`crate::handshake_watch`]).
+    fn look_for_handshake_failure(&mut self, link: &Link, now: Instant) {
+        if let Some(reason) = self.handshake.failure(now) {
+            self.report_failure(link, reason);
         }
     }
 
@@ -375,6 +397,7 @@ impl Core {
         while let Some(write) = self.rtc.poll_write() {
             let TaggedBytesMut { transport, message, now } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
+            self.handshake.on_sent(&message, now);
             for _ in 0..self.repairs.on_sending(to, &message, now) {
                 if to.port() == MDNS_PORT {
                     if let Some(mdns) = mdns_port(link) {

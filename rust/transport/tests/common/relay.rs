@@ -17,6 +17,8 @@ use super::{loopback_config, LOOPBACK};
 const DEADLINE: Duration = Duration::from_secs(30);
 /// How long the relay runs at most.
 const RELAY_LIMIT: Duration = Duration::from_secs(180);
+/// Bytes of DTLS handshake datagrams kept per side (a handshake's are a few KiB).
+const MAX_HANDSHAKE_BYTES: usize = 64 * 1024;
 
 /// What one side of the relay stands for: the socket the other connection talks to, the real
 /// address behind it, and what came from that address.
@@ -26,7 +28,13 @@ struct Side {
     binding_requests: AtomicUsize,
     data_datagrams: AtomicUsize,
     repeated_data_datagrams: AtomicUsize,
+    handshake: Mutex<Vec<u8>>,
+    /// Changes the relay makes to what the connection sent, before forwarding it.
+    rewrite: Mutex<Option<Rewrite>>,
 }
+
+/// A change the relay makes to a datagram before forwarding it.
+pub(crate) type Rewrite = fn(&mut [u8]);
 
 /// What a side sent that the relay saw (before it dropped any).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -60,6 +68,8 @@ impl Relay {
                 binding_requests: AtomicUsize::new(0),
                 data_datagrams: AtomicUsize::new(0),
                 repeated_data_datagrams: AtomicUsize::new(0),
+                handshake: Mutex::new(Vec::new()),
+                rewrite: Mutex::new(None),
             }
         };
         let sides = Arc::new([side(), side()]);
@@ -92,6 +102,18 @@ impl Relay {
             data_datagrams: side.data_datagrams.load(Ordering::Relaxed),
             repeated_data_datagrams: side.repeated_data_datagrams.load(Ordering::Relaxed),
         }
+    }
+
+    /// Changes every datagram connection `side` sends from now on with `rewrite` (after counting
+    /// it), as someone on the path could.
+    pub(crate) fn set_rewrite(&self, side: usize, rewrite: Rewrite) {
+        *self.sides[side].rewrite.lock().unwrap() = Some(rewrite);
+    }
+
+    /// The DTLS handshake datagrams (content type 22) connection `side` sent, one after the other
+    /// (the first 64 KiB).
+    pub(crate) fn handshake(&self, side: usize) -> Vec<u8> {
+        self.sides[side].handshake.lock().unwrap().clone()
     }
 
     /// Rewrites a candidate of connection `side` to the relay's address for it.
@@ -127,8 +149,12 @@ fn forward_datagrams(sides: &[Side; 2], loss_percent: &AtomicU8, drop_dtls: &Ato
         for (to, from) in [(0, 1), (1, 0)] {
             while let Ok((len, _)) = sides[to].socket.recv_from(&mut buffer) {
                 idle = false;
-                let datagram = &buffer[..len];
+                let datagram = &mut buffer[..len];
                 count(&sides[from], datagram, &mut previous[from]);
+                if let Some(rewrite) = *sides[from].rewrite.lock().unwrap() {
+                    rewrite(datagram);
+                }
+                let datagram = &buffer[..len];
                 // xorshift64: a repeatable choice of what to drop.
                 random ^= random << 13;
                 random ^= random >> 7;
@@ -153,6 +179,12 @@ fn count(side: &Side, datagram: &[u8], previous: &mut Vec<u8>) {
         datagram.len() >= 8 && datagram[..2] == [0, 1] && datagram[4..8] == [0x21, 0x12, 0xa4, 0x42];
     if is_binding_request {
         side.binding_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    if datagram.first() == Some(&22) {
+        let mut handshake = side.handshake.lock().unwrap();
+        if handshake.len() + datagram.len() <= MAX_HANDSHAKE_BYTES {
+            handshake.extend_from_slice(datagram);
+        }
     }
     if datagram.first() == Some(&23) {
         side.data_datagrams.fetch_add(1, Ordering::Relaxed);
