@@ -33,6 +33,7 @@ impl Failure {
                 TransportError::InvalidConfig(_)
                 | TransportError::InvalidSdp(_)
                 | TransportError::InvalidCandidate(_)
+                | TransportError::TooManyCandidates(_)
                 | TransportError::PacketTooLarge { .. } => Error::ERR_INVALID_PARAMETER,
                 TransportError::IdInUse(_) => Error::ERR_ALREADY_IN_USE,
                 TransportError::WrongState(_) | TransportError::ChannelNotOpen => Error::ERR_UNCONFIGURED,

@@ -18,11 +18,15 @@ use std::net::SocketAddr;
 
 use super::peek::{dtls_epoch0_handshake, is_dtls_handshake_flight, same_dtls_records};
 
-/// Datagrams of our flight kept per address (a flight is a handful).
+/// Datagrams of each flight kept per address, theirs and ours (a flight is a handful).
 const MAX_FLIGHT_DATAGRAMS: usize = 8;
-/// Addresses whose handshake is followed at most (a connection has one peer; relays and
-/// peer-reflexive paths add a few).
-const MAX_PEERS: usize = 16;
+/// Addresses whose handshake is followed at most (a connection has one peer, and only addresses
+/// that passed an ICE check get here; relays and peer-reflexive paths add one or two).
+const MAX_PEERS: usize = 4;
+/// The largest datagram kept, in bytes: handshake datagrams fit one path MTU (rtc's DTLS sends
+/// at most 1200 bytes). With the limits above, at most 4 x 16 x 1500 = 96,000 bytes are held,
+/// half of them ours.
+const MAX_DATAGRAM_BYTES: usize = 1500;
 /// Times one flight is sent again at most.
 const MAX_RESENDS: u8 = 7;
 
@@ -44,7 +48,7 @@ struct Exchange {
 impl HandshakeResend {
     /// Looks at a datagram received from `from`; returns the datagrams to send it again.
     pub(super) fn on_received(&mut self, from: SocketAddr, datagram: &[u8]) -> Vec<Vec<u8>> {
-        if !dtls_epoch0_handshake(datagram) {
+        if !dtls_epoch0_handshake(datagram) || datagram.len() > MAX_DATAGRAM_BYTES {
             return Vec::new();
         }
         // Anyone can send handshake datagrams from many ports: remember a few peers only.
@@ -70,7 +74,7 @@ impl HandshakeResend {
 
     /// Looks at a datagram we send to `to`: handshake datagrams make up our answer.
     pub(super) fn on_sent(&mut self, to: SocketAddr, datagram: &[u8]) {
-        if !is_dtls_handshake_flight(datagram) {
+        if !is_dtls_handshake_flight(datagram) || datagram.len() > MAX_DATAGRAM_BYTES {
             return;
         }
         if let Some(exchange) = self.peers.get_mut(&to) {

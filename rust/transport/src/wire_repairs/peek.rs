@@ -15,6 +15,8 @@ pub(super) fn stun_transaction(datagram: &[u8], kind: [u8; 2]) -> Option<[u8; 12
 }
 
 const ATTR_ERROR_CODE: u16 = 0x0009;
+/// The attribute a nominating check carries (RFC 8445 7.1.2).
+pub(super) const ATTR_USE_CANDIDATE: u16 = 0x0025;
 const ATTR_ICE_CONTROLLED: u16 = 0x8029;
 const ATTR_ICE_CONTROLLING: u16 = 0x802A;
 
@@ -35,6 +37,11 @@ fn stun_attributes(message: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
         rest = rest.get((4 + length).next_multiple_of(4)..).unwrap_or_default();
         Some((kind, value))
     })
+}
+
+/// Whether a STUN message carries an attribute of type `kind`.
+pub(super) fn stun_has_attribute(message: &[u8], kind: u16) -> bool {
+    stun_attributes(message).any(|(found, _)| found == kind)
 }
 
 /// The role attribute of a STUN message, if it has one.
