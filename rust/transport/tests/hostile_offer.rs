@@ -141,3 +141,70 @@ fn trickled_candidates_past_the_cap_are_refused_and_checked_at_a_bounded_pace() 
     assert_eq!(refused, CANDIDATES - MAX_REMOTE_CANDIDATES);
     assert_bounded(&seen);
 }
+
+/// Hands `from`'s signaling to `to`, the dead candidates in `sinks` before its first candidate.
+fn hand_over(from: &mut PeerConnection, to: &PeerConnection, sinks: &[UdpSocket], dead_sent: &mut bool) {
+    for event in from.poll() {
+        match event {
+            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
+                if kind == SdpKind::Offer {
+                    from.set_local_description(kind, sdp.clone()).expect("local offer");
+                }
+                to.set_remote_description(kind, sdp).expect("remote description");
+            }
+            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                if !*dead_sent {
+                    *dead_sent = true;
+                    for (n, sink) in sinks.iter().enumerate() {
+                        to.add_ice_candidate(&mid, index, &self::candidate(1000 + n, sink)).expect("candidate");
+                    }
+                }
+                to.add_ice_candidate(&mid, index, &candidate).expect("candidate");
+            }
+            PeerEvent::Error(error) => panic!("transport error: {error}"),
+            _ => {}
+        }
+    }
+}
+
+/// Connects `a` and `b` over loopback, each first hearing `dead` candidates of the other's that
+/// lead nowhere (sockets that never answer), with higher priorities than the real one; returns
+/// how long it took, from the offer to both channels open.
+fn connect_with_dead_candidates(dead: usize) -> Duration {
+    let sinks: Vec<UdpSocket> = (0..dead).map(|_| UdpSocket::bind((LOOPBACK, 0)).expect("a socket")).collect();
+    let mut a = PeerConnection::new(loopback_config()).expect("connection");
+    let mut b = PeerConnection::new(loopback_config()).expect("connection");
+    let negotiated = transport::ChannelOptions { negotiated_id: Some(1), ..Default::default() };
+    let ca = a.create_data_channel("data", negotiated.clone()).expect("channel");
+    let cb = b.create_data_channel("data", negotiated).expect("channel");
+    let started = Instant::now();
+    a.create_offer().expect("offer");
+    let (mut dead_to_b, mut dead_to_a) = (false, false);
+    loop {
+        assert!(started.elapsed() < DEADLINE, "no connection with {dead} dead candidates");
+        hand_over(&mut a, &b, &sinks, &mut dead_to_b);
+        hand_over(&mut b, &a, &sinks, &mut dead_to_a);
+        if ca.ready_state() == transport::ChannelState::Open && cb.ready_state() == transport::ChannelState::Open {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The median of `runs` connections' setup times.
+fn median_connect(dead: usize, runs: usize) -> Duration {
+    let mut times: Vec<Duration> = (0..runs).map(|_| connect_with_dead_candidates(dead)).collect();
+    times.sort();
+    times[runs / 2]
+}
+
+#[test]
+fn pacing_keeps_setup_fast_with_one_or_many_candidates() {
+    let direct = median_connect(0, 15);
+    // Dead candidates signaled first to each side (higher priorities, so the agent checks them
+    // first): a peer with several unreachable interfaces, and one with far more than any has.
+    let few = median_connect(8, 9);
+    let many = median_connect(40, 9);
+    eprintln!("median setup over loopback: {direct:?} direct, {few:?} behind 8 dead candidates, {many:?} behind 40");
+    assert!(many < Duration::from_secs(5), "the working pair is not starved by the dead ones");
+}

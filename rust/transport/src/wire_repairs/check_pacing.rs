@@ -5,13 +5,15 @@
 //! many candidates would aim thousands of STUN binding requests a second at addresses of its
 //! choosing. Every binding request the core sends passes a token bucket of [`CHECKS_PER_SECOND`]
 //! with a burst of [`CHECK_BURST`]; when a tick has more than the bucket holds, the paths served
-//! longest ago (never, first) go, so that a pair that appears late (a server-reflexive pair of a
-//! NAT) is checked at once, and the rest are left out as if lost (the core counts them sent: a
-//! pair still fails after its budget of checks, ~1.4 s).
+//! to addresses that passed a check go first (the nomination of a working pair, consent checks),
+//! then the paths served longest ago (never, first; of those, the newest), so that a pair that
+//! appears late (a server-reflexive pair of a NAT) is checked at once; the rest are left out as
+//! if lost (the core counts them sent: a pair still fails after its budget of checks, ~1.4 s).
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Binding requests a connection sends per second at most, over time: one each 10 ms (Ta = 10 ms,
 /// above RFC 8445's 5 ms floor), enough for a few pairs at the check interval, ~10 KB/s at most
@@ -20,6 +22,12 @@ pub(super) const CHECKS_PER_SECOND: f64 = 100.0;
 /// Binding requests a connection may send at once: a setup's first checks of all its pairs go
 /// unpaced (a direct pair connects in ~13 ms, two ticks).
 pub(super) const CHECK_BURST: f64 = 20.0;
+/// A path that has not passed a check is checked again this long after its last check at the
+/// soonest: rtc checks every pair again whenever a candidate is added (a burst per trickled
+/// candidate), and re-sending a check before its answer can come only spends the bucket. Two
+/// ticks of the check interval, so that a NAT's pinhole opened by the other side's check is
+/// tried again soon.
+const MIN_RECHECK: Duration = Duration::from_millis(20);
 /// Paths (local and remote address) whose last check is remembered, at most; past it the one
 /// served longest ago is forgotten. 64 remote candidates times a few local ones; ~12 KB.
 const MAX_PACED_PATHS: usize = 256;
@@ -28,12 +36,22 @@ const MAX_PACED_PATHS: usize = 256;
 pub(super) struct CheckPacing {
     tokens: f64,
     filled_at: Option<Instant>,
-    last_served: HashMap<(SocketAddr, SocketAddr), Instant>,
+    paths: HashMap<Path, Turns>,
+}
+
+/// A path: local address, remote address.
+type Path = (SocketAddr, SocketAddr);
+
+/// When the core first asked to check a path, and when a check of it last went.
+#[derive(Clone, Copy)]
+struct Turns {
+    first_asked: Instant,
+    last_served: Option<Instant>,
 }
 
 impl Default for CheckPacing {
     fn default() -> Self {
-        Self { tokens: CHECK_BURST, filled_at: None, last_served: HashMap::new() }
+        Self { tokens: CHECK_BURST, filled_at: None, paths: HashMap::new() }
     }
 }
 
@@ -41,42 +59,63 @@ impl Default for CheckPacing {
 pub(super) type Check = (SocketAddr, SocketAddr, Vec<u8>);
 
 impl CheckPacing {
-    /// Of the checks the core wants to send now, those that go (the rest are dropped).
-    pub(super) fn admit(&mut self, mut checks: Vec<Check>, now: Instant) -> Vec<Check> {
+    /// Of the checks the core wants to send now, those that go (the rest are dropped): checks to
+    /// addresses that `passed` first (a nomination or consent check on a working pair), then the
+    /// paths served longest ago, and of those never served the newest (candidates that come late,
+    /// server-reflexive and relayed ones, are the ones that cross NATs).
+    pub(super) fn admit(
+        &mut self,
+        mut checks: Vec<Check>,
+        now: Instant,
+        passed: impl Fn(SocketAddr) -> bool,
+    ) -> Vec<Check> {
         if checks.is_empty() {
             return checks;
         }
         let elapsed = self.filled_at.map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
         self.tokens = (self.tokens + elapsed * CHECKS_PER_SECOND).min(CHECK_BURST);
         self.filled_at = Some(now);
+        for (local, to, _) in &checks {
+            self.turns((*local, *to), now);
+        }
+        checks.retain(|(local, to, _)| {
+            let last_served = self.paths.get(&(*local, *to)).and_then(|turns| turns.last_served);
+            passed(*to) || last_served.is_none_or(|at| now.saturating_duration_since(at) >= MIN_RECHECK)
+        });
         // `floor` of a value in 0..=CHECK_BURST: the cast cannot truncate.
         let allowed = self.tokens.floor() as usize;
         if checks.len() > allowed {
-            checks.sort_by_key(|(local, to, _)| self.last_served.get(&(*local, *to)).copied());
+            checks.sort_by_key(|(local, to, _)| {
+                let turns = self.paths.get(&(*local, *to)).copied();
+                (!passed(*to), turns.and_then(|turns| turns.last_served), Reverse(turns.map(|turns| turns.first_asked)))
+            });
             checks.truncate(allowed);
         }
         self.tokens -= checks.len() as f64;
         for (local, to, _) in &checks {
-            self.serve((*local, *to), now);
+            self.turns((*local, *to), now).last_served = Some(now);
         }
         checks
     }
 
-    fn serve(&mut self, path: (SocketAddr, SocketAddr), now: Instant) {
-        if self.last_served.len() >= MAX_PACED_PATHS && !self.last_served.contains_key(&path) {
-            let oldest = self.last_served.iter().min_by_key(|(_, at)| **at).map(|(path, _)| *path);
-            if let Some(oldest) = oldest {
-                self.last_served.remove(&oldest);
+    /// The turns of `path`, made room for if it is new.
+    fn turns(&mut self, path: Path, now: Instant) -> &mut Turns {
+        if self.paths.len() >= MAX_PACED_PATHS && !self.paths.contains_key(&path) {
+            let stalest = self
+                .paths
+                .iter()
+                .min_by_key(|(_, turns)| turns.last_served.unwrap_or(turns.first_asked))
+                .map(|(path, _)| *path);
+            if let Some(stalest) = stalest {
+                self.paths.remove(&stalest);
             }
         }
-        self.last_served.insert(path, now);
+        self.paths.entry(path).or_insert(Turns { first_asked: now, last_served: None })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn check(port: u16) -> Check {
@@ -92,25 +131,41 @@ mod tests {
         let mut pacing = CheckPacing::default();
         let start = Instant::now();
         let many: Vec<Check> = (0..100).map(check).collect();
-        assert_eq!(pacing.admit(many.clone(), start).len(), CHECK_BURST as usize);
-        assert!(pacing.admit(many.clone(), start).is_empty(), "the bucket is empty");
+        assert_eq!(pacing.admit(many.clone(), start, |_| false).len(), CHECK_BURST as usize);
+        assert!(pacing.admit(many.clone(), start, |_| false).is_empty(), "the bucket is empty");
         let mut sent = 0;
         for tick in 1..=100 {
-            sent += pacing.admit(many.clone(), start + Duration::from_millis(10 * tick)).len();
+            sent += pacing.admit(many.clone(), start + Duration::from_millis(10 * tick), |_| false).len();
         }
         assert!((99..=101).contains(&sent), "{sent} in a second");
     }
 
     #[test]
-    fn the_paths_served_longest_ago_go_first() {
+    fn the_paths_served_longest_ago_go_first_and_of_new_ones_the_newest() {
         let mut pacing = CheckPacing::default();
         let start = Instant::now();
-        let first: Vec<Check> = (0..20).map(check).collect();
-        assert_eq!(pacing.admit(first, start).len(), 20);
-        // Two tokens later: the new path, then the one served longest ago.
+        let first: Vec<Check> = (0..30).map(check).collect();
+        assert_eq!(ports(&pacing.admit(first, start, |_| false)), (0..20).collect::<Vec<_>>());
+        // Two tokens later: of the paths never served, the one first asked for latest, then one
+        // asked for with the first.
         let later = start + Duration::from_millis(25);
-        let admitted = pacing.admit((0..21).rev().map(check).collect(), later);
-        assert_eq!(ports(&admitted), vec![20, 19], "never served first, then by age ({admitted:?})");
+        let admitted = pacing.admit((0..31).map(check).collect(), later, |_| false);
+        assert_eq!(admitted.len(), 2);
+        assert_eq!(admitted[0].1.port(), 30, "the newest path first ({admitted:?})");
+        assert!((20..30).contains(&admitted[1].1.port()), "then one never served ({admitted:?})");
+        let much_later = start + Duration::from_millis(45);
+        let admitted = pacing.admit((0..31).map(check).collect(), much_later, |to| to.port() == 5);
+        assert_eq!(admitted[0].1.port(), 5, "an address that passed a check first ({admitted:?})");
+    }
+
+    #[test]
+    fn a_path_is_checked_again_only_after_a_while_unless_it_passed() {
+        let mut pacing = CheckPacing::default();
+        let start = Instant::now();
+        assert_eq!(pacing.admit(vec![check(1), check(2)], start, |_| false).len(), 2);
+        let soon = start + Duration::from_millis(5);
+        assert_eq!(ports(&pacing.admit(vec![check(1), check(2)], soon, |to| to.port() == 2)), vec![2]);
+        assert_eq!(pacing.admit(vec![check(1)], start + MIN_RECHECK, |_| false).len(), 1);
     }
 
     #[test]
@@ -118,8 +173,8 @@ mod tests {
         let mut pacing = CheckPacing::default();
         let start = Instant::now();
         for port in 0..1000 {
-            pacing.admit(vec![check(port)], start + Duration::from_secs(u64::from(port)));
+            pacing.admit(vec![check(port)], start + Duration::from_secs(u64::from(port)), |_| false);
         }
-        assert!(pacing.last_served.len() <= MAX_PACED_PATHS);
+        assert!(pacing.paths.len() <= MAX_PACED_PATHS);
     }
 }

@@ -37,7 +37,12 @@ pub(super) struct CheckedAddresses {
 impl CheckedAddresses {
     /// Whether a datagram from `from` may go on to the core: DTLS only from a checked address.
     pub(super) fn admits(&self, from: SocketAddr, datagram: &[u8]) -> bool {
-        !is_dtls(datagram) || self.checked.iter().any(|(address, _)| *address == from)
+        !is_dtls(datagram) || self.passed(from)
+    }
+
+    /// Whether `address` passed a check.
+    pub(super) fn passed(&self, address: SocketAddr) -> bool {
+        self.checked.iter().any(|(known, _)| *known == address)
     }
 
     /// Looks at a datagram received from `from`: a success response to one of our checks there

@@ -83,7 +83,8 @@ impl WireRepairs {
     pub(crate) fn paced_checks(&mut self, now: Instant) -> Vec<Datagram> {
         let waiting = std::mem::take(&mut self.checks);
         let asked = waiting.len();
-        let going = self.pacing.admit(waiting, now);
+        let checked = &self.checked;
+        let going = self.pacing.admit(waiting, now, |to| checked.passed(to));
         if going.len() < asked {
             log::trace!("{} of {asked} connectivity checks left out by the pacing", asked - going.len());
         }
