@@ -1,5 +1,7 @@
 //! A connection keeps working while another socket floods it with garbage datagrams, including
-//! ones that look like STUN, DTLS and TURN ChannelData (seeded, so a failure can be replayed).
+//! ones that look like STUN, DTLS and TURN ChannelData (seeded, so a failure can be replayed);
+//! DTLS reaches the core only from addresses that passed a connectivity check (a third socket's
+//! is dropped; a relay's, which passed, is not).
 
 mod common;
 
@@ -166,4 +168,16 @@ fn dtls_from_an_address_that_passed_no_check_never_reaches_a_connected_pair() {
     assert_eq!(ca.ready_state(), ChannelState::Open);
     assert_eq!(a.connection_state(), transport::ConnectionState::Connected);
     assert!(packets < 100, "the stranger's datagrams do not reach the core ({packets} did)");
+}
+
+#[test]
+fn a_pair_connects_and_talks_through_a_relay_whose_address_differs_from_the_peers() {
+    // Each side's checks and DTLS come from a relay socket, not from the other side's own: that
+    // address passes the checks, so its DTLS reaches the core.
+    let mut pair = common::relay::RelayedPair::connected(21);
+    pair.channels[0].send(b"through the relay", false).expect("send");
+    pair.pump_until("the message", |pair| {
+        pair.channels[1].recv().is_some_and(|packet| packet.data[..] == b"through the relay"[..])
+    });
+    assert_eq!(pair.errors, [vec![], vec![]]);
 }

@@ -13,10 +13,10 @@
 //!   1 s timeout ([`loss_cover`]).
 //!
 //! Everything here sees datagrams from anyone, so every store is bounded by a named limit: the
-//! early datagrams 8 x 1500 bytes, the remembered flights 4 addresses x 16 datagrams x 1500
-//! bytes, the role-conflict checks 16 transaction ids, the checked addresses 16, the awaited
-//! checks 128 transaction ids, the paced paths 256, the remembered paths 64; the loss cover keeps
-//! a fixed few words.
+//! early datagrams 8 x 1500 bytes, the remembered flights 4 addresses x 8 of our datagrams x 1500
+//! bytes (and 8 digests of theirs), the role-conflict checks 16 transaction ids, the checked
+//! addresses 16, the awaited checks 128 transaction ids, the paced paths 256, the remembered
+//! paths 64; the loss cover keeps a fixed few words.
 //!
 //! All are upstream defects of `rtc`; the changes that make this module unnecessary are written
 //! down in `docs/upstream/rtc-interop-and-loss-defects.md`.
