@@ -78,6 +78,7 @@ impl Core {
                 if self.servers.handle_read(from, datagram, now) || !self.repairs.admits(from, datagram) {
                     return;
                 }
+                self.note_selection();
                 resends.extend(self.repairs.on_received(local, from, datagram, now));
                 self.feed(local, from, BytesMut::from(datagram), now);
             });
@@ -95,7 +96,9 @@ impl Core {
         }
         if let Some(Some(mdns)) = link.mdns.get() {
             let read = mdns.receive(via_runtime, |local, from, datagram| {
-                self.feed(local, from, BytesMut::from(datagram), now);
+                if self.repairs.admits(from, datagram) {
+                    self.feed(local, from, BytesMut::from(datagram), now);
+                }
             });
             match read {
                 Ok(count) => received += count,
@@ -139,16 +142,22 @@ impl Core {
     }
 
     fn replay_early_datagrams(&mut self, now: Instant) {
-        if self.state != ConnectionState::Connected && self.ice_has_selected_pair() {
-            self.repairs.on_selected();
-        }
+        self.note_selection();
         for (local, from, datagram) in self.repairs.due() {
             self.feed(local, from, BytesMut::from(&datagram[..]), now);
         }
     }
 
-    fn ice_has_selected_pair(&mut self) -> bool {
-        self.rtc.sctp().is_some_and(|sctp| sctp.transport().ice_transport().get_selected_candidate_pair().is_some())
+    /// Tells the repairs when ICE has selected a pair (the core takes DTLS from then on).
+    fn note_selection(&mut self) {
+        if self.repairs.waits_for_selection()
+            && self
+                .rtc
+                .sctp()
+                .is_some_and(|sctp| sctp.transport().ice_transport().get_selected_candidate_pair().is_some())
+        {
+            self.repairs.on_selected();
+        }
     }
 
     fn run_timers(&mut self, link: &Link, now: Instant) {

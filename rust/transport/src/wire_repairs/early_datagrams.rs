@@ -45,6 +45,8 @@ pub(super) const MAX_KEPT_BYTES: usize = 1500;
 pub(super) struct ReplayState {
     kept: VecDeque<Kept>,
     pub(super) due: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Set once ICE has selected a pair: rtc takes ClientHellos from then on.
+    selected: bool,
     /// Set once the connection is connected: nothing more is kept.
     connected: bool,
 }
@@ -77,7 +79,7 @@ impl ReplayState {
                 Moment::OurCheck(transaction)
             };
             self.keep(from, datagram, moment);
-        } else if is_first_client_hello(datagram) {
+        } else if is_first_client_hello(datagram) && !self.selected {
             if !self.kept.iter().any(|kept| kept.from == from && kept.waits_for == Moment::Selected) {
                 self.keep(from, datagram, Moment::Selected);
             }
@@ -103,11 +105,15 @@ impl ReplayState {
         self.due.extend(back.into_iter().map(|kept| (kept.from, kept.datagram)));
     }
 
-    /// Hands back the ClientHellos, once ICE has selected a pair.
+    /// Whether ICE is yet to select a pair while the connection connects (the pump then asks).
+    pub(super) fn waits_for_selection(&self) -> bool {
+        !self.selected && !self.connected
+    }
+
+    /// ICE has selected a pair: hands back the ClientHellos, and keeps no more (rtc takes them).
     pub(super) fn on_selected(&mut self) {
-        if self.kept.iter().any(|kept| kept.waits_for == Moment::Selected) {
-            self.hand_back(|kept| kept.waits_for == Moment::Selected);
-        }
+        self.selected = true;
+        self.hand_back(|kept| kept.waits_for == Moment::Selected);
     }
 
     /// The connection is connected: nothing is kept from now on.
@@ -187,6 +193,9 @@ mod tests {
         state.due.clear();
         state.on_selected();
         assert!(state.due.is_empty(), "handed back once");
+        state.on_received(other_peer(), &client_hello(0));
+        assert!(state.kept.is_empty(), "once a pair is selected, rtc takes ClientHellos itself");
+        assert!(!state.waits_for_selection());
     }
 
     #[test]

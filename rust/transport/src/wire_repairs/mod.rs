@@ -136,6 +136,11 @@ impl WireRepairs {
         self.cover.on_received(from, datagram);
     }
 
+    /// Whether the repairs wait to hear that ICE has selected a pair ([`WireRepairs::on_selected`]).
+    pub(crate) fn waits_for_selection(&self) -> bool {
+        self.replay.waits_for_selection()
+    }
+
     /// ICE has selected a pair: the ClientHellos it dropped before can be handed back.
     pub(crate) fn on_selected(&mut self) {
         self.replay.on_selected();
