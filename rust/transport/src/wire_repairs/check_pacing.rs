@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::Datagram;
+
 /// Binding requests a connection sends per second at most, over time: one each 10 ms (Ta = 10 ms,
 /// above RFC 8445's 5 ms floor), enough for a few pairs at the check interval, ~10 KB/s at most
 /// aimed at the remote description's addresses.
@@ -55,9 +57,6 @@ impl Default for CheckPacing {
     }
 }
 
-/// A binding request waiting for its turn: local address, remote address, bytes.
-pub(super) type Check = (SocketAddr, SocketAddr, Vec<u8>);
-
 impl CheckPacing {
     /// Of the checks the core wants to send now, those that go (the rest are dropped): checks to
     /// addresses that `passed` first (a nomination or consent check on a working pair), then the
@@ -65,10 +64,10 @@ impl CheckPacing {
     /// server-reflexive and relayed ones, are the ones that cross NATs).
     pub(super) fn admit(
         &mut self,
-        mut checks: Vec<Check>,
+        mut checks: Vec<Datagram>,
         now: Instant,
         passed: impl Fn(SocketAddr) -> bool,
-    ) -> Vec<Check> {
+    ) -> Vec<Datagram> {
         if checks.is_empty() {
             return checks;
         }
@@ -118,11 +117,11 @@ impl CheckPacing {
 mod tests {
     use super::*;
 
-    fn check(port: u16) -> Check {
+    fn check(port: u16) -> Datagram {
         (SocketAddr::from(([10, 0, 0, 1], 1)), SocketAddr::from(([10, 0, 0, 2], port)), vec![0, 1])
     }
 
-    fn ports(checks: &[Check]) -> Vec<u16> {
+    fn ports(checks: &[Datagram]) -> Vec<u16> {
         checks.iter().map(|(_, to, _)| to.port()).collect()
     }
 
@@ -130,7 +129,7 @@ mod tests {
     fn a_burst_goes_then_the_rate_holds() {
         let mut pacing = CheckPacing::default();
         let start = Instant::now();
-        let many: Vec<Check> = (0..100).map(check).collect();
+        let many: Vec<Datagram> = (0..100).map(check).collect();
         assert_eq!(pacing.admit(many.clone(), start, |_| false).len(), CHECK_BURST as usize);
         assert!(pacing.admit(many.clone(), start, |_| false).is_empty(), "the bucket is empty");
         let mut sent = 0;
@@ -144,7 +143,7 @@ mod tests {
     fn the_paths_served_longest_ago_go_first_and_of_new_ones_the_newest() {
         let mut pacing = CheckPacing::default();
         let start = Instant::now();
-        let first: Vec<Check> = (0..30).map(check).collect();
+        let first: Vec<Datagram> = (0..30).map(check).collect();
         assert_eq!(ports(&pacing.admit(first, start, |_| false)), (0..20).collect::<Vec<_>>());
         // Two tokens later: of the paths never served, the one first asked for latest, then one
         // asked for with the first.
