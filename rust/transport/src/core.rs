@@ -178,8 +178,16 @@ impl Core {
         self.rtc
             .set_local_description(Instant::now(), description)
             .map_err(|error| signaling("set_local_description", error))?;
+        self.note_local_description();
         self.start_gathering(link);
         Ok(())
+    }
+
+    /// Tells the wire repairs the ICE username fragment of the local description just applied.
+    fn note_local_description(&mut self) {
+        if let Some(description) = self.rtc.local_description() {
+            self.repairs.on_local_description(&description.sdp);
+        }
     }
 
     /// Applies the remote description, whose candidates `candidates` counts (it was trimmed to
@@ -205,6 +213,7 @@ impl Core {
             self.rtc
                 .set_local_description(Instant::now(), answer)
                 .map_err(|error| signaling("set_local_description", error))?;
+            self.note_local_description();
             link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp });
             self.start_gathering(link);
         }

@@ -38,7 +38,7 @@ use checked_addresses::CheckedAddresses;
 use early_datagrams::ReplayState;
 use handshake_resend::HandshakeResend;
 use loss_cover::LossCover;
-use peek::{stun_transaction, STUN_BINDING_REQUEST};
+use peek::{stun_addressed_to, stun_transaction, STUN_BINDING_REQUEST};
 use role_conflict::{RoleConflicts, Verdict};
 
 /// Remote addresses whose local address is remembered, at most (for replays); ~3 KB.
@@ -60,6 +60,10 @@ pub(crate) struct WireRepairs {
     cover: LossCover,
     /// The local address each remote address was last heard on, to tag replayed datagrams.
     paths: HashMap<SocketAddr, SocketAddr>,
+    /// Our ICE username fragment (from the local description), which checks addressed to us
+    /// carry: checks without it are not remembered (a stranger who never saw our description
+    /// cannot make us keep anything).
+    local_ufrag: Option<Vec<u8>>,
 }
 
 impl WireRepairs {
@@ -119,8 +123,14 @@ impl WireRepairs {
             self.paths.insert(from, local);
         }
         self.checked.on_received(from, datagram, now);
-        self.replay.on_received(from, datagram);
-        self.roles.on_received(datagram);
+        let addressed_to_us = || {
+            stun_transaction(datagram, STUN_BINDING_REQUEST).is_none()
+                || self.local_ufrag.as_deref().is_some_and(|ufrag| stun_addressed_to(datagram, ufrag))
+        };
+        if addressed_to_us() {
+            self.replay.on_received(from, datagram);
+            self.roles.on_received(datagram);
+        }
         self.cover.on_received(from, datagram);
         let again = self.resend.on_received(from, datagram);
         if !again.is_empty() {
@@ -139,6 +149,12 @@ impl WireRepairs {
     /// Whether the repairs wait to hear that ICE has selected a pair ([`WireRepairs::on_selected`]).
     pub(crate) fn waits_for_selection(&self) -> bool {
         self.replay.waits_for_selection()
+    }
+
+    /// Learns our ICE username fragment from the local description just applied.
+    pub(crate) fn on_local_description(&mut self, sdp: &str) {
+        let ufrag = sdp.lines().find_map(|line| line.trim().strip_prefix("a=ice-ufrag:"));
+        self.local_ufrag = ufrag.map(|ufrag| ufrag.trim().as_bytes().to_vec());
     }
 
     /// ICE has selected a pair: the ClientHellos it dropped before can be handed back.
@@ -166,5 +182,44 @@ impl WireRepairs {
                 Some((*self.paths.get(&from)?, from, datagram))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binding request with transaction id `transaction` and USERNAME `username`.
+    fn check(transaction: u8, username: &[u8]) -> Vec<u8> {
+        let mut message = vec![0x00, 0x01, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+        message.resize(20, transaction);
+        message.extend([0x00, 0x06]);
+        message.extend(u16::try_from(username.len()).expect("short").to_be_bytes());
+        message.extend(username);
+        message.resize(message.len().next_multiple_of(4), 0);
+        let length = u16::try_from(message.len() - 20).expect("short");
+        message[2..4].copy_from_slice(&length.to_be_bytes());
+        message
+    }
+
+    fn address(port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, 2], port))
+    }
+
+    #[test]
+    fn only_checks_addressed_to_our_username_fragment_are_kept_for_replay() {
+        let (local, now) = (address(1), Instant::now());
+        let mut repairs = WireRepairs::default();
+        repairs.on_received(local, address(2), &check(1, b"ours:theirs"), now);
+        repairs.on_local_description("v=0\r\na=ice-ufrag:ours\r\na=ice-pwd:x\r\n");
+        repairs.on_received(local, address(3), &check(2, b"other:theirs"), now);
+        repairs.on_received(local, address(4), &check(3, b"oursx:theirs"), now);
+        repairs.on_received(local, address(5), &check(4, b"ours:theirs"), now);
+        for port in 2..=5 {
+            repairs.on_sending(local, address(port), &check(9, b"theirs:ours"), now);
+        }
+        repairs.paced_checks(now);
+        let due: Vec<u16> = repairs.due().iter().map(|(_, from, _)| from.port()).collect();
+        assert_eq!(due, vec![5], "before our description, or another username: not kept");
     }
 }

@@ -41,6 +41,16 @@ fn stun_attributes(message: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
+const ATTR_USERNAME: u16 = 0x0006;
+
+/// Whether a STUN message's USERNAME attribute names `local_ufrag` as the receiver's part: an ICE
+/// check addressed to us (RFC 8445 7.2.2: "receiver-ufrag:sender-ufrag").
+pub(super) fn stun_addressed_to(message: &[u8], local_ufrag: &[u8]) -> bool {
+    stun_attributes(message).any(|(kind, value)| {
+        kind == ATTR_USERNAME && value.strip_prefix(local_ufrag).is_some_and(|rest| rest.first() == Some(&b':'))
+    })
+}
+
 /// Whether a STUN message carries an attribute of type `kind`.
 pub(super) fn stun_has_attribute(message: &[u8], kind: u16) -> bool {
     stun_attributes(message).any(|(found, _)| found == kind)
