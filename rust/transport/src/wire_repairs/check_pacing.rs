@@ -30,9 +30,10 @@ pub(super) const CHECK_BURST: f64 = 20.0;
 /// ticks of the check interval, so that a NAT's pinhole opened by the other side's check is
 /// tried again soon.
 const MIN_RECHECK: Duration = Duration::from_millis(20);
-/// Paths (local and remote address) whose last check is remembered, at most; past it the one
-/// served longest ago is forgotten. 64 remote candidates times a few local ones; ~12 KB.
-const MAX_PACED_PATHS: usize = 256;
+/// Paths (local and remote address) whose turns are remembered, at most; past it the stalest is
+/// forgotten (and counts as new again). 64 remote candidates times two local ones (host and
+/// relayed, say); ~25 KB with the table's spare room.
+const MAX_PACED_PATHS: usize = 128;
 
 /// One connection's bucket of checks.
 pub(super) struct CheckPacing {

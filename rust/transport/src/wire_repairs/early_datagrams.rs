@@ -22,8 +22,9 @@
 //!
 //! Anyone can send these datagrams, so the store is small: [`MAX_KEPT`] datagrams of at most
 //! [`MAX_KEPT_BYTES`] bytes each (larger ones are not kept), each handed back once (moved, not
-//! copied), and nothing is kept once the connection is connected. ClientHellos come only from
-//! addresses that passed a check (the parent module's filter runs first).
+//! copied), and nothing is kept once the connection is connected. Only checks addressed to our
+//! ICE username fragment and ClientHellos from addresses that passed a check get here (the
+//! parent module filters first).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

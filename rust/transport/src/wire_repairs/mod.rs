@@ -15,11 +15,13 @@
 //! Everything here sees datagrams from anyone, so every store is bounded by a named limit: the
 //! early datagrams 8 x 1500 bytes, the remembered flights 4 addresses x 8 of our datagrams x 1500
 //! bytes (and 8 digests of theirs), the role-conflict checks 16 transaction ids, the checked
-//! addresses 16, the awaited checks 128 transaction ids, the paced paths 256, the remembered
-//! paths 64; the loss cover keeps a fixed few words.
+//! addresses 16, the awaited checks 128 transaction ids, the paced paths 128, the remembered
+//! paths 64; the loss cover keeps a fixed few words. Checks are remembered only when addressed to
+//! our ICE username fragment, DTLS only from checked addresses: a stranger who never saw our
+//! description makes a connection keep nothing.
 //!
-//! All are upstream defects of `rtc`; the changes that make this module unnecessary are written
-//! down in `docs/upstream/rtc-interop-and-loss-defects.md`.
+//! The repairs mend upstream defects of `rtc`; the changes that make them unnecessary are
+//! written down in `docs/upstream/rtc-interop-and-loss-defects.md`.
 
 mod check_pacing;
 mod checked_addresses;
@@ -38,7 +40,7 @@ use checked_addresses::CheckedAddresses;
 use early_datagrams::ReplayState;
 use handshake_resend::HandshakeResend;
 use loss_cover::LossCover;
-use peek::{stun_addressed_to, stun_transaction, STUN_BINDING_REQUEST};
+use peek::{is_dtls, stun_addressed_to, stun_transaction, STUN_BINDING_REQUEST};
 use role_conflict::{RoleConflicts, Verdict};
 
 /// Remote addresses whose local address is remembered, at most (for replays); ~3 KB.
@@ -119,17 +121,19 @@ impl WireRepairs {
         datagram: &[u8],
         now: Instant,
     ) -> Vec<Datagram> {
-        if self.paths.len() < MAX_REMEMBERED_PATHS || self.paths.contains_key(&from) {
-            self.paths.insert(from, local);
-        }
         self.checked.on_received(from, datagram, now);
-        let addressed_to_us = || {
-            stun_transaction(datagram, STUN_BINDING_REQUEST).is_none()
-                || self.local_ufrag.as_deref().is_some_and(|ufrag| stun_addressed_to(datagram, ufrag))
-        };
-        if addressed_to_us() {
+        let check = stun_transaction(datagram, STUN_BINDING_REQUEST).is_some();
+        let addressed_to_us =
+            !check || self.local_ufrag.as_deref().is_some_and(|ufrag| stun_addressed_to(datagram, ufrag));
+        if addressed_to_us {
             self.replay.on_received(from, datagram);
             self.roles.on_received(datagram);
+        }
+        // Only the senders of what may be kept for a replay: checks addressed to us, and DTLS
+        // (which comes only from checked addresses).
+        let replayable = (check && addressed_to_us) || is_dtls(datagram);
+        if replayable && (self.paths.len() < MAX_REMEMBERED_PATHS || self.paths.contains_key(&from)) {
+            self.paths.insert(from, local);
         }
         self.cover.on_received(from, datagram);
         let again = self.resend.on_received(from, datagram);
