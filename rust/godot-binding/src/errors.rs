@@ -33,6 +33,7 @@ impl Failure {
                 TransportError::InvalidConfig(_)
                 | TransportError::InvalidSdp(_)
                 | TransportError::InvalidCandidate(_)
+                | TransportError::TooManyCandidates(_)
                 | TransportError::PacketTooLarge { .. }
                 | TransportError::UnsupportedFingerprint(_) => Error::ERR_INVALID_PARAMETER,
                 TransportError::IdInUse(_) => Error::ERR_ALREADY_IN_USE,

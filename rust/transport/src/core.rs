@@ -30,6 +30,7 @@ use crate::handshake_watch::HandshakeWatch;
 use crate::ice_tally::IceTally;
 use crate::link::Link;
 use crate::peer::PeerEvent;
+use crate::remote_candidates::RemoteCandidates;
 use crate::servers::IceServers;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
 use crate::wire_repairs::WireRepairs;
@@ -87,14 +88,16 @@ pub(crate) struct Core {
     pub(crate) host_addresses: Vec<SocketAddr>,
     pub(crate) gathering: Gathering,
     remote_is_set: bool,
+    /// Trickled candidates kept until the remote description is set (counted in
+    /// `remote_candidates`, so at most [`crate::MAX_REMOTE_CANDIDATES`]).
     early_candidates: Vec<RTCIceCandidateInit>,
+    /// How many remote candidates the connection has taken, against its cap.
+    pub(crate) remote_candidates: RemoteCandidates,
     /// The remote candidates signaled to us: address, port and type (`host`, `srflx`, ...).
     pub(crate) signaled: Vec<(String, u16, String)>,
     /// The connection state last reported to the handle.
     pub(crate) state: ConnectionState,
     pub(crate) max_message_size: Arc<AtomicUsize>,
-    /// When the next replay of an early datagram is due.
-    pub(crate) replay_at: Option<Instant>,
     /// Set once the connection is closed, by either side: the task then ends.
     pub(crate) closed: bool,
     /// When the task wakes next (it sleeps until then unless something arrives or it is woken).
@@ -164,10 +167,10 @@ impl Core {
             gathering: Gathering::NotStarted,
             remote_is_set: false,
             early_candidates: Vec::new(),
+            remote_candidates: RemoteCandidates::default(),
             signaled: Vec::new(),
             state: ConnectionState::New,
             max_message_size,
-            replay_at: None,
             closed: false,
             task_wakes_at: None,
             due_at: None,
@@ -191,20 +194,31 @@ impl Core {
         self.rtc
             .set_local_description(Instant::now(), description)
             .map_err(|error| signaling("set_local_description", error))?;
+        self.note_local_description();
         self.start_gathering(link);
         Ok(())
     }
 
-    /// Applies the remote description; for an offer, creates and applies the answer too.
+    /// Tells the wire repairs the ICE username fragment of the local description just applied.
+    fn note_local_description(&mut self) {
+        if let Some(description) = self.rtc.local_description() {
+            self.repairs.on_local_description(&description.sdp);
+        }
+    }
+
+    /// Applies the remote description, whose candidates `candidates` counts (it was trimmed to
+    /// the cap by [`RemoteCandidates::trim`]); for an offer, creates and applies the answer too.
     pub(crate) fn set_remote_description(
         &mut self,
         link: &Link,
         kind: SdpKind,
         description: RTCSessionDescription,
+        candidates: usize,
     ) -> Result<(), TransportError> {
         self.rtc
             .set_remote_description(Instant::now(), description)
             .map_err(|error| signaling("set_remote_description", error))?;
+        self.remote_candidates.count(candidates);
         self.remote_is_set = true;
         for candidate in std::mem::take(&mut self.early_candidates) {
             self.add_remote_candidate(candidate);
@@ -215,19 +229,23 @@ impl Core {
             self.rtc
                 .set_local_description(Instant::now(), answer)
                 .map_err(|error| signaling("set_local_description", error))?;
+            self.note_local_description();
             link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp });
             self.start_gathering(link);
         }
         Ok(())
     }
 
-    /// Adds a remote candidate, or keeps it until the remote description is set.
-    pub(crate) fn add_ice_candidate(&mut self, candidate: RTCIceCandidateInit) {
+    /// Adds a remote candidate, or keeps it until the remote description is set; refuses it
+    /// past [`crate::MAX_REMOTE_CANDIDATES`].
+    pub(crate) fn add_ice_candidate(&mut self, candidate: RTCIceCandidateInit) -> Result<(), TransportError> {
+        self.remote_candidates.take_one()?;
         if self.remote_is_set {
             self.add_remote_candidate(candidate);
         } else {
             self.early_candidates.push(candidate);
         }
+        Ok(())
     }
 
     fn add_remote_candidate(&mut self, candidate: RTCIceCandidateInit) {

@@ -15,6 +15,10 @@ pub enum TransportError {
     /// An ICE candidate could not be parsed.
     #[error("malformed ICE candidate: {0}")]
     InvalidCandidate(String),
+    /// The connection already has the most remote ICE candidates it takes (the number), so the
+    /// candidate is refused.
+    #[error("the connection already has {0} remote ICE candidates, the most it takes: this one is refused")]
+    TooManyCandidates(usize),
     /// A negotiated channel with this stream id is already open on the connection (the W3C
     /// API's OperationError).
     #[error("a data channel with id {0} already exists on this connection; close it first or pick another id")]

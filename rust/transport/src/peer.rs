@@ -126,16 +126,19 @@ impl PeerConnection {
     /// Applies the remote description; for an offer, the answer is created and applied too.
     pub fn set_remote_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
         let remote_limit = remote_max_message_size(&sdp);
-        let description = kind.describe(sdp_fingerprints::normalise(&sdp)?)?;
+        let sdp = sdp_fingerprints::normalise(&sdp)?;
         let mut core = self.open_core()?;
+        let (sdp, candidates) = core.remote_candidates.trim(sdp);
+        let description = kind.describe(sdp)?;
         self.max_message_size.store(remote_limit, Ordering::Release);
-        core.set_remote_description(&self.link, kind, description)?;
+        core.set_remote_description(&self.link, kind, description, candidates)?;
         core.pump(&self.link, false, std::time::Instant::now());
         Ok(())
     }
 
     /// Adds a remote ICE candidate; candidates that arrive before the remote description are
-    /// kept until it is set.
+    /// kept until it is set. Refuses it with [`TransportError::TooManyCandidates`] once the
+    /// connection has [`crate::MAX_REMOTE_CANDIDATES`] (those in remote descriptions count too).
     pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), TransportError> {
         let line = candidate.trim();
         let line = line.strip_prefix("a=").unwrap_or(line);
@@ -152,7 +155,7 @@ impl PeerConnection {
             sdp_mline_index: Some(index),
             ..Default::default()
         };
-        core.add_ice_candidate(init);
+        core.add_ice_candidate(init)?;
         core.pump(&self.link, false, std::time::Instant::now());
         Ok(())
     }

@@ -59,7 +59,7 @@ impl Core {
         for channel in self.channels.values() {
             note_unacknowledged(&mut self.rtc, channel);
         }
-        let next = if more_to_read { Some(now) } else { self.next_deadline() };
+        let next = if more_to_read { Some(now) } else { self.next_deadline(now) };
         self.due_at = next;
         // The task sleeps until its own deadline: wake it if this pass made an earlier one.
         if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
@@ -76,9 +76,10 @@ impl Core {
         let mut received = 0;
         for reads in 1..=MAX_READS_PER_PUMP {
             let read = link.port.receive(via_runtime, |local, from, datagram| {
-                if self.servers.handle_read(from, datagram, now) {
+                if self.servers.handle_read(from, datagram, now) || !self.repairs.admits(from, datagram) {
                     return;
                 }
+                self.note_selection();
                 resends.extend(self.repairs.on_received(local, from, datagram, now));
                 self.feed(local, from, BytesMut::from(datagram), now);
             });
@@ -96,7 +97,9 @@ impl Core {
         }
         if let Some(Some(mdns)) = link.mdns.get() {
             let read = mdns.receive(via_runtime, |local, from, datagram| {
-                self.feed(local, from, BytesMut::from(datagram), now);
+                if self.repairs.admits(from, datagram) {
+                    self.feed(local, from, BytesMut::from(datagram), now);
+                }
             });
             match read {
                 Ok(count) => received += count,
@@ -108,9 +111,12 @@ impl Core {
         }
         // Relayed datagrams the TURN clients unwrapped.
         while let Some((relayed, from, datagram)) = self.servers.poll_relayed() {
-            self.repairs.on_received_relayed(from, &datagram);
-            self.feed(relayed, from, datagram, now);
             received += 1;
+            if !self.repairs.admits(from, &datagram) {
+                continue;
+            }
+            self.repairs.on_received_relayed(from, &datagram, now);
+            self.feed(relayed, from, datagram, now);
         }
         (received, more_to_read)
     }
@@ -141,13 +147,21 @@ impl Core {
     }
 
     fn replay_early_datagrams(&mut self, now: Instant) {
-        if self.replay_at.is_some_and(|at| at > now) {
-            return;
-        }
-        let (due, next) = self.repairs.due(now);
-        self.replay_at = next;
-        for (local, from, datagram) in due {
+        self.note_selection();
+        for (local, from, datagram) in self.repairs.due() {
             self.feed(local, from, BytesMut::from(&datagram[..]), now);
+        }
+    }
+
+    /// Tells the repairs when ICE has selected a pair (the core takes DTLS from then on).
+    fn note_selection(&mut self) {
+        if self.repairs.waits_for_selection()
+            && self
+                .rtc
+                .sctp()
+                .is_some_and(|sctp| sctp.transport().ice_transport().get_selected_candidate_pair().is_some())
+        {
+            self.repairs.on_selected();
         }
     }
 
@@ -165,10 +179,11 @@ impl Core {
         self.servers.handle_timeout(now);
     }
 
-    /// When the pump must run next: the core's, the clients' or the replays' next deadline.
-    fn next_deadline(&mut self) -> Option<Instant> {
-        let handshake = self.handshake.next_check();
-        [self.rtc.poll_timeout(), self.servers.poll_timeout(), self.replay_at, handshake].into_iter().flatten().min()
+    /// When the pump must run next: the core's, the clients' or the handshake watch's next
+    /// deadline, or now if early datagrams wait to be handed back.
+    fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
+        let replays = self.repairs.has_due().then_some(now);
+        [self.rtc.poll_timeout(), self.servers.poll_timeout(), replays, self.handshake.next_check()].into_iter().flatten().min()
     }
 
     /// Turns what the core and the clients report into the handle's events.
@@ -232,6 +247,7 @@ impl Core {
         }
         if state == ConnectionState::Connected {
             self.handshake.on_connected();
+            self.repairs.on_connected();
         }
         self.state = state;
         link.push_event(PeerEvent::ConnectionStateChanged(state));
@@ -393,26 +409,44 @@ impl Core {
     /// Sends everything the core and the clients have to send.
     pub(crate) fn flush(&mut self, link: &Link) {
         let mut batch = Batch::default();
-        let max_segments = link.port.max_segments();
         while let Some(write) = self.rtc.poll_write() {
             let TaggedBytesMut { transport, message, now } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
             self.handshake.on_sent(&message, now);
-            for _ in 0..self.repairs.on_sending(to, &message, now) {
-                if to.port() == MDNS_PORT {
-                    if let Some(mdns) = mdns_port(link) {
-                        mdns.send(mdns.local_addr(), to, &message, None);
-                    }
-                } else if self.servers.is_relayed(local) {
-                    self.servers.send_relayed(local, to, &message, now);
-                } else {
-                    batch.push(&link.port, local, to, &message, max_segments);
-                }
+            for _ in 0..self.repairs.on_sending(local, to, &message, now) {
+                self.send_datagram(link, &mut batch, (local, to), &message, now);
             }
+        }
+        let now = Instant::now();
+        for (local, to, check) in self.repairs.paced_checks(now) {
+            self.send_datagram(link, &mut batch, (local, to), &check, now);
         }
         batch.send(&link.port);
         while let Some((to, datagram)) = self.servers.poll_write() {
             link.port.send(link.port.local_addr(), to, &datagram, None);
+        }
+    }
+}
+
+impl Core {
+    /// Sends one datagram of the core's from `local` to `to`: to the mDNS socket, through a TURN
+    /// relay, or into `batch`.
+    fn send_datagram(
+        &mut self,
+        link: &Link,
+        batch: &mut Batch,
+        (local, to): (SocketAddr, SocketAddr),
+        datagram: &[u8],
+        now: Instant,
+    ) {
+        if to.port() == MDNS_PORT {
+            if let Some(mdns) = mdns_port(link) {
+                mdns.send(mdns.local_addr(), to, datagram, None);
+            }
+        } else if self.servers.is_relayed(local) {
+            self.servers.send_relayed(local, to, datagram, now);
+        } else {
+            batch.push(&link.port, local, to, datagram, link.port.max_segments());
         }
     }
 }

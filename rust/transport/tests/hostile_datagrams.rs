@@ -1,5 +1,7 @@
 //! A connection keeps working while another socket floods it with garbage datagrams, including
-//! ones that look like STUN, DTLS and TURN ChannelData (seeded, so a failure can be replayed).
+//! ones that look like STUN, DTLS and TURN ChannelData (seeded, so a failure can be replayed);
+//! DTLS reaches the core only from addresses that passed a connectivity check (a third socket's
+//! is dropped; a relay's, which passed, is not).
 
 mod common;
 
@@ -111,4 +113,71 @@ fn garbage_datagrams_neither_crash_nor_stop_a_connection() {
     assert_eq!(ca.ready_state(), ChannelState::Open);
     assert_eq!(cb.ready_state(), ChannelState::Open);
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a thread panicked");
+}
+
+/// A DTLS record of `content_type` (handshake 22, alert 21, application data 23), epoch
+/// `epoch`, carrying `body`.
+fn dtls_record(content_type: u8, epoch: u16, body: &[u8]) -> Vec<u8> {
+    let mut record = vec![content_type, 0xfe, 0xfd];
+    record.extend(epoch.to_be_bytes());
+    record.extend([0, 0, 0, 0, 0, 1]);
+    record.extend(u16::try_from(body.len()).unwrap_or(u16::MAX).to_be_bytes());
+    record.extend_from_slice(body);
+    record
+}
+
+#[test]
+fn dtls_from_an_address_that_passed_no_check_never_reaches_a_connected_pair() {
+    let mut a = PeerConnection::new(loopback_config()).expect("connection");
+    let mut b = PeerConnection::new(loopback_config()).expect("connection");
+    let negotiated = ChannelOptions { negotiated_id: Some(4), ..Default::default() };
+    let ca = a.create_data_channel("checked", negotiated.clone()).expect("channel");
+    let cb = b.create_data_channel("checked", negotiated).expect("channel");
+    a.create_offer().expect("offer");
+    pump_until(&mut a, &mut b, "open channels", || {
+        ca.ready_state() == ChannelState::Open && cb.ready_state() == ChannelState::Open
+    });
+    exchange(&mut a, &mut b, &ca, &cb, 1);
+    let port = a.stats().selected_pair.expect("a selected pair").local.port;
+    let before = a.stats();
+    // ClientHellos (a new handshake), fatal alerts, and records of the connection's epoch: from
+    // a third socket, which never took part in a check.
+    let mut hello = vec![1, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 40];
+    hello.resize(52, 7);
+    let flood = [dtls_record(22, 0, &hello), dtls_record(21, 0, &[2, 40]), dtls_record(23, 1, &[9; 200])];
+    let stranger = UdpSocket::bind((LOOPBACK, 0)).expect("a socket");
+    let (mut sent_bytes, mut sent) = (0, 0);
+    for round in 0..3000 {
+        let datagram = &flood[round % flood.len()];
+        if stranger.send_to(datagram, SocketAddr::new(LOOPBACK, port)).is_ok() {
+            sent_bytes += datagram.len();
+            sent += 1;
+        }
+        if round % 300 == 0 {
+            forward(&mut a, &b);
+            forward(&mut b, &a);
+        }
+    }
+    exchange(&mut a, &mut b, &ca, &cb, 2);
+    let after = a.stats();
+    let (packets, bytes) =
+        (after.packets_received - before.packets_received, after.bytes_received - before.bytes_received);
+    eprintln!(
+        "{sent} DTLS datagrams ({sent_bytes} bytes) from a stranger; the core received {packets} ({bytes} bytes)"
+    );
+    assert_eq!(ca.ready_state(), ChannelState::Open);
+    assert_eq!(a.connection_state(), transport::ConnectionState::Connected);
+    assert!(packets < 100, "the stranger's datagrams do not reach the core ({packets} did)");
+}
+
+#[test]
+fn a_pair_connects_and_talks_through_a_relay_whose_address_differs_from_the_peers() {
+    // Each side's checks and DTLS come from a relay socket, not from the other side's own: that
+    // address passes the checks, so its DTLS reaches the core.
+    let mut pair = common::relay::RelayedPair::connected(21);
+    pair.channels[0].send(b"through the relay", false).expect("send");
+    pair.pump_until("the message", |pair| {
+        pair.channels[1].recv().is_some_and(|packet| packet.data[..] == b"through the relay"[..])
+    });
+    assert_eq!(pair.errors, [vec![], vec![]]);
 }

@@ -13,122 +13,141 @@
 //!   succeeded a check of ours yet, and selects the pair only on the retransmission (aiortc and
 //!   libdatachannel retry after 0.5 s).
 //!
-//! The pump (see the parent module) keeps, per remote address, the checks we have not answered
-//! and the first ClientHello until we answer it, and hands copies back when ICE may now take them:
-//! the checks when we check that address ourselves (our agent has started) and when a success
-//! response comes from it (the pair has succeeded); the ClientHello after each success response
-//! and on a clock. What rtc did take is answered at once, so it never sees a copy.
+//! The pump (see the parent module) keeps the checks we have not answered and the first
+//! ClientHello from each address until we answer it, and hands each back once, when ICE may now
+//! take it: a nominating check (USE-CANDIDATE) when a success response comes from its sender (the
+//! pair has succeeded), any other check when we check its sender ourselves (our agent has
+//! started), a ClientHello once ICE has selected a pair. What rtc did take is answered at once, so
+//! it never sees a copy.
+//!
+//! Anyone can send these datagrams, so the store is small: [`MAX_KEPT`] datagrams of at most
+//! [`MAX_KEPT_BYTES`] bytes each (larger ones are not kept), each handed back once (moved, not
+//! copied), and nothing is kept once the connection is connected. Only checks addressed to our
+//! ICE username fragment and ClientHellos from addresses that passed a check get here (the
+//! parent module filters first).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use super::peek::{
-    is_dtls, is_first_client_hello, stun_transaction, STUN_BINDING_ERROR, STUN_BINDING_REQUEST, STUN_BINDING_SUCCESS,
+    is_dtls, is_first_client_hello, stun_has_attribute, stun_transaction, ATTR_USE_CANDIDATE, STUN_BINDING_ERROR,
+    STUN_BINDING_REQUEST, STUN_BINDING_SUCCESS,
 };
 
-/// When an unanswered ClientHello is handed back, in milliseconds from its arrival (besides after
-/// each STUN success response from its sender): the pair may be selected by a check of theirs
-/// that we answer, which leaves no response of theirs to follow. Their own retransmission comes
-/// after 0.5-1 s.
-const HELLO_REPLAY_DELAYS_MS: [u64; 8] = [10, 30, 70, 150, 250, 400, 600, 850];
-/// Copies of one unanswered check handed back at most: one when we first check its sender, the
-/// rest after success responses from there.
-const MAX_CHECK_REPLAYS: u8 = 3;
-/// Unanswered checks kept per socket (the newest); a check is handed back once.
-const MAX_KEPT_CHECKS: usize = 8;
+/// Datagrams kept at most, checks and ClientHellos together (the newest): a setup drops a few.
+pub(super) const MAX_KEPT: usize = 8;
+/// The largest datagram kept, in bytes: a check or ClientHello fits one path MTU (rtc's DTLS
+/// sends datagrams of at most 1200 bytes, browsers' ClientHellos are ~200-600). With
+/// [`MAX_KEPT`], at most 12,000 bytes are held.
+pub(super) const MAX_KEPT_BYTES: usize = 1500;
 
-/// What a socket remembers: unanswered checks and ClientHellos, and copies due for delivery.
+/// What one connection keeps: unanswered checks and ClientHellos, and those due for delivery.
 #[derive(Default)]
 pub(super) struct ReplayState {
-    checks: VecDeque<Check>,
-    hellos: HashMap<SocketAddr, Hello>,
+    kept: VecDeque<Kept>,
     pub(super) due: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Set once ICE has selected a pair: rtc takes ClientHellos from then on.
+    selected: bool,
+    /// Set once the connection is connected: nothing more is kept.
+    connected: bool,
 }
 
-/// A check we have not answered.
-struct Check {
+/// A datagram rtc dropped, and what hands it back.
+struct Kept {
     from: SocketAddr,
-    transaction: [u8; 12],
     datagram: Vec<u8>,
-    replays: u8,
+    waits_for: Moment,
 }
 
-/// A ClientHello we have not answered: the datagram, when it came, how often it was handed back.
-struct Hello {
-    datagram: Vec<u8>,
-    arrived: Instant,
-    replays: usize,
-}
-
-impl Hello {
-    /// When it is next handed back by the clock, if ever.
-    fn next_replay(&self) -> Option<Instant> {
-        HELLO_REPLAY_DELAYS_MS.get(self.replays).map(|delay| self.arrived + Duration::from_millis(*delay))
-    }
+/// When a kept datagram is handed back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// A check (with its transaction id), when we check its sender.
+    OurCheck([u8; 12]),
+    /// A nominating check (with its transaction id), when its sender answers a check of ours.
+    TheirAnswer([u8; 12]),
+    /// A ClientHello, when ICE has selected a pair.
+    Selected,
 }
 
 impl ReplayState {
     /// Looks at a datagram received from `from`.
-    pub(super) fn on_received(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) {
+    pub(super) fn on_received(&mut self, from: SocketAddr, datagram: &[u8]) {
         if let Some(transaction) = stun_transaction(datagram, STUN_BINDING_REQUEST) {
-            if self.checks.len() == MAX_KEPT_CHECKS {
-                self.checks.pop_front();
+            let moment = if stun_has_attribute(datagram, ATTR_USE_CANDIDATE) {
+                Moment::TheirAnswer(transaction)
+            } else {
+                Moment::OurCheck(transaction)
+            };
+            self.keep(from, datagram, moment);
+        } else if is_first_client_hello(datagram) && !self.selected {
+            if !self.kept.iter().any(|kept| kept.from == from && kept.waits_for == Moment::Selected) {
+                self.keep(from, datagram, Moment::Selected);
             }
-            self.checks.push_back(Check { from, transaction, datagram: datagram.to_vec(), replays: 0 });
-        } else if is_first_client_hello(datagram) {
-            self.hellos.entry(from).or_insert_with(|| Hello { datagram: datagram.to_vec(), arrived: now, replays: 0 });
         } else if stun_transaction(datagram, STUN_BINDING_SUCCESS).is_some() {
-            self.hand_back_checks(from, MAX_CHECK_REPLAYS);
-            if let Some(hello) = self.hellos.get(&from) {
-                self.due.push_back((from, hello.datagram.clone()));
-            }
+            self.hand_back(|kept| kept.from == from && matches!(kept.waits_for, Moment::TheirAnswer(_)));
         }
     }
 
-    /// Queues a copy of each unanswered check from `from` handed back fewer than `limit` times.
-    fn hand_back_checks(&mut self, from: SocketAddr, limit: u8) {
-        for check in self.checks.iter_mut().filter(|check| check.from == from && check.replays < limit) {
-            check.replays += 1;
-            self.due.push_back((from, check.datagram.clone()));
+    fn keep(&mut self, from: SocketAddr, datagram: &[u8], waits_for: Moment) {
+        if self.connected || datagram.len() > MAX_KEPT_BYTES {
+            return;
         }
+        if self.kept.len() == MAX_KEPT {
+            self.kept.pop_front();
+        }
+        self.kept.push_back(Kept { from, datagram: datagram.to_vec(), waits_for });
     }
 
-    /// Queues the ClientHellos whose time to be handed back has come; returns when the next
-    /// one's comes.
-    pub(super) fn on_clock(&mut self, now: Instant) -> Option<Instant> {
-        let mut next = None;
-        self.hellos.retain(|from, hello| {
-            while hello.next_replay().is_some_and(|at| at <= now) {
-                hello.replays += 1;
-                self.due.push_back((*from, hello.datagram.clone()));
-            }
-            let at = hello.next_replay();
-            if let Some(at) = at {
-                next = Some(next.map_or(at, |earliest: Instant| earliest.min(at)));
-            }
-            at.is_some()
-        });
-        next
+    /// Moves the kept datagrams `which` picks to the due queue.
+    fn hand_back(&mut self, which: impl Fn(&Kept) -> bool) {
+        let (back, rest): (VecDeque<Kept>, VecDeque<Kept>) = self.kept.drain(..).partition(which);
+        self.kept = rest;
+        self.due.extend(back.into_iter().map(|kept| (kept.from, kept.datagram)));
+    }
+
+    /// Whether ICE is yet to select a pair while the connection connects (the pump then asks).
+    pub(super) fn waits_for_selection(&self) -> bool {
+        !self.selected && !self.connected
+    }
+
+    /// ICE has selected a pair: hands back the ClientHellos, and keeps no more (rtc takes them).
+    pub(super) fn on_selected(&mut self) {
+        self.selected = true;
+        self.hand_back(|kept| kept.waits_for == Moment::Selected);
+    }
+
+    /// The connection is connected: nothing is kept from now on.
+    pub(super) fn on_connected(&mut self) {
+        self.connected = true;
+        self.kept.clear();
     }
 
     /// Looks at a datagram we send to `to`.
     pub(super) fn on_sent(&mut self, to: SocketAddr, datagram: &[u8]) {
-        if self.checks.is_empty() && self.hellos.is_empty() {
+        if self.kept.is_empty() && self.due.is_empty() {
             return;
         }
         if let Some(answered) =
             stun_transaction(datagram, STUN_BINDING_SUCCESS).or_else(|| stun_transaction(datagram, STUN_BINDING_ERROR))
         {
-            self.checks.retain(|check| check.transaction != answered);
+            let answers =
+                |moment: Moment| matches!(moment, Moment::OurCheck(id) | Moment::TheirAnswer(id) if id == answered);
+            self.kept.retain(|kept| !answers(kept.waits_for));
         } else if stun_transaction(datagram, STUN_BINDING_REQUEST).is_some() {
-            // We check `to`: our agent runs, so what it dropped from `to` before can be handed back
-            // (once: the checks it leaves unanswered while running wait for a success response).
-            self.hand_back_checks(to, 1);
+            // We check `to`: our agent runs, so what it dropped from `to` before can be handed back.
+            self.hand_back(|kept| kept.from == to && matches!(kept.waits_for, Moment::OurCheck(_)));
         } else if is_dtls(datagram) {
-            self.hellos.remove(&to);
+            self.kept.retain(|kept| kept.from != to || kept.waits_for != Moment::Selected);
             self.due.retain(|(from, copy)| *from != to || !is_dtls(copy));
         }
+    }
+
+    /// Bytes held.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.kept.iter().map(|kept| kept.datagram.len()).sum::<usize>()
+            + self.due.iter().map(|(_, datagram)| datagram.len()).sum::<usize>()
     }
 }
 
@@ -156,71 +175,84 @@ mod tests {
         "10.0.0.3:4000".parse().expect("a socket address")
     }
 
+    fn nominating(transaction: u8) -> Vec<u8> {
+        let mut message = stun(STUN_BINDING_REQUEST, transaction);
+        message.extend([0x00, 0x25, 0, 0]);
+        message[3] = 4;
+        message
+    }
+
     #[test]
-    fn an_unanswered_client_hello_comes_back_after_stun_successes_and_on_the_clock() {
+    fn an_unanswered_client_hello_comes_back_once_when_a_pair_is_selected() {
         let mut state = ReplayState::default();
-        let start = Instant::now();
-        state.on_received(peer(), &client_hello(0), start);
-        assert!(state.due.is_empty(), "nothing is handed back before ICE had a chance");
-        let delay = |index: usize| Duration::from_millis(HELLO_REPLAY_DELAYS_MS[index]);
-        assert_eq!(state.on_clock(start), Some(start + delay(0)));
-        state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 1), start);
-        assert_eq!(state.due.len(), 1, "a STUN success response hands it back");
-        assert_eq!(state.due[0], (peer(), client_hello(0)));
-        assert_eq!(state.on_clock(start + delay(1)), Some(start + delay(2)));
-        assert_eq!(state.due.len(), 3, "so do the first two delays");
-        assert_eq!(state.on_clock(start + Duration::from_secs(1)), None, "and then it is given up");
-        assert_eq!(state.due.len(), 1 + HELLO_REPLAY_DELAYS_MS.len());
-        assert!(state.hellos.is_empty());
+        state.on_received(peer(), &client_hello(0));
+        state.on_received(peer(), &client_hello(0));
+        state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 1));
+        assert!(state.due.is_empty(), "nothing is handed back before ICE has selected a pair");
+        state.on_selected();
+        assert_eq!(state.due, VecDeque::from([(peer(), client_hello(0))]), "one copy");
+        state.due.clear();
+        state.on_selected();
+        assert!(state.due.is_empty(), "handed back once");
+        state.on_received(other_peer(), &client_hello(0));
+        assert!(state.kept.is_empty(), "once a pair is selected, rtc takes ClientHellos itself");
+        assert!(!state.waits_for_selection());
     }
 
     #[test]
     fn an_answered_client_hello_is_never_handed_back() {
         let mut state = ReplayState::default();
-        let start = Instant::now();
-        state.on_received(peer(), &client_hello(0), start);
+        state.on_received(peer(), &client_hello(0));
         state.on_sent(peer(), &[22, 0xfe, 0xff, 0, 0]);
-        state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 1), start);
-        assert_eq!(state.on_clock(start + Duration::from_secs(1)), None);
+        state.on_selected();
         assert!(state.due.is_empty());
     }
 
     #[test]
     fn later_client_hellos_are_left_alone() {
         let mut state = ReplayState::default();
-        state.on_received(peer(), &client_hello(1), Instant::now());
-        state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 1), Instant::now());
+        state.on_received(peer(), &client_hello(1));
+        state.on_selected();
         assert!(state.due.is_empty());
-        assert!(state.hellos.is_empty());
+        assert!(state.kept.is_empty());
     }
 
     #[test]
-    fn unanswered_checks_come_back_when_we_check_their_sender_or_it_answers_us() {
+    fn unanswered_checks_come_back_once_when_we_check_their_sender_or_it_answers_us() {
         let mut state = ReplayState::default();
-        let now = Instant::now();
-        state.on_received(peer(), &stun(STUN_BINDING_REQUEST, 1), now);
-        state.on_received(peer(), &stun(STUN_BINDING_REQUEST, 2), now);
-        state.on_received(other_peer(), &stun(STUN_BINDING_REQUEST, 3), now);
+        state.on_received(peer(), &stun(STUN_BINDING_REQUEST, 1));
+        state.on_received(peer(), &stun(STUN_BINDING_REQUEST, 2));
+        state.on_received(peer(), &nominating(4));
+        state.on_received(other_peer(), &stun(STUN_BINDING_REQUEST, 3));
         state.on_sent(peer(), &stun(STUN_BINDING_SUCCESS, 2));
         state.on_sent(peer(), &stun(STUN_BINDING_REQUEST, 9));
         assert_eq!(state.due, VecDeque::from([(peer(), stun(STUN_BINDING_REQUEST, 1))]), "only the unanswered one");
         state.on_sent(peer(), &stun(STUN_BINDING_REQUEST, 10));
-        assert_eq!(state.due.len(), 1, "our checks hand a check back once");
-        for _ in 0..MAX_CHECK_REPLAYS {
-            state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 9), now);
-        }
-        assert_eq!(state.due.len(), usize::from(MAX_CHECK_REPLAYS), "then success responses, up to the limit");
+        assert_eq!(state.due.len(), 1, "once");
+        state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 9));
+        assert_eq!(state.due.len(), 2, "the nominating check when its sender answers us");
+        assert_eq!(state.due[1], (peer(), nominating(4)));
+        state.on_received(peer(), &stun(STUN_BINDING_SUCCESS, 10));
+        assert_eq!(state.due.len(), 2, "once");
         state.on_sent(other_peer(), &stun(STUN_BINDING_SUCCESS, 3));
         state.on_sent(other_peer(), &stun(STUN_BINDING_REQUEST, 11));
-        assert_eq!(state.due.len(), usize::from(MAX_CHECK_REPLAYS), "an answered check never comes back");
+        assert_eq!(state.due.len(), 2, "an answered check never comes back");
     }
 
     #[test]
-    fn few_checks_are_kept() {
+    fn few_small_datagrams_are_kept_and_none_once_connected() {
         let mut state = ReplayState::default();
         for transaction in 0..20 {
-            state.on_received(peer(), &stun(STUN_BINDING_REQUEST, transaction), Instant::now());
+            state.on_received(peer(), &stun(STUN_BINDING_REQUEST, transaction));
         }
-        assert_eq!(state.checks.len(), MAX_KEPT_CHECKS);
+        assert_eq!(state.kept.len(), MAX_KEPT);
+        let mut large = client_hello(0);
+        large.resize(MAX_KEPT_BYTES + 1, 7);
+        state.on_received(other_peer(), &large);
+        assert!(state.kept.iter().all(|kept| kept.from == peer()), "a datagram over the limit is not kept");
+        assert!(state.bytes() <= MAX_KEPT * MAX_KEPT_BYTES);
+        state.on_connected();
+        state.on_received(other_peer(), &client_hello(0));
+        assert!(state.kept.is_empty());
     }
 }

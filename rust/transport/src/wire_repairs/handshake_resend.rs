@@ -7,22 +7,27 @@
 //! never sends its flight again, and after 8 s the client gives up ("invalid state machine
 //! transition"). In the lab at 10% loss this failed about one connection in three. RFC 6347
 //! 4.2.4 has a peer that receives a repeat of the message its flight answers send that flight
-//! again; this does it at the socket: it keeps the datagrams of the peer's latest handshake flight
-//! and the handshake datagrams we sent to its address after them (our answer, the epoch-1
-//! Finished included), and sends our answer again when a datagram of that flight comes again.
+//! again; this does it at the socket: it keeps digests of the datagrams of the peer's latest
+//! handshake flight and the handshake datagrams we sent to its address after them (our answer,
+//! the epoch-1 Finished included), and sends our answer again when a datagram of that flight
+//! comes again.
 //! The same loss hits a client whose flight 5 is lost: the server repeats its flight 4 and the
 //! client, waiting for flight 6, answers nothing (in the lab, 1 connection in ~10 at 2% loss).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use super::peek::{dtls_epoch0_handshake, is_dtls_handshake_flight, same_dtls_records};
+use super::peek::{dtls_epoch0_handshake, dtls_records_digest, is_dtls_handshake_flight};
 
-/// Datagrams of our flight kept per address (a flight is a handful).
+/// Datagrams of each flight kept per address, theirs and ours (a flight is a handful).
 const MAX_FLIGHT_DATAGRAMS: usize = 8;
-/// Addresses whose handshake is followed at most (a connection has one peer; relays and
-/// peer-reflexive paths add a few).
-const MAX_PEERS: usize = 16;
+/// Addresses whose handshake is followed at most (a connection has one peer, and only addresses
+/// that passed an ICE check get here; relays and peer-reflexive paths add one or two).
+const MAX_PEERS: usize = 4;
+/// The largest datagram looked at, in bytes: handshake datagrams fit one path MTU (rtc's DTLS
+/// sends at most 1200 bytes). Of the peer's flight only digests are kept; with the limits above,
+/// at most 4 x 8 x 1500 = 48,000 bytes of ours are held (4 x 8 x 8 bytes of theirs).
+const MAX_DATAGRAM_BYTES: usize = 1500;
 /// Times one flight is sent again at most.
 const MAX_RESENDS: u8 = 7;
 
@@ -34,8 +39,9 @@ pub(super) struct HandshakeResend {
 
 #[derive(Default)]
 struct Exchange {
-    /// The datagrams of the peer's latest flight.
-    heard: Vec<Vec<u8>>,
+    /// The digests of the datagrams of the peer's latest flight (not the datagrams: what a
+    /// repeat carries is all that is compared).
+    heard: Vec<u64>,
     /// Ours that answered it.
     answer: Vec<Vec<u8>>,
     resends: u8,
@@ -44,20 +50,21 @@ struct Exchange {
 impl HandshakeResend {
     /// Looks at a datagram received from `from`; returns the datagrams to send it again.
     pub(super) fn on_received(&mut self, from: SocketAddr, datagram: &[u8]) -> Vec<Vec<u8>> {
-        if !dtls_epoch0_handshake(datagram) {
+        if !dtls_epoch0_handshake(datagram) || datagram.len() > MAX_DATAGRAM_BYTES {
             return Vec::new();
         }
         // Anyone can send handshake datagrams from many ports: remember a few peers only.
         if self.peers.len() >= MAX_PEERS && !self.peers.contains_key(&from) {
             return Vec::new();
         }
+        let Some(digest) = dtls_records_digest(datagram) else { return Vec::new() };
         let exchange = self.peers.entry(from).or_default();
-        if !exchange.heard.iter().any(|heard| same_dtls_records(heard, datagram)) {
+        if !exchange.heard.contains(&digest) {
             if exchange.answer.is_empty() && exchange.heard.len() < MAX_FLIGHT_DATAGRAMS {
                 // More of the flight we have not answered yet.
-                exchange.heard.push(datagram.to_vec());
+                exchange.heard.push(digest);
             } else {
-                *exchange = Exchange { heard: vec![datagram.to_vec()], ..Exchange::default() };
+                *exchange = Exchange { heard: vec![digest], ..Exchange::default() };
             }
             return Vec::new();
         }
@@ -70,7 +77,7 @@ impl HandshakeResend {
 
     /// Looks at a datagram we send to `to`: handshake datagrams make up our answer.
     pub(super) fn on_sent(&mut self, to: SocketAddr, datagram: &[u8]) {
-        if !is_dtls_handshake_flight(datagram) {
+        if !is_dtls_handshake_flight(datagram) || datagram.len() > MAX_DATAGRAM_BYTES {
             return;
         }
         if let Some(exchange) = self.peers.get_mut(&to) {

@@ -1,5 +1,7 @@
 //! Just enough of STUN (RFC 8489) and DTLS (RFC 6347) to tell datagrams apart on the wire.
 
+use std::hash::{Hash, Hasher};
+
 pub(super) const STUN_BINDING_REQUEST: [u8; 2] = [0x00, 0x01];
 pub(super) const STUN_BINDING_SUCCESS: [u8; 2] = [0x01, 0x01];
 pub(super) const STUN_BINDING_ERROR: [u8; 2] = [0x01, 0x11];
@@ -15,6 +17,8 @@ pub(super) fn stun_transaction(datagram: &[u8], kind: [u8; 2]) -> Option<[u8; 12
 }
 
 const ATTR_ERROR_CODE: u16 = 0x0009;
+/// The attribute a nominating check carries (RFC 8445 7.1.2).
+pub(super) const ATTR_USE_CANDIDATE: u16 = 0x0025;
 const ATTR_ICE_CONTROLLED: u16 = 0x8029;
 const ATTR_ICE_CONTROLLING: u16 = 0x802A;
 
@@ -35,6 +39,21 @@ fn stun_attributes(message: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
         rest = rest.get((4 + length).next_multiple_of(4)..).unwrap_or_default();
         Some((kind, value))
     })
+}
+
+const ATTR_USERNAME: u16 = 0x0006;
+
+/// Whether a STUN message's USERNAME attribute names `local_ufrag` as the receiver's part: an ICE
+/// check addressed to us (RFC 8445 7.2.2: "receiver-ufrag:sender-ufrag").
+pub(super) fn stun_addressed_to(message: &[u8], local_ufrag: &[u8]) -> bool {
+    stun_attributes(message).any(|(kind, value)| {
+        kind == ATTR_USERNAME && value.strip_prefix(local_ufrag).is_some_and(|rest| rest.first() == Some(&b':'))
+    })
+}
+
+/// Whether a STUN message carries an attribute of type `kind`.
+pub(super) fn stun_has_attribute(message: &[u8], kind: u16) -> bool {
+    stun_attributes(message).any(|(found, _)| found == kind)
 }
 
 /// The role attribute of a STUN message, if it has one.
@@ -62,28 +81,29 @@ pub(super) fn dtls_epoch0_handshake(datagram: &[u8]) -> bool {
     datagram.len() > 13 && datagram[0] == 22 && datagram[3..5] == [0, 0]
 }
 
-/// Whether two datagrams carry the same DTLS records but for their record sequence numbers
-/// (bytes 5-10 of each header), which a retransmission changes; encrypted records (epoch 1 and
-/// later) count as the same when their headers and lengths are.
-pub(super) fn same_dtls_records(a: &[u8], b: &[u8]) -> bool {
-    let (mut a, mut b) = (a, b);
-    if a.len() != b.len() || !is_dtls(a) {
-        return false;
+/// A digest of the DTLS records a datagram carries but for their record sequence numbers
+/// (bytes 5-10 of each header), which a retransmission changes: two datagrams with the same
+/// records get the same digest. Encrypted records (epoch 1 and later) count by their headers and
+/// lengths only. `None` if the datagram is not DTLS or its records do not parse.
+pub(super) fn dtls_records_digest(datagram: &[u8]) -> Option<u64> {
+    if !is_dtls(datagram) {
+        return None;
     }
-    while !a.is_empty() {
-        let (Some(header_a), Some(header_b)) = (a.get(..13), b.get(..13)) else { return false };
-        if header_a[..5] != header_b[..5] || header_a[11..] != header_b[11..] {
-            return false;
+    let mut hasher = std::hash::DefaultHasher::new();
+    datagram.len().hash(&mut hasher);
+    let mut rest = datagram;
+    while !rest.is_empty() {
+        let header = rest.get(..13)?;
+        header[..5].hash(&mut hasher);
+        header[11..].hash(&mut hasher);
+        let end = 13 + usize::from(u16::from_be_bytes([header[11], header[12]]));
+        let body = rest.get(13..end)?;
+        if header[3..5] == [0, 0] {
+            body.hash(&mut hasher);
         }
-        let end = 13 + usize::from(u16::from_be_bytes([header_a[11], header_a[12]]));
-        let (Some(body_a), Some(body_b)) = (a.get(13..end), b.get(13..end)) else { return false };
-        let encrypted = header_a[3..5] != [0, 0];
-        if !encrypted && body_a != body_b {
-            return false;
-        }
-        (a, b) = (&a[end..], &b[end..]);
+        rest = &rest[end..];
     }
-    true
+    Some(hasher.finish())
 }
 
 /// A datagram of a DTLS handshake flight: it starts with a handshake or ChangeCipherSpec record
