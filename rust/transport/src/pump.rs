@@ -183,7 +183,10 @@ impl Core {
     /// deadline, or now if early datagrams wait to be handed back.
     fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
         let replays = self.repairs.has_due().then_some(now);
-        [self.rtc.poll_timeout(), self.servers.poll_timeout(), replays, self.handshake.next_check()].into_iter().flatten().min()
+        [self.rtc.poll_timeout(), self.servers.poll_timeout(), replays, self.handshake.next_check()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Turns what the core and the clients report into the handle's events.
