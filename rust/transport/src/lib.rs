@@ -20,6 +20,7 @@ mod link;
 mod lock;
 pub mod peer;
 mod pump;
+pub mod remote_channels;
 pub mod runtime;
 mod sdp_fingerprints;
 mod servers;
