@@ -172,7 +172,10 @@ impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
         for (_, mut removed) in self.mesh.update(PeerLink::state) {
             removed.close();
         }
-        self.mesh.receive(PeerLink::drain);
+        for (_, mut removed, failure) in self.mesh.receive(PeerLink::drain) {
+            removed.close();
+            report(&call("poll"), failure);
+        }
         self.emit_events();
     }
 
@@ -364,9 +367,13 @@ impl WebRtcMultiplayerPeerRs {
 }
 
 impl WebRtcMultiplayerPeerRs {
+    /// Initializes the mesh; its queues take their limit from the project setting
+    /// `network/limits/webrtc/max_channel_in_buffer_kb`, as read now.
     fn configure(&mut self, method: &str, peer_id: i64, mode: Mode, config: &ChannelsConfig) -> Result<(), Error> {
         let result = config.modes().and_then(|config| self.mesh.initialize(peer_id, mode, &config));
-        result.map_err(|failure| report(&call(method), failure))
+        result.map_err(|failure| report(&call(method), failure))?;
+        self.mesh.set_receive_limit(crate::config::channel_receive_limit());
+        Ok(())
     }
 
     /// Emits the mesh's pending signals. Signal handlers may call back into this object
