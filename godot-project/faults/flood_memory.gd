@@ -4,11 +4,12 @@
 ## never reads a packet.
 ##
 ##   godot --headless --path godot-project --script res://faults/flood_memory.gd \
-##       -- --flood in-band (or negotiated) [--seconds 8]
+##       -- --flood in-band (or negotiated, or unreliable) [--seconds 8]
 ##
 ## in-band: peer 1 opens a channel of its own (not negotiated) on its connection to peer 2 and
 ## floods it; nothing reads it (the mesh does not hand it to the game). negotiated: peer 1 floods
-## the mesh's reliable channel (put_packet to peer 2). Prints one FLOOD line: bytes sent, the
+## the mesh's reliable channel (put_packet to peer 2); unreliable: its unreliable channel (which
+## keeps the newest packets, so the flood lasts). Prints one FLOOD line: bytes sent, the
 ## resident memory before, at its highest and at the end, and peer 2's view of peer 1.
 extends SceneTree
 
@@ -62,8 +63,11 @@ func _run() -> void:
 	if flood == "in-band":
 		channel = one_two.create_data_channel("flood", {})
 	else:
-		channel = peers[1].get_peer(2)["channels"][0]
+		var unreliable := flood == "unreliable"
+		channel = peers[1].get_peer(2)["channels"][2 if unreliable else 0]
 		peers[1].set_target_peer(2)
+		peers[1].transfer_mode = MultiplayerPeer.TRANSFER_MODE_UNRELIABLE if unreliable \
+			else MultiplayerPeer.TRANSFER_MODE_RELIABLE
 	var message := PackedByteArray()
 	message.resize(MESSAGE_SIZE)
 	# Settle, then the baseline.
