@@ -1,7 +1,9 @@
 //! Reading Godot dictionaries into transport configuration.
 
 use godot::builtin::{Array, VarDictionary, Variant, VariantType};
+use godot::classes::ProjectSettings;
 use godot::meta::FromGodot;
+use godot::obj::Singleton;
 use transport::channel::MAX_CHANNEL_ID;
 use transport::error::excerpt;
 use transport::{ChannelOptions, IceServer, IceTransportPolicy, TransportConfig, TransportError};
@@ -38,9 +40,30 @@ fn u16_option(dict: &VarDictionary, keys: &[&str]) -> Result<Option<u16>, Transp
     Ok(None)
 }
 
-/// Reads `initialize()`'s dictionary: `iceServers`, `iceTransportPolicy` and our own `bindAddress`.
+/// The project setting that bounds each channel's received, unread data, in KiB (the engine
+/// registers it with its WebRTC module).
+pub(crate) const CHANNEL_IN_BUFFER_SETTING: &str = "network/limits/webrtc/max_channel_in_buffer_kb";
+
+/// The engine's default for [`CHANNEL_IN_BUFFER_SETTING`], used where it is not registered.
+const DEFAULT_CHANNEL_IN_BUFFER_KB: i64 = 64;
+
+/// [`CHANNEL_IN_BUFFER_SETTING`] in bytes, as read now (the transport and the mesh use at
+/// least the largest message, 64 KiB, whatever it says).
+pub(crate) fn channel_receive_limit() -> usize {
+    let setting = ProjectSettings::singleton().get_setting(CHANNEL_IN_BUFFER_SETTING);
+    let kib = setting.try_to::<i64>().unwrap_or(DEFAULT_CHANNEL_IN_BUFFER_KB);
+    usize::try_from(kib).unwrap_or(0).saturating_mul(1024)
+}
+
+/// The configuration of a connection made without `initialize()`.
+pub(crate) fn default_transport_config() -> TransportConfig {
+    TransportConfig { channel_receive_limit: channel_receive_limit(), ..TransportConfig::default() }
+}
+
+/// Reads `initialize()`'s dictionary: `iceServers`, `iceTransportPolicy` and our own
+/// `bindAddress`; the channels' receive limit comes from [`CHANNEL_IN_BUFFER_SETTING`].
 pub(crate) fn transport_config(dict: &VarDictionary) -> Result<TransportConfig, TransportError> {
-    let mut config = TransportConfig::default();
+    let mut config = default_transport_config();
     if let Some(servers) = value::<Array<Variant>>(dict, "iceServers")? {
         for server in servers.iter_shared() {
             let server = server

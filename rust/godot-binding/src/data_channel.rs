@@ -11,7 +11,12 @@ use crate::{errors, raw_packet};
 
 /// A WebRTC data channel provided by the webrtc-mesh addon. Created by
 /// `WebRTCPeerConnection.create_data_channel()` or received through `data_channel_received`;
-/// use it through the `WebRTCDataChannel` API.
+/// use it through the `WebRTCDataChannel` API. Received packets wait until read, up to the
+/// project setting `network/limits/webrtc/max_channel_in_buffer_kb` (at least 64 KiB; each
+/// packet counts 32 bytes besides its payload): past it an unreliable channel drops its oldest
+/// packets, and a reliable one is closed with one error. `put_packet` returns
+/// `ERR_OUT_OF_MEMORY` once `get_buffered_amount()` would pass 4 MiB (the remote side takes
+/// data more slowly than it is sent).
 #[derive(GodotClass)]
 #[class(tool, init, base = WebRtcDataChannelExtension, rename = WebRTCDataChannelRs)]
 pub(crate) struct WebRtcDataChannelRs {

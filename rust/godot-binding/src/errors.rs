@@ -47,6 +47,10 @@ impl Failure {
                 | TransportError::HandshakeRefused { .. }
                 | TransportError::HandshakeRejected { .. }
                 | TransportError::HandshakeNeverStarted { .. } => Error::ERR_CONNECTION_ERROR,
+                // What the engine's WebSocketPeer returns when its outbound buffer is full.
+                TransportError::SendBufferFull { .. } | TransportError::ReceiveBufferOverflow { .. } => {
+                    Error::ERR_OUT_OF_MEMORY
+                }
             },
             Self::Mesh(error) => match error {
                 MeshError::Unconfigured(_) => Error::ERR_UNCONFIGURED,
@@ -54,6 +58,7 @@ impl Failure {
                 MeshError::Unauthorized(_) => Error::ERR_UNAUTHORIZED,
                 MeshError::AlreadyExists(_) => Error::ERR_ALREADY_EXISTS,
                 MeshError::Unavailable(_) => Error::ERR_UNAVAILABLE,
+                MeshError::QueueFull(_) => Error::ERR_OUT_OF_MEMORY,
             },
         }
     }

@@ -63,7 +63,12 @@ impl ChannelsConfig {
 /// replacement for Godot's `WebRTCMultiplayerPeer`. Add one `WebRTCPeerConnection` per remote
 /// peer with `add_peer` (in `STATE_NEW`); the class creates the data channels, polls the
 /// connections and reports connections and disconnections. It does not create offers or set
-/// descriptions: signaling is yours.
+/// descriptions: signaling is yours. Received packets wait, per peer and channel, up to the
+/// project setting `network/limits/webrtc/max_channel_in_buffer_kb` (at least 64 KiB): past it
+/// an unreliable channel drops its oldest packets, and a peer whose reliable channel overflows
+/// is dropped (`peer_disconnected`) with one error. `put_packet` returns `ERR_OUT_OF_MEMORY`
+/// when the channel to a peer holds 4 MiB unacknowledged. Channels a remote peer opens
+/// in-band on a connection of the mesh are closed at once.
 #[derive(GodotClass)]
 #[class(tool, base = MultiplayerPeerExtension, rename = WebRTCMultiplayerPeerRs)]
 pub(crate) struct WebRtcMultiplayerPeerRs {
@@ -172,7 +177,10 @@ impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
         for (_, mut removed) in self.mesh.update(PeerLink::state) {
             removed.close();
         }
-        self.mesh.receive(PeerLink::drain);
+        for (_, mut removed, failure) in self.mesh.receive(PeerLink::drain) {
+            removed.close();
+            report(&call("poll"), failure);
+        }
         self.emit_events();
     }
 
@@ -364,9 +372,13 @@ impl WebRtcMultiplayerPeerRs {
 }
 
 impl WebRtcMultiplayerPeerRs {
+    /// Initializes the mesh; its queues take their limit from the project setting
+    /// `network/limits/webrtc/max_channel_in_buffer_kb`, as read now.
     fn configure(&mut self, method: &str, peer_id: i64, mode: Mode, config: &ChannelsConfig) -> Result<(), Error> {
         let result = config.modes().and_then(|config| self.mesh.initialize(peer_id, mode, &config));
-        result.map_err(|failure| report(&call(method), failure))
+        result.map_err(|failure| report(&call(method), failure))?;
+        self.mesh.set_receive_limit(crate::config::channel_receive_limit());
+        Ok(())
     }
 
     /// Emits the mesh's pending signals. Signal handlers may call back into this object

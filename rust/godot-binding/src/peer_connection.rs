@@ -5,7 +5,7 @@ use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, S
 use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
 use godot::global::Error;
 use godot::prelude::*;
-use transport::{self as transport, PeerConnection, PeerEvent, PeerStats, SdpKind, TransportConfig};
+use transport::{self as transport, PeerConnection, PeerEvent, PeerStats, SdpKind};
 
 use crate::config;
 use crate::data_channel::WebRtcDataChannelRs;
@@ -81,6 +81,14 @@ impl WebRtcPeerConnectionRs {
 }
 
 impl WebRtcPeerConnectionRs {
+    /// Closes every channel the remote side opens in-band from now on, without
+    /// `data_channel_received` (for a mesh's connection, where nothing would read them).
+    pub(crate) fn refuse_remote_channels(&mut self) {
+        if let Ok(connection) = self.connection("WebRTCMultiplayerPeerRs.add_peer") {
+            connection.refuse_remote_channels();
+        }
+    }
+
     /// What `get_stats()` returns (defaults for a connection never started).
     pub(crate) fn stats(&self) -> VarDictionary {
         stats_dictionary(&self.connection.as_ref().map(PeerConnection::stats).unwrap_or_default())
@@ -94,7 +102,7 @@ impl WebRtcPeerConnectionRs {
         }
         if self.connection.is_none() {
             let connection =
-                PeerConnection::new(TransportConfig::default()).map_err(|error| errors::report(call, error))?;
+                PeerConnection::new(config::default_transport_config()).map_err(|error| errors::report(call, error))?;
             self.connection = Some(connection);
         }
         self.connection.as_mut().ok_or(Error::ERR_BUG)

@@ -13,6 +13,8 @@ pub enum MeshError {
     AlreadyExists(String),
     /// The peer is in the mesh but not connected yet, or there is nothing to read.
     Unavailable(String),
+    /// A queue reached its limit: a channel's send buffer, or a peer's received packets.
+    QueueFull(String),
 }
 
 impl std::fmt::Display for MeshError {
@@ -22,7 +24,8 @@ impl std::fmt::Display for MeshError {
             | Self::InvalidParameter(text)
             | Self::Unauthorized(text)
             | Self::AlreadyExists(text)
-            | Self::Unavailable(text) => f.write_str(text),
+            | Self::Unavailable(text)
+            | Self::QueueFull(text) => f.write_str(text),
         }
     }
 }

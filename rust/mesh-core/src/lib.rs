@@ -17,4 +17,4 @@ mod mesh;
 pub use channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS};
 pub use error::MeshError;
 pub use link_state::{ChannelState, ConnectionState, LinkState, PeerHealth};
-pub use mesh::{Admission, ConnectionStatus, Mesh, MeshEvent, Mode, PacketInfo};
+pub use mesh::{Admission, ConnectionStatus, LinkSendError, Mesh, MeshEvent, Mode, PacketInfo, PACKET_OVERHEAD};

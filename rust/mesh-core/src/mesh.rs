@@ -1,15 +1,18 @@
 //! The mesh state machine: the one peer table, the connection status and the signal rules.
 
 mod packets;
+mod queue;
 mod sending;
 
-use std::collections::VecDeque;
+use queue::PacketQueue;
 
 use crate::channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS};
 use crate::error::{invalid, MeshError};
 use crate::link_state::{ConnectionState, LinkState, PeerHealth};
 
 pub use packets::PacketInfo;
+pub use queue::PACKET_OVERHEAD;
+pub use sending::LinkSendError;
 
 /// Id of the server peer (`MultiplayerPeer.TARGET_PEER_SERVER`).
 const SERVER_ID: i32 = 1;
@@ -81,7 +84,7 @@ struct Peer<L, P> {
     ready: bool,
     /// `peer_connected` was emitted for it; only then are its packets reported.
     announced: bool,
-    queues: Vec<VecDeque<P>>,
+    queues: Vec<PacketQueue<P>>,
 }
 
 /// The state of a `WebRTCMultiplayerPeer`: its peers, each with the caller's link `L` (the
@@ -100,7 +103,9 @@ struct Peer<L, P> {
 ///   1. poll each link (the [`links`](Self::links), in insertion order);
 ///   2. [`update`](Self::update) with each link's plain [`LinkState`]: it removes dead peers
 ///      (returned to the caller, who closes them) and announces peers whose channels all opened;
-///   3. [`receive`](Self::receive) to move each channel's packets into the mesh's queues;
+///   3. [`receive`](Self::receive) to move each channel's packets into the mesh's queues
+///      (bounded by [`set_receive_limit`](Self::set_receive_limit); it returns the peers it
+///      dropped for an overflowing reliable channel, for the caller to close and report);
 ///   4. [`take_events`](Self::take_events) and emit them as signals, in order.
 /// - **Read** with [`next_packet`](Self::next_packet) (what the next packet is) and
 ///   [`pop_packet`](Self::pop_packet); **send** with [`send`](Self::send), which applies the
@@ -125,6 +130,10 @@ pub struct Mesh<L, P> {
     last_read_peer: i32,
     /// Packets queued from announced peers (what `available_packets` reports).
     available: usize,
+    /// Most bytes each channel's queue holds (payload plus [`PACKET_OVERHEAD`] each).
+    receive_limit: usize,
+    /// Packets unreliable queues dropped to stay within the limit.
+    dropped: usize,
     events: Vec<MeshEvent>,
 }
 
@@ -145,8 +154,23 @@ impl<L, P> Mesh<L, P> {
             next: None,
             last_read_peer: 0,
             available: 0,
+            receive_limit: max_packet_size,
+            dropped: 0,
             events: Vec::new(),
         }
+    }
+
+    /// Sets the most bytes of received, unread packets each channel of each peer may hold
+    /// (payload plus [`PACKET_OVERHEAD`] each); never less than the largest packet. Past it,
+    /// [`receive`](Self::receive) drops an unreliable channel's oldest packets, and drops the
+    /// peer whose reliable channel overflows. The default is the largest packet.
+    pub fn set_receive_limit(&mut self, bytes: usize) {
+        self.receive_limit = bytes.max(self.max_packet_size);
+    }
+
+    /// The most bytes each channel's queue holds.
+    pub fn receive_limit(&self) -> usize {
+        self.receive_limit
     }
 
     /// Configures the mesh. `unique_id` must be in 1..=2147483647 (a client may not be 1; a
@@ -232,7 +256,7 @@ impl<L, P> Mesh<L, P> {
 
     /// Adds the admitted peer with its link, whose channels follow the admission's order.
     pub fn insert_peer(&mut self, admission: Admission, link: L) {
-        let queues = (0..admission.channels.len()).map(|_| VecDeque::new()).collect();
+        let queues = (0..admission.channels.len()).map(|_| PacketQueue::default()).collect();
         self.peers.push(Peer { id: admission.peer_id, link, ready: false, announced: false, queues });
     }
 
@@ -278,7 +302,7 @@ impl<L, P> Mesh<L, P> {
     fn forget(&mut self, index: usize) -> Peer<L, P> {
         let peer = self.peers.remove(index);
         if peer.announced {
-            self.available -= peer.queues.iter().map(VecDeque::len).sum::<usize>();
+            self.available -= peer.queues.iter().map(PacketQueue::len).sum::<usize>();
         }
         if self.next.is_some_and(|next| next.peer == peer.id) {
             self.select_next();
@@ -290,7 +314,11 @@ impl<L, P> Mesh<L, P> {
     /// links in insertion order for the caller to close.
     pub fn close(&mut self) -> Vec<L> {
         let peers = std::mem::take(&mut self.peers);
-        *self = Self { refuse_new_connections: self.refuse_new_connections, ..Self::new(self.max_packet_size) };
+        *self = Self {
+            refuse_new_connections: self.refuse_new_connections,
+            receive_limit: self.receive_limit,
+            ..Self::new(self.max_packet_size)
+        };
         peers.into_iter().map(|peer| peer.link).collect()
     }
 
@@ -344,7 +372,7 @@ impl<L, P> Mesh<L, P> {
     fn announce(&mut self, peer_id: i32) {
         if let Some(index) = self.position(peer_id) {
             self.peers[index].announced = true;
-            self.available += self.peers[index].queues.iter().map(VecDeque::len).sum::<usize>();
+            self.available += self.peers[index].queues.iter().map(PacketQueue::len).sum::<usize>();
             self.events.push(MeshEvent::PeerConnected(peer_id));
         }
     }
@@ -419,17 +447,32 @@ impl<L, P> Mesh<L, P> {
 
     /// The transfer mode and Godot transfer channel of the channel at `channel_index`.
     fn channel_kind(&self, channel_index: usize) -> (i32, TransferMode) {
-        if channel_index < BUILTIN_CHANNELS {
-            let mode =
-                [TransferMode::Reliable, TransferMode::UnreliableOrdered, TransferMode::Unreliable][channel_index];
-            (0, mode)
-        } else {
-            let extra = channel_index - BUILTIN_CHANNELS;
-            // Peers keep the channels they were added with, even if `initialize` changed the
-            // extras since; such a channel reads as reliable.
-            let mode = self.extras.get(extra).copied().unwrap_or(TransferMode::Reliable);
-            (i32::try_from(extra + 1).unwrap_or(i32::MAX), mode)
-        }
+        channel_kind(&self.extras, channel_index)
+    }
+}
+
+/// The transfer mode and Godot transfer channel of the channel at `channel_index`, under the
+/// extra channels `extras`.
+fn channel_kind(extras: &[TransferMode], channel_index: usize) -> (i32, TransferMode) {
+    if channel_index < BUILTIN_CHANNELS {
+        let mode = [TransferMode::Reliable, TransferMode::UnreliableOrdered, TransferMode::Unreliable][channel_index];
+        (0, mode)
+    } else {
+        let extra = channel_index - BUILTIN_CHANNELS;
+        // Peers keep the channels they were added with, even if `initialize` changed the
+        // extras since; such a channel reads as reliable.
+        let mode = extras.get(extra).copied().unwrap_or(TransferMode::Reliable);
+        (i32::try_from(extra + 1).unwrap_or(i32::MAX), mode)
+    }
+}
+
+/// The label of the channel at `channel_index`, as [`channel_layout`] names it.
+fn channel_label(channel_index: usize) -> String {
+    match channel_index {
+        0 => "reliable".into(),
+        1 => "ordered".into(),
+        2 => "unreliable".into(),
+        index => (index + 1).to_string(),
     }
 }
 

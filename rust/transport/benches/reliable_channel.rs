@@ -30,7 +30,12 @@ fn forward(from: &mut PeerConnection, to: &PeerConnection) {
 }
 
 fn open_pair() -> Result<(PeerConnection, PeerConnection, DataChannel, DataChannel), TransportError> {
-    let config = TransportConfig { bind_address: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), ..Default::default() };
+    // Up to 1 MiB in flight may arrive between two reads: the receiver holds that much unread.
+    let config = TransportConfig {
+        bind_address: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        channel_receive_limit: 2 * 1024 * 1024,
+        ..Default::default()
+    };
     let mut a = PeerConnection::new(config.clone())?;
     let mut b = PeerConnection::new(config)?;
     let options = ChannelOptions { negotiated_id: Some(1), ..Default::default() };

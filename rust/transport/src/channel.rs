@@ -20,6 +20,24 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 65536;
 /// Largest label or protocol, in UTF-8 bytes (W3C `createDataChannel`: longer is a TypeError).
 pub const MAX_LABEL_BYTES: usize = 65535;
 
+/// Least number of received, unread bytes a channel may hold, whatever the configuration says:
+/// one message of the largest size a channel receives ([`DEFAULT_MAX_MESSAGE_SIZE`]), so that
+/// any message fits. Also the default, as the engine's `network/limits/webrtc/max_channel_in_buffer_kb`
+/// (64).
+pub const MIN_RECEIVE_LIMIT: usize = DEFAULT_MAX_MESSAGE_SIZE;
+
+/// Bytes each queued message counts for besides its payload: its queue entry (32 bytes), so
+/// that a flood of empty messages is bounded too.
+pub const MESSAGE_OVERHEAD: usize = 32;
+
+/// Most bytes a channel holds sent but not yet acknowledged (what
+/// [`DataChannel::buffered_amount`] reports); past it [`DataChannel::send`] refuses with
+/// [`TransportError::SendBufferFull`]. 4 MiB: 16 times the most a channel hands SCTP at once
+/// (256 KiB) and 4 times what the bench keeps in flight (1 MiB), so a game sending as fast as
+/// the path carries never meets it, while a peer that stops acknowledging costs at most this per
+/// channel.
+pub const MAX_BUFFERED_AMOUNT: usize = 4 * 1024 * 1024;
+
 /// Largest stream id a negotiated channel may take (W3C `createDataChannel`: 65535 and above
 /// is a TypeError; 65535 is reserved by RFC 8831).
 pub const MAX_CHANNEL_ID: u16 = 65534;
@@ -52,6 +70,11 @@ impl Default for ChannelOptions {
 }
 
 impl ChannelOptions {
+    /// Whether no message may be lost (neither `maxRetransmits` nor `maxPacketLifeTime` set).
+    pub fn is_reliable(&self) -> bool {
+        self.max_packet_life_time.is_none() && self.max_retransmits.is_none()
+    }
+
     /// Refuses option sets the W3C `createDataChannel` steps refuse with a TypeError: both
     /// partial-reliability limits at once, a stream id above [`MAX_CHANNEL_ID`], a protocol
     /// longer than [`MAX_LABEL_BYTES`].
@@ -95,6 +118,37 @@ pub struct Packet {
     pub is_string: bool,
 }
 
+/// Received messages waiting for [`DataChannel::recv`], and what they count for.
+#[derive(Default)]
+struct Incoming {
+    packets: VecDeque<Packet>,
+    /// Payload bytes of `packets` plus [`MESSAGE_OVERHEAD`] each.
+    bytes: usize,
+}
+
+impl Incoming {
+    fn pop(&mut self) -> Option<Packet> {
+        let packet = self.packets.pop_front()?;
+        self.bytes -= cost(&packet);
+        Some(packet)
+    }
+}
+
+/// What a packet counts for against the receive limit.
+fn cost(packet: &Packet) -> usize {
+    packet.data.len() + MESSAGE_OVERHEAD
+}
+
+/// What became of received packets handed to a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Queued (an unreliable channel may have dropped its oldest to make room).
+    Queued,
+    /// A reliable channel's limit was passed: the packets past it were dropped and the channel
+    /// must be closed.
+    Overflowed,
+}
+
 /// State shared between a channel's handle and the pump.
 pub(crate) struct ChannelShared {
     label: String,
@@ -104,7 +158,13 @@ pub(crate) struct ChannelShared {
     /// The SCTP stream id, -1 until known.
     stream_id: AtomicI32,
     state: AtomicU8,
-    incoming: Mutex<VecDeque<Packet>>,
+    incoming: Mutex<Incoming>,
+    /// Most bytes `incoming` may count.
+    receive_limit: usize,
+    /// Received messages an unreliable channel dropped to stay within its limit.
+    dropped: AtomicUsize,
+    /// Opened by the remote side (in-band).
+    pub(crate) remote: bool,
     /// Packets waiting for room in the core, in order.
     outgoing: Mutex<VecDeque<Packet>>,
     /// Bytes in `outgoing`.
@@ -120,9 +180,10 @@ impl ChannelShared {
         label: String,
         options: ChannelOptions,
         core_id: RTCDataChannelId,
-        max_message_size: Arc<AtomicUsize>,
+        limits: ChannelLimits,
         link: Weak<Link>,
     ) -> Arc<Self> {
+        let ChannelLimits { max_message_size, receive_limit, remote } = limits;
         let stream_id = options.negotiated_id.map_or(-1, i32::from);
         Arc::new(Self {
             label,
@@ -131,6 +192,9 @@ impl ChannelShared {
             stream_id: AtomicI32::new(stream_id),
             state: AtomicU8::new(ChannelState::Connecting as u8),
             incoming: Mutex::default(),
+            receive_limit: receive_limit.max(MIN_RECEIVE_LIMIT),
+            dropped: AtomicUsize::new(0),
+            remote,
             outgoing: Mutex::default(),
             queued_bytes: AtomicUsize::new(0),
             unacknowledged_bytes: AtomicUsize::new(0),
@@ -158,6 +222,11 @@ impl ChannelShared {
         });
     }
 
+    /// The SCTP stream id, -1 until known.
+    pub(crate) fn stream_id(&self) -> i32 {
+        self.stream_id.load(Ordering::Acquire)
+    }
+
     pub(crate) fn set_stream_id(&self, id: u16) {
         self.stream_id.store(i32::from(id), Ordering::Release);
     }
@@ -167,9 +236,44 @@ impl ChannelShared {
         self.options.negotiated_id == Some(id) && self.state() != ChannelState::Closed
     }
 
-    /// Hands received packets to the handle.
-    pub(crate) fn deliver(&self, packets: impl IntoIterator<Item = Packet>) {
-        lock(&self.incoming).extend(packets);
+    /// Hands received packets to the handle, within the receive limit: an unreliable channel
+    /// drops its oldest packets to make room; a reliable one keeps what it has, drops the rest
+    /// and reports [`Delivery::Overflowed`] (the caller closes it). An empty queue takes any one
+    /// packet (the limit is at least the largest payload, but a message also counts its
+    /// [`MESSAGE_OVERHEAD`]). A closed channel drops them.
+    pub(crate) fn deliver(&self, packets: impl IntoIterator<Item = Packet>) -> Delivery {
+        if self.state() == ChannelState::Closed {
+            return Delivery::Queued;
+        }
+        let reliable = self.options.is_reliable();
+        let mut incoming = lock(&self.incoming);
+        let mut dropped = 0;
+        for packet in packets {
+            let cost = cost(&packet);
+            if incoming.bytes + cost > self.receive_limit && !incoming.packets.is_empty() {
+                if reliable {
+                    return Delivery::Overflowed;
+                }
+                while incoming.bytes + cost > self.receive_limit && incoming.pop().is_some() {
+                    dropped += 1;
+                }
+            }
+            incoming.bytes += cost;
+            incoming.packets.push_back(packet);
+        }
+        if dropped > 0 {
+            let total = self.dropped.fetch_add(dropped, Ordering::AcqRel) + dropped;
+            log::debug!(
+                "data channel '{}': {dropped} unread messages dropped for newer ones ({total} in all)",
+                self.label
+            );
+        }
+        Delivery::Queued
+    }
+
+    /// The most bytes the channel holds received and unread.
+    pub(crate) fn receive_limit(&self) -> usize {
+        self.receive_limit
     }
 
     /// Queues a packet behind those waiting for room in the core.
@@ -236,7 +340,7 @@ impl DataChannel {
     /// The SCTP stream id; -1 until it is known (an in-band channel learns it once the DTLS
     /// roles are settled).
     pub fn id(&self) -> i32 {
-        self.shared.stream_id.load(Ordering::Acquire)
+        self.shared.stream_id()
     }
 
     /// The current ready state.
@@ -256,20 +360,35 @@ impl DataChannel {
 
     /// Number of received packets waiting in [`recv`](Self::recv).
     pub fn available_packets(&self) -> usize {
-        lock(&self.shared.incoming).len()
+        lock(&self.shared.incoming).packets.len()
+    }
+
+    /// The most bytes of received, unread packets the channel holds (payload plus
+    /// [`MESSAGE_OVERHEAD`] each): past it an unreliable channel drops its oldest packets and a
+    /// reliable one is closed with [`TransportError::ReceiveBufferOverflow`].
+    pub fn receive_limit(&self) -> usize {
+        self.shared.receive_limit
+    }
+
+    /// Received packets this (unreliable) channel dropped, oldest first, to stay within
+    /// [`receive_limit`](Self::receive_limit).
+    pub fn dropped_packets(&self) -> usize {
+        self.shared.dropped.load(Ordering::Acquire)
     }
 
     /// Takes the next received packet.
     pub fn recv(&self) -> Option<Packet> {
-        lock(&self.shared.incoming).pop_front()
+        lock(&self.shared.incoming).pop()
     }
 
     /// Takes every received packet at once (one lock for the lot).
     pub fn recv_all(&self) -> VecDeque<Packet> {
-        std::mem::take(&mut *lock(&self.shared.incoming))
+        std::mem::take(&mut *lock(&self.shared.incoming)).packets
     }
 
-    /// Sends a packet, or queues it if the connection is busy. Never waits.
+    /// Sends a packet, or queues it if the connection is busy. Never waits. Refused when the
+    /// channel is not open, the packet is over [`max_message_size`](Self::max_message_size), or
+    /// it would take [`buffered_amount`](Self::buffered_amount) past [`MAX_BUFFERED_AMOUNT`].
     pub fn send(&self, data: &[u8], is_string: bool) -> Result<(), TransportError> {
         if self.ready_state() != ChannelState::Open {
             return Err(TransportError::ChannelNotOpen);
@@ -277,6 +396,10 @@ impl DataChannel {
         let max = self.max_message_size();
         if data.len() > max {
             return Err(TransportError::PacketTooLarge { size: data.len(), max });
+        }
+        let buffered = self.buffered_amount();
+        if buffered + data.len() > MAX_BUFFERED_AMOUNT {
+            return Err(TransportError::SendBufferFull { buffered, limit: MAX_BUFFERED_AMOUNT });
         }
         let link = self.shared.link.upgrade().ok_or(TransportError::ChannelNotOpen)?;
         link.send(&self.shared, Packet { data: BytesMut::from(data), is_string });
@@ -300,6 +423,16 @@ impl DataChannel {
     }
 }
 
+/// What a channel is made with besides its label and options.
+pub(crate) struct ChannelLimits {
+    /// The connection's largest message, shared by its channels.
+    pub(crate) max_message_size: Arc<AtomicUsize>,
+    /// Most received, unread bytes (at least [`MIN_RECEIVE_LIMIT`] is used).
+    pub(crate) receive_limit: usize,
+    /// Opened by the remote side (in-band).
+    pub(crate) remote: bool,
+}
+
 impl std::fmt::Debug for DataChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataChannel").field("label", &self.label()).field("id", &self.id()).finish()
@@ -310,10 +443,51 @@ impl std::fmt::Debug for DataChannel {
 mod tests {
     use super::*;
 
+    fn handle(options: ChannelOptions) -> DataChannel {
+        let limits = ChannelLimits { max_message_size: Arc::new(AtomicUsize::new(8)), receive_limit: 0, remote: false };
+        DataChannel::new(ChannelShared::new("x".into(), options, 0, limits, Weak::new()))
+    }
+
     fn closed_handle() -> DataChannel {
-        let shared =
-            ChannelShared::new("x".into(), ChannelOptions::default(), 0, Arc::new(AtomicUsize::new(8)), Weak::new());
-        DataChannel::new(shared)
+        handle(ChannelOptions::default())
+    }
+
+    fn packet(byte: u8) -> Packet {
+        Packet { data: BytesMut::from(&[byte; 1000][..]), is_string: false }
+    }
+
+    /// Packets of 1000 bytes that fill the least receive limit.
+    const FILL: usize = MIN_RECEIVE_LIMIT / (1000 + MESSAGE_OVERHEAD);
+
+    #[test]
+    fn an_unreliable_channel_drops_its_oldest_packets_past_its_limit() {
+        let channel = handle(ChannelOptions { max_retransmits: Some(0), ..Default::default() });
+        let packets = (0..=255u8).map(packet);
+        assert_eq!(channel.shared().deliver(packets), Delivery::Queued);
+        assert_eq!(channel.available_packets(), FILL);
+        assert_eq!(channel.dropped_packets(), 256 - FILL);
+        let kept: Vec<u8> = channel.recv_all().iter().map(|packet| packet.data[0]).collect();
+        assert_eq!(kept, ((256 - FILL) as u8..=255).collect::<Vec<_>>(), "the newest are kept, in order");
+    }
+
+    #[test]
+    fn a_reliable_channel_overflows_rather_than_drop_a_packet() {
+        let channel = handle(ChannelOptions::default());
+        assert_eq!(channel.shared().deliver((0..FILL as u8).map(packet)), Delivery::Queued);
+        assert_eq!(channel.shared().deliver([packet(1)]), Delivery::Overflowed);
+        assert_eq!(channel.available_packets(), FILL);
+        assert_eq!(channel.dropped_packets(), 0);
+        channel.recv();
+        assert_eq!(channel.shared().deliver([packet(1)]), Delivery::Queued, "reading makes room");
+    }
+
+    #[test]
+    fn empty_packets_count_against_the_limit() {
+        let channel = handle(ChannelOptions::default());
+        let empty = || Packet { data: BytesMut::new(), is_string: false };
+        let fits = MIN_RECEIVE_LIMIT / MESSAGE_OVERHEAD;
+        assert_eq!(channel.shared().deliver((0..fits).map(|_| empty())), Delivery::Queued);
+        assert_eq!(channel.shared().deliver([empty()]), Delivery::Overflowed);
     }
 
     #[test]

@@ -116,6 +116,10 @@ pub struct TransportConfig {
     pub ice_transport_policy: IceTransportPolicy,
     /// Local address to bind; `None` uses [`default_bind_address`].
     pub bind_address: Option<IpAddr>,
+    /// Most bytes of received, unread messages each channel holds (the engine's
+    /// `network/limits/webrtc/max_channel_in_buffer_kb`, in bytes); never less than
+    /// [`MIN_RECEIVE_LIMIT`](crate::channel::MIN_RECEIVE_LIMIT), which 0 (the default) means.
+    pub channel_receive_limit: usize,
 }
 
 impl TransportConfig {
@@ -278,6 +282,7 @@ mod tests {
             ice_servers: vec![stun_only],
             ice_transport_policy: IceTransportPolicy::Relay,
             bind_address: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            ..Default::default()
         };
         assert!(matches!(config.validate(), Err(TransportError::InvalidConfig(reason)) if reason.contains("relay")));
         config.ice_servers.push(turn("turn:127.0.0.1:3478"));

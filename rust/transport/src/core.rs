@@ -23,14 +23,16 @@ use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::sansio::Protocol;
 use tokio::sync::Notify;
 
-use crate::channel::{ChannelOptions, ChannelShared, DataChannel};
+use crate::channel::{ChannelLimits, ChannelOptions, ChannelShared, DataChannel};
 use crate::config::{IceTransportPolicy, TransportConfig};
+use crate::error::excerpt;
 use crate::error::TransportError;
 use crate::handshake_watch::HandshakeWatch;
 use crate::ice_tally::IceTally;
 use crate::link::Link;
 use crate::peer::PeerEvent;
 use crate::remote_candidates::RemoteCandidates;
+use crate::remote_channels::{RemoteOpens, MAX_REMOTE_CHANNELS};
 use crate::servers::IceServers;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
 use crate::wire_repairs::WireRepairs;
@@ -107,6 +109,10 @@ pub(crate) struct Core {
     pub(crate) due_at: Option<Instant>,
     /// Events the core reported while datagrams were fed, for the pump's event step.
     pub(crate) held_events: Vec<RTCPeerConnectionEvent>,
+    /// Most received, unread bytes per channel.
+    receive_limit: usize,
+    /// What the remote side has opened in-band, and whether it may open any.
+    pub(crate) remote_opens: RemoteOpens,
 }
 
 impl Core {
@@ -175,6 +181,8 @@ impl Core {
             task_wakes_at: None,
             due_at: None,
             held_events: Vec::new(),
+            receive_limit: config.channel_receive_limit,
+            remote_opens: RemoteOpens::default(),
         })
     }
 
@@ -273,15 +281,45 @@ impl Core {
             .create_data_channel(label, Some(init))
             .map_err(|error| TransportError::Channel { label: label.to_owned(), reason: error.to_string() })?
             .id();
-        let shared =
-            ChannelShared::new(label.to_owned(), options, id, Arc::clone(&self.max_message_size), Arc::downgrade(link));
+        let shared = ChannelShared::new(label.to_owned(), options, id, self.limits(false), Arc::downgrade(link));
         self.channels.insert(id, Arc::clone(&shared));
         Ok(DataChannel::new(shared))
     }
 
-    /// Wraps a channel the remote side opened.
+    /// What a new channel is made with.
+    fn limits(&self, remote: bool) -> ChannelLimits {
+        ChannelLimits {
+            max_message_size: Arc::clone(&self.max_message_size),
+            receive_limit: self.receive_limit,
+            remote,
+        }
+    }
+
+    /// Wraps a channel the remote side opened, unless it is one too many
+    /// ([`MAX_REMOTE_CHANNELS`], [`MAX_REMOTE_OPENS`]) or the connection refuses them all: then
+    /// it is closed at once (a warning the first time).
     pub(crate) fn adopt_remote_channel(&mut self, link: &Weak<Link>, id: RTCDataChannelId) -> Option<DataChannel> {
-        let channel = self.rtc.data_channel(id)?;
+        if self.remote_opens.live >= MAX_REMOTE_CHANNELS {
+            // Counted again from the channels themselves, in case a closing went unreported.
+            self.remote_opens.live = self
+                .channels
+                .values()
+                .filter(|channel| channel.remote && channel.state() != ChannelState::Closed)
+                .count();
+        }
+        let mut channel = self.rtc.data_channel(id)?;
+        if let Some(reason) = self.remote_opens.admit() {
+            let label = excerpt(channel.label());
+            if let Err(error) = channel.close() {
+                log::debug!("data channel '{label}': close failed: {error}");
+            }
+            if std::mem::replace(&mut self.remote_opens.warned, true) {
+                log::debug!("the remote side opened data channel '{label}'; closed it: {reason}");
+            } else {
+                log::warn!("the remote side opened data channel '{label}'; closed it: {reason} (logged once)");
+            }
+            return None;
+        }
         let options = ChannelOptions {
             ordered: channel.ordered(),
             max_packet_life_time: channel.max_packet_life_time(),
@@ -291,7 +329,7 @@ impl Core {
         };
         let label = channel.label().to_owned();
         let stream_id = channel.stream_id();
-        let shared = ChannelShared::new(label, options, id, Arc::clone(&self.max_message_size), Weak::clone(link));
+        let shared = ChannelShared::new(label, options, id, self.limits(true), Weak::clone(link));
         if let Some(stream_id) = stream_id {
             shared.set_stream_id(stream_id);
         }

@@ -37,6 +37,33 @@ pub enum TransportError {
     /// The data channel is not open (still connecting, closing or closed).
     #[error("the data channel is not open")]
     ChannelNotOpen,
+    /// Sending would take the channel's unacknowledged bytes past their limit
+    /// ([`MAX_BUFFERED_AMOUNT`](crate::channel::MAX_BUFFERED_AMOUNT)): the remote side reads or
+    /// acknowledges more slowly than the game sends.
+    #[error(
+        "the data channel's send buffer is full ({buffered} bytes not yet acknowledged, limit {limit}): the \
+         remote side takes data more slowly than it is sent; wait until get_buffered_amount() falls"
+    )]
+    SendBufferFull {
+        /// Bytes buffered when the packet was refused.
+        buffered: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A reliable channel received more than its limit of bytes that nobody read: it was closed
+    /// rather than lose a message or grow.
+    #[error(
+        "data channel '{label}' (id {id}) received more than {limit} bytes the game did not read; closed \
+         (read its packets every frame, or raise network/limits/webrtc/max_channel_in_buffer_kb)"
+    )]
+    ReceiveBufferOverflow {
+        /// The channel's label.
+        label: String,
+        /// The channel's stream id.
+        id: i32,
+        /// Its limit in bytes.
+        limit: usize,
+    },
     /// The shared runtime has been shut down (the library is unloading).
     #[error("the WebRTC runtime has been shut down")]
     RuntimeGone,

@@ -21,6 +21,7 @@ mod lock;
 pub mod peer;
 mod pump;
 mod remote_candidates;
+pub mod remote_channels;
 pub mod runtime;
 mod sdp_fingerprints;
 mod servers;

@@ -203,6 +203,15 @@ impl PeerConnection {
         Ok(channel)
     }
 
+    /// Closes at once every channel the remote side opens in-band from now on, and stops
+    /// reporting them as [`PeerEvent::DataChannelReceived`]: for a connection whose owner reads
+    /// only its negotiated channels (a mesh), where nothing would read them. Without it, the
+    /// remote side may keep up to [`MAX_REMOTE_CHANNELS`](crate::remote_channels::MAX_REMOTE_CHANNELS)
+    /// open at once and open [`MAX_REMOTE_OPENS`](crate::remote_channels::MAX_REMOTE_OPENS) in all.
+    pub fn refuse_remote_channels(&self) {
+        self.link.core().remote_opens.refuse_all = true;
+    }
+
     /// Statistics, taken now from the connection's core. After `close` they are the default.
     pub fn stats(&self) -> PeerStats {
         if self.connection_state == ConnectionState::Closed {

@@ -18,9 +18,9 @@ use rtc::peer_connection::RTCPeerConnection;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
-use crate::channel::{ChannelShared, Packet};
+use crate::channel::{ChannelShared, Delivery, Packet};
 use crate::core::{Core, Gathering};
-use crate::error::TransportError;
+use crate::error::{excerpt, TransportError};
 use crate::link::Link;
 use crate::peer::PeerEvent;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SignalingState};
@@ -52,7 +52,7 @@ impl Core {
         self.replay_early_datagrams(now);
         self.run_timers(link, now);
         self.drain_events(link, now);
-        self.drain_messages();
+        self.drain_messages(link);
         self.fill_from_queues(now);
         self.flush(link);
         // Sends and acknowledgements of this pass changed what the channels have in flight.
@@ -286,6 +286,9 @@ impl Core {
             }
             RTCDataChannelEvent::OnClose(id) => {
                 if let Some(channel) = self.channels.remove(&id) {
+                    if channel.remote {
+                        self.remote_opens.closed();
+                    }
                     channel.drop_queued();
                     channel.set_state(ChannelState::Closed);
                 }
@@ -326,27 +329,38 @@ impl Core {
     }
 
     /// Hands every received message to its channel.
-    fn drain_messages(&mut self) {
+    fn drain_messages(&mut self, link: &Link) {
         let mut batch: Vec<Packet> = Vec::new();
         let mut batch_channel: Option<RTCDataChannelId> = None;
         while let Some(message) = self.rtc.poll_read() {
             let RTCMessage::DataChannelMessage(id, message) = message.message else { continue };
             if batch_channel != Some(id) {
-                self.deliver(batch_channel, &mut batch);
+                self.deliver(link, batch_channel, &mut batch);
                 batch_channel = Some(id);
             }
             batch.push(Packet { data: message.data, is_string: message.is_string });
         }
-        self.deliver(batch_channel, &mut batch);
+        self.deliver(link, batch_channel, &mut batch);
     }
 
-    fn deliver(&self, channel: Option<RTCDataChannelId>, batch: &mut Vec<Packet>) {
+    /// Hands a batch to its channel (messages for no channel of ours are dropped). A reliable
+    /// channel past its receive limit is closed, with one error.
+    fn deliver(&mut self, link: &Link, channel: Option<RTCDataChannelId>, batch: &mut Vec<Packet>) {
         if batch.is_empty() {
             return;
         }
-        match channel.and_then(|id| self.channels.get(&id)) {
-            Some(channel) => channel.deliver(batch.drain(..)),
-            None => batch.clear(),
+        let Some(channel) = channel.and_then(|id| self.channels.get(&id)).cloned() else {
+            batch.clear();
+            return;
+        };
+        if channel.deliver(batch.drain(..)) == Delivery::Overflowed {
+            self.close_channel(&channel);
+            channel.set_state(ChannelState::Closed);
+            link.push_event(PeerEvent::Error(TransportError::ReceiveBufferOverflow {
+                label: excerpt(channel.label()),
+                id: channel.stream_id(),
+                limit: channel.receive_limit(),
+            }));
         }
     }
 
@@ -360,6 +374,9 @@ impl Core {
                     channel.requeue(packet);
                     break;
                 }
+                // Counted as buffered again at once, so that buffered_amount stays within its
+                // limit and one packet.
+                note_unacknowledged(&mut self.rtc, &channel);
             }
         }
     }

@@ -7,7 +7,7 @@ use godot::classes::web_rtc_peer_connection::ConnectionState as GodotConnectionS
 use godot::classes::{WebRtcDataChannel, WebRtcPeerConnection};
 use godot::global::Error;
 use godot::prelude::*;
-use mesh_core::{ChannelSpec, ChannelState, ConnectionState, LinkState, MeshError};
+use mesh_core::{ChannelSpec, ChannelState, ConnectionState, LinkSendError, LinkState, MeshError};
 use transport::{self as transport, DataChannel, TransportError};
 
 use crate::data_channel::WebRtcDataChannelRs;
@@ -31,6 +31,12 @@ impl std::fmt::Display for SendFailure {
     }
 }
 
+impl LinkSendError for SendFailure {
+    fn is_full(&self) -> bool {
+        matches!(self, Self::Transport(TransportError::SendBufferFull { .. }) | Self::Engine(Error::ERR_OUT_OF_MEMORY))
+    }
+}
+
 /// The mesh core's view of Godot's connection state.
 pub(super) fn connection_state(state: GodotConnectionState) -> ConnectionState {
     match state {
@@ -40,6 +46,23 @@ pub(super) fn connection_state(state: GodotConnectionState) -> ConnectionState {
         GodotConnectionState::DISCONNECTED => ConnectionState::Disconnected,
         GodotConnectionState::FAILED => ConnectionState::Failed,
         _ => ConnectionState::Closed,
+    }
+}
+
+/// Makes `connection` close every channel the remote side opens in-band: ours in the transport
+/// (the channel is never handed out), another extension's on `data_channel_received`.
+fn refuse_remote_channels(connection: &mut Gd<WebRtcPeerConnection>) {
+    match connection.clone().try_cast::<WebRtcPeerConnectionRs>() {
+        Ok(mut ours) => ours.bind_mut().refuse_remote_channels(),
+        Err(mut other) => {
+            let close = Callable::from_fn("webrtc_mesh_close_in_band_channel", |args| {
+                if let Some(Ok(mut channel)) = args.first().map(|channel| channel.try_to::<Gd<WebRtcDataChannel>>()) {
+                    log::warn!("closed data channel '{}', opened in-band on a mesh's connection", channel.get_label());
+                    channel.close();
+                }
+            });
+            other.connect("data_channel_received", &close);
+        }
     }
 }
 
@@ -124,8 +147,10 @@ pub(super) struct PeerLink {
 
 impl PeerLink {
     /// Creates the channels `specs` on `connection`; if one cannot be created, those made so
-    /// far are closed.
+    /// far are closed. Channels the remote side opens in-band on it are closed at once: the
+    /// mesh reads only its own.
     pub(super) fn create(mut connection: Gd<WebRtcPeerConnection>, specs: &[ChannelSpec]) -> Result<Self, MeshError> {
+        refuse_remote_channels(&mut connection);
         let mut channels = Vec::with_capacity(specs.len());
         for spec in specs {
             match connection.create_data_channel_ex(&spec.label).options(&channel_config(spec)).done() {

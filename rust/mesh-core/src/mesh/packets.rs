@@ -1,9 +1,9 @@
 //! Receiving: per-channel queues filled at poll time, read in the engine's round robin.
 
-use std::collections::VecDeque;
-
-use super::Mesh;
+use super::queue::{PacketQueue, Pushed};
+use super::{channel_kind, channel_label, Mesh};
 use crate::channels::TransferMode;
+use crate::error::MeshError;
 
 /// Describes the packet that will be read next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,24 +18,76 @@ pub struct PacketInfo {
     pub mode: TransferMode,
 }
 
-impl<L, P> Mesh<L, P> {
+impl<L, P: AsRef<[u8]>> Mesh<L, P> {
     /// Moves received packets into the queues: `drain` is called for every channel of every
-    /// link, in insertion and channel order, and returns that channel's packets.
-    pub fn receive<I: IntoIterator<Item = P>>(&mut self, mut drain: impl FnMut(&mut L, usize) -> I) {
+    /// link, in insertion and channel order, and returns that channel's packets. Each queue
+    /// holds at most the [receive limit](Self::set_receive_limit): past it an unreliable
+    /// channel's oldest packets are dropped, and a peer whose reliable channel overflows is
+    /// removed (with `peer_disconnected` if it was announced). Returns the removed peers'
+    /// ids and links, for the caller to close, each with the error to report.
+    pub fn receive<I: IntoIterator<Item = P>>(
+        &mut self,
+        mut drain: impl FnMut(&mut L, usize) -> I,
+    ) -> Vec<(i32, L, MeshError)> {
+        let limit = self.receive_limit;
+        let mut overflowed = Vec::new();
         for peer in &mut self.peers {
-            for (channel_index, queue) in peer.queues.iter_mut().enumerate() {
-                let before = queue.len();
-                queue.extend(drain(&mut peer.link, channel_index));
-                if peer.announced {
-                    self.available += queue.len() - before;
+            'channels: for (channel_index, queue) in peer.queues.iter_mut().enumerate() {
+                let reliable = channel_kind(&self.extras, channel_index).1 == TransferMode::Reliable;
+                for packet in drain(&mut peer.link, channel_index) {
+                    match queue.push(packet, limit, reliable) {
+                        Pushed::Queued { dropped } => {
+                            self.dropped += dropped;
+                            if peer.announced {
+                                self.available = self.available + 1 - dropped;
+                            }
+                        }
+                        Pushed::Overflowed => {
+                            overflowed.push((peer.id, channel_index));
+                            break 'channels;
+                        }
+                    }
                 }
             }
         }
+        let removed = overflowed
+            .into_iter()
+            .filter_map(|(peer_id, channel_index)| {
+                let link = self.remove_peer(peer_id)?;
+                let error = MeshError::QueueFull(format!(
+                    "peer {peer_id} sent more than {limit} bytes on channel '{}' that the game did not read; the \
+                     peer was dropped (read packets every frame, or raise \
+                     network/limits/webrtc/max_channel_in_buffer_kb)",
+                    channel_label(channel_index)
+                ));
+                Some((peer_id, link, error))
+            })
+            .collect();
         if self.next.is_none() {
             self.select_next();
         }
+        removed
     }
 
+    /// Packets the unreliable channels' queues dropped, oldest first, to stay within the
+    /// receive limit.
+    pub fn dropped_packets(&self) -> usize {
+        self.dropped
+    }
+
+    /// Takes the next packet, then moves the round robin on to the following peer.
+    pub fn pop_packet(&mut self) -> Option<(PacketInfo, P)> {
+        let info = self.next?;
+        let index = self.position(info.peer)?;
+        let packet = self.peers[index].queues[info.channel_index].pop()?;
+        self.available -= 1;
+        self.last_read_peer = info.peer;
+        self.select_next();
+        Some((info, packet))
+    }
+}
+
+impl<L, P> Mesh<L, P> {
     /// Packets waiting from peers whose `peer_connected` was emitted.
     pub fn available_packets(&self) -> usize {
         self.available
@@ -44,17 +96,6 @@ impl<L, P> Mesh<L, P> {
     /// The packet [`pop_packet`](Self::pop_packet) returns next.
     pub fn next_packet(&self) -> Option<PacketInfo> {
         self.next
-    }
-
-    /// Takes the next packet, then moves the round robin on to the following peer.
-    pub fn pop_packet(&mut self) -> Option<(PacketInfo, P)> {
-        let info = self.next?;
-        let index = self.position(info.peer)?;
-        let packet = self.peers[index].queues[info.channel_index].pop_front()?;
-        self.available -= 1;
-        self.last_read_peer = info.peer;
-        self.select_next();
-        Some((info, packet))
     }
 
     /// The engine's round robin: the first peer after the one read last (wrapping around, and
@@ -67,7 +108,7 @@ impl<L, P> Mesh<L, P> {
             if !peer.announced {
                 return None;
             }
-            let channel_index = peer.queues.iter().position(|queue| !VecDeque::is_empty(queue))?;
+            let channel_index = peer.queues.iter().position(|queue| !PacketQueue::is_empty(queue))?;
             let (transfer_channel, mode) = self.channel_kind(channel_index);
             Some(PacketInfo { peer: peer.id, channel_index, transfer_channel, mode })
         });

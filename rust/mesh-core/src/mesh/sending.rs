@@ -7,6 +7,13 @@ use super::Mesh;
 use crate::channels::{TransferMode, BUILTIN_CHANNELS};
 use crate::error::{invalid, MeshError};
 
+/// Why a link refused a packet.
+pub trait LinkSendError: Display {
+    /// Whether the channel's send buffer is full (the call then fails with
+    /// [`MeshError::QueueFull`] rather than [`MeshError::Unavailable`]).
+    fn is_full(&self) -> bool;
+}
+
 /// Where one `put_packet` goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SendPlan {
@@ -19,9 +26,10 @@ pub(crate) struct SendPlan {
 impl<L, P> Mesh<L, P> {
     /// Sends `data` under the current target, transfer mode and transfer channel: `send` is
     /// called with each target's link and the channel index. A packet over the size limit is
-    /// refused. When the target is one peer, its failure is the call's (`Unavailable`); a
-    /// broadcast goes on past failures and returns them, one per peer, for the caller to report.
-    pub fn send<E: Display>(
+    /// refused. When the target is one peer, its failure is the call's (`QueueFull` when its
+    /// send buffer is full, else `Unavailable`); a broadcast goes on past failures and returns
+    /// them, one per peer, for the caller to report.
+    pub fn send<E: LinkSendError>(
         &mut self,
         data: &[u8],
         mut send: impl FnMut(&mut L, usize, &[u8]) -> Result<(), E>,
@@ -39,7 +47,8 @@ impl<L, P> Mesh<L, P> {
         for peer_id in plan.peers {
             let Some(link) = self.link_mut(peer_id) else { continue };
             if let Err(error) = send(link, plan.channel_index, data) {
-                let failure = MeshError::Unavailable(format!("sending to peer {peer_id} failed: {error}"));
+                let text = format!("sending to peer {peer_id} failed: {error}");
+                let failure = if error.is_full() { MeshError::QueueFull(text) } else { MeshError::Unavailable(text) };
                 if single_target {
                     return Err(failure);
                 }

@@ -65,7 +65,23 @@ fn push(mesh: &mut TestMesh, id: i32, channel: usize, packet: &'static str) {
     let link = mesh.link_mut(id).unwrap();
     link.inbox.resize(channel.max(link.inbox.len()) + 1, Vec::new());
     link.inbox[channel].push(packet);
-    mesh.receive(|link, channel| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
+    let removed = mesh.receive(|link, channel| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
+    assert!(removed.is_empty(), "no queue overflows");
+}
+
+/// What the tests' links refuse with.
+struct Refusal(&'static str);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl LinkSendError for Refusal {
+    fn is_full(&self) -> bool {
+        self.0 == "full"
+    }
 }
 
 fn peer_ids(mesh: &TestMesh) -> Vec<i32> {
@@ -392,7 +408,7 @@ fn send_applies_the_size_limit_and_the_failure_rule() {
     mesh.link_mut(3).unwrap().refuses = true;
     let send = |link: &mut FakeLink, channel: usize, data: &[u8]| {
         if link.refuses {
-            return Err("closed");
+            return Err(Refusal("closed"));
         }
         link.sent.push((channel, data.to_vec()));
         Ok(())
@@ -413,4 +429,100 @@ fn send_applies_the_size_limit_and_the_failure_rule() {
     mesh.set_transfer_mode(TransferMode::Unreliable);
     assert_eq!(mesh.send(b"one", send), Ok(vec![]));
     assert_eq!(mesh.link(4).unwrap().sent.last(), Some(&(2, b"one".to_vec())));
+}
+
+/// 30-byte packets, which count for 30 + PACKET_OVERHEAD bytes each.
+const PACKET: &str = "abcdefghijklmnopqrstuvwxyz0123";
+
+/// Queues `count` packets on `channel` of peer `id` and runs a receive; returns the removed
+/// peers with their errors.
+fn flood(mesh: &mut TestMesh, id: i32, channel: usize, count: usize) -> Vec<(i32, MeshError)> {
+    let link = mesh.link_mut(id).unwrap();
+    link.inbox.resize(channel.max(link.inbox.len()) + 1, Vec::new());
+    link.inbox[channel].extend(std::iter::repeat_n(PACKET, count));
+    let removed = mesh.receive(|link, channel| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
+    removed.into_iter().map(|(id, _, error)| (id, error)).collect()
+}
+
+#[test]
+fn the_receive_limit_is_never_below_the_largest_packet_and_survives_close() {
+    let mut mesh = mesh(MESH, 1);
+    assert_eq!(mesh.receive_limit(), MAX);
+    mesh.set_receive_limit(10);
+    assert_eq!(mesh.receive_limit(), MAX);
+    mesh.set_receive_limit(1000);
+    mesh.close();
+    assert_eq!(mesh.receive_limit(), 1000);
+}
+
+#[test]
+fn an_unread_unreliable_channel_keeps_its_newest_packets_within_the_limit() {
+    let mut mesh = mesh(MESH, 1);
+    mesh.set_receive_limit(10 * (PACKET.len() + PACKET_OVERHEAD));
+    add(&mut mesh, 2);
+    ready(&mut mesh, &[2]);
+    let unreliable = TransferMode::Unreliable.builtin_index();
+    assert_eq!(flood(&mut mesh, 2, unreliable, 25), []);
+    assert_eq!(mesh.available_packets(), 10);
+    assert_eq!(mesh.dropped_packets(), 15);
+    push(&mut mesh, 2, unreliable, "newest");
+    assert_eq!(mesh.available_packets(), 10, "one more in, the oldest out");
+    let mut read = Vec::new();
+    while let Some((info, packet)) = mesh.pop_packet() {
+        assert_eq!(info.mode, TransferMode::Unreliable);
+        read.push(packet);
+    }
+    assert_eq!(read.len(), 10);
+    assert_eq!(read.last(), Some(&"newest"));
+    assert_eq!(mesh.available_packets(), 0);
+    assert!(mesh.has_peer(2), "an unreliable channel never costs the peer");
+}
+
+#[test]
+fn a_peer_whose_reliable_channel_overflows_is_dropped_with_one_error() {
+    let mut mesh = mesh(MESH, 1);
+    mesh.set_receive_limit(10 * (PACKET.len() + PACKET_OVERHEAD));
+    add(&mut mesh, 2);
+    add(&mut mesh, 3);
+    ready(&mut mesh, &[2, 3]);
+    push(&mut mesh, 3, 0, "from 3");
+    assert_eq!(flood(&mut mesh, 2, 0, 10), [], "up to the limit is kept");
+    assert_eq!(mesh.available_packets(), 11);
+    let removed = flood(&mut mesh, 2, 0, 1);
+    assert_eq!(removed.len(), 1);
+    let (id, error) = &removed[0];
+    assert_eq!(*id, 2);
+    assert!(
+        matches!(error, MeshError::QueueFull(text) if text.contains("peer 2") && text.contains("'reliable'")),
+        "{error}"
+    );
+    assert_eq!(mesh.take_events(), [PeerDisconnected(2)]);
+    assert!(!mesh.has_peer(2));
+    assert_eq!(mesh.available_packets(), 1, "the dropped peer's packets go with it");
+    assert_eq!(mesh.pop_packet().map(|(info, packet)| (info.peer, packet)), Some((3, "from 3")));
+}
+
+#[test]
+fn an_unannounced_peer_is_bounded_too() {
+    let mut mesh = mesh(COMPAT, 5);
+    mesh.set_receive_limit(10 * (PACKET.len() + PACKET_OVERHEAD));
+    add(&mut mesh, 2);
+    ready(&mut mesh, &[2]);
+    assert_eq!(flood(&mut mesh, 2, 2, 30), [], "unreliable: trimmed");
+    assert_eq!(mesh.available_packets(), 0, "not announced yet");
+    let removed = flood(&mut mesh, 2, 0, 11);
+    assert_eq!(removed.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [2]);
+    assert_eq!(mesh.take_events(), [], "never announced, so no signal");
+}
+
+#[test]
+fn a_full_send_buffer_is_its_own_failure() {
+    let mut mesh = mesh(MESH, 1);
+    add(&mut mesh, 2);
+    ready(&mut mesh, &[2]);
+    let full = |_: &mut FakeLink, _: usize, _: &[u8]| Err(Refusal("full"));
+    mesh.set_target_peer(2);
+    assert!(matches!(mesh.send(b"x", full), Err(MeshError::QueueFull(text)) if text.contains("peer 2")));
+    mesh.set_target_peer(0);
+    assert!(matches!(mesh.send(b"x", full).unwrap().as_slice(), [MeshError::QueueFull(_)]));
 }
