@@ -32,10 +32,6 @@ const MODE_CHANNEL := {
 const OUR_MAX_MESSAGE := 65536
 const BURST := 1000
 const BURST_SIZE := 100
-## What each channel may hold unread, in KiB (network/limits/webrtc/max_channel_in_buffer_kb,
-## 64 by default): a burst (1000 messages of 100 bytes, ~130 KiB as counted) may arrive between
-## two frames, and a reliable channel past its limit is closed.
-const CHANNEL_IN_BUFFER_KB := 1024
 ## A gap this long between two messages of a burst on loopback is a stall worth reporting.
 const STALL_MS := 500.0
 const CONNECT_TIMEOUT := 15.0
@@ -66,7 +62,6 @@ var _figures := {}
 
 func _initialize() -> void:
 	Engine.max_fps = 1000
-	ProjectSettings.set_setting("network/limits/webrtc/max_channel_in_buffer_kb", CHANNEL_IN_BUFFER_KB)
 	var args := OS.get_cmdline_user_args()
 	for i in range(0, args.size() - 1):
 		match args[i]:

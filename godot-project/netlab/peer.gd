@@ -30,11 +30,6 @@ const FIN := 2
 const HEADER_SIZE := 16
 ## After the result is printed, how long to keep polling so our last FIN leaves.
 const DRAIN_MS := 500
-## What each channel may hold unread, in KiB (network/limits/webrtc/max_channel_in_buffer_kb,
-## 64 by default): the scenarios send their messages in bursts (1000 at once) or stream 1 MB/s
-## through 30 % loss, where a retransmission that fills a gap releases up to SCTP's 1 MiB window
-## at once; a reliable channel past its limit is closed and the peer dropped.
-const CHANNEL_IN_BUFFER_KB := 2048
 
 var url := ""
 var room := ""
@@ -68,7 +63,6 @@ func _initialize() -> void:
 		quit(2)
 		return
 	Engine.max_fps = fps
-	ProjectSettings.set_setting("network/limits/webrtc/max_channel_in_buffer_kb", CHANNEL_IN_BUFFER_KB)
 	_started_usec = Time.get_ticks_usec()
 	_api = get_multiplayer() as SceneMultiplayer
 	_api.peer_connected.connect(_on_api_peer_connected)

@@ -72,17 +72,20 @@ func test_a_mesh_drops_a_peer_that_floods_its_unread_reliable_queue() -> void:
 	var peers := await connected_mesh_pair(log)
 	if peers.is_empty():
 		return
-	# Peer 2 polls every frame but never reads; peer 1 sends 4 KiB packets, reliable.
+	# Peer 2 polls every frame but never reads; peer 1 sends 4 KiB packets, reliable, as fast as
+	# its channel takes them. Peer 2's queues fill, its channel holds the connection (peer 1's
+	# sends wait), and after the hold limit (5 s) the channel is closed and the peer dropped.
 	var message := PackedByteArray()
 	message.resize(4096)
 	peers[1].set_target_peer(2)
 	var reliable: WebRTCDataChannel = peers[1].get_peer(2)["channels"][0]
 	var dropped := func():
 		for i in 8:
-			if reliable.get_ready_state() == WebRTCDataChannel.STATE_OPEN:
+			if reliable.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
+					and reliable.get_buffered_amount() < 1024 * 1024:
 				peers[1].put_packet(message)
 		return log[2].has("peer_disconnected 1")
-	await wait_until(dropped, peers.values(), 10.0, "peer 2 drops peer 1 once its queue is full")
+	await wait_until(dropped, peers.values(), 15.0, "peer 2 drops peer 1 once its queue stays full")
 	check(peers[2].get_available_packet_count() == 0, "peer 1's packets went with it")
 	check_eq(peers[2].get_peers().size(), 0, "peer 2 has no peer left")
 	for peer in peers.values():
@@ -124,3 +127,36 @@ func test_the_project_setting_bounds_what_a_channel_holds_unread() -> void:
 		"the connection lives on")
 	for connection in pair["pair"]:
 		connection.close()
+
+
+func test_a_burst_far_over_the_limit_arrives_whole_when_the_game_reads_every_frame() -> void:
+	var log := {}
+	var peers := await connected_mesh_pair(log)
+	if peers.is_empty():
+		return
+	# 1000 small packets and 64 of 16 KiB (over 1 MiB) sent at once on the reliable channel, with
+	# the default 64 KiB limit: the channel holds the connection while it is full, nothing is lost.
+	peers[1].set_target_peer(2)
+	var expected := 1000 + 64
+	for i in 1000:
+		peers[1].put_packet(("small %d" % i).to_utf8_buffer())
+	for i in 64:
+		var big := ("big %d " % i).to_utf8_buffer()
+		big.resize(FLOOD_MESSAGE)
+		peers[1].put_packet(big)
+	var inbox := {}
+	var arrived := func():
+		drain(peers, inbox)
+		return inbox[2].size() >= expected
+	await wait_until(arrived, peers.values(), 20.0, "every packet of the burst arrives")
+	var in_order: bool = inbox[2].size() == expected
+	for i in mini(inbox[2].size(), expected):
+		var text: String = inbox[2][i][3]
+		var want := ("small %d" % i) if i < 1000 else ("big %d " % (i - 1000))
+		if not text.begins_with(want):
+			in_order = false
+			break
+	check(in_order, "all %d packets, in order (got %d)" % [expected, inbox[2].size()])
+	check_eq(log[2], ["peer_connected 1"], "peer 2 still has peer 1")
+	for peer in peers.values():
+		peer.close()

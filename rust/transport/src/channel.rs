@@ -129,24 +129,14 @@ struct Incoming {
 impl Incoming {
     fn pop(&mut self) -> Option<Packet> {
         let packet = self.packets.pop_front()?;
-        self.bytes -= cost(&packet);
+        self.bytes -= message_cost(&packet);
         Some(packet)
     }
 }
 
 /// What a packet counts for against the receive limit.
-fn cost(packet: &Packet) -> usize {
+pub(crate) fn message_cost(packet: &Packet) -> usize {
     packet.data.len() + MESSAGE_OVERHEAD
-}
-
-/// What became of received packets handed to a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Delivery {
-    /// Queued (an unreliable channel may have dropped its oldest to make room).
-    Queued,
-    /// A reliable channel's limit was passed: the packets past it were dropped and the channel
-    /// must be closed.
-    Overflowed,
 }
 
 /// State shared between a channel's handle and the pump.
@@ -236,24 +226,31 @@ impl ChannelShared {
         self.options.negotiated_id == Some(id) && self.state() != ChannelState::Closed
     }
 
-    /// Hands received packets to the handle, within the receive limit: an unreliable channel
-    /// drops its oldest packets to make room; a reliable one keeps what it has, drops the rest
-    /// and reports [`Delivery::Overflowed`] (the caller closes it). An empty queue takes any one
-    /// packet (the limit is at least the largest payload, but a message also counts its
-    /// [`MESSAGE_OVERHEAD`]). A closed channel drops them.
-    pub(crate) fn deliver(&self, packets: impl IntoIterator<Item = Packet>) -> Delivery {
+    /// How many more bytes of received packets (as counted, [`MESSAGE_OVERHEAD`] each included)
+    /// the channel takes now, and whether its queue is empty (an empty queue takes any one
+    /// packet). An unreliable or closed channel takes everything (it drops its oldest packets, or
+    /// all of them).
+    pub(crate) fn room(&self) -> (usize, bool) {
+        if !self.options.is_reliable() || self.state() == ChannelState::Closed {
+            return (usize::MAX, true);
+        }
+        let incoming = lock(&self.incoming);
+        (self.receive_limit.saturating_sub(incoming.bytes), incoming.packets.is_empty())
+    }
+
+    /// Hands received packets to the handle. A reliable channel takes them all (the pump gives it
+    /// only what fits its [`room`](Self::room)); an unreliable one drops its oldest packets to stay
+    /// within the receive limit. A closed channel drops them.
+    pub(crate) fn deliver(&self, packets: impl IntoIterator<Item = Packet>) {
         if self.state() == ChannelState::Closed {
-            return Delivery::Queued;
+            return;
         }
         let reliable = self.options.is_reliable();
         let mut incoming = lock(&self.incoming);
         let mut dropped = 0;
         for packet in packets {
-            let cost = cost(&packet);
-            if incoming.bytes + cost > self.receive_limit && !incoming.packets.is_empty() {
-                if reliable {
-                    return Delivery::Overflowed;
-                }
+            let cost = message_cost(&packet);
+            if !reliable {
                 while incoming.bytes + cost > self.receive_limit && incoming.pop().is_some() {
                     dropped += 1;
                 }
@@ -268,7 +265,6 @@ impl ChannelShared {
                 self.label
             );
         }
-        Delivery::Queued
     }
 
     /// The most bytes the channel holds received and unread.
@@ -364,8 +360,9 @@ impl DataChannel {
     }
 
     /// The most bytes of received, unread packets the channel holds (payload plus
-    /// [`MESSAGE_OVERHEAD`] each): past it an unreliable channel drops its oldest packets and a
-    /// reliable one is closed with [`TransportError::ReceiveBufferOverflow`].
+    /// [`MESSAGE_OVERHEAD`] each): past it an unreliable channel drops its oldest packets, and a
+    /// reliable one holds the connection (nothing more is read from it) until the game reads, for
+    /// at most [`HOLD_LIMIT`]; then it is closed with [`TransportError::ReceiveBufferOverflow`].
     pub fn receive_limit(&self) -> usize {
         self.shared.receive_limit
     }
@@ -379,6 +376,22 @@ impl DataChannel {
     /// Takes the next received packet.
     pub fn recv(&self) -> Option<Packet> {
         lock(&self.shared.incoming).pop()
+    }
+
+    /// Takes received packets, oldest first, while they fit in `budget` bytes (each counts its
+    /// payload and [`MESSAGE_OVERHEAD`]); the rest stay queued (one lock for the lot).
+    pub fn recv_within(&self, budget: usize) -> VecDeque<Packet> {
+        let mut incoming = lock(&self.shared.incoming);
+        if incoming.bytes <= budget {
+            return std::mem::take(&mut *incoming).packets;
+        }
+        let mut taken = VecDeque::new();
+        let mut left = budget;
+        while let Some(cost) = incoming.packets.front().map(message_cost).filter(|cost| *cost <= left) {
+            left -= cost;
+            taken.extend(incoming.pop());
+        }
+        taken
     }
 
     /// Takes every received packet at once (one lock for the lot).
@@ -423,6 +436,13 @@ impl DataChannel {
     }
 }
 
+/// How long a reliable channel may stay full, with a message for it waiting, before it is closed
+/// with [`TransportError::ReceiveBufferOverflow`]. Meanwhile the pump reads nothing more from the
+/// connection, so SCTP's receive window closes and the sender waits (back-pressure for the whole
+/// connection): a game that reads every frame never meets the limit, whatever arrives at once,
+/// while a channel nobody reads holds the connection for at most this long.
+pub const HOLD_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What a channel is made with besides its label and options.
 pub(crate) struct ChannelLimits {
     /// The connection's largest message, shared by its channels.
@@ -462,8 +482,8 @@ mod tests {
     #[test]
     fn an_unreliable_channel_drops_its_oldest_packets_past_its_limit() {
         let channel = handle(ChannelOptions { max_retransmits: Some(0), ..Default::default() });
-        let packets = (0..=255u8).map(packet);
-        assert_eq!(channel.shared().deliver(packets), Delivery::Queued);
+        assert_eq!(channel.shared().room(), (usize::MAX, true), "an unreliable channel takes everything");
+        channel.shared().deliver((0..=255u8).map(packet));
         assert_eq!(channel.available_packets(), FILL);
         assert_eq!(channel.dropped_packets(), 256 - FILL);
         let kept: Vec<u8> = channel.recv_all().iter().map(|packet| packet.data[0]).collect();
@@ -471,23 +491,36 @@ mod tests {
     }
 
     #[test]
-    fn a_reliable_channel_overflows_rather_than_drop_a_packet() {
+    fn a_reliable_channel_reports_its_room_and_never_drops_a_packet() {
         let channel = handle(ChannelOptions::default());
-        assert_eq!(channel.shared().deliver((0..FILL as u8).map(packet)), Delivery::Queued);
-        assert_eq!(channel.shared().deliver([packet(1)]), Delivery::Overflowed);
-        assert_eq!(channel.available_packets(), FILL);
+        assert_eq!(channel.shared().room(), (MIN_RECEIVE_LIMIT, true));
+        channel.shared().deliver((0..FILL as u8).map(packet));
+        let (room, empty) = channel.shared().room();
+        assert!(!empty && room < 1000 + MESSAGE_OVERHEAD, "full: {room} bytes of room");
         assert_eq!(channel.dropped_packets(), 0);
         channel.recv();
-        assert_eq!(channel.shared().deliver([packet(1)]), Delivery::Queued, "reading makes room");
+        assert_eq!(channel.shared().room().0, room + 1000 + MESSAGE_OVERHEAD, "reading makes room");
+    }
+
+    #[test]
+    fn receiving_within_a_budget_leaves_the_rest_queued_in_order() {
+        let channel = handle(ChannelOptions::default());
+        channel.shared().deliver((0..5u8).map(packet));
+        let taken: Vec<u8> =
+            channel.recv_within(2 * (1000 + MESSAGE_OVERHEAD) + 10).iter().map(|p| p.data[0]).collect();
+        assert_eq!(taken, [0, 1]);
+        assert!(channel.recv_within(1000).is_empty(), "a packet larger than the budget stays");
+        let rest: Vec<u8> = channel.recv_within(usize::MAX).iter().map(|p| p.data[0]).collect();
+        assert_eq!(rest, [2, 3, 4]);
+        assert_eq!(channel.shared().room(), (MIN_RECEIVE_LIMIT, true));
     }
 
     #[test]
     fn empty_packets_count_against_the_limit() {
         let channel = handle(ChannelOptions::default());
         let empty = || Packet { data: BytesMut::new(), is_string: false };
-        let fits = MIN_RECEIVE_LIMIT / MESSAGE_OVERHEAD;
-        assert_eq!(channel.shared().deliver((0..fits).map(|_| empty())), Delivery::Queued);
-        assert_eq!(channel.shared().deliver([empty()]), Delivery::Overflowed);
+        channel.shared().deliver((0..MIN_RECEIVE_LIMIT / MESSAGE_OVERHEAD).map(|_| empty()));
+        assert_eq!(channel.shared().room(), (0, false));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::sansio::Protocol;
 use tokio::sync::Notify;
 
-use crate::channel::{ChannelLimits, ChannelOptions, ChannelShared, DataChannel};
+use crate::channel::{ChannelLimits, ChannelOptions, ChannelShared, DataChannel, Packet};
 use crate::config::{IceTransportPolicy, TransportConfig};
 use crate::error::excerpt;
 use crate::error::TransportError;
@@ -113,6 +113,16 @@ pub(crate) struct Core {
     receive_limit: usize,
     /// What the remote side has opened in-band, and whether it may open any.
     pub(crate) remote_opens: RemoteOpens,
+    /// A received message whose reliable channel was full: nothing more is read from the core
+    /// until it is delivered (or its channel closed).
+    pub(crate) held: Option<HeldMessage>,
+}
+
+/// A received message waiting for room in its channel, and since when.
+pub(crate) struct HeldMessage {
+    pub(crate) channel: RTCDataChannelId,
+    pub(crate) packet: Packet,
+    pub(crate) since: Instant,
 }
 
 impl Core {
@@ -181,6 +191,7 @@ impl Core {
             task_wakes_at: None,
             due_at: None,
             held_events: Vec::new(),
+            held: None,
             receive_limit: config.channel_receive_limit,
             remote_opens: RemoteOpens::default(),
         })

@@ -50,11 +50,12 @@ pub enum TransportError {
         /// The limit.
         limit: usize,
     },
-    /// A reliable channel received more than its limit of bytes that nobody read: it was closed
-    /// rather than lose a message or grow.
+    /// A reliable channel held its limit of bytes that nobody read for
+    /// [`HOLD_LIMIT`](crate::channel::HOLD_LIMIT) while more waited for it (the connection was held
+    /// meanwhile): it was closed rather than lose a message, grow, or hold the connection longer.
     #[error(
-        "data channel '{label}' (id {id}) received more than {limit} bytes the game did not read; closed \
-         (read its packets every frame, or raise network/limits/webrtc/max_channel_in_buffer_kb)"
+        "data channel '{label}' (id {id}) held {limit} bytes the game did not read for 5 s while more arrived; \
+         closed (read its packets every frame, or raise network/limits/webrtc/max_channel_in_buffer_kb)"
     )]
     ReceiveBufferOverflow {
         /// The channel's label.

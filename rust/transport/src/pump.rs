@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rtc::data_channel::RTCDataChannelId;
@@ -18,14 +18,17 @@ use rtc::peer_connection::RTCPeerConnection;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
-use crate::channel::{ChannelShared, Delivery, Packet};
-use crate::core::{Core, Gathering};
+use crate::channel::{message_cost, ChannelShared, Packet, HOLD_LIMIT};
+use crate::core::{Core, Gathering, HeldMessage};
 use crate::error::{excerpt, TransportError};
 use crate::link::Link;
 use crate::peer::PeerEvent;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SignalingState};
 use crate::udp::UdpPort;
 
+/// How often the pump tries again to hand a held message to its full channel when nothing else
+/// runs it (the game reading the channel does not wake the connection's task; its `poll` does).
+const HELD_RETRY: Duration = Duration::from_millis(10);
 /// Socket reads per pump at most (each up to a batch of datagrams); the rest waits for the next.
 const MAX_READS_PER_PUMP: usize = 32;
 /// Bytes a channel may have unacknowledged in the core before further packets wait in its queue:
@@ -45,6 +48,7 @@ impl Core {
         // rest has nothing to do.
         if received == 0
             && self.due_at.is_some_and(|at| at > now)
+            && self.held.is_none()
             && !self.channels.values().any(|channel| channel.has_queued())
         {
             return self.due_at;
@@ -52,7 +56,7 @@ impl Core {
         self.replay_early_datagrams(now);
         self.run_timers(link, now);
         self.drain_events(link, now);
-        self.drain_messages(link);
+        self.drain_messages(link, now);
         self.fill_from_queues(now);
         self.flush(link);
         // Sends and acknowledgements of this pass changed what the channels have in flight.
@@ -180,10 +184,12 @@ impl Core {
     }
 
     /// When the pump must run next: the core's, the clients' or the handshake watch's next
-    /// deadline, or now if early datagrams wait to be handed back.
+    /// deadline, now if early datagrams wait to be handed back, or soon if a received message
+    /// waits for room in its channel.
     fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
         let replays = self.repairs.has_due().then_some(now);
-        [self.rtc.poll_timeout(), self.servers.poll_timeout(), replays, self.handshake.next_check()]
+        let held = self.held.as_ref().map(|_| now + HELD_RETRY);
+        [self.rtc.poll_timeout(), self.servers.poll_timeout(), replays, self.handshake.next_check(), held]
             .into_iter()
             .flatten()
             .min()
@@ -328,39 +334,68 @@ impl Core {
         }
     }
 
-    /// Hands every received message to its channel.
-    fn drain_messages(&mut self, link: &Link) {
+    /// Hands every received message to its channel, while the channels take them. A message
+    /// for a reliable channel that is full is held, and nothing more is read from the core until
+    /// the game reads that channel (the core's SCTP window closes meanwhile, so the sender
+    /// waits); a channel that stays full for [`HOLD_LIMIT`] is closed, with one error.
+    fn drain_messages(&mut self, link: &Link, now: Instant) {
+        if !self.deliver_held(link, now) {
+            return;
+        }
         let mut batch: Vec<Packet> = Vec::new();
         let mut batch_channel: Option<RTCDataChannelId> = None;
+        let (mut room, mut empty) = (usize::MAX, true);
         while let Some(message) = self.rtc.poll_read() {
             let RTCMessage::DataChannelMessage(id, message) = message.message else { continue };
+            let packet = Packet { data: message.data, is_string: message.is_string };
             if batch_channel != Some(id) {
-                self.deliver(link, batch_channel, &mut batch);
+                self.deliver(batch_channel, &mut batch);
                 batch_channel = Some(id);
+                (room, empty) = self.channels.get(&id).map_or((usize::MAX, true), |channel| channel.room());
             }
-            batch.push(Packet { data: message.data, is_string: message.is_string });
+            let cost = message_cost(&packet);
+            if cost > room && !(empty && batch.is_empty()) {
+                self.held = Some(HeldMessage { channel: id, packet, since: now });
+                break;
+            }
+            room = room.saturating_sub(cost);
+            batch.push(packet);
         }
-        self.deliver(link, batch_channel, &mut batch);
+        self.deliver(batch_channel, &mut batch);
     }
 
-    /// Hands a batch to its channel (messages for no channel of ours are dropped). A reliable
-    /// channel past its receive limit is closed, with one error.
-    fn deliver(&mut self, link: &Link, channel: Option<RTCDataChannelId>, batch: &mut Vec<Packet>) {
+    /// Hands the held message to its channel if it has room now; closes the channel, with one
+    /// error, once it has been full for [`HOLD_LIMIT`]. Returns whether nothing is held any more.
+    fn deliver_held(&mut self, link: &Link, now: Instant) -> bool {
+        let Some(held) = self.held.take() else { return true };
+        let Some(channel) = self.channels.get(&held.channel).cloned() else { return true };
+        let (room, empty) = channel.room();
+        if empty || message_cost(&held.packet) <= room {
+            channel.deliver([held.packet]);
+            return true;
+        }
+        if now.saturating_duration_since(held.since) < HOLD_LIMIT {
+            self.held = Some(held);
+            return false;
+        }
+        self.close_channel(&channel);
+        channel.set_state(ChannelState::Closed);
+        link.push_event(PeerEvent::Error(TransportError::ReceiveBufferOverflow {
+            label: excerpt(channel.label()),
+            id: channel.stream_id(),
+            limit: channel.receive_limit(),
+        }));
+        true
+    }
+
+    /// Hands a batch to its channel (messages for no channel of ours are dropped).
+    fn deliver(&self, channel: Option<RTCDataChannelId>, batch: &mut Vec<Packet>) {
         if batch.is_empty() {
             return;
         }
-        let Some(channel) = channel.and_then(|id| self.channels.get(&id)).cloned() else {
-            batch.clear();
-            return;
-        };
-        if channel.deliver(batch.drain(..)) == Delivery::Overflowed {
-            self.close_channel(&channel);
-            channel.set_state(ChannelState::Closed);
-            link.push_event(PeerEvent::Error(TransportError::ReceiveBufferOverflow {
-                label: excerpt(channel.label()),
-                id: channel.stream_id(),
-                limit: channel.receive_limit(),
-            }));
+        match channel.and_then(|id| self.channels.get(&id)) {
+            Some(channel) => channel.deliver(batch.drain(..)),
+            None => batch.clear(),
         }
     }
 

@@ -122,18 +122,29 @@ fn overflows(errors: &[TransportError]) -> usize {
     errors.iter().filter(|error| matches!(error, TransportError::ReceiveBufferOverflow { .. })).count()
 }
 
-/// A reliable channel whose receiver never reads is closed with one error once the flood passes
-/// its limit; what it holds never grows past the limit.
+/// A reliable channel whose receiver never reads holds the connection (the sender is held back)
+/// and is closed with one error after the hold limit; what it holds never grows past its limit.
 fn flood_a_reliable_channel(options: ChannelOptions) {
     let mut pair = Pair::new(loopback_config());
     let [sender, receiver] = pair.connect(options);
     assert_eq!(receiver.receive_limit(), MIN_RECEIVE_LIMIT);
     let mut most_held = 0;
-    let sent = pair.flood(&sender, 8 * 1024 * 1024, |_| most_held = most_held.max(held(&receiver)));
-    println!("sent {sent} bytes; the receiver held at most {most_held} bytes");
+    // More than the receiver's core can hold while the channel holds the connection (SCTP's
+    // 1 MiB window and rtc's 256 messages) and the sender's 4 MiB send limit together.
+    let total = 32 * 1024 * 1024;
+    let sent = pair.flood(&sender, total, |_| most_held = most_held.max(held(&receiver)));
+    let start = Instant::now();
+    pair.pump_until("the flooded channel closed", |pair| {
+        most_held = most_held.max(held(&receiver));
+        !pair.errors[1].is_empty()
+    });
+    println!(
+        "sent {sent} bytes; the receiver held at most {most_held} bytes; closed {:.1} s after the flood",
+        start.elapsed().as_secs_f64()
+    );
     assert_eq!(receiver.ready_state(), ChannelState::Closed, "the flooded channel is closed");
     assert!(most_held <= MIN_RECEIVE_LIMIT, "held {most_held} bytes");
-    assert!(sent < 8 * 1024 * 1024, "the sender's channel was closed before the flood ended");
+    assert!(sent < total, "the sender was held back, then its channel closed, before the flood ended");
     pair.pump_until("the sender to see its channel closed", |_| sender.ready_state() == ChannelState::Closed);
     assert_eq!(overflows(&pair.errors[1]), 1, "one error: {:?}", pair.errors[1]);
     let message = pair.errors[1][0].to_string();
@@ -180,6 +191,45 @@ fn an_unread_unreliable_channel_keeps_the_newest_messages() {
     assert!(pair.errors[1].is_empty(), "no error: {:?}", pair.errors[1]);
 }
 
+/// Bursts far larger than the receive limit, read a little at a time: the channel holds the
+/// connection while it is full (the sender waits), so nothing is lost or closed, and every
+/// message arrives in order.
+#[test]
+fn a_burst_larger_than_the_limit_read_slowly_arrives_whole_and_in_order() {
+    let mut pair = Pair::new(loopback_config());
+    let [sender, receiver] = pair.connect(ChannelOptions { negotiated_id: Some(1), ..Default::default() });
+    assert_eq!(receiver.receive_limit(), MIN_RECEIVE_LIMIT);
+    // 1000 small messages at once (~96 KiB as counted), then 2 MiB of 16 KiB messages.
+    let mut expected: Vec<Vec<u8>> = (0..1000u32).map(|n| n.to_le_bytes().repeat(16)).collect();
+    expected.extend((0..128u32).map(|n| [n.to_le_bytes().as_slice(), &[9u8; FLOOD_MESSAGE - 4]].concat()));
+    let mut to_send = expected.iter();
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut most_held = 0;
+    let start = Instant::now();
+    while got.len() < expected.len() {
+        assert!(start.elapsed() < DEADLINE, "only {} of {} messages arrived", got.len(), expected.len());
+        for message in to_send.by_ref() {
+            if sender.send(message, false).is_err() {
+                panic!("the sender's buffer is 4 MiB: everything fits");
+            }
+        }
+        pair.pump();
+        most_held = most_held.max(receiver.available_packets() * MESSAGE_OVERHEAD);
+        // The game reads a few messages a frame.
+        for _ in 0..20 {
+            match receiver.recv() {
+                Some(packet) => got.push(packet.data.to_vec()),
+                None => break,
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    println!("{} messages in {:.2} s", got.len(), start.elapsed().as_secs_f64());
+    assert!(got == expected, "every message, in order");
+    assert!(pair.errors[1].is_empty(), "no error: {:?}", pair.errors[1]);
+    assert_eq!(receiver.ready_state(), ChannelState::Open);
+}
+
 #[test]
 fn the_receive_limit_follows_the_configuration_but_never_goes_below_one_message() {
     let limit = 256 * 1024;
@@ -188,6 +238,10 @@ fn the_receive_limit_follows_the_configuration_but_never_goes_below_one_message(
     assert_eq!(receiver.receive_limit(), limit);
     let mut most_held = 0;
     pair.flood(&sender, 2 * 1024 * 1024, |_| most_held = most_held.max(held(&receiver)));
+    pair.pump_until("the flooded channel closed", |pair| {
+        most_held = most_held.max(held(&receiver));
+        !pair.errors[1].is_empty()
+    });
     assert!(most_held > MIN_RECEIVE_LIMIT && most_held <= limit, "held {most_held} bytes");
     assert_eq!(overflows(&pair.errors[1]), 1);
 

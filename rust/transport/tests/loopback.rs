@@ -30,15 +30,6 @@ impl Pair {
         Self { offerer: connection(), answerer: connection(), received_by_answerer: Vec::new() }
     }
 
-    /// A pair whose channels hold up to 2 MiB received and unread (the default holds 64 KiB):
-    /// for tests that send bursts of over 64 KiB before reading, as a game doing so raises
-    /// `network/limits/webrtc/max_channel_in_buffer_kb`.
-    fn roomy() -> Self {
-        let config = || TransportConfig { channel_receive_limit: 2 * 1024 * 1024, ..loopback_config() };
-        let connection = || PeerConnection::new(config()).expect("connection");
-        Self { offerer: connection(), answerer: connection(), received_by_answerer: Vec::new() }
-    }
-
     fn pump(&mut self) {
         forward(&mut self.offerer, &self.answerer);
         let received = forward(&mut self.answerer, &self.offerer);
@@ -140,7 +131,7 @@ fn unreliable_options_are_applied_and_oversized_packets_refused() {
 
 #[test]
 fn the_largest_packet_crosses_a_reliable_channel() {
-    let mut pair = Pair::roomy();
+    let mut pair = Pair::new();
     let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
     let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
     pair.offerer.create_offer().unwrap();
@@ -165,7 +156,7 @@ fn the_largest_packet_crosses_a_reliable_channel() {
 
 #[test]
 fn closing_one_side_is_seen_by_the_other() {
-    let mut pair = Pair::roomy();
+    let mut pair = Pair::new();
     let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
     let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
     pair.offerer.create_offer().unwrap();
@@ -263,7 +254,7 @@ fn create_data_channel_follows_the_w3c_type_checks() {
 
 #[test]
 fn stats_after_100_messages_count_the_traffic_and_name_the_host_pair() {
-    let mut pair = Pair::roomy();
+    let mut pair = Pair::new();
     let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
     let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
     pair.offerer.create_offer().unwrap();

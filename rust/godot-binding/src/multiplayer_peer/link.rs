@@ -7,7 +7,7 @@ use godot::classes::web_rtc_peer_connection::ConnectionState as GodotConnectionS
 use godot::classes::{WebRtcDataChannel, WebRtcPeerConnection};
 use godot::global::Error;
 use godot::prelude::*;
-use mesh_core::{ChannelSpec, ChannelState, ConnectionState, LinkSendError, LinkState, MeshError};
+use mesh_core::{ChannelSpec, ChannelState, ConnectionState, LinkSendError, LinkState, MeshError, PACKET_OVERHEAD};
 use transport::{self as transport, DataChannel, TransportError};
 
 use crate::data_channel::WebRtcDataChannelRs;
@@ -108,13 +108,21 @@ impl ChannelLink {
         }
     }
 
-    fn drain(&mut self) -> Vec<BytesMut> {
+    /// The channel's received packets within `budget` bytes (see `Mesh::receive`): ours hands
+    /// over what fits and keeps the rest; another extension's packets are taken while a packet of
+    /// the largest size would still fit, since their sizes are known only once taken.
+    fn drain(&mut self, budget: Option<usize>) -> Vec<BytesMut> {
+        let budget = budget.unwrap_or(usize::MAX);
         match &self.native {
-            Some(channel) => channel.recv_all().into_iter().map(|packet| packet.data).collect(),
+            Some(channel) => channel.recv_within(budget).into_iter().map(|packet| packet.data).collect(),
             None => {
+                let largest = transport::channel::DEFAULT_MAX_MESSAGE_SIZE + PACKET_OVERHEAD;
                 let mut packets = Vec::new();
-                while self.object.get_available_packet_count() > 0 {
-                    packets.push(BytesMut::from(self.object.get_packet().as_slice()));
+                let mut taken = 0usize;
+                while self.object.get_available_packet_count() > 0 && taken.saturating_add(largest) <= budget {
+                    let packet = BytesMut::from(self.object.get_packet().as_slice());
+                    taken += packet.len() + PACKET_OVERHEAD;
+                    packets.push(packet);
                 }
                 packets
             }
@@ -178,9 +186,9 @@ impl PeerLink {
         }
     }
 
-    /// The packets received on channel `index`.
-    pub(super) fn drain(&mut self, index: usize) -> Vec<BytesMut> {
-        self.channels.get_mut(index).map(ChannelLink::drain).unwrap_or_default()
+    /// The packets received on channel `index`, within `budget` bytes (see `Mesh::receive`).
+    pub(super) fn drain(&mut self, index: usize, budget: Option<usize>) -> Vec<BytesMut> {
+        self.channels.get_mut(index).map(|channel| channel.drain(budget)).unwrap_or_default()
     }
 
     /// Sends on channel `index`.

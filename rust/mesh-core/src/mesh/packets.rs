@@ -20,21 +20,27 @@ pub struct PacketInfo {
 
 impl<L, P: AsRef<[u8]>> Mesh<L, P> {
     /// Moves received packets into the queues: `drain` is called for every channel of every
-    /// link, in insertion and channel order, and returns that channel's packets. Each queue
-    /// holds at most the [receive limit](Self::set_receive_limit): past it an unreliable
-    /// channel's oldest packets are dropped, and a peer whose reliable channel overflows is
-    /// removed (with `peer_disconnected` if it was announced). Returns the removed peers'
-    /// ids and links, for the caller to close, each with the error to report.
+    /// link, in insertion and channel order, with a budget in bytes (each packet counts its
+    /// payload and [`PACKET_OVERHEAD`](super::queue::PACKET_OVERHEAD)), and returns that channel's
+    /// packets. A reliable channel's budget is what its queue has room for within the
+    /// [receive limit](Self::set_receive_limit) (at least one packet of the largest size when it
+    /// is empty): what does not fit stays in the link, whose transport holds the sender back. An
+    /// unreliable channel has no budget (`None`): its queue drops its oldest packets instead. A
+    /// peer whose drain returned more than its budget on a reliable channel is removed (with
+    /// `peer_disconnected` if it was announced). Returns the removed peers' ids and links, for the
+    /// caller to close, each with the error to report.
     pub fn receive<I: IntoIterator<Item = P>>(
         &mut self,
-        mut drain: impl FnMut(&mut L, usize) -> I,
+        mut drain: impl FnMut(&mut L, usize, Option<usize>) -> I,
     ) -> Vec<(i32, L, MeshError)> {
         let limit = self.receive_limit;
+        let largest = self.max_packet_size;
         let mut overflowed = Vec::new();
         for peer in &mut self.peers {
             'channels: for (channel_index, queue) in peer.queues.iter_mut().enumerate() {
                 let reliable = channel_kind(&self.extras, channel_index).1 == TransferMode::Reliable;
-                for packet in drain(&mut peer.link, channel_index) {
+                let budget = reliable.then(|| queue.room(limit, largest));
+                for packet in drain(&mut peer.link, channel_index, budget) {
                     match queue.push(packet, limit, reliable) {
                         Pushed::Queued { dropped } => {
                             self.dropped += dropped;

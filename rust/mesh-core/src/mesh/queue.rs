@@ -48,6 +48,16 @@ impl<P: AsRef<[u8]>> PacketQueue<P> {
         Pushed::Queued { dropped }
     }
 
+    /// Bytes of packets (each its payload and [`PACKET_OVERHEAD`]) the queue takes now within
+    /// `limit`; an empty queue takes at least one packet of `largest` bytes.
+    pub(crate) fn room(&self, limit: usize, largest: usize) -> usize {
+        if self.packets.is_empty() {
+            limit.max(largest + PACKET_OVERHEAD)
+        } else {
+            limit.saturating_sub(self.bytes)
+        }
+    }
+
     /// Takes the oldest packet.
     pub(crate) fn pop(&mut self) -> Option<P> {
         let packet = self.packets.pop_front()?;

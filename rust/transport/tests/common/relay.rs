@@ -8,8 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use transport::{
-    ChannelOptions, ChannelState, ConnectionState, DataChannel, PeerConnection, PeerEvent, SdpKind, TransportConfig,
-    TransportError,
+    ChannelOptions, ChannelState, ConnectionState, DataChannel, PeerConnection, PeerEvent, SdpKind, TransportError,
 };
 
 use super::{loopback_config, LOOPBACK};
@@ -209,10 +208,7 @@ pub(crate) struct RelayedPair {
 impl RelayedPair {
     /// Starts connecting two connections through a new relay whose drops follow `seed`.
     pub(crate) fn connecting(seed: u64) -> Self {
-        // Over a lossy path a retransmission that fills a gap releases everything SCTP held
-        // behind it at once (up to its 1 MiB window): the channels hold that much unread.
-        let config = || TransportConfig { channel_receive_limit: 1024 * 1024, ..loopback_config() };
-        let mut connections = [0, 1].map(|_| PeerConnection::new(config()).expect("connection"));
+        let mut connections = [0, 1].map(|_| PeerConnection::new(loopback_config()).expect("connection"));
         let options = || ChannelOptions { negotiated_id: Some(1), ..Default::default() };
         let channels = [0, 1].map(|side| connections[side].create_data_channel("data", options()).unwrap());
         connections[0].create_offer().unwrap();

@@ -65,7 +65,7 @@ fn push(mesh: &mut TestMesh, id: i32, channel: usize, packet: &'static str) {
     let link = mesh.link_mut(id).unwrap();
     link.inbox.resize(channel.max(link.inbox.len()) + 1, Vec::new());
     link.inbox[channel].push(packet);
-    let removed = mesh.receive(|link, channel| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
+    let removed = mesh.receive(|link, channel, _| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
     assert!(removed.is_empty(), "no queue overflows");
 }
 
@@ -434,14 +434,48 @@ fn send_applies_the_size_limit_and_the_failure_rule() {
 /// 30-byte packets, which count for 30 + PACKET_OVERHEAD bytes each.
 const PACKET: &str = "abcdefghijklmnopqrstuvwxyz0123";
 
-/// Queues `count` packets on `channel` of peer `id` and runs a receive; returns the removed
-/// peers with their errors.
+/// Queues `count` packets on `channel` of peer `id` and runs a receive whose links hand over
+/// everything, whatever their budget; returns the removed peers with their errors.
 fn flood(mesh: &mut TestMesh, id: i32, channel: usize, count: usize) -> Vec<(i32, MeshError)> {
     let link = mesh.link_mut(id).unwrap();
     link.inbox.resize(channel.max(link.inbox.len()) + 1, Vec::new());
     link.inbox[channel].extend(std::iter::repeat_n(PACKET, count));
-    let removed = mesh.receive(|link, channel| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
+    let removed = mesh.receive(|link, channel, _| link.inbox.get_mut(channel).map(std::mem::take).unwrap_or_default());
     removed.into_iter().map(|(id, _, error)| (id, error)).collect()
+}
+
+/// Runs a receive whose links hand over what fits their budget and keep the rest, as ours do;
+/// returns how many packets each channel of peer `id` kept.
+fn receive_within_budgets(mesh: &mut TestMesh, id: i32) -> Vec<usize> {
+    let removed = mesh.receive(|link, channel, budget| {
+        let Some(inbox) = link.inbox.get_mut(channel) else { return Vec::new() };
+        let fits = match budget {
+            Some(bytes) => inbox.len().min(bytes / (PACKET.len() + PACKET_OVERHEAD)),
+            None => inbox.len(),
+        };
+        inbox.drain(..fits).collect()
+    });
+    assert!(removed.is_empty(), "a link within its budget never costs the peer");
+    mesh.link(id).unwrap().inbox.iter().map(Vec::len).collect()
+}
+
+#[test]
+fn a_reliable_channel_takes_what_its_queue_has_room_for_and_leaves_the_rest_in_the_link() {
+    let mut mesh = mesh(MESH, 1);
+    mesh.set_receive_limit(10 * (PACKET.len() + PACKET_OVERHEAD));
+    add(&mut mesh, 2);
+    ready(&mut mesh, &[2]);
+    let link = mesh.link_mut(2).unwrap();
+    link.inbox.resize(3, Vec::new());
+    link.inbox[0].extend(std::iter::repeat_n(PACKET, 15));
+    link.inbox[2].extend(std::iter::repeat_n(PACKET, 5000));
+    assert_eq!(receive_within_budgets(&mut mesh, 2), [5, 0, 0], "the unreliable channel takes all, trimming");
+    assert!(mesh.has_peer(2));
+    assert_eq!(receive_within_budgets(&mut mesh, 2), [5, 0, 0], "nothing read, nothing taken");
+    for _ in 0..5 {
+        assert_eq!(mesh.pop_packet().map(|(info, _)| info.mode), Some(TransferMode::Reliable));
+    }
+    assert_eq!(receive_within_budgets(&mut mesh, 2), [0, 0, 0], "read five, took five");
 }
 
 #[test]
@@ -479,7 +513,7 @@ fn an_unread_unreliable_channel_keeps_its_newest_packets_within_the_limit() {
 }
 
 #[test]
-fn a_peer_whose_reliable_channel_overflows_is_dropped_with_one_error() {
+fn a_peer_whose_link_hands_over_more_than_its_reliable_budget_is_dropped_with_one_error() {
     let mut mesh = mesh(MESH, 1);
     mesh.set_receive_limit(10 * (PACKET.len() + PACKET_OVERHEAD));
     add(&mut mesh, 2);
