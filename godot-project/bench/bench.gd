@@ -16,7 +16,8 @@ const LARGEST := 65536
 const WINDOW := 1024 * 1024
 ## Each channel may hold twice the window unread (the project setting
 ## network/limits/webrtc/max_channel_in_buffer_kb, 64 KiB by default): the whole window can
-## arrive between two polls, and a reliable channel past its limit is closed.
+## arrive between two polls, and a full reliable channel holds its connection until it is read,
+## so the bench would measure that limit rather than the transport.
 const CHANNEL_IN_BUFFER_KB := 2 * WINDOW / 1024
 ## What a WebRTC channel holds unsent and unacknowledged at most (put_packet refuses past it with
 ## ERR_OUT_OF_MEMORY): the sender waits instead (lost unreliable packets leave the window).

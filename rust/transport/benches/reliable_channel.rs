@@ -30,7 +30,8 @@ fn forward(from: &mut PeerConnection, to: &PeerConnection) {
 }
 
 fn open_pair() -> Result<(PeerConnection, PeerConnection, DataChannel, DataChannel), TransportError> {
-    // Up to 1 MiB in flight may arrive between two reads: the receiver holds that much unread.
+    // Up to 1 MiB in flight may arrive between two reads: the receiver holds that much unread
+    // (a full reliable channel would hold the connection, and the bench measure that limit).
     let config = TransportConfig {
         bind_address: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         channel_receive_limit: 2 * 1024 * 1024,
