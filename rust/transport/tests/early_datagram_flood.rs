@@ -9,7 +9,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::loopback_config;
+use common::{hand_over, loopback_config};
 use transport::{ChannelOptions, ChannelState, PeerConnection, PeerEvent, SdpKind};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -60,25 +60,6 @@ fn host_port(events: &[PeerEvent]) -> Option<u16> {
         PeerEvent::IceCandidateCreated { candidate, .. } => candidate.split_whitespace().nth(5)?.parse().ok(),
         _ => None,
     })
-}
-
-/// Hands `events` of one side to the other (an offer is applied locally first).
-fn hand_over(events: Vec<PeerEvent>, from: &PeerConnection, to: &PeerConnection) {
-    for event in events {
-        match event {
-            PeerEvent::SessionDescriptionCreated { kind, sdp } => {
-                if kind == SdpKind::Offer {
-                    from.set_local_description(kind, sdp.clone()).expect("local offer");
-                }
-                to.set_remote_description(kind, sdp).expect("remote description");
-            }
-            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
-                to.add_ice_candidate(&mid, index, &candidate).expect("candidate");
-            }
-            PeerEvent::Error(error) => panic!("transport error: {error}"),
-            _ => {}
-        }
-    }
 }
 
 /// Sends the two attacks at `port` on 127.0.0.1, pumping `target` now and then.

@@ -21,8 +21,15 @@ pub(crate) fn loopback_config() -> TransportConfig {
 /// Forwards one side's signaling to the other, as Godot's webrtc_minimal demo does (an offer is
 /// applied locally first); returns the channels it received in-band. Panics on a transport error.
 pub(crate) fn forward(from: &mut PeerConnection, to: &PeerConnection) -> Vec<DataChannel> {
+    let events = from.poll();
+    hand_over(events, from, to)
+}
+
+/// Hands `events` that `from` reported to `to`, as [`forward`] does; returns the channels `from`
+/// received in-band. Panics on a transport error.
+pub(crate) fn hand_over(events: Vec<PeerEvent>, from: &PeerConnection, to: &PeerConnection) -> Vec<DataChannel> {
     let mut received = Vec::new();
-    for event in from.poll() {
+    for event in events {
         match event {
             PeerEvent::SessionDescriptionCreated { kind, sdp } => {
                 if kind == SdpKind::Offer {
