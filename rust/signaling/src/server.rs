@@ -53,10 +53,15 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// frame size). A client that lets more pile up, beyond what its socket took, does not read: it
 /// is closed, rather than let the server grow without bound.
 const UNSENT_FRAMES: usize = 16;
+/// Relayed text (offers, answers, candidates) that may wait for one receiver's writer at most,
+/// in largest frames (512 KiB with the default frame size), beside the server's own messages'
+/// [`UNSENT_FRAMES`]: relays never fill the room the server's own messages need, so however many
+/// members flood one, the receiver is never closed for their sake. Past it the sender holding
+/// the most of it is closed.
+const RELAY_FRAMES: usize = 8;
 /// Text relayed by one sender that may wait for one receiver's writer at most, in largest frames
-/// (256 KiB with the default frame size): a quarter of [`UNSENT_FRAMES`], so that one member
-/// flooding another is stopped before the receiver's queue is full and the others' relays still
-/// get through. Past it the sender is closed.
+/// (256 KiB with the default frame size): half of [`RELAY_FRAMES`], so that one member flooding
+/// another is stopped while the others' relays still get through. Past it the sender is closed.
 const RELAY_SHARE_FRAMES: usize = 4;
 /// How long the pump lets close frames go out after the shared directory is lost.
 const LOST_GRACE: Duration = Duration::from_millis(500);
@@ -103,6 +108,8 @@ struct Connection {
     /// Bytes of text that may still be queued for its writer; each text holds its share until
     /// it is written.
     unsent: Arc<Semaphore>,
+    /// Bytes of relayed text that may still be queued for its writer (see [`RELAY_FRAMES`]).
+    relays: Arc<Semaphore>,
     /// For each client that relayed to it lately: bytes of that client's relays that may still
     /// be queued for its writer (see [`RELAY_SHARE_FRAMES`]).
     relayed_from: HashMap<ClientId, Arc<Semaphore>>,
@@ -247,8 +254,16 @@ impl Pump {
         let _ = stream.set_nodelay(true);
         let (commands, queue) = mpsc::unbounded_channel();
         let unsent = Arc::new(Semaphore::new(self.max_unsent()));
-        let connection =
-            Connection { address, forwarded: None, commands, unsent, relayed_from: HashMap::new(), open: false };
+        let relays = Arc::new(Semaphore::new(self.max_relayed()));
+        let connection = Connection {
+            address,
+            forwarded: None,
+            commands,
+            unsent,
+            relays,
+            relayed_from: HashMap::new(),
+            open: false,
+        };
         self.connections.insert(client, connection);
         let setup = Setup {
             max_frame_size: self.config.max_frame_size,
@@ -324,16 +339,23 @@ impl Pump {
         }
     }
 
+    /// Bytes of relayed text that may wait for one receiver's writer.
+    fn max_relayed(&self) -> usize {
+        self.config.max_frame_size.saturating_mul(RELAY_FRAMES).min(Semaphore::MAX_PERMITS)
+    }
+
     /// Bytes of one sender's relays that may wait for one receiver's writer.
     fn max_relay_share(&self) -> usize {
         self.config.max_frame_size.saturating_mul(RELAY_SHARE_FRAMES).min(Semaphore::MAX_PERMITS)
     }
 
-    /// Queues `text`, relayed from `from` (`None`: a member on another instance), for `client`.
-    /// If it would put more than [`Pump::max_unsent`] in front of the receiver's writer, or more
-    /// than [`Pump::max_relay_share`] of the sender's relays, the sender pays: the text is
-    /// dropped and the sender is closed (a sender on another instance is bounded by its own
-    /// instance's rate limit; only its text is dropped). The receiver stays.
+    /// Queues `text`, relayed from `from` (`None`: a member on another instance), for `client`,
+    /// within the receiver's room for relays ([`Pump::max_relayed`]) and the sender's share of it
+    /// ([`Pump::max_relay_share`]). Past the share, the sender pays: the text is dropped and the
+    /// sender closed. Past the room (several senders flooding one receiver), the text is dropped
+    /// and the sender holding the most of the room is closed. The receiver always stays: relays
+    /// never take the room the server's own messages need. (A sender on another instance is
+    /// bounded by its own instance's rate limit; only its text is dropped.)
     fn relay_text(&mut self, client: ClientId, from: Option<ClientId>, text: String) {
         let max_share = self.max_relay_share();
         let max_senders = self.config.limits.max_lobby_peers;
@@ -351,13 +373,27 @@ impl Pump {
                 Arc::clone(share).try_acquire_many_owned(size).map(Some)
             }
         };
-        let queue_share = Arc::clone(&connection.unsent).try_acquire_many_owned(size);
-        match (queue_share, sender_share) {
-            (Ok(queue_share), Ok(sender_share)) => self.command(client, Command::Text(text, queue_share, sender_share)),
-            _ => match from {
-                Some(sender) => self.signaling.relay_overflowed(sender, client),
-                None => log(client, &connection.origin(), "dropped a relay from another instance: its queue is full"),
-            },
+        let Ok(sender_share) = sender_share else {
+            if let Some(sender) = from {
+                self.signaling.relay_overflowed(sender, client);
+            }
+            return;
+        };
+        match Arc::clone(&connection.relays).try_acquire_many_owned(size) {
+            Ok(room) => self.command(client, Command::Text(text, room, sender_share)),
+            Err(_) => {
+                // The sender holding the most of the receiver's room pays.
+                let heaviest = connection
+                    .relayed_from
+                    .iter()
+                    .max_by_key(|(_, share)| max_share - share.available_permits().min(max_share))
+                    .map(|(sender, _)| *sender)
+                    .or(from);
+                log(client, &connection.origin(), "dropped a relay: the room for relays is full");
+                if let Some(sender) = heaviest {
+                    self.signaling.relay_overflowed(sender, client);
+                }
+            }
         }
     }
 

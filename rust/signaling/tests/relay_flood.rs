@@ -103,3 +103,69 @@ async fn until_ended(flooder: &mut common::Ws) -> String {
         Err(reason) => reason,
     }
 }
+
+/// Several members flood the host at once, each within its own share: together they fill the
+/// room for relays, and the one holding the most of it pays each time. The host is never closed
+/// (the server's own messages to it have room of their own), hears a newcomer join, and the
+/// lobby goes on.
+#[tokio::test]
+async fn several_members_flooding_the_host_at_once_never_close_the_host() {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = Arc::clone(&log);
+    let mut server =
+        Server::start(&["--max-messages-per-second", "100000"], move |line| lock(&lines).push(line.to_owned()));
+    let mut host = server.connect().await;
+    let lobby = join(&mut host, "").await.lobby;
+    let mut flooders = Vec::new();
+    for _ in 0..4 {
+        let mut flooder = server.connect().await;
+        let id = join(&mut flooder, &lobby).await.peer_id;
+        assert_eq!(next(&mut host).await, Ok(Message::new(Kind::PeerConnect, id, "")));
+        flooders.push(flooder);
+    }
+    let offer = Message::new(Kind::Offer, HOST_ID, "o".repeat(MAX_FRAME_SIZE - 64)).to_json();
+    let floods = flooders.into_iter().map(|mut flooder| {
+        let offer = offer.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            for _ in 0..FLOOD_OFFERS / 4 {
+                let sent = timeout(STEP, flooder.send(Frame::Text(offer.clone().into()))).await;
+                if !matches!(sent, Ok(Ok(()))) || started.elapsed() > FLOOD_LIMIT {
+                    break;
+                }
+            }
+            flooder
+        })
+    });
+    let mut flooders = Vec::new();
+    for flood in floods {
+        flooders.push(flood.await.expect("a flood task"));
+    }
+    // A newcomer joins: the server tells the host, whose queue is full of relays.
+    let mut guest = server.connect().await;
+    let guest_id = join(&mut guest, &lobby).await.peer_id;
+    let closes: Vec<String> = lock(&log).iter().filter(|line| line.contains("closed")).cloned().collect();
+    figure(format_args!("{} of 4 flooders closed while flooding the host together", closes.len()));
+    assert!(!closes.is_empty(), "the room for relays filled and a flooder paid");
+    assert!(
+        closes.iter().all(|line| line.ends_with(&format!("closed: peer {HOST_ID} does not read as fast as you send"))),
+        "only flooders are closed, never the host: {closes:?}"
+    );
+    // The host catches up and hears the newcomer.
+    let mut heard = false;
+    for _ in 0..CATCH_UP_FRAMES {
+        match next(&mut host).await {
+            Ok(message) if message == Message::new(Kind::PeerConnect, guest_id, "") => {
+                heard = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(reason) => panic!("the host was closed: {reason}"),
+        }
+    }
+    assert!(heard, "the host hears the newcomer join");
+    send(&mut host, Message::new(Kind::Offer, guest_id, "offer-sdp")).await;
+    assert_eq!(next(&mut guest).await, Ok(Message::new(Kind::Offer, HOST_ID, "offer-sdp")));
+    drop(flooders);
+    server.assert_alive("at the end");
+}

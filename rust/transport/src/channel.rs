@@ -228,10 +228,10 @@ impl ChannelShared {
 
     /// How many more bytes of received packets (as counted, [`MESSAGE_OVERHEAD`] each included)
     /// the channel takes now, and whether its queue is empty (an empty queue takes any one
-    /// packet). An unreliable or closed channel takes everything (it drops its oldest packets, or
-    /// all of them).
+    /// packet). An unreliable, closing or closed channel takes everything (it drops its oldest
+    /// packets; a closing one is not read any more, and a closed one drops them all).
     pub(crate) fn room(&self) -> (usize, bool) {
-        if !self.options.is_reliable() || self.state() == ChannelState::Closed {
+        if !self.options.is_reliable() || matches!(self.state(), ChannelState::Closing | ChannelState::Closed) {
             return (usize::MAX, true);
         }
         let incoming = lock(&self.incoming);
@@ -240,9 +240,9 @@ impl ChannelShared {
 
     /// Hands received packets to the handle. A reliable channel takes them all (the pump gives it
     /// only what fits its [`room`](Self::room)); an unreliable one drops its oldest packets to stay
-    /// within the receive limit. A closed channel drops them.
+    /// within the receive limit. A closing or closed channel drops them.
     pub(crate) fn deliver(&self, packets: impl IntoIterator<Item = Packet>) {
-        if self.state() == ChannelState::Closed {
+        if matches!(self.state(), ChannelState::Closing | ChannelState::Closed) {
             return;
         }
         let reliable = self.options.is_reliable();

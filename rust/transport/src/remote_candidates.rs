@@ -3,7 +3,8 @@
 //! Each remote candidate makes candidate pairs the ICE agent checks: a remote description with
 //! thousands of candidates would aim checks at thousands of addresses of its choosing, and grow
 //! the agent's tables. The candidates inside remote descriptions and the trickled ones count
-//! together; past [`MAX_REMOTE_CANDIDATES`], a description's further candidate lines are dropped
+//! together, over the connection's life (a renegotiation's description counts again, as the agent
+//! keeps what it had); past [`MAX_REMOTE_CANDIDATES`], a description's further candidate lines are dropped
 //! and further trickled candidates refused, with one warning in the log.
 
 use crate::error::TransportError;

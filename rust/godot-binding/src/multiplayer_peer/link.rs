@@ -109,17 +109,16 @@ impl ChannelLink {
     }
 
     /// The channel's received packets within `budget` bytes (see `Mesh::receive`): ours hands
-    /// over what fits and keeps the rest; another extension's packets are taken while a packet of
-    /// the largest size would still fit, since their sizes are known only once taken.
+    /// over what fits and keeps the rest; another extension's packets are taken until the budget
+    /// is reached, the last one possibly past it (their sizes are known only once taken).
     fn drain(&mut self, budget: Option<usize>) -> Vec<BytesMut> {
         let budget = budget.unwrap_or(usize::MAX);
         match &self.native {
             Some(channel) => channel.recv_within(budget).into_iter().map(|packet| packet.data).collect(),
             None => {
-                let largest = transport::channel::DEFAULT_MAX_MESSAGE_SIZE + PACKET_OVERHEAD;
                 let mut packets = Vec::new();
                 let mut taken = 0usize;
-                while self.object.get_available_packet_count() > 0 && taken.saturating_add(largest) <= budget {
+                while self.object.get_available_packet_count() > 0 && taken < budget {
                     let packet = BytesMut::from(self.object.get_packet().as_slice());
                     taken += packet.len() + PACKET_OVERHEAD;
                     packets.push(packet);

@@ -1,6 +1,6 @@
 //! Receiving: per-channel queues filled at poll time, read in the engine's round robin.
 
-use super::queue::{PacketQueue, Pushed};
+use super::queue::{PacketQueue, Pushed, PACKET_OVERHEAD};
 use super::{channel_kind, channel_label, Mesh};
 use crate::channels::TransferMode;
 use crate::error::MeshError;
@@ -24,10 +24,11 @@ impl<L, P: AsRef<[u8]>> Mesh<L, P> {
     /// payload and [`PACKET_OVERHEAD`](super::queue::PACKET_OVERHEAD)), and returns that channel's
     /// packets. A reliable channel's budget is what its queue has room for within the
     /// [receive limit](Self::set_receive_limit) (at least one packet of the largest size when it
-    /// is empty): what does not fit stays in the link, whose transport holds the sender back. An
-    /// unreliable channel has no budget (`None`): its queue drops its oldest packets instead. A
-    /// peer whose drain returned more than its budget on a reliable channel is removed (with
-    /// `peer_disconnected` if it was announced). Returns the removed peers' ids and links, for the
+    /// is empty): what does not fit stays in the link, whose transport holds the sender back (a link
+    /// that learns sizes only once it took a packet may pass it by one packet). An unreliable
+    /// channel has no budget (`None`): its queue drops its oldest packets instead. A peer whose
+    /// drain returned more than that on a reliable channel is removed (with `peer_disconnected`
+    /// if it was announced). Returns the removed peers' ids and links, for the
     /// caller to close, each with the error to report.
     pub fn receive<I: IntoIterator<Item = P>>(
         &mut self,
@@ -40,8 +41,12 @@ impl<L, P: AsRef<[u8]>> Mesh<L, P> {
             'channels: for (channel_index, queue) in peer.queues.iter_mut().enumerate() {
                 let reliable = channel_kind(&self.extras, channel_index).1 == TransferMode::Reliable;
                 let budget = reliable.then(|| queue.room(limit, largest));
+                // A link that learns a packet's size only once it took it may pass its budget by
+                // one packet; a reliable queue past that is a link that ignored its budget.
+                let hard_limit =
+                    if reliable { limit.max(largest + PACKET_OVERHEAD) + largest + PACKET_OVERHEAD } else { limit };
                 for packet in drain(&mut peer.link, channel_index, budget) {
-                    match queue.push(packet, limit, reliable) {
+                    match queue.push(packet, hard_limit, reliable) {
                         Pushed::Queued { dropped } => {
                             self.dropped += dropped;
                             if peer.announced {
