@@ -32,7 +32,7 @@ use crate::ice_tally::IceTally;
 use crate::link::Link;
 use crate::peer::PeerEvent;
 use crate::remote_candidates::RemoteCandidates;
-use crate::remote_channels::{RemoteOpens, MAX_REMOTE_CHANNELS};
+use crate::remote_channels::RemoteOpens;
 use crate::servers::IceServers;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
 use crate::wire_repairs::WireRepairs;
@@ -307,19 +307,17 @@ impl Core {
     }
 
     /// Wraps a channel the remote side opened, unless it is one too many
-    /// ([`MAX_REMOTE_CHANNELS`], [`MAX_REMOTE_OPENS`]) or the connection refuses them all: then
+    /// ([`MAX_REMOTE_CHANNELS`](crate::remote_channels::MAX_REMOTE_CHANNELS), [`MAX_REMOTE_OPENS`](crate::remote_channels::MAX_REMOTE_OPENS)) or the connection refuses them all: then
     /// it is closed at once (a warning the first time).
     pub(crate) fn adopt_remote_channel(&mut self, link: &Weak<Link>, id: RTCDataChannelId) -> Option<DataChannel> {
-        if self.remote_opens.live >= MAX_REMOTE_CHANNELS {
-            // Counted again from the channels themselves, in case a closing went unreported.
-            self.remote_opens.live = self
-                .channels
-                .values()
-                .filter(|channel| channel.remote && channel.state() != ChannelState::Closed)
-                .count();
-        }
+        // Counted from the channels themselves (closed ones are no longer live, whoever closed
+        // them); a mesh's connection refuses them all without counting.
+        let live = || {
+            self.channels.values().filter(|channel| channel.remote && channel.state() != ChannelState::Closed).count()
+        };
+        let live = if self.remote_opens.refuse_all { 0 } else { live() };
         let mut channel = self.rtc.data_channel(id)?;
-        if let Some(reason) = self.remote_opens.admit() {
+        if let Some(reason) = self.remote_opens.admit(live) {
             let label = excerpt(channel.label());
             if let Err(error) = channel.close() {
                 log::debug!("data channel '{label}': close failed: {error}");

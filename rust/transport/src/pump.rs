@@ -292,9 +292,6 @@ impl Core {
             }
             RTCDataChannelEvent::OnClose(id) => {
                 if let Some(channel) = self.channels.remove(&id) {
-                    if channel.remote {
-                        self.remote_opens.closed();
-                    }
                     channel.drop_queued();
                     channel.set_state(ChannelState::Closed);
                 }

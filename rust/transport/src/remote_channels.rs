@@ -12,8 +12,6 @@ pub const MAX_REMOTE_OPENS: usize = 1024;
 /// The channels the remote side opened in-band on one connection.
 #[derive(Debug, Default)]
 pub(crate) struct RemoteOpens {
-    /// Live ones (adopted and not closed yet).
-    pub(crate) live: usize,
     /// All of them, over the connection's life.
     pub(crate) total: usize,
     /// Close every one at once (the connection belongs to a mesh, which reads none).
@@ -23,24 +21,19 @@ pub(crate) struct RemoteOpens {
 }
 
 impl RemoteOpens {
-    /// Counts an opening; returns why it is refused, if it is.
-    pub(crate) fn admit(&mut self) -> Option<String> {
+    /// Counts an opening while `live` remote channels are open; returns why it is refused, if it
+    /// is.
+    pub(crate) fn admit(&mut self, live: usize) -> Option<String> {
         self.total = self.total.saturating_add(1);
         if self.refuse_all {
             Some("this connection refuses channels opened by the remote side (a mesh reads only its negotiated channels)".into())
-        } else if self.live >= MAX_REMOTE_CHANNELS {
+        } else if live >= MAX_REMOTE_CHANNELS {
             Some(format!("the remote side already has {MAX_REMOTE_CHANNELS} channels open (the most allowed)"))
         } else if self.total > MAX_REMOTE_OPENS {
             Some(format!("the remote side opened {MAX_REMOTE_OPENS} channels on this connection (the most allowed)"))
         } else {
-            self.live += 1;
             None
         }
-    }
-
-    /// Counts a live one closed.
-    pub(crate) fn closed(&mut self) {
-        self.live = self.live.saturating_sub(1);
     }
 }
 
@@ -51,20 +44,17 @@ mod tests {
     #[test]
     fn live_channels_and_openings_are_capped() {
         let mut opens = RemoteOpens::default();
-        assert!((0..MAX_REMOTE_CHANNELS).all(|_| opens.admit().is_none()));
-        assert!(opens.admit().is_some(), "one live channel too many");
+        assert!((0..MAX_REMOTE_CHANNELS).all(|live| opens.admit(live).is_none()));
+        assert!(opens.admit(MAX_REMOTE_CHANNELS).is_some(), "one live channel too many");
         for _ in MAX_REMOTE_CHANNELS + 1..MAX_REMOTE_OPENS {
-            opens.closed();
-            assert!(opens.admit().is_none());
+            assert!(opens.admit(MAX_REMOTE_CHANNELS - 1).is_none());
         }
-        opens.closed();
-        assert!(opens.admit().is_some(), "one opening too many, though few are live");
+        assert!(opens.admit(0).is_some(), "one opening too many, though none is live");
     }
 
     #[test]
     fn a_connection_that_refuses_them_all_admits_none() {
         let opens = &mut RemoteOpens { refuse_all: true, ..Default::default() };
-        assert!(opens.admit().is_some());
-        assert_eq!(opens.live, 0);
+        assert!(opens.admit(0).is_some());
     }
 }
