@@ -204,7 +204,7 @@ func throughput(pair: Dictionary, mode_name: String, size: int) -> Dictionary:
 	var last_progress := started
 	# The WebRTC classes' channel of this mode (ENet has none), to wait rather than overfill it.
 	var channel: WebRTCDataChannel = null
-	if sender.has_method("get_peer"):
+	if not sender is ENetMultiplayerPeer:
 		channel = sender.get_peer(pair.receiver_id)["channels"][0 if reliable else 2]
 	while received + written_off < count:
 		while sent < count and (sent - received - written_off) * size < WINDOW:
