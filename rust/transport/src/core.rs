@@ -371,9 +371,10 @@ impl Core {
             log::debug!("closing the connection: {error}");
         }
         // The goodbyes first (over a relay, they need its allocation), then the allocations.
-        self.flush(link);
-        self.servers.close(Instant::now());
-        self.flush(link);
+        let now = Instant::now();
+        self.flush(link, now);
+        self.servers.close(now);
+        self.flush(link, now);
         for (_, channel) in self.channels.drain() {
             channel.drop_queued();
             channel.set_state(ChannelState::Closed);

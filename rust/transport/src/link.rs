@@ -85,7 +85,7 @@ impl Link {
     pub(crate) fn close_channel(self: &Arc<Self>, channel: &ChannelShared) {
         let mut core = self.core();
         core.close_channel(channel);
-        core.flush(self);
+        core.flush(self, Instant::now());
         core.wake_task_if_due_sooner(self);
     }
 }

@@ -58,7 +58,7 @@ impl Core {
         self.drain_events(link, now);
         self.drain_messages(link, now);
         self.fill_from_queues(now);
-        self.flush(link);
+        self.flush(link, now);
         // Sends and acknowledgements of this pass changed what the channels have in flight.
         for channel in self.channels.values() {
             note_unacknowledged(&mut self.rtc, channel);
@@ -425,7 +425,7 @@ impl Core {
         self.due_at = None;
         self.give_to_core(channel, packet, now)?;
         note_unacknowledged(&mut self.rtc, channel);
-        self.flush(link);
+        self.flush(link, now);
         self.wake_task_if_due_sooner(link);
         Ok(())
     }
@@ -458,18 +458,18 @@ impl Core {
         Ok(())
     }
 
-    /// Sends everything the core and the clients have to send.
-    pub(crate) fn flush(&mut self, link: &Link) {
+    /// Sends everything the core and the clients have to send, at `now` (the connectivity
+    /// checks' pacing counts from it).
+    pub(crate) fn flush(&mut self, link: &Link, now: Instant) {
         let mut batch = Batch::default();
         while let Some(write) = self.rtc.poll_write() {
-            let TaggedBytesMut { transport, message, now } = write;
+            let TaggedBytesMut { transport, message, now: made_at } = write;
             let (local, to) = (transport.local_addr, transport.peer_addr);
-            self.handshake.on_sent(&message, now);
-            for _ in 0..self.repairs.on_sending(local, to, &message, now) {
-                self.send_datagram(link, &mut batch, (local, to), &message, now);
+            self.handshake.on_sent(&message, made_at);
+            for _ in 0..self.repairs.on_sending(local, to, &message, made_at) {
+                self.send_datagram(link, &mut batch, (local, to), &message, made_at);
             }
         }
-        let now = Instant::now();
         for (local, to, check) in self.repairs.paced_checks(now) {
             self.send_datagram(link, &mut batch, (local, to), &check, now);
         }
