@@ -31,14 +31,7 @@ const CATCH_UP_FRAMES: usize = 10_000;
 
 #[tokio::test]
 async fn a_member_flooding_the_host_is_closed_and_the_lobby_goes_on() {
-    // The rate limit is raised so that only what waits for the host is at stake (at the default
-    // rate the flooder would be closed for flooding after its burst of 200).
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let lines = Arc::clone(&log);
-    let mut server =
-        Server::start(&["--max-messages-per-second", "100000"], move |line| lock(&lines).push(line.to_owned()));
-    let mut host = server.connect().await;
-    let lobby = join(&mut host, "").await.lobby;
+    let (mut server, log, mut host, lobby) = host_a_lobby().await;
     let mut flooder = server.connect().await;
     let flooder_id = join(&mut flooder, &lobby).await.peer_id;
     assert_eq!(next(&mut host).await, Ok(Message::new(Kind::PeerConnect, flooder_id, "")));
@@ -96,6 +89,19 @@ async fn a_member_flooding_the_host_is_closed_and_the_lobby_goes_on() {
     server.assert_alive("at the end");
 }
 
+/// The real server, with its log lines kept, and a host in a lobby of its own. The rate limit is
+/// raised so that only what waits for the host is at stake (at the default rate a flooder would
+/// be closed for flooding after its burst of 200).
+async fn host_a_lobby() -> (Server, Arc<Mutex<Vec<String>>>, common::Ws, String) {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = Arc::clone(&log);
+    let server =
+        Server::start(&["--max-messages-per-second", "100000"], move |line| lock(&lines).push(line.to_owned()));
+    let mut host = server.connect().await;
+    let lobby = join(&mut host, "").await.lobby;
+    (server, log, host, lobby)
+}
+
 /// How the flooder's connection ended, as it saw it (it is sent no messages).
 async fn until_ended(flooder: &mut common::Ws) -> String {
     match next_within(flooder, STEP).await {
@@ -110,12 +116,7 @@ async fn until_ended(flooder: &mut common::Ws) -> String {
 /// lobby goes on.
 #[tokio::test]
 async fn several_members_flooding_the_host_at_once_never_close_the_host() {
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let lines = Arc::clone(&log);
-    let mut server =
-        Server::start(&["--max-messages-per-second", "100000"], move |line| lock(&lines).push(line.to_owned()));
-    let mut host = server.connect().await;
-    let lobby = join(&mut host, "").await.lobby;
+    let (mut server, log, mut host, lobby) = host_a_lobby().await;
     let mut flooders = Vec::new();
     for _ in 0..4 {
         let mut flooder = server.connect().await;
