@@ -1,0 +1,13 @@
+//! The sans-IO WebRTC connection core of webrtc-mesh.
+//!
+//! Every part is a state machine in the manner of quinn-proto and str0m: it takes datagrams and
+//! timeouts with the time passed in and gives back datagrams to send, events and its next
+//! deadline. Nothing here holds a socket or a runtime, or reads a clock, so every part is tested
+//! on virtual time through the simulated network of the `netsim` crate, reproducibly from a seed.
+//!
+//! - [`sctp`]: the SCTP association that carries data channels (RFC 9260 with the WebRTC
+//!   subset: partial reliability, stream reset), with loss recovery at game speed.
+
+#![forbid(unsafe_code)]
+
+pub mod sctp;
