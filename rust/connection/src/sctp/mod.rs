@@ -3,6 +3,7 @@
 //!
 //! [`messages`] holds the vocabulary shared with the data-channel layer above.
 
+mod chunks;
 mod error;
 mod messages;
 
