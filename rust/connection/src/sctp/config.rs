@@ -6,6 +6,10 @@ use std::time::Duration;
 /// each field documents its default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SctpConfig {
+    /// Our SCTP port (SDP's `a=sctp-port`). Default 5000 (RFC 8841).
+    pub local_port: u16,
+    /// The other side's SCTP port. Default 5000.
+    pub remote_port: u16,
     /// The largest SCTP packet we send, in bytes (common header and chunks; DTLS and UDP headers
     /// come on top). Default 1200, what browsers use so that nothing fragments on the way.
     pub mtu: usize,
@@ -33,9 +37,6 @@ pub struct SctpConfig {
     /// The longest a SACK is held for a lone packet (RFC 9260 §6.2 delayed SACK; the receive side
     /// uses min(this, RTO / 2)). Default 200 ms.
     pub delayed_sack_max: Duration,
-    /// How long an idle established association waits before sending a HEARTBEAT to check that
-    /// the peer is alive; `None` sends none (DTLS and ICE consent watch the path). Default `None`.
-    pub heartbeat_interval: Option<Duration>,
     /// The bytes of received data held (reassembly and not yet polled messages) at most: the
     /// window advertised to the peer. Default 1 MiB.
     pub max_receive_buffer: usize,
@@ -53,6 +54,8 @@ impl Default for SctpConfig {
     fn default() -> Self {
         let mtu = 1200;
         SctpConfig {
+            local_port: 5000,
+            remote_port: 5000,
             mtu,
             max_data_payload: mtu - 12 - 16,
             rto_initial: Duration::from_millis(500),
@@ -62,7 +65,6 @@ impl Default for SctpConfig {
             max_init_retransmits: 8,
             max_retransmissions: 10,
             delayed_sack_max: Duration::from_millis(200),
-            heartbeat_interval: None,
             max_receive_buffer: 1024 * 1024,
             max_send_buffer: 16 * 1024 * 1024,
             max_message_size: 256 * 1024,

@@ -3,12 +3,14 @@
 //!
 //! [`messages`] holds the vocabulary shared with the data-channel layer above.
 
+mod association;
 mod chunks;
 mod config;
 mod error;
 mod messages;
 mod wire;
 
+pub use association::{Association, AssociationStats, Role};
 pub use config::SctpConfig;
 pub use error::SctpError;
 pub use messages::{ppid, Message, Reliability, SctpEvent, SendOptions, StreamId};
