@@ -11,8 +11,9 @@
 //! 3. **loss**: independent ([`LinkConfig::loss`]) and in bursts ([`BurstLoss`], a
 //!    Gilbert-Elliott chain stepped once per datagram sent). Loss happens after the bottleneck: a
 //!    lost datagram used its share of the rate;
-//! 4. **duplication** ([`LinkConfig::duplicate`]): a copy arrives after the original;
-//! 5. the path's **delay**: [`LinkConfig::latency`] plus a uniform jitter, never reordering
+//! 4. **corruption** ([`LinkConfig::corrupt`]): one bit flipped;
+//! 5. **duplication** ([`LinkConfig::duplicate`]): a copy arrives after the original;
+//! 6. the path's **delay**: [`LinkConfig::latency`] plus a uniform jitter, never reordering
 //!    (a datagram waits for the one sent before it) unless [`LinkConfig::reorder`] picks it,
 //!    holding it back by [`LinkConfig::reorder_delay`].
 //!

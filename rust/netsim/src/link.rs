@@ -19,6 +19,8 @@ pub(crate) enum Fate {
         due: Instant,
         /// When the copy is delivered, if there is one.
         copy: Option<Instant>,
+        /// The byte to corrupt and the mask of the one bit to flip in it, if corrupted.
+        flip: Option<(usize, u8)>,
     },
 }
 
@@ -32,6 +34,8 @@ struct Draws {
     reorder: f64,
     duplicate: f64,
     copy_jitter: f64,
+    corrupt: f64,
+    corrupt_place: f64,
 }
 
 impl Draws {
@@ -44,6 +48,8 @@ impl Draws {
             reorder: rng.random(),
             duplicate: rng.random(),
             copy_jitter: rng.random(),
+            corrupt: rng.random(),
+            corrupt_place: rng.random(),
         }
     }
 }
@@ -123,7 +129,15 @@ impl Link {
                 self.last_due = Some(copy_due);
             }
         }
-        Fate::Arrives { due, copy }
+        let flip = if len > 0 && draws.corrupt < config.corrupt {
+            self.stats.corrupted.add(len);
+            let bits = len.saturating_mul(8);
+            let bit = ((bits as f64 * draws.corrupt_place) as usize).min(bits - 1);
+            Some((bit / 8, 0x80 >> (bit % 8)))
+        } else {
+            None
+        };
+        Fate::Arrives { due, copy, flip }
     }
 
     /// When a datagram leaving the bottleneck at `departure` arrives: latency and jitter, never

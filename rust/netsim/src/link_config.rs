@@ -36,14 +36,14 @@ impl BurstLoss {
 }
 
 /// One direction of a simulated link, in the order a datagram meets it: the MTU, the bottleneck
-/// queue (bandwidth), loss (independent, then burst), duplication, then the path's delay
-/// (latency, jitter, reordering).
+/// queue (bandwidth), loss (independent, then burst), corruption, duplication, then the path's
+/// delay (latency, jitter, reordering).
 ///
 /// Probabilities are read as `draw < p` with `draw` uniform in `[0, 1)`: 0.0 (or NaN) never
 /// happens, 1.0 or more always happens.
 ///
 /// [`LinkConfig::default`] is a clean link: 10 ms one way, MTU 1500, no jitter, loss, reordering,
-/// duplication or bandwidth limit. Build others with the constructors and `with_` methods:
+/// duplication, corruption or bandwidth limit. Build others with the constructors and `with_` methods:
 ///
 /// ```
 /// use netsim::{BurstLoss, LinkConfig};
@@ -72,6 +72,9 @@ pub struct LinkConfig {
     /// Probability that a delivered datagram is delivered twice (the copy comes after the
     /// original, up to one more `jitter` later).
     pub duplicate: f64,
+    /// Probability that a delivered datagram has one bit flipped (at a uniformly drawn place; a
+    /// duplicated datagram's copy is flipped alike), for testing that garbage is refused.
+    pub corrupt: f64,
     /// Largest datagram payload, in bytes, the link carries; longer ones are dropped and counted
     /// in [`LinkStats::dropped_mtu`](crate::LinkStats::dropped_mtu).
     pub mtu: usize,
@@ -95,6 +98,7 @@ impl Default for LinkConfig {
             reorder: 0.0,
             reorder_delay: Duration::from_millis(20),
             duplicate: 0.0,
+            corrupt: 0.0,
             mtu: 1500,
             bandwidth: None,
             queue_bytes: 64 * 1024,
@@ -155,6 +159,11 @@ impl LinkConfig {
     /// This link duplicating a datagram with probability `duplicate`.
     pub fn with_duplicate(self, duplicate: f64) -> LinkConfig {
         LinkConfig { duplicate, ..self }
+    }
+
+    /// This link flipping one bit of a datagram with probability `corrupt`.
+    pub fn with_corrupt(self, corrupt: f64) -> LinkConfig {
+        LinkConfig { corrupt, ..self }
     }
 
     /// This link with an MTU of `mtu` payload bytes.

@@ -87,7 +87,11 @@ impl Network {
         let room = MAX_IN_FLIGHT.saturating_sub(self.in_flight.len());
         match self.links[direction(from)].send(now, datagram.len(), room) {
             Fate::Dropped => {}
-            Fate::Arrives { due, copy } => {
+            Fate::Arrives { due, copy, flip } => {
+                let mut datagram = datagram;
+                if let Some((byte, mask)) = flip.and_then(|(at, mask)| Some((datagram.get_mut(at)?, mask))) {
+                    *byte ^= mask;
+                }
                 let to = from.other();
                 let copy = copy.map(|copy_due| (copy_due, datagram.clone()));
                 self.schedule(due, to, datagram);

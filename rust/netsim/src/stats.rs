@@ -42,4 +42,6 @@ pub struct LinkStats {
     pub dropped_overflow: Counter,
     /// Extra copies the link made (each is delivered besides its original).
     pub duplicated: Counter,
+    /// Datagrams that had a bit flipped (counted once with their copy, if any).
+    pub corrupted: Counter,
 }

@@ -441,3 +441,31 @@ fn burst_parameters_from_average_loss_and_mean_burst() {
     let always = BurstLoss::bursts(1.0, 3.0);
     assert_eq!((always.p_enter_bad, always.p_leave_bad), (1.0, 0.0));
 }
+
+#[test]
+fn corruption_flips_exactly_one_bit() {
+    let start = Instant::now();
+    let mut net = Network::new(18, LinkConfig::default().with_corrupt(0.2), LinkConfig::default());
+    for index in 0..10_000u64 {
+        net.send(start + MS * index as u32, Side::A, numbered(index, 64));
+    }
+    // A clean latency keeps the order, so the n-th delivery is the n-th datagram sent.
+    let deliveries = drain_all(&mut net);
+    assert_eq!(deliveries.len(), 10_000);
+    let mut flipped = 0;
+    let mut eighths = [0u64; 8];
+    for (index, (_, _, datagram)) in deliveries.iter().enumerate() {
+        let sent = numbered(index as u64, 64);
+        let bits: u32 = sent.iter().zip(datagram).map(|(a, b)| (a ^ b).count_ones()).sum();
+        assert!(bits <= 1, "datagram {index}: {bits} bits flipped");
+        if let Some(at) = sent.iter().zip(datagram).position(|(a, b)| a != b) {
+            flipped += 1;
+            eighths[at / 8] += 1;
+        }
+    }
+    let rate = flipped as f64 / 10_000.0;
+    println!("corrupt 0.2: measured {rate:.4}, by eighth of the datagram {eighths:?}");
+    assert_eq!(flipped, net.stats(Side::A).corrupted.datagrams);
+    assert!((0.18..0.22).contains(&rate), "{rate}");
+    assert!(eighths.iter().all(|&n| n > 150), "{eighths:?}");
+}
