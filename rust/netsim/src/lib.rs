@@ -15,7 +15,8 @@
 //! 5. **duplication** ([`LinkConfig::duplicate`]): a copy arrives after the original;
 //! 6. the path's **delay**: [`LinkConfig::latency`] plus a uniform jitter, never reordering
 //!    (a datagram waits for the one sent before it) unless [`LinkConfig::reorder`] picks it,
-//!    holding it back by [`LinkConfig::reorder_delay`].
+//!    holding it back by [`LinkConfig::reorder_delay`]. Datagrams sent closer together than the
+//!    jitter therefore arrive nearer the top of the range, and in clumps.
 //!
 //! [`LinkStats`] counts what each direction did. [`Network::set_link`] changes a direction
 //! mid-run (an outage is [`LinkConfig::outage`]).
@@ -35,6 +36,16 @@
 //! [`Pair::run_until`] a condition, [`Pair::run_for`] a duration. Every loop is bounded
 //! ([`MAX_STEPS`], [`MAX_TRANSMITS_PER_STEP`], [`MAX_IN_FLIGHT`]), and a deadline an endpoint
 //! leaves in the past is retried [`STUCK_DEADLINE_RETRY`] later instead of spinning.
+//!
+//! In tests of a [`Pair`]:
+//! - an **outage**: `pair.net.set_link(Side::A, LinkConfig::outage())`, run, then set the old
+//!   link back;
+//! - a **hostile peer**: put forged bytes on the wire with
+//!   `pair.net.send(pair.now, Side::B, forged)` (they reach `a` like any datagram from `b`);
+//! - **what it cost**: [`Network::stats`] per direction (datagrams and payload bytes sent,
+//!   delivered, lost, dropped, duplicated), [`Pair::timeouts`] (wake-ups per side), `pair.now`
+//!   minus the start (virtual time taken);
+//! - **many seeds**: build one [`Network`] per seed; a seed that passes always passes.
 //!
 //! ```
 //! use netsim::{LinkConfig, Network, Side};

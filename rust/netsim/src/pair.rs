@@ -24,6 +24,10 @@ pub const STUCK_DEADLINE_RETRY: Duration = Duration::from_millis(1);
 struct Timer {
     /// The instant of its last [`Endpoint::timeout`], cleared when a datagram reaches it.
     fired_at: Option<Instant>,
+    /// Calls to [`Endpoint::timeout`] so far.
+    timeouts: u64,
+    /// Timeouts after which the deadline was still at or before `now`.
+    stuck: u64,
 }
 
 impl Timer {
@@ -37,6 +41,22 @@ impl Timer {
             now.checked_add(STUCK_DEADLINE_RETRY)
         } else {
             Some(now)
+        }
+    }
+
+    /// Calls `endpoint`'s timeout when its deadline has come by `now` and it has not timed out
+    /// at `now` since its last datagram, counting it, and counting it as stuck when the deadline
+    /// is still at or before `now` afterwards.
+    fn time_out<E: Endpoint>(&mut self, endpoint: &mut E, now: Instant) {
+        let due = |endpoint: &E| endpoint.deadline().is_some_and(|deadline| deadline <= now);
+        if !due(endpoint) || self.fired_at == Some(now) {
+            return;
+        }
+        endpoint.timeout(now);
+        self.fired_at = Some(now);
+        self.timeouts += 1;
+        if due(endpoint) {
+            self.stuck += 1;
         }
     }
 }
@@ -64,8 +84,6 @@ pub struct Pair<A: Endpoint, B: Endpoint> {
     a_timer: Timer,
     /// `b`'s timer bookkeeping.
     b_timer: Timer,
-    /// Timeouts after which the endpoint's deadline was still at or before `now`.
-    stuck_deadlines: u64,
     /// Steps taken since the pair was made.
     steps: u64,
 }
@@ -73,16 +91,7 @@ pub struct Pair<A: Endpoint, B: Endpoint> {
 impl<A: Endpoint, B: Endpoint> Pair<A, B> {
     /// `a` and `b` joined by `net`, the virtual clock starting at `start`.
     pub fn new(a: A, b: B, net: Network, start: Instant) -> Pair<A, B> {
-        Pair {
-            a,
-            b,
-            net,
-            now: start,
-            a_timer: Timer::default(),
-            b_timer: Timer::default(),
-            stuck_deadlines: 0,
-            steps: 0,
-        }
+        Pair { a, b, net, now: start, a_timer: Timer::default(), b_timer: Timer::default(), steps: 0 }
     }
 
     /// One step: send what both endpoints have to send at `now`, move `now` to the next thing
@@ -132,7 +141,16 @@ impl<A: Endpoint, B: Endpoint> Pair<A, B> {
     /// Timeouts so far after which the endpoint's deadline was still at or before `now` (each
     /// retried [`STUCK_DEADLINE_RETRY`] later). A well-behaved endpoint keeps this at 0.
     pub fn stuck_deadlines(&self) -> u64 {
-        self.stuck_deadlines
+        self.a_timer.stuck + self.b_timer.stuck
+    }
+
+    /// Calls to [`Endpoint::timeout`] on the endpoint at `side` so far: its wake-ups (count them
+    /// over an idle minute to see how often a connected core wakes for nothing).
+    pub fn timeouts(&self, side: Side) -> u64 {
+        match side {
+            Side::A => self.a_timer.timeouts,
+            Side::B => self.b_timer.timeouts,
+        }
     }
 
     /// Steps taken since the pair was made.
@@ -173,12 +191,8 @@ impl<A: Endpoint, B: Endpoint> Pair<A, B> {
                 }
             }
         }
-        if time_out(&mut self.a, &mut self.a_timer, now) {
-            self.stuck_deadlines += 1;
-        }
-        if time_out(&mut self.b, &mut self.b_timer, now) {
-            self.stuck_deadlines += 1;
-        }
+        self.a_timer.time_out(&mut self.a, now);
+        self.b_timer.time_out(&mut self.b, now);
     }
 }
 
@@ -191,17 +205,4 @@ fn drain<E: Endpoint>(endpoint: &mut E, net: &mut Network, side: Side, now: Inst
         };
         net.send(now, side, datagram);
     }
-}
-
-/// Calls `endpoint`'s timeout when its deadline has come by `now` and it has not timed out at
-/// `now` since its last datagram. Returns true when its deadline is still at or before `now`
-/// afterwards (stuck).
-fn time_out<E: Endpoint>(endpoint: &mut E, timer: &mut Timer, now: Instant) -> bool {
-    let due = |endpoint: &E| endpoint.deadline().is_some_and(|deadline| deadline <= now);
-    if !due(endpoint) || timer.fired_at == Some(now) {
-        return false;
-    }
-    endpoint.timeout(now);
-    timer.fired_at = Some(now);
-    due(endpoint)
 }

@@ -118,6 +118,8 @@ fn ping_pong_on_a_clean_link_takes_one_round_trip() {
     assert_eq!(pair.now, start + 925 * MS, "the tenth ping left at 900 ms");
     assert_eq!(pair.b.pings, 10);
     assert_eq!(pair.stuck_deadlines(), 0);
+    // One wake-up per ping (the resend timer never came due).
+    assert_eq!(pair.timeouts(Side::A), 10);
     // Nothing pending any more: a step does nothing.
     assert!(!pair.step());
     assert_eq!(pair.now, start + 925 * MS);
@@ -198,6 +200,8 @@ fn a_stuck_deadline_is_retried_later_instead_of_spinning() {
     let expected = (100 * MS).as_nanos() / STUCK_DEADLINE_RETRY.as_nanos() + 1;
     assert_eq!(u128::from(pair.a.timeouts), expected);
     assert_eq!(u128::from(pair.stuck_deadlines()), expected);
+    assert_eq!(u128::from(pair.timeouts(Side::A)), expected);
+    assert_eq!(pair.timeouts(Side::B), 0);
 }
 
 /// Sends a datagram at every call, never saying it is done.
