@@ -15,8 +15,8 @@ pub(crate) struct Bottleneck {
 }
 
 impl Bottleneck {
-    /// Admits a datagram of `len` bytes at `now` and returns when its last byte leaves, or `None`
-    /// when it is dropped: the rate is 0, the queue would pass `queue_bytes` (an empty queue
+    /// Admits a datagram of `len` bytes at `now` and returns when its last byte leaves and how
+    /// long it waited behind the others before its first byte went, or `None` when it is dropped: the rate is 0, the queue would pass `queue_bytes` (an empty queue
     /// takes any one datagram), or it already holds [`MAX_IN_FLIGHT`] datagrams.
     pub(crate) fn admit(
         &mut self,
@@ -24,7 +24,7 @@ impl Bottleneck {
         len: usize,
         bytes_per_second: u64,
         queue_bytes: usize,
-    ) -> Option<Instant> {
+    ) -> Option<(Instant, Duration)> {
         while let Some(&(leaves, size)) = self.queue.front() {
             if leaves > now {
                 break;
@@ -42,7 +42,7 @@ impl Bottleneck {
         let leaves = start.checked_add(serialization_time(len, bytes_per_second))?;
         self.queue.push_back((leaves, len));
         self.queued_bytes += len;
-        Some(leaves)
+        Some((leaves, start - now))
     }
 }
 

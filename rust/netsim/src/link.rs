@@ -84,8 +84,8 @@ impl Link {
         let config = self.config;
         self.stats.sent.add(len);
         if let Some(burst) = config.burst {
-            let flip = if self.bad { burst.p_leave_bad } else { burst.p_enter_bad };
-            if draws.burst_state < flip {
+            let p_switch = if self.bad { burst.p_leave_bad } else { burst.p_enter_bad };
+            if draws.burst_state < p_switch {
                 self.bad = !self.bad;
             }
         }
@@ -96,7 +96,10 @@ impl Link {
         let departure = match config.bandwidth {
             None => now,
             Some(rate) => match self.bottleneck.admit(now, len, rate, config.queue_bytes) {
-                Some(leaves) => leaves,
+                Some((leaves, waited)) => {
+                    self.stats.max_queue_delay = self.stats.max_queue_delay.max(waited);
+                    leaves
+                }
                 None => {
                     self.stats.dropped_queue.add(len);
                     return Fate::Dropped;

@@ -1,5 +1,7 @@
 //! What a link did with the datagrams sent into it.
 
+use std::time::Duration;
+
 /// A count of datagrams and of their payload bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counter {
@@ -31,7 +33,8 @@ pub struct LinkStats {
     /// Datagrams (originals and copies) returned by
     /// [`Network::poll_delivery`](crate::Network::poll_delivery).
     pub delivered: Counter,
-    /// Datagrams lost on the path (independent or burst loss, an outage).
+    /// Datagrams lost on the path (independent or burst loss, an outage, or a delay longer than
+    /// `Instant` can count).
     pub lost: Counter,
     /// Datagrams dropped at the tail of the bottleneck queue (it was full).
     pub dropped_queue: Counter,
@@ -44,4 +47,7 @@ pub struct LinkStats {
     pub duplicated: Counter,
     /// Datagrams that had a bit flipped (counted once with their copy, if any).
     pub corrupted: Counter,
+    /// The longest a datagram waited in the bottleneck queue behind others before its first byte
+    /// was sent (queueing delay, not counting its own serialization).
+    pub max_queue_delay: Duration,
 }

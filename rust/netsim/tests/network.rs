@@ -228,6 +228,7 @@ fn bottleneck_serializes_and_drops_past_the_queue() {
     assert_eq!(stats.dropped_queue.datagrams, 5);
     assert_eq!(stats.dropped_queue.bytes, 5000);
     assert_eq!(stats.delivered.datagrams, 5);
+    assert_eq!(stats.max_queue_delay, 40 * MS);
     // Drained by 50 ms: the queue takes datagrams again, behind nothing.
     net.send(start + 50 * MS, Side::A, numbered(10, 1000));
     assert_eq!(net.next_delivery(), Some(start + 70 * MS));
@@ -259,6 +260,7 @@ fn bottleneck_overload_keeps_the_rate_and_bounds_the_delay() {
     assert_eq!(stats.delivered.datagrams + stats.dropped_queue.datagrams, 4000);
     // Queueing delay at most the queue's 50 ms plus one datagram, plus the 10 ms latency.
     assert!(max_delay.is_some_and(|delay| delay >= 55 * MS && delay <= 61 * MS));
+    assert!(stats.max_queue_delay > 45 * MS && stats.max_queue_delay <= 50 * MS, "{:?}", stats.max_queue_delay);
 }
 
 #[test]
