@@ -471,3 +471,60 @@ fn corruption_flips_exactly_one_bit() {
     assert!((0.18..0.22).contains(&rate), "{rate}");
     assert!(eighths.iter().all(|&n| n > 150), "{eighths:?}");
 }
+
+#[test]
+fn redundancy_through_a_bottleneck_costs_delay_and_drops() {
+    // 1000-byte datagrams every 2 ms (500 kB/s) into a 625 kB/s home-like link at 5% loss, sent
+    // once or twice: twice offers 1 MB/s, so the queue fills and drops what it cannot carry.
+    let run = |copies: u64| {
+        let start = Instant::now();
+        let link = LinkConfig::default().with_loss(0.05).with_bandwidth(625_000, 32 * 1024);
+        let mut net = Network::new(19, link, LinkConfig::default());
+        let mut arrived = std::collections::HashSet::new();
+        for index in 0..2_000u64 {
+            let now = start + 2 * MS * index as u32;
+            while let Some((_, datagram)) = net.poll_delivery(now) {
+                arrived.insert(index_of(&datagram));
+            }
+            for _ in 0..copies {
+                net.send(now, Side::A, numbered(index, 1000));
+            }
+        }
+        arrived.extend(drain_all(&mut net).iter().map(|d| index_of(&d.2)));
+        let stats = net.stats(Side::A);
+        println!(
+            "each sent {copies}x at 5% loss through 625 kB/s: {} of 2000 arrived, {} dropped by the queue, max queue delay {:?}",
+            arrived.len(),
+            stats.dropped_queue.datagrams,
+            stats.max_queue_delay
+        );
+        (arrived.len(), stats)
+    };
+    let (once, once_stats) = run(1);
+    let (twice, twice_stats) = run(2);
+    assert!((1850..1950).contains(&once), "{once}");
+    assert_eq!(once_stats.dropped_queue.datagrams, 0);
+    assert!(once_stats.max_queue_delay < 2 * MS);
+    assert!(twice_stats.dropped_queue.datagrams > 1000);
+    assert!(twice_stats.max_queue_delay > 40 * MS, "the queue stays full");
+    assert!(twice < 2_000, "sending everything twice into a full queue does not recover all: {twice}");
+}
+
+#[test]
+fn home_and_lossy_constructors() {
+    let start = Instant::now();
+    let home = LinkConfig::home(20 * MS);
+    assert_eq!((home.latency, home.jitter, home.bandwidth, home.mtu), (20 * MS, 2 * MS, Some(2_500_000), 1500));
+    let mut net = Network::new(20, home, LinkConfig::lossy(1.0));
+    // 64 KiB in 1250-byte datagrams: 26.2 ms to serialize at 2.5 MB/s.
+    for index in 0..53 {
+        net.send(start, Side::A, numbered(index, 1250));
+    }
+    net.send(start, Side::B, numbered(0, 100));
+    let deliveries = drain_all(&mut net);
+    assert_eq!(deliveries.len(), 53);
+    let last = deliveries.iter().map(|d| d.0 - start).max();
+    println!("64 KiB through home(20 ms): last byte after {last:?}");
+    assert!(last.is_some_and(|last| last >= 46 * MS && last < 49 * MS));
+    assert_eq!(net.stats(Side::B).lost.datagrams, 1);
+}

@@ -244,3 +244,39 @@ fn a_past_deadline_is_handled_at_now() {
     assert_eq!(pair.now, start + 20 * MS);
     assert_eq!(pair.stuck_deadlines(), 0);
 }
+
+/// Records what the pair called, and when; its deadline is fixed.
+struct Recorder {
+    deadline: Option<Instant>,
+    calls: Vec<(&'static str, Instant)>,
+    outbox: Option<Vec<u8>>,
+}
+
+impl Endpoint for Recorder {
+    fn receive(&mut self, now: Instant, _datagram: &[u8]) {
+        self.calls.push(("receive", now));
+    }
+    fn timeout(&mut self, now: Instant) {
+        self.calls.push(("timeout", now));
+        self.deadline = None;
+    }
+    fn transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
+        self.outbox.take()
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+#[test]
+fn a_delivery_due_with_a_deadline_comes_first() {
+    let start = Instant::now();
+    let net = Network::new(7, LinkConfig::default(), LinkConfig::default());
+    let a = Recorder { deadline: None, calls: Vec::new(), outbox: Some(b"hi".to_vec()) };
+    let b = Recorder { deadline: Some(start + 10 * MS), calls: Vec::new(), outbox: None };
+    let mut pair = Pair::new(a, b, net, start);
+    assert!(pair.step());
+    assert_eq!(pair.b.calls, [("receive", start + 10 * MS), ("timeout", start + 10 * MS)]);
+    assert!(pair.a.calls.is_empty());
+    assert!(!pair.step());
+}
