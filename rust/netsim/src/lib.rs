@@ -18,7 +18,8 @@
 //!    holding it back by [`LinkConfig::reorder_delay`]. Datagrams sent closer together than the
 //!    jitter therefore arrive nearer the top of the range, and in clumps.
 //!
-//! [`LinkStats`] counts what each direction did. [`Network::set_link`] changes a direction
+//! Before all that, a test's own filter ([`Network::set_filter`]) may see, change or drop each
+//! datagram. [`LinkStats`] counts what each direction did. [`Network::set_link`] changes a direction
 //! mid-run (an outage is [`LinkConfig::outage`]).
 //!
 //! **Time** is the caller's: every call takes `now: Instant`, nothing reads a clock. Tests take
@@ -40,6 +41,8 @@
 //! In tests of a [`Pair`]:
 //! - an **outage**: `pair.net.set_link(Side::A, LinkConfig::outage())`, run, then set the old
 //!   link back;
+//! - a **targeted fault** (drop the n-th datagram, every SACK, rewrite a field in flight):
+//!   [`Network::set_filter`] on `pair.net`;
 //! - a **hostile peer**: put forged bytes on the wire with
 //!   `pair.net.send(pair.now, Side::B, forged)` (they reach `a` like any datagram from `b`);
 //! - **what it cost**: [`Network::stats`] per direction (datagrams and payload bytes sent,
@@ -64,6 +67,7 @@
 
 mod bottleneck;
 mod endpoint;
+mod filter;
 mod link;
 mod link_config;
 mod network;
@@ -72,6 +76,7 @@ mod side;
 mod stats;
 
 pub use endpoint::Endpoint;
+pub use filter::Verdict;
 pub use link_config::{BurstLoss, LinkConfig};
 pub use network::{Network, MAX_IN_FLIGHT};
 pub use pair::{Pair, MAX_STEPS, MAX_TRANSMITS_PER_STEP, STUCK_DEADLINE_RETRY};

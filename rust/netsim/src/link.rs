@@ -6,6 +6,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::RngExt;
 
 use crate::bottleneck::Bottleneck;
+use crate::filter::{Filter, Verdict};
 use crate::{LinkConfig, LinkStats};
 
 /// What became of a datagram sent into a [`Link`].
@@ -19,8 +20,6 @@ pub(crate) enum Fate {
         due: Instant,
         /// When the copy is delivered, if there is one.
         copy: Option<Instant>,
-        /// The byte to corrupt and the mask of the one bit to flip in it, if corrupted.
-        flip: Option<(usize, u8)>,
     },
 }
 
@@ -69,26 +68,45 @@ pub(crate) struct Link {
     bottleneck: Bottleneck,
     /// When the last datagram not picked for reordering is due: later ones never arrive before.
     last_due: Option<Instant>,
+    /// The test's filter, seeing each datagram first.
+    pub(crate) filter: Option<Filter>,
 }
 
 impl Link {
     /// A direction behaving as `config`, drawing from `rng`.
     pub(crate) fn new(config: LinkConfig, rng: Xoshiro256PlusPlus) -> Link {
-        Link { config, stats: LinkStats::default(), rng, bad: false, bottleneck: Bottleneck::default(), last_due: None }
+        Link {
+            config,
+            stats: LinkStats::default(),
+            rng,
+            bad: false,
+            bottleneck: Bottleneck::default(),
+            last_due: None,
+            filter: None,
+        }
     }
 
-    /// Sends a datagram of `len` bytes at `now` with room for `room` more datagrams in flight,
-    /// counts what became of it and says when it (and a copy) arrive.
-    pub(crate) fn send(&mut self, now: Instant, len: usize, room: usize) -> Fate {
+    /// Sends `datagram` at `now` with room for `room` more datagrams in flight, counts what
+    /// became of it and says when it (and a copy) arrive. The filter may change it, and
+    /// corruption flips a bit of it.
+    pub(crate) fn send(&mut self, now: Instant, datagram: &mut Vec<u8>, room: usize) -> Fate {
         let draws = Draws::take(&mut self.rng);
         let config = self.config;
-        self.stats.sent.add(len);
+        let sent_len = datagram.len();
+        self.stats.sent.add(sent_len);
         if let Some(burst) = config.burst {
             let p_switch = if self.bad { burst.p_leave_bad } else { burst.p_enter_bad };
             if draws.burst_state < p_switch {
                 self.bad = !self.bad;
             }
         }
+        if let Some(Filter(filter)) = &mut self.filter {
+            if filter(now, datagram) == Verdict::Drop {
+                self.stats.filtered.add(sent_len);
+                return Fate::Dropped;
+            }
+        }
+        let len = datagram.len();
         if len > config.mtu {
             self.stats.dropped_mtu.add(len);
             return Fate::Dropped;
@@ -132,15 +150,15 @@ impl Link {
                 self.last_due = Some(copy_due);
             }
         }
-        let flip = if len > 0 && draws.corrupt < config.corrupt {
-            self.stats.corrupted.add(len);
+        if draws.corrupt < config.corrupt {
             let bits = len.saturating_mul(8);
-            let bit = ((bits as f64 * draws.corrupt_place) as usize).min(bits - 1);
-            Some((bit / 8, 0x80 >> (bit % 8)))
-        } else {
-            None
-        };
-        Fate::Arrives { due, copy, flip }
+            let bit = ((bits as f64 * draws.corrupt_place) as usize).min(bits.saturating_sub(1));
+            if let Some(byte) = datagram.get_mut(bit / 8) {
+                *byte ^= 0x80 >> (bit % 8);
+                self.stats.corrupted.add(len);
+            }
+        }
+        Fate::Arrives { due, copy }
     }
 
     /// When a datagram leaving the bottleneck at `departure` arrives: latency and jitter, never

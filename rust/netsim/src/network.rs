@@ -7,8 +7,9 @@ use std::time::Instant;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
 
+use crate::filter::Filter;
 use crate::link::{Fate, Link};
-use crate::{LinkConfig, LinkStats, Side};
+use crate::{LinkConfig, LinkStats, Side, Verdict};
 
 /// Most datagrams in flight across a [`Network`] (both directions); past it a datagram is
 /// dropped and counted in [`LinkStats::dropped_overflow`]. A runaway sender fills memory no
@@ -85,13 +86,10 @@ impl Network {
     /// or scheduled for delivery to `from.other()`.
     pub fn send(&mut self, now: Instant, from: Side, datagram: Vec<u8>) {
         let room = MAX_IN_FLIGHT.saturating_sub(self.in_flight.len());
-        match self.links[direction(from)].send(now, datagram.len(), room) {
+        let mut datagram = datagram;
+        match self.links[direction(from)].send(now, &mut datagram, room) {
             Fate::Dropped => {}
-            Fate::Arrives { due, copy, flip } => {
-                let mut datagram = datagram;
-                if let Some((byte, mask)) = flip.and_then(|(at, mask)| Some((datagram.get_mut(at)?, mask))) {
-                    *byte ^= mask;
-                }
+            Fate::Arrives { due, copy } => {
                 let to = from.other();
                 let copy = copy.map(|copy_due| (copy_due, datagram.clone()));
                 self.schedule(due, to, datagram);
@@ -135,6 +133,37 @@ impl Network {
     /// over.
     pub fn set_link(&mut self, from: Side, config: LinkConfig) {
         self.links[direction(from)].config = config;
+    }
+
+    /// Gives the direction leaving `from` a filter: it sees every datagram sent from `from`
+    /// first (with the send time), may change it, and drops it by returning [`Verdict::Drop`]
+    /// (counted in [`LinkStats::filtered`]); what passes meets the link as usual. It replaces any
+    /// filter set before. For targeted faults: drop the third datagram, every SACK, the
+    /// handshake's last flight; rewrite a field in flight.
+    ///
+    /// ```
+    /// use netsim::{LinkConfig, Network, Side, Verdict};
+    /// use std::time::Instant;
+    ///
+    /// let mut net = Network::new(1, LinkConfig::default(), LinkConfig::default());
+    /// let mut seen = 0;
+    /// net.set_filter(Side::A, move |_now, _datagram| {
+    ///     seen += 1;
+    ///     if seen == 2 { Verdict::Drop } else { Verdict::Pass }
+    /// });
+    /// let start = Instant::now();
+    /// for byte in 0..3 {
+    ///     net.send(start, Side::A, vec![byte]);
+    /// }
+    /// assert_eq!(net.stats(Side::A).filtered.datagrams, 1);
+    /// ```
+    pub fn set_filter(&mut self, from: Side, filter: impl FnMut(Instant, &mut Vec<u8>) -> Verdict + 'static) {
+        self.links[direction(from)].filter = Some(Filter(Box::new(filter)));
+    }
+
+    /// Removes the filter of the direction leaving `from`, if any.
+    pub fn clear_filter(&mut self, from: Side) {
+        self.links[direction(from)].filter = None;
     }
 
     /// How the direction leaving `from` behaves now.

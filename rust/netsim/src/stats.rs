@@ -22,7 +22,7 @@ impl Counter {
 /// The figures of one direction of a [`Network`](crate::Network), read with
 /// [`Network::stats`](crate::Network::stats).
 ///
-/// Every datagram sent ends in exactly one of `dropped_mtu`, `dropped_queue`, `dropped_overflow`,
+/// Every datagram sent ends in exactly one of `filtered`, `dropped_mtu`, `dropped_queue`, `dropped_overflow`,
 /// `lost`, or (once it is due and polled) `delivered`; each copy made by duplication adds one to
 /// `duplicated` and, once polled, one more to `delivered`. Datagrams still in flight are in none
 /// of the outcomes yet.
@@ -33,6 +33,9 @@ pub struct LinkStats {
     /// Datagrams (originals and copies) returned by
     /// [`Network::poll_delivery`](crate::Network::poll_delivery).
     pub delivered: Counter,
+    /// Datagrams dropped by the test's filter ([`Network::set_filter`](crate::Network::set_filter)),
+    /// counted at their length as sent.
+    pub filtered: Counter,
     /// Datagrams lost on the path (independent or burst loss, an outage, or a delay longer than
     /// `Instant` can count).
     pub lost: Counter,

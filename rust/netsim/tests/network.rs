@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use netsim::{BurstLoss, LinkConfig, Network, Side, MAX_IN_FLIGHT};
+use netsim::{BurstLoss, LinkConfig, Network, Side, Verdict, MAX_IN_FLIGHT};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -424,6 +424,7 @@ fn hostile_configurations_never_panic() {
         }
         let stats = net.stats(Side::A);
         let ended = stats.lost.datagrams
+            + stats.filtered.datagrams
             + stats.dropped_mtu.datagrams
             + stats.dropped_queue.datagrams
             + stats.dropped_overflow.datagrams
@@ -527,4 +528,53 @@ fn home_and_lossy_constructors() {
     println!("64 KiB through home(20 ms): last byte after {last:?}");
     assert!(last.is_some_and(|last| last >= 46 * MS && last < 49 * MS));
     assert_eq!(net.stats(Side::B).lost.datagrams, 1);
+}
+
+#[test]
+fn a_filter_drops_and_rewrites_chosen_datagrams_and_the_link_still_applies() {
+    let start = Instant::now();
+    let mut net = Network::new(21, LinkConfig::default().with_mtu(100), LinkConfig::default());
+    net.set_filter(Side::A, |_now, datagram| match index_of(datagram) {
+        2 => Verdict::Drop,
+        3 => {
+            datagram[7] = 33;
+            Verdict::Pass
+        }
+        4 => {
+            datagram.resize(101, 0);
+            Verdict::Pass
+        }
+        _ => Verdict::Pass,
+    });
+    for index in 0..6 {
+        net.send(start, Side::A, numbered(index, 50));
+    }
+    // The other direction has no filter.
+    net.send(start, Side::B, numbered(2, 50));
+    let indices: Vec<(Side, u64)> = drain_all(&mut net).iter().map(|d| (d.1, index_of(&d.2))).collect();
+    assert_eq!(indices, [(Side::B, 0), (Side::B, 1), (Side::B, 33), (Side::B, 5), (Side::A, 2)]);
+    let stats = net.stats(Side::A);
+    assert_eq!((stats.filtered.datagrams, stats.filtered.bytes), (1, 50));
+    assert_eq!((stats.dropped_mtu.datagrams, stats.dropped_mtu.bytes), (1, 101));
+    assert_eq!(stats.sent.bytes, 300);
+    net.clear_filter(Side::A);
+    net.send(start, Side::A, numbered(2, 50));
+    assert_eq!(drain_all(&mut net).len(), 1);
+}
+
+#[test]
+fn a_filter_does_not_shift_the_luck_of_later_datagrams() {
+    let arrived = |filter: bool| {
+        let mut net = Network::new(22, LinkConfig::lossy(0.3), LinkConfig::default());
+        if filter {
+            net.set_filter(
+                Side::A,
+                |_now, datagram| if index_of(datagram).is_multiple_of(10) { Verdict::Drop } else { Verdict::Pass },
+            );
+        }
+        let indices: Vec<u64> = send_spaced(&mut net, Instant::now(), 1_000, MS, 20).iter().map(|d| d.2).collect();
+        indices
+    };
+    let unfiltered: Vec<u64> = arrived(false).into_iter().filter(|index| !index.is_multiple_of(10)).collect();
+    assert_eq!(arrived(true), unfiltered);
 }
