@@ -70,6 +70,30 @@ impl Timer {
 /// whose deadline has come. A deadline in the past is handled at `now`; one that stays at or
 /// before `now` after its timeout (a stuck deadline) is retried [`STUCK_DEADLINE_RETRY`] later,
 /// so time keeps moving and the run ends.
+///
+/// ```
+/// use netsim::{Endpoint, LinkConfig, Network, Pair, Side};
+/// use std::time::{Duration, Instant};
+///
+/// /// Sends one hello at its deadline; counts what it hears.
+/// struct Hello { at: Option<Instant>, outbox: Option<Vec<u8>>, heard: usize }
+///
+/// impl Endpoint for Hello {
+///     fn receive(&mut self, _now: Instant, _datagram: &[u8]) { self.heard += 1; }
+///     fn timeout(&mut self, _now: Instant) { self.at = None; self.outbox = Some(b"hello".to_vec()); }
+///     fn transmit(&mut self, _now: Instant) -> Option<Vec<u8>> { self.outbox.take() }
+///     fn deadline(&self) -> Option<Instant> { self.at }
+/// }
+///
+/// let start = Instant::now();
+/// let a = Hello { at: Some(start + Duration::from_millis(5)), outbox: None, heard: 0 };
+/// let b = Hello { at: None, outbox: None, heard: 0 };
+/// let net = Network::new(1, LinkConfig::default(), LinkConfig::default());
+/// let mut pair = Pair::new(a, b, net, start);
+/// assert!(pair.run_until(Duration::from_secs(1), |_, b| b.heard == 1));
+/// assert_eq!(pair.now - start, Duration::from_millis(15));
+/// assert_eq!(pair.net.stats(Side::A).delivered.datagrams, 1);
+/// ```
 #[derive(Debug)]
 pub struct Pair<A: Endpoint, B: Endpoint> {
     /// The endpoint at [`Side::A`].
