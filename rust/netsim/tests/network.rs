@@ -578,3 +578,77 @@ fn a_filter_does_not_shift_the_luck_of_later_datagrams() {
     let unfiltered: Vec<u64> = arrived(false).into_iter().filter(|index| !index.is_multiple_of(10)).collect();
     assert_eq!(arrived(true), unfiltered);
 }
+
+/// A random link for the invariant sweep: any mix of the features, reordering or not.
+fn random_link(rng: &mut impl rand::Rng, reorder: bool) -> LinkConfig {
+    use rand::RngExt;
+    let mut link = LinkConfig::default()
+        .with_latency(MS * rng.random_range(0..50u32))
+        .with_jitter(MS * rng.random_range(0..30u32))
+        .with_loss(rng.random_range(0.0..0.3))
+        .with_duplicate(rng.random_range(0.0..0.1))
+        .with_mtu(rng.random_range(200..1500));
+    if rng.random() {
+        link = link.with_burst(BurstLoss::bursts(rng.random_range(0.0..0.2), rng.random_range(1.0..6.0)));
+    }
+    if rng.random() {
+        link = link.with_bandwidth(rng.random_range(50_000..2_000_000), rng.random_range(1_000..100_000));
+    }
+    if reorder {
+        link = link.with_reorder(rng.random_range(0.0..0.3), MS * rng.random_range(1..40u32));
+    }
+    link
+}
+
+#[test]
+fn invariants_hold_for_random_links_and_traffic() {
+    use rand::{RngExt, SeedableRng};
+    for seed in 0..60u64 {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let reorder = seed % 2 == 1;
+        let links = [random_link(&mut rng, reorder), random_link(&mut rng, reorder)];
+        let start = Instant::now();
+        let mut net = Network::new(seed, links[0], links[1]);
+        let mut now = start;
+        let mut sent_at = Vec::new();
+        let mut deliveries = Vec::new();
+        for index in 0..3_000u64 {
+            now += Duration::from_micros(rng.random_range(0..3_000));
+            while let Some((to, datagram)) = net.poll_delivery(now) {
+                deliveries.push((now, to, index_of(&datagram)));
+            }
+            let from = if rng.random_bool(0.5) { Side::A } else { Side::B };
+            sent_at.push((now, from));
+            net.send(now, from, numbered(index, rng.random_range(8..1600)));
+        }
+        while let Some(due) = net.next_delivery() {
+            assert!(due >= now, "seed {seed}: due times never fall behind the last poll");
+            now = due;
+            while let Some((to, datagram)) = net.poll_delivery(now) {
+                deliveries.push((now, to, index_of(&datagram)));
+            }
+        }
+        for side in [Side::A, Side::B] {
+            let stats = net.stats(side);
+            let ended = stats.filtered.datagrams
+                + stats.dropped_mtu.datagrams
+                + stats.dropped_queue.datagrams
+                + stats.dropped_overflow.datagrams
+                + stats.lost.datagrams
+                + stats.delivered.datagrams
+                - stats.duplicated.datagrams;
+            assert_eq!(ended, stats.sent.datagrams, "seed {seed} from {side:?}: {stats:?}");
+            let link = links[usize::from(side == Side::B)];
+            let mut highest = None;
+            for &(due, to, index) in deliveries.iter().filter(|d| d.1 == side.other()) {
+                let (sent, from) = sent_at[index as usize];
+                assert_eq!((from, to), (side, side.other()));
+                assert!(due - sent >= link.latency, "seed {seed}: delivered before the latency");
+                if !reorder {
+                    assert!(highest <= Some(index), "seed {seed}: reordered without being asked");
+                }
+                highest = highest.max(Some(index));
+            }
+        }
+    }
+}
