@@ -6,6 +6,7 @@
 mod chunks;
 mod error;
 mod messages;
+mod receive;
 
 pub use error::SctpError;
 pub use messages::{ppid, Message, Reliability, SctpEvent, SendOptions, StreamId};
