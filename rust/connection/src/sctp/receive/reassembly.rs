@@ -99,6 +99,12 @@ impl Reassembly {
         self.held_items
     }
 
+    /// How many streams hold ordered-delivery state.
+    #[cfg(test)]
+    pub(crate) fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
     /// Takes the DATA chunk of unwrapped TSN `tsn` (new: the caller's data tracker saw it first)
     /// and delivers what became whole.
     pub(crate) fn insert(&mut self, tsn: u64, chunk: DataChunk) -> Result<(), SctpError> {
@@ -321,5 +327,199 @@ impl Reassembly {
     fn release(&mut self, bytes: usize) {
         self.held_bytes -= bytes;
         self.held_items -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: u64 = 1 << 32;
+
+    /// A fragment on `stream` with `ssn`; `flags` holds 'B', 'E', 'U' for the bits.
+    fn chunk(stream: StreamId, ssn: u16, flags: &str, payload: &'static [u8]) -> DataChunk {
+        DataChunk {
+            tsn: 0,
+            stream,
+            ssn,
+            ppid: 53,
+            unordered: flags.contains('U'),
+            beginning: flags.contains('B'),
+            ending: flags.contains('E'),
+            immediate_sack: false,
+            payload: Bytes::from_static(payload),
+        }
+    }
+
+    fn messages(queue: &mut Reassembly) -> Vec<(StreamId, Vec<u8>)> {
+        std::iter::from_fn(|| queue.pop_event())
+            .filter_map(|event| match event {
+                SctpEvent::Message(message) => Some((message.stream, message.data.to_vec())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_whole_message_in_one_chunk_is_delivered_without_a_copy() {
+        let mut queue = Reassembly::new(1000);
+        let payload = Bytes::from_static(b"hello");
+        let mut data = chunk(1, 0, "BE", b"");
+        data.payload = payload.clone();
+        queue.insert(BASE, data).unwrap();
+        assert_eq!(queue.held_bytes(), 5);
+        match queue.pop_event() {
+            Some(SctpEvent::Message(message)) => {
+                assert_eq!(message, Message { stream: 1, ppid: 53, data: payload.clone() });
+                assert_eq!(message.data.as_ptr(), payload.as_ptr());
+            }
+            other => panic!("expected a message, got {other:?}"),
+        }
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn fragments_arriving_in_any_order_make_one_message() {
+        let mut queue = Reassembly::new(1000);
+        queue.insert(BASE + 3, chunk(1, 0, "E", b"rld")).unwrap();
+        queue.insert(BASE + 1, chunk(1, 0, "B", b"hel")).unwrap();
+        assert!(queue.pop_event().is_none());
+        queue.insert(BASE + 2, chunk(1, 0, "", b"lo wo")).unwrap();
+        assert_eq!(messages(&mut queue), vec![(1, b"hello world".to_vec())]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn ordered_messages_wait_for_their_turn_across_ssn_wrap_around() {
+        let mut queue = Reassembly::new(1000);
+        // Walk the stream's SSN up to 65534 with whole messages.
+        for ssn in 0..u16::MAX - 1 {
+            queue.insert(BASE + u64::from(ssn), chunk(7, ssn, "BE", b"x")).unwrap();
+        }
+        assert_eq!(messages(&mut queue).len(), usize::from(u16::MAX - 1));
+        let tsn = BASE + u64::from(u16::MAX);
+        queue.insert(tsn + 2, chunk(7, 0, "BE", b"c")).unwrap(); // SSN 0 after the wrap
+        queue.insert(tsn + 1, chunk(7, u16::MAX, "BE", b"b")).unwrap();
+        assert!(queue.pop_event().is_none());
+        assert_eq!(queue.held_bytes(), 2);
+        queue.insert(tsn, chunk(7, u16::MAX - 1, "BE", b"a")).unwrap();
+        assert_eq!(messages(&mut queue), vec![(7, b"a".to_vec()), (7, b"b".to_vec()), (7, b"c".to_vec())]);
+    }
+
+    #[test]
+    fn unordered_messages_pass_waiting_ordered_ones() {
+        let mut queue = Reassembly::new(1000);
+        queue.insert(BASE + 2, chunk(1, 1, "BE", b"second")).unwrap();
+        queue.insert(BASE + 3, chunk(1, 0, "BEU", b"unordered")).unwrap();
+        queue.insert(BASE + 4, chunk(2, 0, "BE", b"other stream")).unwrap();
+        assert_eq!(messages(&mut queue), vec![(1, b"unordered".to_vec()), (2, b"other stream".to_vec())]);
+        queue.insert(BASE + 1, chunk(1, 0, "BE", b"first")).unwrap();
+        assert_eq!(messages(&mut queue), vec![(1, b"first".to_vec()), (1, b"second".to_vec())]);
+    }
+
+    #[test]
+    fn fragments_of_different_messages_do_not_mix() {
+        let mut queue = Reassembly::new(1000);
+        // Ordered SSN 0 and 1 on stream 1 back to back, and an unordered one in between on the
+        // TSN line that claims to continue nothing.
+        queue.insert(BASE + 1, chunk(1, 0, "B", b"a")).unwrap();
+        queue.insert(BASE + 2, chunk(1, 1, "E", b"b")).unwrap(); // other SSN: not a continuation
+        queue.insert(BASE + 3, chunk(1, 1, "BE", b"c")).unwrap();
+        assert!(messages(&mut queue).is_empty());
+        queue.insert(BASE + 4, chunk(1, 0, "BE", b"d")).unwrap(); // SSN 0 again under a new TSN
+                                                                  // SSN 0 is whole ("d"), SSN 1 ("c") follows; "a" and "b" never complete.
+        assert_eq!(messages(&mut queue), vec![(1, b"d".to_vec()), (1, b"c".to_vec())]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (2, 2));
+    }
+
+    #[test]
+    fn a_message_over_the_size_limit_is_an_error() {
+        let mut queue = Reassembly::new(10);
+        queue.insert(BASE + 1, chunk(1, 0, "B", b"12345")).unwrap();
+        queue.insert(BASE + 2, chunk(1, 0, "", b"12345")).unwrap();
+        assert_eq!(queue.insert(BASE + 3, chunk(1, 0, "", b"1")), Err(SctpError::MessageTooLarge { max: 10 }));
+        let mut queue = Reassembly::new(10);
+        assert!(queue.insert(BASE + 1, chunk(1, 0, "BE", b"12345678901")).is_err());
+        let mut queue = Reassembly::new(10);
+        assert!(queue.insert(BASE + 1, chunk(1, 0, "BE", b"1234567890")).is_ok());
+    }
+
+    #[test]
+    fn endless_fragments_without_an_end_hit_the_size_limit() {
+        let max = 256 * 1024;
+        let mut queue = Reassembly::new(max);
+        queue.insert(BASE, chunk(1, 0, "BU", &[0; 1000])).unwrap();
+        let mut tsn = BASE + 1;
+        let error = loop {
+            if let Err(error) = queue.insert(tsn, chunk(1, 0, "U", &[0; 1000])) {
+                break error;
+            }
+            tsn += 1;
+        };
+        assert_eq!(error, SctpError::MessageTooLarge { max });
+        assert_eq!(tsn - BASE, 262); // the fragment that made it 263 000 bytes
+        assert!(queue.held_bytes() <= max + 1000);
+    }
+
+    #[test]
+    fn forward_tsn_drops_abandoned_fragments_and_skips_ssns() {
+        let mut queue = Reassembly::new(1000);
+        queue.insert(BASE + 1, chunk(1, 0, "B", b"abandoned")).unwrap(); // SSN 0, TSN 1..3, lost middle
+        queue.insert(BASE + 3, chunk(1, 0, "E", b"abandoned")).unwrap();
+        queue.insert(BASE + 5, chunk(1, 2, "BE", b"after")).unwrap(); // SSN 1 (TSN 4) lost too
+        queue.insert(BASE + 6, chunk(2, 0, "BU", b"unordered start")).unwrap(); // unordered, TSN 6..7
+        assert!(messages(&mut queue).is_empty());
+        queue.forget_up_to(BASE + 4, &[(1, 1)]);
+        assert_eq!(messages(&mut queue), vec![(1, b"after".to_vec())]);
+        // The unordered fragment past the new cumulative TSN stays and completes.
+        queue.insert(BASE + 7, chunk(2, 0, "EU", b"!")).unwrap();
+        assert_eq!(messages(&mut queue), vec![(2, b"unordered start!".to_vec())]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn forward_tsn_drops_ordered_fragments_past_it_on_skipped_ssns_and_orphans() {
+        let mut queue = Reassembly::new(1000);
+        queue.insert(BASE + 3, chunk(1, 0, "", b"middle")).unwrap(); // SSN 0 spans TSN 1..4
+        queue.insert(BASE + 4, chunk(1, 0, "E", b"end")).unwrap();
+        queue.insert(BASE + 6, chunk(2, 0, "U", b"orphan")).unwrap(); // its B (TSN 5) abandoned
+        queue.insert(BASE + 7, chunk(2, 0, "EU", b"orphan end")).unwrap();
+        queue.insert(BASE + 8, chunk(3, 0, "BE", b"next")).unwrap();
+        queue.forget_up_to(BASE + 2, &[(1, 0)]);
+        // TSN 3 and 4 continued a message cut at the new cumulative TSN: dropped. Left: the unordered
+        // fragments 6 and 7 and the event for "next".
+        assert_eq!(queue.held_items(), 3);
+        queue.forget_up_to(BASE + 5, &[]);
+        assert_eq!(messages(&mut queue), vec![(3, b"next".to_vec())]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn stale_forward_tsn_ssns_change_nothing() {
+        let mut queue = Reassembly::new(1000);
+        queue.insert(BASE + 1, chunk(1, 0, "BE", b"a")).unwrap();
+        queue.insert(BASE + 2, chunk(1, 1, "BE", b"b")).unwrap();
+        queue.forget_up_to(BASE + 2, &[(1, 0)]); // SSN 0 was delivered: nothing to skip
+        queue.insert(BASE + 3, chunk(1, 2, "BE", b"c")).unwrap();
+        assert_eq!(messages(&mut queue).len(), 3);
+    }
+
+    #[test]
+    fn a_stream_reset_starts_the_ssns_again_and_drops_what_waited() {
+        let mut queue = Reassembly::new(1000);
+        queue.insert(BASE + 1, chunk(1, 0, "BE", b"a")).unwrap();
+        queue.insert(BASE + 2, chunk(1, 2, "BE", b"never")).unwrap(); // SSN 1 never comes
+        queue.insert(BASE + 3, chunk(2, 0, "BE", b"b")).unwrap();
+        queue.insert(BASE + 4, chunk(2, 2, "BE", b"kept")).unwrap();
+        queue.reset_streams(&[1]);
+        let events: Vec<SctpEvent> = std::iter::from_fn(|| queue.pop_event()).collect();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[2], SctpEvent::StreamsReset(vec![1]));
+        queue.insert(BASE + 5, chunk(1, 0, "BE", b"again")).unwrap();
+        assert_eq!(messages(&mut queue), vec![(1, b"again".to_vec())]);
+        assert_eq!(queue.held_bytes(), 4); // stream 2's SSN 2 still waits
+        queue.reset_streams(&[]);
+        assert_eq!(queue.pop_event(), Some(SctpEvent::StreamsReset(vec![])));
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
     }
 }
