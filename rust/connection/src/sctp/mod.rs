@@ -7,6 +7,7 @@ mod chunks;
 mod config;
 mod error;
 mod messages;
+mod receive;
 mod wire;
 
 pub use config::SctpConfig;
