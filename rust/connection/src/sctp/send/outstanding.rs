@@ -334,3 +334,203 @@ impl OutstandingData {
         self.in_flight > 0 && self.in_flight <= mtu
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    const FIRST: WideTsn = 1 << 32;
+
+    fn fragment(message: MessageId, stream: StreamId, ssn: u16, len: usize) -> Fragment {
+        Fragment {
+            message,
+            stream,
+            ssn,
+            ppid: 53,
+            unordered: false,
+            beginning: true,
+            ending: true,
+            payload: Bytes::from(vec![0; len]),
+            expires_at: None,
+            max_retransmits: None,
+        }
+    }
+
+    /// `count` one-chunk messages of 100 bytes (116 encoded) on stream 1, SSN = index.
+    fn sent(now: Instant, count: u64) -> OutstandingData {
+        let mut data = OutstandingData::new(FIRST);
+        for i in 0..count {
+            data.insert(now, fragment(i, 1, i as u16, 100), false);
+        }
+        data
+    }
+
+    #[test]
+    fn the_cumulative_ack_frees_the_front_and_measures_the_rtt() {
+        let now = Instant::now();
+        let mut data = sent(now, 4);
+        assert_eq!(data.in_flight(), 4 * 116);
+        let outcome = data.on_sack(now + Duration::from_millis(30), FIRST + 1, &[], false);
+        assert!(outcome.cumulative_advanced);
+        assert_eq!(outcome.acked_bytes, 2 * 116);
+        assert_eq!(outcome.rtt, Some(Duration::from_millis(30)));
+        assert_eq!((data.cumulative_tsn(), data.in_flight(), data.next_tsn()), (FIRST + 1, 2 * 116, FIRST + 4));
+    }
+
+    #[test]
+    fn gap_acks_count_once_and_duplicated_sacks_change_nothing() {
+        let now = Instant::now();
+        let mut data = sent(now, 6);
+        let first = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false);
+        assert!(!first.cumulative_advanced);
+        assert_eq!(first.acked_bytes, 2 * 116);
+        let again = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false);
+        assert_eq!(again.acked_bytes, 0);
+        assert_eq!(data.in_flight(), 4 * 116);
+        let cumulative = data.on_sack(now, FIRST + 3, &[], false);
+        assert_eq!(cumulative.acked_bytes, 2 * 116, "gap-acked chunks are not counted twice");
+    }
+
+    #[test]
+    fn three_misses_mark_a_chunk_for_fast_retransmission() {
+        let now = Instant::now();
+        let mut data = sent(now, 5);
+        for (round, end) in [FIRST + 2, FIRST + 3, FIRST + 4].into_iter().enumerate() {
+            let outcome = data.on_sack(now, FIRST, &[(FIRST + 2, end)], false);
+            assert_eq!(outcome.fast_retransmit, round == 2, "round {round}");
+        }
+        assert!(data.has_retransmissions());
+        assert_eq!(data.in_flight(), 0);
+        let chunk = data.take_retransmission(now, 1200, false).unwrap();
+        assert_eq!(chunk.tsn, narrow(FIRST + 1));
+        assert_eq!(data.in_flight(), 116);
+        assert!(!data.has_retransmissions());
+    }
+
+    #[test]
+    fn only_newly_acknowledged_tsns_above_a_chunk_count_as_misses() {
+        let now = Instant::now();
+        let mut data = sent(now, 5);
+        // The same report three times: one miss (HTNA), no retransmission.
+        for _ in 0..3 {
+            data.on_sack(now, FIRST, &[(FIRST + 2, FIRST + 2)], false);
+        }
+        assert!(!data.has_retransmissions());
+    }
+
+    #[test]
+    fn a_retransmitted_chunk_lost_again_is_retransmitted_again_by_later_sacks() {
+        let now = Instant::now();
+        let mut data = sent(now, 4);
+        for end in [FIRST + 1, FIRST + 2, FIRST + 3] {
+            data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], false);
+        }
+        let first_retransmission = data.take_retransmission(now, 1200, false).unwrap();
+        assert_eq!(first_retransmission.tsn, narrow(FIRST));
+        // SACKs of TSNs sent before the retransmission say nothing about it.
+        for _ in 0..3 {
+            assert!(!data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 3)], true).fast_retransmit);
+        }
+        // Chunks sent after it arrive and it does not: lost again.
+        for i in 4..7 {
+            data.insert(now, fragment(i, 1, i as u16, 100), false);
+        }
+        let mut marked = false;
+        for end in [FIRST + 4, FIRST + 5, FIRST + 6] {
+            marked |= data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], true).fast_retransmit;
+        }
+        assert!(marked);
+        let again = data.take_retransmission(now, 1200, false).unwrap();
+        assert_eq!(again.tsn, narrow(FIRST));
+    }
+
+    #[test]
+    fn karn_no_rtt_from_a_retransmitted_chunk() {
+        let now = Instant::now();
+        let mut data = sent(now, 1);
+        data.mark_all_for_retransmission(now);
+        data.take_retransmission(now + Duration::from_millis(500), 1200, false).unwrap();
+        let outcome = data.on_sack(now + Duration::from_millis(520), FIRST, &[], false);
+        assert_eq!(outcome.rtt, None);
+        assert_eq!(outcome.acked_bytes, 116);
+    }
+
+    #[test]
+    fn a_message_past_its_retransmissions_is_abandoned_whole_and_skipped_by_forward_tsn() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        let mut first = fragment(7, 3, 5, 100);
+        first.ending = false;
+        first.max_retransmits = Some(0);
+        let mut last = fragment(7, 3, 5, 100);
+        last.beginning = false;
+        last.max_retransmits = Some(0);
+        data.insert(now, first, false);
+        data.insert(now, last, false);
+        let mut unordered = fragment(8, 4, 0, 100);
+        unordered.unordered = true;
+        unordered.max_retransmits = Some(0);
+        data.insert(now, unordered, false);
+        data.insert(now, fragment(9, 1, 0, 100), false);
+        let abandoned = data.mark_all_for_retransmission(now);
+        assert_eq!(abandoned, [(3, 7), (4, 8)]);
+        assert_eq!(data.in_flight(), 0);
+        let retransmission = data.take_retransmission(now, 1200, false).unwrap();
+        assert_eq!(retransmission.tsn, narrow(FIRST + 3), "only the reliable chunk goes again");
+        assert_eq!(data.take_retransmission(now, 1200, false), None);
+        let forward = data.forward_tsn().unwrap();
+        assert_eq!(forward.new_cumulative_tsn, narrow(FIRST + 2));
+        assert_eq!(forward.skipped, [(3, 5)], "unordered messages name no SSN");
+        data.on_sack(now, FIRST + 2, &[], false);
+        assert_eq!(data.forward_tsn(), None);
+    }
+
+    #[test]
+    fn forward_tsn_names_at_most_its_limit_of_streams() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        let streams = MAX_FORWARD_TSN_STREAMS as u16 + 10;
+        for stream in 0..streams {
+            let mut chunk = fragment(u64::from(stream), stream, 0, 10);
+            chunk.max_retransmits = Some(0);
+            data.insert(now, chunk, false);
+        }
+        data.mark_all_for_retransmission(now);
+        let forward = data.forward_tsn().unwrap();
+        assert_eq!(forward.skipped.len(), MAX_FORWARD_TSN_STREAMS);
+        assert_eq!(forward.new_cumulative_tsn, narrow(FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1));
+        data.on_sack(now, FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1, &[], false);
+        assert_eq!(data.forward_tsn().unwrap().skipped.len(), 10, "the next FORWARD-TSN goes on");
+    }
+
+    #[test]
+    fn the_tail_probe_picks_the_highest_chunk_that_may_go_again() {
+        let now = Instant::now();
+        let mut data = sent(now, 3);
+        let mut unreliable = fragment(3, 2, 0, 100);
+        unreliable.max_retransmits = Some(0);
+        data.insert(now, unreliable, false);
+        assert!(data.mark_tail_for_retransmission(now));
+        assert_eq!(
+            data.take_retransmission(now, 1200, true).map(|c| (c.tsn, c.immediate_sack)),
+            Some((narrow(FIRST + 2), true))
+        );
+    }
+
+    #[test]
+    fn a_lifetime_ended_chunk_is_abandoned_instead_of_retransmitted() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        let mut chunk = fragment(1, 1, 0, 100);
+        chunk.expires_at = Some(now + Duration::from_millis(100));
+        data.insert(now, chunk.clone(), false);
+        data.insert(now, chunk, false);
+        assert!(data.mark_all_for_retransmission(now + Duration::from_millis(99)).is_empty());
+        data.take_retransmission(now, 1200, false).unwrap();
+        data.take_retransmission(now, 1200, false).unwrap();
+        assert_eq!(data.mark_all_for_retransmission(now + Duration::from_millis(100)), [(1, 1)]);
+        assert!(data.forward_tsn().is_some());
+    }
+}
