@@ -394,7 +394,7 @@ mod tests {
         side.on_data(start, first).unwrap();
         let mut last = whole(2, 0, Some(0), 10 * 1024);
         last.beginning = false;
-        assert_eq!(side.on_data(start, last), Err(SctpError::MessageTooLarge { max: 16 * 1024 }));
+        assert_eq!(side.on_data(start, last), Err(SctpError::RemoteMessageTooLarge { max: 16 * 1024 }));
     }
 
     #[test]
@@ -543,7 +543,7 @@ mod tests {
             fragment.ending = false;
             side.on_data(start, fragment)
         });
-        assert_eq!(result, Err(SctpError::MessageTooLarge { max: 16 * 1024 }));
+        assert_eq!(result, Err(SctpError::RemoteMessageTooLarge { max: 16 * 1024 }));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! bounds the bookkeeping when the peer sends tiny fragments; see [`MAX_HELD_ITEMS`]).
 //!
 //! A run of consecutive fragments of one message longer than `max_message_size` is a protocol
-//! violation ([`SctpError::MessageTooLarge`]): the association aborts.
+//! violation ([`SctpError::RemoteMessageTooLarge`]): the association aborts.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -229,7 +229,7 @@ impl Reassembly {
         let Some(this) = self.fragments.get(&tsn) else {
             return Ok(None);
         };
-        let too_large = SctpError::MessageTooLarge { max: self.max_message_size };
+        let too_large = SctpError::RemoteMessageTooLarge { max: self.max_message_size };
         let mut size = this.payload.len();
         let (mut first, mut has_beginning) = (tsn, this.beginning);
         if !has_beginning {
@@ -437,7 +437,7 @@ mod tests {
         let mut queue = Reassembly::new(10);
         queue.insert(BASE + 1, chunk(1, 0, "B", b"12345")).unwrap();
         queue.insert(BASE + 2, chunk(1, 0, "", b"12345")).unwrap();
-        assert_eq!(queue.insert(BASE + 3, chunk(1, 0, "", b"1")), Err(SctpError::MessageTooLarge { max: 10 }));
+        assert_eq!(queue.insert(BASE + 3, chunk(1, 0, "", b"1")), Err(SctpError::RemoteMessageTooLarge { max: 10 }));
         let mut queue = Reassembly::new(10);
         assert!(queue.insert(BASE + 1, chunk(1, 0, "BE", b"12345678901")).is_err());
         let mut queue = Reassembly::new(10);
@@ -456,7 +456,7 @@ mod tests {
             }
             tsn += 1;
         };
-        assert_eq!(error, SctpError::MessageTooLarge { max });
+        assert_eq!(error, SctpError::RemoteMessageTooLarge { max });
         assert_eq!(tsn - BASE, 262); // the fragment that made it 263 000 bytes
         assert!(queue.held_bytes() <= max + 1000);
     }
