@@ -1,0 +1,1 @@
+//! Two data-channel layers wired through a tiny in-test loopback of their commands and events.
