@@ -4,16 +4,18 @@
 //! association's events and carries its commands to the association.
 //!
 //! Decisions where the RFCs leave a choice (the other side is hostile until proved otherwise):
-//! - A DATA_CHANNEL_OPEN on a stream id of our parity, or on a stream that already carries a
-//!   channel (ours, negotiated or theirs), is dropped and reported: no ACK, no reset, and the
-//!   channel on that stream (if any) goes on untouched. Resetting would close our own channel.
-//! - An opening past [`ChannelLimits`] (64 live, 1024 over the connection's life, or none on a
-//!   mesh's connection), or a DATA_CHANNEL_OPEN that cannot be read (truncated, unknown
-//!   channel type, label or protocol longer than [`ChannelLimits::max_label_bytes`], not UTF-8),
-//!   on a free stream of the other side's parity, is refused: our outgoing stream is reset, so
-//!   the other side sees its channel close, and it is reported. At most
-//!   [`MAX_REFUSED_OPENINGS`] refusals wait for the other side's reset; past that a refusal
-//!   sends no reset.
+//! - A DATA_CHANNEL_OPEN that RFC 8832 §6 does not allow is answered as it says, with no ACK
+//!   and "the corresponding data channel" closed, and reported:
+//!   - on a stream that already carries a channel (ours, negotiated or theirs): that channel is
+//!     closed (as libdatachannel does). The other side could close it by a reset anyway, so this
+//!     gives it no new power;
+//!   - on a free stream of our parity, past [`ChannelLimits`] (64 live, 1024 over the
+//!     connection's life, or none on a mesh's connection), or unreadable (truncated, unknown
+//!     channel type, label or protocol longer than [`ChannelLimits::max_label_bytes`], not
+//!     UTF-8): refused, our outgoing stream reset so the other side sees its channel close. At
+//!     most [`MAX_REFUSED_OPENINGS`] refusals wait for the other side's reset (no channel of
+//!     ours takes their streams meanwhile); past that a refusal sends no reset;
+//!   - on the reserved stream 65535: dropped, nothing reset.
 //! - A DCEP message of unknown type, an ACK nobody waits for, a message with a payload protocol
 //!   id that is not 50, 51, 53, 56 or 57, and a message on a stream no open channel uses (or
 //!   on one we are closing) are dropped without a word.
@@ -273,13 +275,20 @@ impl DataChannels {
             return;
         }
         if self.channels.contains_key(&stream) {
-            return self.report(stream, ChannelError::DuplicateOpen(stream));
+            self.report(stream, ChannelError::DuplicateOpen(stream));
+            // Cannot fail: the channel is there.
+            let _ = self.close(ChannelId(stream));
+            return;
         }
-        if self.role.owns(stream) || stream == RESERVED_STREAM {
-            return self.report(stream, ChannelError::WrongParity(stream));
+        if stream == RESERVED_STREAM {
+            return self.report(stream, ChannelError::ReservedStream);
         }
-        let live = self.channels.values().filter(|channel| channel.origin == Origin::Remote).count();
-        let admitted = self.remote_opens.admit(live, &self.limits).and(options);
+        let admitted = if self.role.owns(stream) {
+            Err(ChannelError::WrongParity(stream))
+        } else {
+            let live = self.channels.values().filter(|channel| channel.origin == Origin::Remote).count();
+            self.remote_opens.admit(live, &self.limits).and(options)
+        };
         match admitted {
             Ok(options) => {
                 self.channels
@@ -480,21 +489,27 @@ mod tests {
     }
 
     #[test]
-    fn an_opening_on_our_parity_or_the_reserved_stream_is_dropped_and_reported() {
+    fn an_opening_on_our_parity_is_refused_and_on_the_reserved_stream_dropped() {
         let mut server = connected(DtlsRole::Server, ChannelLimits::default());
-        for stream in [1, 65535] {
-            server.handle_sctp_event(message(stream, ppid::DCEP, &open_bytes(&unreliable())));
-            assert_eq!(
-                events(&mut server),
-                vec![ChannelEvent::Error { id: ChannelId(stream), reason: ChannelError::WrongParity(stream) }]
-            );
-            assert_eq!(server.state(ChannelId(stream)), None);
-        }
-        assert_eq!(commands(&mut server), vec![], "no ACK, no reset");
+        server.handle_sctp_event(message(1, ppid::DCEP, &open_bytes(&unreliable())));
+        assert_eq!(
+            events(&mut server),
+            vec![ChannelEvent::Error { id: ChannelId(1), reason: ChannelError::WrongParity(1) }]
+        );
+        assert_eq!(commands(&mut server), vec![SctpCommand::ResetStreams(vec![1])], "no ACK, a reset");
+        assert_eq!(server.state(ChannelId(1)), None);
+        // Until the other side answers the reset, our next channel does not take that stream.
+        assert_eq!(server.open(unreliable()), Ok(ChannelId(3)));
+        server.handle_sctp_event(message(65535, ppid::DCEP, &open_bytes(&unreliable())));
+        assert_eq!(
+            events(&mut server),
+            vec![ChannelEvent::Error { id: ChannelId(65535), reason: ChannelError::ReservedStream }]
+        );
+        assert_eq!(commands(&mut server), vec![dcep(3, open_bytes(&unreliable()))], "nothing for stream 65535");
     }
 
     #[test]
-    fn a_second_opening_on_an_open_stream_changes_nothing() {
+    fn a_second_opening_on_a_used_stream_closes_its_channel_as_rfc_8832_asks() {
         let mut server = server_with_remote(&unreliable());
         let other = ChannelOptions { label: "other".into(), ..Default::default() };
         server.handle_sctp_event(message(0, ppid::DCEP, &open_bytes(&other)));
@@ -502,15 +517,18 @@ mod tests {
             events(&mut server),
             vec![ChannelEvent::Error { id: ChannelId(0), reason: ChannelError::DuplicateOpen(0) }]
         );
-        assert_eq!(commands(&mut server), vec![]);
-        assert_eq!(server.options(ChannelId(0)), Some(&unreliable()));
-        // Nor does an opening on a stream of ours that carries our channel.
+        assert_eq!(commands(&mut server), vec![SctpCommand::ResetStreams(vec![0])], "no second ACK");
+        assert_eq!(server.state(ChannelId(0)), Some(ChannelState::Closing));
+        assert_eq!(server.options(ChannelId(0)), Some(&unreliable()), "the options are the first opening's");
+        server.handle_sctp_event(message(0, ppid::DCEP, &open_bytes(&other)));
+        assert_eq!(commands(&mut server), vec![], "a closing channel is reset once");
+        // So does an opening on a stream of ours that carries our channel.
         let mut client = connected(DtlsRole::Client, ChannelLimits::default());
         let id = client.open(unreliable()).unwrap();
         commands(&mut client);
         client.handle_sctp_event(message(id.0, ppid::DCEP, &open_bytes(&other)));
-        assert_eq!(client.state(id), Some(ChannelState::Connecting));
-        assert_eq!(commands(&mut client), vec![]);
+        assert_eq!(client.state(id), Some(ChannelState::Closing));
+        assert_eq!(commands(&mut client), vec![SctpCommand::ResetStreams(vec![id.0])]);
     }
 
     #[test]
