@@ -41,7 +41,8 @@ pub struct ChannelLimits {
     /// Longest label and longest protocol, ours or the other side's, in bytes (at most 65535,
     /// what the wire carries; a larger value counts as 65535).
     pub max_label_bytes: usize,
-    /// Largest message we send: the other side's `max-message-size`.
+    /// Largest message we send: the other side's `max-message-size` ([`DEFAULT_MAX_MESSAGE_SIZE`]
+    /// when its description has none; `usize::MAX` for its 0, which means any size, RFC 8841 §6).
     pub max_message_size: usize,
 }
 

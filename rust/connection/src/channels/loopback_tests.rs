@@ -26,9 +26,12 @@ struct Loopback {
 
 impl Loopback {
     fn new() -> Self {
-        let side =
-            |role| Side { channels: DataChannels::new(role, ChannelLimits::default()), events: vec![], sent: vec![] };
-        Self { client: side(DtlsRole::Client), server: side(DtlsRole::Server) }
+        Self::with_server_limits(ChannelLimits::default())
+    }
+
+    fn with_server_limits(limits: ChannelLimits) -> Self {
+        let side = |role, limits| Side { channels: DataChannels::new(role, limits), events: vec![], sent: vec![] };
+        Self { client: side(DtlsRole::Client, ChannelLimits::default()), server: side(DtlsRole::Server, limits) }
     }
 
     /// The association comes up on both sides.
@@ -202,4 +205,21 @@ fn negotiated_channels_carry_messages_without_dcep() {
     net.run();
     assert_eq!(net.server.events.last(), Some(&ChannelEvent::Closed(on_server)));
     assert_eq!(net.client.events.last(), Some(&ChannelEvent::Closed(on_client)));
+}
+
+#[test]
+fn an_opening_the_other_side_refuses_ends_closed_on_both_sides() {
+    let mut net = Loopback::with_server_limits(ChannelLimits { refuse_remote_opens: true, ..Default::default() });
+    net.connect();
+    let id = net.client.channels.open(game_state()).unwrap();
+    net.client.channels.send(id, Bytes::from_static(b"lost"), true).unwrap();
+    net.run();
+    assert_eq!(net.client.events, vec![ChannelEvent::Closed(id)], "closed, never opened");
+    assert_eq!(net.server.events, vec![ChannelEvent::Error { id, reason: ChannelError::RemoteOpensRefused }]);
+    assert_eq!((net.client.channels.state(id), net.server.channels.state(id)), (None, None));
+    // Both resets crossed, nothing is left over: a later opening is refused the same way.
+    assert!(net.client.channels.open(game_state()).is_ok());
+    net.run();
+    assert_eq!(net.server.events.len(), 2, "refused again, reported again");
+    assert_eq!((net.client.channels.state(ChannelId(2)), net.server.channels.state(ChannelId(2))), (None, None));
 }
