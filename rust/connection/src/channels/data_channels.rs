@@ -26,8 +26,9 @@
 //!
 //! Memory: the table holds our channels (the application's to bound), at most
 //! [`MAX_REMOTE_CHANNELS`](super::MAX_REMOTE_CHANNELS) of theirs and [`MAX_REFUSED_OPENINGS`]
-//! refused streams. The command and event queues grow by at most a few entries per call and
-//! the connection drains them after each call.
+//! refused streams. The command and event queues grow only by what one call brings (at most
+//! a few entries, or one per channel when many close at once) and the connection drains them
+//! after each call.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

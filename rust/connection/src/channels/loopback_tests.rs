@@ -223,3 +223,92 @@ fn an_opening_the_other_side_refuses_ends_closed_on_both_sides() {
     assert_eq!(net.server.events.len(), 2, "refused again, reported again");
     assert_eq!((net.client.channels.state(ChannelId(2)), net.server.channels.state(ChannelId(2))), (None, None));
 }
+
+#[test]
+fn random_lives_on_both_sides_always_agree() {
+    let mut state = 0x0123_4567_89ab_cdef_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut net = Loopback::new();
+    net.connect();
+    let mut ids: Vec<ChannelId> = Vec::new();
+    let mut delivered = 0;
+    let mut most_live = 0;
+    for _ in 0..3000 {
+        let word = next();
+        let client_acts = word & 1 == 0;
+        let live: Vec<ChannelId> = {
+            let side = if client_acts { &net.client } else { &net.server };
+            ids.iter().copied().filter(|id| side.channels.state(*id).is_some()).collect()
+        };
+        most_live = most_live.max(live.len());
+        let pick = live.get((word >> 8) as usize % live.len().max(1)).copied();
+        match (word >> 1) % 8 {
+            0 => {
+                let reliability = match (word >> 8) % 3 {
+                    0 => Reliability::Reliable,
+                    1 => Reliability::MaxRetransmits((word >> 16) as u16 % 4),
+                    _ => Reliability::MaxLifetime(Duration::from_millis((word >> 16) % 500)),
+                };
+                let options = ChannelOptions {
+                    label: format!("c{}", word % 1000),
+                    ordered: word & 0x100 == 0,
+                    reliability,
+                    ..Default::default()
+                };
+                let side = if client_acts { &mut net.client } else { &mut net.server };
+                ids.push(side.channels.open(options).unwrap());
+            }
+            1 | 2 => {
+                // A close runs alone: what is in flight arrives first, and nothing is sent while
+                // the resets cross (a closing side reads nothing more, by design).
+                net.run();
+                let side = if client_acts { &mut net.client } else { &mut net.server };
+                if let Some(id) = pick {
+                    // A channel closed from the other side meanwhile is refused.
+                    let _ = side.channels.close(id);
+                }
+                net.run();
+            }
+            _ => {
+                let side = if client_acts { &mut net.client } else { &mut net.server };
+                if let Some(id) = pick {
+                    let data = Bytes::from(vec![0; (word >> 20) as usize % 64]);
+                    if side.channels.send(id, data, word & 0x200 == 0).is_ok() {
+                        delivered += 1;
+                    }
+                }
+            }
+        }
+        if word % 5 == 0 {
+            net.run();
+            for id in &ids {
+                let (client, server) = (net.client.channels.state(*id), net.server.channels.state(*id));
+                assert_eq!(client, server, "channel {id:?} after a quiet loopback");
+                assert!(client.is_none() || client == Some(ChannelState::Open));
+                assert_eq!(net.client.channels.options(*id), net.server.channels.options(*id));
+            }
+        }
+    }
+    net.run();
+    let messages = |side: &Side| side.events.iter().filter(|e| matches!(e, ChannelEvent::Message { .. })).count();
+    let received = messages(&net.client) + messages(&net.server);
+    println!(
+        "random lives: {} channels opened (at most {most_live} at once), {delivered} messages sent, {received} received",
+        ids.len()
+    );
+    assert_eq!(received, delivered, "a lossless loopback loses nothing on open channels");
+    for id in &ids {
+        let _ = net.client.channels.close(*id);
+    }
+    net.run();
+    for id in &ids {
+        assert_eq!((net.client.channels.state(*id), net.server.channels.state(*id)), (None, None));
+    }
+    let errors = net.client.events.iter().chain(&net.server.events).any(|e| matches!(e, ChannelEvent::Error { .. }));
+    assert!(!errors, "two honest sides report no error");
+}
