@@ -38,7 +38,7 @@ use super::channel::{Channel, ChannelState, Origin, Phase};
 use super::dcep::{DcepMessage, MAX_WIRE_LABEL_BYTES};
 use super::limits::{MAX_REFUSED_OPENINGS, MAX_REPORTED_ERRORS};
 use super::remote_opens::RemoteOpens;
-use super::stream_ids::{StreamIds, RESERVED_STREAM};
+use super::stream_ids::{opened_by, StreamIds, RESERVED_STREAM};
 use super::{ChannelError, ChannelEvent, ChannelId, ChannelLimits, ChannelOptions, DtlsRole, SctpCommand};
 use crate::sctp::{ppid, Message, Reliability, SctpEvent, SendOptions, StreamId};
 
@@ -284,7 +284,7 @@ impl DataChannels {
         if stream == RESERVED_STREAM {
             return self.report(stream, ChannelError::ReservedStream);
         }
-        let admitted = if self.role.owns(stream) {
+        let admitted = if opened_by(self.role, stream) {
             Err(ChannelError::WrongParity(stream))
         } else {
             let live = self.channels.values().filter(|channel| channel.origin == Origin::Remote).count();
