@@ -4,8 +4,12 @@
 //! [`messages`] holds the vocabulary shared with the data-channel layer above.
 
 mod chunks;
+mod config;
 mod error;
 mod messages;
+mod receive;
+mod wire;
 
+pub use config::SctpConfig;
 pub use error::SctpError;
 pub use messages::{ppid, Message, Reliability, SctpEvent, SendOptions, StreamId};
