@@ -63,8 +63,8 @@ pub struct AssociationStats {
     /// Chunks sent again: DATA retransmitted by the send side, and INIT, COOKIE-ECHO, SHUTDOWN,
     /// SHUTDOWN-ACK or RE-CONFIG sent again by their timers.
     pub retransmissions: u64,
-    /// DATA chunks fast-retransmitted.
-    pub fast_retransmits: u64,
+    /// DATA chunks sent again before any T3-rtx expiry: fast retransmits and tail-loss probes.
+    pub early_retransmits: u64,
     /// Expiries of the DATA retransmission timer (T3-rtx).
     pub t3_timeouts: u64,
     /// The current retransmission timeout.
@@ -255,11 +255,7 @@ impl Association {
                         self.end(SctpError::ShutDown);
                     }
                 }
-                Chunk::ForwardTsn(forward) => {
-                    if let (true, Some(data)) = (self.state.carries_data(), self.data.as_mut()) {
-                        data.on_forward_tsn(now, &forward);
-                    }
-                }
+                Chunk::ForwardTsn(forward) => self.on_forward_tsn(now, &forward),
                 Chunk::ReConfig(params) => self.on_reconfig(now, params),
                 Chunk::Unknown { kind, raw } => {
                     let action = UnknownAction::of(kind);
@@ -340,7 +336,7 @@ impl Association {
             return;
         }
         if self.handshake_timer.is_expired(now) {
-            let expiries = self.handshake_timer.back_off(now, self.config.max_init_timeout);
+            let expiries = self.handshake_timer.back_off(now, self.config.max_timer_backoff);
             if expiries > self.config.max_init_retransmits {
                 self.end(SctpError::HandshakeTimeout);
                 return;
@@ -383,7 +379,13 @@ impl Association {
             }
         }
         if let Some(data) = self.data.as_mut() {
-            data.handle_timeout(now);
+            if data.handle_timeout(now) {
+                self.stats.t3_timeouts += 1;
+                if data.consecutive_timeouts() > self.config.max_retransmissions {
+                    self.fail(SctpError::TooManyRetransmissions, code::PROTOCOL_VIOLATION);
+                    return;
+                }
+            }
         }
         self.make_progress(now);
     }
@@ -455,6 +457,8 @@ impl Association {
         let mut stats = self.stats.clone();
         if let Some(data) = &self.data {
             stats.rto = data.rto();
+            stats.srtt = data.smoothed_rtt();
+            stats.cwnd = data.cwnd();
         }
         stats
     }
@@ -581,6 +585,14 @@ impl Association {
         }
     }
 
+    fn on_forward_tsn(&mut self, now: Instant, forward: &ForwardTsn) {
+        let (true, Some(data)) = (self.state.carries_data(), self.data.as_mut()) else { return };
+        if let Err(error) = data.on_forward_tsn(now, forward) {
+            warn!("sctp: FORWARD-TSN refused: {error}");
+            self.fail(error, code::PROTOCOL_VIOLATION);
+        }
+    }
+
     fn on_sack(&mut self, now: Instant, sack: &Sack) {
         if let (true, Some(data)) =
             (self.state.carries_data() || self.state == State::ShutdownAckSent, self.data.as_mut())
@@ -618,10 +630,11 @@ impl Association {
         for param in params {
             match param {
                 ReconfigParam::OutgoingReset { request_seq, last_tsn, streams, .. } => {
-                    let result = self.answer_request(request_seq, |data| {
-                        data.reset_incoming(&streams, last_tsn);
-                        ReconfigResult::SuccessPerformed
-                    });
+                    let result =
+                        self.answer_request(request_seq, |data| match data.reset_incoming(&streams, last_tsn) {
+                            Ok(true) => ReconfigResult::SuccessPerformed,
+                            Ok(false) | Err(_) => ReconfigResult::Denied,
+                        });
                     responses.push(ReconfigParam::Response { response_seq: request_seq, result });
                 }
                 ReconfigParam::OtherRequest { request_seq, .. } => {
@@ -801,7 +814,11 @@ impl Association {
         if !self.state.sends_data() {
             return;
         }
-        while let Some(chunk) = data.poll_data(now, builder.room()) {
+        while let Some((chunk, retransmitted)) = data.poll_data(now, builder.room()) {
+            if let Some(retransmitted) = retransmitted {
+                self.stats.retransmissions += 1;
+                self.stats.early_retransmits += retransmitted.early;
+            }
             if !builder.push(&Chunk::Data(chunk)) {
                 warn!("sctp: the send side gave a DATA chunk larger than the room left; it goes again on T3-rtx");
                 break;

@@ -25,9 +25,10 @@ pub struct SctpConfig {
     pub rto_min: Duration,
     /// The ceiling of the retransmission timeout, backoff included. Default 60 s (RFC 9260).
     pub rto_max: Duration,
-    /// The ceiling of the handshake's timers (T1-init, T1-cookie) as they back off. Default 3 s
-    /// (dcSCTP's `max_timer_backoff_duration`), so a handshake under heavy loss keeps trying often.
-    pub max_init_timeout: Duration,
+    /// The ceiling of the handshake's timers (T1-init, T1-cookie) and of T3-rtx as they back off
+    /// (unless the RTO itself is longer). Default 3 s (dcSCTP's `max_timer_backoff_duration` as
+    /// WebRTC sets it), so a connection under heavy loss keeps trying often.
+    pub max_timer_backoff: Duration,
     /// How many times INIT or COOKIE-ECHO is retransmitted before the association gives up
     /// (RFC 9260 `Max.Init.Retransmits`). Default 8.
     pub max_init_retransmits: u32,
@@ -40,8 +41,8 @@ pub struct SctpConfig {
     /// The bytes of received data held (reassembly and not yet polled messages) at most: the
     /// window advertised to the peer. Default 1 MiB.
     pub max_receive_buffer: usize,
-    /// The bytes of data queued for sending (not yet acknowledged) at most; past it `send`
-    /// refuses. Default 16 MiB.
+    /// The bytes of messages queued for sending (not yet cut into chunks) at most; past it
+    /// `send` refuses with `SctpError::SendBufferFull`. Default 1 MiB.
     pub max_send_buffer: usize,
     /// The largest message accepted for sending or received, in bytes. Default 256 KiB.
     pub max_message_size: usize,
@@ -61,12 +62,12 @@ impl Default for SctpConfig {
             rto_initial: Duration::from_millis(500),
             rto_min: Duration::from_millis(400),
             rto_max: Duration::from_secs(60),
-            max_init_timeout: Duration::from_secs(3),
+            max_timer_backoff: Duration::from_secs(3),
             max_init_retransmits: 8,
             max_retransmissions: 10,
             delayed_sack_max: Duration::from_millis(200),
             max_receive_buffer: 1024 * 1024,
-            max_send_buffer: 16 * 1024 * 1024,
+            max_send_buffer: 1024 * 1024,
             max_message_size: 256 * 1024,
             max_streams: 1024,
         }

@@ -9,8 +9,6 @@ mod config;
 mod error;
 mod messages;
 mod receive;
-// Until the association (which drives it) is merged, nothing outside its tests uses the send side.
-#[allow(dead_code)]
 mod send;
 mod wire;
 
