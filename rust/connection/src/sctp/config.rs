@@ -30,7 +30,9 @@ pub struct SctpConfig {
     /// WebRTC sets it), so a connection under heavy loss keeps trying often.
     pub max_timer_backoff: Duration,
     /// How many times INIT or COOKIE-ECHO is retransmitted before the association gives up
-    /// (RFC 9260 `Max.Init.Retransmits`). Default 8.
+    /// (RFC 9260 `Max.Init.Retransmits`). Default 16 (about 40 s with `max_timer_backoff`): DTLS
+    /// has already connected, so the peer is there, and under 30% loss each way eight tries fail
+    /// one handshake in a few hundred.
     pub max_init_retransmits: u32,
     /// How many consecutive retransmission timeouts (of any timer) end an established
     /// association (RFC 9260 §8.1 `Association.Max.Retrans`). Default 10.
@@ -63,7 +65,7 @@ impl Default for SctpConfig {
             rto_min: Duration::from_millis(400),
             rto_max: Duration::from_secs(60),
             max_timer_backoff: Duration::from_secs(3),
-            max_init_retransmits: 8,
+            max_init_retransmits: 16,
             max_retransmissions: 10,
             delayed_sack_max: Duration::from_millis(200),
             max_receive_buffer: 1024 * 1024,

@@ -150,8 +150,8 @@ fn an_unanswered_client_gives_up_after_its_retransmissions() {
     let config = SctpConfig::default();
     assert_eq!(inits, 1 + config.max_init_retransmits);
     assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::HandshakeTimeout)]);
-    // 0.5 + 1 + 2 + 3 × 6 s: backoff capped at 3 s.
-    assert_eq!(now - start, Duration::from_millis(21_500));
+    // 0.5 + 1 + 2 + 3 × 14 s: backoff capped at 3 s.
+    assert_eq!(now - start, Duration::from_millis(45_500));
     assert_eq!(a.poll_timeout(), None);
 }
 
