@@ -121,6 +121,9 @@ struct ResetRequest {
     seq: u32,
     streams: Vec<StreamId>,
     last_tsn: Tsn,
+    /// The peer answered "in progress": when the timer expires the request goes again under a
+    /// new sequence number (as dcSCTP does; the peer answers a number it saw with its old answer).
+    ask_again: bool,
 }
 
 /// One SCTP association. Sans-IO: feed it packets and timeouts with the time, take packets,
@@ -366,14 +369,22 @@ impl Association {
         }
         if self.reconfig_timer.is_expired(now) {
             self.reconfig_timer.back_off(now, self.config.rto_max);
-            if !self.count_timeout() {
+            let answered = self.reset_in_flight.as_ref().is_some_and(|request| request.ask_again);
+            if !answered && !self.count_timeout() {
                 return;
             }
-            match &self.reset_in_flight {
-                Some(request) => {
-                    self.stats.retransmissions += 1;
-                    let chunk = self.reset_request_chunk(request);
+            match self.reset_in_flight.take() {
+                Some(mut request) => {
+                    if request.ask_again {
+                        request.ask_again = false;
+                        request.seq = self.next_request_seq;
+                        self.next_request_seq = self.next_request_seq.wrapping_add(1);
+                    } else {
+                        self.stats.retransmissions += 1;
+                    }
+                    let chunk = self.reset_request_chunk(&request);
                     self.reply(chunk);
+                    self.reset_in_flight = Some(request);
                 }
                 None => self.reconfig_timer.stop(),
             }
@@ -677,7 +688,9 @@ impl Association {
                 self.reconfig_timer.stop();
             }
             ReconfigResult::InProgress => {
-                // Asked again when the timer expires.
+                if let Some(request) = self.reset_in_flight.as_mut() {
+                    request.ask_again = true;
+                }
                 let rto = self.rto();
                 self.reconfig_timer.start(now, rto);
             }
@@ -720,7 +733,7 @@ impl Association {
         }
         let streams = std::mem::take(&mut self.resets_pending);
         let last_tsn = data.reset_outgoing(&streams);
-        let request = ResetRequest { seq: self.next_request_seq, streams, last_tsn };
+        let request = ResetRequest { seq: self.next_request_seq, streams, last_tsn, ask_again: false };
         self.next_request_seq = self.next_request_seq.wrapping_add(1);
         let chunk = self.reset_request_chunk(&request);
         self.reply(chunk);
@@ -776,6 +789,8 @@ impl Association {
         }
         debug!("sctp: association ended: {error}");
         self.state = State::Ended;
+        // Only the last words go out: ABORT or SHUTDOWN-COMPLETE, not a stale INIT or request.
+        self.control.retain(|outgoing| matches!(outgoing.chunk, Chunk::Abort { .. } | Chunk::ShutdownComplete { .. }));
         self.handshake_timer.stop();
         self.shutdown_timer.stop();
         self.reconfig_timer.stop();

@@ -150,6 +150,7 @@ fn an_unanswered_client_gives_up_after_its_retransmissions() {
     let config = SctpConfig::default();
     assert_eq!(inits, 1 + config.max_init_retransmits);
     assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::HandshakeTimeout)]);
+    assert!(a.poll_transmit(now).is_none(), "no INIT after giving up");
     // 0.5 + 1 + 2 + 3 × 14 s: backoff capped at 3 s.
     assert_eq!(now - start, Duration::from_millis(45_500));
     assert_eq!(a.poll_timeout(), None);
@@ -357,6 +358,58 @@ fn a_stream_reset_is_requested_and_answered() {
     exchange(&mut a, &mut b, now, &mut never());
     assert!(a.reset_in_flight.is_none());
     assert_eq!(b.peer_next_request_seq, a.local_initial_tsn.wrapping_add(2));
+}
+
+#[test]
+fn a_reset_answered_in_progress_is_asked_again_under_a_new_number() {
+    let (mut a, b, now) = connected(16);
+    a.reset_streams(now, &[1]);
+    let first = Packet::parse(&a.poll_transmit(now).unwrap()).unwrap();
+    let Chunk::ReConfig(params) = &first.chunks[0] else { panic!("{first:?}") };
+    let [ReconfigParam::OutgoingReset { request_seq, last_tsn, .. }] = params[..] else { panic!("{params:?}") };
+    let answer = |result| {
+        packet(a.local_tag, &[Chunk::ReConfig(vec![ReconfigParam::Response { response_seq: request_seq, result }])])
+    };
+    a.handle_packet(now, &answer(ReconfigResult::InProgress));
+    assert!(a.poll_transmit(now).is_none());
+    // Many "in progress" rounds never count as the peer failing.
+    let mut now = now;
+    let mut seq = request_seq;
+    for _ in 0..20 {
+        now = a.poll_timeout().unwrap();
+        a.handle_timeout(now);
+        let again = Packet::parse(&a.poll_transmit(now).unwrap()).unwrap();
+        let Chunk::ReConfig(params) = &again.chunks[0] else { panic!("{again:?}") };
+        let [ReconfigParam::OutgoingReset { request_seq: new_seq, last_tsn: same_tsn, .. }] = params[..] else {
+            panic!("{params:?}")
+        };
+        assert_eq!(new_seq, seq.wrapping_add(1));
+        assert_eq!(same_tsn, last_tsn);
+        seq = new_seq;
+        a.handle_packet(
+            now,
+            &packet(
+                a.local_tag,
+                &[Chunk::ReConfig(vec![ReconfigParam::Response {
+                    response_seq: seq,
+                    result: ReconfigResult::InProgress,
+                }])],
+            ),
+        );
+    }
+    assert_eq!(a.state, State::Established);
+    a.handle_packet(
+        now,
+        &packet(
+            a.local_tag,
+            &[Chunk::ReConfig(vec![ReconfigParam::Response {
+                response_seq: seq,
+                result: ReconfigResult::SuccessPerformed,
+            }])],
+        ),
+    );
+    assert!(a.reset_in_flight.is_none());
+    let _ = b;
 }
 
 #[test]
