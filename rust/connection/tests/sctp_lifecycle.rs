@@ -129,3 +129,20 @@ fn a_silent_peer_ends_the_association() {
     // The other side, with nothing to send, notices nothing: DTLS and ICE consent watch the path.
     assert_eq!(pair.b.closed, None);
 }
+
+#[test]
+fn an_idle_association_does_not_wake_up() {
+    let mut pair = connected(22, game_link(0.0), game_link(0.0));
+    for i in 0..20 {
+        pair.a.queue(1, message(i, 500), RELIABLE);
+        pair.b.queue(1, message(i, 500), RELIABLE);
+    }
+    assert!(pair.run_until(Duration::from_secs(5), |a, b| a.messages.len() == 20 && b.messages.len() == 20));
+    pair.run_for(Duration::from_secs(1));
+    let (a_before, b_before) = (pair.timeouts(netsim::Side::A), pair.timeouts(netsim::Side::B));
+    pair.run_for(Duration::from_secs(60));
+    let wakeups = pair.timeouts(netsim::Side::A) - a_before + pair.timeouts(netsim::Side::B) - b_before;
+    println!("wake-ups over an idle minute: {wakeups}");
+    assert_eq!(wakeups, 0);
+    assert_eq!(pair.a.assoc.poll_timeout(), None);
+}

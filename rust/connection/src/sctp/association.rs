@@ -733,6 +733,12 @@ impl Association {
         }
         let streams = std::mem::take(&mut self.resets_pending);
         let last_tsn = data.reset_outgoing(&streams);
+        if !self.peer.is_some_and(|peer| peer.peer_extensions.reconfig) {
+            // A peer without RE-CONFIG would never answer, and its silence would end the
+            // association: the streams start again on our side only.
+            warn!("sctp: the peer does not support stream reset; streams {streams:?} reset on our side only");
+            return;
+        }
         let request = ResetRequest { seq: self.next_request_seq, streams, last_tsn, ask_again: false };
         self.next_request_seq = self.next_request_seq.wrapping_add(1);
         let chunk = self.reset_request_chunk(&request);

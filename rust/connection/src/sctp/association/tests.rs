@@ -469,3 +469,15 @@ fn hostile_packets_never_panic_in_any_state() {
         let _ = &mut a;
     }
 }
+
+#[test]
+fn no_reset_request_goes_to_a_peer_without_reconfig() {
+    let (mut a, _b, now) = connected(17);
+    if let Some(peer) = a.peer.as_mut() {
+        peer.peer_extensions.reconfig = false;
+    }
+    a.reset_streams(now, &[1]);
+    assert!(a.poll_transmit(now).is_none());
+    assert!(a.reset_in_flight.is_none());
+    assert_eq!(a.poll_timeout(), None);
+}
