@@ -36,6 +36,9 @@ const VALID_COOKIE_LIFE: Duration = Duration::from_secs(60);
 const MAX_PEER_COOKIE_LEN: usize = 4096;
 /// The most unrecognized chunks reported in one ERROR chunk.
 const MAX_REPORTED_CHUNKS: usize = 4;
+/// The longest unrecognized chunk reported back (whole, as RFC 9260 §3.3.10.6 asks); a longer
+/// one is skipped silently, so that no answer grows past one packet.
+const MAX_REPORTED_CHUNK_LEN: usize = 256;
 
 /// Which side of the DTLS connection this association is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,7 +245,12 @@ impl Association {
                 Chunk::Init(init) => self.on_init(now, init),
                 Chunk::InitAck(init) => self.on_init_ack(now, init),
                 Chunk::Sack(sack) => self.on_sack(now, &sack),
-                Chunk::Heartbeat(info) => self.reply(Chunk::HeartbeatAck(info)),
+                Chunk::Heartbeat(info) => {
+                    // Answered when the answer fits one packet.
+                    if info.len() + 16 <= self.config.mtu {
+                        self.reply(Chunk::HeartbeatAck(info));
+                    }
+                }
                 Chunk::HeartbeatAck(_) => self.error_count = 0,
                 Chunk::Abort { causes, .. } => {
                     debug!("sctp: the peer aborted: {causes:?}");
@@ -262,7 +270,8 @@ impl Association {
                 Chunk::ReConfig(params) => self.on_reconfig(now, params),
                 Chunk::Unknown { kind, raw } => {
                     let action = UnknownAction::of(kind);
-                    if action.report && unrecognized.len() < MAX_REPORTED_CHUNKS {
+                    if action.report && unrecognized.len() < MAX_REPORTED_CHUNKS && raw.len() <= MAX_REPORTED_CHUNK_LEN
+                    {
                         unrecognized.push(ErrorCause::new(code::UNRECOGNIZED_CHUNK, raw));
                     }
                     if !action.continue_packet {

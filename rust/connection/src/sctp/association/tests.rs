@@ -186,6 +186,34 @@ fn heartbeats_are_answered_with_their_information() {
 }
 
 #[test]
+fn answers_never_outgrow_a_packet() {
+    let (_a, mut b, now) = connected(18);
+    // A HEARTBEAT whose echo would not fit the MTU, and a reportable unknown chunk too long to
+    // report, get no answer.
+    b.handle_packet(now, &packet(b.local_tag, &[Chunk::Heartbeat(Bytes::from(vec![0; 2000]))]));
+    let mut raw = vec![0xC7, 0, 0x03, 0xE8];
+    raw.resize(1000, 0);
+    b.handle_packet(now, &packet(b.local_tag, &[Chunk::Unknown { kind: 0xC7, raw: Bytes::from(raw) }]));
+    assert!(b.poll_transmit(now).is_none());
+    // An INIT full of long unknown parameters gets an INIT-ACK of one packet.
+    let (mut a, mut server, now) = pair(19, Role::Client, Role::Server);
+    let mut init = a.our_init(None, vec![]);
+    init.initiate_tag = 5;
+    let mut bytes = packet(0, &[Chunk::Init(init)]);
+    for _ in 0..4 {
+        bytes.extend_from_slice(&[0xC0, 0x77, 0x03, 0xE8]);
+        bytes.extend_from_slice(&[0; 996]);
+    }
+    let chunk_len = (bytes.len() - 12) as u16;
+    bytes[14..16].copy_from_slice(&chunk_len.to_be_bytes());
+    crate::sctp::wire::seal_for_tests(&mut bytes);
+    server.handle_packet(now, &bytes);
+    let answer = server.poll_transmit(now).unwrap();
+    assert!(answer.len() <= SctpConfig::default().mtu, "{}", answer.len());
+    let _ = a.poll_transmit(now);
+}
+
+#[test]
 fn a_wrong_tag_or_a_bad_checksum_is_dropped() {
     let (mut a, mut b, now) = connected(5);
     let abort = Chunk::Abort { tag_reflected: false, causes: vec![] };
