@@ -7,7 +7,10 @@
 //!
 //! - [`sctp`]: the SCTP association that carries data channels (RFC 9260 with the WebRTC
 //!   subset: partial reliability, stream reset), with loss recovery at game speed.
+//! - [`sdp`]: the session descriptions of a connection: our offers and answers, and the other
+//!   side's read within bounds.
 
 #![forbid(unsafe_code)]
 
 pub mod sctp;
+pub mod sdp;
