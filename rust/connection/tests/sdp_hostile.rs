@@ -122,6 +122,13 @@ fn too_many_media_sections_are_refused() {
     let description = read(&fits).unwrap();
     assert_eq!(description.sections.len(), MAX_MEDIA_SECTIONS);
     assert_eq!(description.sections.iter().filter(|section| section.refused).count(), MAX_MEDIA_SECTIONS - 1);
+    // A section offered without formats is refused with format 0: an m= line needs one.
+    let bare = read(&format!("{OFFER}m=video 9 UDP/TLS/RTP/SAVPF\r\na=mid:v\r\n")).unwrap();
+    let mut local =
+        LocalDescription::new(1, IceCredentials::from_random([1; 8], [2; 24]), Fingerprint::sha256([3; 32]));
+    assert!(local
+        .write_answer(&bare, &[], false)
+        .contains("m=video 0 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\n"));
     let over = format!("{OFFER}{}", audio.repeat(MAX_MEDIA_SECTIONS));
     assert_eq!(read(&over).unwrap_err(), SdpError::TooManyMediaSections);
 }

@@ -23,8 +23,8 @@
 //! ```
 //!
 //! An answer repeats the offer's media sections in order: the data-channel one as above with
-//! the offer's mid and protocol, each other one refused (port 0, its mid kept, out of the
-//! BUNDLE group).
+//! the offer's mid and protocol, each other one refused (`m=<media> 0 <proto> <formats>` as
+//! offered, `c=IN IP4 0.0.0.0`, its mid kept, out of the BUNDLE group, no transport lines).
 
 use std::fmt::Write;
 
@@ -95,11 +95,10 @@ impl LocalDescription {
         for section in &remote.sections {
             let mid = section.mid.as_deref();
             if section.refused {
-                let _ = write!(sdp, "m={} 0 {}", section.media, section.proto);
-                if !section.formats.is_empty() {
-                    let _ = write!(sdp, " {}", section.formats);
-                }
-                sdp.push_str("\r\nc=IN IP4 0.0.0.0\r\n");
+                // An m= line needs a format (Chromium's parser asks four fields); "0" when the
+                // offer gave none, as Chromium writes it.
+                let formats = if section.formats.is_empty() { "0" } else { &section.formats };
+                let _ = write!(sdp, "m={} 0 {} {formats}\r\nc=IN IP4 0.0.0.0\r\n", section.media, section.proto);
                 if let Some(mid) = mid {
                     let _ = write!(sdp, "a=mid:{mid}\r\n");
                 }

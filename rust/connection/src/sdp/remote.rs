@@ -98,12 +98,13 @@ impl RemoteDescription {
             }
             _ => data,
         };
-        let media_levels: Vec<&Attributes<'_>> = if std::ptr::eq(transport, data) {
-            vec![&data.attributes]
-        } else {
-            vec![&data.attributes, &transport.attributes]
-        };
-        let mut levels = media_levels.clone();
+        // Where attributes are looked up, most specific first: the data section, the section
+        // whose transport it shares, the session. Candidates are media-level only.
+        let mut levels: Vec<&Attributes<'_>> = vec![&data.attributes];
+        if !std::ptr::eq(transport, data) {
+            levels.push(&transport.attributes);
+        }
+        let media_levels = levels.len();
         levels.push(&read.session);
         let first = |name: &str| levels.iter().find_map(|level| level.first(name));
 
@@ -140,11 +141,11 @@ impl RemoteDescription {
                 .map(|(position, section)| MediaSection::new(section, position != index))
                 .collect::<Result<_, _>>()?,
             candidates: Vec::new(),
-            end_of_candidates: media_levels.iter().chain([&&read.session]).any(|level| level.has("end-of-candidates")),
+            end_of_candidates: levels.iter().any(|level| level.has("end-of-candidates")),
             candidates_over_limit: 0,
             candidates_ignored: 0,
         };
-        for line in media_levels.iter().flat_map(|level| level.values("candidate")) {
+        for line in levels.iter().take(media_levels).flat_map(|level| level.values("candidate")) {
             description.take_candidate(line);
         }
         Ok(description)
@@ -218,5 +219,72 @@ fn max_message_size(data: &Section<'_>) -> Result<u64, SdpError> {
         Some(0) => Ok(u64::MAX),
         Some(size) => Ok(size),
         None => Err(SdpError::BadNumber { name: "max-message-size", value: excerpt(value), min: 0, max: u64::MAX }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FINGERPRINT_A: &str =
+        "sha-256 AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA";
+    const FINGERPRINT_B: &str =
+        "sha-256 BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB";
+
+    fn offer(text: &str) -> Result<RemoteDescription, SdpError> {
+        RemoteDescription::parse(DescriptionKind::Offer, text)
+    }
+
+    #[test]
+    fn a_bundle_only_data_section_takes_its_transport_from_the_group_s_first_section() {
+        // Chromium with bundlePolicy max-bundle: only the first section has a port and candidates.
+        let text = format!(
+            "v=0\r\na=group:BUNDLE 0 1\r\n\
+             m=audio 50000 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:tagg\r\na=ice-pwd:tagged-password-is-long\r\n\
+             a=fingerprint:{FINGERPRINT_A}\r\na=setup:actpass\r\na=candidate:1 1 udp 1 10.0.0.1 50000 typ host\r\n\
+             m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\na=bundle-only\r\na=mid:1\r\na=sctp-port:5000\r\n"
+        );
+        let read = offer(&text).unwrap();
+        assert_eq!((read.data.index, read.data.mid.as_deref(), read.data.bundled), (1, Some("1"), true));
+        assert_eq!(read.ice.ufrag(), "tagg");
+        assert_eq!(read.fingerprint.digest(), &[0xAA; 32]);
+        assert_eq!(read.candidates.len(), 1);
+        assert_eq!(read.sections.iter().map(|section| section.refused).collect::<Vec<_>>(), vec![true, false]);
+    }
+
+    #[test]
+    fn media_level_attributes_come_before_session_level_ones() {
+        let text = format!(
+            "v=0\r\na=ice-ufrag:sess\r\na=ice-pwd:session-password-is-long\r\na=fingerprint:{FINGERPRINT_A}\r\n\
+             a=setup:active\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=ice-ufrag:medi\r\n\
+             a=fingerprint:{FINGERPRINT_B}\r\na=setup:passive\r\na=end-of-candidates\r\n"
+        );
+        let read = offer(&text).unwrap();
+        assert_eq!((read.ice.ufrag(), read.ice.pwd()), ("medi", "session-password-is-long"));
+        assert_eq!(read.fingerprint.digest(), &[0xBB; 32]);
+        assert_eq!(read.setup, Setup::Passive);
+        assert!(read.end_of_candidates && !read.data.bundled && read.data.mid.is_none());
+    }
+
+    #[test]
+    fn the_first_data_section_in_use_is_the_data_section() {
+        let base = format!(
+            "v=0\r\na=ice-ufrag:sess\r\na=ice-pwd:session-password-is-long\r\na=fingerprint:{FINGERPRINT_A}\r\n"
+        );
+        let data = "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+        let disabled = "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+        let read = offer(&format!("{base}{disabled}{data}{data}")).unwrap();
+        assert_eq!(read.data.index, 1);
+        assert_eq!(read.sections.iter().map(|section| section.refused).collect::<Vec<_>>(), vec![true, false, true]);
+        assert_eq!(offer(&format!("{base}{disabled}")), Err(SdpError::DataSectionRefused(DescriptionKind::Offer)));
+    }
+
+    #[test]
+    fn a_group_other_than_bundle_does_not_bundle() {
+        let text = format!(
+            "v=0\r\na=group:LS 0\r\na=group:BUNDLE\r\na=ice-ufrag:sess\r\na=ice-pwd:session-password-is-long\r\n\
+             a=fingerprint:{FINGERPRINT_A}\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n"
+        );
+        assert!(!offer(&text).unwrap().data.bundled);
     }
 }
