@@ -7,10 +7,14 @@
 //!
 //! - [`sctp`]: the SCTP association that carries data channels (RFC 9260 with the WebRTC
 //!   subset: partial reliability, stream reset), with loss recovery at game speed.
+//! - [`channels`]: the data channels above it (RFC 8831, DCEP of RFC 8832), as a table that
+//!   turns the association's events into channel events and the application's calls into
+//!   commands for the association.
 //! - [`sdp`]: the session descriptions of a connection: our offers and answers, and the other
 //!   side's read within bounds.
 
 #![forbid(unsafe_code)]
 
+pub mod channels;
 pub mod sctp;
 pub mod sdp;
