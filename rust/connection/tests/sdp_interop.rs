@@ -2,9 +2,10 @@
 //! plugin and aiortc write them (`tests/sdp_samples/`): their offers are read and answered
 //! (media refused), their answers to our offers read, and what we write reads back the same.
 
+use connection::channels::DtlsRole;
 use connection::sdp::{
-    Candidate, CandidateAddress, CandidateKind, CandidateTransport, DescriptionKind, DtlsRole, Fingerprint,
-    IceCredentials, LocalDescription, RemoteDescription, SdpError, Setup, TcpType,
+    Candidate, CandidateAddress, CandidateKind, CandidateTransport, DescriptionKind, Fingerprint, IceCredentials,
+    LocalDescription, RemoteDescription, SdpError, Setup, TcpType,
 };
 
 const CHROMIUM_OFFER: &str = include_str!("sdp_samples/chromium_offer_data.sdp");

@@ -31,4 +31,4 @@ pub use ice_credentials::{IceCredentials, PWD_RANDOM_BYTES, UFRAG_RANDOM_BYTES};
 pub use local::LocalDescription;
 pub use media_section::MediaSection;
 pub use remote::{DataSection, DescriptionKind, RemoteDescription};
-pub use setup::{DtlsRole, Setup};
+pub use setup::Setup;

@@ -19,7 +19,8 @@ use super::limits::{DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SCTP_PORT, MAX_REMOTE_CAND
 use super::media_section::{is_data_channel, is_in_use, is_legacy_data_channel, MediaSection};
 use super::numbers::decimal;
 use super::sections::{sections, Attributes, Section};
-use super::setup::{DtlsRole, Setup};
+use super::setup::Setup;
+use crate::channels::DtlsRole;
 
 /// Whether a description is an offer or an answer (a provisional answer reads as an answer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,6 +4,8 @@
 
 use super::error::{excerpt, SdpError};
 use super::remote::DescriptionKind;
+// One role for the whole crate: the data channels' stream ids follow it too.
+use crate::channels::DtlsRole;
 
 /// An `a=setup` value we take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,15 +16,6 @@ pub enum Setup {
     Active,
     /// The DTLS server.
     Passive,
-}
-
-/// Our side's role in the DTLS handshake.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DtlsRole {
-    /// We send the ClientHello (and open data channels with even stream ids).
-    Client,
-    /// We answer it (odd stream ids).
-    Server,
 }
 
 impl Setup {
