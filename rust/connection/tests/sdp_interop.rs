@@ -2,11 +2,16 @@
 //! plugin and aiortc write them (`tests/sdp_samples/`): their offers are read and answered
 //! (media refused), their answers to our offers read, and what we write reads back the same.
 
+use std::net::IpAddr;
+
 use connection::channels::DtlsRole;
+use connection::sdp::limits::MAX_REMOTE_CANDIDATES;
 use connection::sdp::{
     Candidate, CandidateAddress, CandidateKind, CandidateTransport, DescriptionKind, Fingerprint, IceCredentials,
     LocalDescription, RemoteDescription, SdpError, Setup, TcpType,
 };
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 const CHROMIUM_OFFER: &str = include_str!("sdp_samples/chromium_offer_data.sdp");
 const CHROMIUM_RESTART: &str = include_str!("sdp_samples/chromium_offer_ice_restart.sdp");
@@ -398,4 +403,53 @@ fn an_answer_to_an_active_offer_is_passive_and_keeps_a_missing_mid_out() {
     assert_eq!((read.data.mid.as_deref(), read.data.bundled), (None, false));
     let written = local().write_answer(&read, &[], false);
     assert!(!written.contains("a=mid") && !written.contains("a=group"), "{written}");
+}
+
+/// A random candidate of any kind, transport and address family.
+fn random_candidate(rng: &mut StdRng, n: usize) -> Candidate {
+    let address = |rng: &mut StdRng| match rng.random_range(0..3) {
+        0 => CandidateAddress::Ip(IpAddr::from(rng.random::<[u8; 4]>())),
+        1 => CandidateAddress::Ip(IpAddr::from(rng.random::<[u16; 8]>())),
+        _ => CandidateAddress::Mdns(format!("{:08x}-aaaa-bbbb-cccc-{:012x}.local", rng.random::<u32>(), n)),
+    };
+    let kind =
+        [CandidateKind::Host, CandidateKind::ServerReflexive, CandidateKind::PeerReflexive, CandidateKind::Relayed]
+            [rng.random_range(0..4)];
+    let transport = match rng.random_range(0..4) {
+        0 => CandidateTransport::Tcp(
+            [TcpType::Active, TcpType::Passive, TcpType::SimultaneousOpen][rng.random_range(0..3)],
+        ),
+        _ => CandidateTransport::Udp,
+    };
+    let related = (kind != CandidateKind::Host).then(|| (address(rng), rng.random()));
+    Candidate {
+        foundation: format!("{}", rng.random::<u32>()),
+        component: 1,
+        transport,
+        priority: rng.random(),
+        address: address(rng),
+        port: rng.random(),
+        kind,
+        related,
+    }
+}
+
+#[test]
+fn seeded_descriptions_read_back_the_same() {
+    let mut rng = StdRng::seed_from_u64(8829);
+    for _ in 0..500 {
+        let ice = IceCredentials::from_random(rng.random(), rng.random());
+        let fingerprint = Fingerprint::sha256(rng.random());
+        let mut local = LocalDescription::new(rng.random(), ice.clone(), fingerprint);
+        let candidates: Vec<Candidate> =
+            (0..rng.random_range(0..MAX_REMOTE_CANDIDATES)).map(|n| random_candidate(&mut rng, n)).collect();
+        let end = rng.random();
+        let read = offer(&local.write_offer(&candidates, end));
+        assert_eq!((&read.ice, read.fingerprint, read.setup), (&ice, fingerprint, Setup::ActPass));
+        assert_eq!((read.candidates.as_slice(), read.end_of_candidates), (candidates.as_slice(), end));
+        let answered = answer(&local.write_answer(&read, &candidates, end));
+        assert_eq!((&answered.ice, answered.fingerprint, answered.setup), (&ice, fingerprint, Setup::Active));
+        assert_eq!(answered.candidates, candidates);
+        assert_eq!(local.check_answer(&answered), Ok(()));
+    }
 }

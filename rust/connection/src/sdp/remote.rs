@@ -78,6 +78,9 @@ pub struct DataSection {
     pub mid: Option<String>,
     /// Whether its mid is in a BUNDLE group (then our answer bundles it alone).
     pub bundled: bool,
+    /// The mid of the section whose transport it uses: its own, or its BUNDLE group's first
+    /// when it is `a=bundle-only` (the mid a browser trickles that transport's candidates with).
+    pub transport_mid: Option<String>,
     /// The other side's SCTP port (`a=sctp-port`; [`DEFAULT_SCTP_PORT`] when absent).
     pub sctp_port: u16,
     /// The largest message the other side takes (`a=max-message-size`;
@@ -131,6 +134,7 @@ impl RemoteDescription {
             data: DataSection {
                 index,
                 bundled: bundle.is_some(),
+                transport_mid: transport.attributes.first("mid").map(str::to_owned),
                 mid,
                 sctp_port: sctp_port(data)?,
                 max_message_size: max_message_size(data)?,
@@ -162,6 +166,17 @@ impl RemoteDescription {
     /// [`LocalDescription::write_answer`](super::LocalDescription::write_answer) writes it).
     pub fn our_dtls_role(&self) -> DtlsRole {
         self.setup.our_role()
+    }
+
+    /// Whether a trickled candidate with this `sdpMid` and `sdpMLineIndex` is for the
+    /// data-channel section's transport (W3C `addIceCandidate`: the mid decides when given,
+    /// else the index). Candidates for refused sections are not.
+    pub fn takes_trickled(&self, mid: Option<&str>, index: Option<u16>) -> bool {
+        match (mid, index) {
+            (Some(mid), _) => self.data.mid.as_deref() == Some(mid) || self.data.transport_mid.as_deref() == Some(mid),
+            (None, Some(index)) => usize::from(index) == self.data.index,
+            (None, None) => false,
+        }
     }
 
     /// Keeps a candidate line's candidate, or counts it dropped or ignored.
@@ -251,6 +266,27 @@ mod tests {
         assert_eq!(read.fingerprint.digest(), &[0xAA; 32]);
         assert_eq!(read.candidates.len(), 1);
         assert_eq!(read.sections.iter().map(|section| section.refused).collect::<Vec<_>>(), vec![true, false]);
+        // Its transport's candidates are trickled with the first section's mid.
+        assert_eq!(read.data.transport_mid.as_deref(), Some("0"));
+        assert!(read.takes_trickled(Some("0"), None) && read.takes_trickled(Some("1"), Some(0)));
+        assert!(read.takes_trickled(None, Some(1)) && !read.takes_trickled(None, Some(0)));
+    }
+
+    #[test]
+    fn trickled_candidates_are_for_the_data_section_or_none() {
+        let text = format!(
+            "v=0\r\na=group:BUNDLE 0 1\r\na=ice-ufrag:sess\r\na=ice-pwd:session-password-is-long\r\n\
+             a=fingerprint:{FINGERPRINT_A}\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n\
+             m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:1\r\n"
+        );
+        let read = offer(&text).unwrap();
+        assert_eq!(read.data.transport_mid.as_deref(), Some("1"));
+        assert!(read.takes_trickled(Some("1"), None));
+        assert!(read.takes_trickled(Some("1"), Some(0)), "the mid decides when given");
+        assert!(!read.takes_trickled(Some("0"), Some(1)), "the refused audio section's");
+        assert!(read.takes_trickled(None, Some(1)));
+        assert!(!read.takes_trickled(None, Some(0)) && !read.takes_trickled(None, None));
+        assert!(!read.takes_trickled(Some("2"), None));
     }
 
     #[test]
