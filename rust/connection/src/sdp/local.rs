@@ -29,7 +29,7 @@
 use std::fmt::Write;
 
 use super::candidate::Candidate;
-use super::error::SdpError;
+use super::error::{excerpt, SdpError};
 use super::fingerprint::Fingerprint;
 use super::ice_credentials::IceCredentials;
 use super::limits::{OUR_MAX_MESSAGE_SIZE, OUR_SCTP_PORT};
@@ -121,7 +121,7 @@ impl LocalDescription {
         if answer.data.mid.as_deref() != Some(OUR_MID) {
             return Err(SdpError::AnswerMismatch(format!(
                 "its data-channel section's mid is '{}' where our offer's is '{OUR_MID}'",
-                super::error::excerpt(answer.data.mid.as_deref().unwrap_or(""))
+                excerpt(answer.data.mid.as_deref().unwrap_or(""))
             )));
         }
         Ok(())

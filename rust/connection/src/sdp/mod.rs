@@ -10,6 +10,20 @@
 //!   to refuse, whether ICE restarted.
 //! - [`Candidate`] reads and writes ICE candidates, in descriptions and trickled.
 //! - [`limits`] bounds everything read.
+//!
+//! A connection uses them so:
+//! - offering: [`LocalDescription::write_offer`]; the answer read with
+//!   [`RemoteDescription::parse`] as [`DescriptionKind::Answer`], then
+//!   [`LocalDescription::check_answer`]; our DTLS role is [`RemoteDescription::our_dtls_role`]
+//!   (the server when the answer says `active`, as browsers answer).
+//! - answering: the offer read as [`DescriptionKind::Offer`]; when it
+//!   [restarts ICE](RemoteDescription::restarts_ice_since) after the previous one, new
+//!   credentials go to [`LocalDescription::restart_ice`] first; then
+//!   [`LocalDescription::write_answer`] (we are the DTLS client unless the offer says `active`).
+//! - trickled candidates: [`Candidate::parse`], kept when
+//!   [`RemoteDescription::takes_trickled`] says they are for the data section's transport; the
+//!   cap of [`limits::MAX_REMOTE_CANDIDATES`] counts them with the description's over the
+//!   connection's life (the ICE agent's count).
 
 mod candidate;
 mod error;

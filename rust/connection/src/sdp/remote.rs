@@ -92,9 +92,14 @@ impl RemoteDescription {
     /// Reads the other side's description of `kind`, or says why it cannot be used.
     pub fn parse(kind: DescriptionKind, text: &str) -> Result<Self, SdpError> {
         let read = sections(text)?;
-        let index = data_section_index(kind, &read.media)?;
-        let data = &read.media[index];
-        let mid = MediaSection::new(data, false)?.mid;
+        let (index, data) = data_section(kind, &read.media)?;
+        let sections: Vec<MediaSection> = read
+            .media
+            .iter()
+            .enumerate()
+            .map(|(position, section)| MediaSection::new(section, position != index))
+            .collect::<Result<_, _>>()?;
+        let mid = sections.get(index).and_then(|section| section.mid.clone());
         let bundle = mid.as_deref().and_then(|mid| bundle_group(&read.session, mid));
         let transport = match bundle {
             Some(first) if data.attributes.has("bundle-only") => {
@@ -139,12 +144,7 @@ impl RemoteDescription {
                 sctp_port: sctp_port(data)?,
                 max_message_size: max_message_size(data)?,
             },
-            sections: read
-                .media
-                .iter()
-                .enumerate()
-                .map(|(position, section)| MediaSection::new(section, position != index))
-                .collect::<Result<_, _>>()?,
+            sections,
             candidates: Vec::new(),
             end_of_candidates: levels.iter().any(|level| level.has("end-of-candidates")),
             candidates_over_limit: 0,
@@ -192,10 +192,10 @@ impl RemoteDescription {
     }
 }
 
-/// The index of the data-channel section: the first one in use.
-fn data_section_index(kind: DescriptionKind, media: &[Section<'_>]) -> Result<usize, SdpError> {
-    if let Some(index) = media.iter().position(|section| is_data_channel(section) && is_in_use(section)) {
-        return Ok(index);
+/// The data-channel section, the first one in use, and its index.
+fn data_section<'s, 'a>(kind: DescriptionKind, media: &'s [Section<'a>]) -> Result<(usize, &'s Section<'a>), SdpError> {
+    if let Some(found) = media.iter().enumerate().find(|(_, section)| is_data_channel(section) && is_in_use(section)) {
+        return Ok(found);
     }
     if media.iter().any(is_data_channel) {
         return Err(SdpError::DataSectionRefused(kind));
