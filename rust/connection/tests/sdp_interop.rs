@@ -358,7 +358,7 @@ fn our_offer_is_written_as_browsers_write_theirs() {
          a=candidate:1 1 udp 2122260223 10.99.0.3 40000 typ host\r\na=end-of-candidates\r\n\
          a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=ice-options:trickle\r\na=fingerprint:sha-256 {fingerprint}\r\n\
          a=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n",
-        0x7234_5678_9ABC_DEF0_u64
+        0x7234_5678_9ABC_DEF1_u64
     );
     assert_eq!(written, expected);
 }
@@ -372,7 +372,7 @@ fn the_origin_keeps_its_session_and_its_version_increases() {
             .iter()
             .map(|sdp| sdp.lines().find(|line| line.starts_with("o=")).unwrap().to_owned())
             .collect();
-    let session = 0x7234_5678_9ABC_DEF0_u64;
+    let session = 0x7234_5678_9ABC_DEF1_u64;
     assert_eq!(
         origins,
         vec![
@@ -381,7 +381,11 @@ fn the_origin_keeps_its_session_and_its_version_increases() {
             format!("o=- {session} 2 IN IP4 127.0.0.1"),
         ]
     );
-    assert!(session < 1 << 63, "the session id stays under 2^63");
+    assert!(session < (1 << 63) - 1, "the session id stays under 2^63 - 1");
+    let largest =
+        LocalDescription::new(u64::MAX, IceCredentials::from_random([0; 8], [0; 24]), Fingerprint::sha256([0; 32]))
+            .write_offer(&[], false);
+    assert!(largest.contains("o=- 1 0 IN IP4"), "u64::MAX is 1 modulo 2^63 - 1");
 }
 
 #[test]

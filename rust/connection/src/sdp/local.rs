@@ -39,13 +39,16 @@ use super::setup::Setup;
 /// The mid of our offers' data-channel section.
 const OUR_MID: &str = "0";
 
+/// The bound of the origin's session id (RFC 8829 section 5.2.1: less than 2^63 - 1).
+const MAX_SESSION_ID: u64 = (1 << 63) - 1;
+
 /// The protocol of our offers' data-channel section.
 const OUR_PROTO: &str = "UDP/DTLS/SCTP";
 
 /// Our side of a connection's descriptions: what each one carries, and the session's origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalDescription {
-    /// The origin's session id (63 bits, RFC 8829 section 5.2.1).
+    /// The origin's session id (under [`MAX_SESSION_ID`]).
     session_id: u64,
     /// The version the next description carries: one more for each written.
     version: u64,
@@ -56,11 +59,11 @@ pub struct LocalDescription {
 }
 
 impl LocalDescription {
-    /// Our descriptions for a connection: `session_id` is random from the caller (its top bit is
-    /// dropped: JSEP keeps it under 2^63), `ice` our credentials, `fingerprint` our
-    /// certificate's.
+    /// Our descriptions for a connection: `session_id` is random from the caller (taken modulo
+    /// 2^63 - 1: RFC 8829 section 5.2.1 keeps it under that), `ice` our credentials,
+    /// `fingerprint` our certificate's.
     pub fn new(session_id: u64, ice: IceCredentials, fingerprint: Fingerprint) -> Self {
-        Self { session_id: session_id & (u64::MAX >> 1), version: 0, ice, fingerprint }
+        Self { session_id: session_id % MAX_SESSION_ID, version: 0, ice, fingerprint }
     }
 
     /// Our ICE credentials.
