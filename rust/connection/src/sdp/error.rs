@@ -43,8 +43,8 @@ pub enum SdpError {
     },
     /// No media section is a WebRTC data-channel section.
     #[error(
-        "the {0} has no data-channel section (m=application ... UDP/DTLS/SCTP webrtc-datachannel): the other \
-         side must create a data channel before its offer"
+        "the {0} has no data-channel section (m=application ... UDP/DTLS/SCTP webrtc-datachannel): a WebRTC peer \
+         offers one once it has created a data channel"
     )]
     NoDataSection(DescriptionKind),
     /// The only data section uses the format of before RFC 8841 (`DTLS/SCTP 5000`, `a=sctpmap`).
@@ -54,7 +54,7 @@ pub enum SdpError {
     )]
     LegacyDataSection(DescriptionKind),
     /// The data section has port 0: the other side refused or disabled it.
-    #[error("the {0} refused the data-channel section (its m= line has port 0)")]
+    #[error("the {0}'s data-channel section has port 0: the other side refused or closed it")]
     DataSectionRefused(DescriptionKind),
     /// An answer does not answer our offer's data section (another mid, or more sections).
     #[error("the answer does not match our offer: {0}")]
