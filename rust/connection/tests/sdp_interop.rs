@@ -136,7 +136,8 @@ fn godot_webrtc_native_offer_with_session_level_attributes() {
     assert_eq!(read.setup, Setup::ActPass);
     assert_eq!(read.fingerprint, fingerprint(GODOT_OFFER, "godot"));
     assert_eq!(read.candidates.len(), 2);
-    assert!(read.data.bundled);
+    assert!(read.data.bundled && read.end_of_candidates);
+    assert!(!read.trickle, "that writer drops a=ice-options:trickle once gathering is done");
 }
 
 #[test]
