@@ -79,7 +79,9 @@ pub enum CandidateKind {
 
 impl Candidate {
     /// Reads a candidate: the value of an `a=candidate` line or a trickled candidate string,
-    /// with or without its `a=` and `candidate:` prefixes.
+    /// with or without its `a=` and `candidate:` prefixes. An empty string, which the W3C API
+    /// trickles to say gathering ended, is not a candidate: the caller reads it as
+    /// `a=end-of-candidates`.
     pub fn parse(text: &str) -> Result<Self, SdpError> {
         let bad = |reason: String| SdpError::BadCandidate { candidate: excerpt(text), reason };
         if text.len() > MAX_LINE_BYTES {

@@ -2,7 +2,7 @@
 //! each side must present. Only sha-256 is accepted, as in the transport today
 //! (`rust/transport/src/sdp_fingerprints.rs`, whose rules these are): every browser and library
 //! sends one, hash names are read in any case (RFC 8122 section 5), and a description may carry
-//! one fingerprint per hash, of which the sha-256 one is kept.
+//! one fingerprint per hash, of which the (first) sha-256 one is kept.
 
 use std::fmt;
 
