@@ -131,6 +131,44 @@ struct ResetRequest {
 
 /// One SCTP association. Sans-IO: feed it packets and timeouts with the time, take packets,
 /// events and its next deadline.
+///
+/// ```
+/// use std::time::Instant;
+///
+/// use bytes::Bytes;
+/// use connection::sctp::{Association, Message, Reliability, Role, SctpConfig, SctpEvent, SendOptions};
+/// use rand::SeedableRng;
+///
+/// let now = Instant::now();
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+/// let mut client = Association::new(SctpConfig::default(), Role::Client, &mut rng, now);
+/// let mut server = Association::new(SctpConfig::default(), Role::Server, &mut rng, now);
+/// // Each packet travels in one DTLS record; here it goes straight across.
+/// let exchange = |client: &mut Association, server: &mut Association, now: Instant| {
+///     for _ in 0..4 {
+///         while let Some(packet) = client.poll_transmit(now) {
+///             server.handle_packet(now, &packet);
+///         }
+///         while let Some(packet) = server.poll_transmit(now) {
+///             client.handle_packet(now, &packet);
+///         }
+///     }
+/// };
+/// exchange(&mut client, &mut server, now);
+/// assert_eq!(client.poll_event(), Some(SctpEvent::Connected));
+/// assert_eq!(server.poll_event(), Some(SctpEvent::Connected));
+///
+/// let options = SendOptions { ordered: true, reliability: Reliability::Reliable };
+/// client.send(now, 0, 53, Bytes::from_static(b"hello"), options).unwrap();
+/// exchange(&mut client, &mut server, now);
+/// let hello = Message { stream: 0, ppid: 53, data: Bytes::from_static(b"hello") };
+/// assert_eq!(server.poll_event(), Some(SctpEvent::Message(hello)));
+/// // The server holds the SACK of a lone packet a while; then it goes, and nothing runs.
+/// let later = server.poll_timeout().unwrap();
+/// server.handle_timeout(later);
+/// exchange(&mut client, &mut server, later);
+/// assert_eq!((client.poll_timeout(), server.poll_timeout()), (None, None));
+/// ```
 pub struct Association {
     config: SctpConfig,
     state: State,
