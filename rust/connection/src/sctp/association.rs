@@ -274,6 +274,7 @@ impl Association {
         }
         let tag = packet.header.verification_tag;
         let mut unrecognized = Vec::new();
+        let carried_data = packet.chunks.iter().any(|chunk| matches!(chunk, Chunk::Data(_)));
         for chunk in packet.chunks {
             if self.state == State::Ended {
                 break;
@@ -323,6 +324,11 @@ impl Association {
         }
         if !unrecognized.is_empty() {
             self.reply(Chunk::Error(unrecognized));
+        }
+        if carried_data && self.state == State::ShutdownSent {
+            // RFC 9260 §9.2: each packet of DATA is answered with SHUTDOWN again.
+            self.send_shutdown();
+            self.start_shutdown_timer(now);
         }
         self.make_progress(now);
     }

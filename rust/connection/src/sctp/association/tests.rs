@@ -509,3 +509,22 @@ fn no_reset_request_goes_to_a_peer_without_reconfig() {
     assert!(a.reset_in_flight.is_none());
     assert_eq!(a.poll_timeout(), None);
 }
+
+#[test]
+fn data_reaching_a_shutdown_sender_is_answered_with_shutdown_again() {
+    let (mut a, mut b, now) = connected(20);
+    a.close(now);
+    let shutdown = Packet::parse(&a.poll_transmit(now).unwrap()).unwrap();
+    assert!(matches!(shutdown.chunks[..], [Chunk::Shutdown { .. }]));
+    assert_eq!(a.state, State::ShutdownSent);
+    // B had data on its way before it saw the SHUTDOWN.
+    let options = SendOptions { ordered: true, reliability: crate::sctp::Reliability::Reliable };
+    b.send(now, 1, 53, Bytes::from_static(b"late"), options).unwrap();
+    a.handle_packet(now, &b.poll_transmit(now).unwrap());
+    let answer = Packet::parse(&a.poll_transmit(now).unwrap()).unwrap();
+    assert!(answer.chunks.iter().any(|chunk| matches!(chunk, Chunk::Shutdown { .. })), "{answer:?}");
+    assert_eq!(
+        events(&mut a),
+        vec![SctpEvent::Message(crate::sctp::Message { stream: 1, ppid: 53, data: Bytes::from_static(b"late") })]
+    );
+}
