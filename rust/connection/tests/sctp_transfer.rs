@@ -176,3 +176,64 @@ fn bulk_at_ten_percent_loss_each_way() {
     println!("1000 x 1 KiB each way at 10% loss, 5 seeds: {times:?}");
     assert!(times[4] < Duration::from_secs(10), "{times:?}");
 }
+
+#[test]
+fn recovering_from_light_loss_costs_about_the_loss() {
+    // Issue 20's lab goal: at 2% loss, the bytes sent both ways at most 1.25 times those of the
+    // same transfer without loss.
+    let mut sent = Vec::new();
+    for loss in [0.0, 0.02] {
+        let mut total = 0;
+        for seed in 0..3 {
+            let mut pair = connected(40 + seed, game_link(loss), game_link(loss));
+            let before = pair.net.stats(Side::A).sent.bytes + pair.net.stats(Side::B).sent.bytes;
+            for i in 0..500 {
+                pair.a.queue(1, message(i, 1024), RELIABLE);
+                pair.b.queue(1, message(i, 1024), RELIABLE);
+            }
+            assert!(pair.run_until(Duration::from_secs(60), |a, b| a.messages.len() == 500 && b.messages.len() == 500));
+            pair.run_for(Duration::from_secs(1));
+            total += pair.net.stats(Side::A).sent.bytes + pair.net.stats(Side::B).sent.bytes - before;
+        }
+        sent.push(total);
+    }
+    let ratio = sent[1] as f64 / sent[0] as f64;
+    println!(
+        "bytes sent both ways for 500 x 1 KiB each way: {} without loss, {} at 2% loss: {ratio:.3}x",
+        sent[0], sent[1]
+    );
+    assert!(ratio <= 1.25, "{ratio}");
+}
+
+#[test]
+fn unreliable_large_messages_never_stall() {
+    // 64 KiB unreliable messages (56 chunks each) every 50 ms at 1% loss: a lost fragment
+    // abandons its message (about 43% of them), the others keep coming at once.
+    let mut pair = connected(50, game_link(0.01), game_link(0.01));
+    let start = pair.now;
+    let count = 100;
+    let mut sent_at = Vec::new();
+    for index in 0..count {
+        let target = start + Duration::from_millis(50 * index as u64);
+        pair.run_until(target.saturating_duration_since(pair.now), |_, _| false);
+        sent_at.push(pair.now);
+        pair.a.queue(9, message(index, 64 * 1024), UNRELIABLE);
+        pair.a.pump(pair.now);
+    }
+    pair.run_for(Duration::from_secs(2));
+    let mut latencies = Vec::new();
+    for (at, got) in pair.b.messages.iter().filter(|(_, m)| m.stream == 9) {
+        let index = (0..count).find(|&i| message(i, 64 * 1024) == got.data).expect("intact");
+        latencies.push(*at - sent_at[index]);
+    }
+    latencies.sort();
+    println!(
+        "unreliable 64 KiB every 50 ms at 1% loss: {} of {count} arrived, latency p50 {:?}, worst {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies.last().unwrap()
+    );
+    assert!(latencies.len() >= count * 3 / 10, "{}", latencies.len());
+    assert!(*latencies.last().unwrap() < Duration::from_secs(1));
+    assert_eq!(pair.a.assoc.buffered_amount(9), 0);
+}
