@@ -146,3 +146,28 @@ fn an_idle_association_does_not_wake_up() {
     assert_eq!(wakeups, 0);
     assert_eq!(pair.a.assoc.poll_timeout(), None);
 }
+
+#[test]
+fn both_sides_resetting_a_stream_at_once_close_it_both_ways() {
+    // A data channel's close resets its stream in both directions (RFC 8831 §6.7); the two
+    // requests cross.
+    for seed in 0..5 {
+        let mut pair = connected(30 + seed, game_link(0.2), game_link(0.2));
+        pair.a.queue(2, message(1, 5000), RELIABLE);
+        pair.b.queue(2, message(2, 5000), RELIABLE);
+        pair.a.pump(pair.now);
+        pair.b.pump(pair.now);
+        let now = pair.now;
+        pair.a.assoc.reset_streams(now, &[2]);
+        pair.b.assoc.reset_streams(now, &[2]);
+        assert!(
+            pair.run_until(Duration::from_secs(30), |a, b| !a.resets.is_empty() && !b.resets.is_empty()),
+            "seed {seed}"
+        );
+        assert_eq!(pair.a.resets, vec![vec![2]]);
+        assert_eq!(pair.b.resets, vec![vec![2]]);
+        assert_eq!(pair.a.payloads(2), vec![message(2, 5000)]);
+        assert_eq!(pair.b.payloads(2), vec![message(1, 5000)]);
+        assert!(pair.a.is_connected() && pair.b.is_connected());
+    }
+}
