@@ -110,7 +110,8 @@ impl DataPlane {
     /// The next DATA chunk that fits in `room` bytes, and whether (and why) it is sent again.
     pub(super) fn poll_data(&mut self, now: Instant, room: usize) -> Option<(DataChunk, Option<Retransmitted>)> {
         let chunk = self.send.poll_data(now, room)?;
-        let again = self.highest_tsn_sent.is_some_and(|highest| (highest.wrapping_sub(chunk.tsn) as i32) >= 0);
+        // Serial number arithmetic (RFC 1982): at or below the highest sent, within half the space.
+        let again = self.highest_tsn_sent.is_some_and(|highest| highest.wrapping_sub(chunk.tsn) < 1 << 31);
         if !again {
             self.highest_tsn_sent = Some(chunk.tsn);
         }
