@@ -5,9 +5,12 @@
 //! deadline. Nothing here holds a socket or a runtime, or reads a clock, so every part is tested
 //! on virtual time through the simulated network of the `netsim` crate, reproducibly from a seed.
 //!
+//! - [`ice_dtls`]: the secure path under SCTP: ICE (RFC 8445) with consent freshness (RFC 7675)
+//!   and DTLS 1.2 over the selected pair; SCTP packets travel as DTLS application data.
 //! - [`sctp`]: the SCTP association that carries data channels (RFC 9260 with the WebRTC
 //!   subset: partial reliability, stream reset), with loss recovery at game speed.
 
 #![forbid(unsafe_code)]
 
+pub mod ice_dtls;
 pub mod sctp;
