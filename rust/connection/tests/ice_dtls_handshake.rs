@@ -20,3 +20,55 @@ fn handshake_on_a_clean_link() {
     let connected = connected.expect("both sides connect");
     assert!(connected < Duration::from_millis(500), "{connected:?}");
 }
+
+/// Connects over 20 seeds at `loss` each way (20 ms one way); returns the sorted setup times
+/// (`None`: not connected within 20 s).
+fn setup_times(loss: f64) -> Vec<Option<Duration>> {
+    let mut times: Vec<Option<Duration>> = (0..20)
+        .map(|seed| {
+            let mut pair = TestPair::new(Setup { seed, loss, ..Setup::default() });
+            let connected = pair.connect(Duration::from_secs(20));
+            if connected.is_none() {
+                println!("seed {seed}: a {:?}\n  b {:?}", pair.a.events, pair.b.events);
+            }
+            connected
+        })
+        .collect();
+    times.sort_by_key(|time| time.unwrap_or(Duration::MAX));
+    times
+}
+
+fn report(loss: f64, times: &[Option<Duration>]) -> (Duration, usize) {
+    let median = times[times.len() / 2].unwrap_or(Duration::MAX);
+    let worst = times.last().copied().flatten();
+    let under_2s = times.iter().filter(|time| time.is_some_and(|time| time < Duration::from_secs(2))).count();
+    let all: Vec<String> =
+        times.iter().map(|time| time.map_or("never".to_owned(), |time| format!("{}", time.as_millis()))).collect();
+    println!(
+        "{:.0}% loss each way, 20 seeds: median {median:?}, worst {worst:?}, {under_2s}/20 under 2 s; all (ms): {}",
+        loss * 100.0,
+        all.join(" ")
+    );
+    (median, under_2s)
+}
+
+#[test]
+fn handshake_at_10_percent_loss() {
+    let times = setup_times(0.10);
+    let (median, under_2s) = report(0.10, &times);
+    // The issue's goal: median < 1 s, 18 of 20 under 2 s.
+    assert!(median < Duration::from_secs(1), "median {median:?}");
+    assert!(under_2s >= 18, "{under_2s} of 20 under 2 s");
+}
+
+#[test]
+fn handshake_at_30_percent_loss() {
+    let times = setup_times(0.30);
+    let (median, _) = report(0.30, &times);
+    // No goal in the issue at 30 %: most tries connect, the median within two seconds. (A try
+    // can fail: past the first retries DTLS waits 4 s, then 8 s, and the handshake deadline is
+    // the failed timeout, 15 s.)
+    let connected = times.iter().filter(|time| time.is_some()).count();
+    assert!(connected >= 18, "{connected} of 20 connected");
+    assert!(median < Duration::from_secs(2), "median {median:?}");
+}

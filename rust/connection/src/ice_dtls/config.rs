@@ -69,4 +69,8 @@ pub struct SecurePathConfig {
     pub timeouts: Timeouts,
     /// Seeds the jitter of the consent checks (from the caller's RNG).
     pub jitter_seed: u64,
+    /// Tests only: seeds all of DTLS's randomness (its retransmission jitter, and its keys and
+    /// randoms too), so that a run on virtual time repeats exactly. `None` (always, outside
+    /// tests): DTLS draws from the system's random source.
+    pub dtls_seed_for_tests: Option<u64>,
 }

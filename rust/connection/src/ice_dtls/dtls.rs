@@ -79,12 +79,22 @@ impl DtlsSession {
         certificate: DtlsCertificate,
         remote_fingerprints: Vec<Fingerprint>,
         timeouts: &Timeouts,
+        seed_for_tests: Option<u64>,
         now: Instant,
     ) -> Result<Self, SecurePathError> {
-        let config = Config::builder()
+        let mut builder = Config::builder();
+        if let Some(seed) = seed_for_tests {
+            builder = builder.dangerously_set_rng_seed(seed);
+        }
+        let config = builder
             .mtu(MTU)
             .flight_start_rto(timeouts.dtls_initial_rto.max(Duration::from_millis(1)))
             .flight_retries(FLIGHT_RETRIES)
+            // No HelloVerifyRequest: the cookie round trip proves the client owns its address,
+            // which ICE's authenticated checks already proved (DTLS only hears from addresses
+            // ICE knows). It saves a round trip and a flight that loss can hit; browsers'
+            // DTLS answers ClientHello directly too.
+            .use_server_cookie(false)
             .handshake_timeout(timeouts.failed.max(Duration::from_millis(1)))
             .build()
             .map_err(|error| SecurePathError::InvalidConfig(error.to_string()))?;

@@ -218,6 +218,7 @@ impl SecurePath {
             certificate,
             self.config.remote_fingerprints.clone(),
             &self.config.timeouts,
+            self.config.dtls_seed_for_tests,
             now,
         );
         match started {

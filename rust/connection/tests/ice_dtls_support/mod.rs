@@ -30,6 +30,8 @@ pub struct Peer {
     pub wakeups: usize,
     /// Datagrams sent.
     pub sent: usize,
+    /// STUN datagrams sent (checks and answers).
+    pub stun_sent: usize,
 }
 
 impl Peer {
@@ -129,6 +131,7 @@ fn config(
         remote_fingerprints: vec![remote],
         timeouts: setup.timeouts,
         jitter_seed: setup.seed ^ u64::from(controlling),
+        dtls_seed_for_tests: Some(setup.seed.wrapping_mul(31) ^ u64::from(controlling)),
     }
 }
 
@@ -158,7 +161,7 @@ impl TestPair {
         b.add_remote_candidate(start, &line_a).expect("remote candidate of b");
         a.set_remote_credentials(start, "bbbb", "bbbb-password-0123456789").expect("credentials");
         b.set_remote_credentials(start, "aaaa", "aaaa-password-0123456789").expect("credentials");
-        let peer = |path, address| Peer { path, address, events: Vec::new(), wakeups: 0, sent: 0 };
+        let peer = |path, address| Peer { path, address, events: Vec::new(), wakeups: 0, sent: 0, stun_sent: 0 };
         Self {
             start,
             now: start,
@@ -182,6 +185,9 @@ impl TestPair {
             };
             while let Some(transmit) = peer.path.poll_transmit(now) {
                 peer.sent += 1;
+                if transmit.data.first().is_some_and(|byte| *byte < 4) {
+                    peer.stun_sent += 1;
+                }
                 assert_eq!(transmit.to, other, "sent to an address the peer does not have");
                 let lost = self.link.rng.random_range(0.0..1.0) < self.link.loss
                     || self.link.outage.is_some_and(|(from, to)| elapsed >= from && elapsed < to);

@@ -1,0 +1,130 @@
+//! How the secure path fails: a certificate that does not match its fingerprint (both sides see
+//! a distinct reason), consent lost after an outage, hostile bytes (never a panic).
+
+mod ice_dtls_support;
+
+use std::time::Duration;
+
+use connection::ice_dtls::{FailureReason, IceState, SecurePathEvent};
+use ice_dtls_support::{Setup, TestPair};
+
+fn failure_of(events: &[(Duration, SecurePathEvent)]) -> Option<(Duration, FailureReason)> {
+    events.iter().find_map(|(at, event)| match event {
+        SecurePathEvent::Failed(reason) => Some((*at, reason.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn fingerprint_mismatch_fails_both_sides_distinctly() {
+    // B (the DTLS client) signals a fingerprint that is not its certificate's: A, the server,
+    // finds out from B's certificate in flight 5 and alerts B.
+    let mut pair = TestPair::new(Setup { b_signals_wrong_fingerprint: true, ..Setup::default() });
+    pair.run_until(Duration::from_secs(20), |pair| pair.a.failure().is_some() && pair.b.failure().is_some());
+    let a = failure_of(&pair.a.events);
+    let b = failure_of(&pair.b.events);
+    println!("mismatch of B's certificate: a {a:?}, b {b:?}");
+    assert_eq!(a.as_ref().map(|(_, reason)| reason), Some(&FailureReason::FingerprintMismatch));
+    assert_eq!(b.as_ref().map(|(_, reason)| reason), Some(&FailureReason::CertificateRefusedByPeer));
+    assert!(b.is_some_and(|(at, _)| at < Duration::from_secs(1)), "the alert, not a timeout, ends B");
+    assert!(pair.a.connected_at().is_none() && pair.b.connected_at().is_none());
+    assert!(pair.a.path.send_application_data(pair.now, b"x").is_err());
+}
+
+#[test]
+fn consent_expires_after_an_outage() {
+    let mut pair = TestPair::new(Setup::default());
+    pair.connect(Duration::from_secs(5)).expect("connects");
+    let outage_start = Duration::from_secs(10);
+    pair.link.outage = Some((outage_start, Duration::MAX));
+    pair.run_until(Duration::from_secs(40), |pair| pair.a.failure().is_some() && pair.b.failure().is_some());
+    for (name, peer) in [("a", &pair.a), ("b", &pair.b)] {
+        let disconnected = peer.events.iter().find_map(|(at, event)| {
+            (*event == SecurePathEvent::IceStateChanged(IceState::Disconnected)).then_some(*at)
+        });
+        let failed = failure_of(&peer.events);
+        println!("outage from {outage_start:?}: {name} disconnected at {disconnected:?}, failed {failed:?}");
+        // Last heard at most one consent interval (+20 %) before the outage.
+        let disconnected = disconnected.expect("disconnected").saturating_sub(outage_start);
+        assert!(disconnected <= Duration::from_secs(5) + Duration::from_millis(100), "{disconnected:?}");
+        let (failed_at, reason) = failed.expect("failed");
+        assert_eq!(reason, FailureReason::ConsentExpired);
+        let failed_after = failed_at.saturating_sub(outage_start);
+        assert!(
+            failed_after > Duration::from_secs(9)
+                && failed_after <= Duration::from_secs(15) + Duration::from_millis(100),
+            "{failed_after:?}"
+        );
+    }
+}
+
+#[test]
+fn a_short_outage_passes() {
+    let mut pair = TestPair::new(Setup::default());
+    pair.connect(Duration::from_secs(5)).expect("connects");
+    pair.link.outage = Some((Duration::from_secs(10), Duration::from_secs(17)));
+    pair.run_until(Duration::from_secs(30), |_| false);
+    for peer in [&pair.a, &pair.b] {
+        assert!(peer.failure().is_none(), "{:?}", peer.events);
+        let last_state = peer.events.iter().rev().find_map(|(_, event)| match event {
+            SecurePathEvent::IceStateChanged(state) => Some(*state),
+            _ => None,
+        });
+        assert_eq!(last_state, Some(IceState::Connected), "{:?}", peer.events);
+    }
+    let now = pair.now;
+    pair.a.path.send_application_data(now, b"after the outage").expect("send");
+    pair.run_until(Duration::from_secs(31), |pair| !pair.b.received().is_empty());
+    assert_eq!(pair.b.received(), vec![b"after the outage".to_vec()]);
+}
+
+#[test]
+fn hostile_bytes_never_panic_and_do_not_stop_the_handshake() {
+    let mut pair = TestPair::new(Setup::default());
+    let from = pair.b.address;
+    let local = pair.a.address;
+    let stranger = ([192, 0, 2, 9], 9).into();
+    let mut garbage: Vec<Vec<u8>> =
+        vec![vec![], vec![0], vec![1, 1], vec![22], vec![22, 0xfe, 0xfd], vec![23; 13], vec![255; 2000]];
+    // Truncations of a STUN header with the magic cookie, and of a DTLS record header.
+    let stun = [
+        0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0x80, 0x22, 0, 4, 1, 2,
+        3, 4,
+    ];
+    let dtls = [22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40, 1, 0, 0, 36, 0, 0, 0, 0, 0, 0, 0, 36];
+    for cut in 0..=stun.len() {
+        garbage.push(stun[..cut].to_vec());
+    }
+    for cut in 0..=dtls.len() {
+        garbage.push(dtls[..cut].to_vec());
+    }
+    let mut state = 0x1234_5678_u32;
+    for length in [1, 7, 20, 21, 64, 300, 1200] {
+        for _ in 0..20 {
+            let bytes = (0..length)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    state as u8
+                })
+                .collect();
+            garbage.push(bytes);
+        }
+    }
+    let now = pair.now;
+    for bytes in &garbage {
+        pair.a.path.handle_datagram(now, local, from, bytes);
+        pair.a.path.handle_datagram(now, local, stranger, bytes);
+    }
+    pair.connect(Duration::from_secs(5)).expect("connects despite the garbage");
+    let now = pair.now;
+    for bytes in &garbage {
+        pair.a.path.handle_datagram(now, local, from, bytes);
+        pair.a.path.handle_datagram(now, local, stranger, bytes);
+    }
+    pair.a.path.send_application_data(now, b"still here").expect("send");
+    pair.run_until(Duration::from_secs(6), |pair| !pair.b.received().is_empty());
+    assert_eq!(pair.b.received(), vec![b"still here".to_vec()]);
+    assert!(pair.a.failure().is_none() && pair.b.failure().is_none());
+}
