@@ -20,15 +20,15 @@ fn fingerprint_mismatch_fails_both_sides_distinctly() {
     // B (the DTLS client) signals a fingerprint that is not its certificate's: A, the server,
     // finds out from B's certificate in flight 5 and alerts B.
     let mut pair = TestPair::new(Setup { b_signals_wrong_fingerprint: true, ..Setup::default() });
-    pair.run_until(Duration::from_secs(20), |pair| pair.a.failure().is_some() && pair.b.failure().is_some());
-    let a = failure_of(&pair.a.events);
-    let b = failure_of(&pair.b.events);
+    pair.run_until(Duration::from_secs(20), |a, b| a.failure().is_some() && b.failure().is_some());
+    let a = failure_of(&pair.sim.a.events);
+    let b = failure_of(&pair.sim.b.events);
     println!("mismatch of B's certificate: a {a:?}, b {b:?}");
     assert_eq!(a.as_ref().map(|(_, reason)| reason), Some(&FailureReason::FingerprintMismatch));
     assert_eq!(b.as_ref().map(|(_, reason)| reason), Some(&FailureReason::CertificateRefusedByPeer));
     assert!(b.is_some_and(|(at, _)| at < Duration::from_secs(1)), "the alert, not a timeout, ends B");
-    assert!(pair.a.connected_at().is_none() && pair.b.connected_at().is_none());
-    assert!(pair.a.path.send_application_data(pair.now, b"x").is_err());
+    assert!(pair.sim.a.connected_at().is_none() && pair.sim.b.connected_at().is_none());
+    assert!(pair.sim.a.path.send_application_data(pair.now(), b"x").is_err());
 }
 
 #[test]
@@ -36,9 +36,10 @@ fn consent_expires_after_an_outage() {
     let mut pair = TestPair::new(Setup::default());
     pair.connect(Duration::from_secs(5)).expect("connects");
     let outage_start = Duration::from_secs(10);
-    pair.link.outage = Some((outage_start, Duration::MAX));
-    pair.run_until(Duration::from_secs(40), |pair| pair.a.failure().is_some() && pair.b.failure().is_some());
-    for (name, peer) in [("a", &pair.a), ("b", &pair.b)] {
+    pair.run_until(outage_start, |_, _| false);
+    pair.start_outage();
+    pair.run_until(Duration::from_secs(40), |a, b| a.failure().is_some() && b.failure().is_some());
+    for (name, peer) in [("a", &pair.sim.a), ("b", &pair.sim.b)] {
         let disconnected = peer.events.iter().find_map(|(at, event)| {
             (*event == SecurePathEvent::IceStateChanged(IceState::Disconnected)).then_some(*at)
         });
@@ -62,9 +63,12 @@ fn consent_expires_after_an_outage() {
 fn a_short_outage_passes() {
     let mut pair = TestPair::new(Setup::default());
     pair.connect(Duration::from_secs(5)).expect("connects");
-    pair.link.outage = Some((Duration::from_secs(10), Duration::from_secs(17)));
-    pair.run_until(Duration::from_secs(30), |_| false);
-    for peer in [&pair.a, &pair.b] {
+    pair.run_until(Duration::from_secs(10), |_, _| false);
+    pair.start_outage();
+    pair.run_until(Duration::from_secs(17), |_, _| false);
+    pair.end_outage();
+    pair.run_until(Duration::from_secs(30), |_, _| false);
+    for peer in [&pair.sim.a, &pair.sim.b] {
         assert!(peer.failure().is_none(), "{:?}", peer.events);
         let last_state = peer.events.iter().rev().find_map(|(_, event)| match event {
             SecurePathEvent::IceStateChanged(state) => Some(*state),
@@ -72,17 +76,17 @@ fn a_short_outage_passes() {
         });
         assert_eq!(last_state, Some(IceState::Connected), "{:?}", peer.events);
     }
-    let now = pair.now;
-    pair.a.path.send_application_data(now, b"after the outage").expect("send");
-    pair.run_until(Duration::from_secs(31), |pair| !pair.b.received().is_empty());
-    assert_eq!(pair.b.received(), vec![b"after the outage".to_vec()]);
+    let now = pair.now();
+    pair.sim.a.path.send_application_data(now, b"after the outage").expect("send");
+    pair.run_until(Duration::from_secs(31), |_, b| !b.received().is_empty());
+    assert_eq!(pair.sim.b.received(), vec![b"after the outage".to_vec()]);
 }
 
 #[test]
 fn hostile_bytes_never_panic_and_do_not_stop_the_handshake() {
     let mut pair = TestPair::new(Setup::default());
-    let from = pair.b.address;
-    let local = pair.a.address;
+    let from = pair.sim.b.address;
+    let local = pair.sim.a.address;
     let stranger = ([192, 0, 2, 9], 9).into();
     let mut garbage: Vec<Vec<u8>> =
         vec![vec![], vec![0], vec![1, 1], vec![22], vec![22, 0xfe, 0xfd], vec![23; 13], vec![255; 2000]];
@@ -112,19 +116,19 @@ fn hostile_bytes_never_panic_and_do_not_stop_the_handshake() {
             garbage.push(bytes);
         }
     }
-    let now = pair.now;
+    let now = pair.now();
     for bytes in &garbage {
-        pair.a.path.handle_datagram(now, local, from, bytes);
-        pair.a.path.handle_datagram(now, local, stranger, bytes);
+        pair.sim.a.path.handle_datagram(now, local, from, bytes);
+        pair.sim.a.path.handle_datagram(now, local, stranger, bytes);
     }
     pair.connect(Duration::from_secs(5)).expect("connects despite the garbage");
-    let now = pair.now;
+    let now = pair.now();
     for bytes in &garbage {
-        pair.a.path.handle_datagram(now, local, from, bytes);
-        pair.a.path.handle_datagram(now, local, stranger, bytes);
+        pair.sim.a.path.handle_datagram(now, local, from, bytes);
+        pair.sim.a.path.handle_datagram(now, local, stranger, bytes);
     }
-    pair.a.path.send_application_data(now, b"still here").expect("send");
-    pair.run_until(Duration::from_secs(6), |pair| !pair.b.received().is_empty());
-    assert_eq!(pair.b.received(), vec![b"still here".to_vec()]);
-    assert!(pair.a.failure().is_none() && pair.b.failure().is_none());
+    pair.sim.a.path.send_application_data(now, b"still here").expect("send");
+    pair.run_until(Duration::from_secs(6), |_, b| !b.received().is_empty());
+    assert_eq!(pair.sim.b.received(), vec![b"still here".to_vec()]);
+    assert!(pair.sim.a.failure().is_none() && pair.sim.b.failure().is_none());
 }

@@ -12,10 +12,10 @@ fn handshake_on_a_clean_link() {
     let connected = pair.connect(Duration::from_secs(5));
     println!(
         "clean link, 20 ms one way: connected after {connected:?} (a at {:?}, b at {:?}); datagrams a {} b {}",
-        pair.a.connected_at(),
-        pair.b.connected_at(),
-        pair.a.sent,
-        pair.b.sent
+        pair.sim.a.connected_at(),
+        pair.sim.b.connected_at(),
+        pair.sim.a.sent,
+        pair.sim.b.sent
     );
     let connected = connected.expect("both sides connect");
     assert!(connected < Duration::from_millis(500), "{connected:?}");
@@ -26,10 +26,10 @@ fn handshake_on_a_clean_link() {
 fn setup_times(loss: f64) -> Vec<Option<Duration>> {
     let mut times: Vec<Option<Duration>> = (0..20)
         .map(|seed| {
-            let mut pair = TestPair::new(Setup { seed, loss, ..Setup::default() });
+            let mut pair = TestPair::new(Setup::lossy(seed, loss));
             let connected = pair.connect(Duration::from_secs(20));
             if connected.is_none() {
-                println!("seed {seed}: a {:?}\n  b {:?}", pair.a.events, pair.b.events);
+                println!("seed {seed}: a {:?}\n  b {:?}", pair.sim.a.events, pair.sim.b.events);
             }
             connected
         })

@@ -14,17 +14,12 @@ fn switches(peer: &Peer) -> usize {
 
 fn conflict(controlling: bool, loss: f64) {
     for seed in 0..5 {
-        let mut pair = TestPair::new(Setup {
-            seed,
-            loss,
-            a_controlling: controlling,
-            b_controlling: controlling,
-            ..Setup::default()
-        });
+        let mut pair =
+            TestPair::new(Setup { a_controlling: controlling, b_controlling: controlling, ..Setup::lossy(seed, loss) });
         let connected = pair.connect(Duration::from_secs(10));
-        let (a, b) = (switches(&pair.a), switches(&pair.b));
+        let (a, b) = (switches(&pair.sim.a), switches(&pair.sim.b));
         println!("both controlling={controlling}, loss {loss}, seed {seed}: connected after {connected:?}, switches a {a} b {b}");
-        assert!(connected.is_some(), "a {:?}\nb {:?}", pair.a.events, pair.b.events);
+        assert!(connected.is_some(), "a {:?}\nb {:?}", pair.sim.a.events, pair.sim.b.events);
         assert_eq!(a + b, 1, "exactly one side switches");
     }
 }

@@ -1,9 +1,9 @@
-//! Two secure paths wired through a simulated link on virtual time, for the `ice_dtls_*` tests.
+//! Two secure paths wired through `netsim` on virtual time, for the `ice_dtls_*` tests: each side
+//! has one fixed address (one host candidate), and every datagram of the network is from the
+//! other side's address to ours.
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -11,20 +11,15 @@ use connection::ice_dtls::{
     CandidateKind, DtlsRole, Fingerprint, LocalCandidate, LocalCertificate, SecurePath, SecurePathConfig,
     SecurePathEvent, Timeouts,
 };
-use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
+use netsim::{Endpoint, LinkConfig, Network, Pair, Side};
 
-/// Which side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    A,
-    B,
-}
-
-/// One side: its path, address and what it reported.
+/// One side: its path, addresses and what it reported.
 pub struct Peer {
     pub path: SecurePath,
     pub address: SocketAddr,
+    pub remote: SocketAddr,
+    start: Instant,
+    /// Events with the virtual time since the start.
     pub events: Vec<(Duration, SecurePathEvent)>,
     /// `handle_timeout` calls.
     pub wakeups: usize,
@@ -52,29 +47,40 @@ impl Peer {
             })
             .collect()
     }
-}
 
-/// A link in each direction: fixed latency, seeded independent loss, and an outage window.
-pub struct Link {
-    pub latency: Duration,
-    pub loss: f64,
-    /// Datagrams sent in this window (from the start) are dropped.
-    pub outage: Option<(Duration, Duration)>,
-    rng: SmallRng,
-    in_flight: BinaryHeap<Reverse<(Instant, u64, bool, Vec<u8>)>>,
-    sequence: u64,
-}
-
-impl Link {
-    pub fn new(seed: u64, latency: Duration, loss: f64) -> Self {
-        Self {
-            latency,
-            loss,
-            outage: None,
-            rng: SmallRng::seed_from_u64(seed),
-            in_flight: BinaryHeap::new(),
-            sequence: 0,
+    fn take_events(&mut self, now: Instant) {
+        while let Some(event) = self.path.poll_event() {
+            self.events.push((now - self.start, event));
         }
+    }
+}
+
+impl Endpoint for Peer {
+    fn receive(&mut self, now: Instant, datagram: &[u8]) {
+        let (local, remote) = (self.address, self.remote);
+        self.path.handle_datagram(now, local, remote, datagram);
+        self.take_events(now);
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        self.wakeups += 1;
+        self.path.handle_timeout(now);
+        self.take_events(now);
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.take_events(now);
+        let transmit = self.path.poll_transmit(now)?;
+        assert_eq!((transmit.local, transmit.to), (self.address, self.remote), "sent on a path the test lacks");
+        self.sent += 1;
+        if transmit.data.first().is_some_and(|byte| *byte < 4) {
+            self.stun_sent += 1;
+        }
+        Some(transmit.data)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.path.poll_timeout()
     }
 }
 
@@ -82,8 +88,7 @@ impl Link {
 #[derive(Clone)]
 pub struct Setup {
     pub seed: u64,
-    pub latency: Duration,
-    pub loss: f64,
+    pub link: LinkConfig,
     pub a_controlling: bool,
     pub b_controlling: bool,
     /// B signals a fingerprint that is not its certificate's.
@@ -95,8 +100,7 @@ impl Default for Setup {
     fn default() -> Self {
         Self {
             seed: 1,
-            latency: Duration::from_millis(20),
-            loss: 0.0,
+            link: LinkConfig::default().with_latency(Duration::from_millis(20)),
             a_controlling: true,
             b_controlling: false,
             b_signals_wrong_fingerprint: false,
@@ -105,13 +109,19 @@ impl Default for Setup {
     }
 }
 
-/// Two paths and the link between them, on virtual time.
+impl Setup {
+    /// The default setup at `loss` each way, with `seed`.
+    pub fn lossy(seed: u64, loss: f64) -> Self {
+        let default = Self::default();
+        Self { seed, link: default.link.with_loss(loss), ..default }
+    }
+}
+
+/// Two paths and the network between them.
 pub struct TestPair {
     pub start: Instant,
-    pub now: Instant,
-    pub a: Peer,
-    pub b: Peer,
-    pub link: Link,
+    pub sim: Pair<Peer, Peer>,
+    link: LinkConfig,
 }
 
 fn config(
@@ -136,8 +146,8 @@ fn config(
 }
 
 impl TestPair {
-    /// A offers (ICE controlling, DTLS server: it answered `actpass` with... as browsers, the
-    /// answerer is active), B answers (DTLS client). Both have one host candidate.
+    /// A offers (ICE controlling; DTLS server, as the answerer of a browser's `actpass` offer
+    /// picks `active`), B answers (DTLS client). Each has one host candidate.
     pub fn new(setup: Setup) -> Self {
         let start = Instant::now();
         let certificate_a = LocalCertificate::generate().expect("certificate");
@@ -161,97 +171,55 @@ impl TestPair {
         b.add_remote_candidate(start, &line_a).expect("remote candidate of b");
         a.set_remote_credentials(start, "bbbb", "bbbb-password-0123456789").expect("credentials");
         b.set_remote_credentials(start, "aaaa", "aaaa-password-0123456789").expect("credentials");
-        let peer = |path, address| Peer { path, address, events: Vec::new(), wakeups: 0, sent: 0, stun_sent: 0 };
+        let peer = |path, address, remote| Peer {
+            path,
+            address,
+            remote,
+            start,
+            events: Vec::new(),
+            wakeups: 0,
+            sent: 0,
+            stun_sent: 0,
+        };
+        let net = Network::new(setup.seed, setup.link, setup.link);
         Self {
             start,
-            now: start,
-            a: peer(a, a_address),
-            b: peer(b, b_address),
-            link: Link::new(setup.seed, setup.latency, setup.loss),
+            sim: Pair::new(peer(a, a_address, b_address), peer(b, b_address, a_address), net, start),
+            link: setup.link,
         }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.sim.now
     }
 
     pub fn elapsed(&self) -> Duration {
-        self.now - self.start
+        self.sim.now - self.start
     }
 
-    fn flush(&mut self) {
-        let now = self.now;
-        let elapsed = self.elapsed();
-        for side in [Side::A, Side::B] {
-            let (peer, other) = match side {
-                Side::A => (&mut self.a, self.b.address),
-                Side::B => (&mut self.b, self.a.address),
-            };
-            while let Some(transmit) = peer.path.poll_transmit(now) {
-                peer.sent += 1;
-                if transmit.data.first().is_some_and(|byte| *byte < 4) {
-                    peer.stun_sent += 1;
-                }
-                assert_eq!(transmit.to, other, "sent to an address the peer does not have");
-                let lost = self.link.rng.random_range(0.0..1.0) < self.link.loss
-                    || self.link.outage.is_some_and(|(from, to)| elapsed >= from && elapsed < to);
-                if !lost {
-                    self.link.sequence += 1;
-                    let to_b = side == Side::A;
-                    self.link.in_flight.push(Reverse((
-                        now + self.link.latency,
-                        self.link.sequence,
-                        to_b,
-                        transmit.data,
-                    )));
-                }
-            }
-            while let Some(event) = peer.path.poll_event() {
-                peer.events.push((elapsed, event));
-            }
-        }
+    /// Runs until `until` holds or the virtual time `limit` (since the start) is reached.
+    pub fn run_until(&mut self, limit: Duration, until: impl FnMut(&mut Peer, &mut Peer) -> bool) -> bool {
+        let remaining = (self.start + limit).saturating_duration_since(self.sim.now);
+        self.sim.run_until(remaining, until)
     }
 
-    /// Runs until `until` returns true or `limit` of virtual time has passed since the start;
-    /// returns whether `until` held.
-    pub fn run_until(&mut self, limit: Duration, mut until: impl FnMut(&TestPair) -> bool) -> bool {
-        let end = self.start + limit;
-        loop {
-            self.flush();
-            if until(self) {
-                return true;
-            }
-            let next_delivery = self.link.in_flight.peek().map(|Reverse((at, ..))| *at);
-            let next =
-                [next_delivery, self.a.path.poll_timeout(), self.b.path.poll_timeout()].into_iter().flatten().min();
-            let Some(next) = next else { return false };
-            if next > end {
-                self.now = end;
-                return false;
-            }
-            self.now = self.now.max(next);
-            let now = self.now;
-            while let Some(Reverse((at, _, _, _))) = self.link.in_flight.peek() {
-                if *at > now {
-                    break;
-                }
-                let Some(Reverse((_, _, to_b, data))) = self.link.in_flight.pop() else { break };
-                let (to, from) = if to_b { (&mut self.b, self.a.address) } else { (&mut self.a, self.b.address) };
-                let local = to.address;
-                to.path.handle_datagram(now, local, from, &data);
-            }
-            for peer in [&mut self.a, &mut self.b] {
-                if peer.path.poll_timeout().is_some_and(|due| due <= now) {
-                    peer.wakeups += 1;
-                    peer.path.handle_timeout(now);
-                }
-            }
-        }
-    }
-
-    /// Runs until both sides are connected (or failed, or `limit`); returns the time both were.
+    /// Runs until both sides are connected (or one failed, or `limit`); returns when both were.
     pub fn connect(&mut self, limit: Duration) -> Option<Duration> {
-        self.run_until(limit, |pair| {
-            (pair.a.connected_at().is_some() && pair.b.connected_at().is_some())
-                || pair.a.failure().is_some()
-                || pair.b.failure().is_some()
+        self.run_until(limit, |a, b| {
+            (a.connected_at().is_some() && b.connected_at().is_some()) || a.failure().is_some() || b.failure().is_some()
         });
-        Some(self.a.connected_at()?.max(self.b.connected_at()?))
+        Some(self.sim.a.connected_at()?.max(self.sim.b.connected_at()?))
+    }
+
+    /// Both directions carry nothing from now on.
+    pub fn start_outage(&mut self) {
+        self.sim.net.set_link(Side::A, LinkConfig::outage());
+        self.sim.net.set_link(Side::B, LinkConfig::outage());
+    }
+
+    /// Both directions carry as before the outage.
+    pub fn end_outage(&mut self) {
+        self.sim.net.set_link(Side::A, self.link);
+        self.sim.net.set_link(Side::B, self.link);
     }
 }
