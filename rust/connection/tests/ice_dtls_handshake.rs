@@ -72,3 +72,28 @@ fn handshake_at_30_percent_loss() {
     assert!(connected >= 18, "{connected} of 20 connected");
     assert!(median < Duration::from_secs(2), "median {median:?}");
 }
+
+#[test]
+fn a_client_hello_before_the_pair_is_selected_is_kept() {
+    // B (controlled, DTLS client) selects the pair when A's nominating check arrives and sends
+    // its ClientHello at once, beside its answer. Dropping that answer (B's second success
+    // response) leaves A without a selected pair when the ClientHello arrives: A keeps it and
+    // answers it once its repeated nomination succeeds, 50 ms later. Lost, it would cost B a
+    // retransmission timeout (250 ms).
+    let mut pair = TestPair::new(Setup::default());
+    let mut successes = 0;
+    pair.sim.net.set_filter(netsim::Side::B, move |_, datagram| {
+        if datagram.starts_with(&[0x01, 0x01]) {
+            successes += 1;
+            if successes == 2 {
+                return netsim::Verdict::Drop;
+            }
+        }
+        netsim::Verdict::Pass
+    });
+    let connected = pair.connect(Duration::from_secs(5));
+    println!("B's answer to the nomination lost: connected after {connected:?}");
+    let connected = connected.expect("connects");
+    assert_eq!(pair.sim.net.stats(netsim::Side::B).filtered.datagrams, 1);
+    assert!(connected < Duration::from_millis(250), "{connected:?}: the ClientHello was lost");
+}
