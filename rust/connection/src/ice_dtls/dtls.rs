@@ -206,6 +206,7 @@ impl DtlsSession {
     fn drain(&mut self) {
         let mut packets = Vec::new();
         loop {
+            let (live, connected) = (self.is_live(), self.stage == Stage::Connected);
             match self.dtls.poll_output(&mut self.buffer) {
                 Output::Packet(packet) => packets.push(packet.to_vec()),
                 Output::BufferTooSmall { needed } if needed <= MAX_OUTPUT_BYTES => self.buffer.resize(needed, 0),
@@ -243,17 +244,13 @@ impl DtlsSession {
                         self.outgoing.push_back(fatal_alert(BAD_CERTIFICATE));
                     }
                 }
-                Output::ApplicationData(data) => {
-                    if self.stage == Stage::Connected {
-                        self.events.push_back(DtlsEvent::ApplicationData(data.to_vec()));
-                    }
+                Output::ApplicationData(data) if connected => {
+                    self.events.push_back(DtlsEvent::ApplicationData(data.to_vec()));
                 }
-                Output::CloseNotify => {
-                    if self.is_live() {
-                        self.stage = Stage::Closed;
-                        self.timeout = None;
-                        self.events.push_back(DtlsEvent::Closed);
-                    }
+                Output::CloseNotify if live => {
+                    self.stage = Stage::Closed;
+                    self.timeout = None;
+                    self.events.push_back(DtlsEvent::Closed);
                 }
                 _ => {}
             }
