@@ -68,13 +68,22 @@ fn a_short_outage_passes() {
     pair.run_until(Duration::from_secs(17), |_, _| false);
     pair.end_outage();
     pair.run_until(Duration::from_secs(30), |_, _| false);
-    for peer in [&pair.sim.a, &pair.sim.b] {
+    for (name, peer) in [("a", &pair.sim.a), ("b", &pair.sim.b)] {
         assert!(peer.failure().is_none(), "{:?}", peer.events);
-        let last_state = peer.events.iter().rev().find_map(|(_, event)| match event {
-            SecurePathEvent::IceStateChanged(state) => Some(*state),
-            _ => None,
-        });
-        assert_eq!(last_state, Some(IceState::Connected), "{:?}", peer.events);
+        let states: Vec<(Duration, IceState)> = peer
+            .events
+            .iter()
+            .filter_map(|(at, event)| match event {
+                SecurePathEvent::IceStateChanged(state) => Some((*at, *state)),
+                _ => None,
+            })
+            .collect();
+        println!("outage 10-17 s: {name}'s ICE states {states:?}");
+        let back = states.iter().rev().find(|(_, state)| *state == IceState::Connected).map(|(at, _)| *at);
+        assert_eq!(states.last().map(|(_, state)| *state), Some(IceState::Connected));
+        assert!(states.iter().any(|(_, state)| *state == IceState::Disconnected), "the outage was seen");
+        // Quiet probes go once a second: the way back is noticed within about one.
+        assert!(back.is_some_and(|at| at < Duration::from_millis(18_500)), "connected again at {back:?}");
     }
     let now = pair.now();
     pair.sim.a.path.send_application_data(now, b"after the outage").expect("send");

@@ -8,7 +8,8 @@
 //! - a probe when nothing (STUN or authenticated DTLS) came from the peer for half the
 //!   disconnected timeout, so that an idle but healthy path never reads `disconnected`, and
 //!   then one each [`QUIET_PROBE_SPACING`] while it stays quiet;
-//! - the instants at which the agent's own `disconnected` and `failed` verdicts fall due.
+//! - the instants at which the agent's own `disconnected` and `failed` verdicts fall due, and
+//!   at once when a `disconnected` peer is heard again.
 //!
 //! Authenticated DTLS data counts as hearing from the peer (`Agent::is_valid_non_stun_traffic`),
 //! so a busy path is probed only at the consent pace.
@@ -21,6 +22,9 @@ use rand::{RngExt, SeedableRng};
 /// Probes while the peer stays quiet, at most one per this: recovery from a short outage is
 /// noticed within a second.
 pub(super) const QUIET_PROBE_SPACING: Duration = Duration::from_secs(1);
+/// The agent ignores a run this soon after its last one (`rtc-ice`'s `DEFAULT_CHECK_INTERVAL`,
+/// the most its timeout interval can be): no run is asked for sooner.
+const AGENT_MIN_SPACING: Duration = Duration::from_millis(200);
 /// A verdict is checked this long after it falls due (the agent compares with `>`).
 const VERDICT_MARGIN: Duration = Duration::from_millis(1);
 
@@ -57,15 +61,21 @@ impl ConsentSchedule {
         self.ran(now);
     }
 
-    /// When the agent must run next, given when we last heard from the peer.
-    pub(super) fn next_run(&self, last_heard: Instant) -> Option<Instant> {
+    /// When the agent must run next, given when we last heard from the peer and whether it
+    /// reads `disconnected` (then hearing from the peer again is due at once: the agent flips
+    /// back to `connected` only when it runs).
+    pub(super) fn next_run(&self, last_heard: Instant, disconnected: bool) -> Option<Instant> {
         let next_check = self.next_check?;
         let last_run = self.last_run?;
+        let earliest = last_run + AGENT_MIN_SPACING;
+        if disconnected && last_heard > last_run {
+            return Some(last_heard.max(earliest));
+        }
         let quiet_probe = (last_heard + self.disconnected / 2).max(last_run + QUIET_PROBE_SPACING);
         let disconnected = last_heard + self.disconnected + VERDICT_MARGIN;
         let failed = last_heard + self.failed + VERDICT_MARGIN;
         let verdicts = [disconnected, failed].into_iter().filter(|due| *due > last_run).min();
-        [Some(next_check), Some(quiet_probe), verdicts].into_iter().flatten().min()
+        [Some(next_check), Some(quiet_probe), verdicts].into_iter().flatten().min().map(|next| next.max(earliest))
     }
 }
 
@@ -83,7 +93,7 @@ mod tests {
         let mut runs = 0;
         while now < start + Duration::from_secs(60) {
             // The peer is heard continuously.
-            let Some(next) = schedule.next_run(now) else { panic!("no deadline") };
+            let Some(next) = schedule.next_run(now, false) else { panic!("no deadline") };
             assert!(next > now);
             let gap = next - now;
             assert!(gap >= Duration::from_millis(10), "{gap:?}");
@@ -107,9 +117,12 @@ mod tests {
         let mut schedule =
             ConsentSchedule::new(Duration::from_secs(5), Duration::from_secs(5), Duration::from_secs(15), 1);
         schedule.restart(start);
-        let first = schedule.next_run(start);
+        let first = schedule.next_run(start, false);
         assert_eq!(first, Some(start + Duration::from_millis(2500)));
         schedule.ran(start + Duration::from_millis(2500));
-        assert_eq!(schedule.next_run(start), Some(start + Duration::from_millis(3500)));
+        assert_eq!(schedule.next_run(start, false), Some(start + Duration::from_millis(3500)));
+        // Heard again while disconnected: run at once.
+        let heard = start + Duration::from_secs(6);
+        assert_eq!(schedule.next_run(heard, true), Some(heard));
     }
 }

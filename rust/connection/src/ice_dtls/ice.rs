@@ -190,9 +190,10 @@ impl IceSession {
     }
 
     /// Whether `from` is one of the peer's candidates (signaled, or learned from an authenticated
-    /// check).
+    /// check), or the selected pair's (kept through an ICE restart, which drops the candidates).
     pub(super) fn knows_remote(&self, from: SocketAddr) -> bool {
-        self.agent.get_remote_candidates().iter().any(|candidate| candidate.addr() == from)
+        self.selected.is_some_and(|(_, remote)| remote == from)
+            || self.agent.get_remote_candidates().iter().any(|candidate| candidate.addr() == from)
     }
 
     /// The selected pair: local socket, remote address.
@@ -287,7 +288,8 @@ impl IceSession {
             IceState::Connected | IceState::Disconnected
                 if self.selected.is_some() && self.agent.state() != ConnectionState::Checking =>
             {
-                self.last_heard.and_then(|heard| self.consent.next_run(heard))
+                let disconnected = self.state == IceState::Disconnected;
+                self.last_heard.and_then(|heard| self.consent.next_run(heard, disconnected))
             }
             _ => {
                 let pairs = self.agent.get_local_candidates().len() * self.agent.get_remote_candidates().len();
