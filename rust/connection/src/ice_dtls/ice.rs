@@ -21,7 +21,9 @@ use super::config::SecurePathConfig;
 use super::consent::{ConsentSchedule, QUIET_PROBE_SPACING};
 use super::error::SecurePathError;
 use super::events::{IceState, Transmit};
+use super::held_checks::{HeldCheck, HeldChecks};
 use super::role_conflict::RoleConflicts;
+use super::stun_peek::{check_for, success_transaction};
 
 /// What the ICE side reports to the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,9 @@ pub(super) struct IceSession {
     agent: Agent,
     crypto: Arc<dyn RTCCryptoProvider>,
     roles: RoleConflicts,
+    held: HeldChecks,
+    /// Our username fragment: checks addressed to it may be held.
+    local_ufrag: String,
     pacing: CheckPacing,
     consent: ConsentSchedule,
     /// Remote candidates taken in this ICE session, against [`MAX_REMOTE_CANDIDATES`].
@@ -84,6 +89,8 @@ impl IceSession {
             agent,
             crypto,
             roles: RoleConflicts::default(),
+            held: HeldChecks::default(),
+            local_ufrag: config.local_ufrag.clone(),
             pacing: CheckPacing::default(),
             consent: ConsentSchedule::new(
                 timeouts.consent_interval,
@@ -144,6 +151,9 @@ impl IceSession {
             .map_err(|error| SecurePathError::InvalidConfig(error.to_string()))?;
         self.remote_pwd = Some(pwd);
         self.drain(now, false);
+        for check in self.held.take_all() {
+            self.read_stun(now, check.local, check.from, &check.datagram);
+        }
         Ok(())
     }
 
@@ -151,10 +161,14 @@ impl IceSession {
     /// credentials and candidates follow through [`IceSession::set_remote_credentials`] and
     /// [`IceSession::add_remote_candidate`]. The old pair stays in use until a new one is selected.
     pub(super) fn restart(&mut self, now: Instant, ufrag: String, pwd: String) -> Result<(), SecurePathError> {
-        self.agent.restart(now, ufrag, pwd, true).map_err(|error| SecurePathError::InvalidConfig(error.to_string()))?;
+        self.agent
+            .restart(now, ufrag.clone(), pwd, true)
+            .map_err(|error| SecurePathError::InvalidConfig(error.to_string()))?;
+        self.local_ufrag = ufrag;
         self.remote_candidates = 0;
         self.remote_pwd = None;
         self.roles.clear();
+        self.held.clear();
         self.drain(now, false);
         Ok(())
     }
@@ -172,6 +186,20 @@ impl IceSession {
                 return;
             }
         }
+        let accepted = self.read_stun(now, local, from, datagram);
+        if accepted && success_transaction(datagram).is_some() {
+            for check in self.held.take_nominations_from(from) {
+                self.read_stun(now, check.local, check.from, &check.datagram);
+            }
+        }
+    }
+
+    /// Hands a STUN datagram to the agent; holds a check it leaves unanswered for now (see
+    /// [`super::held_checks`]). Returns whether the agent took it.
+    fn read_stun(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) -> bool {
+        let controlling = self.agent.role();
+        let check = check_for(datagram, &self.local_ufrag);
+        let sent_before = self.transmits.len();
         let message = TaggedBytesMut { now, transport: context(local, from), message: BytesMut::from(datagram) };
         let accepted = self.agent.handle_read(message).is_ok();
         if accepted && self.knows_remote(from) {
@@ -179,6 +207,19 @@ impl IceSession {
         }
         let switched = self.agent.role() != controlling;
         self.drain(now, switched);
+        if let Some((transaction, nominating)) = check {
+            let answered = self
+                .transmits
+                .iter()
+                .skip(sent_before)
+                .any(|transmit| success_transaction(&transmit.data) == Some(transaction));
+            let waits = self.remote_pwd.is_none() || (nominating && !self.agent.role() && self.selected.is_none());
+            if !answered && waits {
+                log::debug!("holding a check from {from} the agent cannot answer yet");
+                self.held.hold(HeldCheck { local, from, datagram: datagram.to_vec(), nominating });
+            }
+        }
+        accepted
     }
 
     /// Notes authenticated DTLS from `from` on `local`: the peer is alive on that path.

@@ -26,9 +26,11 @@ mod early_datagrams;
 mod error;
 mod events;
 mod fingerprint;
+mod held_checks;
 mod ice;
 mod role_conflict;
 mod secure_path;
+mod stun_peek;
 
 pub use candidates::{CandidateKind, LocalCandidate, MAX_REMOTE_CANDIDATES};
 pub use certificate::LocalCertificate;

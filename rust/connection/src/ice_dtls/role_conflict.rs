@@ -17,7 +17,9 @@ use std::collections::VecDeque;
 use rtc_ice::crypto::RTCCrypto;
 use rtc_stun::error_code::{ErrorCodeAttribute, CODE_ROLE_CONFLICT};
 use rtc_stun::integrity::MessageIntegrity;
-use rtc_stun::message::{Getter, Message, BINDING_ERROR, BINDING_REQUEST};
+use rtc_stun::message::{Getter, BINDING_ERROR, BINDING_REQUEST};
+
+use super::stun_peek::{decode, TransactionId};
 
 /// Checks we sent remembered at most (the newest), with the role each claimed: a few ticks of
 /// checks on every pair.
@@ -26,7 +28,7 @@ const MAX_REMEMBERED_CHECKS: usize = 32;
 /// The checks we sent recently and the role each claimed.
 #[derive(Default)]
 pub(super) struct RoleConflicts {
-    sent: VecDeque<([u8; 12], bool)>,
+    sent: VecDeque<(TransactionId, bool)>,
 }
 
 impl RoleConflicts {
@@ -84,13 +86,6 @@ impl RoleConflicts {
     pub(super) fn clear(&mut self) {
         self.sent.clear();
     }
-}
-
-/// Decodes a STUN message; `None` for anything else.
-fn decode(datagram: &[u8]) -> Option<Message> {
-    let mut message = Message { raw: datagram.to_vec(), ..Message::default() };
-    message.decode().ok()?;
-    Some(message)
 }
 
 #[cfg(test)]

@@ -93,6 +93,8 @@ pub struct Setup {
     pub b_controlling: bool,
     /// B signals a fingerprint that is not its certificate's.
     pub b_signals_wrong_fingerprint: bool,
+    /// A is not given B's credentials: the test sets them (as an offerer gets the answer late).
+    pub a_credentials_late: bool,
     pub timeouts: Timeouts,
 }
 
@@ -104,6 +106,7 @@ impl Default for Setup {
             a_controlling: true,
             b_controlling: false,
             b_signals_wrong_fingerprint: false,
+            a_credentials_late: false,
             timeouts: Timeouts::default(),
         }
     }
@@ -169,7 +172,9 @@ impl TestPair {
         let line_b = b.add_local_candidate(start, host(b_address)).expect("candidate b");
         a.add_remote_candidate(start, &line_b).expect("remote candidate of a");
         b.add_remote_candidate(start, &line_a).expect("remote candidate of b");
-        a.set_remote_credentials(start, "bbbb", "bbbb-password-0123456789").expect("credentials");
+        if !setup.a_credentials_late {
+            a.set_remote_credentials(start, "bbbb", "bbbb-password-0123456789").expect("credentials");
+        }
         b.set_remote_credentials(start, "aaaa", "aaaa-password-0123456789").expect("credentials");
         let peer = |path, address, remote| Peer {
             path,
