@@ -141,3 +141,44 @@ fn hostile_bytes_never_panic_and_do_not_stop_the_handshake() {
     assert_eq!(pair.sim.b.received(), vec![b"still here".to_vec()]);
     assert!(pair.sim.a.failure().is_none() && pair.sim.b.failure().is_none());
 }
+
+#[test]
+fn remote_candidates_are_bounded_and_checks_paced() {
+    let mut pair = TestPair::new(Setup::default());
+    let start = pair.now();
+    let path = &mut pair.sim.a.path;
+    // One candidate is in already; 63 more to addresses that never answer.
+    for index in 0..63u16 {
+        let line =
+            format!("candidate:{index} 1 udp 2130706431 192.0.2.{} {} typ host", index % 250 + 1, 50_000 + index);
+        path.add_remote_candidate(start, &line).expect("within the cap");
+    }
+    let line = "candidate:99 1 udp 2130706431 192.0.2.99 60000 typ host";
+    assert_eq!(
+        path.add_remote_candidate(start, line),
+        Err(connection::ice_dtls::SecurePathError::TooManyRemoteCandidates)
+    );
+    for garbage in ["", "candidate:", "candidate:1 1 udp x y z typ host", &"a ".repeat(1000), "é é é é é é é é"]
+    {
+        let mut other = TestPair::new(Setup::default());
+        let now = other.now();
+        assert!(other.sim.a.path.add_remote_candidate(now, garbage).is_err(), "{garbage:?}");
+    }
+    // Checks to the 64 pairs over the first two seconds, driven directly (not through netsim: most
+    // go to addresses the test network lacks).
+    let mut now = start;
+    let mut checks = 0;
+    let mut wakeups = 0;
+    while now < start + Duration::from_secs(2) {
+        while let Some(transmit) = path.poll_transmit(now) {
+            checks += usize::from(transmit.data.starts_with(&[0x00, 0x01]));
+        }
+        let Some(next) = path.poll_timeout() else { break };
+        now = next.max(now);
+        path.handle_timeout(now);
+        wakeups += 1;
+    }
+    println!("64 remote candidates: {checks} checks, {wakeups} wake-ups in the first 2 s");
+    // One check per 5 ms over time (RFC 8445's Ta), plus the first round.
+    assert!(checks <= 2 * 200 + 64, "{checks} checks in 2 s");
+}

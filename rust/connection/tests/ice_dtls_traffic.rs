@@ -98,3 +98,39 @@ fn busy_wakeups_per_minute() {
     assert!(a <= 20 && b <= 20, "consent pace is one check per 4-6 s");
     assert_eq!(pair.sim.b.received().len(), messages);
 }
+
+#[test]
+fn ice_restart_keeps_dtls_and_selects_again() {
+    let mut pair = TestPair::new(Setup::default());
+    pair.connect(Duration::from_secs(5)).expect("connects");
+    pair.run_until(Duration::from_secs(2), |_, _| false);
+    let now = pair.now();
+    // Both sides restart (new credentials in a new offer and answer), then learn the other's.
+    pair.sim.a.path.restart_ice(now, "aaa2", "aaa2-password-0123456789").expect("restart a");
+    pair.sim.b.path.restart_ice(now, "bbb2", "bbb2-password-0123456789").expect("restart b");
+    // DTLS goes on over the old pair meanwhile.
+    pair.sim.a.path.send_application_data(now, b"during the restart").expect("send");
+    let (line_a, line_b) = (pair.sim.a.candidate.clone(), pair.sim.b.candidate.clone());
+    pair.sim.a.path.set_remote_credentials(now, "bbb2", "bbb2-password-0123456789").expect("credentials a");
+    pair.sim.b.path.set_remote_credentials(now, "aaa2", "aaa2-password-0123456789").expect("credentials b");
+    pair.sim.a.path.add_remote_candidate(now, &line_b).expect("candidate a");
+    pair.sim.b.path.add_remote_candidate(now, &line_a).expect("candidate b");
+    let selected_twice = |peer: &ice_dtls_support::Peer| {
+        peer.events.iter().filter(|(_, event)| matches!(event, SecurePathEvent::SelectedPair { .. })).count() == 2
+    };
+    assert!(
+        pair.run_until(Duration::from_secs(5), |a, b| selected_twice(a) && selected_twice(b)),
+        "{:?}",
+        pair.sim.a.events
+    );
+    let now = pair.now();
+    pair.sim.b.path.send_application_data(now, b"after the restart").expect("send");
+    pair.run_until(Duration::from_secs(6), |a, _| !a.received().is_empty());
+    assert_eq!(pair.sim.b.received(), vec![b"during the restart".to_vec()]);
+    assert_eq!(pair.sim.a.received(), vec![b"after the restart".to_vec()]);
+    for peer in [&pair.sim.a, &pair.sim.b] {
+        assert!(peer.failure().is_none());
+        let handshakes = peer.events.iter().filter(|(_, event)| *event == SecurePathEvent::Connected).count();
+        assert_eq!(handshakes, 1, "DTLS is not redone");
+    }
+}

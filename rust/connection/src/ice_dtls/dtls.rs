@@ -35,7 +35,7 @@ const MTU: usize = 1200;
 /// past the handshake deadline (the failed timeout), which ends a hopeless handshake first.
 const FLIGHT_RETRIES: usize = 6;
 /// The largest output `dimpl` may ask a buffer for (a record is at most [`MTU`]; application
-/// data records are bounded by [`super::secure_path::MAX_APPLICATION_DATA`]).
+/// data records are bounded by [`super::MAX_APPLICATION_DATA`]).
 const MAX_OUTPUT_BYTES: usize = 1 << 17;
 
 /// Where the DTLS session stands.

@@ -22,7 +22,7 @@ pub enum SecurePathError {
     /// Application data before the handshake completed, after a close or a failure.
     #[error("the secure path is not connected")]
     NotConnected,
-    /// Application data larger than [`super::secure_path::MAX_APPLICATION_DATA`].
+    /// Application data larger than [`super::MAX_APPLICATION_DATA`].
     #[error("application data of {0} bytes is too large")]
     TooLarge(usize),
 }

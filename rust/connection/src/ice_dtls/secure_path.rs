@@ -17,7 +17,7 @@ use super::ice::{IceEvent, IceSession};
 
 /// The largest application-data record sent, in bytes: an SCTP packet fits the path MTU, this
 /// leaves room for larger ones and bounds what one call copies.
-pub(super) const MAX_APPLICATION_DATA: usize = 16 * 1024;
+pub const MAX_APPLICATION_DATA: usize = 16 * 1024;
 
 /// One connection's secure path: ICE finds and watches the pair, DTLS runs over it.
 ///

@@ -18,6 +18,8 @@ pub struct Peer {
     pub path: SecurePath,
     pub address: SocketAddr,
     pub remote: SocketAddr,
+    /// Our candidate as signaled.
+    pub candidate: String,
     start: Instant,
     /// Events with the virtual time since the start.
     pub events: Vec<(Duration, SecurePathEvent)>,
@@ -172,14 +174,16 @@ impl TestPair {
         let line_b = b.add_local_candidate(start, host(b_address)).expect("candidate b");
         a.add_remote_candidate(start, &line_b).expect("remote candidate of a");
         b.add_remote_candidate(start, &line_a).expect("remote candidate of b");
+        let (line_a, line_b) = (line_a.clone(), line_b.clone());
         if !setup.a_credentials_late {
             a.set_remote_credentials(start, "bbbb", "bbbb-password-0123456789").expect("credentials");
         }
         b.set_remote_credentials(start, "aaaa", "aaaa-password-0123456789").expect("credentials");
-        let peer = |path, address, remote| Peer {
+        let peer = |path, address, remote, candidate| Peer {
             path,
             address,
             remote,
+            candidate,
             start,
             events: Vec::new(),
             wakeups: 0,
@@ -189,7 +193,7 @@ impl TestPair {
         let net = Network::new(setup.seed, setup.link, setup.link);
         Self {
             start,
-            sim: Pair::new(peer(a, a_address, b_address), peer(b, b_address, a_address), net, start),
+            sim: Pair::new(peer(a, a_address, b_address, line_a), peer(b, b_address, a_address, line_b), net, start),
             link: setup.link,
         }
     }
