@@ -182,3 +182,52 @@ fn remote_candidates_are_bounded_and_checks_paced() {
     // One check per 5 ms over time (RFC 8445's Ta), plus the first round.
     assert!(checks <= 2 * 200 + 64, "{checks} checks in 2 s");
 }
+
+#[test]
+fn ice_fails_when_the_peer_never_answers() {
+    let mut pair = TestPair::new(Setup::default());
+    pair.start_outage();
+    pair.run_until(Duration::from_secs(30), |a, b| a.failure().is_some() && b.failure().is_some());
+    for peer in [&pair.sim.a, &pair.sim.b] {
+        let failed = failure_of(&peer.events);
+        println!("no answer at all: {failed:?}");
+        let (at, reason) = failed.expect("fails");
+        assert_eq!(reason, FailureReason::IceFailed);
+        assert!(at >= Duration::from_secs(15) && at < Duration::from_secs(17), "{at:?}");
+    }
+}
+
+#[test]
+fn dtls_retransmits_with_backoff_then_reports_its_failure() {
+    // ICE works; every DTLS datagram is lost.
+    let mut pair = TestPair::new(Setup::default());
+    pair.sim.net.set_filter(netsim::Side::A, |_, datagram| match datagram.first() {
+        Some(20..=63) => netsim::Verdict::Drop,
+        _ => netsim::Verdict::Pass,
+    });
+    let mut client_hellos = Vec::new();
+    let start = pair.start;
+    pair.sim.net.set_filter(netsim::Side::B, move |at, datagram| {
+        if datagram.first() == Some(&22) {
+            client_hellos.push(at - start);
+            println!("ClientHello sent at {:?}", at - start);
+            return netsim::Verdict::Drop;
+        }
+        if datagram.first().is_some_and(|byte| (20..=63).contains(byte)) {
+            return netsim::Verdict::Drop;
+        }
+        netsim::Verdict::Pass
+    });
+    pair.run_until(Duration::from_secs(30), |a, b| a.failure().is_some() && b.failure().is_some());
+    let server = failure_of(&pair.sim.a.events);
+    let client = failure_of(&pair.sim.b.events);
+    println!("every DTLS datagram lost: the client {client:?}; the server {server:?}");
+    for failed in [client, server] {
+        let (at, reason) = failed.expect("fails");
+        assert_eq!(reason, FailureReason::HandshakeTimeout);
+        assert!(at > Duration::from_secs(14) && at < Duration::from_secs(17), "{at:?}");
+    }
+    let sent = pair.sim.net.stats(netsim::Side::B).filtered.datagrams;
+    // 0.25 s doubling (±25 %) within 15 s: the first send and 5 or 6 retransmissions.
+    assert!((5..=8).contains(&sent), "{sent} ClientHellos");
+}

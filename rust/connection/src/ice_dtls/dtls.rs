@@ -69,6 +69,9 @@ pub(super) struct DtlsSession {
     outgoing: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
     timeout: Option<Instant>,
+    /// The handshake fails at this instant if not done: `dimpl`'s own deadline starts only at a
+    /// server's first ClientHello, and a server whose client never gets through must fail too.
+    handshake_deadline: Instant,
     buffer: Vec<u8>,
 }
 
@@ -110,6 +113,7 @@ impl DtlsSession {
             outgoing: VecDeque::new(),
             events: VecDeque::new(),
             timeout: None,
+            handshake_deadline: now + timeouts.failed,
             buffer: vec![0; 2048],
         };
         session.drain();
@@ -128,6 +132,10 @@ impl DtlsSession {
 
     /// Runs the retransmission timers if due.
     pub(super) fn handle_timeout(&mut self, now: Instant) {
+        if self.stage == Stage::Handshaking && now >= self.handshake_deadline {
+            self.fail(FailureReason::HandshakeTimeout);
+            return;
+        }
         if !self.is_live() || self.timeout.is_none_or(|due| due > now) {
             return;
         }
@@ -162,7 +170,8 @@ impl DtlsSession {
 
     /// When [`DtlsSession::handle_timeout`] must run next.
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
-        self.timeout
+        let deadline = (self.stage == Stage::Handshaking).then_some(self.handshake_deadline);
+        [self.timeout, deadline].into_iter().flatten().min()
     }
 
     /// Whether application data may be sent.

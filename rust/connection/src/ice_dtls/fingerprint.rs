@@ -1,8 +1,6 @@
 //! A certificate fingerprint as signaled in `a=fingerprint` (RFC 8122): only sha-256, the hash
 //! every browser and libdatachannel sign with; the hash name and the hex digits in any case.
 
-use sha2::{Digest, Sha256};
-
 use super::error::SecurePathError;
 
 /// The one hash we compute and check.
@@ -20,9 +18,9 @@ pub struct Fingerprint([u8; DIGEST_BYTES]);
 impl Fingerprint {
     /// The fingerprint of the certificate `der`.
     pub fn of_certificate(der: &[u8]) -> Self {
-        let digest = Sha256::digest(der);
+        let digest = ring::digest::digest(&ring::digest::SHA256, der);
         let mut bytes = [0u8; DIGEST_BYTES];
-        bytes.copy_from_slice(&digest);
+        bytes.copy_from_slice(digest.as_ref());
         Self(bytes)
     }
 
