@@ -19,7 +19,7 @@ fn application_data_both_ways() {
         pair.sim.a.path.send_application_data(now, &message).expect("a sends");
         pair.sim.b.path.send_application_data(now, &message[..500]).expect("b sends");
     }
-    let big = vec![7u8; 64 * 1024];
+    let big = vec![7u8; 2000];
     assert!(matches!(pair.sim.a.path.send_application_data(now, &big), Err(SecurePathError::TooLarge(_))));
     pair.run_until(Duration::from_secs(10), |a, b| a.received().len() == 100 && b.received().len() == 100);
     let at_b = pair.sim.b.received();
@@ -133,4 +133,24 @@ fn ice_restart_keeps_dtls_and_selects_again() {
         let handshakes = peer.events.iter().filter(|(_, event)| *event == SecurePathEvent::Connected).count();
         assert_eq!(handshakes, 1, "DTLS is not redone");
     }
+}
+
+#[test]
+fn each_send_arrives_whole() {
+    // One SCTP packet is one record, whatever its size up to the limit.
+    let mut pair = TestPair::new(Setup::default());
+    pair.connect(Duration::from_secs(5)).expect("connects");
+    let now = pair.now();
+    let sizes = [1, 1100, 1200, connection::ice_dtls::MAX_APPLICATION_DATA];
+    for size in sizes {
+        pair.sim.a.path.send_application_data(now, &vec![size as u8; size]).expect("send");
+    }
+    let too_large = connection::ice_dtls::MAX_APPLICATION_DATA + 1;
+    assert!(pair.sim.a.path.send_application_data(now, &vec![0; too_large]).is_err());
+    pair.run_until(Duration::from_secs(6), |_, b| b.received().len() >= sizes.len());
+    let received: Vec<usize> = pair.sim.b.received().iter().map(Vec::len).collect();
+    println!("sent sizes {sizes:?}, received {received:?}");
+    assert_eq!(received, sizes);
+    // The largest fits an Ethernet path's datagram (netsim's MTU is 1500).
+    assert_eq!(pair.sim.net.stats(netsim::Side::A).dropped_mtu.datagrams, 0);
 }

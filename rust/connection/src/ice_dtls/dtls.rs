@@ -34,9 +34,9 @@ const MTU: usize = 1200;
 /// Retransmissions of one flight at most; with the default 250 ms start they span ~16 s, just
 /// past the handshake deadline (the failed timeout), which ends a hopeless handshake first.
 const FLIGHT_RETRIES: usize = 6;
-/// The largest output `dimpl` may ask a buffer for (a record is at most [`MTU`]; application
-/// data records are bounded by [`super::MAX_APPLICATION_DATA`]).
-const MAX_OUTPUT_BYTES: usize = 1 << 17;
+/// The largest output `dimpl` may ask a buffer for (a handshake datagram is at most [`MTU`], an
+/// application-data record [`super::MAX_APPLICATION_DATA`] plus its overhead).
+const MAX_OUTPUT_BYTES: usize = 4096;
 
 /// Where the DTLS session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

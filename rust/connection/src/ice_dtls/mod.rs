@@ -53,4 +53,4 @@ pub use config::{DtlsRole, SecurePathConfig, Timeouts};
 pub use error::{FailureReason, SecurePathError};
 pub use events::{IceState, SecurePathEvent, Transmit};
 pub use fingerprint::Fingerprint;
-pub use secure_path::{SecurePath, MAX_APPLICATION_DATA};
+pub use secure_path::{SecurePath, DTLS_RECORD_OVERHEAD, MAX_APPLICATION_DATA};

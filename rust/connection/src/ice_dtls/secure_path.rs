@@ -15,9 +15,14 @@ use super::error::{FailureReason, SecurePathError};
 use super::events::{IceState, SecurePathEvent, Transmit};
 use super::ice::{IceEvent, IceSession};
 
-/// The largest application-data record sent, in bytes: an SCTP packet fits the path MTU, this
-/// leaves room for larger ones and bounds what one call copies.
-pub const MAX_APPLICATION_DATA: usize = 16 * 1024;
+/// The largest application data sent in one record, in bytes: what fits one datagram on an
+/// Ethernet path (1500 bytes less 28 of IPv4 and UDP, less [`DTLS_RECORD_OVERHEAD`]), since a
+/// record is never split across datagrams and IP fragments are often dropped. SCTP above keeps
+/// its packets smaller still (the path MTU WebRTC assumes is ~1200).
+pub const MAX_APPLICATION_DATA: usize = 1500 - 28 - DTLS_RECORD_OVERHEAD;
+/// Bytes DTLS 1.2 adds to a record with an AEAD suite: 13 of header, 8 of explicit nonce and 16
+/// of authentication tag (AES-GCM; ChaCha20-Poly1305 has no explicit nonce).
+pub const DTLS_RECORD_OVERHEAD: usize = 13 + 8 + 16;
 
 /// One connection's secure path: ICE finds and watches the pair, DTLS runs over it.
 ///
