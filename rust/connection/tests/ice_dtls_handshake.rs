@@ -24,9 +24,14 @@ fn handshake_on_a_clean_link() {
 /// Connects over 20 seeds at `loss` each way (20 ms one way); returns the sorted setup times
 /// (`None`: not connected within 20 s).
 fn setup_times(loss: f64) -> Vec<Option<Duration>> {
+    setup_times_on(|seed| Setup::lossy(seed, loss))
+}
+
+/// Connects over 20 seeds with `setup(seed)`; the sorted setup times.
+fn setup_times_on(setup: impl Fn(u64) -> Setup) -> Vec<Option<Duration>> {
     let mut times: Vec<Option<Duration>> = (0..20)
         .map(|seed| {
-            let mut pair = TestPair::new(Setup::lossy(seed, loss));
+            let mut pair = TestPair::new(setup(seed));
             let connected = pair.connect(Duration::from_secs(20));
             if connected.is_none() {
                 println!("seed {seed}: a {:?}\n  b {:?}", pair.sim.a.events, pair.sim.b.events);
@@ -96,4 +101,17 @@ fn a_client_hello_before_the_pair_is_selected_is_kept() {
     let connected = connected.expect("connects");
     assert_eq!(pair.sim.net.stats(netsim::Side::B).filtered.datagrams, 1);
     assert!(connected < Duration::from_millis(250), "{connected:?}: the ClientHello was lost");
+}
+
+#[test]
+fn handshake_at_10_percent_bursty_loss() {
+    // The same average loss in bursts of 3 datagrams on average: whole flights go at once.
+    let times = setup_times_on(|seed| {
+        let default = Setup::default();
+        Setup { seed, link: default.link.with_burst(netsim::BurstLoss::bursts(0.10, 3.0)), ..default }
+    });
+    let (median, under_2s) = report(0.10, &times);
+    println!("(the line above: bursts of 3 on average)");
+    assert!(median < Duration::from_secs(1), "median {median:?}");
+    assert!(under_2s >= 16, "{under_2s} of 20 under 2 s");
 }
