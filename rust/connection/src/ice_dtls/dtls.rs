@@ -15,7 +15,12 @@
 //! - `dimpl` hands the peer's certificate to its caller, whose check (the fingerprint) decides;
 //!   a fatal alert received is an error carrying its description. Every error is final.
 //!
-//! The measured handshake times under loss are in `tests/ice_dtls_handshake.rs`.
+//! Measured (`tests/ice_dtls_dtls_choice.rs`: the DTLS handshake alone over netsim, 20 ms one
+//! way, 20 seeds): at 10 % loss `rtc-dtls` has a median of 120 ms but 3 of 20 handshakes never
+//! complete (the stall above) and 15 of 20 under 2 s; `dimpl` with its defaults (1 s doubling,
+//! cookie) 17 of 20, as configured here (250 ms doubling, no cookie) median 80 ms, worst 0.96 s,
+//! 20 of 20. At 30 %: medians 4.1 s (10 of 20 never), 3.6 s and 0.35 s (18 of 20 under 2 s).
+//! With ICE in front, the whole path's times are in `tests/ice_dtls_handshake.rs`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
