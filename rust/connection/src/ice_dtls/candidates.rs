@@ -8,6 +8,7 @@ use rtc_ice::candidate::candidate_server_reflexive::CandidateServerReflexiveConf
 use rtc_ice::candidate::{Candidate, CandidateConfig};
 
 use super::error::SecurePathError;
+use crate::sdp::{self, CandidateAddress, CandidateKind, CandidateTransport};
 
 /// Remote candidates taken at most per ICE session (as `rust/transport`'s cap): each makes a
 /// pair with every local candidate, and every pair is checked.
@@ -15,21 +16,11 @@ pub const MAX_REMOTE_CANDIDATES: usize = 64;
 /// ICE component of every candidate (RTP; data channels use one component).
 const COMPONENT: u16 = 1;
 
-/// How a local candidate was gathered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CandidateKind {
-    /// A socket of ours.
-    Host,
-    /// Our socket's address as a STUN server saw it.
-    ServerReflexive,
-    /// An address allocated on a TURN server.
-    Relay,
-}
-
 /// A local candidate the pump gathered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalCandidate {
-    /// How it was gathered.
+    /// How it was gathered: host, server-reflexive or relayed (peer-reflexive candidates are
+    /// learned, not gathered, and refused).
     pub kind: CandidateKind,
     /// Its address, as signaled.
     pub address: SocketAddr,
@@ -58,25 +49,32 @@ impl LocalCandidate {
                 CandidateServerReflexiveConfig { base_config, rel_addr, rel_port, url: None }
                     .new_candidate_server_reflexive()
             }
-            CandidateKind::Relay => {
+            CandidateKind::Relayed => {
                 CandidateRelayConfig { base_config, rel_addr, rel_port, url: None }.new_candidate_relay()
+            }
+            CandidateKind::PeerReflexive => {
+                return Err(SecurePathError::InvalidCandidate("a peer-reflexive candidate is not gathered".to_owned()))
             }
         };
         candidate.map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))
     }
 }
 
-/// Longest candidate line parsed, in bytes (a real one is ~100-200).
-const MAX_CANDIDATE_CHARS: usize = 512;
-
-/// Parses a signaled candidate (`candidate:...`, with or without the `a=` and `candidate:`
-/// prefixes).
-pub(super) fn parse_remote(line: &str) -> Result<Candidate, SecurePathError> {
-    if line.len() > MAX_CANDIDATE_CHARS {
-        return Err(SecurePathError::InvalidCandidate("longer than 512 bytes".to_owned()));
+/// The agent's candidate for a signaled one; `None` for one it cannot use: an mDNS name (to be
+/// resolved by the pump, which then passes the address) or a TCP candidate (we speak UDP only).
+pub(super) fn remote_to_ice(candidate: &sdp::Candidate) -> Result<Option<Candidate>, SecurePathError> {
+    if matches!(candidate.address, CandidateAddress::Mdns(_)) || candidate.transport != CandidateTransport::Udp {
+        return Ok(None);
     }
-    let line = line.trim();
-    let line = line.strip_prefix("a=").unwrap_or(line);
-    let line = line.strip_prefix("candidate:").unwrap_or(line);
-    rtc_ice::candidate::unmarshal_candidate(line).map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))
+    let line = candidate.to_string();
+    let line = line.strip_prefix("candidate:").unwrap_or(&line);
+    rtc_ice::candidate::unmarshal_candidate(line)
+        .map(Some)
+        .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))
+}
+
+/// The signaled form of a candidate of the agent.
+pub(super) fn to_sdp(candidate: &Candidate) -> Result<sdp::Candidate, SecurePathError> {
+    sdp::Candidate::parse(&format!("candidate:{}", candidate.marshal()))
+        .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))
 }

@@ -4,7 +4,8 @@
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ECDSA_P256_SHA256};
 
 use super::error::SecurePathError;
-use super::fingerprint::Fingerprint;
+use super::fingerprint::fingerprint_of;
+use crate::sdp::Fingerprint;
 
 /// The certificate's common name (browsers write `WebRTC`; the name is not checked by anyone).
 const COMMON_NAME: &str = "webrtc-mesh";
@@ -31,7 +32,7 @@ impl LocalCertificate {
         params.distinguished_name.push(DnType::CommonName, COMMON_NAME);
         let certificate = params.self_signed(&key).map_err(failed)?;
         let der = certificate.der().to_vec();
-        Ok(Self { fingerprint: Fingerprint::of_certificate(&der), der, private_key: key.serialize_der() })
+        Ok(Self { fingerprint: fingerprint_of(&der), der, private_key: key.serialize_der() })
     }
 
     /// The fingerprint to signal in our description (`a=fingerprint`).

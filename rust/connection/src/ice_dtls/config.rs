@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::certificate::LocalCertificate;
-use super::fingerprint::Fingerprint;
+use crate::sdp::Fingerprint;
 
 /// Our DTLS role, from the descriptions' `a=setup` (`active`: client, `passive`: server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,7 +31,8 @@ use dimpl::{Config, Dtls, DtlsCertificate, Output};
 use super::alert::{fatal_alert, BAD_CERTIFICATE};
 use super::config::{DtlsRole, Timeouts};
 use super::error::{FailureReason, SecurePathError};
-use super::fingerprint::Fingerprint;
+use super::fingerprint::fingerprint_of;
+use crate::sdp::Fingerprint;
 
 /// The largest datagram DTLS sends, in bytes: 1200 leaves room for IPv6, UDP and a TURN channel
 /// header on a 1280-byte path (the IPv6 minimum), as browsers assume.
@@ -235,7 +236,7 @@ impl DtlsSession {
                     break;
                 }
                 Output::PeerCert(der) => {
-                    let fingerprint = Fingerprint::of_certificate(der);
+                    let fingerprint = fingerprint_of(der);
                     if self.remote_fingerprints.contains(&fingerprint) {
                         self.certificate_matched = true;
                     } else if self.is_live() {

@@ -4,9 +4,6 @@
 /// A call the secure path refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecurePathError {
-    /// A fingerprint that is not a well-formed sha-256 one.
-    #[error("unsupported or malformed certificate fingerprint")]
-    UnsupportedFingerprint,
     /// Our certificate could not be made.
     #[error("cannot make the certificate: {0}")]
     Certificate(String),

@@ -15,7 +15,7 @@ use rtc_ice::{Agent, AgentConfig, Event};
 use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use sansio::Protocol;
 
-use super::candidates::{parse_remote, LocalCandidate, MAX_REMOTE_CANDIDATES};
+use super::candidates::{remote_to_ice, to_sdp, LocalCandidate, MAX_REMOTE_CANDIDATES};
 use super::check_pacing::{CheckPacing, CHECK_INTERVAL};
 use super::config::SecurePathConfig;
 use super::consent::{ConsentSchedule, QUIET_PROBE_SPACING};
@@ -24,6 +24,7 @@ use super::events::{IceState, Transmit};
 use super::held_checks::{HeldCheck, HeldChecks};
 use super::role_conflict::RoleConflicts;
 use super::stun_peek::{check_for, success_transaction};
+use crate::sdp;
 
 /// What the ICE side reports to the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,14 +110,14 @@ impl IceSession {
         })
     }
 
-    /// Adds a local candidate the pump gathered; returns its `candidate:` attribute value to signal.
+    /// Adds a local candidate the pump gathered; returns it as signaled.
     pub(super) fn add_local_candidate(
         &mut self,
         now: Instant,
         candidate: LocalCandidate,
-    ) -> Result<String, SecurePathError> {
+    ) -> Result<sdp::Candidate, SecurePathError> {
         let candidate = candidate.to_ice()?;
-        let line = format!("candidate:{}", candidate.marshal());
+        let line = to_sdp(&candidate)?;
         self.agent
             .add_local_candidate(candidate)
             .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))?;
@@ -124,13 +125,18 @@ impl IceSession {
         Ok(line)
     }
 
-    /// Adds a signaled remote candidate; refuses it past [`MAX_REMOTE_CANDIDATES`].
-    pub(super) fn add_remote_candidate(&mut self, now: Instant, line: &str) -> Result<(), SecurePathError> {
+    /// Adds a signaled remote candidate; refuses it past [`MAX_REMOTE_CANDIDATES`] (counted
+    /// whether the agent can use it or not).
+    pub(super) fn add_remote_candidate(
+        &mut self,
+        now: Instant,
+        candidate: &sdp::Candidate,
+    ) -> Result<(), SecurePathError> {
         if self.remote_candidates >= MAX_REMOTE_CANDIDATES {
             return Err(SecurePathError::TooManyRemoteCandidates);
         }
-        let candidate = parse_remote(line)?;
         self.remote_candidates += 1;
+        let Some(candidate) = remote_to_ice(candidate)? else { return Ok(()) };
         self.agent
             .add_remote_candidate(candidate)
             .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))?;

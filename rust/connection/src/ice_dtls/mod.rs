@@ -47,10 +47,9 @@ mod role_conflict;
 mod secure_path;
 mod stun_peek;
 
-pub use candidates::{CandidateKind, LocalCandidate, MAX_REMOTE_CANDIDATES};
+pub use candidates::{LocalCandidate, MAX_REMOTE_CANDIDATES};
 pub use certificate::LocalCertificate;
 pub use config::{DtlsRole, SecurePathConfig, Timeouts};
 pub use error::{FailureReason, SecurePathError};
 pub use events::{IceState, SecurePathEvent, Transmit};
-pub use fingerprint::Fingerprint;
 pub use secure_path::{SecurePath, DTLS_RECORD_OVERHEAD, MAX_APPLICATION_DATA};

@@ -14,6 +14,7 @@ use super::early_datagrams::EarlyDatagrams;
 use super::error::{FailureReason, SecurePathError};
 use super::events::{IceState, SecurePathEvent, Transmit};
 use super::ice::{IceEvent, IceSession};
+use crate::sdp;
 
 /// The largest application data sent in one record, in bytes: what fits one datagram on an
 /// Ethernet path (1500 bytes less 28 of IPv4 and UDP, less [`DTLS_RECORD_OVERHEAD`]), since a
@@ -61,18 +62,21 @@ impl SecurePath {
         })
     }
 
-    /// Adds a local candidate the pump gathered; returns the attribute value to signal
-    /// (`candidate:...`).
-    pub fn add_local_candidate(&mut self, now: Instant, candidate: LocalCandidate) -> Result<String, SecurePathError> {
+    /// Adds a local candidate the pump gathered; returns it as it is to be signaled.
+    pub fn add_local_candidate(
+        &mut self,
+        now: Instant,
+        candidate: LocalCandidate,
+    ) -> Result<sdp::Candidate, SecurePathError> {
         let line = self.ice.add_local_candidate(now, candidate)?;
         self.after_ice(now);
         Ok(line)
     }
 
-    /// Adds a candidate the peer signaled (`candidate:...`, with or without `a=`); at most
-    /// [`super::MAX_REMOTE_CANDIDATES`] per ICE session. `.local` (mDNS) candidates are taken
-    /// but not used: resolving them is the pump's.
-    pub fn add_remote_candidate(&mut self, now: Instant, candidate: &str) -> Result<(), SecurePathError> {
+    /// Adds a candidate the peer signaled; at most [`super::MAX_REMOTE_CANDIDATES`] per ICE
+    /// session. mDNS (`.local`) and TCP candidates are counted but not used: resolving a name is
+    /// the pump's (it passes the resolved candidate again), and the path speaks UDP only.
+    pub fn add_remote_candidate(&mut self, now: Instant, candidate: &sdp::Candidate) -> Result<(), SecurePathError> {
         self.ice.add_remote_candidate(now, candidate)?;
         self.after_ice(now);
         Ok(())

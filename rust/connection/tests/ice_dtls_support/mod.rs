@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use connection::ice_dtls::{
-    CandidateKind, DtlsRole, Fingerprint, LocalCandidate, LocalCertificate, SecurePath, SecurePathConfig,
-    SecurePathEvent, Timeouts,
+    DtlsRole, LocalCandidate, LocalCertificate, SecurePath, SecurePathConfig, SecurePathEvent, Timeouts,
 };
+use connection::sdp::{Candidate, CandidateKind, Fingerprint};
 use netsim::{Endpoint, LinkConfig, Network, Pair, Side};
 
 /// One side: its path, addresses and what it reported.
@@ -19,7 +19,7 @@ pub struct Peer {
     pub address: SocketAddr,
     pub remote: SocketAddr,
     /// Our candidate as signaled.
-    pub candidate: String,
+    pub candidate: Candidate,
     start: Instant,
     /// Events with the virtual time since the start.
     pub events: Vec<(Duration, SecurePathEvent)>,
