@@ -23,7 +23,7 @@ use self::timer::BackoffTimer;
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
 use super::wire::{
     code, kind, Chunk, CommonHeader, ErrorCause, Init, Packet, PacketBuilder, ReconfigParam, ReconfigResult,
-    UnknownAction,
+    UnknownAction, COMMON_HEADER_LEN,
 };
 use super::{SctpConfig, SctpError, SctpEvent, SendOptions, StreamId};
 
@@ -32,8 +32,6 @@ use super::{SctpConfig, SctpError, SctpEvent, SendOptions, StreamId};
 const MAX_CONTROL_QUEUE: usize = 16;
 /// How long a state cookie we signed stays valid (RFC 9260 `Valid.Cookie.Life`).
 const VALID_COOKIE_LIFE: Duration = Duration::from_secs(60);
-/// The longest peer cookie we echo; a longer INIT-ACK is dropped.
-const MAX_PEER_COOKIE_LEN: usize = 4096;
 /// The most unrecognized chunks reported in one ERROR chunk.
 const MAX_REPORTED_CHUNKS: usize = 4;
 /// The longest unrecognized chunk reported back (whole, as RFC 9260 §3.3.10.6 asks); a longer
@@ -571,7 +569,9 @@ impl Association {
         if self.state != State::CookieWait || init.initiate_tag == 0 {
             return;
         }
-        let Some(cookie) = init.cookie.clone().filter(|cookie| cookie.len() <= MAX_PEER_COOKIE_LEN) else {
+        // The COOKIE-ECHO must fit one packet (DTLS never splits a record), as every packet we send.
+        let fits = |cookie: &Bytes| COMMON_HEADER_LEN + 4 + cookie.len() + 3 <= self.config.mtu;
+        let Some(cookie) = init.cookie.clone().filter(fits) else {
             debug!("sctp: INIT-ACK without a usable cookie dropped");
             return;
         };
@@ -784,7 +784,10 @@ impl Association {
         if !self.resets_pending.iter().all(|&stream| data.is_stream_drained(stream)) {
             return;
         }
-        let streams = std::mem::take(&mut self.resets_pending);
+        // One request fits one packet: the streams past that wait for the next request.
+        let most = self.config.mtu.saturating_sub(COMMON_HEADER_LEN + 4 + 16) / 2;
+        let rest = self.resets_pending.split_off(self.resets_pending.len().min(most.max(1)));
+        let streams = std::mem::replace(&mut self.resets_pending, rest);
         let last_tsn = data.reset_outgoing(&streams);
         if !self.peer.is_some_and(|peer| peer.peer_extensions.reconfig) {
             // A peer without RE-CONFIG would never answer, and its silence would end the

@@ -528,3 +528,28 @@ fn data_reaching_a_shutdown_sender_is_answered_with_shutdown_again() {
         vec![SctpEvent::Message(crate::sctp::Message { stream: 1, ppid: 53, data: Bytes::from_static(b"late") })]
     );
 }
+
+#[test]
+fn a_reset_of_many_streams_goes_in_requests_that_fit_a_packet() {
+    let (mut a, mut b, now) = connected(21);
+    let streams: Vec<StreamId> = (0..1000).collect();
+    a.reset_streams(now, &streams);
+    let mut reset = Vec::new();
+    for _ in 0..10 {
+        while let Some(packet) = a.poll_transmit(now) {
+            assert!(packet.len() <= SctpConfig::default().mtu, "{}", packet.len());
+            b.handle_packet(now, &packet);
+        }
+        while let Some(packet) = b.poll_transmit(now) {
+            a.handle_packet(now, &packet);
+        }
+        while let Some(event) = b.poll_event() {
+            if let SctpEvent::StreamsReset(streams) = event {
+                reset.extend(streams);
+            }
+        }
+    }
+    reset.sort_unstable();
+    assert_eq!(reset, streams);
+    assert!(a.reset_in_flight.is_none() && a.resets_pending.is_empty());
+}
