@@ -6,14 +6,23 @@
 //! - [`reassembly`]: fragments to whole messages, in stream order when ordered.
 //! - [`stream_reset`]: RFC 6525 incoming resets, applied once their last TSN arrived.
 //!
-//! What a hostile peer can make us hold is bounded: TSNs past the cumulative TSN by more than
-//! [`data_tracker::MAX_TSN_WINDOW`], a gap block past [`data_tracker::MAX_GAP_BLOCKS`], a chunk
-//! past `max_receive_buffer` bytes or [`reassembly::MAX_HELD_ITEMS`] held things: dropped and not
-//! acknowledged (RFC 9260 §6.2 allows it; an honest sender keeps to our window and sends again).
-//! DATA on a stream id at or past `max_streams`: acknowledged and dropped (RFC 9260 §6.5; the
-//! association may report "Invalid Stream Identifier"), so no state is ever kept for it. A
-//! message larger than `max_message_size` or an empty DATA chunk: an error, on which the
-//! association aborts.
+//! What a hostile peer can make us hold is bounded, and an honest one is never refused the chunk
+//! that moves the cumulative TSN, so a full buffer never deadlocks (we never renege on what a SACK
+//! acknowledged: dcSCTP, Chromium's sender, never sends a gap-acknowledged chunk again):
+//! - a TSN past the cumulative TSN by more than [`data_tracker::MAX_TSN_WINDOW`], or opening a
+//!   gap block past [`data_tracker::MAX_GAP_BLOCKS`]: dropped and not acknowledged (RFC 9260 §6.2
+//!   lets a receiver drop DATA it has no room for; an honest sender sends it again);
+//! - a chunk past a gap that would make the held payload exceed `max_receive_buffer`, or the held
+//!   things (fragments, waiting messages, events) exceed [`reassembly::MAX_HELD_ITEMS`]: dropped
+//!   and not acknowledged, SACK at once;
+//! - the chunk right after the cumulative TSN may go past both, up to twice each
+//!   ([`HARD_LIMIT_FACTOR`]): an honest sender keeps to our window and the bound on things only
+//!   bites with tiny chunks, so this slack is what lets a full buffer drain; a hostile peer
+//!   sending in order gets no more than twice the bounds;
+//! - DATA on a stream id at or past `max_streams`: acknowledged and dropped (RFC 9260 §6.5; the
+//!   association may report "Invalid Stream Identifier"), so no state is kept for it;
+//! - a message larger than `max_message_size` or an empty DATA chunk: an error, on which the
+//!   association aborts.
 
 mod config;
 mod data_tracker;
@@ -23,6 +32,10 @@ mod serial;
 mod stream_reset;
 
 use std::time::{Duration, Instant};
+
+/// How far past the bounds on bytes and things held the chunk right after the cumulative TSN
+/// may go: twice.
+const HARD_LIMIT_FACTOR: usize = 2;
 
 pub(crate) use config::ReceiveConfig;
 pub(crate) use stream_reset::IncomingReset;
@@ -93,7 +106,7 @@ impl ReceiveSide {
             TsnCheck::New => {}
         }
         let valid_stream = chunk.stream < self.config.max_streams;
-        if valid_stream && !self.has_room_for(chunk.payload.len()) {
+        if valid_stream && !self.has_room_for(tsn, chunk.payload.len()) {
             self.sack.on_data(true);
             return Ok(());
         }
@@ -193,10 +206,12 @@ impl ReceiveSide {
         self.reassembly.held_bytes() + self.resets.held_bytes()
     }
 
-    /// Whether a chunk of `payload` bytes fits within the buffer and the bookkeeping bound.
-    fn has_room_for(&self, payload: usize) -> bool {
-        self.held_bytes() + payload <= self.config.max_receive_buffer
-            && self.reassembly.held_items() + self.resets.held_items() < MAX_HELD_ITEMS
+    /// Whether a chunk of unwrapped TSN `tsn` and `payload` bytes fits within the buffer and the
+    /// bound on things held (with twice the room for the chunk that moves the cumulative TSN).
+    fn has_room_for(&self, tsn: u64, payload: usize) -> bool {
+        let factor = if tsn == self.tracker.cumulative() + 1 { HARD_LIMIT_FACTOR } else { 1 };
+        self.held_bytes() + payload <= self.config.max_receive_buffer * factor
+            && self.reassembly.held_items() + self.resets.held_items() < MAX_HELD_ITEMS * factor
     }
 
     /// Applies the incoming resets whose last TSN arrived, then hands over the chunks they held
@@ -528,9 +543,41 @@ mod tests {
             side.on_data(start, fragment).unwrap();
             side.on_packet_end(start);
         }
-        // Past the bookkeeping bound, fragments are refused: nothing more is held or acknowledged.
+        // In order, each fragment moves the cumulative TSN: taken up to twice the bound on things
+        // held, then refused: nothing more is held or acknowledged.
+        let hard_limit = HARD_LIMIT_FACTOR * MAX_HELD_ITEMS;
+        assert_eq!(side.reassembly.held_items(), hard_limit);
+        assert_eq!(side.poll_sack(start).map(|sack| sack.cumulative_tsn), Some(hard_limit as u32));
+    }
+
+    #[test]
+    fn tiny_chunks_past_a_gap_never_block_the_chunk_that_fills_it() {
+        let start = Instant::now();
+        let config = ReceiveConfig { max_receive_buffer: 1 << 20, max_message_size: 1 << 20, max_streams: 16 };
+        let mut side = ReceiveSide::new(1, &config);
+        // TSN 1 lost; one-byte ordered messages behind it until the bound on things held.
+        for tsn in 2..=MAX_HELD_ITEMS as u32 + 100 {
+            packet(&mut side, start, vec![whole(tsn, 0, Some((tsn - 1) as u16), 1)]);
+        }
         assert_eq!(side.reassembly.held_items(), MAX_HELD_ITEMS);
-        assert_eq!(side.poll_sack(start).map(|sack| sack.cumulative_tsn), Some(MAX_HELD_ITEMS as u32));
+        packet(&mut side, start, vec![whole(1, 0, Some(0), 1)]);
+        assert_eq!(events(&mut side).len(), MAX_HELD_ITEMS + 1);
+        assert_eq!(side.poll_sack(start).map(|sack| sack.cumulative_tsn), Some(MAX_HELD_ITEMS as u32 + 1));
+        assert_eq!((side.reassembly.held_items(), side.a_rwnd()), (0, 1 << 20));
+    }
+
+    #[test]
+    fn the_chunk_that_fills_a_gap_may_go_past_a_full_buffer() {
+        let start = Instant::now();
+        let config = ReceiveConfig { max_receive_buffer: 3000, ..CONFIG };
+        let mut side = ReceiveSide::new(1, &config);
+        // A sender counting differently filled the buffer past the gap at TSN 1.
+        packet(&mut side, start, (2..=4).map(|tsn| whole(tsn, 0, Some(tsn as u16 - 1), 1000)).collect());
+        assert_eq!(side.a_rwnd(), 0);
+        packet(&mut side, start, vec![whole(1, 0, Some(0), 1000)]);
+        assert_eq!(side.poll_sack(start).map(|sack| (sack.cumulative_tsn, sack.a_rwnd)), Some((4, 0)));
+        assert_eq!(tsns_delivered(&mut side), vec![1, 2, 3, 4]);
+        assert_eq!(side.a_rwnd(), 3000);
     }
 
     #[test]
