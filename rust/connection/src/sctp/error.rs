@@ -11,7 +11,7 @@ pub enum SctpError {
     /// The other side sent a message larger than we accept (RFC 8831 §6.6): the association
     /// aborts.
     #[error("the other side sent a message larger than {max} bytes")]
-    MessageTooLarge {
+    RemoteMessageTooLarge {
         /// The largest message accepted, in bytes.
         max: usize,
     },
@@ -22,4 +22,19 @@ pub enum SctpError {
         /// The chunk's TSN.
         tsn: u32,
     },
+    /// The message would take the send queue past its limit (`max_buffered` bytes): wait for
+    /// `buffered_amount` to fall.
+    #[error("the send buffer is full")]
+    SendBufferFull,
+    /// The message is larger than the association accepts (`max_message_size`).
+    #[error("the message is larger than the association accepts")]
+    MessageTooLarge,
+    /// The message is empty: SCTP carries no empty DATA chunk (data channels send empty
+    /// messages as one byte with PPID 56/57).
+    #[error("an SCTP message cannot be empty")]
+    EmptyMessage,
+    /// The stream is being reset (its channel is closing): it takes no new message until the
+    /// reset is done.
+    #[error("the stream is being reset")]
+    StreamResetting,
 }

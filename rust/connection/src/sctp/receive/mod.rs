@@ -24,7 +24,6 @@
 //! - a message larger than `max_message_size` or an empty DATA chunk: an error, on which the
 //!   association aborts.
 
-mod config;
 mod data_tracker;
 mod reassembly;
 mod sack_schedule;
@@ -37,7 +36,6 @@ use std::time::{Duration, Instant};
 /// may go: twice.
 const HARD_LIMIT_FACTOR: usize = 2;
 
-pub(crate) use config::ReceiveConfig;
 pub(crate) use stream_reset::IncomingReset;
 
 use data_tracker::{DataTracker, TsnCheck};
@@ -46,13 +44,15 @@ use sack_schedule::SackSchedule;
 use stream_reset::IncomingResets;
 
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
-use super::{SctpError, SctpEvent, StreamId};
+use super::{SctpConfig, SctpError, SctpEvent, StreamId};
 
 /// The receive side of one association.
 #[derive(Debug)]
 pub(crate) struct ReceiveSide {
-    /// The limits it works within.
-    config: ReceiveConfig,
+    /// Bytes of payload held at most (`SctpConfig::max_receive_buffer`).
+    max_receive_buffer: usize,
+    /// Stream ids from 0 to this minus one are valid (`SctpConfig::max_streams`).
+    max_streams: u16,
     /// Which TSNs arrived.
     tracker: DataTracker,
     /// When the next SACK goes.
@@ -68,20 +68,20 @@ pub(crate) struct ReceiveSide {
 impl ReceiveSide {
     /// The receive side of an association whose peer's first TSN is `peer_initial_tsn` (from its
     /// INIT or INIT-ACK).
-    pub(crate) fn new(peer_initial_tsn: Tsn, config: &ReceiveConfig) -> Self {
-        let config = *config;
+    pub(crate) fn new(peer_initial_tsn: Tsn, config: &SctpConfig) -> Self {
         Self {
+            max_receive_buffer: config.max_receive_buffer,
+            max_streams: config.max_streams,
             tracker: DataTracker::new(peer_initial_tsn),
-            sack: SackSchedule::new(),
+            sack: SackSchedule::new(config.delayed_sack_max),
             reassembly: Reassembly::new(config.max_message_size),
             resets: IncomingResets::default(),
             last_advertised_window: u32::try_from(config.max_receive_buffer).unwrap_or(u32::MAX),
-            config,
         }
     }
 
-    /// Sets how long a SACK for a lone packet waits: the association passes RTO/2; it is capped
-    /// at 200 ms (`sack_schedule::MAX_SACK_DELAY`).
+    /// Sets how long a SACK for a lone packet waits: the association passes RTO/2 whenever the
+    /// RTO changes; it is capped at `SctpConfig::delayed_sack_max` (200 ms).
     pub(crate) fn set_sack_delay(&mut self, delay: Duration) {
         self.sack.set_delay(delay);
     }
@@ -105,7 +105,7 @@ impl ReceiveSide {
             }
             TsnCheck::New => {}
         }
-        let valid_stream = chunk.stream < self.config.max_streams;
+        let valid_stream = chunk.stream < self.max_streams;
         if valid_stream && !self.has_room_for(tsn, chunk.payload.len()) {
             self.sack.on_data(true);
             return Ok(());
@@ -137,7 +137,7 @@ impl ReceiveSide {
         }
         self.apply_due_resets()?;
         let skipped: Vec<(StreamId, u16)> =
-            forward.skipped.iter().copied().filter(|&(stream, _)| stream < self.config.max_streams).collect();
+            forward.skipped.iter().copied().filter(|&(stream, _)| stream < self.max_streams).collect();
         self.reassembly.forget_up_to(self.tracker.cumulative(), &skipped);
         Ok(())
     }
@@ -166,7 +166,7 @@ impl ReceiveSide {
     /// The next message or stream reset for the owner.
     pub(crate) fn poll_event(&mut self) -> Option<SctpEvent> {
         let event = self.reassembly.pop_event()?;
-        let half = self.config.max_receive_buffer / 2;
+        let half = self.max_receive_buffer / 2;
         if (self.last_advertised_window as usize) < half && self.a_rwnd() as usize >= half {
             // The window opened again after the peer saw it nearly closed: tell it at once.
             self.sack.request_immediate();
@@ -197,7 +197,7 @@ impl ReceiveSide {
 
     /// The advertised receiver window: `max_receive_buffer` minus the payload bytes held.
     pub(crate) fn a_rwnd(&self) -> u32 {
-        let free = self.config.max_receive_buffer.saturating_sub(self.held_bytes());
+        let free = self.max_receive_buffer.saturating_sub(self.held_bytes());
         u32::try_from(free).unwrap_or(u32::MAX)
     }
 
@@ -210,7 +210,7 @@ impl ReceiveSide {
     /// bound on things held (with twice the room for the chunk that moves the cumulative TSN).
     fn has_room_for(&self, tsn: u64, payload: usize) -> bool {
         let factor = if tsn == self.tracker.cumulative() + 1 { HARD_LIMIT_FACTOR } else { 1 };
-        self.held_bytes() + payload <= self.config.max_receive_buffer * factor
+        self.held_bytes() + payload <= self.max_receive_buffer * factor
             && self.reassembly.held_items() + self.resets.held_items() < MAX_HELD_ITEMS * factor
     }
 
@@ -239,8 +239,15 @@ mod tests {
     use crate::sctp::chunks::GapBlock;
     use crate::sctp::Message;
 
-    const CONFIG: ReceiveConfig =
-        ReceiveConfig { max_receive_buffer: 64 * 1024, max_message_size: 16 * 1024, max_streams: 16 };
+    /// Small limits, to reach them in tests.
+    fn config() -> SctpConfig {
+        SctpConfig {
+            max_receive_buffer: 64 * 1024,
+            max_message_size: 16 * 1024,
+            max_streams: 16,
+            ..SctpConfig::default()
+        }
+    }
 
     fn ms(millis: u64) -> Duration {
         Duration::from_millis(millis)
@@ -286,7 +293,7 @@ mod tests {
     #[test]
     fn a_lone_packet_is_acknowledged_after_the_sack_delay() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         side.set_sack_delay(ms(60));
         packet(&mut side, start, vec![whole(1, 0, Some(0), 100)]);
         assert_eq!(side.poll_sack(start), None);
@@ -302,7 +309,7 @@ mod tests {
     #[test]
     fn every_second_packet_is_acknowledged_at_once() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 0, Some(0), 10), whole(2, 0, Some(1), 10)]);
         assert_eq!(side.poll_sack(start), None);
         packet(&mut side, start + ms(5), vec![whole(3, 0, Some(2), 10)]);
@@ -312,7 +319,7 @@ mod tests {
     #[test]
     fn a_gap_and_its_filling_are_acknowledged_at_once() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(10, &CONFIG);
+        let mut side = ReceiveSide::new(10, &config());
         packet(&mut side, start, vec![whole(10, 1, Some(0), 10)]);
         assert_eq!(side.poll_sack(start), None);
         packet(&mut side, start, vec![whole(12, 1, Some(2), 10)]); // 11 lost: a gap appears
@@ -334,7 +341,7 @@ mod tests {
     #[test]
     fn duplicates_and_the_i_bit_are_acknowledged_at_once() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 0, None, 10)]);
         side.poll_sack(start + ms(200)).unwrap();
         packet(&mut side, start + ms(300), vec![whole(1, 0, None, 10)]);
@@ -349,7 +356,7 @@ mod tests {
     #[test]
     fn tsns_wrap_around() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(u32::MAX - 1, &CONFIG);
+        let mut side = ReceiveSide::new(u32::MAX - 1, &config());
         packet(&mut side, start, vec![whole(u32::MAX - 1, 2, Some(0), 1), whole(0, 2, Some(2), 1)]);
         packet(&mut side, start, vec![whole(u32::MAX, 2, Some(1), 1), whole(1, 2, Some(3), 1)]);
         assert_eq!(side.poll_sack(start).map(|sack| sack.cumulative_tsn), Some(1));
@@ -359,7 +366,7 @@ mod tests {
     #[test]
     fn the_window_shrinks_with_what_is_held_and_data_past_it_is_dropped_unacknowledged() {
         let start = Instant::now();
-        let config = ReceiveConfig { max_receive_buffer: 4000, ..CONFIG };
+        let config = SctpConfig { max_receive_buffer: 4000, ..config() };
         let mut side = ReceiveSide::new(1, &config);
         // TSN 1 lost: ordered messages 2..=4 wait for it.
         packet(&mut side, start, (2..=4).map(|tsn| whole(tsn, 0, Some(tsn as u16 - 1), 1000)).collect());
@@ -382,7 +389,7 @@ mod tests {
     #[test]
     fn data_on_a_stream_past_the_limit_is_acknowledged_and_dropped() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 16, Some(0), 10), whole(2, u16::MAX, None, 10), whole(3, 15, None, 10)]);
         packet(&mut side, start, vec![]);
         assert_eq!(tsns_delivered(&mut side), vec![3]);
@@ -395,7 +402,7 @@ mod tests {
 
     #[test]
     fn an_empty_data_chunk_is_a_protocol_violation() {
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         let error = side.on_data(Instant::now(), whole(1, 0, None, 0));
         assert_eq!(error, Err(SctpError::NoUserData { tsn: 1 }));
     }
@@ -403,19 +410,19 @@ mod tests {
     #[test]
     fn an_oversized_message_is_a_protocol_violation() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         let mut first = whole(1, 0, Some(0), 10 * 1024);
         first.ending = false;
         side.on_data(start, first).unwrap();
         let mut last = whole(2, 0, Some(0), 10 * 1024);
         last.beginning = false;
-        assert_eq!(side.on_data(start, last), Err(SctpError::MessageTooLarge { max: 16 * 1024 }));
+        assert_eq!(side.on_data(start, last), Err(SctpError::RemoteMessageTooLarge { max: 16 * 1024 }));
     }
 
     #[test]
     fn an_unreliable_unordered_stream_never_waits_for_lost_chunks() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 3, None, 10)]);
         // TSN 2 lost; 3 and 4 are delivered at once all the same.
         packet(&mut side, start + ms(5), vec![whole(3, 3, None, 10)]);
@@ -430,7 +437,7 @@ mod tests {
     #[test]
     fn forward_tsn_releases_ordered_messages_behind_an_abandoned_one() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         // SSN 0 (TSN 1) lost and abandoned; SSN 1 and 2 wait for it.
         packet(&mut side, start, vec![whole(2, 4, Some(1), 10), whole(3, 4, Some(2), 10)]);
         assert!(tsns_delivered(&mut side).is_empty());
@@ -449,7 +456,7 @@ mod tests {
     #[test]
     fn a_reset_waits_for_the_senders_last_tsn_and_holds_later_data_back() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 5, Some(0), 10)]);
         // The peer's last TSN before the reset is 3; TSN 2 is still missing.
         packet(&mut side, start, vec![whole(3, 5, Some(2), 10)]);
@@ -470,7 +477,7 @@ mod tests {
     #[test]
     fn a_reset_whose_last_tsn_arrived_is_performed_at_once() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 5, Some(0), 10), whole(2, 5, Some(1), 10)]);
         assert_eq!(side.reset_incoming(&[5, 6], 2), Ok(IncomingReset::Performed));
         let events = events(&mut side);
@@ -481,7 +488,7 @@ mod tests {
 
     #[test]
     fn too_many_waiting_resets_are_denied() {
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         for stream in 0..stream_reset::MAX_PENDING_RESETS as u16 {
             assert_eq!(side.reset_incoming(&[stream], 100), Ok(IncomingReset::InProgress));
         }
@@ -491,7 +498,7 @@ mod tests {
     #[test]
     fn a_forward_tsn_past_a_reset_applies_it() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         assert_eq!(side.reset_incoming(&[], 2), Ok(IncomingReset::InProgress));
         packet(&mut side, start, vec![whole(3, 1, Some(0), 10)]); // held back: after the reset
         side.on_forward_tsn(start, &ForwardTsn { new_cumulative_tsn: 2, skipped: vec![] }).unwrap();
@@ -505,7 +512,7 @@ mod tests {
     #[test]
     fn huge_tsn_jumps_are_dropped_unacknowledged() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         for tsn in [100_000, 1 << 20, 1 << 30, (1 << 31) - 1] {
             packet(&mut side, start, vec![whole(tsn, 0, None, 100)]);
             let sack = side.poll_sack(start).unwrap(); // at once, with what we really have
@@ -520,7 +527,7 @@ mod tests {
     #[test]
     fn a_flood_of_tiny_gaps_is_bounded() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(0, &CONFIG);
+        let mut side = ReceiveSide::new(0, &config());
         for tsn in (2..65_000).step_by(2) {
             packet(&mut side, start, vec![whole(tsn, 1, Some(tsn as u16 / 2), 1)]);
         }
@@ -534,7 +541,7 @@ mod tests {
     #[test]
     fn endless_tiny_fragments_without_an_end_are_bounded() {
         let start = Instant::now();
-        let config = ReceiveConfig { max_receive_buffer: 1 << 20, max_message_size: 1 << 20, max_streams: 16 };
+        let config = SctpConfig { max_receive_buffer: 1 << 20, max_message_size: 1 << 20, ..config() };
         let mut side = ReceiveSide::new(1, &config);
         for tsn in 1..100_000u32 {
             let mut fragment = whole(tsn, 2, None, 1);
@@ -553,7 +560,7 @@ mod tests {
     #[test]
     fn tiny_chunks_past_a_gap_never_block_the_chunk_that_fills_it() {
         let start = Instant::now();
-        let config = ReceiveConfig { max_receive_buffer: 1 << 20, max_message_size: 1 << 20, max_streams: 16 };
+        let config = SctpConfig { max_receive_buffer: 1 << 20, max_message_size: 1 << 20, ..config() };
         let mut side = ReceiveSide::new(1, &config);
         // TSN 1 lost; one-byte ordered messages behind it until the bound on things held.
         for tsn in 2..=MAX_HELD_ITEMS as u32 + 100 {
@@ -569,7 +576,7 @@ mod tests {
     #[test]
     fn the_chunk_that_fills_a_gap_may_go_past_a_full_buffer() {
         let start = Instant::now();
-        let config = ReceiveConfig { max_receive_buffer: 3000, ..CONFIG };
+        let config = SctpConfig { max_receive_buffer: 3000, ..config() };
         let mut side = ReceiveSide::new(1, &config);
         // A sender counting differently filled the buffer past the gap at TSN 1.
         packet(&mut side, start, (2..=4).map(|tsn| whole(tsn, 0, Some(tsn as u16 - 1), 1000)).collect());
@@ -583,20 +590,20 @@ mod tests {
     #[test]
     fn endless_fragments_hit_the_message_size_limit() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         let result = (1..1000u32).try_for_each(|tsn| {
             let mut fragment = whole(tsn, 2, Some(0), 1000);
             fragment.beginning = tsn == 1;
             fragment.ending = false;
             side.on_data(start, fragment)
         });
-        assert_eq!(result, Err(SctpError::MessageTooLarge { max: 16 * 1024 }));
+        assert_eq!(result, Err(SctpError::RemoteMessageTooLarge { max: 16 * 1024 }));
     }
 
     #[test]
     fn a_duplicate_flood_costs_nothing() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(1, &CONFIG);
+        let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 0, None, 100)]);
         for _ in 0..100_000 {
             packet(&mut side, start, vec![whole(1, 0, None, 100)]);
@@ -610,12 +617,12 @@ mod tests {
     #[test]
     fn every_stream_id_holds_state_only_up_to_the_limit() {
         let start = Instant::now();
-        let mut side = ReceiveSide::new(0, &CONFIG);
+        let mut side = ReceiveSide::new(0, &config());
         for stream in 0..=u16::MAX {
             // An ordered message with SSN 1 on each stream: waits for SSN 0 forever.
             packet(&mut side, start, vec![whole(u32::from(stream), stream, Some(1), 1)]);
         }
-        assert_eq!(side.reassembly.stream_count(), usize::from(CONFIG.max_streams));
-        assert_eq!(side.reassembly.held_items(), usize::from(CONFIG.max_streams));
+        assert_eq!(side.reassembly.stream_count(), usize::from(config().max_streams));
+        assert_eq!(side.reassembly.held_items(), usize::from(config().max_streams));
     }
 }

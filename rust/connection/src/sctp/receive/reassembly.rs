@@ -7,7 +7,7 @@
 //! bounds the bookkeeping when the peer sends tiny fragments; see [`MAX_HELD_ITEMS`]).
 //!
 //! A run of consecutive fragments of one message longer than `max_message_size` is a protocol
-//! violation ([`SctpError::MessageTooLarge`]): the association aborts.
+//! violation ([`SctpError::RemoteMessageTooLarge`]): the association aborts.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -289,7 +289,7 @@ impl Reassembly {
 
     /// The error for a message past the size limit.
     fn too_large(&self) -> SctpError {
-        SctpError::MessageTooLarge { max: self.max_message_size }
+        SctpError::RemoteMessageTooLarge { max: self.max_message_size }
     }
 
     /// Hands the prefix of the fragment at `tsn` on to the fragments after it that continue its
@@ -579,7 +579,7 @@ mod tests {
         let mut queue = Reassembly::new(10);
         queue.insert(BASE + 1, chunk(1, 0, "B", b"12345")).unwrap();
         queue.insert(BASE + 2, chunk(1, 0, "", b"12345")).unwrap();
-        assert_eq!(queue.insert(BASE + 3, chunk(1, 0, "", b"1")), Err(SctpError::MessageTooLarge { max: 10 }));
+        assert_eq!(queue.insert(BASE + 3, chunk(1, 0, "", b"1")), Err(SctpError::RemoteMessageTooLarge { max: 10 }));
         let mut queue = Reassembly::new(10);
         assert!(queue.insert(BASE + 1, chunk(1, 0, "BE", b"12345678901")).is_err());
         let mut queue = Reassembly::new(10);
@@ -598,7 +598,7 @@ mod tests {
             }
             tsn += 1;
         };
-        assert_eq!(error, SctpError::MessageTooLarge { max });
+        assert_eq!(error, SctpError::RemoteMessageTooLarge { max });
         assert_eq!(tsn - BASE, 262); // the fragment that made it 263 000 bytes
         assert!(queue.held_bytes() <= max + 1000);
     }

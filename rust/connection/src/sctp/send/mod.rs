@@ -1,0 +1,366 @@
+//! The send side of the association: the send queue and its scheduler, fragmentation, the data
+//! outstanding, the retransmission timer, congestion control, fast retransmit (also during fast
+//! recovery), the tail-loss probe, partial reliability (RFC 3758) and the peer's window.
+//!
+//! Sans-IO: the association hands in SACKs and the time, and takes DATA and FORWARD-TSN chunks
+//! to bundle, and the next deadline.
+
+mod config;
+mod congestion;
+mod fragment;
+mod outgoing_stream;
+mod outstanding;
+mod rto;
+mod send_queue;
+mod serial;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+pub(crate) use config::SendConfig;
+
+use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
+use super::{SctpError, SendOptions, StreamId};
+use congestion::CongestionControl;
+use fragment::{encoded_data_chunk_len, DATA_CHUNK_HEADER};
+use outstanding::OutstandingData;
+use rto::RetransmissionTimeout;
+use send_queue::SendQueue;
+use serial::{narrow, widen, widen_initial, WideTsn};
+
+/// The most gap ack blocks of one SACK that are read; the rest are ignored (a SACK in a
+/// 1200-byte packet holds fewer than 300).
+const MAX_GAP_BLOCKS: usize = 1024;
+
+/// The least payload worth cutting a message's fragment to when a packet has little room left:
+/// a smaller piece waits for the next packet.
+const MIN_FRAGMENT: usize = 256;
+
+/// The least wait of the tail-loss probe.
+const MIN_PROBE_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// The association's send side.
+#[derive(Debug)]
+pub(crate) struct SendSide {
+    config: SendConfig,
+    queue: SendQueue,
+    outstanding: OutstandingData,
+    congestion: CongestionControl,
+    rto: RetransmissionTimeout,
+    /// The peer's receive window as last advertised, less what was sent since (RFC 9260 §6.2.1).
+    peer_rwnd: usize,
+    /// When the T3-rtx timer expires.
+    t3_rtx: Option<Instant>,
+    /// T3-rtx expiries since the cumulative TSN last moved: the timer's backoff.
+    consecutive_timeouts: u32,
+    /// When the tail-loss probe goes.
+    tail_probe: Option<Instant>,
+    /// A probe is due: the next chunk (retransmission or new) goes whatever the windows say,
+    /// with the I bit.
+    probe_due: bool,
+    /// Bytes that may be retransmitted past the congestion window after a fast retransmit (one
+    /// packet, RFC 9260 §7.2.4 rule 3).
+    fast_retransmit_allowance: usize,
+    /// A FORWARD-TSN is to be sent.
+    forward_tsn_due: bool,
+}
+
+impl SendSide {
+    /// A send side whose first DATA chunk takes `initial_tsn`, for a peer advertising
+    /// `peer_a_rwnd` bytes of window.
+    pub(crate) fn new(initial_tsn: Tsn, peer_a_rwnd: u32, config: &SendConfig) -> Self {
+        let config = config.clone();
+        Self {
+            queue: SendQueue::new(config.max_buffered, config.max_message_size),
+            outstanding: OutstandingData::new(widen_initial(initial_tsn)),
+            congestion: CongestionControl::new(config.mtu, config.cwnd_initial_mtus, peer_a_rwnd),
+            rto: RetransmissionTimeout::new(config.rto_initial, config.rto_min, config.rto_max),
+            peer_rwnd: usize::try_from(peer_a_rwnd).unwrap_or(usize::MAX),
+            t3_rtx: None,
+            consecutive_timeouts: 0,
+            tail_probe: None,
+            probe_due: false,
+            fast_retransmit_allowance: 0,
+            forward_tsn_due: false,
+            config,
+        }
+    }
+
+    /// Queues a message; it is cut into DATA chunks as [`Self::poll_data`] takes them. Fails when
+    /// the message is empty or too large, its stream is being reset, or the queue would pass
+    /// `max_buffered` bytes.
+    pub(crate) fn send(
+        &mut self,
+        now: Instant,
+        stream: StreamId,
+        ppid: u32,
+        data: Bytes,
+        options: SendOptions,
+    ) -> Result<(), SctpError> {
+        self.queue.enqueue(now, stream, ppid, data, options)
+    }
+
+    /// Bytes queued on `stream` and not yet sent (the data channel's `bufferedAmount`).
+    pub(crate) fn buffered_amount(&self, stream: StreamId) -> usize {
+        self.queue.buffered_amount(stream)
+    }
+
+    /// Bytes queued on the whole association and not yet sent.
+    pub(crate) fn total_buffered(&self) -> usize {
+        self.queue.total_buffered()
+    }
+
+    /// The next DATA chunk for the packet being built, whose encoding fits `room` bytes:
+    /// retransmissions first, then new data, within the congestion window and the peer's window.
+    /// None when nothing may go now.
+    pub(crate) fn poll_data(&mut self, now: Instant, room: usize) -> Option<DataChunk> {
+        self.expire_queue(now);
+        if room < encoded_data_chunk_len(1) {
+            return None;
+        }
+        let cwnd_open = self.outstanding.in_flight() < self.congestion.cwnd();
+        if self.outstanding.has_retransmissions() {
+            if !(cwnd_open || self.probe_due || self.fast_retransmit_allowance > 0) {
+                return None;
+            }
+            let chunk = self.outstanding.take_retransmission(now, room, self.probe_due)?;
+            let len = encoded_data_chunk_len(chunk.payload.len());
+            self.fast_retransmit_allowance = self.fast_retransmit_allowance.saturating_sub(len);
+            self.after_sending(now, len);
+            return Some(chunk);
+        }
+        // New data: within the congestion window, and the peer's window unless nothing is in
+        // flight (the zero window probe, RFC 9260 §6.1 rule A).
+        let peer_window_open = self.peer_rwnd > 0 || self.outstanding.in_flight() == 0;
+        if !(self.probe_due || (cwnd_open && peer_window_open)) {
+            return None;
+        }
+        let max_payload = self.config.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
+        let fragment = self.queue.produce(max_payload, MIN_FRAGMENT.min(self.config.max_data_payload))?;
+        let len = fragment.encoded_len();
+        let chunk = self.outstanding.insert(now, fragment, self.probe_due);
+        self.after_sending(now, len);
+        Some(chunk)
+    }
+
+    /// Bookkeeping after a chunk of `len` encoded bytes went out.
+    fn after_sending(&mut self, now: Instant, len: usize) {
+        self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
+        self.probe_due = false;
+        if self.t3_rtx.is_none() {
+            self.t3_rtx = Some(now + self.t3_duration());
+        }
+        if self.tail_probe.is_none() || self.tail_probe.is_some_and(|at| at > now) {
+            self.arm_tail_probe(now);
+        }
+    }
+
+    /// Takes a SACK (RFC 9260 §6.2.1). One that is older than the last, acknowledges what was
+    /// never sent, or carries malformed gap blocks is ignored.
+    pub(crate) fn on_sack(&mut self, now: Instant, sack: &Sack) {
+        let cumulative_before = self.outstanding.cumulative_tsn();
+        let cumulative = widen(cumulative_before, sack.cumulative_tsn);
+        let next_tsn = self.outstanding.next_tsn();
+        if cumulative < cumulative_before || cumulative >= next_tsn {
+            return;
+        }
+        let mut gaps = Vec::with_capacity(sack.gaps.len().min(MAX_GAP_BLOCKS));
+        let mut last_end = cumulative;
+        for gap in sack.gaps.iter().take(MAX_GAP_BLOCKS) {
+            let (start, end) = (cumulative + WideTsn::from(gap.start), cumulative + WideTsn::from(gap.end));
+            if start <= last_end || end < start || end >= next_tsn {
+                return;
+            }
+            gaps.push((start, end));
+            last_end = end;
+        }
+
+        let flight_before = self.outstanding.in_flight();
+        let outcome = self.outstanding.on_sack(now, cumulative, &gaps, self.congestion.in_fast_recovery());
+        if let Some(rtt) = outcome.rtt {
+            self.rto.observe(rtt);
+        }
+        for &(stream, message) in &outcome.abandoned {
+            self.queue.discard(stream, message);
+        }
+        self.congestion.on_sack(
+            cumulative,
+            outcome.cumulative_advanced,
+            outcome.acked_bytes,
+            flight_before,
+            self.outstanding.in_flight(),
+        );
+        if outcome.fast_retransmit {
+            self.congestion.on_fast_retransmit(self.outstanding.next_tsn() - 1);
+            self.fast_retransmit_allowance = self.config.mtu;
+        }
+        let a_rwnd = usize::try_from(sack.a_rwnd).unwrap_or(usize::MAX);
+        self.peer_rwnd = a_rwnd.saturating_sub(self.outstanding.in_flight());
+
+        // T3-rtx (RFC 9260 §6.3.2 R2, R3): stopped when nothing is outstanding, restarted when
+        // the cumulative TSN moves.
+        if outcome.cumulative_advanced {
+            self.consecutive_timeouts = 0;
+        }
+        if self.outstanding.is_empty() {
+            self.t3_rtx = None;
+        } else if outcome.cumulative_advanced || self.t3_rtx.is_none() {
+            self.t3_rtx = Some(now + self.t3_duration());
+        }
+        if outcome.acked_bytes > 0 || self.outstanding.in_flight() == 0 {
+            self.tail_probe = None;
+            self.arm_tail_probe(now);
+        }
+        self.probe_due = false;
+        // RFC 3758 §3.5 C3: while the Advanced.Peer.Ack.Point is past the peer's cumulative TSN,
+        // a FORWARD-TSN goes (again).
+        if self.outstanding.forward_tsn().is_some() {
+            self.forward_tsn_due = true;
+        }
+    }
+
+    /// The FORWARD-TSN to bundle now, if one is due: it skips the abandoned messages at the front.
+    pub(crate) fn poll_forward_tsn(&mut self, now: Instant) -> Option<ForwardTsn> {
+        self.expire_queue(now);
+        if !self.forward_tsn_due {
+            return None;
+        }
+        self.forward_tsn_due = false;
+        self.outstanding.forward_tsn()
+    }
+
+    /// When [`Self::handle_timeout`] is next due: the T3-rtx timer, the tail-loss probe or a
+    /// queued message's expiry.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        [self.t3_rtx, self.tail_probe, self.queue.next_expiry()].into_iter().flatten().min()
+    }
+
+    /// Runs what is due at `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.expire_queue(now);
+        if self.t3_rtx.is_some_and(|at| at <= now) {
+            self.on_retransmission_timeout(now);
+        } else if self.tail_probe.is_some_and(|at| at <= now) {
+            self.on_tail_probe(now);
+        }
+    }
+
+    /// The T3-rtx timer expired (RFC 9260 §6.3.3): back off, one MTU of window, everything in
+    /// flight to be retransmitted (or abandoned), the FORWARD-TSN again if one is pending.
+    fn on_retransmission_timeout(&mut self, now: Instant) {
+        self.consecutive_timeouts = self.consecutive_timeouts.saturating_add(1);
+        self.congestion.on_retransmission_timeout();
+        for (stream, message) in self.outstanding.mark_all_for_retransmission(now) {
+            self.queue.discard(stream, message);
+        }
+        self.fast_retransmit_allowance = 0;
+        self.probe_due = false;
+        self.tail_probe = None;
+        self.t3_rtx = (!self.outstanding.is_empty()).then(|| now + self.t3_duration());
+        if self.outstanding.forward_tsn().is_some() {
+            self.forward_tsn_due = true;
+        }
+    }
+
+    /// The tail-loss probe fired: nothing was heard for about two RTTs. One chunk goes past the
+    /// windows with the I bit: new data if any waits, else the highest chunk in flight again.
+    fn on_tail_probe(&mut self, now: Instant) {
+        self.tail_probe = None;
+        if self.queue.is_empty() && !self.outstanding.mark_tail_for_retransmission(now) {
+            return;
+        }
+        self.probe_due = true;
+    }
+
+    /// Arms the tail-loss probe when data is in flight and the RTT is known: two smoothed RTTs,
+    /// plus the peer's delayed SACK when a lone packet is in flight (RFC 8985 §7.2).
+    fn arm_tail_probe(&mut self, now: Instant) {
+        let Some(srtt) = self.rto.srtt() else { return };
+        if self.outstanding.in_flight() == 0 {
+            return;
+        }
+        let mut timeout = (srtt * 2).max(MIN_PROBE_TIMEOUT);
+        if self.outstanding.single_packet_in_flight(self.config.mtu) {
+            timeout += self.config.peer_delayed_ack;
+        }
+        let at = now + timeout;
+        // A probe after the T3-rtx timer would be pointless.
+        if self.t3_rtx.is_none_or(|t3| at < t3) {
+            self.tail_probe = Some(at);
+        }
+    }
+
+    /// The T3-rtx timer's duration: the RTO doubled per expiry in a row, capped at
+    /// `max_timer_backoff` (unless the RTO itself is longer) and at `rto_max`.
+    fn t3_duration(&self) -> Duration {
+        let rto = self.rto.rto();
+        let factor = 1u32 << self.consecutive_timeouts.min(16);
+        let cap = self.config.max_timer_backoff.max(rto).min(self.rto.max());
+        rto.saturating_mul(factor).min(cap)
+    }
+
+    /// Drops expired messages from the queue; the sent fragments of those already started are
+    /// abandoned and skipped by a FORWARD-TSN.
+    fn expire_queue(&mut self, now: Instant) {
+        let started = self.queue.expire(now);
+        if started.is_empty() {
+            return;
+        }
+        for message in started {
+            self.outstanding.abandon_message(message);
+        }
+        if self.outstanding.forward_tsn().is_some() {
+            self.forward_tsn_due = true;
+        }
+    }
+
+    /// Starts an outgoing stream reset (RFC 6525): the stream takes no new message; what is
+    /// queued still goes.
+    pub(crate) fn pause_stream(&mut self, stream: StreamId) {
+        self.queue.start_reset(stream);
+    }
+
+    /// Whether `stream`, paused, has sent everything that was queued on it: its reset request
+    /// may go.
+    pub(crate) fn is_stream_drained(&self, stream: StreamId) -> bool {
+        self.queue.is_drained(stream)
+    }
+
+    /// Completes the outgoing reset of `streams`: their SSNs start again at 0 and they take
+    /// messages again. Returns the last TSN assigned, the "sender's last assigned TSN" of the
+    /// reset request.
+    pub(crate) fn reset_outgoing(&mut self, streams: &[StreamId]) -> Tsn {
+        self.queue.finish_reset(streams);
+        narrow(self.outstanding.next_tsn() - 1)
+    }
+
+    /// The current retransmission timeout.
+    pub(crate) fn rto(&self) -> Duration {
+        self.rto.rto()
+    }
+
+    /// The smoothed RTT, once measured.
+    pub(crate) fn smoothed_rtt(&self) -> Option<Duration> {
+        self.rto.srtt()
+    }
+
+    /// T3-rtx expiries in a row without the cumulative TSN moving: the association gives up
+    /// past its limit (RFC 9260 §8.1 Association.Max.Retrans).
+    pub(crate) fn consecutive_timeouts(&self) -> u32 {
+        self.consecutive_timeouts
+    }
+
+    /// Bytes in flight (for stats).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.outstanding.in_flight()
+    }
+
+    /// The congestion window (for stats).
+    pub(crate) fn cwnd(&self) -> usize {
+        self.congestion.cwnd()
+    }
+}
+
+#[cfg(test)]
+mod tests;

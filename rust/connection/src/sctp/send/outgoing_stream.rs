@@ -1,0 +1,215 @@
+//! One outgoing stream's queue: its messages in order, cut into fragments as they are taken, and
+//! its stream sequence number.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::super::StreamId;
+use super::fragment::{Fragment, MessageId};
+
+/// A message waiting in its stream's queue, maybe partly cut into fragments already.
+#[derive(Clone, Debug)]
+pub(super) struct QueuedMessage {
+    /// Its number on the association.
+    pub(super) id: MessageId,
+    /// Its payload protocol identifier.
+    pub(super) ppid: u32,
+    /// Its bytes.
+    pub(super) data: Bytes,
+    /// Whether it is delivered outside the stream's order.
+    pub(super) unordered: bool,
+    /// When it is abandoned (its lifetime's end).
+    pub(super) expires_at: Option<Instant>,
+    /// How many times each fragment may be retransmitted.
+    pub(super) max_retransmits: Option<u16>,
+}
+
+/// The front message's progress: how much is already cut, and the SSN it was given with its first
+/// fragment.
+#[derive(Clone, Copy, Debug)]
+struct Progress {
+    sent: usize,
+    ssn: u16,
+}
+
+/// One stream's outgoing messages.
+#[derive(Debug, Default)]
+pub(super) struct OutgoingStream {
+    messages: VecDeque<QueuedMessage>,
+    /// Set when the front message has given its first fragment.
+    front: Option<Progress>,
+    next_ssn: u16,
+    buffered: usize,
+    resetting: bool,
+}
+
+impl OutgoingStream {
+    /// Queues a message at the back.
+    pub(super) fn push(&mut self, message: QueuedMessage) {
+        self.buffered += message.data.len();
+        self.messages.push_back(message);
+    }
+
+    /// Bytes of its messages not yet cut into fragments.
+    pub(super) fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Whether no message waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Whether its front message was partly cut: its next fragments must follow at once (DATA
+    /// chunks of one message take consecutive TSNs).
+    pub(super) fn is_mid_message(&self) -> bool {
+        self.front.is_some()
+    }
+
+    /// Whether the stream is being reset: it takes no new message.
+    pub(super) fn is_resetting(&self) -> bool {
+        self.resetting
+    }
+
+    /// Marks the stream as being reset (or not).
+    pub(super) fn set_resetting(&mut self, resetting: bool) {
+        self.resetting = resetting;
+    }
+
+    /// Starts the stream's sequence numbers again at 0 (RFC 6525 outgoing reset).
+    pub(super) fn reset_ssn(&mut self) {
+        self.next_ssn = 0;
+    }
+
+    /// Whether the stream holds nothing worth keeping: no message, SSN at 0, not resetting.
+    pub(super) fn is_pristine(&self) -> bool {
+        self.messages.is_empty() && self.next_ssn == 0 && !self.resetting
+    }
+
+    /// Cuts the next fragment of at most `max_payload` bytes from the front message. Refuses
+    /// (None) when the message's rest does not fit and `max_payload` is under `min_fragment`: a
+    /// packet with little room left is better sent as it is.
+    pub(super) fn produce(&mut self, stream: StreamId, max_payload: usize, min_fragment: usize) -> Option<Fragment> {
+        let message = self.messages.front()?;
+        let sent = self.front.map_or(0, |progress| progress.sent);
+        let rest = message.data.len() - sent;
+        if max_payload == 0 || (rest > max_payload && max_payload < min_fragment) {
+            return None;
+        }
+        let len = rest.min(max_payload);
+        let ssn = match self.front {
+            Some(progress) => progress.ssn,
+            None if message.unordered => 0,
+            None => {
+                let ssn = self.next_ssn;
+                self.next_ssn = self.next_ssn.wrapping_add(1);
+                ssn
+            }
+        };
+        let fragment = Fragment {
+            message: message.id,
+            stream,
+            ssn,
+            ppid: message.ppid,
+            unordered: message.unordered,
+            beginning: sent == 0,
+            ending: len == rest,
+            payload: message.data.slice(sent..sent + len),
+            expires_at: message.expires_at,
+            max_retransmits: message.max_retransmits,
+        };
+        self.buffered -= len;
+        if fragment.ending {
+            self.messages.pop_front();
+            self.front = None;
+        } else {
+            self.front = Some(Progress { sent: sent + len, ssn });
+        }
+        Some(fragment)
+    }
+
+    /// Removes the message `id`, sent in part or not at all. Returns, when it was there, whether
+    /// it had given fragments already and when it was to expire.
+    pub(super) fn remove(&mut self, id: MessageId) -> Option<(bool, Option<Instant>)> {
+        let index = self.messages.iter().position(|message| message.id == id)?;
+        let started = index == 0 && self.front.is_some();
+        let sent = if started { self.front.map_or(0, |progress| progress.sent) } else { 0 };
+        let message = self.messages.remove(index)?;
+        self.buffered -= message.data.len() - sent;
+        if started {
+            self.front = None;
+        }
+        Some((started, message.expires_at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: MessageId, len: usize, unordered: bool) -> QueuedMessage {
+        QueuedMessage {
+            id,
+            ppid: 53,
+            data: Bytes::from(vec![id as u8; len]),
+            unordered,
+            expires_at: None,
+            max_retransmits: None,
+        }
+    }
+
+    #[test]
+    fn fragments_carry_b_and_e_bits_and_one_ssn_per_ordered_message() {
+        let mut stream = OutgoingStream::default();
+        stream.push(message(1, 250, false));
+        stream.push(message(2, 50, false));
+        stream.push(message(3, 50, true));
+        assert_eq!(stream.buffered(), 350);
+        let a = stream.produce(7, 100, 10).unwrap();
+        assert!(stream.is_mid_message());
+        let b = stream.produce(7, 100, 10).unwrap();
+        let c = stream.produce(7, 100, 10).unwrap();
+        assert!(!stream.is_mid_message());
+        assert!(a.beginning && !a.ending);
+        assert!(!b.beginning && !b.ending);
+        assert!(!c.beginning && c.ending);
+        assert_eq!((a.ssn, b.ssn, c.ssn), (0, 0, 0));
+        assert_eq!([a.payload.len(), b.payload.len(), c.payload.len()], [100, 100, 50]);
+        let d = stream.produce(7, 100, 10).unwrap();
+        assert!(d.beginning && d.ending && d.ssn == 1 && !d.unordered);
+        let e = stream.produce(7, 100, 10).unwrap();
+        assert!(e.unordered && e.ssn == 0, "unordered messages take no SSN");
+        stream.push(message(4, 10, false));
+        let f = stream.produce(7, 100, 10).unwrap();
+        assert_eq!(f.ssn, 2);
+        assert_eq!(stream.buffered(), 0);
+        assert!(stream.produce(7, 100, 10).is_none());
+    }
+
+    #[test]
+    fn a_small_room_takes_a_whole_small_message_but_no_sliver_of_a_big_one() {
+        let mut stream = OutgoingStream::default();
+        stream.push(message(1, 20, false));
+        stream.push(message(2, 500, false));
+        assert!(stream.produce(1, 30, 64).is_some(), "the 20-byte message fits whole");
+        assert!(stream.produce(1, 30, 64).is_none(), "a 30-byte sliver of 500 bytes is refused");
+        assert_eq!(stream.produce(1, 64, 64).unwrap().payload.len(), 64);
+    }
+
+    #[test]
+    fn removing_a_started_message_frees_only_its_unsent_rest() {
+        let mut stream = OutgoingStream::default();
+        stream.push(message(1, 300, false));
+        stream.push(message(2, 40, false));
+        stream.produce(1, 100, 10).unwrap();
+        assert_eq!(stream.buffered(), 240);
+        assert_eq!(stream.remove(1), Some((true, None)));
+        assert_eq!(stream.buffered(), 40);
+        assert!(!stream.is_mid_message());
+        let next = stream.produce(1, 100, 10).unwrap();
+        assert!(next.beginning && next.message == 2 && next.ssn == 1);
+        assert_eq!(stream.remove(9), None);
+    }
+}
