@@ -148,12 +148,25 @@ impl ReceiveSide {
     }
 
     /// RFC 6525 incoming reset of `streams` (all when empty) after the peer's `senders_last_tsn`:
-    /// applied once every TSN up to it arrived, then [`SctpEvent::StreamsReset`] comes out.
+    /// applied once every TSN up to it arrived, then [`SctpEvent::StreamsReset`] comes out, listing
+    /// the streams (every valid id when the request listed none; ids at or past `max_streams`,
+    /// which hold nothing, left out). Fails only when DATA held back behind it, handed over now,
+    /// breaks the protocol.
     pub(crate) fn reset_incoming(
         &mut self,
         streams: &[StreamId],
         senders_last_tsn: Tsn,
     ) -> Result<IncomingReset, SctpError> {
+        let mut streams: Vec<StreamId> = if streams.is_empty() {
+            (0..self.max_streams).collect()
+        } else {
+            streams.iter().copied().filter(|&stream| stream < self.max_streams).collect()
+        };
+        streams.sort_unstable();
+        streams.dedup();
+        if streams.is_empty() {
+            return Ok(IncomingReset::Performed);
+        }
         let last_tsn = self.tracker.unwrap(senders_last_tsn);
         let outcome = self.resets.add(streams, last_tsn);
         if outcome == IncomingReset::Denied {
@@ -218,7 +231,7 @@ impl ReceiveSide {
     /// back.
     fn apply_due_resets(&mut self) -> Result<(), SctpError> {
         while let Some(streams) = self.resets.take_due(self.tracker.cumulative()) {
-            self.reassembly.reset_streams(&streams);
+            self.reassembly.reset_streams(streams);
             for (tsn, chunk) in self.resets.take_held_back() {
                 if self.resets.holds_back(chunk.stream, tsn) {
                     self.resets.hold_back(tsn, chunk);
@@ -479,9 +492,11 @@ mod tests {
         let start = Instant::now();
         let mut side = ReceiveSide::new(1, &config());
         packet(&mut side, start, vec![whole(1, 5, Some(0), 10), whole(2, 5, Some(1), 10)]);
-        assert_eq!(side.reset_incoming(&[5, 6], 2), Ok(IncomingReset::Performed));
+        assert_eq!(side.reset_incoming(&[6, 5, 6, 999], 2), Ok(IncomingReset::Performed));
         let events = events(&mut side);
         assert_eq!(events.last(), Some(&SctpEvent::StreamsReset(vec![5, 6])));
+        assert_eq!(side.reset_incoming(&[999], 2), Ok(IncomingReset::Performed)); // nothing to reset
+        assert_eq!(side.poll_event(), None);
         packet(&mut side, start, vec![whole(3, 5, Some(0), 10)]);
         assert_eq!(tsns_delivered(&mut side), vec![3]);
     }
@@ -503,7 +518,7 @@ mod tests {
         packet(&mut side, start, vec![whole(3, 1, Some(0), 10)]); // held back: after the reset
         side.on_forward_tsn(start, &ForwardTsn { new_cumulative_tsn: 2, skipped: vec![] }).unwrap();
         let events = events(&mut side);
-        assert_eq!(events[0], SctpEvent::StreamsReset(vec![]));
+        assert_eq!(events[0], SctpEvent::StreamsReset((0..16).collect())); // "all": every valid id
         assert!(matches!(&events[1], SctpEvent::Message(Message { stream: 1, .. })));
     }
 

@@ -261,11 +261,11 @@ impl Reassembly {
         }
     }
 
-    /// RFC 6525 incoming reset, applied once every TSN before it arrived: the streams (all when
-    /// `streams` is empty) start again at SSN 0, whatever they held is dropped (it can never be
+    /// RFC 6525 incoming reset, applied once every TSN before it arrived: the `streams` (sorted,
+    /// without repeats) start again at SSN 0, whatever they held is dropped (it can never be
     /// delivered), and [`SctpEvent::StreamsReset`] comes out.
-    pub(crate) fn reset_streams(&mut self, streams: &[StreamId]) {
-        let reset = |id: StreamId| streams.is_empty() || streams.contains(&id);
+    pub(crate) fn reset_streams(&mut self, streams: Vec<StreamId>) {
+        let reset = |id: StreamId| streams.binary_search(&id).is_ok();
         let (mut freed_bytes, mut freed_items) = (0, 0);
         self.streams.retain(|&id, stream| {
             if reset(id) {
@@ -283,7 +283,7 @@ impl Reassembly {
         });
         self.held_bytes -= freed_bytes;
         self.held_items -= freed_items;
-        self.events.push_back(SctpEvent::StreamsReset(streams.to_vec()));
+        self.events.push_back(SctpEvent::StreamsReset(streams));
         self.held_items += 1;
     }
 
@@ -653,15 +653,15 @@ mod tests {
         queue.insert(BASE + 2, chunk(1, 2, "BE", b"never")).unwrap(); // SSN 1 never comes
         queue.insert(BASE + 3, chunk(2, 0, "BE", b"b")).unwrap();
         queue.insert(BASE + 4, chunk(2, 2, "BE", b"kept")).unwrap();
-        queue.reset_streams(&[1]);
+        queue.reset_streams(vec![1]);
         let events: Vec<SctpEvent> = std::iter::from_fn(|| queue.pop_event()).collect();
         assert_eq!(events.len(), 3);
         assert_eq!(events[2], SctpEvent::StreamsReset(vec![1]));
         queue.insert(BASE + 5, chunk(1, 0, "BE", b"again")).unwrap();
         assert_eq!(messages(&mut queue), vec![(1, b"again".to_vec())]);
         assert_eq!(queue.held_bytes(), 4); // stream 2's SSN 2 still waits
-        queue.reset_streams(&[]);
-        assert_eq!(queue.pop_event(), Some(SctpEvent::StreamsReset(vec![])));
+        queue.reset_streams(vec![0, 1, 2]);
+        assert_eq!(queue.pop_event(), Some(SctpEvent::StreamsReset(vec![0, 1, 2])));
         assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
     }
 }

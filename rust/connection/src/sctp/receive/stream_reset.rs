@@ -27,7 +27,7 @@ pub(crate) enum IncomingReset {
 /// A request waiting for its last TSN.
 #[derive(Debug, PartialEq, Eq)]
 struct PendingReset {
-    /// The streams to reset (all when empty).
+    /// The streams to reset, sorted, without repeats.
     streams: Vec<StreamId>,
     /// The unwrapped TSN after which the streams start again.
     last_tsn: u64,
@@ -36,7 +36,7 @@ struct PendingReset {
 impl PendingReset {
     /// Whether a chunk on `stream` with unwrapped TSN `tsn` comes after this reset.
     fn holds_back(&self, stream: StreamId, tsn: u64) -> bool {
-        tsn > self.last_tsn && (self.streams.is_empty() || self.streams.contains(&stream))
+        tsn > self.last_tsn && self.streams.binary_search(&stream).is_ok()
     }
 }
 
@@ -52,10 +52,10 @@ pub(crate) struct IncomingResets {
 }
 
 impl IncomingResets {
-    /// Queues a request for `streams` (all when empty) after the unwrapped `last_tsn`, unless
-    /// the same request waits already.
-    pub(crate) fn add(&mut self, streams: &[StreamId], last_tsn: u64) -> IncomingReset {
-        let request = PendingReset { streams: streams.to_vec(), last_tsn };
+    /// Queues a request for `streams` (sorted, without repeats) after the unwrapped `last_tsn`,
+    /// unless the same request waits already.
+    pub(crate) fn add(&mut self, streams: Vec<StreamId>, last_tsn: u64) -> IncomingReset {
+        let request = PendingReset { streams, last_tsn };
         if self.pending.contains(&request) {
             return IncomingReset::InProgress;
         }
