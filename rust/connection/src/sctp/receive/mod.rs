@@ -304,17 +304,19 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_packet_is_acknowledged_after_the_sack_delay() {
+    fn the_first_packet_at_once_then_a_lone_packet_after_the_sack_delay() {
         let start = Instant::now();
         let mut side = ReceiveSide::new(1, &config());
         side.set_sack_delay(ms(60));
         packet(&mut side, start, vec![whole(1, 0, Some(0), 100)]);
-        assert_eq!(side.poll_sack(start), None);
-        assert_eq!(side.deadline(), Some(start + ms(60)));
-        assert_eq!(tsns_delivered(&mut side), vec![1]);
-        side.handle_timeout(start + ms(60));
-        let sack = side.poll_sack(start + ms(60)).unwrap();
-        assert_eq!(sack, Sack { cumulative_tsn: 1, a_rwnd: 64 * 1024, gaps: vec![], duplicates: vec![] });
+        assert_eq!(side.poll_sack(start).map(|sack| sack.cumulative_tsn), Some(1)); // RFC 9260 §5.1
+        packet(&mut side, start + ms(100), vec![whole(2, 0, Some(1), 100)]);
+        assert_eq!(side.poll_sack(start + ms(100)), None);
+        assert_eq!(side.deadline(), Some(start + ms(160)));
+        assert_eq!(tsns_delivered(&mut side), vec![1, 2]);
+        side.handle_timeout(start + ms(160));
+        let sack = side.poll_sack(start + ms(160)).unwrap();
+        assert_eq!(sack, Sack { cumulative_tsn: 2, a_rwnd: 64 * 1024, gaps: vec![], duplicates: vec![] });
         assert_eq!(side.deadline(), None);
         assert_eq!(side.poll_sack(start + ms(1000)), None);
     }
@@ -323,10 +325,12 @@ mod tests {
     fn every_second_packet_is_acknowledged_at_once() {
         let start = Instant::now();
         let mut side = ReceiveSide::new(1, &config());
-        packet(&mut side, start, vec![whole(1, 0, Some(0), 10), whole(2, 0, Some(1), 10)]);
+        packet(&mut side, start, vec![whole(1, 0, Some(0), 10)]);
+        side.poll_sack(start).unwrap();
+        packet(&mut side, start, vec![whole(2, 0, Some(1), 10), whole(3, 0, Some(2), 10)]);
         assert_eq!(side.poll_sack(start), None);
-        packet(&mut side, start + ms(5), vec![whole(3, 0, Some(2), 10)]);
-        assert_eq!(side.poll_sack(start + ms(5)).map(|sack| sack.cumulative_tsn), Some(3));
+        packet(&mut side, start + ms(5), vec![whole(4, 0, Some(3), 10)]);
+        assert_eq!(side.poll_sack(start + ms(5)).map(|sack| sack.cumulative_tsn), Some(4));
     }
 
     #[test]
@@ -334,7 +338,7 @@ mod tests {
         let start = Instant::now();
         let mut side = ReceiveSide::new(10, &config());
         packet(&mut side, start, vec![whole(10, 1, Some(0), 10)]);
-        assert_eq!(side.poll_sack(start), None);
+        assert!(side.poll_sack(start).is_some()); // the first
         packet(&mut side, start, vec![whole(12, 1, Some(2), 10)]); // 11 lost: a gap appears
         let sack = side.poll_sack(start).unwrap();
         assert_eq!(sack.cumulative_tsn, 10);

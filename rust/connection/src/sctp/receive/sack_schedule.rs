@@ -1,6 +1,6 @@
-//! When a SACK goes out (RFC 9260 §6.2, §6.7; RFC 7053): at once when a packet's DATA opened,
-//! filled or shrank a gap, was a duplicate, was refused, carried the I bit, or was the second
-//! packet with DATA since the last SACK; at once after a window update; otherwise after the
+//! When a SACK goes out (RFC 9260 §5.1, §6.2, §6.7; RFC 7053): at once for the association's first
+//! packet with DATA, and when a packet's DATA opened, filled or shrank a gap, was a duplicate, was
+//! refused, carried the I bit, or was the second packet with DATA since the last SACK; at once after a window update; otherwise after the
 //! delayed-SACK timeout, min(`SctpConfig::delayed_sack_max` (200 ms), RTO/2): the association
 //! passes RTO/2 in.
 
@@ -26,6 +26,8 @@ pub(crate) struct SackSchedule {
     packet_had_data: bool,
     /// Something in the packet being processed asks for a SACK at once.
     packet_wants_immediate: bool,
+    /// A packet with DATA arrived before (the first one is acknowledged at once, RFC 9260 §5.1).
+    seen_data: bool,
 }
 
 impl SackSchedule {
@@ -40,6 +42,7 @@ impl SackSchedule {
             packets_since_sack: 0,
             packet_had_data: false,
             packet_wants_immediate: false,
+            seen_data: false,
         }
     }
 
@@ -67,7 +70,8 @@ impl SackSchedule {
             return;
         }
         self.packets_since_sack = self.packets_since_sack.saturating_add(1);
-        if std::mem::take(&mut self.packet_wants_immediate) || self.packets_since_sack >= PACKETS_PER_SACK {
+        let first = !std::mem::replace(&mut self.seen_data, true);
+        if std::mem::take(&mut self.packet_wants_immediate) || first || self.packets_since_sack >= PACKETS_PER_SACK {
             self.due = true;
         } else if self.deadline.is_none() {
             self.deadline = Some(now + self.delay);
@@ -106,10 +110,29 @@ mod tests {
 
     const MAX_DELAY: Duration = Duration::from_millis(200);
 
+    /// A schedule past the association's first packet with DATA (acknowledged at once).
+    fn schedule(start: Instant) -> SackSchedule {
+        let mut schedule = SackSchedule::new(MAX_DELAY);
+        schedule.on_data(false);
+        schedule.on_packet_end(start - Duration::from_secs(1));
+        assert!(schedule.is_due(start - Duration::from_secs(1)));
+        schedule.on_sack_sent();
+        schedule
+    }
+
+    #[test]
+    fn the_first_packet_with_data_is_acknowledged_at_once() {
+        let start = Instant::now();
+        let mut schedule = SackSchedule::new(MAX_DELAY);
+        schedule.on_data(false);
+        schedule.on_packet_end(start);
+        assert!(schedule.is_due(start));
+    }
+
     #[test]
     fn a_lone_packet_is_acknowledged_after_the_delay() {
         let start = Instant::now();
-        let mut schedule = SackSchedule::new(MAX_DELAY);
+        let mut schedule = schedule(start);
         schedule.set_delay(Duration::from_millis(80));
         schedule.on_data(false);
         schedule.on_packet_end(start);
@@ -127,7 +150,7 @@ mod tests {
     #[test]
     fn the_delay_is_capped_at_200_ms() {
         let start = Instant::now();
-        let mut schedule = SackSchedule::new(MAX_DELAY);
+        let mut schedule = schedule(start);
         schedule.set_delay(Duration::from_secs(3));
         schedule.on_data(false);
         schedule.on_packet_end(start);
@@ -137,7 +160,7 @@ mod tests {
     #[test]
     fn every_second_packet_is_acknowledged_at_once() {
         let start = Instant::now();
-        let mut schedule = SackSchedule::new(MAX_DELAY);
+        let mut schedule = schedule(start);
         schedule.on_data(false);
         schedule.on_data(false); // two chunks, one packet
         schedule.on_packet_end(start);
@@ -154,7 +177,7 @@ mod tests {
     #[test]
     fn an_immediate_request_in_a_packet_is_honoured_at_its_end() {
         let start = Instant::now();
-        let mut schedule = SackSchedule::new(MAX_DELAY);
+        let mut schedule = schedule(start);
         schedule.on_data(false);
         schedule.on_data(true);
         schedule.on_data(false);
@@ -165,7 +188,7 @@ mod tests {
     #[test]
     fn a_packet_without_data_changes_nothing() {
         let start = Instant::now();
-        let mut schedule = SackSchedule::new(MAX_DELAY);
+        let mut schedule = schedule(start);
         schedule.on_packet_end(start);
         assert!(!schedule.is_due(start) && schedule.deadline().is_none());
         schedule.request_immediate();
