@@ -25,6 +25,8 @@
 //!   association aborts.
 
 mod data_tracker;
+#[cfg(test)]
+mod pair_tests;
 mod reassembly;
 mod sack_schedule;
 mod serial;
@@ -125,14 +127,16 @@ impl ReceiveSide {
 
     /// Takes a FORWARD-TSN (RFC 3758 §3.6): the cumulative TSN moves to the new one, fragments
     /// it leaves incomplete are dropped, the listed ordered streams skip to past the given SSN.
-    /// For the SACK it counts as DATA would (RFC 3758 §3.6): at once when it is stale (the peer
-    /// may have lost our SACK) or gaps remain or filled, else by the delayed-SACK rules.
+    /// For the SACK it counts as a packet with DATA under the delayed-SACK rules only (RFC 3758
+    /// §3.6; every second packet, else the timer), stale or not, gaps or not. RFC 3758 suggests
+    /// answering a stale one at once, and gaps make DATA answered at once; but senders send a
+    /// FORWARD-TSN for each SACK below their advanced ack point, so answering each at once keeps
+    /// a FORWARD-TSN/SACK exchange going without end under loss (measured: 6 packets for each
+    /// data packet with 8 KiB unreliable messages at 5% loss, against 2 this way).
     pub(crate) fn on_forward_tsn(&mut self, _now: Instant, forward: &ForwardTsn) -> Result<(), SctpError> {
-        let had_gaps = self.tracker.has_gaps();
         let new_cumulative = self.tracker.unwrap(forward.new_cumulative_tsn);
-        let moved = self.tracker.forward_to(new_cumulative);
-        self.sack.on_data(!moved || had_gaps || self.tracker.has_gaps());
-        if !moved {
+        self.sack.on_data(false);
+        if !self.tracker.forward_to(new_cumulative) {
             return Ok(());
         }
         self.apply_due_resets()?;
@@ -445,9 +449,11 @@ mod tests {
         packet(&mut side, start + ms(5), vec![whole(3, 3, None, 10)]);
         packet(&mut side, start + ms(10), vec![whole(4, 3, None, 10)]);
         assert_eq!(tsns_delivered(&mut side), vec![1, 3, 4]);
+        assert_eq!(side.poll_sack(start + ms(10)).map(|sack| sack.gaps.len()), Some(1));
         side.on_forward_tsn(start + ms(50), &ForwardTsn { new_cumulative_tsn: 2, skipped: vec![] }).unwrap();
         side.on_packet_end(start + ms(50));
-        let sack = side.poll_sack(start + ms(50)).unwrap(); // at once: the gap closed
+        assert_eq!(side.poll_sack(start + ms(50)), None); // the delayed-SACK rules
+        let sack = side.poll_sack(start + ms(250)).unwrap();
         assert_eq!((sack.cumulative_tsn, sack.gaps.len()), (4, 0));
     }
 
@@ -462,8 +468,14 @@ mod tests {
         side.on_packet_end(start);
         assert_eq!(tsns_delivered(&mut side), vec![2, 3]);
         assert_eq!(side.poll_sack(start).map(|sack| sack.cumulative_tsn), Some(3));
-        // A stale FORWARD-TSN is answered at once: our last SACK may have been lost.
-        side.on_forward_tsn(start, &ForwardTsn { new_cumulative_tsn: 1, skipped: vec![(4, 0)] }).unwrap();
+        // A stale FORWARD-TSN (our SACK may have been lost) is answered by the delayed-SACK rules:
+        // the second in a row at once.
+        let stale = ForwardTsn { new_cumulative_tsn: 1, skipped: vec![(4, 0)] };
+        side.on_forward_tsn(start, &stale).unwrap();
+        side.on_packet_end(start);
+        assert_eq!(side.poll_sack(start), None);
+        assert_eq!(side.deadline(), Some(start + ms(200)));
+        side.on_forward_tsn(start, &stale).unwrap();
         side.on_packet_end(start);
         assert_eq!(side.poll_sack(start).map(|sack| sack.cumulative_tsn), Some(3));
         packet(&mut side, start, vec![whole(4, 4, Some(3), 10)]);
