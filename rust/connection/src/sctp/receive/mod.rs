@@ -250,6 +250,8 @@ impl ReceiveSide {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+
     use bytes::Bytes;
 
     use super::*;
@@ -655,5 +657,127 @@ mod tests {
         }
         assert_eq!(side.reassembly.stream_count(), usize::from(config().max_streams));
         assert_eq!(side.reassembly.held_items(), usize::from(config().max_streams));
+    }
+
+    /// A reproducible random source for the scrambled-delivery test.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) as usize) % bound
+        }
+    }
+
+    #[test]
+    fn scrambled_lossy_duplicated_delivery_gives_every_message_once_whole_and_in_stream_order() {
+        let start = Instant::now();
+        for seed in 1..=20u64 {
+            let mut random = Lcg(seed);
+            let initial_tsn = u32::MAX - 500; // wraps around during the run
+            let mut side = ReceiveSide::new(initial_tsn, &config());
+            // 300 messages on 4 streams, 1 to 5000 bytes, ordered or not, cut into chunks of at
+            // most 1000 bytes.
+            let mut next_ssn = [0u16; 4];
+            let mut sent: Vec<(StreamId, bool, Vec<u8>)> = Vec::new();
+            let mut chunks: Vec<DataChunk> = Vec::new();
+            let mut tsn = initial_tsn;
+            for number in 0..300u32 {
+                let stream = random.below(4) as StreamId;
+                let unordered = random.below(3) == 0;
+                let len = 1 + random.below(5000);
+                let data: Vec<u8> = (0..len).map(|index| (number as usize * 7 + index) as u8).collect();
+                let ssn = if unordered { 0 } else { next_ssn[usize::from(stream)] };
+                if !unordered {
+                    next_ssn[usize::from(stream)] += 1;
+                }
+                let pieces: Vec<&[u8]> = data.chunks(1000).collect();
+                for (index, piece) in pieces.iter().enumerate() {
+                    chunks.push(DataChunk {
+                        tsn,
+                        stream,
+                        ssn,
+                        ppid: 53,
+                        unordered,
+                        beginning: index == 0,
+                        ending: index + 1 == pieces.len(),
+                        immediate_sack: false,
+                        payload: Bytes::copy_from_slice(piece),
+                    });
+                    tsn = tsn.wrapping_add(1);
+                }
+                sent.push((stream, unordered, data));
+            }
+            // Send in order of TSN, each chunk lost a third of the time (sent again later),
+            // duplicated a tenth, reordered within a window of 16, in packets of 1 to 3 chunks.
+            let mut pending: VecDeque<DataChunk> = chunks.iter().cloned().collect();
+            let mut wire: Vec<DataChunk> = Vec::new();
+            let mut received: Vec<Message> = Vec::new();
+            let mut now = start;
+            let mut resent = 0;
+            loop {
+                if pending.is_empty() && wire.is_empty() {
+                    // What the receiver did not take (lost, or refused for lack of room) goes again,
+                    // as a sender's retransmissions would.
+                    pending = chunks
+                        .iter()
+                        .filter(|chunk| side.tracker.check(side.tracker.unwrap(chunk.tsn)) != TsnCheck::Duplicate)
+                        .cloned()
+                        .collect();
+                    if pending.is_empty() {
+                        break;
+                    }
+                    resent += pending.len();
+                }
+                while wire.len() < 16 {
+                    let Some(chunk) = pending.pop_front() else { break };
+                    if random.below(3) == 0 {
+                        pending.push_back(chunk); // lost: sent again after the rest
+                        continue;
+                    }
+                    if random.below(10) == 0 {
+                        wire.push(chunk.clone());
+                    }
+                    wire.push(chunk);
+                }
+                let count = (1 + random.below(3)).min(wire.len());
+                let mut packet_chunks = Vec::new();
+                for _ in 0..count {
+                    packet_chunks.push(wire.swap_remove(random.below(wire.len())));
+                }
+                now += ms(1);
+                packet(&mut side, now, packet_chunks);
+                while let Some(event) = side.poll_event() {
+                    if let SctpEvent::Message(message) = event {
+                        received.push(message);
+                    }
+                }
+                side.poll_sack(now);
+            }
+            // Every message exactly once and whole; ordered ones in their stream's order.
+            assert_eq!(received.len(), sent.len(), "seed {seed}");
+            let mut remaining: Vec<Option<&(StreamId, bool, Vec<u8>)>> = sent.iter().map(Some).collect();
+            let mut last_ordered: [Option<usize>; 4] = [None; 4];
+            for message in &received {
+                let index = remaining
+                    .iter()
+                    .position(|candidate| {
+                        candidate
+                            .is_some_and(|(stream, _, data)| *stream == message.stream && data[..] == message.data[..])
+                    })
+                    .unwrap_or_else(|| panic!("seed {seed}: a message not sent, or twice"));
+                let (stream, unordered, _) = remaining[index].take().unwrap();
+                if !unordered {
+                    let previous = &mut last_ordered[usize::from(*stream)];
+                    assert!(previous.is_none_or(|previous| previous < index), "seed {seed}: out of order");
+                    *previous = Some(index);
+                }
+            }
+            assert_eq!(side.reassembly.held_items(), 0, "seed {seed}");
+            println!("seed {seed}: {resent} chunks refused for lack of room and sent again");
+            assert_eq!(side.a_rwnd(), 64 * 1024);
+            let sack = side.poll_sack(now + ms(200)).unwrap_or_else(|| side.tracker.make_sack(0));
+            assert_eq!(sack.cumulative_tsn, tsn.wrapping_sub(1), "seed {seed}");
+        }
     }
 }
