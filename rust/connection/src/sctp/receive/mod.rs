@@ -7,8 +7,9 @@
 //! - [`stream_reset`]: RFC 6525 incoming resets, applied once their last TSN arrived.
 //!
 //! What a hostile peer can make us hold is bounded, and an honest one is never refused the chunk
-//! that moves the cumulative TSN, so a full buffer never deadlocks (we never renege on what a SACK
-//! acknowledged: dcSCTP, Chromium's sender, never sends a gap-acknowledged chunk again):
+//! that moves the cumulative TSN, so a full buffer never deadlocks without reneging (dropping what
+//! a SACK acknowledged, which RFC 9260 allows but dcSCTP never does and not every sender recovers
+//! from):
 //! - a TSN past the cumulative TSN by more than [`data_tracker::MAX_TSN_WINDOW`], or opening a
 //!   gap block past [`data_tracker::MAX_GAP_BLOCKS`]: dropped and not acknowledged (RFC 9260 §6.2
 //!   lets a receiver drop DATA it has no room for; an honest sender sends it again);
@@ -34,10 +35,6 @@ mod stream_reset;
 
 use std::time::{Duration, Instant};
 
-/// How far past the bounds on bytes and things held the chunk right after the cumulative TSN
-/// may go: twice.
-const HARD_LIMIT_FACTOR: usize = 2;
-
 pub(crate) use stream_reset::IncomingReset;
 
 use data_tracker::{DataTracker, TsnCheck};
@@ -47,6 +44,10 @@ use stream_reset::IncomingResets;
 
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
 use super::{SctpConfig, SctpError, SctpEvent, StreamId};
+
+/// How far past the bounds on bytes and things held the chunk right after the cumulative TSN
+/// may go: twice.
+const HARD_LIMIT_FACTOR: usize = 2;
 
 /// The receive side of one association.
 #[derive(Debug)]
@@ -142,7 +143,9 @@ impl ReceiveSide {
         self.apply_due_resets()?;
         let skipped: Vec<(StreamId, u16)> =
             forward.skipped.iter().copied().filter(|&(stream, _)| stream < self.max_streams).collect();
-        self.reassembly.forget_up_to(self.tracker.cumulative(), &skipped);
+        // Up to the FORWARD-TSN's own TSN, not the cumulative TSN it led to: what arrived past it
+        // belongs to messages not abandoned.
+        self.reassembly.forget_up_to(new_cumulative, &skipped);
         Ok(())
     }
 
@@ -484,6 +487,37 @@ mod tests {
         assert_eq!(tsns_delivered(&mut side), vec![4]);
     }
 
+    /// A fragment of a message on `stream` (ordered with `ssn` unless None); `flags` holds 'B'
+    /// and 'E' for the bits.
+    fn fragment(tsn: Tsn, stream: StreamId, ssn: Option<u16>, flags: &str) -> DataChunk {
+        DataChunk { beginning: flags.contains('B'), ending: flags.contains('E'), ..whole(tsn, stream, ssn, 10) }
+    }
+
+    #[test]
+    fn a_forward_tsn_keeps_what_arrived_past_it_and_ordered_messages_across_it() {
+        let start = Instant::now();
+        let mut side = ReceiveSide::new(1, &config());
+        // TSN 1 (abandoned) lost; an unordered message over TSN 2..=4 has its first two.
+        packet(&mut side, start, vec![fragment(2, 1, None, "B"), fragment(3, 1, None, "")]);
+        side.on_forward_tsn(start, &ForwardTsn { new_cumulative_tsn: 1, skipped: vec![] }).unwrap();
+        assert_eq!(side.tracker.cumulative(), side.tracker.unwrap(3)); // the blocks past it absorbed
+        packet(&mut side, start, vec![fragment(4, 1, None, "E")]);
+        assert_eq!(tsns_delivered(&mut side), vec![2]);
+        // An ordered message cut by a FORWARD-TSN that does not skip its SSN still completes
+        // (a sender that passes acknowledged chunks sends such a FORWARD-TSN).
+        packet(&mut side, start, vec![fragment(5, 2, Some(0), "B"), fragment(6, 2, Some(0), "")]);
+        side.on_forward_tsn(start, &ForwardTsn { new_cumulative_tsn: 6, skipped: vec![] }).unwrap();
+        packet(&mut side, start, vec![fragment(7, 2, Some(0), "E")]);
+        assert_eq!(tsns_delivered(&mut side), vec![5]);
+        // One whose SSN is skipped is dropped, and a late fragment of it too.
+        packet(&mut side, start, vec![fragment(8, 2, Some(1), "B")]);
+        side.on_forward_tsn(start, &ForwardTsn { new_cumulative_tsn: 9, skipped: vec![(2, 1)] }).unwrap();
+        assert_eq!(side.reassembly.held_items(), 0);
+        packet(&mut side, start, vec![fragment(10, 2, Some(1), "E"), fragment(11, 2, Some(2), "BE")]);
+        assert_eq!(tsns_delivered(&mut side), vec![11]);
+        assert_eq!(side.reassembly.held_items(), 0);
+    }
+
     #[test]
     fn a_reset_waits_for_the_senders_last_tsn_and_holds_later_data_back() {
         let start = Instant::now();
@@ -778,6 +812,136 @@ mod tests {
             assert_eq!(side.a_rwnd(), 64 * 1024);
             let sack = side.poll_sack(now + ms(200)).unwrap_or_else(|| side.tracker.make_sack(0));
             assert_eq!(sack.cumulative_tsn, tsn.wrapping_sub(1), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn lossy_delivery_with_abandoned_messages_and_forward_tsns_never_stalls_a_stream() {
+        let start = Instant::now();
+        for seed in 1..=20u64 {
+            let mut random = Lcg(seed ^ 0xf0f0);
+            let initial_tsn = u32::MAX - 300;
+            let mut side = ReceiveSide::new(initial_tsn, &SctpConfig { max_receive_buffer: 1 << 20, ..config() });
+            // 300 messages on 4 streams, half of them unreliable (abandoned once a chunk is lost).
+            let mut next_ssn = [0u16; 4];
+            let mut messages: Vec<(StreamId, bool, bool, Vec<u8>)> = Vec::new(); // stream, unordered, reliable, data
+            let mut chunks: Vec<(usize, DataChunk)> = Vec::new();
+            let mut tsn = initial_tsn;
+            for number in 0..300usize {
+                let stream = random.below(4) as StreamId;
+                let unordered = random.below(3) == 0;
+                let reliable = random.below(2) == 0;
+                let data: Vec<u8> = (0..1 + random.below(3000)).map(|index| (number * 13 + index) as u8).collect();
+                let ssn = if unordered { 0 } else { next_ssn[usize::from(stream)] };
+                if !unordered {
+                    next_ssn[usize::from(stream)] += 1;
+                }
+                let pieces: Vec<&[u8]> = data.chunks(1000).collect();
+                for (index, piece) in pieces.iter().enumerate() {
+                    let chunk = DataChunk {
+                        tsn,
+                        stream,
+                        ssn,
+                        ppid: 53,
+                        unordered,
+                        beginning: index == 0,
+                        ending: index + 1 == pieces.len(),
+                        immediate_sack: false,
+                        payload: Bytes::copy_from_slice(piece),
+                    };
+                    chunks.push((number, chunk));
+                    tsn = tsn.wrapping_add(1);
+                }
+                messages.push((stream, unordered, reliable, data));
+            }
+            let last_tsn = tsn.wrapping_sub(1);
+            let mut abandoned = vec![false; messages.len()];
+            let received =
+                |side: &ReceiveSide, tsn: Tsn| side.tracker.check(side.tracker.unwrap(tsn)) == TsnCheck::Duplicate;
+            let mut delivered: Vec<Message> = Vec::new();
+            let mut now = start;
+            for _round in 0..1000 {
+                // The sender's pass: every chunk neither received nor abandoned, in TSN order, lost
+                // a fifth of the time (abandoning an unreliable message), in packets of up to 3.
+                let mut packet_chunks = Vec::new();
+                for (message, chunk) in &chunks {
+                    if abandoned[*message] || received(&side, chunk.tsn) {
+                        continue;
+                    }
+                    if random.below(5) == 0 {
+                        abandoned[*message] |= !messages[*message].2;
+                        continue;
+                    }
+                    packet_chunks.push(chunk.clone());
+                    if packet_chunks.len() == 3 {
+                        now += ms(1);
+                        packet(&mut side, now, std::mem::take(&mut packet_chunks));
+                    }
+                }
+                now += ms(1);
+                packet(&mut side, now, packet_chunks);
+                // FORWARD-TSN (RFC 3758 §3.5 C1-C2): from the receiver's cumulative TSN on, past
+                // the abandoned chunks that follow it, with the last abandoned SSN of each
+                // ordered stream.
+                let cumulative = side.tracker.cumulative();
+                let mut new_cumulative = None;
+                let mut skipped: Vec<(StreamId, u16)> = Vec::new();
+                for (message, chunk) in &chunks {
+                    if side.tracker.unwrap(chunk.tsn) <= cumulative {
+                        continue;
+                    }
+                    if !abandoned[*message] {
+                        break;
+                    }
+                    new_cumulative = Some(chunk.tsn);
+                    if !chunk.unordered {
+                        skipped.retain(|&(stream, _)| stream != chunk.stream);
+                        skipped.push((chunk.stream, chunk.ssn));
+                    }
+                }
+                if let Some(new_cumulative_tsn) = new_cumulative {
+                    side.on_forward_tsn(now, &ForwardTsn { new_cumulative_tsn, skipped }).unwrap();
+                    side.on_packet_end(now);
+                }
+                while let Some(event) = side.poll_event() {
+                    if let SctpEvent::Message(message) = event {
+                        delivered.push(message);
+                    }
+                }
+                side.poll_sack(now);
+                if side.tracker.cumulative() == side.tracker.unwrap(last_tsn) {
+                    break;
+                }
+            }
+            // Every reliable message once, whole; no abandoned one; ordered ones in order.
+            let expected: Vec<usize> = (0..messages.len()).filter(|&index| !abandoned[index]).collect();
+            assert!(expected.iter().all(|&index| messages[index].2 || !abandoned[index]));
+            let mut found = Vec::new();
+            for message in &delivered {
+                let index = expected
+                    .iter()
+                    .copied()
+                    .find(|&index| {
+                        !found.contains(&index)
+                            && messages[index].0 == message.stream
+                            && messages[index].3[..] == message.data[..]
+                    })
+                    .unwrap_or_else(|| panic!("seed {seed}: a message abandoned, not sent, or twice"));
+                found.push(index);
+            }
+            assert_eq!(found.len(), expected.len(), "seed {seed}: every message not abandoned");
+            for stream in 0..4 {
+                let ordered: Vec<usize> =
+                    found.iter().copied().filter(|&index| messages[index].0 == stream && !messages[index].1).collect();
+                assert!(ordered.windows(2).all(|pair| pair[0] < pair[1]), "seed {seed}: stream {stream} out of order");
+            }
+            assert_eq!((side.reassembly.held_items(), side.a_rwnd()), (0, 1 << 20), "seed {seed}: held at the end");
+            println!(
+                "seed {seed}: {} of {} messages abandoned, {} delivered",
+                abandoned.iter().filter(|&&gone| gone).count(),
+                messages.len(),
+                delivered.len()
+            );
         }
     }
 }
