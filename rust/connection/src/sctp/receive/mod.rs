@@ -230,7 +230,7 @@ impl ReceiveSide {
     /// bound on things held (with twice the room for the chunk that moves the cumulative TSN).
     fn has_room_for(&self, tsn: u64, payload: usize) -> bool {
         let factor = if tsn == self.tracker.cumulative() + 1 { HARD_LIMIT_FACTOR } else { 1 };
-        self.held_bytes() + payload <= self.max_receive_buffer * factor
+        self.held_bytes() + payload <= self.max_receive_buffer.saturating_mul(factor)
             && self.reassembly.held_items() + self.resets.held_items() < MAX_HELD_ITEMS * factor
     }
 

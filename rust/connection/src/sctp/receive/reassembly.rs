@@ -282,9 +282,9 @@ impl Reassembly {
     /// Takes the next event for the owner.
     pub(crate) fn pop_event(&mut self) -> Option<SctpEvent> {
         let event = self.events.pop_front()?;
-        self.held_items -= 1;
+        self.held_items = self.held_items.saturating_sub(1);
         if let SctpEvent::Message(message) = &event {
-            self.held_bytes -= message.data.len();
+            self.held_bytes = self.held_bytes.saturating_sub(message.data.len());
         }
         Some(event)
     }
@@ -362,12 +362,12 @@ impl Reassembly {
                 stream.partial.remove(&(part.unwrapped_ssn, *tsn));
             }
         }
-        self.held_items -= parts.len();
+        self.held_items = self.held_items.saturating_sub(parts.len());
         let bytes: usize = parts.iter().map(|(_, part)| part.payload.len()).sum();
         let whole = u64::try_from(parts.len()).is_ok_and(|count| count == last - first + 1);
         let Some((_, head)) = parts.first().filter(|_| whole) else {
             // Fragments of it were dropped meanwhile (only a peer breaking the protocol gets here).
-            self.held_bytes -= bytes;
+            self.held_bytes = self.held_bytes.saturating_sub(bytes);
             return;
         };
         let (stream, unwrapped_ssn, ppid) = (head.stream, head.unwrapped_ssn, head.ppid);
@@ -430,10 +430,11 @@ impl Reassembly {
         }
     }
 
-    /// Forgets one held item of `bytes` payload bytes.
+    /// Forgets one held item of `bytes` payload bytes (saturating: a slip in the bookkeeping must
+    /// not take the association down).
     fn release(&mut self, bytes: usize) {
-        self.held_bytes -= bytes;
-        self.held_items -= 1;
+        self.held_bytes = self.held_bytes.saturating_sub(bytes);
+        self.held_items = self.held_items.saturating_sub(1);
     }
 }
 
