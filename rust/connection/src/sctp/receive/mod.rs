@@ -216,7 +216,9 @@ impl ReceiveSide {
         Some(self.tracker.make_sack(a_rwnd))
     }
 
-    /// When the delayed SACK is due, if one waits.
+    /// When a SACK is due, if one waits: the delayed SACK's deadline, or for a SACK due at once
+    /// (a window update after [`Self::poll_event`]) a time already past, so that the owner's
+    /// timer fires and it polls for transmission.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.sack.deadline()
     }
@@ -420,6 +422,7 @@ mod tests {
         assert_eq!(side.poll_event().map(|event| matches!(event, SctpEvent::Message(_))), Some(true));
         assert_eq!(side.poll_sack(start), None); // 1000 free: not yet half the buffer
         assert_eq!(tsns_delivered(&mut side), vec![2, 3, 4]);
+        assert!(side.deadline().is_some_and(|at| at <= start)); // the window update is due now
         assert_eq!(side.poll_sack(start).map(|sack| sack.a_rwnd), Some(4000));
     }
 

@@ -28,6 +28,8 @@ pub(crate) struct SackSchedule {
     packet_wants_immediate: bool,
     /// A packet with DATA arrived before (the first one is acknowledged at once, RFC 9260 §5.1).
     seen_data: bool,
+    /// The latest time the schedule was given: when a SACK due at once is due.
+    last_now: Option<Instant>,
 }
 
 impl SackSchedule {
@@ -43,6 +45,7 @@ impl SackSchedule {
             packet_had_data: false,
             packet_wants_immediate: false,
             seen_data: false,
+            last_now: None,
         }
     }
 
@@ -66,6 +69,7 @@ impl SackSchedule {
     /// The current packet's chunks are all processed: decides between an immediate and a
     /// delayed SACK for it.
     pub(crate) fn on_packet_end(&mut self, now: Instant) {
+        self.last_now = Some(now);
         if !std::mem::take(&mut self.packet_had_data) {
             return;
         }
@@ -90,13 +94,20 @@ impl SackSchedule {
         self.packets_since_sack = 0;
     }
 
-    /// When the delayed SACK is due, if one is waiting.
+    /// When the next SACK is due, if one is waiting: for one due at once, the latest time the
+    /// schedule was given (already past), so that an owner that only polls for transmission on
+    /// its timer still sends it (a window update comes from polling events, not from input).
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        if self.due {
+            self.last_now.or(self.deadline)
+        } else {
+            self.deadline
+        }
     }
 
     /// The delayed SACK becomes due once its deadline passed.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(now);
         if self.deadline.is_some_and(|deadline| deadline <= now) {
             self.deadline = None;
             self.due = true;
@@ -193,5 +204,6 @@ mod tests {
         assert!(!schedule.is_due(start) && schedule.deadline().is_none());
         schedule.request_immediate();
         assert!(schedule.is_due(start));
+        assert_eq!(schedule.deadline(), Some(start)); // due now: the owner's timer fires at once
     }
 }
