@@ -100,3 +100,57 @@ impl IncomingResets {
         std::mem::take(&mut self.held_back)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn chunk(stream: StreamId, len: usize) -> DataChunk {
+        DataChunk {
+            tsn: 0,
+            stream,
+            ssn: 0,
+            ppid: 53,
+            unordered: false,
+            beginning: true,
+            ending: true,
+            immediate_sack: false,
+            payload: Bytes::from(vec![0; len]),
+        }
+    }
+
+    #[test]
+    fn requests_wait_until_their_last_tsn_and_hold_back_only_their_streams_after_it() {
+        let mut resets = IncomingResets::default();
+        assert_eq!(resets.add(vec![1, 3], 100), IncomingReset::InProgress);
+        assert!(resets.holds_back(1, 101) && resets.holds_back(3, 200));
+        assert!(!resets.holds_back(1, 100)); // sent before the reset
+        assert!(!resets.holds_back(2, 101)); // another stream
+        resets.hold_back(101, chunk(1, 10));
+        resets.hold_back(102, chunk(3, 5));
+        assert_eq!((resets.held_bytes(), resets.held_items()), (15, 2));
+        assert_eq!(resets.take_due(99), None);
+        assert_eq!(resets.take_due(100), Some(vec![1, 3]));
+        assert_eq!(resets.take_due(1000), None);
+        let held: Vec<u64> = resets.take_held_back().into_iter().map(|(tsn, _)| tsn).collect();
+        assert_eq!(held, vec![101, 102]);
+        assert_eq!((resets.held_bytes(), resets.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn the_same_request_again_is_one_request_and_too_many_are_denied() {
+        let mut resets = IncomingResets::default();
+        assert_eq!(resets.add(vec![7], 50), IncomingReset::InProgress);
+        assert_eq!(resets.add(vec![7], 50), IncomingReset::InProgress);
+        for stream in 0..MAX_PENDING_RESETS as u16 - 1 {
+            assert_eq!(resets.add(vec![stream], 60), IncomingReset::InProgress);
+        }
+        assert_eq!(resets.add(vec![100], 60), IncomingReset::Denied);
+        assert_eq!(resets.add(vec![7], 50), IncomingReset::InProgress); // still waiting, known
+                                                                        // Due ones come out in the order they came, one at a time.
+        assert_eq!(resets.take_due(60), Some(vec![7]));
+        assert_eq!(resets.take_due(60), Some(vec![0]));
+    }
+}
