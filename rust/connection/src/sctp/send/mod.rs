@@ -56,6 +56,8 @@ pub(crate) struct SendSide {
     consecutive_timeouts: u32,
     /// When the tail-loss probe goes.
     tail_probe: Option<Instant>,
+    /// The tail-loss probe went and no SACK acknowledged anything since: it goes once.
+    tail_probe_spent: bool,
     /// A probe is due: the next chunk (retransmission or new) goes whatever the windows say,
     /// with the I bit.
     probe_due: bool,
@@ -80,6 +82,7 @@ impl SendSide {
             t3_rtx: None,
             consecutive_timeouts: 0,
             tail_probe: None,
+            tail_probe_spent: false,
             probe_due: false,
             fast_retransmit_allowance: 0,
             forward_tsn_due: false,
@@ -119,11 +122,12 @@ impl SendSide {
         if room < encoded_data_chunk_len(1) {
             return None;
         }
-        let cwnd_open = self.outstanding.in_flight() < self.congestion.cwnd();
+        // What the congestion window leaves; a probe or the packet after a fast retransmit may
+        // go past it.
+        let cwnd_room = self.congestion.cwnd().saturating_sub(self.outstanding.in_flight());
+        let past_cwnd = self.probe_due || self.fast_retransmit_allowance > 0;
         if self.outstanding.has_retransmissions() {
-            if !(cwnd_open || self.probe_due || self.fast_retransmit_allowance > 0) {
-                return None;
-            }
+            let room = if past_cwnd { room } else { room.min(cwnd_room) };
             let chunk = self.outstanding.take_retransmission(now, room, self.probe_due)?;
             let len = encoded_data_chunk_len(chunk.payload.len());
             self.fast_retransmit_allowance = self.fast_retransmit_allowance.saturating_sub(len);
@@ -133,7 +137,8 @@ impl SendSide {
         // New data: within the congestion window, and the peer's window unless nothing is in
         // flight (the zero window probe, RFC 9260 §6.1 rule A).
         let peer_window_open = self.peer_rwnd > 0 || self.outstanding.in_flight() == 0;
-        if !(self.probe_due || (cwnd_open && peer_window_open)) {
+        let room = if self.probe_due { room } else { room.min(cwnd_room) };
+        if room < encoded_data_chunk_len(1) || !(self.probe_due || peer_window_open) {
             return None;
         }
         let max_payload = self.config.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
@@ -151,9 +156,7 @@ impl SendSide {
         if self.t3_rtx.is_none() {
             self.t3_rtx = Some(now + self.t3_duration());
         }
-        if self.tail_probe.is_none() || self.tail_probe.is_some_and(|at| at > now) {
-            self.arm_tail_probe(now);
-        }
+        self.arm_tail_probe(now);
     }
 
     /// Takes a SACK (RFC 9260 §6.2.1). One that is older than the last, acknowledges what was
@@ -208,10 +211,11 @@ impl SendSide {
         } else if outcome.cumulative_advanced || self.t3_rtx.is_none() {
             self.t3_rtx = Some(now + self.t3_duration());
         }
-        if outcome.acked_bytes > 0 || self.outstanding.in_flight() == 0 {
-            self.tail_probe = None;
-            self.arm_tail_probe(now);
+        if outcome.acked_bytes > 0 {
+            self.tail_probe_spent = false;
         }
+        self.tail_probe = None;
+        self.arm_tail_probe(now);
         self.probe_due = false;
         // RFC 3758 §3.5 C3: while the Advanced.Peer.Ack.Point is past the peer's cumulative TSN,
         // a FORWARD-TSN goes (again).
@@ -257,6 +261,7 @@ impl SendSide {
         self.fast_retransmit_allowance = 0;
         self.probe_due = false;
         self.tail_probe = None;
+        self.tail_probe_spent = false;
         self.t3_rtx = (!self.outstanding.is_empty()).then(|| now + self.t3_duration());
         if self.outstanding.forward_tsn().is_some() {
             self.forward_tsn_due = true;
@@ -267,17 +272,20 @@ impl SendSide {
     /// windows with the I bit: new data if any waits, else the highest chunk in flight again.
     fn on_tail_probe(&mut self, now: Instant) {
         self.tail_probe = None;
+        self.tail_probe_spent = true;
         if self.queue.is_empty() && !self.outstanding.mark_tail_for_retransmission(now) {
             return;
         }
         self.probe_due = true;
     }
 
-    /// Arms the tail-loss probe when data is in flight and the RTT is known: two smoothed RTTs,
-    /// plus the peer's delayed SACK when a lone packet is in flight (RFC 8985 §7.2).
+    /// Arms (or pushes back) the tail-loss probe when data is in flight, the RTT is known and no
+    /// probe went since the last acknowledgement: two smoothed RTTs from now, plus the peer's
+    /// delayed SACK when a lone packet is in flight (RFC 8985 §7.2).
     fn arm_tail_probe(&mut self, now: Instant) {
+        self.tail_probe = None;
         let Some(srtt) = self.rto.srtt() else { return };
-        if self.outstanding.in_flight() == 0 {
+        if self.outstanding.in_flight() == 0 || self.tail_probe_spent {
             return;
         }
         let mut timeout = (srtt * 2).max(MIN_PROBE_TIMEOUT);
