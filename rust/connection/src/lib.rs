@@ -7,7 +7,11 @@
 //!
 //! - [`sctp`]: the SCTP association that carries data channels (RFC 9260 with the WebRTC
 //!   subset: partial reliability, stream reset), with loss recovery at game speed.
+//! - [`channels`]: the data channels above it (RFC 8831, DCEP of RFC 8832), as a table that
+//!   turns the association's events into channel events and the application's calls into
+//!   commands for the association.
 
 #![forbid(unsafe_code)]
 
+pub mod channels;
 pub mod sctp;

@@ -8,6 +8,20 @@ pub enum SctpError {
     /// The other side aborted the association.
     #[error("the other side aborted the association")]
     Aborted,
+    /// The other side sent a message larger than we accept (RFC 8831 §6.6): the association
+    /// aborts.
+    #[error("the other side sent a message larger than {max} bytes")]
+    RemoteMessageTooLarge {
+        /// The largest message accepted, in bytes.
+        max: usize,
+    },
+    /// The other side sent a DATA chunk without user data (RFC 9260 §6.2: "No User Data"): the
+    /// association aborts.
+    #[error("the other side sent a DATA chunk without user data (TSN {tsn})")]
+    NoUserData {
+        /// The chunk's TSN.
+        tsn: u32,
+    },
     /// The message would take the send queue past its limit (`max_buffered` bytes): wait for
     /// `buffered_amount` to fall.
     #[error("the send buffer is full")]
