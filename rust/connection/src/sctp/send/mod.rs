@@ -5,7 +5,6 @@
 //! Sans-IO: the association hands in SACKs and the time, and takes DATA and FORWARD-TSN chunks
 //! to bundle, and the next deadline.
 
-mod config;
 mod congestion;
 mod fragment;
 mod outgoing_stream;
@@ -18,10 +17,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-pub(crate) use config::SendConfig;
-
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
-use super::{SctpError, SendOptions, StreamId};
+use super::{SctpConfig, SctpError, SendOptions, StreamId};
 use congestion::CongestionControl;
 use fragment::{encoded_data_chunk_len, DATA_CHUNK_HEADER};
 use outstanding::OutstandingData;
@@ -40,10 +37,25 @@ const MIN_FRAGMENT: usize = 256;
 /// The least wait of the tail-loss probe.
 const MIN_PROBE_TIMEOUT: Duration = Duration::from_millis(10);
 
+/// The longest the T3-rtx timer backs off to while data is outstanding, unless the RTO itself is
+/// longer: dcSCTP's `max_timer_backoff_duration` as WebRTC sets it. Without it, a few losses in a
+/// row leave an established association silent for tens of seconds.
+const MAX_TIMER_BACKOFF: Duration = Duration::from_secs(3);
+
+/// The initial congestion window, in MTUs: 10, as dcSCTP and TCP (RFC 6928) use, over RFC 9260's
+/// 4404 bytes.
+const INITIAL_CWND_MTUS: usize = 10;
+
 /// The association's send side.
 #[derive(Debug)]
 pub(crate) struct SendSide {
-    config: SendConfig,
+    /// The path MTU: the congestion window's unit.
+    mtu: usize,
+    /// The most payload of one DATA chunk.
+    max_data_payload: usize,
+    /// How long the peer may hold the SACK of a lone packet: ours, `delayed_sack_max` (RFC 9260
+    /// allows up to 200 ms, and WebRTC's stacks use that).
+    peer_delayed_sack: Duration,
     queue: SendQueue,
     outstanding: OutstandingData,
     congestion: CongestionControl,
@@ -71,12 +83,14 @@ pub(crate) struct SendSide {
 impl SendSide {
     /// A send side whose first DATA chunk takes `initial_tsn`, for a peer advertising
     /// `peer_a_rwnd` bytes of window.
-    pub(crate) fn new(initial_tsn: Tsn, peer_a_rwnd: u32, config: &SendConfig) -> Self {
-        let config = config.clone();
+    pub(crate) fn new(initial_tsn: Tsn, peer_a_rwnd: u32, config: &SctpConfig) -> Self {
         Self {
-            queue: SendQueue::new(config.max_buffered, config.max_message_size),
+            mtu: config.mtu,
+            max_data_payload: config.max_data_payload,
+            peer_delayed_sack: config.delayed_sack_max,
+            queue: SendQueue::new(config.max_send_buffer, config.max_message_size),
             outstanding: OutstandingData::new(widen_initial(initial_tsn)),
-            congestion: CongestionControl::new(config.mtu, config.cwnd_initial_mtus, peer_a_rwnd),
+            congestion: CongestionControl::new(config.mtu, INITIAL_CWND_MTUS, peer_a_rwnd),
             rto: RetransmissionTimeout::new(config.rto_initial, config.rto_min, config.rto_max),
             peer_rwnd: usize::try_from(peer_a_rwnd).unwrap_or(usize::MAX),
             t3_rtx: None,
@@ -86,13 +100,12 @@ impl SendSide {
             probe_due: false,
             fast_retransmit_allowance: 0,
             forward_tsn_due: false,
-            config,
         }
     }
 
     /// Queues a message; it is cut into DATA chunks as [`Self::poll_data`] takes them. Fails when
-    /// the message is empty or too large, its stream is being reset, or the queue would pass
-    /// `max_buffered` bytes.
+    /// the message is empty or too large, its stream is being reset, or the data queued and not
+    /// yet acknowledged would pass `max_send_buffer` bytes.
     pub(crate) fn send(
         &mut self,
         now: Instant,
@@ -101,7 +114,7 @@ impl SendSide {
         data: Bytes,
         options: SendOptions,
     ) -> Result<(), SctpError> {
-        self.queue.enqueue(now, stream, ppid, data, options)
+        self.queue.enqueue(now, stream, ppid, data, options, self.outstanding.held_bytes())
     }
 
     /// Bytes queued on `stream` and not yet sent (the data channel's `bufferedAmount`).
@@ -141,8 +154,8 @@ impl SendSide {
         if room < encoded_data_chunk_len(1) || !(self.probe_due || peer_window_open) {
             return None;
         }
-        let max_payload = self.config.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
-        let fragment = self.queue.produce(max_payload, MIN_FRAGMENT.min(self.config.max_data_payload))?;
+        let max_payload = self.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
+        let fragment = self.queue.produce(max_payload, MIN_FRAGMENT.min(self.max_data_payload))?;
         let len = fragment.encoded_len();
         let chunk = self.outstanding.insert(now, fragment, self.probe_due);
         self.after_sending(now, len);
@@ -196,7 +209,7 @@ impl SendSide {
         );
         if outcome.fast_retransmit {
             self.congestion.on_fast_retransmit(self.outstanding.next_tsn() - 1);
-            self.fast_retransmit_allowance = self.config.mtu;
+            self.fast_retransmit_allowance = self.mtu;
         }
         let a_rwnd = usize::try_from(sack.a_rwnd).unwrap_or(usize::MAX);
         self.peer_rwnd = a_rwnd.saturating_sub(self.outstanding.in_flight());
@@ -289,8 +302,8 @@ impl SendSide {
             return;
         }
         let mut timeout = (srtt * 2).max(MIN_PROBE_TIMEOUT);
-        if self.outstanding.single_packet_in_flight(self.config.mtu) {
-            timeout += self.config.peer_delayed_ack;
+        if self.outstanding.single_packet_in_flight(self.mtu) {
+            timeout += self.peer_delayed_sack;
         }
         let at = now + timeout;
         // A probe after the T3-rtx timer would be pointless.
@@ -304,7 +317,7 @@ impl SendSide {
     fn t3_duration(&self) -> Duration {
         let rto = self.rto.rto();
         let factor = 1u32 << self.consecutive_timeouts.min(16);
-        let cap = self.config.max_timer_backoff.max(rto).min(self.rto.max());
+        let cap = MAX_TIMER_BACKOFF.max(rto).min(self.rto.max());
         rto.saturating_mul(factor).min(cap)
     }
 

@@ -76,12 +76,14 @@ pub(super) struct OutstandingData {
     cumulative: WideTsn,
     in_flight: usize,
     to_retransmit: usize,
+    /// Payload bytes of all the items.
+    held: usize,
 }
 
 impl OutstandingData {
     /// Nothing outstanding; the first chunk sent takes `first_tsn`.
     pub(super) fn new(first_tsn: WideTsn) -> Self {
-        Self { items: VecDeque::new(), cumulative: first_tsn - 1, in_flight: 0, to_retransmit: 0 }
+        Self { items: VecDeque::new(), cumulative: first_tsn - 1, in_flight: 0, to_retransmit: 0, held: 0 }
     }
 
     /// The cumulative TSN ack point: everything up to it was acknowledged.
@@ -106,6 +108,12 @@ impl OutstandingData {
         self.items.is_empty()
     }
 
+    /// Payload bytes sent and not cumulatively acknowledged: what the send buffer still holds
+    /// of them.
+    pub(super) fn held_bytes(&self) -> usize {
+        self.held
+    }
+
     /// Whether chunks wait to be retransmitted.
     pub(super) fn has_retransmissions(&self) -> bool {
         self.to_retransmit > 0
@@ -116,6 +124,7 @@ impl OutstandingData {
         let tsn = self.next_tsn();
         let chunk = fragment.to_chunk(narrow(tsn), immediate_sack);
         self.in_flight += fragment.encoded_len();
+        self.held += fragment.payload.len();
         self.items.push_back(Item {
             fragment,
             state: State::InFlight,
@@ -166,6 +175,7 @@ impl OutstandingData {
         while self.cumulative < cumulative {
             let Some(item) = self.items.pop_front() else { break };
             self.cumulative += 1;
+            self.held -= item.fragment.payload.len();
             outcome.cumulative_advanced = true;
             if self.count_acked(item.state, item.fragment.encoded_len(), &mut outcome) {
                 highest_newly_acked = Some(self.cumulative);
@@ -377,6 +387,7 @@ mod tests {
         assert_eq!(outcome.acked_bytes, 2 * 116);
         assert_eq!(outcome.rtt, Some(Duration::from_millis(30)));
         assert_eq!((data.cumulative_tsn(), data.in_flight(), data.next_tsn()), (FIRST + 1, 2 * 116, FIRST + 4));
+        assert_eq!(data.held_bytes(), 200);
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::super::chunks::{DataChunk, GapBlock, Sack};
+use super::super::SctpConfig;
 use super::super::{Reliability, SctpError, SendOptions};
-use super::{SendConfig, SendSide};
+use super::SendSide;
 
 const INITIAL_TSN: u32 = 1000;
 /// Room for DATA in a 1200-byte packet after the common header.
@@ -20,7 +21,7 @@ fn ms(ms: u64) -> Duration {
 }
 
 fn side() -> SendSide {
-    SendSide::new(INITIAL_TSN, 1 << 20, &SendConfig::default())
+    SendSide::new(INITIAL_TSN, 1 << 20, &SctpConfig::default())
 }
 
 fn sack(cumulative_tsn: u32, gaps: &[(u16, u16)]) -> Sack {
@@ -293,11 +294,10 @@ fn an_unreliable_message_lost_is_abandoned_and_skipped_by_forward_tsn_without_st
 #[test]
 fn an_abandoned_message_goes_whole_even_its_unsent_fragments() {
     let now = Instant::now();
-    let config = SendConfig { cwnd_initial_mtus: 2, ..SendConfig::default() };
-    let mut side = SendSide::new(INITIAL_TSN, 1 << 20, &config);
-    side.send(now, 4, 53, Bytes::from(vec![0; 10_000]), UNRELIABLE).unwrap();
+    let mut side = side();
+    side.send(now, 4, 53, Bytes::from(vec![0; 30_000]), UNRELIABLE).unwrap();
     let first = drain(&mut side, now);
-    assert_eq!(first.len(), 2, "the window holds two chunks of nine");
+    assert_eq!(first.len(), 10, "the initial window holds ten chunks of 26");
     assert!(first.iter().all(|c| c.payload.len() == 1172));
     assert!(side.buffered_amount(4) > 0);
     let t3 = side.deadline().unwrap();
@@ -305,34 +305,33 @@ fn an_abandoned_message_goes_whole_even_its_unsent_fragments() {
     assert_eq!(side.buffered_amount(4), 0, "the rest of the message left the queue");
     assert!(drain(&mut side, t3).is_empty());
     let forward = side.poll_forward_tsn(t3).unwrap();
-    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1001, vec![(4, 0)]));
+    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1009, vec![(4, 0)]));
     // The stream goes on with its next message and SSN.
     side.send(t3, 4, 53, Bytes::from(vec![0; 10]), UNRELIABLE).unwrap();
     let next = drain(&mut side, t3);
-    assert_eq!((next[0].tsn, next[0].ssn, next[0].beginning), (1002, 1, true));
+    assert_eq!((next[0].tsn, next[0].ssn, next[0].beginning), (1010, 1, true));
 }
 
 #[test]
 fn stale_messages_expire_in_the_queue_and_a_started_one_is_skipped() {
     let now = Instant::now();
-    let config = SendConfig { cwnd_initial_mtus: 1, ..SendConfig::default() };
-    let mut side = SendSide::new(INITIAL_TSN, 1 << 20, &config);
+    let mut side = side();
     let lifetime = SendOptions { ordered: false, reliability: Reliability::MaxLifetime(ms(100)) };
-    side.send(now, 1, 53, Bytes::from(vec![0; 3000]), lifetime).unwrap();
+    side.send(now, 1, 53, Bytes::from(vec![0; 30_000]), lifetime).unwrap();
     side.send(now, 2, 53, Bytes::from(vec![0; 100]), lifetime).unwrap();
-    assert_eq!(drain(&mut side, now).len(), 1, "one chunk fills the window");
+    assert_eq!(drain(&mut side, now).len(), 10, "ten chunks fill the window");
     assert_eq!(side.deadline(), Some(now + ms(100)), "the expiry comes before T3-rtx");
     side.handle_timeout(now + ms(100));
     assert_eq!((side.buffered_amount(1), side.buffered_amount(2)), (0, 0));
     let forward = side.poll_forward_tsn(now + ms(100)).unwrap();
-    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1000, vec![]));
+    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1009, vec![]));
     assert_eq!(side.in_flight(), 0);
 }
 
 #[test]
 fn a_zero_window_lets_one_probe_chunk_through() {
     let now = Instant::now();
-    let mut side = SendSide::new(INITIAL_TSN, 0, &SendConfig::default());
+    let mut side = SendSide::new(INITIAL_TSN, 0, &SctpConfig::default());
     send_messages(&mut side, now, 3, 100, RELIABLE);
     assert_eq!(drain(&mut side, now).len(), 1);
     let mut closed = sack(1000, &[]);
@@ -363,11 +362,18 @@ fn a_small_unreliable_message_waits_for_at_most_one_bulk_message() {
 #[test]
 fn the_send_buffer_limit_is_per_association() {
     let now = Instant::now();
-    let config = SendConfig { max_buffered: 10_000, ..SendConfig::default() };
+    let config = SctpConfig { max_send_buffer: 10_000, ..SctpConfig::default() };
     let mut side = SendSide::new(INITIAL_TSN, 1 << 20, &config);
     side.send(now, 0, 53, Bytes::from(vec![0; 6000]), RELIABLE).unwrap();
     assert_eq!(side.send(now, 1, 53, Bytes::from(vec![0; 6000]), RELIABLE), Err(SctpError::SendBufferFull));
     drain(&mut side, now);
+    assert_eq!(side.buffered_amount(0), 0);
+    assert_eq!(
+        side.send(now, 1, 53, Bytes::from(vec![0; 6000]), RELIABLE),
+        Err(SctpError::SendBufferFull),
+        "sent but not acknowledged still counts"
+    );
+    side.on_sack(now + ms(10), &sack(1005, &[]));
     side.send(now, 1, 53, Bytes::from(vec![0; 6000]), RELIABLE).unwrap();
 }
 
