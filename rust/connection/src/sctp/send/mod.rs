@@ -46,9 +46,28 @@ const MAX_TIMER_BACKOFF: Duration = Duration::from_secs(3);
 /// 4404 bytes.
 const INITIAL_CWND_MTUS: usize = 10;
 
+/// What the send side did, counted since it began (for the association's stats and for tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SendStats {
+    /// DATA chunks sent for the first time.
+    pub(crate) chunks_sent: u64,
+    /// DATA chunks sent again (fast retransmit, T3-rtx, tail-loss probe).
+    pub(crate) retransmissions: u64,
+    /// Times chunks were marked for fast retransmission by a SACK.
+    pub(crate) fast_retransmits: u64,
+    /// T3-rtx timer expiries.
+    pub(crate) timeouts: u64,
+    /// Tail-loss probes fired.
+    pub(crate) tail_probes: u64,
+    /// Messages abandoned (RFC 3758), in flight or in the queue once started.
+    pub(crate) abandoned: u64,
+}
+
 /// The association's send side.
 #[derive(Debug)]
 pub(crate) struct SendSide {
+    /// What it did.
+    stats: SendStats,
     /// The path MTU: the congestion window's unit.
     mtu: usize,
     /// The most payload of one DATA chunk.
@@ -85,6 +104,7 @@ impl SendSide {
     /// `peer_a_rwnd` bytes of window.
     pub(crate) fn new(initial_tsn: Tsn, peer_a_rwnd: u32, config: &SctpConfig) -> Self {
         Self {
+            stats: SendStats::default(),
             mtu: config.mtu,
             max_data_payload: config.max_data_payload,
             peer_delayed_sack: config.delayed_sack_max,
@@ -135,13 +155,18 @@ impl SendSide {
         if room < encoded_data_chunk_len(1) {
             return None;
         }
-        // What the congestion window leaves; a probe or the packet after a fast retransmit may
-        // go past it.
-        let cwnd_room = self.congestion.cwnd().saturating_sub(self.outstanding.in_flight());
-        let past_cwnd = self.probe_due || self.fast_retransmit_allowance > 0;
+        // The congestion window is open while less than it is in flight (RFC 9260 §6.1 rule B:
+        // the last chunk may pass it by less than one MTU); a probe or the packet after a fast
+        // retransmit may go past it.
+        let in_flight = self.outstanding.in_flight();
+        let cwnd_open = in_flight < self.congestion.cwnd();
         if self.outstanding.has_retransmissions() {
-            let room = if past_cwnd { room } else { room.min(cwnd_room) };
+            // Retransmissions keep within the window (after a T3-rtx timeout: one packet,
+            // RFC 9260 §6.3.3 E3), unless nothing is in flight.
+            let past_cwnd = self.probe_due || self.fast_retransmit_allowance > 0 || in_flight == 0;
+            let room = if past_cwnd { room } else { room.min(self.congestion.cwnd().saturating_sub(in_flight)) };
             let chunk = self.outstanding.take_retransmission(now, room, self.probe_due)?;
+            self.stats.retransmissions += 1;
             let len = encoded_data_chunk_len(chunk.payload.len());
             self.fast_retransmit_allowance = self.fast_retransmit_allowance.saturating_sub(len);
             self.after_sending(now, len);
@@ -149,15 +174,15 @@ impl SendSide {
         }
         // New data: within the congestion window, and the peer's window unless nothing is in
         // flight (the zero window probe, RFC 9260 §6.1 rule A).
-        let peer_window_open = self.peer_rwnd > 0 || self.outstanding.in_flight() == 0;
-        let room = if self.probe_due { room } else { room.min(cwnd_room) };
-        if room < encoded_data_chunk_len(1) || !(self.probe_due || peer_window_open) {
+        let peer_window_open = self.peer_rwnd > 0 || in_flight == 0;
+        if !(self.probe_due || (cwnd_open && peer_window_open)) {
             return None;
         }
         let max_payload = self.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
         let fragment = self.queue.produce(max_payload, MIN_FRAGMENT.min(self.max_data_payload))?;
         let len = fragment.encoded_len();
         let chunk = self.outstanding.insert(now, fragment, self.probe_due);
+        self.stats.chunks_sent += 1;
         self.after_sending(now, len);
         Some(chunk)
     }
@@ -200,6 +225,7 @@ impl SendSide {
         for &(stream, message) in &outcome.abandoned {
             self.queue.discard(stream, message);
         }
+        self.stats.abandoned += outcome.abandoned.len() as u64;
         self.congestion.on_sack(
             cumulative,
             outcome.cumulative_advanced,
@@ -208,6 +234,7 @@ impl SendSide {
             self.outstanding.in_flight(),
         );
         if outcome.fast_retransmit {
+            self.stats.fast_retransmits += 1;
             self.congestion.on_fast_retransmit(self.outstanding.next_tsn() - 1);
             self.fast_retransmit_allowance = self.mtu;
         }
@@ -267,9 +294,11 @@ impl SendSide {
     /// flight to be retransmitted (or abandoned), the FORWARD-TSN again if one is pending.
     fn on_retransmission_timeout(&mut self, now: Instant) {
         self.consecutive_timeouts = self.consecutive_timeouts.saturating_add(1);
+        self.stats.timeouts += 1;
         self.congestion.on_retransmission_timeout();
         for (stream, message) in self.outstanding.mark_all_for_retransmission(now) {
             self.queue.discard(stream, message);
+            self.stats.abandoned += 1;
         }
         self.fast_retransmit_allowance = 0;
         self.probe_due = false;
@@ -282,11 +311,13 @@ impl SendSide {
     }
 
     /// The tail-loss probe fired: nothing was heard for about two RTTs. One chunk goes past the
-    /// windows with the I bit: new data if any waits, else the highest chunk in flight again.
+    /// windows with the I bit: new data if any waits, else a chunk in flight again (see
+    /// `OutstandingData::mark_for_tail_probe`).
     fn on_tail_probe(&mut self, now: Instant) {
         self.tail_probe = None;
         self.tail_probe_spent = true;
-        if self.queue.is_empty() && !self.outstanding.mark_tail_for_retransmission(now) {
+        self.stats.tail_probes += 1;
+        if self.queue.is_empty() && !self.outstanding.mark_for_tail_probe(now) {
             return;
         }
         self.probe_due = true;
@@ -330,6 +361,7 @@ impl SendSide {
         }
         for message in started {
             self.outstanding.abandon_message(message);
+            self.stats.abandoned += 1;
         }
         if self.outstanding.forward_tsn().is_some() {
             self.forward_tsn_due = true;
@@ -372,6 +404,11 @@ impl SendSide {
         self.consecutive_timeouts
     }
 
+    /// What it did so far.
+    pub(crate) fn stats(&self) -> SendStats {
+        self.stats
+    }
+
     /// Bytes in flight (for stats).
     pub(crate) fn in_flight(&self) -> usize {
         self.outstanding.in_flight()
@@ -383,5 +420,7 @@ impl SendSide {
     }
 }
 
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod tests;

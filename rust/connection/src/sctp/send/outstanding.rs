@@ -46,10 +46,11 @@ struct Item {
     transmissions: u32,
     /// Miss indications since it was last sent.
     misses: u8,
-    /// A SACK counts a miss for it only when it acknowledges a TSN above this one: its own TSN
-    /// when first sent, the highest TSN sent at the time of its last retransmission (so that only
-    /// chunks sent after the retransmission can report it lost again).
-    miss_watermark: WideTsn,
+    /// The order of its last transmission among all transmissions. A SACK counts a miss for it
+    /// only when it newly acknowledges a chunk whose transmission came later: for a first
+    /// transmission that is RFC 9260's HTNA rule (TSNs go out in order); for a retransmission,
+    /// only chunks sent after it can report it lost again (as RACK, RFC 8985, orders by time).
+    sent_order: u64,
 }
 
 /// What one SACK did to the outstanding data.
@@ -78,12 +79,21 @@ pub(super) struct OutstandingData {
     to_retransmit: usize,
     /// Payload bytes of all the items.
     held: usize,
+    /// The order the next transmission takes.
+    next_order: u64,
 }
 
 impl OutstandingData {
     /// Nothing outstanding; the first chunk sent takes `first_tsn`.
     pub(super) fn new(first_tsn: WideTsn) -> Self {
-        Self { items: VecDeque::new(), cumulative: first_tsn - 1, in_flight: 0, to_retransmit: 0, held: 0 }
+        Self {
+            items: VecDeque::new(),
+            cumulative: first_tsn - 1,
+            in_flight: 0,
+            to_retransmit: 0,
+            held: 0,
+            next_order: 0,
+        }
     }
 
     /// The cumulative TSN ack point: everything up to it was acknowledged.
@@ -131,8 +141,9 @@ impl OutstandingData {
             sent_at: now,
             transmissions: 1,
             misses: 0,
-            miss_watermark: tsn,
+            sent_order: self.next_order,
         });
+        self.next_order += 1;
         chunk
     }
 
@@ -142,7 +153,6 @@ impl OutstandingData {
         if self.to_retransmit == 0 {
             return None;
         }
-        let highest_sent = self.next_tsn() - 1;
         let index = self
             .items
             .iter()
@@ -153,7 +163,8 @@ impl OutstandingData {
         item.sent_at = now;
         item.transmissions += 1;
         item.misses = 0;
-        item.miss_watermark = highest_sent;
+        item.sent_order = self.next_order;
+        self.next_order += 1;
         self.in_flight += item.fragment.encoded_len();
         self.to_retransmit -= 1;
         Some(item.fragment.to_chunk(narrow(tsn), immediate_sack))
@@ -171,14 +182,17 @@ impl OutstandingData {
     ) -> SackOutcome {
         let mut outcome = SackOutcome::default();
         let mut rtt_from: Option<(WideTsn, Instant)> = None;
-        let mut highest_newly_acked: Option<WideTsn> = None;
+        // The latest transmission newly acknowledged, and the latest acknowledged at all.
+        let mut latest_newly_acked: Option<u64> = None;
+        let mut latest_acked: Option<u64> = None;
         while self.cumulative < cumulative {
             let Some(item) = self.items.pop_front() else { break };
             self.cumulative += 1;
             self.held -= item.fragment.payload.len();
             outcome.cumulative_advanced = true;
+            latest_acked = latest_acked.max(Some(item.sent_order));
             if self.count_acked(item.state, item.fragment.encoded_len(), &mut outcome) {
-                highest_newly_acked = Some(self.cumulative);
+                latest_newly_acked = latest_newly_acked.max(Some(item.sent_order));
                 if item.transmissions == 1 {
                     rtt_from = Some((self.cumulative, item.sent_at));
                 }
@@ -188,13 +202,14 @@ impl OutstandingData {
             for tsn in start.max(self.cumulative + 1)..=end {
                 let index = (tsn - self.cumulative - 1) as usize;
                 let Some(item) = self.items.get(index) else { break };
-                let (state, len, transmissions, sent_at) =
-                    (item.state, item.fragment.encoded_len(), item.transmissions, item.sent_at);
+                let (state, len, transmissions, sent_at, order) =
+                    (item.state, item.fragment.encoded_len(), item.transmissions, item.sent_at, item.sent_order);
+                latest_acked = latest_acked.max(Some(order));
                 if self.count_acked(state, len, &mut outcome) {
                     if let Some(item) = self.items.get_mut(index) {
                         item.state = State::Acked;
                     }
-                    highest_newly_acked = Some(tsn);
+                    latest_newly_acked = latest_newly_acked.max(Some(order));
                     if transmissions == 1 && rtt_from.is_none_or(|(at, _)| at < tsn) {
                         rtt_from = Some((tsn, sent_at));
                     }
@@ -203,17 +218,18 @@ impl OutstandingData {
         }
         outcome.rtt = rtt_from.map(|(_, sent_at)| now.saturating_duration_since(sent_at));
 
-        // Miss indications (RFC 9260 §7.2.4, HTNA): only for chunks below the highest TSN newly
-        // acknowledged; in fast recovery, a SACK that moves the cumulative TSN counts a miss for
-        // every TSN it reports missing.
-        let highest_in_sack = gaps.last().map_or(cumulative, |&(_, end)| end);
-        let nack_below =
-            if in_fast_recovery && outcome.cumulative_advanced { Some(highest_in_sack) } else { highest_newly_acked };
-        if let Some(nack_below) = nack_below {
+        // Miss indications (RFC 9260 §7.2.4) for the chunks the SACK reports missing (below its
+        // highest TSN): only those sent before the latest chunk it newly acknowledges (HTNA); in
+        // fast recovery, a SACK that moves the cumulative TSN counts before the latest chunk it
+        // acknowledges at all.
+        let miss_before =
+            if in_fast_recovery && outcome.cumulative_advanced { latest_acked } else { latest_newly_acked };
+        if let Some(miss_before) = miss_before {
+            let highest_in_sack = gaps.last().map_or(cumulative, |&(_, end)| end);
             let reported = (highest_in_sack - self.cumulative) as usize;
             for index in 0..reported.min(self.items.len()) {
                 let Some(item) = self.items.get_mut(index) else { break };
-                if item.state != State::InFlight || item.miss_watermark >= nack_below {
+                if item.state != State::InFlight || item.sent_order >= miss_before {
                     continue;
                 }
                 item.misses = item.misses.saturating_add(1);
@@ -272,14 +288,16 @@ impl OutstandingData {
         abandoned
     }
 
-    /// The tail-loss probe: marks the highest chunk in flight that may be sent again for
-    /// retransmission. Returns whether there was one.
-    pub(super) fn mark_tail_for_retransmission(&mut self, now: Instant) -> bool {
-        let found = self
-            .items
-            .iter()
-            .rposition(|item| item.state == State::InFlight && item.fragment.may_transmit(now, item.transmissions));
-        match found {
+    /// The tail-loss probe: marks one chunk in flight that may be sent again for retransmission.
+    /// When SACKs reported a hole (a chunk in flight below an acknowledged one), the lowest such
+    /// chunk: it holds the cumulative TSN back, and a retransmission of it that was lost again is
+    /// reported by nothing else once the window is full. Otherwise the highest chunk in flight,
+    /// whose SACK reveals what of the tail was lost (RFC 8985 §7). Returns whether there was one.
+    pub(super) fn mark_for_tail_probe(&mut self, now: Instant) -> bool {
+        let may_go = |item: &Item| item.state == State::InFlight && item.fragment.may_transmit(now, item.transmissions);
+        let highest_acked = self.items.iter().rposition(|item| item.state == State::Acked);
+        let hole = highest_acked.and_then(|acked| self.items.range(..acked).position(may_go));
+        match hole.or_else(|| self.items.iter().rposition(may_go)) {
             Some(index) => self.mark_for_retransmission(now, index).is_none(),
             None => false,
         }
@@ -523,7 +541,7 @@ mod tests {
         let mut unreliable = fragment(3, 2, 0, 100);
         unreliable.max_retransmits = Some(0);
         data.insert(now, unreliable, false);
-        assert!(data.mark_tail_for_retransmission(now));
+        assert!(data.mark_for_tail_probe(now));
         assert_eq!(
             data.take_retransmission(now, 1200, true).map(|c| (c.tsn, c.immediate_sack)),
             Some((narrow(FIRST + 2), true))
