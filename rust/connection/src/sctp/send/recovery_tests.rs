@@ -188,7 +188,7 @@ fn run(seed: u64, link: LinkConfig, load: Load, options: SendOptions, limit: Dur
         sent_at: Vec::new(),
     };
     let receiver = Receiver { side: ReceiveSide::new(INITIAL_TSN, &receive_config), arrived_at: Vec::new() };
-    let net = Network::new(seed, link.clone(), link);
+    let net = Network::new(seed, link, link);
     let mut pair = Pair::new(sender, receiver, net, start);
     let count = match load {
         Load::Paced { count, .. } | Load::Bulk { count, .. } => count,
@@ -268,7 +268,7 @@ fn reliable_bulk_at_10_percent_loss_completes_in_under_3_seconds_on_a_lan() {
     let load = Load::Bulk { count: 1000, len: 1024 };
     let link = LinkConfig::home(Duration::from_millis(1)).with_loss(0.10);
     for seed in SEEDS {
-        let run = run(seed, link.clone(), load, options, Duration::from_secs(60));
+        let run = run(seed, link, load, options, Duration::from_secs(60));
         println!(
             "reliable bulk 1000 x 1 KiB, 10% loss, 1 ms one way, seed {seed}: all in {:?}, {} datagrams, {:?}",
             run.last_arrival, run.datagrams, run.stats
@@ -321,7 +321,7 @@ fn reliable_bulk_through_bursty_loss_completes() {
     let load = Load::Bulk { count: 1000, len: 1024 };
     let link = LinkConfig::home(Duration::from_millis(25)).with_burst(BurstLoss::bursts(0.05, 4.0));
     for seed in SEEDS {
-        let run = run(seed, link.clone(), load, options, Duration::from_secs(60));
+        let run = run(seed, link, load, options, Duration::from_secs(60));
         println!(
             "reliable bulk 1000 x 1 KiB, 5% loss in bursts of ~4, seed {seed}: all in {:?}, {} datagrams, {:?}",
             run.last_arrival, run.datagrams, run.stats
