@@ -34,6 +34,10 @@ const MAX_GAP_BLOCKS: usize = 1024;
 /// a smaller piece waits for the next packet.
 const MIN_FRAGMENT: usize = 256;
 
+/// The least reordering tolerated before a chunk overtaken by a later one counts as lost (RACK's
+/// window is a quarter of the RTT, RFC 8985 §6.2).
+const MIN_REORDER_WINDOW: Duration = Duration::from_millis(2);
+
 /// The least wait of the tail-loss probe.
 const MIN_PROBE_TIMEOUT: Duration = Duration::from_millis(10);
 
@@ -89,6 +93,8 @@ pub(crate) struct SendSide {
     tail_probe: Option<Instant>,
     /// The tail-loss probe went and no SACK acknowledged anything since: it goes once.
     tail_probe_spent: bool,
+    /// The last chunk sent carried the I bit: its SACK comes without delay.
+    last_chunk_asked_sack: bool,
     /// A probe is due: the next chunk (retransmission or new) goes whatever the windows say,
     /// with the I bit.
     probe_due: bool,
@@ -117,6 +123,7 @@ impl SendSide {
             consecutive_timeouts: 0,
             tail_probe: None,
             tail_probe_spent: false,
+            last_chunk_asked_sack: false,
             probe_due: false,
             fast_retransmit_allowance: 0,
             forward_tsn_due: false,
@@ -166,6 +173,7 @@ impl SendSide {
             let past_cwnd = self.probe_due || self.fast_retransmit_allowance > 0 || in_flight == 0;
             let room = if past_cwnd { room } else { room.min(self.congestion.cwnd().saturating_sub(in_flight)) };
             let chunk = self.outstanding.take_retransmission(now, room, self.probe_due)?;
+            self.last_chunk_asked_sack = chunk.immediate_sack;
             self.stats.retransmissions += 1;
             let len = encoded_data_chunk_len(chunk.payload.len());
             self.fast_retransmit_allowance = self.fast_retransmit_allowance.saturating_sub(len);
@@ -181,7 +189,12 @@ impl SendSide {
         let max_payload = self.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
         let fragment = self.queue.produce(max_payload, MIN_FRAGMENT.min(self.max_data_payload))?;
         let len = fragment.encoded_len();
-        let chunk = self.outstanding.insert(now, fragment, self.probe_due);
+        // The I bit (RFC 7053) on a probe, and on the last chunk before the queue runs dry: the
+        // peer acknowledges the tail at once instead of holding a lone packet's SACK, so the RTT
+        // is measured on sparse traffic and the tail-loss probe needs no delayed-SACK margin.
+        let immediate_sack = self.probe_due || self.queue.is_empty();
+        let chunk = self.outstanding.insert(now, fragment, immediate_sack);
+        self.last_chunk_asked_sack = immediate_sack;
         self.stats.chunks_sent += 1;
         self.after_sending(now, len);
         Some(chunk)
@@ -218,7 +231,9 @@ impl SendSide {
         }
 
         let flight_before = self.outstanding.in_flight();
-        let outcome = self.outstanding.on_sack(now, cumulative, &gaps, self.congestion.in_fast_recovery());
+        let reorder_window = self.rto.srtt().map(|srtt| (srtt / 4).max(MIN_REORDER_WINDOW));
+        let outcome =
+            self.outstanding.on_sack(now, cumulative, &gaps, self.congestion.in_fast_recovery(), reorder_window);
         if let Some(rtt) = outcome.rtt {
             self.rto.observe(rtt);
         }
@@ -325,7 +340,8 @@ impl SendSide {
 
     /// Arms (or pushes back) the tail-loss probe when data is in flight, the RTT is known and no
     /// probe went since the last acknowledgement: two smoothed RTTs from now, plus the peer's
-    /// delayed SACK when a lone packet is in flight (RFC 8985 §7.2).
+    /// delayed SACK when a lone packet is in flight that did not ask for an immediate SACK
+    /// (RFC 8985 §7.2).
     fn arm_tail_probe(&mut self, now: Instant) {
         self.tail_probe = None;
         let Some(srtt) = self.rto.srtt() else { return };
@@ -333,7 +349,7 @@ impl SendSide {
             return;
         }
         let mut timeout = (srtt * 2).max(MIN_PROBE_TIMEOUT);
-        if self.outstanding.single_packet_in_flight(self.mtu) {
+        if self.outstanding.single_packet_in_flight(self.mtu) && !self.last_chunk_asked_sack {
             timeout += self.peer_delayed_sack;
         }
         let at = now + timeout;

@@ -172,19 +172,25 @@ impl OutstandingData {
 
     /// Applies a SACK already checked by the caller: `cumulative` is within
     /// `[cumulative_tsn(), next_tsn())`, `gaps` are absolute TSN ranges, increasing, disjoint,
-    /// above `cumulative` and below `next_tsn()`.
+    /// above `cumulative` and below `next_tsn()`. With a `reorder_window` (once the RTT is
+    /// known), a chunk reported missing that was sent at least that long before a chunk this SACK
+    /// newly acknowledges is lost at once (RACK, RFC 8985 §6.2): sparse traffic cannot wait for
+    /// three more packets.
     pub(super) fn on_sack(
         &mut self,
         now: Instant,
         cumulative: WideTsn,
         gaps: &[(WideTsn, WideTsn)],
         in_fast_recovery: bool,
+        reorder_window: Option<Duration>,
     ) -> SackOutcome {
         let mut outcome = SackOutcome::default();
         let mut rtt_from: Option<(WideTsn, Instant)> = None;
         // The latest transmission newly acknowledged, and the latest acknowledged at all.
         let mut latest_newly_acked: Option<u64> = None;
         let mut latest_acked: Option<u64> = None;
+        // When the latest-sent chunk newly acknowledged was sent.
+        let mut delivered_sent_at: Option<Instant> = None;
         while self.cumulative < cumulative {
             let Some(item) = self.items.pop_front() else { break };
             self.cumulative += 1;
@@ -193,6 +199,7 @@ impl OutstandingData {
             latest_acked = latest_acked.max(Some(item.sent_order));
             if self.count_acked(item.state, item.fragment.encoded_len(), &mut outcome) {
                 latest_newly_acked = latest_newly_acked.max(Some(item.sent_order));
+                delivered_sent_at = delivered_sent_at.max(Some(item.sent_at));
                 if item.transmissions == 1 {
                     rtt_from = Some((self.cumulative, item.sent_at));
                 }
@@ -210,6 +217,7 @@ impl OutstandingData {
                         item.state = State::Acked;
                     }
                     latest_newly_acked = latest_newly_acked.max(Some(order));
+                    delivered_sent_at = delivered_sent_at.max(Some(sent_at));
                     if transmissions == 1 && rtt_from.is_none_or(|(at, _)| at < tsn) {
                         rtt_from = Some((tsn, sent_at));
                     }
@@ -233,7 +241,11 @@ impl OutstandingData {
                     continue;
                 }
                 item.misses = item.misses.saturating_add(1);
-                if item.misses >= MISSES_FOR_FAST_RETRANSMIT {
+                let overtaken = match (reorder_window, delivered_sent_at) {
+                    (Some(window), Some(delivered)) => item.sent_at + window <= delivered,
+                    _ => false,
+                };
+                if item.misses >= MISSES_FOR_FAST_RETRANSMIT || overtaken {
                     if let Some(abandoned) = self.mark_for_retransmission(now, index) {
                         outcome.abandoned.push(abandoned);
                     } else {
@@ -400,7 +412,7 @@ mod tests {
         let now = Instant::now();
         let mut data = sent(now, 4);
         assert_eq!(data.in_flight(), 4 * 116);
-        let outcome = data.on_sack(now + Duration::from_millis(30), FIRST + 1, &[], false);
+        let outcome = data.on_sack(now + Duration::from_millis(30), FIRST + 1, &[], false, None);
         assert!(outcome.cumulative_advanced);
         assert_eq!(outcome.acked_bytes, 2 * 116);
         assert_eq!(outcome.rtt, Some(Duration::from_millis(30)));
@@ -412,13 +424,13 @@ mod tests {
     fn gap_acks_count_once_and_duplicated_sacks_change_nothing() {
         let now = Instant::now();
         let mut data = sent(now, 6);
-        let first = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false);
+        let first = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false, None);
         assert!(!first.cumulative_advanced);
         assert_eq!(first.acked_bytes, 2 * 116);
-        let again = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false);
+        let again = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false, None);
         assert_eq!(again.acked_bytes, 0);
         assert_eq!(data.in_flight(), 4 * 116);
-        let cumulative = data.on_sack(now, FIRST + 3, &[], false);
+        let cumulative = data.on_sack(now, FIRST + 3, &[], false, None);
         assert_eq!(cumulative.acked_bytes, 2 * 116, "gap-acked chunks are not counted twice");
     }
 
@@ -427,7 +439,7 @@ mod tests {
         let now = Instant::now();
         let mut data = sent(now, 5);
         for (round, end) in [FIRST + 2, FIRST + 3, FIRST + 4].into_iter().enumerate() {
-            let outcome = data.on_sack(now, FIRST, &[(FIRST + 2, end)], false);
+            let outcome = data.on_sack(now, FIRST, &[(FIRST + 2, end)], false, None);
             assert_eq!(outcome.fast_retransmit, round == 2, "round {round}");
         }
         assert!(data.has_retransmissions());
@@ -444,7 +456,7 @@ mod tests {
         let mut data = sent(now, 5);
         // The same report three times: one miss (HTNA), no retransmission.
         for _ in 0..3 {
-            data.on_sack(now, FIRST, &[(FIRST + 2, FIRST + 2)], false);
+            data.on_sack(now, FIRST, &[(FIRST + 2, FIRST + 2)], false, None);
         }
         assert!(!data.has_retransmissions());
     }
@@ -454,13 +466,13 @@ mod tests {
         let now = Instant::now();
         let mut data = sent(now, 4);
         for end in [FIRST + 1, FIRST + 2, FIRST + 3] {
-            data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], false);
+            data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], false, None);
         }
         let first_retransmission = data.take_retransmission(now, 1200, false).unwrap();
         assert_eq!(first_retransmission.tsn, narrow(FIRST));
         // SACKs of TSNs sent before the retransmission say nothing about it.
         for _ in 0..3 {
-            assert!(!data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 3)], true).fast_retransmit);
+            assert!(!data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 3)], true, None).fast_retransmit);
         }
         // Chunks sent after it arrive and it does not: lost again.
         for i in 4..7 {
@@ -468,7 +480,7 @@ mod tests {
         }
         let mut marked = false;
         for end in [FIRST + 4, FIRST + 5, FIRST + 6] {
-            marked |= data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], true).fast_retransmit;
+            marked |= data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], true, None).fast_retransmit;
         }
         assert!(marked);
         let again = data.take_retransmission(now, 1200, false).unwrap();
@@ -481,7 +493,7 @@ mod tests {
         let mut data = sent(now, 1);
         data.mark_all_for_retransmission(now);
         data.take_retransmission(now + Duration::from_millis(500), 1200, false).unwrap();
-        let outcome = data.on_sack(now + Duration::from_millis(520), FIRST, &[], false);
+        let outcome = data.on_sack(now + Duration::from_millis(520), FIRST, &[], false, None);
         assert_eq!(outcome.rtt, None);
         assert_eq!(outcome.acked_bytes, 116);
     }
@@ -512,7 +524,7 @@ mod tests {
         let forward = data.forward_tsn().unwrap();
         assert_eq!(forward.new_cumulative_tsn, narrow(FIRST + 2));
         assert_eq!(forward.skipped, [(3, 5)], "unordered messages name no SSN");
-        data.on_sack(now, FIRST + 2, &[], false);
+        data.on_sack(now, FIRST + 2, &[], false, None);
         assert_eq!(data.forward_tsn(), None);
     }
 
@@ -530,7 +542,7 @@ mod tests {
         let forward = data.forward_tsn().unwrap();
         assert_eq!(forward.skipped.len(), MAX_FORWARD_TSN_STREAMS);
         assert_eq!(forward.new_cumulative_tsn, narrow(FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1));
-        data.on_sack(now, FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1, &[], false);
+        data.on_sack(now, FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1, &[], false, None);
         assert_eq!(data.forward_tsn().unwrap().skipped.len(), 10, "the next FORWARD-TSN goes on");
     }
 
@@ -561,5 +573,24 @@ mod tests {
         data.take_retransmission(now, 1200, false).unwrap();
         assert_eq!(data.mark_all_for_retransmission(now + Duration::from_millis(100)), [(1, 1)]);
         assert!(data.forward_tsn().is_some());
+    }
+
+    #[test]
+    fn a_chunk_overtaken_by_one_sent_a_reorder_window_later_is_lost_at_once() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        data.insert(now, fragment(0, 1, 0, 100), false);
+        data.insert(now + Duration::from_millis(2), fragment(1, 1, 1, 100), false);
+        data.insert(now + Duration::from_millis(100), fragment(2, 1, 2, 100), false);
+        let window = Some(Duration::from_millis(10));
+        // Sent 2 ms apart: within the reorder window, one miss only.
+        let outcome =
+            data.on_sack(now + Duration::from_millis(30), FIRST - 1, &[(FIRST + 1, FIRST + 1)], false, window);
+        assert!(!outcome.fast_retransmit);
+        // Sent 100 ms apart: lost.
+        let outcome =
+            data.on_sack(now + Duration::from_millis(130), FIRST - 1, &[(FIRST + 1, FIRST + 2)], false, window);
+        assert!(outcome.fast_retransmit);
+        assert_eq!(data.take_retransmission(now, 1200, false).map(|c| c.tsn), Some(narrow(FIRST)));
     }
 }

@@ -62,7 +62,9 @@ fn new_data_goes_in_tsn_order_and_a_sack_frees_it() {
     let chunks = drain(&mut side, now);
     assert_eq!(chunks.iter().map(|c| c.tsn).collect::<Vec<_>>(), [1000, 1001, 1002]);
     assert_eq!(chunks.iter().map(|c| c.ssn).collect::<Vec<_>>(), [0, 1, 2]);
-    assert!(chunks.iter().all(|c| c.beginning && c.ending && !c.unordered && !c.immediate_sack));
+    assert!(chunks.iter().all(|c| c.beginning && c.ending && !c.unordered));
+    let asks_sack: Vec<_> = chunks.iter().map(|c| c.immediate_sack).collect();
+    assert_eq!(asks_sack, [false, false, true], "the last chunk before the queue runs dry asks for a SACK");
     assert_eq!(side.buffered_amount(1), 0);
     assert_eq!(side.in_flight(), 3 * 116);
     assert_eq!(side.deadline(), Some(now + ms(500)), "T3-rtx at the initial RTO");
@@ -256,14 +258,31 @@ fn a_lost_tail_is_probed_after_two_rtts_once_with_the_i_bit() {
 }
 
 #[test]
-fn a_lone_packet_probe_waits_for_the_peer_delayed_sack_too() {
+fn a_lone_packet_asks_for_an_immediate_sack_and_is_probed_after_two_rtts() {
     let now = Instant::now();
     let mut side = side();
     with_rtt(&mut side, now, ms(20));
     side.on_sack(now + ms(20), &sack(1009, &[]));
     let t = now + ms(30);
     send_messages(&mut side, t, 1, 100, RELIABLE);
-    drain(&mut side, t);
+    let chunk = drain(&mut side, t);
+    assert!(chunk[0].immediate_sack);
+    assert_eq!(side.deadline(), Some(t + ms(40)));
+}
+
+#[test]
+fn a_lone_packet_without_the_i_bit_is_probed_after_the_peer_delayed_sack_too() {
+    let now = Instant::now();
+    let mut side = side();
+    with_rtt(&mut side, now, ms(20));
+    let mut closed = sack(1009, &[]);
+    closed.a_rwnd = 0;
+    side.on_sack(now + ms(20), &closed);
+    let t = now + ms(30);
+    send_messages(&mut side, t, 2, 100, RELIABLE);
+    let probe = drain(&mut side, t);
+    assert_eq!(probe.len(), 1, "a zero window: one chunk");
+    assert!(!probe[0].immediate_sack, "more waits behind it");
     assert_eq!(side.deadline(), Some(t + ms(40) + ms(200)));
 }
 
