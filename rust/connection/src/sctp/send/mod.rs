@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
 use super::{SctpConfig, SctpError, SendOptions, StreamId};
 use congestion::CongestionControl;
-use fragment::{encoded_data_chunk_len, DATA_CHUNK_HEADER};
+use fragment::{encoded_data_chunk_len, MessageId, DATA_CHUNK_HEADER};
 use outstanding::OutstandingData;
 use rto::RetransmissionTimeout;
 use send_queue::SendQueue;
@@ -237,10 +237,7 @@ impl SendSide {
         if let Some(rtt) = outcome.rtt {
             self.rto.observe(rtt);
         }
-        for &(stream, message) in &outcome.abandoned {
-            self.queue.discard(stream, message);
-        }
-        self.stats.abandoned += outcome.abandoned.len() as u64;
+        self.discard_abandoned(now, &outcome.abandoned);
         self.congestion.on_sack(
             cumulative,
             outcome.cumulative_advanced,
@@ -305,16 +302,19 @@ impl SendSide {
         }
     }
 
-    /// The T3-rtx timer expired (RFC 9260 §6.3.3): back off, one MTU of window, everything in
-    /// flight to be retransmitted (or abandoned), the FORWARD-TSN again if one is pending.
+    /// The T3-rtx timer expired (RFC 9260 §6.3.3): back off, one MTU of window (when data was in
+    /// flight), everything in flight to be retransmitted (or abandoned), the FORWARD-TSN again if
+    /// one is pending.
     fn on_retransmission_timeout(&mut self, now: Instant) {
         self.consecutive_timeouts = self.consecutive_timeouts.saturating_add(1);
         self.stats.timeouts += 1;
-        self.congestion.on_retransmission_timeout();
-        for (stream, message) in self.outstanding.mark_all_for_retransmission(now) {
-            self.queue.discard(stream, message);
-            self.stats.abandoned += 1;
+        // Only when data was in flight did the network lose anything of ours; a timeout with
+        // nothing in flight waits for the FORWARD-TSN's acknowledgement, and sends it again.
+        if self.outstanding.in_flight() > 0 || self.outstanding.has_retransmissions() {
+            self.congestion.on_retransmission_timeout();
         }
+        let abandoned = self.outstanding.mark_all_for_retransmission(now);
+        self.discard_abandoned(now, &abandoned);
         self.fast_retransmit_allowance = 0;
         self.probe_due = false;
         self.tail_probe = None;
@@ -371,17 +371,27 @@ impl SendSide {
     /// Drops expired messages from the queue; the sent fragments of those already started are
     /// abandoned and skipped by a FORWARD-TSN.
     fn expire_queue(&mut self, now: Instant) {
-        let started = self.queue.expire(now);
-        if started.is_empty() {
+        let placeholders = self.queue.expire(now);
+        if placeholders.is_empty() {
             return;
         }
-        for message in started {
-            self.outstanding.abandon_message(message);
+        for placeholder in placeholders {
+            self.outstanding.abandon_message(placeholder.message);
+            self.outstanding.insert_abandoned(now, placeholder);
             self.stats.abandoned += 1;
         }
-        if self.outstanding.forward_tsn().is_some() {
-            self.forward_tsn_due = true;
+        self.forward_tsn_due = true;
+    }
+
+    /// The outstanding data abandoned these messages: what is left of them in the queue goes,
+    /// and a started one's placeholder takes its end's TSN.
+    fn discard_abandoned(&mut self, now: Instant, abandoned: &[(StreamId, MessageId)]) {
+        for &(stream, message) in abandoned {
+            if let Some(placeholder) = self.queue.discard(stream, message) {
+                self.outstanding.insert_abandoned(now, placeholder);
+            }
         }
+        self.stats.abandoned += abandoned.len() as u64;
     }
 
     /// Starts an outgoing stream reset (RFC 6525): the stream takes no new message; what is

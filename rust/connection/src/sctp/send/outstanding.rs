@@ -147,6 +147,20 @@ impl OutstandingData {
         chunk
     }
 
+    /// Gives a never-sent placeholder (see `OutgoingStream::remove`) the next TSN, abandoned.
+    pub(super) fn insert_abandoned(&mut self, now: Instant, placeholder: Fragment) {
+        self.held += placeholder.payload.len();
+        self.items.push_back(Item {
+            fragment: placeholder,
+            state: State::Abandoned,
+            sent_at: now,
+            transmissions: 0,
+            misses: 0,
+            sent_order: self.next_order,
+        });
+        self.next_order += 1;
+    }
+
     /// Takes the first chunk waiting for retransmission whose encoded size fits `room`, and
     /// counts it in flight again.
     pub(super) fn take_retransmission(&mut self, now: Instant, room: usize, immediate_sack: bool) -> Option<DataChunk> {

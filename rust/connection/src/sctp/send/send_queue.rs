@@ -123,34 +123,33 @@ impl SendQueue {
         after.or_else(|| self.ready.first()).copied()
     }
 
-    /// Drops every message whose lifetime ended by `now`. Returns those that had given
-    /// fragments already: their outstanding fragments are to be abandoned.
-    pub(super) fn expire(&mut self, now: Instant) -> Vec<MessageId> {
-        let mut started = Vec::new();
+    /// Drops every message whose lifetime ended by `now`. Returns the placeholders of those that
+    /// had given fragments already (see [`OutgoingStream::remove`]): their fragments are to be
+    /// abandoned and the placeholders added as abandoned.
+    pub(super) fn expire(&mut self, now: Instant) -> Vec<Fragment> {
+        let mut placeholders = Vec::new();
         while let Some(&(at, message, stream)) = self.expiries.first() {
             if at > now {
                 break;
             }
-            if self.remove(stream, message) == Some(true) {
-                started.push(message);
-            }
+            placeholders.extend(self.remove(stream, message));
             // Removed above unless the message was gone (then only its index entry is left).
             self.expiries.remove(&(at, message, stream));
         }
-        started
+        placeholders
     }
 
     /// Drops the message `message` of `stream` if it is still queued (the outstanding data
-    /// abandoned its sent fragments).
-    pub(super) fn discard(&mut self, stream: StreamId, message: MessageId) {
-        self.remove(stream, message);
+    /// abandoned its sent fragments); returns its placeholder when it had given fragments.
+    pub(super) fn discard(&mut self, stream: StreamId, message: MessageId) -> Option<Fragment> {
+        self.remove(stream, message)
     }
 
-    /// Removes a message wherever it is; Some(started) when it was there.
-    fn remove(&mut self, stream: StreamId, message: MessageId) -> Option<bool> {
+    /// Removes a message wherever it is; returns its placeholder when it had given fragments.
+    fn remove(&mut self, stream: StreamId, message: MessageId) -> Option<Fragment> {
         let queue = self.streams.get_mut(&stream)?;
         let before = queue.buffered();
-        let (started, expires_at) = queue.remove(message)?;
+        let (expires_at, placeholder) = queue.remove(stream, message)?;
         self.buffered -= before - queue.buffered();
         if queue.is_empty() {
             self.ready.remove(&stream);
@@ -158,10 +157,10 @@ impl SendQueue {
         if let Some(at) = expires_at {
             self.expiries.remove(&(at, message, stream));
         }
-        if started && self.in_progress == Some(stream) {
+        if placeholder.is_some() && self.in_progress == Some(stream) {
             self.in_progress = None;
         }
-        Some(started)
+        placeholder
     }
 
     /// When the next message expires.
@@ -281,7 +280,7 @@ mod tests {
         assert_eq!(queue.next_expiry(), Some(now + Duration::from_millis(50)));
         assert!(queue.expire(now + Duration::from_millis(49)).is_empty());
         let expired = queue.expire(now + Duration::from_millis(50));
-        assert_eq!(expired, [first.message]);
+        assert_eq!(expired.iter().map(|placeholder| placeholder.message).collect::<Vec<_>>(), [first.message]);
         assert_eq!(queue.buffered_amount(1), 0);
         let expired = queue.expire(now + Duration::from_millis(100));
         assert!(expired.is_empty(), "an unsent message expires silently");

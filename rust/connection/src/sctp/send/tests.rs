@@ -305,6 +305,12 @@ fn an_unreliable_message_lost_is_abandoned_and_skipped_by_forward_tsn_without_st
     // The peer's SACK does not reach the new cumulative TSN (FORWARD-TSN lost): again.
     side.on_sack(now + ms(60), &sack(1000, &[(2, 4)]));
     assert!(side.poll_forward_tsn(now + ms(60)).is_some());
+    // No SACK at all: the T3-rtx timer sends it again, without touching the window.
+    let cwnd = side.cwnd();
+    let t3 = side.deadline().unwrap();
+    side.handle_timeout(t3);
+    assert_eq!(side.poll_forward_tsn(t3).map(|f| f.new_cumulative_tsn), Some(1004));
+    assert_eq!(side.cwnd(), cwnd, "nothing was in flight: no congestion");
     side.on_sack(now + ms(90), &sack(1004, &[]));
     assert_eq!(side.poll_forward_tsn(now + ms(90)), None);
     assert_eq!(side.deadline(), None);
@@ -324,11 +330,12 @@ fn an_abandoned_message_goes_whole_even_its_unsent_fragments() {
     assert_eq!(side.buffered_amount(4), 0, "the rest of the message left the queue");
     assert!(drain(&mut side, t3).is_empty());
     let forward = side.poll_forward_tsn(t3).unwrap();
-    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1010, vec![(4, 0)]));
+    // TSN 1011 is the placeholder of the message's unsent end: the FORWARD-TSN reaches past it.
+    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1011, vec![(4, 0)]));
     // The stream goes on with its next message and SSN.
     side.send(t3, 4, 53, Bytes::from(vec![0; 10]), UNRELIABLE).unwrap();
     let next = drain(&mut side, t3);
-    assert_eq!((next[0].tsn, next[0].ssn, next[0].beginning), (1011, 1, true));
+    assert_eq!((next[0].tsn, next[0].ssn, next[0].beginning), (1012, 1, true));
 }
 
 #[test]
@@ -343,8 +350,24 @@ fn stale_messages_expire_in_the_queue_and_a_started_one_is_skipped() {
     side.handle_timeout(now + ms(100));
     assert_eq!((side.buffered_amount(1), side.buffered_amount(2)), (0, 0));
     let forward = side.poll_forward_tsn(now + ms(100)).unwrap();
-    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1010, vec![]));
+    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1011, vec![]), "past the placeholder");
     assert_eq!(side.in_flight(), 0);
+}
+
+#[test]
+fn a_started_message_expiring_after_its_sent_part_was_acknowledged_is_still_skipped() {
+    let now = Instant::now();
+    let mut side = side();
+    let lifetime = SendOptions { ordered: true, reliability: Reliability::MaxLifetime(ms(100)) };
+    side.send(now, 6, 53, Bytes::from(vec![0; 100_000]), lifetime).unwrap();
+    assert_eq!(drain(&mut side, now).len(), 11);
+    side.on_sack(now + ms(50), &sack(1010, &[]));
+    assert_eq!(side.deadline(), Some(now + ms(100)));
+    side.handle_timeout(now + ms(100));
+    let forward = side.poll_forward_tsn(now + ms(100)).unwrap();
+    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1011, vec![(6, 0)]), "the peer drops the first part");
+    side.on_sack(now + ms(150), &sack(1011, &[]));
+    assert_eq!(side.deadline(), None);
 }
 
 #[test]
