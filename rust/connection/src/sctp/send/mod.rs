@@ -57,7 +57,7 @@ pub(crate) struct SendStats {
     pub(crate) chunks_sent: u64,
     /// DATA chunks sent again (fast retransmit, T3-rtx, tail-loss probe).
     pub(crate) retransmissions: u64,
-    /// Times chunks were marked for fast retransmission by a SACK.
+    /// SACKs that marked chunks for fast retransmission.
     pub(crate) fast_retransmits: u64,
     /// T3-rtx timer expiries.
     pub(crate) timeouts: u64,
@@ -245,7 +245,7 @@ impl SendSide {
             flight_before,
             self.outstanding.in_flight(),
         );
-        if outcome.fast_retransmit {
+        if outcome.loss {
             self.stats.fast_retransmits += 1;
             self.congestion.on_fast_retransmit(self.outstanding.next_tsn() - 1);
             self.fast_retransmit_allowance = self.mtu;
@@ -368,19 +368,9 @@ impl SendSide {
         rto.saturating_mul(factor).min(cap)
     }
 
-    /// Drops expired messages from the queue; the sent fragments of those already started are
-    /// abandoned and skipped by a FORWARD-TSN.
+    /// Drops messages whose lifetime ended before they were started.
     fn expire_queue(&mut self, now: Instant) {
-        let placeholders = self.queue.expire(now);
-        if placeholders.is_empty() {
-            return;
-        }
-        for placeholder in placeholders {
-            self.outstanding.abandon_message(placeholder.message);
-            self.outstanding.insert_abandoned(now, placeholder);
-            self.stats.abandoned += 1;
-        }
-        self.forward_tsn_due = true;
+        self.queue.expire(now);
     }
 
     /// The outstanding data abandoned these messages: what is left of them in the queue goes,

@@ -68,6 +68,11 @@ impl OutgoingStream {
         self.front.is_some()
     }
 
+    /// The front message, when it has given fragments already.
+    pub(super) fn started_message(&self) -> Option<MessageId> {
+        self.front.and(self.messages.front()).map(|message| message.id)
+    }
+
     /// Whether the stream is being reset: it takes no new message.
     pub(super) fn is_resetting(&self) -> bool {
         self.resetting

@@ -33,6 +33,10 @@ enum State {
     Acked,
     /// Given up (RFC 3758): skipped by the next FORWARD-TSN.
     Abandoned,
+    /// Given up while in flight: skipped by the next FORWARD-TSN, and still counted in flight
+    /// until acknowledged or found lost, since it still takes its share of the path (else each
+    /// abandonment would open the congestion window).
+    AbandonedInFlight,
 }
 
 /// One chunk sent and not cumulatively acknowledged.
@@ -62,8 +66,9 @@ pub(super) struct SackOutcome {
     pub(super) acked_bytes: usize,
     /// An RTT measured from a newly acknowledged chunk sent only once (Karn's rule).
     pub(super) rtt: Option<Duration>,
-    /// Whether chunks were newly marked for fast retransmission.
-    pub(super) fast_retransmit: bool,
+    /// Whether chunks in flight were found lost and marked for fast retransmission: a congestion
+    /// signal (chunks found lost and abandoned are not one, see `on_sack`).
+    pub(super) loss: bool,
     /// Messages abandoned by this SACK's processing (a chunk that was to be retransmitted had
     /// spent its retransmissions or lifetime): their unsent rest is dropped from the send queue.
     pub(super) abandoned: Vec<(StreamId, MessageId)>,
@@ -222,7 +227,12 @@ impl OutstandingData {
         for &(start, end) in gaps {
             for tsn in start.max(self.cumulative + 1)..=end {
                 let index = (tsn - self.cumulative - 1) as usize;
-                let Some(item) = self.items.get(index) else { break };
+                let Some(item) = self.items.get_mut(index) else { break };
+                if item.state == State::AbandonedInFlight {
+                    item.state = State::Abandoned;
+                    self.in_flight -= item.fragment.encoded_len();
+                    continue;
+                }
                 let (state, len, transmissions, sent_at, order) =
                     (item.state, item.fragment.encoded_len(), item.transmissions, item.sent_at, item.sent_order);
                 latest_acked = latest_acked.max(Some(order));
@@ -251,7 +261,8 @@ impl OutstandingData {
             let reported = (highest_in_sack - self.cumulative) as usize;
             for index in 0..reported.min(self.items.len()) {
                 let Some(item) = self.items.get_mut(index) else { break };
-                if item.state != State::InFlight || item.sent_order >= miss_before {
+                let abandoned = item.state == State::AbandonedInFlight;
+                if !(item.state == State::InFlight || abandoned) || item.sent_order >= miss_before {
                     continue;
                 }
                 item.misses = item.misses.saturating_add(1);
@@ -259,12 +270,19 @@ impl OutstandingData {
                     (Some(window), Some(delivered)) => item.sent_at + window <= delivered,
                     _ => false,
                 };
-                if item.misses >= MISSES_FOR_FAST_RETRANSMIT || overtaken {
-                    if let Some(abandoned) = self.mark_for_retransmission(now, index) {
-                        outcome.abandoned.push(abandoned);
-                    } else {
-                        outcome.fast_retransmit = true;
-                    }
+                if item.misses < MISSES_FOR_FAST_RETRANSMIT && !overtaken {
+                    continue;
+                }
+                // Only a loss that costs a retransmission is a congestion signal: a chunk given up
+                // adds nothing to the path, and an unreliable stream should lose what the network
+                // loses, not wait behind a shrunken window (issue 20's seconds-late messages).
+                if abandoned {
+                    item.state = State::Abandoned;
+                    self.in_flight -= item.fragment.encoded_len();
+                } else if let Some(abandoned) = self.mark_for_retransmission(now, index) {
+                    outcome.abandoned.push(abandoned);
+                } else {
+                    outcome.loss = true;
                 }
             }
         }
@@ -277,27 +295,38 @@ impl OutstandingData {
         match state {
             State::InFlight => self.in_flight -= len,
             State::ToRetransmit => self.to_retransmit -= 1,
+            State::AbandonedInFlight => {
+                self.in_flight -= len;
+                return false;
+            }
             State::Acked | State::Abandoned => return false,
         }
         outcome.acked_bytes += len;
         true
     }
 
-    /// Marks the in-flight chunk at `index` for retransmission, or abandons its message when it
-    /// may not be sent again; returns the abandoned message.
+    /// Takes the in-flight chunk at `index` out of flight (lost) and marks it for
+    /// retransmission, or abandons its message when it may not be sent again; returns the
+    /// abandoned message.
     fn mark_for_retransmission(&mut self, now: Instant, index: usize) -> Option<(StreamId, MessageId)> {
         let item = self.items.get_mut(index)?;
+        if item.state == State::AbandonedInFlight {
+            item.state = State::Abandoned;
+            self.in_flight -= item.fragment.encoded_len();
+            return None;
+        }
         if item.state != State::InFlight {
             return None;
         }
+        self.in_flight -= item.fragment.encoded_len();
+        item.misses = 0;
         if !item.fragment.may_transmit(now, item.transmissions) {
+            item.state = State::Abandoned;
             let message = (item.fragment.stream, item.fragment.message);
             self.abandon_around(index);
             return Some(message);
         }
         item.state = State::ToRetransmit;
-        item.misses = 0;
-        self.in_flight -= item.fragment.encoded_len();
         self.to_retransmit += 1;
         None
     }
@@ -341,17 +370,17 @@ impl OutstandingData {
     fn abandon_around(&mut self, index: usize) {
         let Some(message) = self.items.get(index).map(|item| item.fragment.message) else { return };
         let first = self.items.range(..index).rposition(|item| item.fragment.message != message).map_or(0, |i| i + 1);
-        let mut in_flight = self.in_flight;
         let mut to_retransmit = self.to_retransmit;
         for item in self.items.range_mut(first..).take_while(|item| item.fragment.message == message) {
-            match item.state {
-                State::InFlight => in_flight -= item.fragment.encoded_len(),
-                State::ToRetransmit => to_retransmit -= 1,
-                State::Acked | State::Abandoned => {}
-            }
-            item.state = State::Abandoned;
+            item.state = match item.state {
+                State::InFlight | State::AbandonedInFlight => State::AbandonedInFlight,
+                State::ToRetransmit => {
+                    to_retransmit -= 1;
+                    State::Abandoned
+                }
+                State::Acked | State::Abandoned => State::Abandoned,
+            };
         }
-        self.in_flight = in_flight;
         self.to_retransmit = to_retransmit;
     }
 
@@ -365,7 +394,7 @@ impl OutstandingData {
         for item in &self.items {
             match item.state {
                 State::Acked => {}
-                State::Abandoned => {
+                State::Abandoned | State::AbandonedInFlight => {
                     let fragment = &item.fragment;
                     if !fragment.unordered {
                         if !skipped.contains_key(&fragment.stream) && skipped.len() >= MAX_FORWARD_TSN_STREAMS {
@@ -454,7 +483,7 @@ mod tests {
         let mut data = sent(now, 5);
         for (round, end) in [FIRST + 2, FIRST + 3, FIRST + 4].into_iter().enumerate() {
             let outcome = data.on_sack(now, FIRST, &[(FIRST + 2, end)], false, None);
-            assert_eq!(outcome.fast_retransmit, round == 2, "round {round}");
+            assert_eq!(outcome.loss, round == 2, "round {round}");
         }
         assert!(data.has_retransmissions());
         assert_eq!(data.in_flight(), 0);
@@ -486,7 +515,7 @@ mod tests {
         assert_eq!(first_retransmission.tsn, narrow(FIRST));
         // SACKs of TSNs sent before the retransmission say nothing about it.
         for _ in 0..3 {
-            assert!(!data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 3)], true, None).fast_retransmit);
+            assert!(!data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 3)], true, None).loss);
         }
         // Chunks sent after it arrive and it does not: lost again.
         for i in 4..7 {
@@ -494,7 +523,7 @@ mod tests {
         }
         let mut marked = false;
         for end in [FIRST + 4, FIRST + 5, FIRST + 6] {
-            marked |= data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], true, None).fast_retransmit;
+            marked |= data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], true, None).loss;
         }
         assert!(marked);
         let again = data.take_retransmission(now, 1200, false).unwrap();
@@ -600,11 +629,11 @@ mod tests {
         // Sent 2 ms apart: within the reorder window, one miss only.
         let outcome =
             data.on_sack(now + Duration::from_millis(30), FIRST - 1, &[(FIRST + 1, FIRST + 1)], false, window);
-        assert!(!outcome.fast_retransmit);
+        assert!(!outcome.loss);
         // Sent 100 ms apart: lost.
         let outcome =
             data.on_sack(now + Duration::from_millis(130), FIRST - 1, &[(FIRST + 1, FIRST + 2)], false, window);
-        assert!(outcome.fast_retransmit);
+        assert!(outcome.loss);
         assert_eq!(data.take_retransmission(now, 1200, false).map(|c| c.tsn), Some(narrow(FIRST)));
     }
 }

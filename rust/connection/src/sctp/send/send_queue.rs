@@ -123,20 +123,22 @@ impl SendQueue {
         after.or_else(|| self.ready.first()).copied()
     }
 
-    /// Drops every message whose lifetime ended by `now`. Returns the placeholders of those that
-    /// had given fragments already (see [`OutgoingStream::remove`]): their fragments are to be
-    /// abandoned and the placeholders added as abandoned.
-    pub(super) fn expire(&mut self, now: Instant) -> Vec<Fragment> {
-        let mut placeholders = Vec::new();
+    /// Drops every message whose lifetime ended by `now` before it gave any fragment. A started
+    /// message finishes its first transmission: cut short, what was sent of it would be wasted
+    /// (and under congestion, with the oldest message sent first, nearly every message would be
+    /// cut); its chunks are not retransmitted past its lifetime.
+    pub(super) fn expire(&mut self, now: Instant) {
         while let Some(&(at, message, stream)) = self.expiries.first() {
             if at > now {
                 break;
             }
-            placeholders.extend(self.remove(stream, message));
-            // Removed above unless the message was gone (then only its index entry is left).
+            let started = self.streams.get(&stream).and_then(OutgoingStream::started_message) == Some(message);
+            if !started {
+                self.remove(stream, message);
+            }
+            // Removed above unless the message was gone or started (then only its entry is left).
             self.expiries.remove(&(at, message, stream));
         }
-        placeholders
     }
 
     /// Drops the message `message` of `stream` if it is still queued (the outstanding data
@@ -268,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_messages_expire_in_the_queue_and_started_ones_are_reported() {
+    fn stale_messages_expire_in_the_queue_but_a_started_one_finishes() {
         let now = Instant::now();
         let mut queue = SendQueue::new(1 << 20, 1 << 16);
         let lifetime =
@@ -276,18 +278,15 @@ mod tests {
         queue.enqueue(now, 1, 53, bytes(1000), lifetime(50), 0).unwrap();
         queue.enqueue(now, 2, 53, bytes(100), lifetime(100), 0).unwrap();
         queue.enqueue(now, 2, 53, bytes(100), RELIABLE, 0).unwrap();
-        let first = queue.produce(400, 64).unwrap();
+        queue.produce(400, 64).unwrap();
         assert_eq!(queue.next_expiry(), Some(now + Duration::from_millis(50)));
-        assert!(queue.expire(now + Duration::from_millis(49)).is_empty());
-        let expired = queue.expire(now + Duration::from_millis(50));
-        assert_eq!(expired.iter().map(|placeholder| placeholder.message).collect::<Vec<_>>(), [first.message]);
-        assert_eq!(queue.buffered_amount(1), 0);
-        let expired = queue.expire(now + Duration::from_millis(100));
-        assert!(expired.is_empty(), "an unsent message expires silently");
-        assert_eq!(queue.total_buffered(), 100);
-        let last = queue.produce(400, 64).unwrap();
-        assert!(last.beginning && last.ending && last.stream == 2 && last.expires_at.is_none());
+        queue.expire(now + Duration::from_millis(50));
+        assert_eq!(queue.buffered_amount(1), 600, "the started message stays");
+        queue.expire(now + Duration::from_millis(100));
+        assert_eq!(queue.buffered_amount(2), 100, "the unsent one expired");
         assert_eq!(queue.next_expiry(), None);
+        let rest: Vec<_> = std::iter::from_fn(|| queue.produce(400, 64)).map(|f| (f.stream, f.ending)).collect();
+        assert_eq!(rest, [(1, false), (1, true), (2, true)]);
     }
 
     #[test]

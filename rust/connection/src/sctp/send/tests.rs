@@ -339,7 +339,7 @@ fn an_abandoned_message_goes_whole_even_its_unsent_fragments() {
 }
 
 #[test]
-fn stale_messages_expire_in_the_queue_and_a_started_one_is_skipped() {
+fn stale_messages_expire_in_the_queue_but_a_started_one_finishes() {
     let now = Instant::now();
     let mut side = side();
     let lifetime = SendOptions { ordered: false, reliability: Reliability::MaxLifetime(ms(100)) };
@@ -348,26 +348,41 @@ fn stale_messages_expire_in_the_queue_and_a_started_one_is_skipped() {
     assert_eq!(drain(&mut side, now).len(), 11, "eleven chunks fill the window");
     assert_eq!(side.deadline(), Some(now + ms(100)), "the expiry comes before T3-rtx");
     side.handle_timeout(now + ms(100));
-    assert_eq!((side.buffered_amount(1), side.buffered_amount(2)), (0, 0));
-    let forward = side.poll_forward_tsn(now + ms(100)).unwrap();
-    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1011, vec![]), "past the placeholder");
-    assert_eq!(side.in_flight(), 0);
+    assert_eq!((side.buffered_amount(1), side.buffered_amount(2)), (30_000 - 11 * 1172, 0));
+    assert_eq!(side.poll_forward_tsn(now + ms(100)), None);
+    side.on_sack(now + ms(110), &sack(1010, &[]));
+    let rest = drain(&mut side, now + ms(110));
+    assert_eq!(rest.len(), 12, "as the window allows");
+    assert!(rest.iter().all(|c| c.stream == 1 && !c.beginning));
 }
 
 #[test]
-fn a_started_message_expiring_after_its_sent_part_was_acknowledged_is_still_skipped() {
+fn a_message_lost_past_its_lifetime_is_abandoned_and_skipped_even_after_a_part_was_acknowledged() {
     let now = Instant::now();
     let mut side = side();
     let lifetime = SendOptions { ordered: true, reliability: Reliability::MaxLifetime(ms(100)) };
     side.send(now, 6, 53, Bytes::from(vec![0; 100_000]), lifetime).unwrap();
     assert_eq!(drain(&mut side, now).len(), 11);
     side.on_sack(now + ms(50), &sack(1010, &[]));
-    assert_eq!(side.deadline(), Some(now + ms(100)));
-    side.handle_timeout(now + ms(100));
-    let forward = side.poll_forward_tsn(now + ms(100)).unwrap();
-    assert_eq!((forward.new_cumulative_tsn, forward.skipped), (1011, vec![(6, 0)]), "the peer drops the first part");
-    side.on_sack(now + ms(150), &sack(1011, &[]));
-    assert_eq!(side.deadline(), None);
+    let mut last_sent = drain(&mut side, now + ms(50)).last().unwrap().tsn;
+    // Everything sent from now on is lost: the tail probe (new data) and the T3-rtx timer find
+    // the lifetime over.
+    while side.stats().timeouts == 0 {
+        let at = side.deadline().unwrap();
+        side.handle_timeout(at);
+        if let Some(chunk) = drain(&mut side, at).last() {
+            last_sent = last_sent.max(chunk.tsn);
+        }
+    }
+    let t3 = side.deadline().unwrap();
+    assert!(drain(&mut side, t3).is_empty(), "nothing is retransmitted past the lifetime");
+    assert_eq!(side.buffered_amount(6), 0, "the unsent rest is dropped");
+    let forward = side.poll_forward_tsn(t3).unwrap();
+    assert_eq!(
+        (forward.new_cumulative_tsn, forward.skipped),
+        (last_sent + 1, vec![(6, 0)]),
+        "past the placeholder of the message's end: the peer drops the part it has"
+    );
 }
 
 #[test]
