@@ -78,3 +78,19 @@ pub enum ChannelError {
     #[error("DCEP message of unknown type {0:#04x}")]
     UnknownDcepType(u8),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_channel_and_the_bound() {
+        assert_eq!(ChannelError::UnknownChannel(ChannelId(7)).to_string(), "no data channel has id 7");
+        assert_eq!(ChannelError::NotOpen(ChannelId(2)).to_string(), "data channel 2 is not open");
+        assert_eq!(
+            ChannelError::MessageTooLarge { len: 70_000, max: 65_536 }.to_string(),
+            "the message is 70000 bytes long; the other side takes at most 65536"
+        );
+        assert_eq!(ChannelError::UnknownDcepType(4).to_string(), "DCEP message of unknown type 0x04");
+    }
+}
