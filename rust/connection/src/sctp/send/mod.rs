@@ -30,6 +30,12 @@ use serial::{narrow, widen, widen_initial, WideTsn};
 /// 1200-byte packet holds fewer than 300).
 const MAX_GAP_BLOCKS: usize = 1024;
 
+/// The most chunks outstanding (sent and not cumulatively acknowledged, gap-acknowledged ones
+/// included); new data waits past it. Bounds the bookkeeping whatever the peer's SACKs say (one
+/// that gap-acknowledges everything but the first TSN never lets the cumulative TSN move), and
+/// stays well within what a SACK's 16-bit gap offsets can describe.
+const MAX_OUTSTANDING_CHUNKS: usize = 16_384;
+
 /// The least payload worth cutting a message's fragment to when a packet has little room left:
 /// a smaller piece waits for the next packet.
 const MIN_FRAGMENT: usize = 256;
@@ -183,7 +189,7 @@ impl SendSide {
         // New data: within the congestion window, and the peer's window unless nothing is in
         // flight (the zero window probe, RFC 9260 §6.1 rule A).
         let peer_window_open = self.peer_rwnd > 0 || in_flight == 0;
-        if !(self.probe_due || (cwnd_open && peer_window_open)) {
+        if !(self.probe_due || (cwnd_open && peer_window_open)) || self.outstanding.len() >= MAX_OUTSTANDING_CHUNKS {
             return None;
         }
         let max_payload = self.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);

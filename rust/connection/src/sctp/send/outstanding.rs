@@ -117,6 +117,11 @@ impl OutstandingData {
         self.in_flight
     }
 
+    /// How many chunks are not cumulatively acknowledged yet.
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
     /// Whether any chunk is not cumulatively acknowledged yet (abandoned ones included: they wait
     /// for the FORWARD-TSN to be acknowledged).
     pub(super) fn is_empty(&self) -> bool {

@@ -448,3 +448,29 @@ fn an_outgoing_reset_drains_then_restarts_ssns_and_names_the_last_tsn() {
     send_messages(&mut side, now, 1, 100, RELIABLE);
     assert_eq!(drain(&mut side, now)[0].ssn, 0);
 }
+
+#[test]
+fn a_peer_that_never_moves_its_cumulative_tsn_cannot_grow_the_outstanding_data_without_bound() {
+    let now = Instant::now();
+    let mut side = side();
+    let mut at = now;
+    let mut highest = INITIAL_TSN - 1;
+    for _ in 0..2000 {
+        while side.total_buffered() < 100_000 {
+            if side.send(at, 1, 53, Bytes::from_static(b"tiny"), UNRELIABLE).is_err() {
+                break;
+            }
+        }
+        for chunk in drain(&mut side, at) {
+            highest = highest.max(chunk.tsn);
+        }
+        at += ms(10);
+        // Everything but the first TSN, always.
+        let span = (highest - INITIAL_TSN).min(u32::from(u16::MAX)) as u16;
+        if span > 0 {
+            side.on_sack(at, &sack(INITIAL_TSN - 1, &[(2, span + 1)]));
+        }
+    }
+    assert!(highest - INITIAL_TSN > 16_000, "the window was not what held it back");
+    assert!(highest - INITIAL_TSN < 16_384 + 2, "sent up to TSN {highest}");
+}
