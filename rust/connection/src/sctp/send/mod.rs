@@ -4,6 +4,27 @@
 //!
 //! Sans-IO: the association hands in SACKs and the time, and takes DATA and FORWARD-TSN chunks
 //! to bundle, and the next deadline.
+//!
+//! - [`send_queue`] (with [`outgoing_stream`]): messages per stream, bounded in bytes with what
+//!   is outstanding (`max_send_buffer`), taken round robin one message at a time, expired in
+//!   place when their lifetime ends before they start; cut into [`fragment`]s as chunks are
+//!   taken.
+//! - [`outstanding`]: TSNs, bytes in flight, what SACKs said of each chunk, what to retransmit,
+//!   what was abandoned and the FORWARD-TSN that skips it.
+//! - [`rto`]: the retransmission timeout (RFC 9260 §6.3.1); [`congestion`]: the window (§7.2).
+//!
+//! Where it goes past RFC 9260 for game speed, each a documented choice:
+//! - A chunk is reported missing only by SACKs of chunks sent after it (ordered by
+//!   transmission, not TSN), so a retransmission lost again is fast-retransmitted again during
+//!   recovery; and one overtaken by a chunk sent a reorder window (SRTT/4) later is lost at once
+//!   (RACK, RFC 8985), so sparse traffic does not wait for three more packets.
+//! - A tail-loss probe (RFC 8985 §7) after about two SRTTs of silence.
+//! - The I bit (RFC 7053) on the last chunk before the queue runs dry.
+//! - Only losses that cost a retransmission shrink the congestion window: a chunk given up
+//!   (RFC 3758) adds nothing to the path; an unreliable stream loses what the network loses
+//!   instead of queueing behind a shrunken window. Abandoned chunks still count in flight until
+//!   acknowledged or found lost.
+//! - T3-rtx backs off to at most 3 s (dcSCTP's cap in WebRTC).
 
 mod congestion;
 mod fragment;
@@ -251,6 +272,9 @@ impl SendSide {
             flight_before,
             self.outstanding.in_flight(),
         );
+        // One packet of the fast retransmissions goes whatever the window (RFC 9260 §7.2.4 rule
+        // 3), right after this SACK.
+        self.fast_retransmit_allowance = 0;
         if outcome.loss {
             self.stats.fast_retransmits += 1;
             self.congestion.on_fast_retransmit(self.outstanding.next_tsn() - 1);
