@@ -389,16 +389,15 @@ impl OutstandingData {
         self.to_retransmit = to_retransmit;
     }
 
-    /// The FORWARD-TSN that skips the abandoned chunks at the front (RFC 3758 §3.5 C1-C2): its
-    /// new cumulative TSN is the Advanced.Peer.Ack.Point. None when no abandoned chunk is next
-    /// after the cumulative TSN ack point.
+    /// The FORWARD-TSN that skips the run of abandoned chunks right after the cumulative TSN ack
+    /// point (RFC 3758 §3.5 C1-C2): its new cumulative TSN is the Advanced.Peer.Ack.Point. None
+    /// when the chunk next after the cumulative TSN ack point is not abandoned.
     pub(super) fn forward_tsn(&self) -> Option<ForwardTsn> {
         let mut advanced = self.cumulative;
         let mut skipped: BTreeMap<StreamId, u16> = BTreeMap::new();
         let mut any_abandoned = false;
         for item in &self.items {
             match item.state {
-                State::Acked => {}
                 State::Abandoned | State::AbandonedInFlight => {
                     let fragment = &item.fragment;
                     if !fragment.unordered {
@@ -409,7 +408,10 @@ impl OutstandingData {
                     }
                     any_abandoned = true;
                 }
-                State::InFlight | State::ToRetransmit => break,
+                // Only abandoned chunks are skipped (RFC 3758 §3.5 C2): a gap-acknowledged one may
+                // be a message's first part whose rest is still on its way, and the receiver
+                // drops the fragments a FORWARD-TSN passes.
+                State::Acked | State::InFlight | State::ToRetransmit => break,
             }
             advanced += 1;
         }
@@ -640,5 +642,26 @@ mod tests {
             data.on_sack(now + Duration::from_millis(130), FIRST - 1, &[(FIRST + 1, FIRST + 2)], false, window);
         assert!(outcome.loss);
         assert_eq!(data.take_retransmission(now, 1200, false).map(|c| c.tsn), Some(narrow(FIRST)));
+    }
+
+    #[test]
+    fn forward_tsn_stops_at_a_gap_acknowledged_chunk_whose_message_may_be_unfinished() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        let mut unreliable = fragment(0, 2, 0, 100);
+        unreliable.unordered = true;
+        unreliable.max_retransmits = Some(0);
+        data.insert(now, unreliable, false);
+        let mut first = fragment(1, 1, 0, 100);
+        first.ending = false;
+        let mut last = fragment(1, 1, 0, 100);
+        last.beginning = false;
+        data.insert(now, first, false);
+        data.insert(now, last, false);
+        // The first part of message 1 arrived, its last part is in flight; chunk 0 is lost.
+        data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 1)], false, None);
+        data.mark_all_for_retransmission(now);
+        let forward = data.forward_tsn().unwrap();
+        assert_eq!(forward.new_cumulative_tsn, narrow(FIRST), "not past the acknowledged first part");
     }
 }
