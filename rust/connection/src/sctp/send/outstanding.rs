@@ -389,14 +389,19 @@ impl OutstandingData {
         self.to_retransmit = to_retransmit;
     }
 
-    /// The FORWARD-TSN that skips the run of abandoned chunks right after the cumulative TSN ack
-    /// point (RFC 3758 §3.5 C1-C2): its new cumulative TSN is the Advanced.Peer.Ack.Point. None
-    /// when the chunk next after the cumulative TSN ack point is not abandoned.
+    /// The FORWARD-TSN that skips the abandoned chunks after the cumulative TSN ack point (RFC
+    /// 3758 §3.5 C1-C2): its new cumulative TSN is the Advanced.Peer.Ack.Point. It also passes
+    /// gap-acknowledged messages the peer has whole (every fragment acknowledged, the last one
+    /// included), so that one FORWARD-TSN skips every hole in a stream of unreliable messages
+    /// instead of one per round trip; never a gap-acknowledged part of a message whose rest is on
+    /// its way, since the receiver drops the fragments a FORWARD-TSN passes. None when the chunk
+    /// next after the cumulative TSN ack point is neither.
     pub(super) fn forward_tsn(&self) -> Option<ForwardTsn> {
-        let mut advanced = self.cumulative;
         let mut skipped: BTreeMap<StreamId, u16> = BTreeMap::new();
-        let mut any_abandoned = false;
-        for item in &self.items {
+        // Chunks passed so far, and up to the last abandoned one.
+        let mut index = 0;
+        let mut through_abandoned = 0;
+        while let Some(item) = self.items.get(index) {
             match item.state {
                 State::Abandoned | State::AbandonedInFlight => {
                     let fragment = &item.fragment;
@@ -406,17 +411,32 @@ impl OutstandingData {
                         }
                         skipped.insert(fragment.stream, fragment.ssn);
                     }
-                    any_abandoned = true;
+                    index += 1;
+                    through_abandoned = index;
                 }
-                // Only abandoned chunks are skipped (RFC 3758 §3.5 C2): a gap-acknowledged one may
-                // be a message's first part whose rest is still on its way, and the receiver
-                // drops the fragments a FORWARD-TSN passes.
-                State::Acked | State::InFlight | State::ToRetransmit => break,
+                State::Acked => {
+                    let message = item.fragment.message;
+                    let run = self.items.range(index..).take_while(|item| item.fragment.message == message);
+                    let (mut len, mut whole) = (0, false);
+                    for item in run {
+                        if item.state != State::Acked {
+                            break;
+                        }
+                        len += 1;
+                        whole = item.fragment.ending;
+                    }
+                    if !whole {
+                        break;
+                    }
+                    index += len;
+                }
+                State::InFlight | State::ToRetransmit => break,
             }
-            advanced += 1;
         }
-        (any_abandoned && advanced > self.cumulative)
-            .then(|| ForwardTsn { new_cumulative_tsn: narrow(advanced), skipped: skipped.into_iter().collect() })
+        (through_abandoned > 0).then(|| ForwardTsn {
+            new_cumulative_tsn: narrow(self.cumulative + through_abandoned as WideTsn),
+            skipped: skipped.into_iter().collect(),
+        })
     }
 
     /// Whether what is in flight fits one packet of `mtu` bytes (its SACK may be delayed).
@@ -642,6 +662,31 @@ mod tests {
             data.on_sack(now + Duration::from_millis(130), FIRST - 1, &[(FIRST + 1, FIRST + 2)], false, window);
         assert!(outcome.loss);
         assert_eq!(data.take_retransmission(now, 1200, false).map(|c| c.tsn), Some(narrow(FIRST)));
+    }
+
+    #[test]
+    fn forward_tsn_passes_whole_acknowledged_messages_between_abandoned_ones() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        for message in 0..5 {
+            let mut chunk = fragment(message, 2, 0, 100);
+            chunk.unordered = true;
+            chunk.max_retransmits = Some(0);
+            data.insert(now, chunk, false);
+        }
+        // 0, 2 and 4 lost; 1 and 3 arrived.
+        data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 1), (FIRST + 3, FIRST + 3)], false, None);
+        data.mark_all_for_retransmission(now);
+        assert_eq!(data.forward_tsn().unwrap().new_cumulative_tsn, narrow(FIRST + 4), "all holes in one");
+        // Nothing abandoned past the last acknowledged message: the FORWARD-TSN ends before it.
+        let mut data = OutstandingData::new(FIRST);
+        let mut lost = fragment(0, 2, 0, 100);
+        lost.max_retransmits = Some(0);
+        data.insert(now, lost, false);
+        data.insert(now, fragment(1, 2, 1, 100), false);
+        data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 1)], false, None);
+        data.mark_all_for_retransmission(now);
+        assert_eq!(data.forward_tsn().unwrap().new_cumulative_tsn, narrow(FIRST));
     }
 
     #[test]
