@@ -130,6 +130,8 @@ pub(crate) struct SendSide {
     fast_retransmit_allowance: usize,
     /// A FORWARD-TSN is to be sent.
     forward_tsn_due: bool,
+    /// The new cumulative TSN of the last FORWARD-TSN sent, and when.
+    forward_tsn_sent: Option<(Tsn, Instant)>,
 }
 
 impl SendSide {
@@ -154,6 +156,7 @@ impl SendSide {
             probe_due: false,
             fast_retransmit_allowance: 0,
             forward_tsn_due: false,
+            forward_tsn_sent: None,
         }
     }
 
@@ -300,9 +303,14 @@ impl SendSide {
         self.arm_tail_probe(now);
         self.probe_due = false;
         // RFC 3758 §3.5 C3: while the Advanced.Peer.Ack.Point is past the peer's cumulative TSN,
-        // a FORWARD-TSN goes (again).
-        if self.outstanding.forward_tsn().is_some() {
-            self.forward_tsn_due = true;
+        // a FORWARD-TSN goes: when the point moved, or again when this SACK left the peer time
+        // to act on the last one (not on every SACK: those sent before it arrived say nothing).
+        if let Some(forward) = self.outstanding.forward_tsn() {
+            let srtt = self.rto.srtt().unwrap_or(self.rto.rto());
+            let answer_time = srtt + (srtt / 4).max(MIN_REORDER_WINDOW);
+            self.forward_tsn_due |= self
+                .forward_tsn_sent
+                .is_none_or(|(tsn, sent_at)| tsn != forward.new_cumulative_tsn || now >= sent_at + answer_time);
         }
     }
 
@@ -313,7 +321,9 @@ impl SendSide {
             return None;
         }
         self.forward_tsn_due = false;
-        self.outstanding.forward_tsn()
+        let forward = self.outstanding.forward_tsn()?;
+        self.forward_tsn_sent = Some((forward.new_cumulative_tsn, now));
+        Some(forward)
     }
 
     /// When [`Self::handle_timeout`] is next due: the T3-rtx timer, the tail-loss probe or a

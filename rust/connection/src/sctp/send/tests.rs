@@ -302,17 +302,21 @@ fn an_unreliable_message_lost_is_abandoned_and_skipped_by_forward_tsn_without_st
     assert_eq!(forward.new_cumulative_tsn, 1001, "only abandoned chunks are skipped");
     assert_eq!(forward.skipped, [(1, 1)]);
     assert_eq!(side.poll_forward_tsn(now + ms(30)), None, "once per SACK");
-    // The peer's SACK does not reach the new cumulative TSN (FORWARD-TSN lost): again.
-    side.on_sack(now + ms(60), &sack(1000, &[(2, 4)]));
-    assert!(side.poll_forward_tsn(now + ms(60)).is_some());
+    // A SACK sent before the FORWARD-TSN could arrive says nothing of it: no repeat.
+    side.on_sack(now + ms(50), &sack(1000, &[(2, 4)]));
+    assert_eq!(side.poll_forward_tsn(now + ms(50)), None);
+    // One a round trip later still does not reach the new cumulative TSN (FORWARD-TSN lost):
+    // again.
+    side.on_sack(now + ms(70), &sack(1000, &[(2, 4)]));
+    assert!(side.poll_forward_tsn(now + ms(70)).is_some());
     // No SACK at all: the T3-rtx timer sends it again, without touching the window.
     let cwnd = side.cwnd();
     let t3 = side.deadline().unwrap();
     side.handle_timeout(t3);
     assert_eq!(side.poll_forward_tsn(t3).map(|f| f.new_cumulative_tsn), Some(1001));
     assert_eq!(side.cwnd(), cwnd, "nothing was in flight: no congestion");
-    side.on_sack(now + ms(90), &sack(1004, &[]));
-    assert_eq!(side.poll_forward_tsn(now + ms(90)), None);
+    side.on_sack(t3 + ms(30), &sack(1004, &[]));
+    assert_eq!(side.poll_forward_tsn(t3 + ms(30)), None);
     assert_eq!(side.deadline(), None);
 }
 
