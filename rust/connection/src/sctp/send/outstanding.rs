@@ -220,7 +220,11 @@ impl OutstandingData {
             self.cumulative += 1;
             self.held -= item.fragment.payload.len();
             outcome.cumulative_advanced = true;
-            latest_acked = latest_acked.max(Some(item.sent_order));
+            // An abandoned chunk passed by a FORWARD-TSN says nothing of what arrived (a
+            // placeholder was never even sent).
+            if item.state != State::Abandoned {
+                latest_acked = latest_acked.max(Some(item.sent_order));
+            }
             if self.count_acked(item.state, item.fragment.encoded_len(), &mut outcome) {
                 latest_newly_acked = latest_newly_acked.max(Some(item.sent_order));
                 delivered_sent_at = delivered_sent_at.max(Some(item.sent_at));
@@ -240,7 +244,9 @@ impl OutstandingData {
                 }
                 let (state, len, transmissions, sent_at, order) =
                     (item.state, item.fragment.encoded_len(), item.transmissions, item.sent_at, item.sent_order);
-                latest_acked = latest_acked.max(Some(order));
+                if state != State::Abandoned {
+                    latest_acked = latest_acked.max(Some(order));
+                }
                 if self.count_acked(state, len, &mut outcome) {
                     if let Some(item) = self.items.get_mut(index) {
                         item.state = State::Acked;
