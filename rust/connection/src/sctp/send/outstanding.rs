@@ -117,6 +117,20 @@ impl OutstandingData {
         self.in_flight
     }
 
+    /// Checks the running totals against the chunks (tests only).
+    #[cfg(test)]
+    pub(super) fn assert_consistent(&self) {
+        let in_flight: usize = self
+            .items
+            .iter()
+            .filter(|item| matches!(item.state, State::InFlight | State::AbandonedInFlight))
+            .map(|item| item.fragment.encoded_len())
+            .sum();
+        let to_retransmit = self.items.iter().filter(|item| item.state == State::ToRetransmit).count();
+        let held: usize = self.items.iter().map(|item| item.fragment.payload.len()).sum();
+        assert_eq!((self.in_flight, self.to_retransmit, self.held), (in_flight, to_retransmit, held));
+    }
+
     /// How many chunks are not cumulatively acknowledged yet.
     pub(super) fn len(&self) -> usize {
         self.items.len()

@@ -478,3 +478,94 @@ fn a_peer_that_never_moves_its_cumulative_tsn_cannot_grow_the_outstanding_data_w
     assert!(highest - INITIAL_TSN > 16_000, "the window was not what held it back");
     assert!(highest - INITIAL_TSN < 16_384 + 2, "sent up to TSN {highest}");
 }
+
+/// A small deterministic generator for the randomized test (xorshift64*).
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn random_sends_sacks_and_timeouts_keep_the_bookkeeping_consistent() {
+    let options = [
+        RELIABLE,
+        UNRELIABLE,
+        SendOptions { ordered: false, reliability: Reliability::MaxRetransmits(2) },
+        SendOptions { ordered: true, reliability: Reliability::MaxLifetime(ms(150)) },
+    ];
+    for seed in 1..=20u64 {
+        let mut random = Random(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let now = Instant::now();
+        let mut at = now;
+        let mut side = side();
+        let mut highest_sent: Option<u32> = None;
+        let mut last_cumulative = INITIAL_TSN - 1;
+        for _ in 0..3000 {
+            match random.below(10) {
+                0..=2 => {
+                    let len = 1 + random.below(4000) as usize;
+                    let stream = random.below(4) as u16;
+                    let _ = side.send(at, stream, 53, Bytes::from(vec![0; len]), options[random.below(4) as usize]);
+                }
+                3..=4 => {
+                    let room = random.below(1300) as usize;
+                    while let Some(chunk) = side.poll_data(at, room) {
+                        highest_sent = Some(highest_sent.map_or(chunk.tsn, |h| h.max(chunk.tsn)));
+                    }
+                    let _ = side.poll_forward_tsn(at);
+                }
+                5..=7 => {
+                    // A SACK: mostly plausible, sometimes hostile.
+                    let span = highest_sent.map_or(0, |h| h.wrapping_sub(last_cumulative)) as u64;
+                    let cumulative = if random.below(8) == 0 {
+                        random.next() as u32
+                    } else {
+                        last_cumulative.wrapping_add(random.below(span + 1) as u32)
+                    };
+                    let mut gaps = Vec::new();
+                    let mut offset = 1u64;
+                    for _ in 0..random.below(6) {
+                        let start = offset + random.below(4);
+                        let end = start + random.below(4);
+                        if end > u64::from(u16::MAX) {
+                            break;
+                        }
+                        gaps.push((start as u16, end as u16));
+                        offset = end + 2;
+                    }
+                    if random.below(10) == 0 {
+                        gaps.reverse();
+                    }
+                    let mut sack = sack(cumulative, &gaps);
+                    sack.a_rwnd = if random.below(10) == 0 { 0 } else { random.next() as u32 };
+                    side.on_sack(at, &sack);
+                    let widened = cumulative.wrapping_sub(last_cumulative);
+                    if widened < (1 << 31) && highest_sent.is_some_and(|h| h.wrapping_sub(cumulative) < (1 << 31)) {
+                        last_cumulative = cumulative;
+                    }
+                }
+                _ => {
+                    at += ms(random.below(300));
+                    if side.deadline().is_some_and(|deadline| deadline <= at) {
+                        side.handle_timeout(at);
+                    }
+                }
+            }
+            side.outstanding.assert_consistent();
+            assert!(side.in_flight() <= super::congestion::MAX_CWND + 2 * 1200);
+        }
+        let stats = side.stats();
+        assert!(stats.chunks_sent > 100 && stats.retransmissions > 0, "seed {seed}: {stats:?}");
+        assert!(side.outstanding.cumulative_tsn() > super::serial::widen_initial(INITIAL_TSN), "SACKs were taken");
+    }
+}
