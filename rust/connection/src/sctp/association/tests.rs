@@ -553,3 +553,30 @@ fn a_reset_of_many_streams_goes_in_requests_that_fit_a_packet() {
     assert_eq!(reset, streams);
     assert!(a.reset_in_flight.is_none() && a.resets_pending.is_empty());
 }
+
+#[test]
+fn data_on_a_stream_past_the_limit_is_acknowledged_and_reported() {
+    let (a, mut b, now) = connected(22);
+    let chunk = DataChunk {
+        tsn: a.local_initial_tsn,
+        stream: 2000,
+        ssn: 0,
+        ppid: 53,
+        unordered: false,
+        beginning: true,
+        ending: true,
+        immediate_sack: true,
+        payload: Bytes::from_static(b"x"),
+    };
+    b.handle_packet(now, &packet(b.local_tag, &[Chunk::Data(chunk)]));
+    let reply = Packet::parse(&b.poll_transmit(now).unwrap()).unwrap();
+    assert!(
+        reply.chunks.contains(&Chunk::Error(vec![ErrorCause::new(code::INVALID_STREAM, &[0x07, 0xD0, 0, 0][..])])),
+        "{reply:?}"
+    );
+    assert!(reply
+        .chunks
+        .iter()
+        .any(|chunk| matches!(chunk, Chunk::Sack(sack) if sack.cumulative_tsn == a.local_initial_tsn)));
+    assert!(events(&mut b).is_empty());
+}
