@@ -250,7 +250,7 @@ impl Association {
         if role == Role::Client {
             association.state = State::CookieWait;
             association.queue_control(0, Chunk::Init(association.our_init(None, Vec::new())));
-            association.handshake_timer.start(now, association.config.rto_initial);
+            association.handshake_timer.start(now, association.config.t1_initial);
         }
         association
     }
@@ -601,7 +601,7 @@ impl Association {
         self.cookie_to_echo = Some(cookie.clone());
         self.control.retain(|outgoing| !matches!(outgoing.chunk, Chunk::Init(_)));
         self.reply(Chunk::CookieEcho(cookie));
-        self.handshake_timer.start(now, self.config.rto_initial);
+        self.handshake_timer.start(now, self.config.t1_initial);
     }
 
     fn on_cookie_echo(&mut self, now: Instant, tag: u32, cookie: &[u8]) {

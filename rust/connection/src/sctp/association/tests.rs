@@ -151,8 +151,8 @@ fn an_unanswered_client_gives_up_after_its_retransmissions() {
     assert_eq!(inits, 1 + config.max_init_retransmits);
     assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::HandshakeTimeout)]);
     assert!(a.poll_transmit(now).is_none(), "no INIT after giving up");
-    // 0.5 + 1 + 2 + 3 × 14 s: backoff capped at 3 s.
-    assert_eq!(now - start, Duration::from_millis(45_500));
+    // 0.25 + 0.5 + 1 + 2 + 3 × 13 s: backoff capped at 3 s.
+    assert_eq!(now - start, Duration::from_millis(42_750));
     assert_eq!(a.poll_timeout(), None);
 }
 
