@@ -580,3 +580,20 @@ fn data_on_a_stream_past_the_limit_is_acknowledged_and_reported() {
         .any(|chunk| matches!(chunk, Chunk::Sack(sack) if sack.cumulative_tsn == a.local_initial_tsn)));
     assert!(events(&mut b).is_empty());
 }
+
+#[test]
+fn a_peer_breaking_the_rules_is_aborted() {
+    let now = Instant::now();
+    let mut rng = StdRng::seed_from_u64(23);
+    let mut a = Association::new(SctpConfig::default(), Role::Client, &mut rng, now);
+    let small = SctpConfig { max_message_size: 1000, ..SctpConfig::default() };
+    let mut b = Association::new(small, Role::Server, &mut rng, now);
+    exchange(&mut a, &mut b, now, &mut never());
+    assert_eq!(events(&mut a), vec![SctpEvent::Connected]);
+    assert_eq!(events(&mut b), vec![SctpEvent::Connected]);
+    let options = SendOptions { ordered: true, reliability: crate::sctp::Reliability::Reliable };
+    a.send(now, 0, 53, Bytes::from(vec![7; 5000]), options).unwrap();
+    exchange(&mut a, &mut b, now, &mut never());
+    assert_eq!(events(&mut b), vec![SctpEvent::Closed(SctpError::RemoteMessageTooLarge { max: 1000 })]);
+    assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::Aborted)]);
+}
