@@ -23,6 +23,9 @@
 //! - DATA on a stream id at or past `max_streams`: acknowledged and dropped (RFC 9260 §6.5; the
 //!   association reports "Invalid Stream Identifier" from `take_invalid_stream`), so no state is
 //!   kept for it;
+//! - incoming stream resets: at most [`stream_reset::MAX_PENDING_RESETS`] wait for their last
+//!   TSN; past it, or while the owner leaves [`reassembly::MAX_HELD_ITEMS`] things unpolled, a
+//!   request is denied;
 //! - a message larger than `max_message_size` or an empty DATA chunk: an error, on which the
 //!   association aborts.
 
