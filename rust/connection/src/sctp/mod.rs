@@ -8,8 +8,6 @@ mod chunks;
 mod config;
 mod error;
 mod messages;
-// Until the association (which drives it) is merged, nothing outside its tests uses the receive side.
-#[allow(dead_code)]
 mod receive;
 mod send;
 mod wire;
