@@ -69,6 +69,8 @@ pub(super) struct SackOutcome {
     /// Whether chunks in flight were found lost and marked for fast retransmission: a congestion
     /// signal (chunks found lost and abandoned are not one, see `on_sack`).
     pub(super) loss: bool,
+    /// The lowest TSN marked for fast retransmission by this SACK.
+    pub(super) first_lost: Option<WideTsn>,
     /// Messages abandoned by this SACK's processing (a chunk that was to be retransmitted had
     /// spent its retransmissions or lifetime): their unsent rest is dropped from the send queue.
     pub(super) abandoned: Vec<(StreamId, MessageId)>,
@@ -308,6 +310,7 @@ impl OutstandingData {
                     outcome.abandoned.push(abandoned);
                 } else {
                     outcome.loss = true;
+                    outcome.first_lost.get_or_insert(self.cumulative + 1 + index as WideTsn);
                 }
             }
         }
