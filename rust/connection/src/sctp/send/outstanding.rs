@@ -88,6 +88,8 @@ pub(super) struct OutstandingData {
     held: usize,
     /// The order the next transmission takes.
     next_order: u64,
+    /// No chunk below this TSN waits for retransmission.
+    retransmit_hint: WideTsn,
 }
 
 impl OutstandingData {
@@ -100,6 +102,7 @@ impl OutstandingData {
             to_retransmit: 0,
             held: 0,
             next_order: 0,
+            retransmit_hint: first_tsn,
         }
     }
 
@@ -131,6 +134,8 @@ impl OutstandingData {
         let to_retransmit = self.items.iter().filter(|item| item.state == State::ToRetransmit).count();
         let held: usize = self.items.iter().map(|item| item.fragment.payload.len()).sum();
         assert_eq!((self.in_flight, self.to_retransmit, self.held), (in_flight, to_retransmit, held));
+        let first_to_retransmit = self.items.iter().position(|item| item.state == State::ToRetransmit);
+        assert!(first_to_retransmit.is_none_or(|index| self.cumulative + 1 + index as WideTsn >= self.retransmit_hint));
     }
 
     /// How many chunks are not cumulatively acknowledged yet.
@@ -193,10 +198,16 @@ impl OutstandingData {
         if self.to_retransmit == 0 {
             return None;
         }
-        let index = self
-            .items
-            .iter()
-            .position(|item| item.state == State::ToRetransmit && item.fragment.encoded_len() <= room)?;
+        // Nothing below the hint waits for retransmission: the scan starts there, so a timeout
+        // that marks thousands of chunks costs no more than one pass to send them all.
+        let start = self.retransmit_hint.saturating_sub(self.cumulative + 1) as usize;
+        let first = start + self.items.range(start..).position(|item| item.state == State::ToRetransmit)?;
+        self.retransmit_hint = self.cumulative + 1 + first as WideTsn;
+        let index = first
+            + self
+                .items
+                .range(first..)
+                .position(|item| item.state == State::ToRetransmit && item.fragment.encoded_len() <= room)?;
         let tsn = self.cumulative + 1 + index as WideTsn;
         let item = self.items.get_mut(index)?;
         item.state = State::InFlight;
@@ -356,6 +367,7 @@ impl OutstandingData {
         }
         item.state = State::ToRetransmit;
         self.to_retransmit += 1;
+        self.retransmit_hint = self.retransmit_hint.min(self.cumulative + 1 + index as WideTsn);
         None
     }
 
