@@ -398,15 +398,9 @@ impl OutstandingData {
         }
     }
 
-    /// Abandons every outstanding chunk of `message` (RFC 3758 §3.5 A3: a message goes whole).
-    pub(super) fn abandon_message(&mut self, message: MessageId) {
-        if let Some(index) = self.items.iter().position(|item| item.fragment.message == message) {
-            self.abandon_around(index);
-        }
-    }
-
-    /// Abandons the message of the chunk at `index`: its chunks are the run of consecutive TSNs
-    /// around it that belong to it (fragments of one message take consecutive TSNs).
+    /// Abandons the message of the chunk at `index` whole (RFC 3758 §3.5 A3): its chunks are the
+    /// run of consecutive TSNs around it that belong to it (fragments of one message take
+    /// consecutive TSNs).
     fn abandon_around(&mut self, index: usize) {
         let Some(message) = self.items.get(index).map(|item| item.fragment.message) else { return };
         let first = self.items.range(..index).rposition(|item| item.fragment.message != message).map_or(0, |i| i + 1);
