@@ -20,8 +20,9 @@
 //!   ([`HARD_LIMIT_FACTOR`]): an honest sender keeps to our window and the bound on things only
 //!   bites with tiny chunks, so this slack is what lets a full buffer drain; a hostile peer
 //!   sending in order gets no more than twice the bounds;
-//! - DATA on a stream id at or past `max_streams`: acknowledged and dropped (RFC 9260 §6.5; its
-//!   "Invalid Stream Identifier" ERROR, a SHOULD, is not sent), so no state is kept for it;
+//! - DATA on a stream id at or past `max_streams`: acknowledged and dropped (RFC 9260 §6.5; the
+//!   association reports "Invalid Stream Identifier" from `take_invalid_stream`), so no state is
+//!   kept for it;
 //! - incoming stream resets: at most [`stream_reset::MAX_PENDING_RESETS`] wait for their last
 //!   TSN; past it, or while the owner leaves [`reassembly::MAX_HELD_ITEMS`] things unpolled, a
 //!   request is denied;
@@ -69,6 +70,8 @@ pub(crate) struct ReceiveSide {
     resets: IncomingResets,
     /// The window the last SACK advertised, to send a window update when it opens again.
     last_advertised_window: u32,
+    /// The last stream id at or past `max_streams` that DATA came on, not yet reported.
+    invalid_stream: Option<StreamId>,
 }
 
 impl ReceiveSide {
@@ -83,6 +86,7 @@ impl ReceiveSide {
             reassembly: Reassembly::new(config.max_message_size),
             resets: IncomingResets::default(),
             last_advertised_window: u32::try_from(config.max_receive_buffer).unwrap_or(u32::MAX),
+            invalid_stream: None,
         }
     }
 
@@ -119,15 +123,21 @@ impl ReceiveSide {
         let had_gaps = self.tracker.has_gaps();
         self.tracker.record(tsn);
         self.sack.on_data(chunk.immediate_sack || had_gaps || self.tracker.has_gaps());
-        // DATA on an invalid stream is acknowledged (recorded above) and dropped (RFC 9260 §6.5).
-        if valid_stream {
-            if self.resets.holds_back(chunk.stream, tsn) {
-                self.resets.hold_back(tsn, chunk);
-            } else {
-                self.reassembly.insert(tsn, chunk)?;
-            }
+        if !valid_stream {
+            self.invalid_stream = Some(chunk.stream);
+        } else if self.resets.holds_back(chunk.stream, tsn) {
+            self.resets.hold_back(tsn, chunk);
+        } else {
+            self.reassembly.insert(tsn, chunk)?;
         }
         self.apply_due_resets()
+    }
+
+    /// A stream id at or past `max_streams` that DATA came on since the last call: the
+    /// association reports it in an ERROR chunk ("Invalid Stream Identifier", RFC 9260 §6.5).
+    /// One at a time, the latest: a peer flooding such DATA gets one ERROR per packet we send.
+    pub(crate) fn take_invalid_stream(&mut self) -> Option<StreamId> {
+        self.invalid_stream.take()
     }
 
     /// Takes a FORWARD-TSN (RFC 3758 §3.6): the cumulative TSN moves to the new one, fragments
@@ -431,6 +441,8 @@ mod tests {
         packet(&mut side, start, vec![whole(1, 16, Some(0), 10), whole(2, u16::MAX, None, 10), whole(3, 15, None, 10)]);
         packet(&mut side, start, vec![]);
         assert_eq!(tsns_delivered(&mut side), vec![3]);
+        assert_eq!(side.take_invalid_stream(), Some(u16::MAX)); // reported in an ERROR chunk
+        assert_eq!(side.take_invalid_stream(), None);
         assert_eq!(side.poll_sack(start + ms(200)).map(|sack| sack.cumulative_tsn), Some(3));
         // FORWARD-TSN naming such a stream is ignored for it.
         let forward = ForwardTsn { new_cumulative_tsn: 5, skipped: vec![(16, 9), (u16::MAX, 1)] };
