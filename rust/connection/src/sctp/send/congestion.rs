@@ -1,10 +1,34 @@
-//! Congestion control (RFC 9260 §7.2): slow start, congestion avoidance, one window reduction
-//! per fast recovery, a window of one MTU after a T3-rtx timeout.
+//! Congestion control (RFC 9260 §7.2) that tells random loss from congestion by delay.
+//!
+//! Slow start, congestion avoidance, a window of one MTU after a T3-rtx timeout, as RFC 9260.
+//! What differs is the response to a fast retransmit: Reno halves the window once per recovery
+//! whatever the cause, and at a game's random loss (10%: a loss every round trip) that holds the
+//! window at 4-6 MTUs, about 140 packets a second on a 35 ms path, where the link carries 2000.
+//! Here, as in TCP Veno, a loss halves the window only when the path shows a standing queue:
+//! our backlog, `cwnd × (RTT − base RTT) / RTT` (see [`QueueDelay`]), is at least
+//! `CONGESTION_BACKLOG_MTUS`. With no queue, the loss is taken as random: it is retransmitted, the
+//! window stays and keeps growing. A bottleneck is still respected: as the window passes what
+//! the path carries, a queue builds, the RTT rises, and the next loss (random or a drop at the
+//! tail of the queue) halves the window as Reno does. Slow start ends when that queue appears
+//! (as HyStart's delay test), not only at the first loss, so it does not overshoot a deep buffer.
+//!
+//! Measured over netsim (1000 × 1 KiB reliable each way, 10% random loss, 15 ms one way + 5 ms
+//! jitter, 20 Mbit/s bottleneck with a 128 KiB queue, 5 seeds): FIGURES.
 
+use std::time::{Duration, Instant};
+
+use super::queue_delay::QueueDelay;
 use super::serial::WideTsn;
 
 /// The congestion window's ceiling: bounds the data in flight whatever the peer advertises.
 pub(super) const MAX_CWND: usize = 4 * 1024 * 1024;
+
+/// Our backlog in the path's queues, in MTUs, from which a loss counts as congestion and slow
+/// start ends (Veno's β of 3 packets).
+const CONGESTION_BACKLOG_MTUS: usize = 3;
+
+/// The least window after a fast-retransmit reduction, in MTUs (RFC 9260 §7.2.3).
+const MIN_REDUCED_CWND_MTUS: usize = 4;
 
 /// The congestion window and what moves it.
 #[derive(Clone, Debug)]
@@ -16,9 +40,18 @@ pub(super) struct CongestionControl {
     /// In fast recovery until the cumulative TSN reaches this (the highest TSN sent when it
     /// began).
     recovery_exit: Option<WideTsn>,
+    /// Whether the current fast recovery cut the window (then the window does not grow until it
+    /// ends); one started by a loss taken as random did not.
+    recovery_reduced: bool,
     /// The window and threshold before the last fast-retransmit reduction, to restore if it
     /// proves spurious.
     before_reduction: Option<(usize, usize)>,
+    /// The queueing delay the RTT samples show.
+    queue_delay: QueueDelay,
+    /// Loss events (fast recoveries begun) that cut the window: congestion.
+    reductions: u64,
+    /// Loss events taken as random: the window stayed.
+    random_losses: u64,
 }
 
 impl CongestionControl {
@@ -32,7 +65,11 @@ impl CongestionControl {
             ssthresh: usize::try_from(peer_a_rwnd).unwrap_or(usize::MAX).max(4 * mtu),
             partial_bytes_acked: 0,
             recovery_exit: None,
+            recovery_reduced: false,
             before_reduction: None,
+            queue_delay: QueueDelay::default(),
+            reductions: 0,
+            random_losses: 0,
         }
     }
 
@@ -52,6 +89,22 @@ impl CongestionControl {
         self.recovery_exit.is_some()
     }
 
+    /// Loss events that cut the window (taken as congestion), and loss events taken as random.
+    pub(super) fn loss_events(&self) -> (u64, u64) {
+        (self.reductions, self.random_losses)
+    }
+
+    /// An RTT sample (Karn's rule: of a chunk sent once) measured at `now`.
+    pub(super) fn on_rtt(&mut self, now: Instant, rtt: Duration) {
+        self.queue_delay.on_sample(now, rtt);
+    }
+
+    /// Whether our backlog in the path's queues shows congestion; true while no RTT was
+    /// measured (then every loss counts, as in Reno).
+    fn queue_is_standing(&self) -> bool {
+        self.queue_delay.backlog(self.cwnd).is_none_or(|backlog| backlog >= CONGESTION_BACKLOG_MTUS * self.mtu)
+    }
+
     /// A SACK moved the cumulative TSN to `cumulative_tsn` (`advanced` when it moved) and newly
     /// acknowledged `acked_bytes`; `flight_before` bytes were in flight when it came,
     /// `flight_after` remain.
@@ -65,12 +118,16 @@ impl CongestionControl {
     ) {
         if self.recovery_exit.is_some_and(|exit| cumulative_tsn >= exit) {
             self.recovery_exit = None;
+            self.recovery_reduced = false;
         }
-        if advanced && !self.in_fast_recovery() {
+        if advanced && !self.recovery_reduced {
             // "Fully utilized": less than one MTU of the window was left unused.
             let fully_utilized = flight_before + self.mtu > self.cwnd;
             if self.cwnd <= self.ssthresh {
-                if fully_utilized {
+                if self.queue_delay.backlog(self.cwnd).is_some_and(|b| b >= CONGESTION_BACKLOG_MTUS * self.mtu) {
+                    // A queue builds: the window reached what the path carries.
+                    self.ssthresh = self.cwnd.saturating_sub(1);
+                } else if fully_utilized {
                     self.cwnd += acked_bytes.min(self.mtu);
                 }
             } else {
@@ -90,16 +147,25 @@ impl CongestionControl {
     }
 
     /// Chunks were marked for fast retransmission while `highest_sent` was the highest TSN
-    /// sent: the window halves, once per recovery (RFC 9260 §7.2.4).
+    /// sent: a fast recovery begins, unless one is going on. The window halves (RFC 9260
+    /// §7.2.4) when the path shows a standing queue; else the loss is taken as random and the
+    /// window stays.
     pub(super) fn on_fast_retransmit(&mut self, highest_sent: WideTsn) {
         if self.in_fast_recovery() {
             return;
         }
+        self.recovery_exit = Some(highest_sent);
+        if !self.queue_is_standing() {
+            self.random_losses += 1;
+            self.recovery_reduced = false;
+            return;
+        }
+        self.reductions += 1;
+        self.recovery_reduced = true;
         self.before_reduction = Some((self.cwnd, self.ssthresh));
-        self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
+        self.ssthresh = (self.cwnd / 2).max(MIN_REDUCED_CWND_MTUS * self.mtu);
         self.cwnd = self.ssthresh;
         self.partial_bytes_acked = 0;
-        self.recovery_exit = Some(highest_sent);
     }
 
     /// The fast retransmission that started the last reduction was spurious (the chunk had only
@@ -110,6 +176,7 @@ impl CongestionControl {
             self.cwnd = self.cwnd.max(cwnd);
             self.ssthresh = self.ssthresh.max(ssthresh);
             self.recovery_exit = None;
+            self.recovery_reduced = false;
         }
     }
 
@@ -120,6 +187,7 @@ impl CongestionControl {
         self.cwnd = self.mtu;
         self.partial_bytes_acked = 0;
         self.recovery_exit = None;
+        self.recovery_reduced = false;
     }
 }
 
