@@ -288,13 +288,7 @@ impl SendSide {
             self.congestion.on_rtt(now, rtt);
         }
         self.discard_abandoned(now, &outcome.abandoned);
-        self.congestion.on_sack(
-            cumulative,
-            outcome.cumulative_advanced,
-            outcome.acked_bytes,
-            flight_before,
-            self.outstanding.in_flight(),
-        );
+        self.congestion.on_sack(cumulative, outcome.acked_bytes, flight_before, self.outstanding.in_flight());
         // One packet of the fast retransmissions goes whatever the window (RFC 9260 §7.2.4 rule
         // 3), right after this SACK.
         self.fast_retransmit_allowance = 0;

@@ -10,6 +10,15 @@ use std::time::{Duration, Instant};
 /// to a longer path is taken after this long (BBR's min RTT window).
 const BASE_RTT_WINDOW: Duration = Duration::from_secs(10);
 
+/// The least queueing delay counted, and the most that must be seen (HyStart's bounds on its
+/// delay increase, RFC 9406 §4.2): below `base / 8` clamped to these, a rise of the least RTT is
+/// taken as jitter (netsim's and a home network's few milliseconds), not as a queue.
+const MIN_QUEUEING_DELAY: Duration = Duration::from_millis(4);
+const MAX_QUEUEING_DELAY_THRESHOLD: Duration = Duration::from_millis(16);
+
+/// The samples a round takes before its least RTT stands for the recent one alone.
+const ROUND_SAMPLES: u32 = 4;
+
 /// The shortest round over which the recent least RTT is taken.
 const MIN_ROUND: Duration = Duration::from_millis(5);
 
@@ -18,8 +27,8 @@ const MIN_ROUND: Duration = Duration::from_millis(5);
 pub(super) struct QueueDelay {
     /// The least RTT seen within `BASE_RTT_WINDOW`, and when it was seen.
     base: Option<(Duration, Instant)>,
-    /// When the current round began, and its least RTT so far.
-    round: Option<(Instant, Duration)>,
+    /// When the current round began, its least RTT so far, and how many samples it took.
+    round: Option<(Instant, Duration, u32)>,
     /// The least RTT of the round before.
     previous_round: Option<Duration>,
 }
@@ -30,14 +39,14 @@ impl QueueDelay {
     pub(super) fn on_sample(&mut self, now: Instant, rtt: Duration) {
         let round_length = self.base.map_or(MIN_ROUND, |(base, _)| base.max(MIN_ROUND));
         match self.round {
-            Some((started, least)) if now < started + round_length => {
-                self.round = Some((started, least.min(rtt)));
+            Some((started, least, samples)) if now < started + round_length => {
+                self.round = Some((started, least.min(rtt), samples.saturating_add(1)));
             }
-            Some((_, least)) => {
+            Some((_, least, _)) => {
                 self.previous_round = Some(least);
-                self.round = Some((now, rtt));
+                self.round = Some((now, rtt, 1));
             }
-            None => self.round = Some((now, rtt)),
+            None => self.round = Some((now, rtt, 1)),
         }
         match self.base {
             Some((base, _)) if rtt <= base => self.base = Some((rtt, now)),
@@ -55,21 +64,24 @@ impl QueueDelay {
         self.base.map(|(base, _)| base)
     }
 
-    /// The least RTT of the current and the previous round, once measured.
+    /// The least RTT of the current round once it took `ROUND_SAMPLES`, else of the current
+    /// and the previous round; None before any sample. (The current round alone as soon as it
+    /// can: in slow start a queue doubles each round, and a round's lag lets it overflow.)
     pub(super) fn recent(&self) -> Option<Duration> {
-        let current = self.round.map(|(_, least)| least);
-        match (current, self.previous_round) {
-            (Some(current), Some(previous)) => Some(current.min(previous)),
-            (current, previous) => current.or(previous),
+        match (self.round, self.previous_round) {
+            (Some((_, current, samples)), _) if samples >= ROUND_SAMPLES => Some(current),
+            (Some((_, current, _)), Some(previous)) => Some(current.min(previous)),
+            (current, previous) => current.map(|(_, least, _)| least).or(previous),
         }
     }
 
     /// Our bytes waiting in the path's queues when `cwnd` bytes are in flight (Veno's backlog
-    /// N = cwnd × (RTT − base RTT) / RTT, with the recent least RTT): None before any sample.
+    /// N = cwnd × (RTT − base RTT) / RTT, with the recent least RTT); 0 while the queueing delay
+    /// is under base RTT / 8 (at least 4 ms, at most 16 ms needed); None before any sample.
     pub(super) fn backlog(&self, cwnd: usize) -> Option<usize> {
         let (base, recent) = (self.base()?, self.recent()?);
         let queueing = recent.saturating_sub(base);
-        if recent.is_zero() {
+        if queueing < (base / 8).clamp(MIN_QUEUEING_DELAY, MAX_QUEUEING_DELAY_THRESHOLD) {
             return Some(0);
         }
         let backlog = cwnd as u128 * queueing.as_nanos() / recent.as_nanos();
@@ -120,6 +132,27 @@ mod tests {
         // One sample without the queue: gone.
         delay.on_sample(start + ms(100), ms(31));
         assert!(delay.backlog(100_000).is_some_and(|backlog| backlog < 4000));
+    }
+
+    #[test]
+    fn a_rise_under_an_eighth_of_the_base_or_4_ms_is_jitter() {
+        let start = Instant::now();
+        let mut delay = QueueDelay::default();
+        delay.on_sample(start, ms(2));
+        for i in 1..30 {
+            delay.on_sample(start + ms(3 * i), ms(5));
+        }
+        assert_eq!(delay.backlog(100_000), Some(0), "3 ms over a 2 ms path");
+        for i in 30..60 {
+            delay.on_sample(start + ms(3 * i), ms(6));
+        }
+        assert_eq!(delay.backlog(60_000), Some(40_000), "4 ms over a 2 ms path");
+        let mut delay = QueueDelay::default();
+        delay.on_sample(start, ms(200));
+        for i in 1..300 {
+            delay.on_sample(start + ms(3 * i), ms(220));
+        }
+        assert_eq!(delay.backlog(110_000), Some(10_000), "16 ms is enough on a long path");
     }
 
     #[test]

@@ -230,7 +230,7 @@ fn a_loss_without_a_standing_queue_keeps_the_window_and_new_data_goes_beside_its
     for end in 1..=3 {
         side.on_sack(now + ms(50), &sack(999, &[(2, 1 + end)]));
     }
-    assert_eq!(side.cwnd(), cwnd);
+    assert!(side.cwnd() >= cwnd, "not cut (and grown by the gap-acknowledged chunks)");
     let out = drain(&mut side, now + ms(50));
     assert_eq!(out[0].tsn, 1000);
     assert!(out.len() > 1, "the window opened by the acknowledged chunks takes new data");
