@@ -26,8 +26,12 @@
 //!   acknowledged or found lost.
 //! - A fast retransmission found spurious (the peer reports the chunk twice: it was reordered)
 //!   gives back the window it cut (RFC 4015's Eifel response).
-//! - The FORWARD-TSN also passes messages the peer has whole, so one skips every hole; it is
-//!   repeated only on a SACK a round trip after it, not on every SACK.
+//! - The FORWARD-TSN also passes messages the peer has whole, so one skips every hole; while
+//!   pending it rides along with outgoing DATA, and goes alone again only on a SACK a round trip
+//!   after it (not on every SACK).
+//! - A message whose lifetime ends after it started finishes its first transmission (cut
+//!   short, the part sent would be wasted, and under congestion nearly every message would be);
+//!   nothing of it is retransmitted past its lifetime.
 //! - T3-rtx backs off to at most 3 s (dcSCTP's cap in WebRTC).
 
 mod congestion;
