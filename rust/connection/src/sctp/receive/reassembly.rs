@@ -8,7 +8,10 @@
 //!
 //! FORWARD-TSN (RFC 3758 §3.6) as dcSCTP, Chromium's SCTP, reads it: unordered fragments up to
 //! the new cumulative TSN are dropped; ordered ones only when their stream skips their SSN (an
-//! ordered message cut by the new cumulative TSN that was not abandoned still completes).
+//! ordered message cut by the new cumulative TSN that was not abandoned still completes). Unlike
+//! dcSCTP, whole ordered messages stranded behind a skipped SSN are delivered, not dropped, as the
+//! RFC has it: a sender whose FORWARD-TSN passes whole acknowledged messages (ours does) skips
+//! past their SSNs too.
 //! Ordered fragments whose SSN the stream has passed (delivered or skipped) are dropped on
 //! arrival and when the stream moves past them.
 //!
@@ -292,7 +295,8 @@ impl Reassembly {
     /// FORWARD-TSN (RFC 3758 §3.6): everything up to the unwrapped `cumulative` TSN arrived or was
     /// abandoned, so the unordered fragments held up to it (and the rest of an unordered message
     /// cut there) can never make a whole message; on each `(stream, ssn)` of `skipped`, the
-    /// messages up to that SSN are abandoned and the stream's next message is the one after it.
+    /// messages up to that SSN that are whole go out, the others are abandoned, and the stream's
+    /// next message is the one after it.
     pub(crate) fn forget_up_to(&mut self, cumulative: u64, skipped: &[(StreamId, u16)]) {
         let kept = self.unordered.split_off(&(cumulative + 1));
         for (tsn, fragment) in std::mem::replace(&mut self.unordered, kept) {
@@ -314,10 +318,16 @@ impl Reassembly {
         for &(id, ssn) in skipped {
             let stream = self.streams.entry(id).or_insert_with(OrderedStream::new);
             let last_skipped = unwrap_ssn(stream.next_ssn, ssn);
-            if last_skipped >= stream.next_ssn {
-                stream.next_ssn = last_skipped + 1;
-                self.deliver_waiting(id);
+            if last_skipped < stream.next_ssn {
+                continue;
             }
+            // Whole messages stranded behind the skipped ones go out now, in order (RFC 3758
+            // §3.6: "enable delivery of any stranded TSN's"); fragments of skipped SSNs are dropped.
+            let after = stream.waiting.split_off(&(last_skipped + 1));
+            let stranded = std::mem::replace(&mut stream.waiting, after);
+            stream.next_ssn = last_skipped + 1;
+            self.events.extend(stranded.into_values().map(SctpEvent::Message));
+            self.deliver_waiting(id);
         }
     }
 
@@ -667,6 +677,20 @@ mod tests {
         assert_eq!(queue.held_items(), 3);
         queue.forget_up_to(BASE + 5, &[]);
         assert_eq!(messages(&mut queue), vec![(3, b"next".to_vec())]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn whole_messages_stranded_behind_a_skip_are_delivered_in_order() {
+        let mut queue = Reassembly::new(1000);
+        // SSN 0 (TSN 1) abandoned; SSN 1 whole and waiting; SSN 2 (TSN 3..4) abandoned half way;
+        // SSN 3 whole and waiting.
+        queue.insert(BASE + 2, chunk(1, 1, "BE", b"one")).unwrap();
+        queue.insert(BASE + 3, chunk(1, 2, "B", b"two, cut")).unwrap();
+        queue.insert(BASE + 5, chunk(1, 3, "BE", b"three")).unwrap();
+        assert!(messages(&mut queue).is_empty());
+        queue.forget_up_to(BASE + 4, &[(1, 2)]);
+        assert_eq!(messages(&mut queue), vec![(1, b"one".to_vec()), (1, b"three".to_vec())]);
         assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
     }
 
