@@ -20,8 +20,9 @@
 //!   ([`HARD_LIMIT_FACTOR`]): an honest sender keeps to our window and the bound on things only
 //!   bites with tiny chunks, so this slack is what lets a full buffer drain; a hostile peer
 //!   sending in order gets no more than twice the bounds;
-//! - DATA on a stream id at or past `max_streams`: acknowledged and dropped (RFC 9260 §6.5; its
-//!   "Invalid Stream Identifier" ERROR, a SHOULD, is not sent), so no state is kept for it;
+//! - DATA on a stream id at or past `max_streams`: acknowledged and dropped (RFC 9260 §6.5; the
+//!   association reports "Invalid Stream Identifier" from `take_invalid_stream`), so no state is
+//!   kept for it;
 //! - incoming stream resets: at most [`stream_reset::MAX_PENDING_RESETS`] wait for their last
 //!   TSN; past it, or while the owner leaves [`reassembly::MAX_HELD_ITEMS`] things unpolled, a
 //!   request is denied;
@@ -71,6 +72,8 @@ pub(crate) struct ReceiveSide {
     resets: IncomingResets,
     /// The window the last SACK advertised, to send a window update when it opens again.
     last_advertised_window: u32,
+    /// The last stream id at or past `max_streams` that DATA came on, not yet reported.
+    invalid_stream: Option<StreamId>,
 }
 
 impl ReceiveSide {
@@ -85,6 +88,7 @@ impl ReceiveSide {
             reassembly: Reassembly::new(config.max_message_size),
             resets: IncomingResets::default(),
             last_advertised_window: u32::try_from(config.max_receive_buffer).unwrap_or(u32::MAX),
+            invalid_stream: None,
         }
     }
 
@@ -121,15 +125,21 @@ impl ReceiveSide {
         let had_gaps = self.tracker.has_gaps();
         self.tracker.record(tsn);
         self.sack.on_data(chunk.immediate_sack || had_gaps || self.tracker.has_gaps());
-        // DATA on an invalid stream is acknowledged (recorded above) and dropped (RFC 9260 §6.5).
-        if valid_stream {
-            if self.resets.holds_back(chunk.stream, tsn) {
-                self.resets.hold_back(tsn, chunk);
-            } else {
-                self.reassembly.insert(tsn, chunk)?;
-            }
+        if !valid_stream {
+            self.invalid_stream = Some(chunk.stream);
+        } else if self.resets.holds_back(chunk.stream, tsn) {
+            self.resets.hold_back(tsn, chunk);
+        } else {
+            self.reassembly.insert(tsn, chunk)?;
         }
         self.apply_due_resets()
+    }
+
+    /// A stream id at or past `max_streams` that DATA came on since the last call: the
+    /// association reports it in an ERROR chunk ("Invalid Stream Identifier", RFC 9260 §6.5).
+    /// One at a time, the latest: a peer flooding such DATA gets one ERROR per packet we send.
+    pub(crate) fn take_invalid_stream(&mut self) -> Option<StreamId> {
+        self.invalid_stream.take()
     }
 
     /// Takes a FORWARD-TSN (RFC 3758 §3.6): the cumulative TSN moves to the new one, fragments

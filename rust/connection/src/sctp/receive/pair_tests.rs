@@ -87,7 +87,7 @@ impl Pair {
         Self {
             start,
             now: start,
-            sender: SendSide::new(1, u32::try_from(config.max_receive_buffer).unwrap(), &SctpConfig::default()),
+            sender: SendSide::new(1, u32::try_from(config.max_receive_buffer).unwrap(), &config),
             receiver: ReceiveSide::new(1, &config),
             forward: Link::new(start, one_way, loss, seed),
             backward: Link::new(start, one_way, loss, seed ^ 0x5eed),

@@ -163,6 +163,8 @@ fn data_on_a_stream_past_the_limit_is_acknowledged_and_dropped() {
     packet(&mut side, start, vec![whole(1, 16, Some(0), 10), whole(2, u16::MAX, None, 10), whole(3, 15, None, 10)]);
     packet(&mut side, start, vec![]);
     assert_eq!(tsns_delivered(&mut side), vec![3]);
+    assert_eq!(side.take_invalid_stream(), Some(u16::MAX)); // reported in an ERROR chunk
+    assert_eq!(side.take_invalid_stream(), None);
     assert_eq!(side.poll_sack(start + ms(200)).map(|sack| sack.cumulative_tsn), Some(3));
     // FORWARD-TSN naming such a stream is ignored for it.
     let forward = ForwardTsn { new_cumulative_tsn: 5, skipped: vec![(16, 9), (u16::MAX, 1)] };
