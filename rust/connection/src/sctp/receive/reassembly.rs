@@ -37,6 +37,9 @@ use super::serial::{first_unwrapped_ssn, unwrap_ssn};
 /// about 1000); it bounds the bookkeeping of a peer sending a flood of one-byte fragments.
 pub(crate) const MAX_HELD_ITEMS: usize = 16_384;
 
+/// How many events' room the queue keeps once it is empty again (more is given back).
+const EVENTS_KEPT_CAPACITY: usize = 64;
+
 /// Payloads shorter than this are copied when they stay held, so that a tiny fragment never pins
 /// the whole datagram buffer it was cut from for long.
 const COPY_BELOW: usize = 256;
@@ -285,6 +288,10 @@ impl Reassembly {
     /// Takes the next event for the owner.
     pub(crate) fn pop_event(&mut self) -> Option<SctpEvent> {
         let event = self.events.pop_front()?;
+        if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT_CAPACITY {
+            // After a burst, give the memory back: an idle connection holds little.
+            self.events.shrink_to(EVENTS_KEPT_CAPACITY);
+        }
         self.held_items = self.held_items.saturating_sub(1);
         if let SctpEvent::Message(message) = &event {
             self.held_bytes = self.held_bytes.saturating_sub(message.data.len());
@@ -522,6 +529,17 @@ mod tests {
             flags.push('E');
         }
         flags
+    }
+
+    #[test]
+    fn the_event_queue_gives_memory_back_after_a_burst() {
+        let mut queue = Reassembly::new(1000);
+        for index in 0..10_000u64 {
+            queue.insert(BASE + index, chunk(1, 0, "BEU", b"x")).unwrap();
+        }
+        assert!(queue.events.capacity() >= 10_000);
+        assert_eq!(messages(&mut queue).len(), 10_000);
+        assert!(queue.events.capacity() <= EVENTS_KEPT_CAPACITY);
     }
 
     #[test]
