@@ -10,8 +10,11 @@
 //! - [`channels`]: the data channels above it (RFC 8831, DCEP of RFC 8832), as a table that
 //!   turns the association's events into channel events and the application's calls into
 //!   commands for the association.
+//! - [`sdp`]: the session descriptions of a connection: our offers and answers, and the other
+//!   side's read within bounds.
 
 #![forbid(unsafe_code)]
 
 pub mod channels;
 pub mod sctp;
+pub mod sdp;
