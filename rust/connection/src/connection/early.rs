@@ -28,12 +28,30 @@ pub(super) struct EarlyDatagram {
     pub(super) data: Vec<u8>,
 }
 
+/// A trickled candidate received before the remote description that says which section it is for.
+#[derive(Debug)]
+pub(super) struct EarlyCandidate {
+    /// The candidate line.
+    pub(super) line: String,
+    /// Its `sdpMid`.
+    mid: Option<String>,
+    /// Its `sdpMLineIndex`.
+    pub(super) index: Option<u16>,
+}
+
+impl EarlyCandidate {
+    /// Its `sdpMid`.
+    pub(super) fn mid(&self) -> Option<&str> {
+        self.mid.as_deref()
+    }
+}
+
 /// Datagrams and trickled candidates waiting for the remote description.
 #[derive(Debug, Default)]
 pub(super) struct EarlyInput {
     datagrams: VecDeque<EarlyDatagram>,
-    /// Trickled remote candidate lines, in order (the connection bounds how many it takes).
-    candidates: Vec<String>,
+    /// Trickled remote candidates, in order (the connection bounds how many it takes).
+    candidates: Vec<EarlyCandidate>,
 }
 
 impl EarlyInput {
@@ -45,13 +63,13 @@ impl EarlyInput {
         }
     }
 
-    /// Keeps a trickled remote candidate line.
-    pub(super) fn keep_candidate(&mut self, line: &str) {
-        self.candidates.push(line.to_owned());
+    /// Keeps a trickled remote candidate line with its `sdpMid` and `sdpMLineIndex`.
+    pub(super) fn keep_candidate(&mut self, line: &str, mid: Option<&str>, index: Option<u16>) {
+        self.candidates.push(EarlyCandidate { line: line.to_owned(), mid: mid.map(str::to_owned), index });
     }
 
     /// Everything kept, emptied: candidates first (so the datagrams find their senders known).
-    pub(super) fn take(&mut self) -> (Vec<String>, VecDeque<EarlyDatagram>) {
+    pub(super) fn take(&mut self) -> (Vec<EarlyCandidate>, VecDeque<EarlyDatagram>) {
         (std::mem::take(&mut self.candidates), std::mem::take(&mut self.datagrams))
     }
 }
@@ -68,7 +86,7 @@ mod tests {
         for index in 0..100_u8 {
             early.keep_datagram(address, address, &[index]);
         }
-        early.keep_candidate("candidate:1 1 udp 1 192.0.2.2 5000 typ host");
+        early.keep_candidate("candidate:1 1 udp 1 192.0.2.2 5000 typ host", Some("0"), None);
         let (candidates, datagrams) = early.take();
         assert_eq!(candidates.len(), 1);
         assert_eq!(datagrams.len(), MAX_EARLY_DATAGRAMS);

@@ -10,13 +10,15 @@ use log::debug;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::early::{EarlyInput, MAX_LOCAL_CANDIDATES};
-use super::roles::{channel_role, path_fingerprint, path_role, sctp_role, sdp_fingerprint};
+use super::early::{EarlyCandidate, EarlyDatagram, EarlyInput, MAX_LOCAL_CANDIDATES};
+use super::roles::{path_fingerprint, path_role, sctp_role, sdp_fingerprint};
 use super::{
     ConnectionConfig, ConnectionError, ConnectionEvent, ConnectionFailure, ConnectionState, ConnectionStats,
     SignalingState,
 };
-use crate::channels::{ChannelEvent, ChannelId, ChannelLimits, ChannelOptions, ChannelState, DataChannels, SctpCommand};
+use crate::channels::{
+    ChannelEvent, ChannelId, ChannelLimits, ChannelOptions, ChannelState, DataChannels, DtlsRole, SctpCommand,
+};
 use crate::ice_dtls::{
     self, LocalCandidate, LocalCertificate, SecurePath, SecurePathConfig, SecurePathEvent, Transmit,
 };
@@ -59,7 +61,7 @@ pub struct Connection {
     /// Whether we sent the first offer: we are then ICE controlling.
     offered_first: bool,
     /// Our DTLS role, once the other side's description is applied.
-    role: Option<sdp::DtlsRole>,
+    role: Option<DtlsRole>,
     /// The other side's last description.
     remote: Option<RemoteDescription>,
     /// Our candidates as the pump gave them, replayed into the live path.
@@ -103,10 +105,10 @@ impl Connection {
         let mut own_rng = StdRng::seed_from_u64(rng.next_u64());
         // Until the other side's description says otherwise, we guess what an offerer usually
         // becomes: the DTLS server (answerers answer `active`).
-        let guessed_role = sdp::DtlsRole::Server;
+        let guessed_role = DtlsRole::Server;
         let staging = path_config(&config, &certificate, &local, &mut own_rng, true, guessed_role, Vec::new());
         let path = Path::Staging(SecurePath::new(staging, now)?);
-        let channels = DataChannels::new(channel_role(guessed_role), config.channel_limits.clone());
+        let channels = DataChannels::new(guessed_role, config.channel_limits.clone());
         Ok(Self {
             config,
             rng: own_rng,
@@ -191,8 +193,12 @@ impl Connection {
         self.set_signaling(next);
         self.settle(now);
         if let Some((candidates, datagrams)) = self.take_early_input() {
-            for line in candidates {
-                self.give_remote_candidate(now, &line);
+            for early in candidates {
+                let for_us =
+                    self.remote.as_ref().is_some_and(|remote| for_data_section(remote, early.mid(), early.index));
+                if for_us {
+                    self.give_remote_candidate(now, &early.line);
+                }
             }
             for datagram in datagrams {
                 self.receive(now, datagram.local, datagram.from, &datagram.data);
@@ -229,11 +235,18 @@ impl Connection {
         self.end_of_local_candidates = true;
     }
 
-    /// Adds a candidate the other side trickled (`candidate:...`, with or without `a=`; an
-    /// empty one or `end-of-candidates` says it has no more and is taken as such). Kept until
-    /// the remote description is applied; at most [`MAX_REMOTE_CANDIDATES`] with those of the
-    /// descriptions; one for another component than 1 is ignored.
-    pub fn add_remote_candidate(&mut self, now: Instant, line: &str) -> Result<(), ConnectionError> {
+    /// Adds a candidate the other side trickled (`candidate:...`, with or without `a=`), with its
+    /// `sdpMid` and `sdpMLineIndex` (W3C `addIceCandidate`): one for a section other than the
+    /// data channel's transport is ignored (one with neither is taken), as is one for another component than 1; an empty one
+    /// or `end-of-candidates` says the other side has no more. Kept until the remote description
+    /// is applied; at most [`MAX_REMOTE_CANDIDATES`] with those of the descriptions.
+    pub fn add_remote_candidate(
+        &mut self,
+        now: Instant,
+        line: &str,
+        mid: Option<&str>,
+        index: Option<u16>,
+    ) -> Result<(), ConnectionError> {
         self.touch(now);
         if self.finished {
             return Err(ConnectionError::Closed);
@@ -244,7 +257,8 @@ impl Connection {
             return Ok(());
         }
         let candidate = sdp::Candidate::parse(bare)?;
-        if candidate.component != 1 {
+        let for_us = self.remote.as_ref().is_none_or(|remote| for_data_section(remote, mid, index));
+        if candidate.component != 1 || !for_us {
             return Ok(());
         }
         if self.remote_candidates >= MAX_REMOTE_CANDIDATES {
@@ -253,7 +267,7 @@ impl Connection {
         self.remote_candidates += 1;
         let line = candidate.to_string();
         match &mut self.path {
-            Path::Staging(_) => self.early.keep_candidate(&line),
+            Path::Staging(_) => self.early.keep_candidate(&line, mid, index),
             Path::Live(path) => {
                 path.add_remote_candidate(now, &line)?;
                 self.settle(now);
@@ -496,12 +510,12 @@ impl Connection {
 
     /// The channel table for our DTLS role, with the other side's largest message: the
     /// channels opened so far are opened again in it, in order.
-    fn take_role(&mut self, role: sdp::DtlsRole, remote_max_message_size: u64) {
+    fn take_role(&mut self, role: DtlsRole, remote_max_message_size: u64) {
         let max_message_size = usize::try_from(remote_max_message_size)
             .unwrap_or(usize::MAX)
             .min(self.config.sctp.max_message_size);
         let limits = ChannelLimits { max_message_size, ..self.config.channel_limits.clone() };
-        let guessed = std::mem::replace(&mut self.channels, DataChannels::new(channel_role(role), limits));
+        let guessed = std::mem::replace(&mut self.channels, DataChannels::new(role, limits));
         for id in self.early_channels.take().unwrap_or_default() {
             let Some(options) = guessed.options(id) else { continue };
             match self.channels.open(options.clone()) {
@@ -518,7 +532,7 @@ impl Connection {
     /// Hands a remote candidate line to the live path, or keeps it for it.
     fn give_remote_candidate(&mut self, now: Instant, line: &str) {
         match &mut self.path {
-            Path::Staging(_) => self.early.keep_candidate(line),
+            Path::Staging(_) => self.early.keep_candidate(line, None, None),
             Path::Live(path) => {
                 if let Err(error) = path.add_remote_candidate(now, line) {
                     debug!("a remote candidate was refused: {error}");
@@ -528,7 +542,7 @@ impl Connection {
     }
 
     /// What waited for the live path, once it runs.
-    fn take_early_input(&mut self) -> Option<(Vec<String>, VecDeque<super::early::EarlyDatagram>)> {
+    fn take_early_input(&mut self) -> Option<(Vec<EarlyCandidate>, VecDeque<EarlyDatagram>)> {
         matches!(self.path, Path::Live(_)).then(|| self.early.take())
     }
 
@@ -672,6 +686,13 @@ impl Connection {
     }
 }
 
+/// Whether a trickled candidate with this `sdpMid` and `sdpMLineIndex` is for the transport of
+/// `remote`'s data-channel section; one with neither is taken as such (a caller with a single
+/// section in mind).
+fn for_data_section(remote: &RemoteDescription, mid: Option<&str>, index: Option<u16>) -> bool {
+    (mid.is_none() && index.is_none()) || remote.takes_trickled(mid, index)
+}
+
 /// What a secure path with our credentials and certificate is made with.
 fn path_config(
     config: &ConnectionConfig,
@@ -679,7 +700,7 @@ fn path_config(
     local: &LocalDescription,
     rng: &mut StdRng,
     controlling: bool,
-    role: sdp::DtlsRole,
+    role: DtlsRole,
     remote_fingerprints: Vec<ice_dtls::Fingerprint>,
 ) -> SecurePathConfig {
     SecurePathConfig {
