@@ -35,7 +35,8 @@ fn transfer_times(name: &str, link: LinkConfig, seeds: std::ops::RangeInclusive<
         pair.b.bulk = Some(bulk(channel));
         let done = pair.run_until(Duration::from_secs(60), |a, b| received_all(a, channel) && received_all(b, channel));
         let took = pair.now - start;
-        let in_order = |peer: &Peer| peer.arrivals.iter().enumerate().all(|(index, arrival)| arrival.seq == index as u32);
+        let in_order =
+            |peer: &Peer| peer.arrivals.iter().enumerate().all(|(index, arrival)| arrival.seq == index as u32);
         let stats = pair.a.conn.stats().sctp.unwrap();
         let lost = pair.net.stats(Side::A).lost.datagrams + pair.net.stats(Side::B).lost.datagrams;
         println!(

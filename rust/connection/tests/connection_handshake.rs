@@ -28,7 +28,9 @@ fn a_clean_link_connects_and_carries_messages_both_ways() {
     assert!(run_until_open(&mut pair, 2, Duration::from_secs(2)), "a: {:?}\nb: {:?}", pair.a.events, pair.b.events);
     let (a_connected, b_connected) = (pair.a.connected_at().unwrap(), pair.b.connected_at().unwrap());
     let open = pair.a.channel_open_at().unwrap().max(pair.b.channel_open_at().unwrap());
-    println!("clean link, 20 ms each way: DTLS connected at {a_connected:?} / {b_connected:?}, channels open at {open:?}");
+    println!(
+        "clean link, 20 ms each way: DTLS connected at {a_connected:?} / {b_connected:?}, channels open at {open:?}"
+    );
     // ICE (a check round trip and the nomination) then DTLS (two round trips) then SCTP (two)
     // and DCEP (one): a handful of 40 ms round trips.
     assert!(open < Duration::from_millis(600), "{open:?}");
@@ -36,7 +38,10 @@ fn a_clean_link_connects_and_carries_messages_both_ways() {
 
     // B sees what A asked for, reliability included.
     let options = pair.b.conn.channel_options(ChannelId(3)).cloned().unwrap();
-    assert_eq!((options.label.as_str(), options.ordered, options.reliability), ("state", false, Reliability::MaxRetransmits(0)));
+    assert_eq!(
+        (options.label.as_str(), options.ordered, options.reliability),
+        ("state", false, Reliability::MaxRetransmits(0))
+    );
 
     // B, the DTLS client, opens on even ids.
     let now = pair.now;
@@ -51,7 +56,8 @@ fn a_clean_link_connects_and_carries_messages_both_ways() {
     pair.b.conn.send(now, ChannelId(1), Bytes::new(), true).unwrap();
     assert!(pair.run_until(Duration::from_secs(1), |a, b| a.arrivals.len() == 2 && b.arrivals.len() == 1));
     assert_eq!((pair.b.arrivals[0].channel, pair.b.arrivals[0].len), (ChannelId(1), 7));
-    let mut at_a: Vec<(ChannelId, usize)> = pair.a.arrivals.iter().map(|arrival| (arrival.channel, arrival.len)).collect();
+    let mut at_a: Vec<(ChannelId, usize)> =
+        pair.a.arrivals.iter().map(|arrival| (arrival.channel, arrival.len)).collect();
     at_a.sort();
     assert_eq!(at_a, vec![(ChannelId(0), 7), (ChannelId(1), 0)], "the empty message arrives empty");
 
@@ -116,7 +122,10 @@ fn a_channel_the_answerer_opened_before_the_offer_takes_an_even_id() {
     let answer = b.create_answer().unwrap();
     assert!(answer.contains("a=setup:active"));
     let events: Vec<ConnectionEvent> = std::iter::from_fn(|| b.poll_event()).collect();
-    assert!(events.contains(&ConnectionEvent::ChannelRenumbered { from: ChannelId(1), to: ChannelId(0) }), "{events:?}");
+    assert!(
+        events.contains(&ConnectionEvent::ChannelRenumbered { from: ChannelId(1), to: ChannelId(0) }),
+        "{events:?}"
+    );
     assert_eq!(b.channel_state(ChannelId(0)), Some(ChannelState::Connecting));
     a.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
     assert_eq!(a.state(), ConnectionState::Connecting);

@@ -31,14 +31,23 @@ fn run(seed: u64, link: LinkConfig) -> Run {
     let channel: ChannelId = channels[0];
     let start = pair.now;
     let bytes_before = pair.net.stats(Side::A).sent.bytes + pair.net.stats(Side::B).sent.bytes;
-    let pacer = || Pacer { channel, interval: FRAME, size: SIZE, next: start, until: start + RUN, sent_at: Vec::new(), refused: 0 };
+    let pacer = || Pacer {
+        channel,
+        interval: FRAME,
+        size: SIZE,
+        next: start,
+        until: start + RUN,
+        sent_at: Vec::new(),
+        refused: 0,
+    };
     pair.a.pacer = Some(pacer());
     pair.b.pacer = Some(pacer());
     pair.run_for(RUN + Duration::from_secs(2));
     let bytes = pair.net.stats(Side::A).sent.bytes + pair.net.stats(Side::B).sent.bytes - bytes_before;
     let mut latencies = paced_latencies(&pair.a, &pair.b, channel);
     latencies.extend(paced_latencies(&pair.b, &pair.a, channel));
-    let sent = pair.a.pacer.as_ref().map_or(0, |p| p.sent_at.len()) + pair.b.pacer.as_ref().map_or(0, |p| p.sent_at.len());
+    let sent =
+        pair.a.pacer.as_ref().map_or(0, |p| p.sent_at.len()) + pair.b.pacer.as_ref().map_or(0, |p| p.sent_at.len());
     Run { arrived: latencies.len(), latencies, bytes, sent }
 }
 

@@ -30,14 +30,22 @@ struct Paced {
     retransmissions: u64,
 }
 
-fn paced(seed: u64, link: LinkConfig, options: ChannelOptions, size: usize, interval: Duration, run: Duration) -> Paced {
+fn paced(
+    seed: u64,
+    link: LinkConfig,
+    options: ChannelOptions,
+    size: usize,
+    interval: Duration,
+    run: Duration,
+) -> Paced {
     let setup = Setup::new(seed, link).with_channel(options);
     let (mut pair, channels) = pair(&setup);
     assert!(run_until_open(&mut pair, 1, Duration::from_secs(10)), "seed {seed} did not connect");
     let channel = channels[0];
     let start = pair.now;
     let before = pair.net.stats(Side::A);
-    pair.a.pacer = Some(Pacer { channel, interval, size, next: start, until: start + run, sent_at: Vec::new(), refused: 0 });
+    pair.a.pacer =
+        Some(Pacer { channel, interval, size, next: start, until: start + run, sent_at: Vec::new(), refused: 0 });
     // Everything sent, then two seconds for the last ones (and anything late) to arrive.
     pair.run_for(run + Duration::from_secs(2));
     let after = pair.net.stats(Side::A);

@@ -25,8 +25,7 @@ use crate::ice_dtls::{
 use crate::sctp::{Association, SctpError, SctpEvent};
 use crate::sdp::limits::MAX_REMOTE_CANDIDATES;
 use crate::sdp::{
-    self, DescriptionKind, IceCredentials, LocalDescription, RemoteDescription, PWD_RANDOM_BYTES,
-    UFRAG_RANDOM_BYTES,
+    self, DescriptionKind, IceCredentials, LocalDescription, RemoteDescription, PWD_RANDOM_BYTES, UFRAG_RANDOM_BYTES,
 };
 
 /// Most SCTP packets [`Connection::poll_transmit`] seals into DTLS records in one call while
@@ -152,10 +151,10 @@ impl Connection {
     /// `Stable`.
     pub fn create_answer(&mut self) -> Result<String, ConnectionError> {
         let next = self.signaling.create_answer()?;
-        let remote = self.remote.as_ref().ok_or(ConnectionError::WrongSignalingState {
-            call: "create_answer",
-            state: self.signaling,
-        })?;
+        let remote = self
+            .remote
+            .as_ref()
+            .ok_or(ConnectionError::WrongSignalingState { call: "create_answer", state: self.signaling })?;
         let answer = self.local.write_answer(remote, &self.local_candidate_lines, self.end_of_local_candidates);
         self.set_signaling(next);
         Ok(answer)
@@ -476,8 +475,15 @@ impl Connection {
         let role = remote.our_dtls_role();
         let controlling = self.offered_first || remote.ice_lite;
         let fingerprint = path_fingerprint(&remote.fingerprint)?;
-        let config =
-            path_config(&self.config, &self.certificate, &self.local, &mut self.rng, controlling, role, vec![fingerprint]);
+        let config = path_config(
+            &self.config,
+            &self.certificate,
+            &self.local,
+            &mut self.rng,
+            controlling,
+            role,
+            vec![fingerprint],
+        );
         let mut path = SecurePath::new(config, now)?;
         for candidate in &self.local_candidates {
             if let Err(error) = path.add_local_candidate(now, *candidate) {
@@ -493,7 +499,12 @@ impl Connection {
     }
 
     /// The other side restarted ICE: an offer gets new credentials of ours for the answer.
-    fn restart_ice(&mut self, now: Instant, kind: DescriptionKind, remote: &RemoteDescription) -> Result<(), ConnectionError> {
+    fn restart_ice(
+        &mut self,
+        now: Instant,
+        kind: DescriptionKind,
+        remote: &RemoteDescription,
+    ) -> Result<(), ConnectionError> {
         let Path::Live(path) = &mut self.path else { return Ok(()) };
         if kind == DescriptionKind::Offer {
             let mut ufrag = [0; UFRAG_RANDOM_BYTES];
@@ -511,9 +522,8 @@ impl Connection {
     /// The channel table for our DTLS role, with the other side's largest message: the
     /// channels opened so far are opened again in it, in order.
     fn take_role(&mut self, role: DtlsRole, remote_max_message_size: u64) {
-        let max_message_size = usize::try_from(remote_max_message_size)
-            .unwrap_or(usize::MAX)
-            .min(self.config.sctp.max_message_size);
+        let max_message_size =
+            usize::try_from(remote_max_message_size).unwrap_or(usize::MAX).min(self.config.sctp.max_message_size);
         let limits = ChannelLimits { max_message_size, ..self.config.channel_limits.clone() };
         let guessed = std::mem::replace(&mut self.channels, DataChannels::new(role, limits));
         for id in self.early_channels.take().unwrap_or_default() {

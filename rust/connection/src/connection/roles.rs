@@ -25,7 +25,9 @@ pub(super) fn sctp_role(role: DtlsRole) -> sctp::Role {
 }
 
 /// The other side's fingerprint, read from its description, as the secure path checks it.
-pub(super) fn path_fingerprint(fingerprint: &sdp::Fingerprint) -> Result<ice_dtls::Fingerprint, ice_dtls::SecurePathError> {
+pub(super) fn path_fingerprint(
+    fingerprint: &sdp::Fingerprint,
+) -> Result<ice_dtls::Fingerprint, ice_dtls::SecurePathError> {
     let hex: Vec<String> = fingerprint.digest().iter().map(|byte| format!("{byte:02X}")).collect();
     ice_dtls::Fingerprint::parse("sha-256", &hex.join(":"))
 }
@@ -33,8 +35,7 @@ pub(super) fn path_fingerprint(fingerprint: &sdp::Fingerprint) -> Result<ice_dtl
 /// Our certificate's fingerprint as our descriptions write it.
 pub(super) fn sdp_fingerprint(fingerprint: ice_dtls::Fingerprint) -> Result<sdp::Fingerprint, sdp::SdpError> {
     let attribute = fingerprint.to_attribute();
-    sdp::Fingerprint::choose(std::iter::once(attribute.as_str()))?
-        .ok_or(sdp::SdpError::MalformedFingerprint(attribute))
+    sdp::Fingerprint::choose(std::iter::once(attribute.as_str()))?.ok_or(sdp::SdpError::MalformedFingerprint(attribute))
 }
 
 #[cfg(test)]
@@ -53,6 +54,9 @@ mod tests {
     fn the_dtls_client_sends_the_init() {
         assert_eq!(sctp_role(DtlsRole::Client), sctp::Role::Client);
         assert_eq!(path_role(DtlsRole::Client), ice_dtls::DtlsRole::Client);
-        assert_eq!((sctp_role(DtlsRole::Server), path_role(DtlsRole::Server)), (sctp::Role::Server, ice_dtls::DtlsRole::Server));
+        assert_eq!(
+            (sctp_role(DtlsRole::Server), path_role(DtlsRole::Server)),
+            (sctp::Role::Server, ice_dtls::DtlsRole::Server)
+        );
     }
 }

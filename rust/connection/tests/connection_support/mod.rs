@@ -106,9 +106,7 @@ impl Peer {
 
     /// When a channel opened here (ours acknowledged, or the other side's arrived).
     pub fn channel_open_at(&self) -> Option<Duration> {
-        self.first(|event| {
-            matches!(event, ConnectionEvent::ChannelOpened(_) | ConnectionEvent::RemoteChannel { .. })
-        })
+        self.first(|event| matches!(event, ConnectionEvent::ChannelOpened(_) | ConnectionEvent::RemoteChannel { .. }))
     }
 
     /// The channel the other side opened, once it arrived.
