@@ -5,6 +5,8 @@
 //! deadline. Nothing here holds a socket or a runtime, or reads a clock, so every part is tested
 //! on virtual time through the simulated network of the `netsim` crate, reproducibly from a seed.
 //!
+//! - [`ice_dtls`]: the secure path under SCTP: ICE (RFC 8445) with consent freshness (RFC 7675)
+//!   and DTLS 1.2 over the selected pair; SCTP packets travel as DTLS application data.
 //! - [`sctp`]: the SCTP association that carries data channels (RFC 9260 with the WebRTC
 //!   subset: partial reliability, stream reset), with loss recovery at game speed.
 //! - [`channels`]: the data channels above it (RFC 8831, DCEP of RFC 8832), as a table that
@@ -16,5 +18,6 @@
 #![forbid(unsafe_code)]
 
 pub mod channels;
+pub mod ice_dtls;
 pub mod sctp;
 pub mod sdp;

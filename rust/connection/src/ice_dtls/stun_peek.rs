@@ -1,0 +1,54 @@
+//! What the edge repairs read of a STUN datagram, without the agent: its type, transaction and
+//! the attributes they judge by. Any bytes may come here; anything not STUN reads as nothing.
+
+use rtc_stun::attributes::{ATTR_USERNAME, ATTR_USE_CANDIDATE};
+use rtc_stun::message::{Message, BINDING_REQUEST, BINDING_SUCCESS};
+
+/// A STUN transaction id.
+pub(super) type TransactionId = [u8; 12];
+
+/// Decodes a STUN message; `None` for anything else.
+pub(super) fn decode(datagram: &[u8]) -> Option<Message> {
+    let mut message = Message { raw: datagram.to_vec(), ..Message::default() };
+    message.decode().ok()?;
+    Some(message)
+}
+
+/// A binding request addressed to our username fragment (its USERNAME is `<ours>:<theirs>`):
+/// its transaction and whether it nominates (USE-CANDIDATE).
+pub(super) fn check_for(datagram: &[u8], local_ufrag: &str) -> Option<(TransactionId, bool)> {
+    let message = decode(datagram)?;
+    if message.typ != BINDING_REQUEST {
+        return None;
+    }
+    let username = message.get(ATTR_USERNAME).ok()?;
+    let addressed = username.strip_prefix(local_ufrag.as_bytes()).is_some_and(|rest| rest.first() == Some(&b':'));
+    addressed.then_some((message.transaction_id.0, message.contains(ATTR_USE_CANDIDATE)))
+}
+
+/// The transaction of a binding success response.
+pub(super) fn success_transaction(datagram: &[u8]) -> Option<TransactionId> {
+    let message = decode(datagram)?;
+    (message.typ == BINDING_SUCCESS).then_some(message.transaction_id.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_reads_as_nothing() {
+        for bytes in [
+            &[][..],
+            &[0, 1],
+            &[0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42],
+            &[1, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
+            &[0xff; 64],
+        ] {
+            assert!(check_for(bytes, "ufrag").is_none());
+            if bytes.len() < 20 {
+                assert!(success_transaction(bytes).is_none());
+            }
+        }
+    }
+}
