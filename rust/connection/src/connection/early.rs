@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+use crate::sdp::Candidate;
+
 /// Most local candidates a connection takes: the pump gathers a host candidate per interface
 /// and address family, and a server-reflexive and relayed one per server (a dozen at most).
 pub const MAX_LOCAL_CANDIDATES: usize = 64;
@@ -31,8 +33,8 @@ pub(super) struct EarlyDatagram {
 /// A trickled candidate received before the remote description that says which section it is for.
 #[derive(Debug)]
 pub(super) struct EarlyCandidate {
-    /// The candidate line.
-    pub(super) line: String,
+    /// The candidate.
+    pub(super) candidate: Candidate,
     /// Its `sdpMid`.
     mid: Option<String>,
     /// Its `sdpMLineIndex`.
@@ -63,9 +65,9 @@ impl EarlyInput {
         }
     }
 
-    /// Keeps a trickled remote candidate line with its `sdpMid` and `sdpMLineIndex`.
-    pub(super) fn keep_candidate(&mut self, line: &str, mid: Option<&str>, index: Option<u16>) {
-        self.candidates.push(EarlyCandidate { line: line.to_owned(), mid: mid.map(str::to_owned), index });
+    /// Keeps a trickled remote candidate with its `sdpMid` and `sdpMLineIndex`.
+    pub(super) fn keep_candidate(&mut self, candidate: Candidate, mid: Option<&str>, index: Option<u16>) {
+        self.candidates.push(EarlyCandidate { candidate, mid: mid.map(str::to_owned), index });
     }
 
     /// Everything kept, emptied: candidates first (so the datagrams find their senders known).
@@ -86,7 +88,8 @@ mod tests {
         for index in 0..100_u8 {
             early.keep_datagram(address, address, &[index]);
         }
-        early.keep_candidate("candidate:1 1 udp 1 192.0.2.2 5000 typ host", Some("0"), None);
+        let candidate = Candidate::parse("candidate:1 1 udp 1 192.0.2.2 5000 typ host").unwrap();
+        early.keep_candidate(candidate, Some("0"), None);
         let (candidates, datagrams) = early.take();
         assert_eq!(candidates.len(), 1);
         assert_eq!(datagrams.len(), MAX_EARLY_DATAGRAMS);

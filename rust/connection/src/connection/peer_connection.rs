@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::early::{EarlyCandidate, EarlyDatagram, EarlyInput, MAX_LOCAL_CANDIDATES};
-use super::roles::{path_fingerprint, path_role, sctp_role, sdp_fingerprint};
+use super::roles::{path_role, sctp_role};
 use super::{
     ConnectionConfig, ConnectionError, ConnectionEvent, ConnectionFailure, ConnectionState, ConnectionStats,
     SignalingState,
@@ -100,7 +100,7 @@ impl Connection {
         rng.fill_bytes(&mut ufrag);
         rng.fill_bytes(&mut pwd);
         let credentials = IceCredentials::from_random(ufrag, pwd);
-        let local = LocalDescription::new(rng.next_u64(), credentials, sdp_fingerprint(certificate.fingerprint())?);
+        let local = LocalDescription::new(rng.next_u64(), credentials, certificate.fingerprint());
         let mut own_rng = StdRng::seed_from_u64(rng.next_u64());
         // Until the other side's description says otherwise, we guess what an offerer usually
         // becomes: the DTLS server (answerers answer `active`).
@@ -185,7 +185,7 @@ impl Connection {
         for candidate in &remote.candidates {
             if self.remote_candidates < MAX_REMOTE_CANDIDATES {
                 self.remote_candidates += 1;
-                self.give_remote_candidate(now, &candidate.to_string());
+                self.give_remote_candidate(now, candidate);
             }
         }
         self.remote = Some(remote);
@@ -196,7 +196,7 @@ impl Connection {
                 let for_us =
                     self.remote.as_ref().is_some_and(|remote| for_data_section(remote, early.mid(), early.index));
                 if for_us {
-                    self.give_remote_candidate(now, &early.line);
+                    self.give_remote_candidate(now, &early.candidate);
                 }
             }
             for datagram in datagrams {
@@ -216,14 +216,12 @@ impl Connection {
         if self.local_candidates.len() >= MAX_LOCAL_CANDIDATES {
             return Err(ConnectionError::TooManyLocalCandidates(MAX_LOCAL_CANDIDATES));
         }
-        let line = match &mut self.path {
+        let written = match &mut self.path {
             Path::Staging(path) | Path::Live(path) => path.add_local_candidate(now, candidate)?,
         };
         self.local_candidates.push(candidate);
-        match sdp::Candidate::parse(&line) {
-            Ok(written) => self.local_candidate_lines.push(written),
-            Err(error) => debug!("our candidate line cannot be read back for descriptions: {error}"),
-        }
+        let line = written.to_string();
+        self.local_candidate_lines.push(written);
         self.settle(now);
         Ok(line)
     }
@@ -264,11 +262,10 @@ impl Connection {
             return Err(ConnectionError::TooManyRemoteCandidates(MAX_REMOTE_CANDIDATES));
         }
         self.remote_candidates += 1;
-        let line = candidate.to_string();
         match &mut self.path {
-            Path::Staging(_) => self.early.keep_candidate(&line, mid, index),
+            Path::Staging(_) => self.early.keep_candidate(candidate, mid, index),
             Path::Live(path) => {
-                path.add_remote_candidate(now, &line)?;
+                path.add_remote_candidate(now, &candidate)?;
                 self.settle(now);
             }
         }
@@ -459,7 +456,7 @@ impl Connection {
     }
 
     /// Our certificate's fingerprint as our descriptions carry it.
-    pub fn local_fingerprint(&self) -> ice_dtls::Fingerprint {
+    pub fn local_fingerprint(&self) -> sdp::Fingerprint {
         self.certificate.fingerprint()
     }
 
@@ -474,7 +471,6 @@ impl Connection {
     fn start(&mut self, now: Instant, remote: &RemoteDescription) -> Result<(), ConnectionError> {
         let role = remote.our_dtls_role();
         let controlling = self.offered_first || remote.ice_lite;
-        let fingerprint = path_fingerprint(&remote.fingerprint)?;
         let config = path_config(
             &self.config,
             &self.certificate,
@@ -482,7 +478,7 @@ impl Connection {
             &mut self.rng,
             controlling,
             role,
-            vec![fingerprint],
+            vec![remote.fingerprint],
         );
         let mut path = SecurePath::new(config, now)?;
         for candidate in &self.local_candidates {
@@ -539,12 +535,12 @@ impl Connection {
         }
     }
 
-    /// Hands a remote candidate line to the live path, or keeps it for it.
-    fn give_remote_candidate(&mut self, now: Instant, line: &str) {
+    /// Hands a remote candidate to the live path, or keeps it for it.
+    fn give_remote_candidate(&mut self, now: Instant, candidate: &sdp::Candidate) {
         match &mut self.path {
-            Path::Staging(_) => self.early.keep_candidate(line, None, None),
+            Path::Staging(_) => self.early.keep_candidate(candidate.clone(), None, None),
             Path::Live(path) => {
-                if let Err(error) = path.add_remote_candidate(now, line) {
+                if let Err(error) = path.add_remote_candidate(now, candidate) {
                     debug!("a remote candidate was refused: {error}");
                 }
             }
@@ -711,7 +707,7 @@ fn path_config(
     rng: &mut StdRng,
     controlling: bool,
     role: DtlsRole,
-    remote_fingerprints: Vec<ice_dtls::Fingerprint>,
+    remote_fingerprints: Vec<sdp::Fingerprint>,
 ) -> SecurePathConfig {
     SecurePathConfig {
         ice_controlling: controlling,
