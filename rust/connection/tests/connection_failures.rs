@@ -175,7 +175,9 @@ fn a_certificate_that_does_not_match_its_fingerprint_fails_the_connection() {
     b.set_remote_description(now, DescriptionKind::Offer, &offer).unwrap();
     let answer = b.create_answer().unwrap();
     let fingerprint = b.local_fingerprint().to_string();
-    let wrong = fingerprint.replacen(&fingerprint[8..10], if &fingerprint[8..10] == "00" { "01" } else { "00" }, 1);
+    // "sha-256 AB:..." with its first byte changed.
+    let first = if &fingerprint[8..10] == "00" { "01" } else { "00" };
+    let wrong = format!("{}{first}{}", &fingerprint[..8], &fingerprint[10..]);
     let tampered = answer.replace(&fingerprint, &wrong);
     assert_ne!(answer, tampered);
     a.set_remote_description(now, DescriptionKind::Answer, &tampered).unwrap();

@@ -130,3 +130,31 @@ fn a_channel_the_answerer_opened_before_the_offer_takes_an_even_id() {
     a.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
     assert_eq!(a.state(), ConnectionState::Connecting);
 }
+
+#[test]
+fn negotiated_channels_keep_their_ids_when_early_in_band_ones_are_renumbered() {
+    use connection::connection::{Connection, ConnectionConfig, DescriptionKind};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use std::time::Instant;
+
+    let now = Instant::now();
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut a = Connection::new(ConnectionConfig::default(), &mut rng, now).unwrap();
+    let mut b = Connection::new(ConnectionConfig::default(), &mut rng, now).unwrap();
+    // Before the offer, B opens an in-band channel (odd, as if it were the server), one it closes
+    // at once, and a negotiated one on stream 0, which the client's in-band channels would take.
+    let in_band = b.open_channel(now, reliable("in band")).unwrap();
+    let closed = b.open_channel(now, reliable("closed")).unwrap();
+    b.close_channel(now, closed).unwrap();
+    let negotiated = b.open_channel(now, ChannelOptions { negotiated_id: Some(0), ..reliable("negotiated") }).unwrap();
+    assert_eq!((in_band, closed, negotiated), (ChannelId(1), ChannelId(3), ChannelId(0)));
+    let offer = a.create_offer().unwrap();
+    b.set_remote_description(now, DescriptionKind::Offer, &offer).unwrap();
+    let events: Vec<ConnectionEvent> = std::iter::from_fn(|| b.poll_event()).collect();
+    assert!(events.contains(&ConnectionEvent::ChannelClosed(closed)));
+    assert!(events.contains(&ConnectionEvent::ChannelRenumbered { from: in_band, to: ChannelId(2) }), "{events:?}");
+    assert!(!events.iter().any(|event| matches!(event, ConnectionEvent::ChannelError { .. })), "{events:?}");
+    assert_eq!(b.channel_options(ChannelId(0)).map(|options| options.label.as_str()), Some("negotiated"));
+    assert_eq!(b.channel_options(ChannelId(2)).map(|options| options.label.as_str()), Some("in band"));
+}

@@ -234,9 +234,10 @@ impl Connection {
 
     /// Adds a candidate the other side trickled (`candidate:...`, with or without `a=`), with its
     /// `sdpMid` and `sdpMLineIndex` (W3C `addIceCandidate`): one for a section other than the
-    /// data channel's transport is ignored (one with neither is taken), as is one for another component than 1; an empty one
-    /// or `end-of-candidates` says the other side has no more. Kept until the remote description
-    /// is applied; at most [`MAX_REMOTE_CANDIDATES`] with those of the descriptions.
+    /// data channel's transport is ignored (one with neither is taken), as is one for another
+    /// component than 1; an empty one or `end-of-candidates` says the other side has no more.
+    /// Kept until the remote description is applied; at most [`MAX_REMOTE_CANDIDATES`] with
+    /// those of the descriptions.
     pub fn add_remote_candidate(
         &mut self,
         now: Instant,
@@ -366,6 +367,9 @@ impl Connection {
         }
         let id = self.channels.open(options)?;
         if let Some(early) = self.early_channels.as_mut() {
+            // Bounded by the stream ids: a closed channel's id is forgotten, a reused one kept once.
+            let channels = &self.channels;
+            early.retain(|early| *early != id && channels.state(*early).is_some());
             early.push(id);
         }
         self.flush_channels(now);
@@ -432,6 +436,8 @@ impl Connection {
         }
         if let Path::Live(path) = &mut self.path {
             if let Some(association) = self.association.as_mut() {
+                // Nothing is delivered after our own close.
+                while association.poll_event().is_some() {}
                 association.abort(now);
                 for _ in 0..MAX_PACKETS_PER_POLL {
                     let Some(packet) = association.poll_transmit(now) else { break };
@@ -522,7 +528,10 @@ impl Connection {
             usize::try_from(remote_max_message_size).unwrap_or(usize::MAX).min(self.config.sctp.max_message_size);
         let limits = ChannelLimits { max_message_size, ..self.config.channel_limits.clone() };
         let guessed = std::mem::replace(&mut self.channels, DataChannels::new(role, limits));
-        for id in self.early_channels.take().unwrap_or_default() {
+        let mut early = self.early_channels.take().unwrap_or_default();
+        // Negotiated channels first: their ids were chosen by the application, not by the role.
+        early.sort_by_key(|id| guessed.options(*id).map(|options| options.negotiated_id.is_none()));
+        for id in early {
             let Some(options) = guessed.options(id) else { continue };
             match self.channels.open(options.clone()) {
                 Ok(new) if new != id => self.events.push_back(ConnectionEvent::ChannelRenumbered { from: id, to: new }),
@@ -659,6 +668,13 @@ impl Connection {
             return;
         }
         self.finished = true;
+        // What the association received before the end is still delivered (a last message
+        // before the other side closed), within its receive buffer.
+        while let Some(event) = self.association.as_mut().and_then(Association::poll_event) {
+            if !matches!(event, SctpEvent::Closed(_)) {
+                self.channels.handle_sctp_event(event);
+            }
+        }
         let state = match failure {
             Some(failure) => {
                 self.events.push_back(ConnectionEvent::Failed(failure));
