@@ -179,7 +179,7 @@ impl Connection {
             Some(previous) if previous.fingerprint != remote.fingerprint => {
                 return Err(ConnectionError::FingerprintChanged)
             }
-            Some(previous) if remote.restarts_ice_since(previous) => self.restart_ice(now, kind, &remote)?,
+            Some(previous) if remote.restarts_ice_since(previous) => self.follow_ice_restart(now, kind, &remote)?,
             Some(_) => {}
         }
         for candidate in &remote.candidates {
@@ -203,6 +203,22 @@ impl Connection {
                 self.receive(now, datagram.local, datagram.from, &datagram.data);
             }
         }
+        Ok(())
+    }
+
+    /// Restarts ICE (RFC 8445 §9): new credentials of ours, which the next offer carries (with
+    /// our candidates); the answer's new credentials complete it. DTLS and SCTP go on over the
+    /// old pair meanwhile. Only once connecting started (after the first exchange) and while no
+    /// offer waits for its answer.
+    pub fn restart_ice(&mut self, now: Instant) -> Result<(), ConnectionError> {
+        self.touch(now);
+        match (self.signaling, &self.path) {
+            (SignalingState::Closed, _) => return Err(ConnectionError::Closed),
+            (SignalingState::Stable, Path::Live(_)) => {}
+            (state, _) => return Err(ConnectionError::WrongSignalingState { call: "restart_ice", state }),
+        }
+        self.restart_local_ice(now)?;
+        self.settle(now);
         Ok(())
     }
 
@@ -500,24 +516,33 @@ impl Connection {
         Ok(())
     }
 
-    /// The other side restarted ICE: an offer gets new credentials of ours for the answer.
-    fn restart_ice(
+    /// The other side's description carries new ICE credentials: an offer that restarts ICE
+    /// gets new credentials of ours for the answer; an answer to our restart completes it.
+    fn follow_ice_restart(
         &mut self,
         now: Instant,
         kind: DescriptionKind,
         remote: &RemoteDescription,
     ) -> Result<(), ConnectionError> {
-        let Path::Live(path) = &mut self.path else { return Ok(()) };
         if kind == DescriptionKind::Offer {
-            let mut ufrag = [0; UFRAG_RANDOM_BYTES];
-            let mut pwd = [0; PWD_RANDOM_BYTES];
-            self.rng.fill_bytes(&mut ufrag);
-            self.rng.fill_bytes(&mut pwd);
-            let credentials = IceCredentials::from_random(ufrag, pwd);
-            path.restart_ice(now, credentials.ufrag(), credentials.pwd())?;
-            self.local.restart_ice(credentials);
+            self.restart_local_ice(now)?;
         }
-        path.set_remote_credentials(now, remote.ice.ufrag(), remote.ice.pwd())?;
+        if let Path::Live(path) = &mut self.path {
+            path.set_remote_credentials(now, remote.ice.ufrag(), remote.ice.pwd())?;
+        }
+        Ok(())
+    }
+
+    /// New local ICE credentials, for the path and the descriptions that follow.
+    fn restart_local_ice(&mut self, now: Instant) -> Result<(), ConnectionError> {
+        let Path::Live(path) = &mut self.path else { return Ok(()) };
+        let mut ufrag = [0; UFRAG_RANDOM_BYTES];
+        let mut pwd = [0; PWD_RANDOM_BYTES];
+        self.rng.fill_bytes(&mut ufrag);
+        self.rng.fill_bytes(&mut pwd);
+        let credentials = IceCredentials::from_random(ufrag, pwd);
+        path.restart_ice(now, credentials.ufrag(), credentials.pwd())?;
+        self.local.restart_ice(credentials);
         Ok(())
     }
 
