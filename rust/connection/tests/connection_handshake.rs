@@ -9,7 +9,7 @@ use bytes::Bytes;
 use connection::channels::{ChannelId, ChannelOptions, ChannelState};
 use connection::connection::{ConnectionEvent, ConnectionState, SignalingState};
 use connection::sctp::Reliability;
-use connection_support::{pair, reliable, run_until_open, unreliable, Setup};
+use connection_support::{deliver_answer, pair, reliable, run_until_open, unreliable, Setup};
 use netsim::LinkConfig;
 
 fn clean() -> LinkConfig {
@@ -157,4 +157,20 @@ fn negotiated_channels_keep_their_ids_when_early_in_band_ones_are_renumbered() {
     assert!(!events.iter().any(|event| matches!(event, ConnectionEvent::ChannelError { .. })), "{events:?}");
     assert_eq!(b.channel_options(ChannelId(0)).map(|options| options.label.as_str()), Some("negotiated"));
     assert_eq!(b.channel_options(ChannelId(2)).map(|options| options.label.as_str()), Some("in band"));
+}
+
+#[test]
+fn checks_that_reach_the_offerer_before_the_answer_are_kept_and_answered() {
+    let setup = Setup { hold_answer: true, ..Setup::new(5, clean()).with_channel(reliable("chat")) };
+    let (mut pair, _) = pair(&setup);
+    // B checks A's candidate at once; the answer takes 300 ms through signaling.
+    pair.run_for(Duration::from_millis(300));
+    assert!(pair.net.stats(netsim::Side::B).delivered.datagrams > 0, "B's checks reached A");
+    assert_eq!(pair.a.conn.state(), ConnectionState::New);
+    deliver_answer(&mut pair);
+    let answered = pair.now;
+    assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)));
+    let open = pair.a.channel_open_at().unwrap().max(pair.b.channel_open_at().unwrap());
+    println!("answer 300 ms late: channels open {:?} after it", (pair.a.start + open) - answered);
+    assert!((pair.a.start + open) - answered < Duration::from_millis(400));
 }

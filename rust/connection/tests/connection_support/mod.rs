@@ -68,6 +68,9 @@ pub struct Peer {
     pub bulk: Option<Bulk>,
     /// Calls to `handle_timeout` made for the connection.
     pub wakeups: u64,
+    /// The answer and the answerer's candidate, when the setup holds them back (apply them
+    /// with [`deliver_answer`]).
+    pub pending_answer: Option<(String, String)>,
 }
 
 fn sequence(data: &[u8]) -> u32 {
@@ -202,11 +205,20 @@ pub struct Setup {
     pub config: ConnectionConfig,
     /// Channels A (the offerer) opens before its offer.
     pub a_channels: Vec<ChannelOptions>,
+    /// The answer is not given to A: the test does, later (signaling slower than the network).
+    pub hold_answer: bool,
 }
 
 impl Setup {
     pub fn new(seed: u64, link: LinkConfig) -> Self {
-        Self { seed, a_link: link, b_link: link, config: ConnectionConfig::default(), a_channels: Vec::new() }
+        Self {
+            seed,
+            a_link: link,
+            b_link: link,
+            config: ConnectionConfig::default(),
+            a_channels: Vec::new(),
+            hold_answer: false,
+        }
     }
 
     pub fn with_channel(mut self, options: ChannelOptions) -> Self {
@@ -254,8 +266,13 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
     b.add_remote_candidate(start, &a_candidate, Some("0"), Some(0)).unwrap();
     let answer = b.create_answer().unwrap();
     let b_candidate = b.add_local_candidate(start, host(b_address)).unwrap();
-    a.set_remote_description(start, DescriptionKind::Answer, &answer).unwrap();
-    a.add_remote_candidate(start, &b_candidate, Some("0"), Some(0)).unwrap();
+    let pending_answer = if setup.hold_answer {
+        Some((answer, b_candidate))
+    } else {
+        a.set_remote_description(start, DescriptionKind::Answer, &answer).unwrap();
+        a.add_remote_candidate(start, &b_candidate, Some("0"), Some(0)).unwrap();
+        None
+    };
 
     let peer = |conn, address, remote| Peer {
         conn,
@@ -267,13 +284,24 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
         pacer: None,
         bulk: None,
         wakeups: 0,
+        pending_answer: None,
     };
     let mut a = peer(a, a_address, b_address);
+    a.pending_answer = pending_answer;
     let mut b = peer(b, b_address, a_address);
     a.take_events(start);
     b.take_events(start);
     let net = Network::new(setup.seed, setup.a_link, setup.b_link);
     (Pair::new(a, b, net, start), channels)
+}
+
+/// Gives A the answer and candidate the setup held back.
+pub fn deliver_answer(pair: &mut Pair<Peer, Peer>) {
+    let (answer, candidate) = pair.a.pending_answer.take().expect("an answer held back");
+    let now = pair.now;
+    pair.a.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
+    pair.a.conn.add_remote_candidate(now, &candidate, Some("0"), Some(0)).unwrap();
+    pair.a.take_events(now);
 }
 
 /// Runs until A's channels are open on both sides (at most `limit`); returns whether they are.
