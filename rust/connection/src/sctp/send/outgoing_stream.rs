@@ -68,6 +68,11 @@ impl OutgoingStream {
         self.front.is_some()
     }
 
+    /// The front message, when it has given fragments already.
+    pub(super) fn started_message(&self) -> Option<MessageId> {
+        self.front.and(self.messages.front()).map(|message| message.id)
+    }
+
     /// Whether the stream is being reset: it takes no new message.
     pub(super) fn is_resetting(&self) -> bool {
         self.resetting
@@ -130,18 +135,33 @@ impl OutgoingStream {
         Some(fragment)
     }
 
-    /// Removes the message `id`, sent in part or not at all. Returns, when it was there, whether
-    /// it had given fragments already and when it was to expire.
-    pub(super) fn remove(&mut self, id: MessageId) -> Option<(bool, Option<Instant>)> {
+    /// Removes the message `id`, sent in part or not at all. Returns, when it was there, when it
+    /// was to expire and, when it had given fragments already, the placeholder for its last
+    /// fragment: an empty ending fragment, never sent, that takes the next TSN and is abandoned
+    /// at once, so that the FORWARD-TSN skipping the message reaches past its end (as dcSCTP
+    /// does) even when its sent fragments were all acknowledged.
+    pub(super) fn remove(&mut self, stream: StreamId, id: MessageId) -> Option<(Option<Instant>, Option<Fragment>)> {
         let index = self.messages.iter().position(|message| message.id == id)?;
-        let started = index == 0 && self.front.is_some();
-        let sent = if started { self.front.map_or(0, |progress| progress.sent) } else { 0 };
+        let progress = if index == 0 { self.front } else { None };
         let message = self.messages.remove(index)?;
+        let sent = progress.map_or(0, |progress| progress.sent);
         self.buffered -= message.data.len() - sent;
-        if started {
+        let placeholder = progress.map(|progress| {
             self.front = None;
-        }
-        Some((started, message.expires_at))
+            Fragment {
+                message: id,
+                stream,
+                ssn: progress.ssn,
+                ppid: message.ppid,
+                unordered: message.unordered,
+                beginning: false,
+                ending: true,
+                payload: Bytes::new(),
+                expires_at: message.expires_at,
+                max_retransmits: message.max_retransmits,
+            }
+        });
+        Some((message.expires_at, placeholder))
     }
 }
 
@@ -205,11 +225,16 @@ mod tests {
         stream.push(message(2, 40, false));
         stream.produce(1, 100, 10).unwrap();
         assert_eq!(stream.buffered(), 240);
-        assert_eq!(stream.remove(1), Some((true, None)));
+        let (_, placeholder) = stream.remove(1, 1).unwrap();
+        let placeholder = placeholder.unwrap();
+        assert!(!placeholder.beginning && placeholder.ending && placeholder.payload.is_empty());
+        assert_eq!((placeholder.message, placeholder.ssn), (1, 0));
         assert_eq!(stream.buffered(), 40);
         assert!(!stream.is_mid_message());
         let next = stream.produce(1, 100, 10).unwrap();
         assert!(next.beginning && next.message == 2 && next.ssn == 1);
-        assert_eq!(stream.remove(9), None);
+        assert_eq!(stream.remove(1, 9), None);
+        stream.push(message(3, 40, false));
+        assert_eq!(stream.remove(1, 3).map(|(_, placeholder)| placeholder), Some(None), "never started");
     }
 }
