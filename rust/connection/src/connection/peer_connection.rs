@@ -47,7 +47,10 @@ enum Path {
 ///
 /// Calls that reach the association take `now`; [`Connection::poll_event`] uses the latest
 /// `now` any call gave, for what reading an event makes the channel table send (a DCEP ACK, a
-/// stream reset answering the other side's).
+/// stream reset answering the other side's). The association's events are read as the caller
+/// reads ours, so that a caller that reads slowly holds the association's receive window shut
+/// rather than a queue here growing: read events after every call (channels open as they are
+/// read, too).
 pub struct Connection {
     config: ConnectionConfig,
     /// Draws what the parts made later need (the association's tags and secret, jitter seeds).
