@@ -87,3 +87,16 @@ fn goal_a_thousand_reliable_messages_each_way_at_10_percent_loss_take_under_3_s(
     let times = transfer_times("bulk goal", home_link(0.10), 1..=5);
     assert!(times.iter().all(|time| *time < Duration::from_secs(3)), "{times:?}");
 }
+
+/// Every datagram fits an IPv6 minimum MTU link (1280 bytes): SCTP packets of 1200 bytes in
+/// one DTLS record each, never split.
+#[test]
+fn everything_fits_a_1280_byte_mtu() {
+    let link = LinkConfig::home(Duration::from_millis(20)).with_mtu(1280);
+    let setup = Setup::new(3, link).with_channel(reliable("bulk"));
+    let (mut pair, channels) = pair(&setup);
+    assert!(run_until_open(&mut pair, 1, Duration::from_secs(5)));
+    pair.a.bulk = Some(Bulk { channel: channels[0], size: 10_000, total: 100, low_water: 64 * 1024, sent: 0 });
+    assert!(pair.run_until(Duration::from_secs(10), |_, b| b.arrivals.len() == 100));
+    assert_eq!(pair.net.stats(Side::A).dropped_mtu.datagrams + pair.net.stats(Side::B).dropped_mtu.datagrams, 0);
+}
