@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::ReceiveSide;
 use crate::sctp::chunks::{DataChunk, ForwardTsn, Sack};
-use crate::sctp::send::{SendConfig, SendSide};
+use crate::sctp::send::SendSide;
 use crate::sctp::{Message, Reliability, SctpConfig, SctpEvent, SendOptions};
 
 /// The bytes of a packet's chunks (MTU 1200 less the 12-byte common header).
@@ -87,7 +87,7 @@ impl Pair {
         Self {
             start,
             now: start,
-            sender: SendSide::new(1, u32::try_from(config.max_receive_buffer).unwrap(), &SendConfig::default()),
+            sender: SendSide::new(1, u32::try_from(config.max_receive_buffer).unwrap(), &SctpConfig::default()),
             receiver: ReceiveSide::new(1, &config),
             forward: Link::new(start, one_way, loss, seed),
             backward: Link::new(start, one_way, loss, seed ^ 0x5eed),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use netsim::{BurstLoss, Endpoint, LinkConfig, Network, Pair};
 
-use super::super::receive::{ReceiveConfig, ReceiveSide};
+use super::super::receive::ReceiveSide;
 use super::super::wire::{Chunk, CommonHeader, Packet, PacketBuilder};
 use super::super::{Reliability, SctpConfig, SctpEvent, SendOptions, StreamId};
 use super::SendSide;
@@ -203,11 +203,6 @@ impl Run {
 fn run_flows(seed: u64, link: LinkConfig, flows: &[(StreamId, Load, SendOptions)], limit: Duration) -> Vec<Run> {
     let start = Instant::now();
     let config = SctpConfig::default();
-    let receive_config = ReceiveConfig {
-        max_receive_buffer: config.max_receive_buffer,
-        max_message_size: config.max_message_size,
-        max_streams: config.max_streams,
-    };
     let sender = Sender {
         side: SendSide::new(INITIAL_TSN, config.max_receive_buffer as u32, &config),
         flows: flows
@@ -216,8 +211,7 @@ fn run_flows(seed: u64, link: LinkConfig, flows: &[(StreamId, Load, SendOptions)
             .collect(),
         start,
     };
-    let receiver =
-        Receiver { side: ReceiveSide::new(INITIAL_TSN, &receive_config), arrived_at: vec![Vec::new(); flows.len()] };
+    let receiver = Receiver { side: ReceiveSide::new(INITIAL_TSN, &config), arrived_at: vec![Vec::new(); flows.len()] };
     let net = Network::new(seed, link, link);
     let mut pair = Pair::new(sender, receiver, net, start);
     pair.run_until(limit, |sender, _| sender.done());
