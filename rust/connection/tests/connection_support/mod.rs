@@ -71,6 +71,9 @@ pub struct Peer {
     /// The answer and the answerer's candidate, when the setup holds them back (apply them
     /// with [`deliver_answer`]).
     pub pending_answer: Option<(String, String)>,
+    /// Datagrams taken from the connection right after a timeout, as a pump does, for the
+    /// pair's next `transmit`.
+    outbox: std::collections::VecDeque<Vec<u8>>,
 }
 
 fn sequence(data: &[u8]) -> u32 {
@@ -125,6 +128,13 @@ impl Peer {
         self.events.iter().map(|(_, event)| event).find(|event| matches!(event, ConnectionEvent::Failed(_)))
     }
 
+    /// The connection's next datagram, checked to leave from our address to the other side's.
+    fn poll_datagram(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let transmit = self.conn.poll_transmit(now)?;
+        assert_eq!((transmit.local, transmit.to), (self.address, self.remote), "sent on a path the test lacks");
+        Some(transmit.data)
+    }
+
     fn run_pacer(&mut self, now: Instant) {
         let Some(pacer) = self.pacer.as_mut() else { return };
         while pacer.next <= now && pacer.next < pacer.until {
@@ -165,15 +175,18 @@ impl Endpoint for Peer {
         }
         self.run_pacer(now);
         self.take_events(now);
+        // What the timeout made due goes now, as a pump sends after each timeout (a delayed
+        // SACK keeps the association's deadline at `now` until it is sent).
+        while let Some(data) = self.poll_datagram(now) {
+            self.outbox.push_back(data);
+        }
     }
 
     fn transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.run_bulk(now);
-        let transmit = self.conn.poll_transmit(now);
+        let transmit = self.outbox.pop_front().or_else(|| self.poll_datagram(now));
         self.take_events(now);
-        let transmit = transmit?;
-        assert_eq!((transmit.local, transmit.to), (self.address, self.remote), "sent on a path the test lacks");
-        Some(transmit.data)
+        transmit
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -285,6 +298,7 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
         bulk: None,
         wakeups: 0,
         pending_answer: None,
+        outbox: std::collections::VecDeque::new(),
     };
     let mut a = peer(a, a_address, b_address);
     a.pending_answer = pending_answer;
