@@ -35,6 +35,8 @@ fn a_clean_link_connects_and_carries_messages_both_ways() {
     // and DCEP (one): a handful of 40 ms round trips.
     assert!(open < Duration::from_millis(600), "{open:?}");
     assert_eq!(pair.a.conn.state(), ConnectionState::Connected);
+    // Both sides announce 256 KiB, what the association takes.
+    assert_eq!((pair.a.conn.max_message_size(), pair.b.conn.max_message_size()), (256 * 1024, 256 * 1024));
 
     // B sees what A asked for, reliability included.
     let options = pair.b.conn.channel_options(ChannelId(3)).cloned().unwrap();
@@ -173,4 +175,23 @@ fn checks_that_reach_the_offerer_before_the_answer_are_kept_and_answered() {
     let open = pair.a.channel_open_at().unwrap().max(pair.b.channel_open_at().unwrap());
     println!("answer 300 ms late: channels open {:?} after it", (pair.a.start + open) - answered);
     assert!((pair.a.start + open) - answered < Duration::from_millis(400));
+}
+
+#[test]
+fn a_description_without_max_message_size_means_64_kib() {
+    use connection::connection::{Connection, ConnectionConfig, DescriptionKind};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use std::time::Instant;
+
+    let now = Instant::now();
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut a = Connection::new(ConnectionConfig::default(), &mut rng, now).unwrap();
+    let mut b = Connection::new(ConnectionConfig::default(), &mut rng, now).unwrap();
+    let offer = a.create_offer().unwrap();
+    let without: String =
+        offer.split_inclusive("\r\n").filter(|line| !line.starts_with("a=max-message-size")).collect();
+    assert_ne!(offer, without);
+    b.set_remote_description(now, DescriptionKind::Offer, &without).unwrap();
+    assert_eq!(b.max_message_size(), 64 * 1024);
 }

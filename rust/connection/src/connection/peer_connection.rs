@@ -81,6 +81,8 @@ pub struct Connection {
     /// again in a table that knows it.
     early_channels: Option<Vec<ChannelId>>,
     events: VecDeque<ConnectionEvent>,
+    /// The largest message the channel table lets through.
+    max_message_size: usize,
     /// Whether DTLS completed.
     dtls_connected: bool,
     /// Set once the connection closed or failed: it does nothing more.
@@ -111,6 +113,7 @@ impl Connection {
         let staging = path_config(&config, &certificate, &local, &mut own_rng, true, guessed_role, Vec::new());
         let path = Path::Staging(SecurePath::new(staging, now)?);
         let channels = DataChannels::new(guessed_role, config.channel_limits.clone());
+        let max_message_size = config.channel_limits.max_message_size;
         Ok(Self {
             config,
             rng: own_rng,
@@ -131,6 +134,7 @@ impl Connection {
             channels,
             early_channels: Some(Vec::new()),
             events: VecDeque::new(),
+            max_message_size,
             dtls_connected: false,
             finished: false,
             last_now: now,
@@ -470,6 +474,13 @@ impl Connection {
         self.end(None);
     }
 
+    /// The largest message [`Connection::send`] takes: the other side's `max-message-size`
+    /// (64 KiB when its description has none), at most our association's; before the other
+    /// side's description, the configured channel limit.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
     /// The connection's state.
     pub fn state(&self) -> ConnectionState {
         self.state
@@ -554,6 +565,7 @@ impl Connection {
     fn take_role(&mut self, role: DtlsRole, remote_max_message_size: u64) {
         let max_message_size =
             usize::try_from(remote_max_message_size).unwrap_or(usize::MAX).min(self.config.sctp.max_message_size);
+        self.max_message_size = max_message_size;
         let limits = ChannelLimits { max_message_size, ..self.config.channel_limits.clone() };
         let guessed = std::mem::replace(&mut self.channels, DataChannels::new(role, limits));
         let mut early = self.early_channels.take().unwrap_or_default();
@@ -763,5 +775,16 @@ fn path_config(
         timeouts: config.timeouts,
         jitter_seed: rng.next_u64(),
         dtls_seed_for_tests: config.dtls_seed_for_tests,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<Connection>();
     }
 }
