@@ -56,3 +56,14 @@ fn connecting_through_bursty_loss_still_succeeds() {
     assert!(times.iter().all(Option::is_some), "every try connects within 10 s");
     assert!(median < Duration::from_secs(2), "median {median:?}");
 }
+
+/// On a LAN-like link (0.25 ms each way, as the bench's localhost meshes), what connecting costs
+/// beyond the round trips: the parts' own timers (check pacing, delayed acknowledgements).
+#[test]
+fn connecting_on_a_near_zero_latency_link_waits_for_no_timer() {
+    let link = LinkConfig::default().with_latency(Duration::from_micros(250));
+    let times = setup_times(link, 1..6);
+    let (median, _) = report("connect on a 0.25 ms link, 5 seeds", &times);
+    // A dozen round trips of 0.5 ms: anything much longer is a timer waited for.
+    assert!(median < Duration::from_millis(10), "median {median:?}");
+}
