@@ -189,9 +189,12 @@ fn a_description_without_max_message_size_means_64_kib() {
     let mut a = Connection::new(ConnectionConfig::default(), &mut rng, now).unwrap();
     let mut b = Connection::new(ConnectionConfig::default(), &mut rng, now).unwrap();
     let offer = a.create_offer().unwrap();
+    assert_eq!(a.local_candidate_section(), Some((Some("0"), 0)));
+    assert_eq!(b.local_candidate_section(), None);
     let without: String =
         offer.split_inclusive("\r\n").filter(|line| !line.starts_with("a=max-message-size")).collect();
     assert_ne!(offer, without);
     b.set_remote_description(now, DescriptionKind::Offer, &without).unwrap();
     assert_eq!(b.max_message_size(), 64 * 1024);
+    assert_eq!(b.local_candidate_section(), Some((Some("0"), 0)), "the offer's section");
 }

@@ -72,6 +72,9 @@ pub struct Connection {
     local_candidate_lines: Vec<sdp::Candidate>,
     /// Whether the pump said it gathered every candidate.
     end_of_local_candidates: bool,
+    /// The `sdpMid` and `sdpMLineIndex` of our data-channel section in our last offer, as read
+    /// back from it (until the other side's description names the section).
+    offered_section: Option<(Option<String>, u16)>,
     /// Remote candidates taken, from descriptions and trickled, against [`MAX_REMOTE_CANDIDATES`].
     remote_candidates: usize,
     early: EarlyInput,
@@ -128,6 +131,7 @@ impl Connection {
             local_candidates: Vec::new(),
             local_candidate_lines: Vec::new(),
             end_of_local_candidates: false,
+            offered_section: None,
             remote_candidates: 0,
             early: EarlyInput::default(),
             association: None,
@@ -150,6 +154,9 @@ impl Connection {
             self.offered_first = true;
         }
         let offer = self.local.write_offer(&self.local_candidate_lines, self.end_of_local_candidates);
+        if let Ok(ours) = RemoteDescription::parse(DescriptionKind::Offer, &offer) {
+            self.offered_section = Some((ours.data.mid, u16::try_from(ours.data.index).unwrap_or(0)));
+        }
         self.set_signaling(next);
         Ok(offer)
     }
@@ -247,6 +254,17 @@ impl Connection {
         self.local_candidate_lines.push(written);
         self.settle(now);
         Ok(line)
+    }
+
+    /// The `sdpMid` and `sdpMLineIndex` our trickled candidates carry: those of the data-channel
+    /// section of the exchange (the other side's offer's when we answered, ours when we
+    /// offered); `None` before any description.
+    pub fn local_candidate_section(&self) -> Option<(Option<&str>, u16)> {
+        match (&self.remote, &self.offered_section) {
+            (Some(remote), _) => Some((remote.data.mid.as_deref(), u16::try_from(remote.data.index).unwrap_or(0))),
+            (None, Some((mid, index))) => Some((mid.as_deref(), *index)),
+            (None, None) => None,
+        }
     }
 
     /// Says the pump gathered every candidate: descriptions written from now on say

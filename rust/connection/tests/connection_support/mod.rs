@@ -276,9 +276,11 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
     let offer = a.create_offer().unwrap();
     let a_candidate = a.add_local_candidate(start, host(a_address)).unwrap();
     b.set_remote_description(start, DescriptionKind::Offer, &offer).unwrap();
-    b.add_remote_candidate(start, &a_candidate, Some("0"), Some(0)).unwrap();
+    let (mid, index) = a.local_candidate_section().expect("we offered");
+    b.add_remote_candidate(start, &a_candidate, mid, Some(index)).unwrap();
     let answer = b.create_answer().unwrap();
     let b_candidate = b.add_local_candidate(start, host(b_address)).unwrap();
+    assert_eq!(b.local_candidate_section(), Some((Some("0"), 0)), "the offer's data section");
     let pending_answer = if setup.hold_answer {
         Some((answer, b_candidate))
     } else {
