@@ -23,7 +23,7 @@ use self::timer::BackoffTimer;
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
 use super::wire::{
     code, kind, Chunk, CommonHeader, ErrorCause, Init, Packet, PacketBuilder, ReconfigParam, ReconfigResult,
-    UnknownAction,
+    UnknownAction, COMMON_HEADER_LEN,
 };
 use super::{SctpConfig, SctpError, SctpEvent, SendOptions, StreamId};
 
@@ -32,8 +32,6 @@ use super::{SctpConfig, SctpError, SctpEvent, SendOptions, StreamId};
 const MAX_CONTROL_QUEUE: usize = 16;
 /// How long a state cookie we signed stays valid (RFC 9260 `Valid.Cookie.Life`).
 const VALID_COOKIE_LIFE: Duration = Duration::from_secs(60);
-/// The longest peer cookie we echo; a longer INIT-ACK is dropped.
-const MAX_PEER_COOKIE_LEN: usize = 4096;
 /// The most unrecognized chunks reported in one ERROR chunk.
 const MAX_REPORTED_CHUNKS: usize = 4;
 /// The longest unrecognized chunk reported back (whole, as RFC 9260 §3.3.10.6 asks); a longer
@@ -63,13 +61,18 @@ pub struct AssociationStats {
     pub bytes_received: u64,
     /// Packets received and dropped: bad checksum, wrong verification tag, or unreadable.
     pub packets_dropped: u64,
-    /// Chunks sent again: DATA retransmitted by the send side, and INIT, COOKIE-ECHO, SHUTDOWN,
-    /// SHUTDOWN-ACK or RE-CONFIG sent again by their timers.
-    pub retransmissions: u64,
-    /// DATA chunks sent again before any T3-rtx expiry: fast retransmits and tail-loss probes.
-    pub early_retransmits: u64,
+    /// DATA chunks sent again (fast retransmit, T3-rtx, tail-loss probe).
+    pub data_retransmissions: u64,
+    /// INIT, COOKIE-ECHO, SHUTDOWN, SHUTDOWN-ACK or RE-CONFIG sent again by their timers.
+    pub control_retransmissions: u64,
+    /// SACKs that started a fast retransmission.
+    pub fast_retransmits: u64,
     /// Expiries of the DATA retransmission timer (T3-rtx).
     pub t3_timeouts: u64,
+    /// Tail-loss probes sent.
+    pub tail_probes: u64,
+    /// Messages abandoned under partial reliability (RFC 3758) once started.
+    pub abandoned_messages: u64,
     /// The current retransmission timeout.
     pub rto: Duration,
     /// The smoothed round-trip time, once measured.
@@ -247,7 +250,7 @@ impl Association {
         if role == Role::Client {
             association.state = State::CookieWait;
             association.queue_control(0, Chunk::Init(association.our_init(None, Vec::new())));
-            association.handshake_timer.start(now, association.config.rto_initial);
+            association.handshake_timer.start(now, association.config.t1_initial);
         }
         association
     }
@@ -397,7 +400,7 @@ impl Association {
                 self.end(SctpError::HandshakeTimeout);
                 return;
             }
-            self.stats.retransmissions += 1;
+            self.stats.control_retransmissions += 1;
             match self.state {
                 State::CookieWait => self.queue_control(0, Chunk::Init(self.our_init(None, Vec::new()))),
                 State::CookieEchoed => {
@@ -413,7 +416,7 @@ impl Association {
             if !self.count_timeout() {
                 return;
             }
-            self.stats.retransmissions += 1;
+            self.stats.control_retransmissions += 1;
             match self.state {
                 State::ShutdownSent => self.send_shutdown(),
                 State::ShutdownAckSent => self.reply(Chunk::ShutdownAck),
@@ -433,7 +436,7 @@ impl Association {
                         request.seq = self.next_request_seq;
                         self.next_request_seq = self.next_request_seq.wrapping_add(1);
                     } else {
-                        self.stats.retransmissions += 1;
+                        self.stats.control_retransmissions += 1;
                     }
                     let chunk = self.reset_request_chunk(&request);
                     self.reply(chunk);
@@ -443,12 +446,10 @@ impl Association {
             }
         }
         if let Some(data) = self.data.as_mut() {
-            if data.handle_timeout(now) {
-                self.stats.t3_timeouts += 1;
-                if data.consecutive_timeouts() > self.config.max_retransmissions {
-                    self.fail(SctpError::TooManyRetransmissions, code::PROTOCOL_VIOLATION);
-                    return;
-                }
+            data.handle_timeout(now);
+            if data.consecutive_timeouts() > self.config.max_retransmissions {
+                self.fail(SctpError::TooManyRetransmissions, code::PROTOCOL_VIOLATION);
+                return;
             }
         }
         self.make_progress(now);
@@ -520,6 +521,12 @@ impl Association {
     pub fn stats(&self) -> AssociationStats {
         let mut stats = self.stats.clone();
         if let Some(data) = &self.data {
+            let send = data.send_stats();
+            stats.data_retransmissions = send.retransmissions;
+            stats.fast_retransmits = send.fast_retransmits;
+            stats.t3_timeouts = send.timeouts;
+            stats.tail_probes = send.tail_probes;
+            stats.abandoned_messages = send.abandoned;
             stats.rto = data.rto();
             stats.srtt = data.smoothed_rtt();
             stats.cwnd = data.cwnd();
@@ -571,7 +578,9 @@ impl Association {
         if self.state != State::CookieWait || init.initiate_tag == 0 {
             return;
         }
-        let Some(cookie) = init.cookie.clone().filter(|cookie| cookie.len() <= MAX_PEER_COOKIE_LEN) else {
+        // The COOKIE-ECHO must fit one packet (DTLS never splits a record), as every packet we send.
+        let fits = |cookie: &Bytes| COMMON_HEADER_LEN + 4 + cookie.len() + 3 <= self.config.mtu;
+        let Some(cookie) = init.cookie.clone().filter(fits) else {
             debug!("sctp: INIT-ACK without a usable cookie dropped");
             return;
         };
@@ -592,7 +601,7 @@ impl Association {
         self.cookie_to_echo = Some(cookie.clone());
         self.control.retain(|outgoing| !matches!(outgoing.chunk, Chunk::Init(_)));
         self.reply(Chunk::CookieEcho(cookie));
-        self.handshake_timer.start(now, self.config.rto_initial);
+        self.handshake_timer.start(now, self.config.t1_initial);
     }
 
     fn on_cookie_echo(&mut self, now: Instant, tag: u32, cookie: &[u8]) {
@@ -646,6 +655,12 @@ impl Association {
         if let Err(error) = data.on_data(now, chunk) {
             warn!("sctp: received data refused: {error}");
             self.fail(error, code::PROTOCOL_VIOLATION);
+            return;
+        }
+        if let Some(stream) = data.take_invalid_stream() {
+            // RFC 9260 §6.5: the chunk is acknowledged and dropped, and the sender told.
+            let info = [stream.to_be_bytes(), [0, 0]].concat();
+            self.reply(Chunk::Error(vec![ErrorCause::new(code::INVALID_STREAM, info)]));
         }
     }
 
@@ -784,7 +799,10 @@ impl Association {
         if !self.resets_pending.iter().all(|&stream| data.is_stream_drained(stream)) {
             return;
         }
-        let streams = std::mem::take(&mut self.resets_pending);
+        // One request fits one packet: the streams past that wait for the next request.
+        let most = self.config.mtu.saturating_sub(COMMON_HEADER_LEN + 4 + 16) / 2;
+        let rest = self.resets_pending.split_off(self.resets_pending.len().min(most.max(1)));
+        let streams = std::mem::replace(&mut self.resets_pending, rest);
         let last_tsn = data.reset_outgoing(&streams);
         if !self.peer.is_some_and(|peer| peer.peer_extensions.reconfig) {
             // A peer without RE-CONFIG would never answer, and its silence would end the
@@ -888,11 +906,7 @@ impl Association {
         if !self.state.sends_data() {
             return;
         }
-        while let Some((chunk, retransmitted)) = data.poll_data(now, builder.room()) {
-            if let Some(retransmitted) = retransmitted {
-                self.stats.retransmissions += 1;
-                self.stats.early_retransmits += retransmitted.early;
-            }
+        while let Some(chunk) = data.poll_data(now, builder.room()) {
             if !builder.push(&Chunk::Data(chunk)) {
                 warn!("sctp: the send side gave a DATA chunk larger than the room left; it goes again on T3-rtx");
                 break;

@@ -23,6 +23,12 @@ pub struct SctpConfig {
     /// peer's delayed SACK (up to 200 ms) plus the round trip, or sparse reliable traffic times out
     /// spuriously and collapses the window.
     pub rto_min: Duration,
+    /// The first wait of the handshake's timers (T1-init, T1-cookie) before INIT or COOKIE-ECHO
+    /// goes again; it doubles on each expiry up to `max_timer_backoff`. Default 250 ms: the
+    /// answers to INIT and COOKIE-ECHO are never delayed, DTLS has just crossed the path, and an
+    /// early resend costs one small packet (an INIT-ACK is stateless, a COOKIE-ECHO seen twice is
+    /// acknowledged twice), while each loss in the handshake waits this long.
+    pub t1_initial: Duration,
     /// The ceiling of the retransmission timeout, backoff included. Default 60 s (RFC 9260).
     pub rto_max: Duration,
     /// The ceiling of the handshake's timers (T1-init, T1-cookie) and of T3-rtx as they back off
@@ -63,6 +69,7 @@ impl Default for SctpConfig {
             max_data_payload: mtu - 12 - 16,
             rto_initial: Duration::from_millis(500),
             rto_min: Duration::from_millis(400),
+            t1_initial: Duration::from_millis(250),
             rto_max: Duration::from_secs(60),
             max_timer_backoff: Duration::from_secs(3),
             max_init_retransmits: 16,

@@ -8,7 +8,8 @@ pub enum SctpError {
     /// The other side aborted the association.
     #[error("the other side aborted the association")]
     Aborted,
-    /// We aborted the association (`Association::abort`, or a protocol violation by the peer).
+    /// We aborted the association (`Association::abort`). A protocol violation by the peer ends
+    /// it with the violation's own error, an ABORT going to the peer all the same.
     #[error("the association was aborted on this side")]
     AbortedLocally,
     /// The association was shut down gracefully (by either side).

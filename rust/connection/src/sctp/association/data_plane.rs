@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use crate::sctp::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
 use crate::sctp::receive::{IncomingReset, ReceiveSide};
-use crate::sctp::send::SendSide;
+use crate::sctp::send::{SendSide, SendStats};
 use crate::sctp::{SctpConfig, SctpError, SctpEvent, SendOptions, StreamId};
 
 /// The association's data: what it receives and what it sends.
@@ -18,17 +18,6 @@ pub(super) struct DataPlane {
     delayed_sack_max: Duration,
     /// The cumulative TSN of the last SACK sent: what SHUTDOWN acknowledges.
     last_cumulative_tsn: Tsn,
-    /// The highest TSN sent so far: a DATA chunk at or below it is a retransmission.
-    highest_tsn_sent: Option<Tsn>,
-}
-
-/// DATA chunks the send side sent again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Retransmitted {
-    /// Sent again because T3-rtx expired.
-    pub(super) after_timeout: u64,
-    /// Sent again before any T3-rtx expiry: fast retransmits and tail-loss probes.
-    pub(super) early: u64,
 }
 
 impl DataPlane {
@@ -41,7 +30,6 @@ impl DataPlane {
             send: SendSide::new(local_initial_tsn, peer_a_rwnd, config),
             delayed_sack_max: config.delayed_sack_max,
             last_cumulative_tsn: peer_initial_tsn.wrapping_sub(1),
-            highest_tsn_sent: None,
         }
     }
 
@@ -90,22 +78,14 @@ impl DataPlane {
         self.send.poll_forward_tsn(now)
     }
 
-    /// The next DATA chunk that fits in `room` bytes, and whether (and why) it is sent again.
-    pub(super) fn poll_data(&mut self, now: Instant, room: usize) -> Option<(DataChunk, Option<Retransmitted>)> {
-        let chunk = self.send.poll_data(now, room)?;
-        // Serial number arithmetic (RFC 1982): at or below the highest sent, within half the space.
-        let again = self.highest_tsn_sent.is_some_and(|highest| highest.wrapping_sub(chunk.tsn) < 1 << 31);
-        if !again {
-            self.highest_tsn_sent = Some(chunk.tsn);
-        }
-        let kind = again.then(|| {
-            if self.send.consecutive_timeouts() > 0 {
-                Retransmitted { after_timeout: 1, early: 0 }
-            } else {
-                Retransmitted { after_timeout: 0, early: 1 }
-            }
-        });
-        Some((chunk, kind))
+    /// The next DATA chunk that fits in `room` bytes.
+    pub(super) fn poll_data(&mut self, now: Instant, room: usize) -> Option<DataChunk> {
+        self.send.poll_data(now, room)
+    }
+
+    /// A stream id past `max_streams` that DATA came on since the last call, to report.
+    pub(super) fn take_invalid_stream(&mut self) -> Option<StreamId> {
+        self.receive.take_invalid_stream()
     }
 
     /// The sides' next deadline.
@@ -113,12 +93,10 @@ impl DataPlane {
         [self.receive.deadline(), self.send.deadline()].into_iter().flatten().min()
     }
 
-    /// Runs the sides' timers. Returns whether T3-rtx expired.
-    pub(super) fn handle_timeout(&mut self, now: Instant) -> bool {
+    /// Runs the sides' timers.
+    pub(super) fn handle_timeout(&mut self, now: Instant) {
         self.receive.handle_timeout(now);
-        let before = self.send.consecutive_timeouts();
         self.send.handle_timeout(now);
-        self.send.consecutive_timeouts() > before
     }
 
     /// T3-rtx expiries in a row without progress (RFC 9260 §8.1).
@@ -177,6 +155,11 @@ impl DataPlane {
     /// The smoothed round-trip time, once measured.
     pub(super) fn smoothed_rtt(&self) -> Option<Duration> {
         self.send.smoothed_rtt()
+    }
+
+    /// What the send side did.
+    pub(super) fn send_stats(&self) -> SendStats {
+        self.send.stats()
     }
 
     /// The congestion window, in bytes.

@@ -151,8 +151,8 @@ fn an_unanswered_client_gives_up_after_its_retransmissions() {
     assert_eq!(inits, 1 + config.max_init_retransmits);
     assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::HandshakeTimeout)]);
     assert!(a.poll_transmit(now).is_none(), "no INIT after giving up");
-    // 0.5 + 1 + 2 + 3 × 14 s: backoff capped at 3 s.
-    assert_eq!(now - start, Duration::from_millis(45_500));
+    // 0.25 + 0.5 + 1 + 2 + 3 × 13 s: backoff capped at 3 s.
+    assert_eq!(now - start, Duration::from_millis(42_750));
     assert_eq!(a.poll_timeout(), None);
 }
 
@@ -527,4 +527,73 @@ fn data_reaching_a_shutdown_sender_is_answered_with_shutdown_again() {
         events(&mut a),
         vec![SctpEvent::Message(crate::sctp::Message { stream: 1, ppid: 53, data: Bytes::from_static(b"late") })]
     );
+}
+
+#[test]
+fn a_reset_of_many_streams_goes_in_requests_that_fit_a_packet() {
+    let (mut a, mut b, now) = connected(21);
+    let streams: Vec<StreamId> = (0..1000).collect();
+    a.reset_streams(now, &streams);
+    let mut reset = Vec::new();
+    for _ in 0..10 {
+        while let Some(packet) = a.poll_transmit(now) {
+            assert!(packet.len() <= SctpConfig::default().mtu, "{}", packet.len());
+            b.handle_packet(now, &packet);
+        }
+        while let Some(packet) = b.poll_transmit(now) {
+            a.handle_packet(now, &packet);
+        }
+        while let Some(event) = b.poll_event() {
+            if let SctpEvent::StreamsReset(streams) = event {
+                reset.extend(streams);
+            }
+        }
+    }
+    reset.sort_unstable();
+    assert_eq!(reset, streams);
+    assert!(a.reset_in_flight.is_none() && a.resets_pending.is_empty());
+}
+
+#[test]
+fn data_on_a_stream_past_the_limit_is_acknowledged_and_reported() {
+    let (a, mut b, now) = connected(22);
+    let chunk = DataChunk {
+        tsn: a.local_initial_tsn,
+        stream: 2000,
+        ssn: 0,
+        ppid: 53,
+        unordered: false,
+        beginning: true,
+        ending: true,
+        immediate_sack: true,
+        payload: Bytes::from_static(b"x"),
+    };
+    b.handle_packet(now, &packet(b.local_tag, &[Chunk::Data(chunk)]));
+    let reply = Packet::parse(&b.poll_transmit(now).unwrap()).unwrap();
+    assert!(
+        reply.chunks.contains(&Chunk::Error(vec![ErrorCause::new(code::INVALID_STREAM, &[0x07, 0xD0, 0, 0][..])])),
+        "{reply:?}"
+    );
+    assert!(reply
+        .chunks
+        .iter()
+        .any(|chunk| matches!(chunk, Chunk::Sack(sack) if sack.cumulative_tsn == a.local_initial_tsn)));
+    assert!(events(&mut b).is_empty());
+}
+
+#[test]
+fn a_peer_breaking_the_rules_is_aborted() {
+    let now = Instant::now();
+    let mut rng = StdRng::seed_from_u64(23);
+    let mut a = Association::new(SctpConfig::default(), Role::Client, &mut rng, now);
+    let small = SctpConfig { max_message_size: 1000, ..SctpConfig::default() };
+    let mut b = Association::new(small, Role::Server, &mut rng, now);
+    exchange(&mut a, &mut b, now, &mut never());
+    assert_eq!(events(&mut a), vec![SctpEvent::Connected]);
+    assert_eq!(events(&mut b), vec![SctpEvent::Connected]);
+    let options = SendOptions { ordered: true, reliability: crate::sctp::Reliability::Reliable };
+    a.send(now, 0, 53, Bytes::from(vec![7; 5000]), options).unwrap();
+    exchange(&mut a, &mut b, now, &mut never());
+    assert_eq!(events(&mut b), vec![SctpEvent::Closed(SctpError::RemoteMessageTooLarge { max: 1000 })]);
+    assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::Aborted)]);
 }

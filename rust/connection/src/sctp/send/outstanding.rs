@@ -450,7 +450,7 @@ impl OutstandingData {
                     }
                     index += len;
                 }
-                State::Acked | State::InFlight | State::ToRetransmit => break,
+                State::InFlight | State::ToRetransmit => break,
             }
         }
         (through_abandoned > 0).then(|| ForwardTsn {

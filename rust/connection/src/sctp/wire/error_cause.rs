@@ -9,6 +9,8 @@ pub(crate) const MAX_CAUSES: usize = 16;
 
 /// Cause codes this association sends or recognises.
 pub(crate) mod code {
+    /// Invalid stream identifier; the information is the stream id and two reserved bytes.
+    pub(crate) const INVALID_STREAM: u16 = 1;
     /// Unrecognized chunk type; the information is the chunk as received.
     pub(crate) const UNRECOGNIZED_CHUNK: u16 = 6;
     /// The other side aborted on its user's request.

@@ -12,7 +12,7 @@ mod reconfig;
 pub(crate) use chunk::{kind, Chunk, UnknownAction};
 pub(crate) use error_cause::{code, ErrorCause};
 pub(crate) use init::Init;
-pub(crate) use packet::{CommonHeader, Packet, PacketBuilder};
+pub(crate) use packet::{CommonHeader, Packet, PacketBuilder, COMMON_HEADER_LEN};
 pub(crate) use reconfig::{ReconfigParam, ReconfigResult};
 
 #[cfg(test)]
