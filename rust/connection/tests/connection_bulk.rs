@@ -40,11 +40,13 @@ fn transfer_times(name: &str, link: LinkConfig, seeds: std::ops::RangeInclusive<
         let stats = pair.a.conn.stats().sctp.unwrap();
         let lost = pair.net.stats(Side::A).lost.datagrams + pair.net.stats(Side::B).lost.datagrams;
         println!(
-            "  {name}, seed {seed}: {} ms (datagrams lost {lost}; A's SCTP: {} retransmissions, {} early, {} T3 \
+            "  {name}, seed {seed}: {} ms (datagrams lost {lost}; A's SCTP: {} DATA retransmissions, {} fast \
+             retransmits, {} tail probes, {} T3 \
              timeouts, rto {:?}, srtt {:?}, cwnd {})",
             took.as_millis(),
-            stats.retransmissions,
-            stats.early_retransmits,
+            stats.data_retransmissions,
+            stats.fast_retransmits,
+            stats.tail_probes,
             stats.t3_timeouts,
             stats.rto,
             stats.srtt,

@@ -1,7 +1,8 @@
 //! Seeded random lives of a pair over a hostile link (loss, bursts, jitter, reordering,
 //! duplication, corruption): channels opened, used and closed from both sides at random while the
-//! offerer streams on a reliable ordered channel, and the connection closed at the end. Nothing panics, no deadline sticks, messages on reliable
-//! channels arrive whole and in order, and both sides end closed with nothing left to do.
+//! offerer streams on a reliable ordered channel, and the connection closed at the end. Nothing
+//! panics, no deadline sticks, messages on reliable channels arrive whole and in order, and both
+//! sides end closed with nothing left to do.
 
 mod connection_support;
 

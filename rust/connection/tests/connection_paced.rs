@@ -61,7 +61,8 @@ fn reliable_frames_at_2_percent_loss_cost_little_more_than_without_loss() {
         assert_eq!((without.arrived, with.arrived), (without.sent, with.sent), "seed {seed}: every message arrives");
         let ratio = with.bytes as f64 / without.bytes as f64;
         println!(
-            "FIGURE 60 fps reliable 1 KiB both ways, home link 20 ms, seed {seed}: 2% loss p50 {} ms p99 {} ms max {} ms \
+            "FIGURE 60 fps reliable 1 KiB both ways, home link 20 ms, seed {seed}: 2% loss p50 {} ms p99 {} ms max {} \
+             ms \
              (no loss: p50 {} ms p99 {} ms); UDP payload both ways {} vs {} bytes without loss = {ratio:.3}x",
             quantile(&mut with.latencies, 0.5).as_millis(),
             quantile(&mut with.latencies, 0.99).as_millis(),

@@ -74,14 +74,14 @@ fn paced(
         longest_gap,
         refused: pair.a.pacer.as_ref().map_or(0, |pacer| pacer.refused),
         t3_timeouts: pair.a.conn.stats().sctp.map_or(0, |stats| stats.t3_timeouts),
-        retransmissions: pair.a.conn.stats().sctp.map_or(0, |stats| stats.retransmissions),
+        retransmissions: pair.a.conn.stats().sctp.map_or(0, |stats| stats.data_retransmissions),
     }
 }
 
 fn print(name: &str, seed: u64, run: &Paced) {
     println!(
         "FIGURE {name}, seed {seed}: {} of {} arrived ({:.1}%, link lost {:.1}% of datagrams), latency p50 {} ms, \
-         p99 {} ms, max {} ms, longest gap {} ms, refused {} (A's SCTP: {} T3 timeouts, {} retransmissions)",
+         p99 {} ms, max {} ms, longest gap {} ms, refused {} (A's SCTP: {} T3 timeouts, {} DATA retransmissions)",
         run.arrived,
         run.sent,
         100.0 * run.arrived as f64 / run.sent.max(1) as f64,
@@ -152,7 +152,7 @@ fn a_remotely_opened_unreliable_channel_is_not_retransmitted_on() {
     assert!(run_until_open(&mut pair, 1, Duration::from_secs(10)));
     let channel = channels[0];
     let start = pair.now;
-    let retransmitted_before = pair.b.conn.stats().sctp.map_or(0, |stats| stats.retransmissions);
+    let retransmitted_before = pair.b.conn.stats().sctp.map_or(0, |stats| stats.data_retransmissions);
     let interval = Duration::from_millis(5);
     pair.b.pacer = Some(Pacer {
         channel,
@@ -167,9 +167,10 @@ fn a_remotely_opened_unreliable_channel_is_not_retransmitted_on() {
     let stats = pair.b.conn.stats().sctp.unwrap();
     let arrived = pair.a.arrivals.len();
     println!(
-        "FIGURE remotely opened unreliable channel at 5% loss: {arrived} of 1000 arrived, {} retransmissions by the side that did not open it",
-        stats.retransmissions - retransmitted_before
+        "FIGURE remotely opened unreliable channel at 5% loss: {arrived} of 1000 arrived, {} DATA retransmissions \
+         by the side that did not open it",
+        stats.data_retransmissions - retransmitted_before
     );
-    assert_eq!(stats.retransmissions, retransmitted_before, "nothing sent on it again");
+    assert_eq!(stats.data_retransmissions, retransmitted_before, "nothing sent on it again");
     assert!((900..1000).contains(&arrived), "{arrived}");
 }

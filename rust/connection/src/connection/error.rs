@@ -41,7 +41,8 @@ pub enum ConnectionError {
     /// keeps its DTLS session.
     #[error("the new description's certificate fingerprint differs from the one the connection was made with")]
     FingerprintChanged,
-    /// The other side signaled more candidates than [`MAX_REMOTE_CANDIDATES`](crate::sdp::limits::MAX_REMOTE_CANDIDATES).
+    /// The other side signaled more candidates than
+    /// [`MAX_REMOTE_CANDIDATES`](crate::sdp::limits::MAX_REMOTE_CANDIDATES).
     #[error("the other side signaled more than {0} candidates: this one is refused")]
     TooManyRemoteCandidates(usize),
     /// More local candidates than [`MAX_LOCAL_CANDIDATES`](super::MAX_LOCAL_CANDIDATES).
