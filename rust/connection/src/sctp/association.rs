@@ -166,10 +166,15 @@ struct ResetRequest {
 /// exchange(&mut client, &mut server, now);
 /// let hello = Message { stream: 0, ppid: 53, data: Bytes::from_static(b"hello") };
 /// assert_eq!(server.poll_event(), Some(SctpEvent::Message(hello)));
-/// // The server holds the SACK of a lone packet a while; then it goes, and nothing runs.
-/// let later = server.poll_timeout().unwrap();
-/// server.handle_timeout(later);
-/// exchange(&mut client, &mut server, later);
+/// // The SACK goes at once or after the server's delayed-SACK timer; then nothing runs.
+/// let mut later = now;
+/// while let Some(deadline) = server.poll_timeout().or(client.poll_timeout()) {
+///     later = later.max(deadline);
+///     server.handle_timeout(later);
+///     client.handle_timeout(later);
+///     exchange(&mut client, &mut server, later);
+///     assert!(later - now < std::time::Duration::from_secs(1));
+/// }
 /// assert_eq!((client.poll_timeout(), server.poll_timeout()), (None, None));
 /// ```
 pub struct Association {

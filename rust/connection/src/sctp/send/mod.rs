@@ -24,6 +24,10 @@
 //!   (RFC 3758) adds nothing to the path; an unreliable stream loses what the network loses
 //!   instead of queueing behind a shrunken window. Abandoned chunks still count in flight until
 //!   acknowledged or found lost.
+//! - A fast retransmission found spurious (the peer reports the chunk twice: it was reordered)
+//!   gives back the window it cut (RFC 4015's Eifel response).
+//! - The FORWARD-TSN also passes messages the peer has whole, so one skips every hole; it is
+//!   repeated only on a SACK a round trip after it, not on every SACK.
 //! - T3-rtx backs off to at most 3 s (dcSCTP's cap in WebRTC).
 
 mod congestion;
@@ -56,6 +60,9 @@ const MAX_GAP_BLOCKS: usize = 1024;
 /// that gap-acknowledges everything but the first TSN never lets the cumulative TSN move), and
 /// stays well within what a SACK's 16-bit gap offsets can describe.
 const MAX_OUTSTANDING_CHUNKS: usize = 16_384;
+
+/// The most duplicate TSNs of one SACK looked at (for a spurious fast retransmission).
+const MAX_DUPLICATES_READ: usize = 64;
 
 /// The least payload worth cutting a message's fragment to when a packet has little room left:
 /// a smaller piece waits for the next packet.
@@ -92,6 +99,9 @@ pub(crate) struct SendStats {
     pub(crate) tail_probes: u64,
     /// Messages abandoned (RFC 3758), in flight or in the queue once started.
     pub(crate) abandoned: u64,
+    /// Fast retransmissions found spurious (the peer reported the chunk twice), their window
+    /// reduction undone.
+    pub(crate) spurious_retransmits: u64,
 }
 
 /// The association's send side.
@@ -128,6 +138,9 @@ pub(crate) struct SendSide {
     /// Bytes that may be retransmitted past the congestion window after a fast retransmit (one
     /// packet, RFC 9260 §7.2.4 rule 3).
     fast_retransmit_allowance: usize,
+    /// The TSN whose fast retransmission started the current window reduction: a duplicate
+    /// report of it shows that the original had only been reordered.
+    reduction_trigger: Option<WideTsn>,
     /// A FORWARD-TSN is to be sent.
     forward_tsn_due: bool,
     /// The new cumulative TSN of the last FORWARD-TSN sent, and when.
@@ -155,6 +168,7 @@ impl SendSide {
             last_chunk_asked_sack: false,
             probe_due: false,
             fast_retransmit_allowance: 0,
+            reduction_trigger: None,
             forward_tsn_due: false,
             forward_tsn_sent: None,
         }
@@ -278,8 +292,20 @@ impl SendSide {
         // One packet of the fast retransmissions goes whatever the window (RFC 9260 §7.2.4 rule
         // 3), right after this SACK.
         self.fast_retransmit_allowance = 0;
+        // Both copies of the chunk whose fast retransmission cut the window arrived: it was
+        // reordered, not lost, and the cut is undone.
+        if let Some(trigger) = self.reduction_trigger {
+            if sack.duplicates.iter().take(MAX_DUPLICATES_READ).any(|&tsn| widen(cumulative, tsn) == trigger) {
+                self.congestion.undo_fast_retransmit();
+                self.reduction_trigger = None;
+                self.stats.spurious_retransmits += 1;
+            }
+        }
         if outcome.loss {
             self.stats.fast_retransmits += 1;
+            if !self.congestion.in_fast_recovery() {
+                self.reduction_trigger = outcome.first_lost;
+            }
             self.congestion.on_fast_retransmit(self.outstanding.next_tsn() - 1);
             self.fast_retransmit_allowance = self.mtu;
         }
@@ -352,6 +378,7 @@ impl SendSide {
         // nothing in flight waits for the FORWARD-TSN's acknowledgement, and sends it again.
         if self.outstanding.in_flight() > 0 || self.outstanding.has_retransmissions() {
             self.congestion.on_retransmission_timeout();
+            self.reduction_trigger = None;
         }
         let abandoned = self.outstanding.mark_all_for_retransmission(now);
         self.discard_abandoned(now, &abandoned);

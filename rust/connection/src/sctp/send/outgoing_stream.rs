@@ -62,14 +62,8 @@ impl OutgoingStream {
         self.messages.is_empty()
     }
 
-    #[cfg(test)]
-    /// Whether its front message was partly cut: its next fragments must follow at once (DATA
-    /// chunks of one message take consecutive TSNs).
-    pub(super) fn is_mid_message(&self) -> bool {
-        self.front.is_some()
-    }
-
-    /// The front message, when it has given fragments already.
+    /// The front message, when it has given fragments already: its next fragments must follow
+    /// at once (DATA chunks of one message take consecutive TSNs).
     pub(super) fn started_message(&self) -> Option<MessageId> {
         self.front.and(self.messages.front()).map(|message| message.id)
     }
@@ -189,10 +183,10 @@ mod tests {
         stream.push(message(3, 50, true));
         assert_eq!(stream.buffered(), 350);
         let a = stream.produce(7, 100, 10).unwrap();
-        assert!(stream.is_mid_message());
+        assert!(stream.started_message().is_some());
         let b = stream.produce(7, 100, 10).unwrap();
         let c = stream.produce(7, 100, 10).unwrap();
-        assert!(!stream.is_mid_message());
+        assert_eq!(stream.started_message(), None);
         assert!(a.beginning && !a.ending);
         assert!(!b.beginning && !b.ending);
         assert!(!c.beginning && c.ending);
@@ -231,7 +225,7 @@ mod tests {
         assert!(!placeholder.beginning && placeholder.ending && placeholder.payload.is_empty());
         assert_eq!((placeholder.message, placeholder.ssn), (1, 0));
         assert_eq!(stream.buffered(), 40);
-        assert!(!stream.is_mid_message());
+        assert_eq!(stream.started_message(), None);
         let next = stream.produce(1, 100, 10).unwrap();
         assert!(next.beginning && next.message == 2 && next.ssn == 1);
         assert_eq!(stream.remove(1, 9), None);

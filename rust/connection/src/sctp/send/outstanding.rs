@@ -69,6 +69,8 @@ pub(super) struct SackOutcome {
     /// Whether chunks in flight were found lost and marked for fast retransmission: a congestion
     /// signal (chunks found lost and abandoned are not one, see `on_sack`).
     pub(super) loss: bool,
+    /// The lowest TSN marked for fast retransmission by this SACK.
+    pub(super) first_lost: Option<WideTsn>,
     /// Messages abandoned by this SACK's processing (a chunk that was to be retransmitted had
     /// spent its retransmissions or lifetime): their unsent rest is dropped from the send queue.
     pub(super) abandoned: Vec<(StreamId, MessageId)>,
@@ -86,6 +88,8 @@ pub(super) struct OutstandingData {
     held: usize,
     /// The order the next transmission takes.
     next_order: u64,
+    /// No chunk below this TSN waits for retransmission.
+    retransmit_hint: WideTsn,
 }
 
 impl OutstandingData {
@@ -98,6 +102,7 @@ impl OutstandingData {
             to_retransmit: 0,
             held: 0,
             next_order: 0,
+            retransmit_hint: first_tsn,
         }
     }
 
@@ -129,6 +134,8 @@ impl OutstandingData {
         let to_retransmit = self.items.iter().filter(|item| item.state == State::ToRetransmit).count();
         let held: usize = self.items.iter().map(|item| item.fragment.payload.len()).sum();
         assert_eq!((self.in_flight, self.to_retransmit, self.held), (in_flight, to_retransmit, held));
+        let first_to_retransmit = self.items.iter().position(|item| item.state == State::ToRetransmit);
+        assert!(first_to_retransmit.is_none_or(|index| self.cumulative + 1 + index as WideTsn >= self.retransmit_hint));
     }
 
     /// How many chunks are not cumulatively acknowledged yet.
@@ -191,10 +198,16 @@ impl OutstandingData {
         if self.to_retransmit == 0 {
             return None;
         }
-        let index = self
-            .items
-            .iter()
-            .position(|item| item.state == State::ToRetransmit && item.fragment.encoded_len() <= room)?;
+        // Nothing below the hint waits for retransmission: the scan starts there, so a timeout
+        // that marks thousands of chunks costs no more than one pass to send them all.
+        let start = self.retransmit_hint.saturating_sub(self.cumulative + 1) as usize;
+        let first = start + self.items.range(start..).position(|item| item.state == State::ToRetransmit)?;
+        self.retransmit_hint = self.cumulative + 1 + first as WideTsn;
+        let index = first
+            + self
+                .items
+                .range(first..)
+                .position(|item| item.state == State::ToRetransmit && item.fragment.encoded_len() <= room)?;
         let tsn = self.cumulative + 1 + index as WideTsn;
         let item = self.items.get_mut(index)?;
         item.state = State::InFlight;
@@ -308,6 +321,7 @@ impl OutstandingData {
                     outcome.abandoned.push(abandoned);
                 } else {
                     outcome.loss = true;
+                    outcome.first_lost.get_or_insert(self.cumulative + 1 + index as WideTsn);
                 }
             }
         }
@@ -353,6 +367,7 @@ impl OutstandingData {
         }
         item.state = State::ToRetransmit;
         self.to_retransmit += 1;
+        self.retransmit_hint = self.retransmit_hint.min(self.cumulative + 1 + index as WideTsn);
         None
     }
 
@@ -383,15 +398,9 @@ impl OutstandingData {
         }
     }
 
-    /// Abandons every outstanding chunk of `message` (RFC 3758 §3.5 A3: a message goes whole).
-    pub(super) fn abandon_message(&mut self, message: MessageId) {
-        if let Some(index) = self.items.iter().position(|item| item.fragment.message == message) {
-            self.abandon_around(index);
-        }
-    }
-
-    /// Abandons the message of the chunk at `index`: its chunks are the run of consecutive TSNs
-    /// around it that belong to it (fragments of one message take consecutive TSNs).
+    /// Abandons the message of the chunk at `index` whole (RFC 3758 §3.5 A3): its chunks are the
+    /// run of consecutive TSNs around it that belong to it (fragments of one message take
+    /// consecutive TSNs).
     fn abandon_around(&mut self, index: usize) {
         let Some(message) = self.items.get(index).map(|item| item.fragment.message) else { return };
         let first = self.items.range(..index).rposition(|item| item.fragment.message != message).map_or(0, |i| i + 1);

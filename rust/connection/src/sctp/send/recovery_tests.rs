@@ -385,7 +385,6 @@ fn messages_with_a_lifetime_beyond_what_the_path_carries_expire_instead_of_queue
 }
 
 #[test]
-#[ignore = "needs the receive side's FORWARD-TSN fix (sctp-rx 96363a5: forget fragments only up to the chunk's own new cumulative TSN) on main"]
 fn a_game_stream_beside_bulk_reliable_data_does_not_wait_behind_it() {
     // A reliable stream kept full (64 KiB queued) and an unreliable game stream (200 B every
     // 16 ms) on one association, 2% loss, 50 ms round trip.

@@ -147,6 +147,27 @@ fn three_misses_fast_retransmit_past_a_full_window_and_halve_it_once() {
 }
 
 #[test]
+fn a_fast_retransmission_of_a_chunk_only_reordered_gives_the_window_back() {
+    let now = Instant::now();
+    let mut side = side();
+    let cwnd = side.cwnd();
+    send_messages(&mut side, now, 20, 1000, RELIABLE);
+    drain(&mut side, now);
+    for end in 1..=3 {
+        side.on_sack(now + ms(50), &sack(999, &[(2, 1 + end)]));
+    }
+    assert_eq!(side.cwnd(), cwnd / 2);
+    assert_eq!(drain(&mut side, now + ms(50))[0].tsn, 1000);
+    // The original arrives late, then the retransmission: the peer reports TSN 1000 twice.
+    side.on_sack(now + ms(60), &sack(1004, &[]));
+    let mut duplicate = sack(1004, &[]);
+    duplicate.duplicates = vec![1000];
+    side.on_sack(now + ms(100), &duplicate);
+    assert!(side.cwnd() >= cwnd, "the reduction is undone");
+    assert_eq!(side.stats().spurious_retransmits, 1);
+}
+
+#[test]
 fn fast_retransmit_keeps_working_during_recovery_for_a_chunk_lost_twice() {
     let now = Instant::now();
     let mut side = side();
