@@ -1,8 +1,8 @@
-//! When a SACK goes out (RFC 9260 §5.1, §6.2, §6.7; RFC 7053): at once for the association's first
-//! packet with DATA, and when a packet's DATA opened, filled or shrank a gap, was a duplicate, was
-//! refused, carried the I bit, or was the second packet with DATA since the last SACK; at once after a window update; otherwise after the
-//! delayed-SACK timeout, min(`SctpConfig::delayed_sack_max` (200 ms), RTO/2): the association
-//! passes RTO/2 in.
+//! When a SACK goes out (RFC 9260 §5.1, §6.2, §6.7; RFC 7053): at once for the association's
+//! first packet with DATA, and when a packet's DATA opened, filled or shrank a gap, was a
+//! duplicate, was refused, carried the I bit, or was the second packet with DATA (or FORWARD-TSN)
+//! since the last SACK; at once after a window update; otherwise after the delayed-SACK timeout,
+//! min(`SctpConfig::delayed_sack_max` (200 ms), RTO/2): the association passes RTO/2 in.
 
 use std::time::{Duration, Instant};
 
@@ -55,13 +55,14 @@ impl SackSchedule {
         self.delay = delay.min(self.max_delay);
     }
 
-    /// A DATA chunk of the current packet was seen; `immediate` if it asks for a SACK at once.
+    /// A DATA (or FORWARD-TSN) chunk of the current packet was seen; `immediate` if it asks for a
+    /// SACK at once.
     pub(crate) fn on_data(&mut self, immediate: bool) {
         self.packet_had_data = true;
         self.packet_wants_immediate |= immediate;
     }
 
-    /// A SACK is due at once, whatever the packet holds (FORWARD-TSN, window update).
+    /// A SACK is due at once, whatever the packet holds (a window update).
     pub(crate) fn request_immediate(&mut self) {
         self.due = true;
     }
