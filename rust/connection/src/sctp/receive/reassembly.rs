@@ -8,7 +8,10 @@
 //!
 //! FORWARD-TSN (RFC 3758 §3.6) as dcSCTP, Chromium's SCTP, reads it: unordered fragments up to
 //! the new cumulative TSN are dropped; ordered ones only when their stream skips their SSN (an
-//! ordered message cut by the new cumulative TSN that was not abandoned still completes).
+//! ordered message cut by the new cumulative TSN that was not abandoned still completes). Unlike
+//! dcSCTP, whole ordered messages stranded behind a skipped SSN are delivered, not dropped, as the
+//! RFC has it: a sender whose FORWARD-TSN passes whole acknowledged messages (ours does) skips
+//! past their SSNs too.
 //! Ordered fragments whose SSN the stream has passed (delivered or skipped) are dropped on
 //! arrival and when the stream moves past them.
 //!
@@ -33,6 +36,9 @@ use super::serial::{first_unwrapped_ssn, unwrap_ssn};
 /// unacknowledged. An honest peer with 1 KiB chunks stays far below it (a 1 MiB window holds
 /// about 1000); it bounds the bookkeeping of a peer sending a flood of one-byte fragments.
 pub(crate) const MAX_HELD_ITEMS: usize = 16_384;
+
+/// How many events' room the queue keeps once it is empty again (more is given back).
+const EVENTS_KEPT_CAPACITY: usize = 64;
 
 /// Payloads shorter than this are copied when they stay held, so that a tiny fragment never pins
 /// the whole datagram buffer it was cut from for long.
@@ -282,6 +288,10 @@ impl Reassembly {
     /// Takes the next event for the owner.
     pub(crate) fn pop_event(&mut self) -> Option<SctpEvent> {
         let event = self.events.pop_front()?;
+        if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT_CAPACITY {
+            // After a burst, give the memory back: an idle connection holds little.
+            self.events.shrink_to(EVENTS_KEPT_CAPACITY);
+        }
         self.held_items = self.held_items.saturating_sub(1);
         if let SctpEvent::Message(message) = &event {
             self.held_bytes = self.held_bytes.saturating_sub(message.data.len());
@@ -292,7 +302,8 @@ impl Reassembly {
     /// FORWARD-TSN (RFC 3758 §3.6): everything up to the unwrapped `cumulative` TSN arrived or was
     /// abandoned, so the unordered fragments held up to it (and the rest of an unordered message
     /// cut there) can never make a whole message; on each `(stream, ssn)` of `skipped`, the
-    /// messages up to that SSN are abandoned and the stream's next message is the one after it.
+    /// messages up to that SSN that are whole go out, the others are abandoned, and the stream's
+    /// next message is the one after it.
     pub(crate) fn forget_up_to(&mut self, cumulative: u64, skipped: &[(StreamId, u16)]) {
         let kept = self.unordered.split_off(&(cumulative + 1));
         for (tsn, fragment) in std::mem::replace(&mut self.unordered, kept) {
@@ -314,10 +325,16 @@ impl Reassembly {
         for &(id, ssn) in skipped {
             let stream = self.streams.entry(id).or_insert_with(OrderedStream::new);
             let last_skipped = unwrap_ssn(stream.next_ssn, ssn);
-            if last_skipped >= stream.next_ssn {
-                stream.next_ssn = last_skipped + 1;
-                self.deliver_waiting(id);
+            if last_skipped < stream.next_ssn {
+                continue;
             }
+            // Whole messages stranded behind the skipped ones go out now, in order (RFC 3758
+            // §3.6: "enable delivery of any stranded TSN's"); fragments of skipped SSNs are dropped.
+            let after = stream.waiting.split_off(&(last_skipped + 1));
+            let stranded = std::mem::replace(&mut stream.waiting, after);
+            stream.next_ssn = last_skipped + 1;
+            self.events.extend(stranded.into_values().map(SctpEvent::Message));
+            self.deliver_waiting(id);
         }
     }
 
@@ -515,6 +532,17 @@ mod tests {
     }
 
     #[test]
+    fn the_event_queue_gives_memory_back_after_a_burst() {
+        let mut queue = Reassembly::new(1000);
+        for index in 0..10_000u64 {
+            queue.insert(BASE + index, chunk(1, 0, "BEU", b"x")).unwrap();
+        }
+        assert!(queue.events.capacity() >= 10_000);
+        assert_eq!(messages(&mut queue).len(), 10_000);
+        assert!(queue.events.capacity() <= EVENTS_KEPT_CAPACITY);
+    }
+
+    #[test]
     fn thousands_of_fragments_in_reverse_order_make_one_message() {
         let mut queue = Reassembly::new(1 << 20);
         let count = 20_000;
@@ -667,6 +695,20 @@ mod tests {
         assert_eq!(queue.held_items(), 3);
         queue.forget_up_to(BASE + 5, &[]);
         assert_eq!(messages(&mut queue), vec![(3, b"next".to_vec())]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn whole_messages_stranded_behind_a_skip_are_delivered_in_order() {
+        let mut queue = Reassembly::new(1000);
+        // SSN 0 (TSN 1) abandoned; SSN 1 whole and waiting; SSN 2 (TSN 3..4) abandoned half way;
+        // SSN 3 whole and waiting.
+        queue.insert(BASE + 2, chunk(1, 1, "BE", b"one")).unwrap();
+        queue.insert(BASE + 3, chunk(1, 2, "B", b"two, cut")).unwrap();
+        queue.insert(BASE + 5, chunk(1, 3, "BE", b"three")).unwrap();
+        assert!(messages(&mut queue).is_empty());
+        queue.forget_up_to(BASE + 4, &[(1, 2)]);
+        assert_eq!(messages(&mut queue), vec![(1, b"one".to_vec()), (1, b"three".to_vec())]);
         assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
     }
 

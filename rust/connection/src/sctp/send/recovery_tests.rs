@@ -431,3 +431,28 @@ fn reliable_bulk_through_reordering_and_duplication_completes_with_few_spurious_
         assert_eq!(run.stats.timeouts, 0);
     }
 }
+
+#[test]
+fn an_unreliable_stream_beyond_a_bottleneck_loses_the_surplus_without_queueing_for_long() {
+    // 1 KiB every 2 ms (500 KB/s) into a 250 KB/s bottleneck with a 32 KiB queue (about 130 ms):
+    // unreliable losses do not shrink the window (see the module's choices), so the surplus is
+    // lost at the bottleneck as plain UDP's would be; what arrives waits at most the
+    // bottleneck's queue, never seconds in ours.
+    let options = SendOptions { ordered: false, reliability: Reliability::MaxRetransmits(0) };
+    let load = Load::Paced { count: 5000, len: 1024, interval: Duration::from_millis(2) };
+    let link = LinkConfig::home(Duration::from_millis(25)).with_bandwidth(250_000, 32 * 1024);
+    for seed in [1, 2, 3] {
+        let run = run(seed, link, load, options, Duration::from_secs(60));
+        println!(
+            "unreliable 1 KiB / 2 ms into 250 KB/s, seed {seed}: delivered {:.1}%, p50 {:?}, p99 {:?}, max {:?}, {:?}",
+            run.delivered() * 100.0,
+            run.percentile(0.5),
+            run.percentile(0.99),
+            run.percentile(1.0),
+            run.stats
+        );
+        assert!(run.settled);
+        assert!(run.delivered() > 0.3);
+        assert!(run.percentile(1.0) < Duration::from_millis(500));
+    }
+}

@@ -355,17 +355,22 @@ fn an_unreliable_message_lost_is_abandoned_and_skipped_by_forward_tsn_without_st
     // A SACK sent before the FORWARD-TSN could arrive says nothing of it: no repeat.
     side.on_sack(now + ms(50), &sack(1000, &[(2, 4)]));
     assert_eq!(side.poll_forward_tsn(now + ms(50)), None);
+    // But with DATA going out anyway, it rides along, once per instant.
+    send_messages(&mut side, now + ms(55), 1, 100, UNRELIABLE);
+    assert!(side.poll_forward_tsn(now + ms(55)).is_some());
+    assert_eq!(side.poll_forward_tsn(now + ms(55)), None);
+    assert_eq!(drain(&mut side, now + ms(55)).len(), 1);
     // One a round trip later still does not reach the new cumulative TSN (FORWARD-TSN lost):
     // again.
-    side.on_sack(now + ms(70), &sack(1000, &[(2, 4)]));
-    assert!(side.poll_forward_tsn(now + ms(70)).is_some());
+    side.on_sack(now + ms(95), &sack(1000, &[(2, 5)]));
+    assert!(side.poll_forward_tsn(now + ms(95)).is_some());
     // No SACK at all: the T3-rtx timer sends it again, without touching the window.
     let cwnd = side.cwnd();
     let t3 = side.deadline().unwrap();
     side.handle_timeout(t3);
     assert_eq!(side.poll_forward_tsn(t3).map(|f| f.new_cumulative_tsn), Some(1001));
     assert_eq!(side.cwnd(), cwnd, "nothing was in flight: no congestion");
-    side.on_sack(t3 + ms(30), &sack(1004, &[]));
+    side.on_sack(t3 + ms(30), &sack(1005, &[]));
     assert_eq!(side.poll_forward_tsn(t3 + ms(30)), None);
     assert_eq!(side.deadline(), None);
 }
