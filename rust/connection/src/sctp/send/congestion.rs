@@ -125,15 +125,10 @@ impl CongestionControl {
         if acked_bytes > 0 && !self.recovery_reduced {
             // "Fully utilized": less than one MTU of the window was left unused.
             let fully_utilized = flight_before + self.mtu > self.cwnd;
-            let backlog = self.queue_delay.backlog(self.cwnd);
-            if backlog.is_some_and(|backlog| backlog >= CONGESTION_BACKLOG_MTUS * self.mtu) {
-                // A queue builds: the window reached what the path carries; slow start ends.
-                self.ssthresh = self.ssthresh.min(self.cwnd.saturating_sub(1));
-            }
             // Slow start below the threshold, and wherever the path shows no queue at all: after
-            // a timeout or a cut a random loss made, the window regains what the path carried in
-            // a few round trips, not one MTU per round trip.
-            if self.cwnd <= self.ssthresh || backlog == Some(0) {
+            // a timeout or a cut, the window regains what the path carries in a few round trips,
+            // not one MTU per round trip.
+            if self.cwnd <= self.ssthresh || self.queue_delay.backlog(self.cwnd) == Some(0) {
                 if fully_utilized {
                     self.cwnd += acked_bytes.min(self.mtu);
                 }
@@ -277,18 +272,15 @@ mod tests {
     }
 
     #[test]
-    fn slow_start_ends_when_a_queue_builds_and_comes_back_when_it_drains() {
+    fn past_the_threshold_the_window_slow_starts_while_no_queue_shows() {
         let start = Instant::now();
-        let mut cc = CongestionControl::new(MTU, 20, 1 << 20);
+        let mut cc = CongestionControl::new(MTU, 20, 4800);
         let t = path(&mut cc, start, 30, 20);
         cc.on_sack(1, 1200, 24_000, 22_800);
-        assert_eq!(cc.cwnd(), 24_000, "a backlog of 9600 bytes: slow start is over");
-        assert!(cc.ssthresh() < cc.cwnd());
-        cc.on_sack(2, 1200, 24_000, 22_800);
-        assert_eq!(cc.cwnd(), 24_000, "congestion avoidance: one MTU per window");
+        assert_eq!(cc.cwnd(), 24_000, "a queue shows: congestion avoidance, one MTU per window");
         // The queue drained (a round of samples at the base RTT): slow start's growth again.
         path(&mut cc, t, 30, 0);
-        cc.on_sack(3, 1200, 24_000, 22_800);
+        cc.on_sack(2, 1200, 24_000, 22_800);
         assert_eq!(cc.cwnd(), 25_200);
     }
 
