@@ -985,3 +985,6 @@ fn goes_alone(chunk: &Chunk) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod attack_tests;
