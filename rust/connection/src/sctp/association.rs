@@ -991,3 +991,6 @@ fn goes_alone(chunk: &Chunk) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod attack_tests;
