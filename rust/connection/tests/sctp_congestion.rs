@@ -147,8 +147,14 @@ fn bursts_of_loss_do_not_stall_bulk() {
         for seed in 0..5 {
             let run = bulk_each_way(400 + seed, bottleneck(Duration::from_millis(15)).with_burst(burst), 1000);
             println!(
-                "loss {name}, 15 ms one way, bottleneck, seed {seed}: {:?} ({} window cuts, {} taken as random, {} T3)",
-                run.took, run.a.window_reductions, run.a.random_losses, run.a.t3_timeouts
+                "loss {name}, 15 ms one way, bottleneck, seed {seed}: {:?} ({} window cuts, {} taken as random, {} T3; b: {} cuts, {} random, {} T3)",
+                run.took,
+                run.a.window_reductions,
+                run.a.random_losses,
+                run.a.t3_timeouts,
+                run.b.window_reductions,
+                run.b.random_losses,
+                run.b.t3_timeouts
             );
             times.push(run.took);
         }
