@@ -186,6 +186,8 @@ impl CongestionControl {
             if !self.in_fast_recovery() {
                 self.random_losses += 1;
                 self.recovery_exit = Some(highest_sent);
+                // Nothing of this recovery to undo, whatever an older cut left.
+                self.before_reduction = None;
             }
             return;
         }
