@@ -299,6 +299,25 @@ mod tests {
     }
 
     #[test]
+    fn a_random_recovery_has_nothing_to_undo() {
+        let start = Instant::now();
+        let mut cc = CongestionControl::new(MTU, 40, 1 << 20);
+        let t = path(&mut cc, start, 30, 30);
+        cc.on_fast_retransmit(100);
+        assert_eq!(cc.cwnd(), 24_000);
+        cc.on_sack(100, 1200, 24_000, 22_800);
+        assert!(!cc.in_fast_recovery());
+        // The queue drained; the next loss is random, and a duplicate report of its chunk
+        // brings back nothing of the older cut.
+        path(&mut cc, t, 30, 0);
+        let before = cc.cwnd();
+        cc.on_fast_retransmit(200);
+        cc.undo_fast_retransmit();
+        assert_eq!(cc.cwnd(), before);
+        assert_eq!(cc.loss_events(), (1, 1));
+    }
+
+    #[test]
     fn past_the_threshold_the_window_slow_starts_while_no_queue_shows() {
         let start = Instant::now();
         let mut cc = CongestionControl::new(MTU, 20, 4800);
