@@ -16,11 +16,17 @@
 //!   commands for the association.
 //! - [`sdp`]: the session descriptions of a connection: our offers and answers, and the other
 //!   side's read within bounds.
+//!
+//! One [`DtlsRole`] serves them all: in WebRTC the SCTP client and the data channels' stream ids
+//! follow the DTLS client.
 
 #![forbid(unsafe_code)]
 
 pub mod channels;
 pub mod connection;
+mod dtls_role;
 pub mod ice_dtls;
 pub mod sctp;
 pub mod sdp;
+
+pub use dtls_role::DtlsRole;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use connection::connection::{ConnectionError, ConnectionState, DescriptionKind, SignalingState};
+use connection::DtlsRole;
 use connection_support::{pair, reliable, run_until_open, Setup};
 use netsim::LinkConfig;
 
@@ -59,4 +60,70 @@ fn a_new_offer_after_connecting_changes_nothing_and_an_ice_restart_keeps_the_cha
     pair.run_for(Duration::from_secs(30));
     assert_eq!((pair.a.conn.state(), pair.b.conn.state()), (ConnectionState::Connected, ConnectionState::Connected));
     assert!(pair.a.failure().is_none() && pair.b.failure().is_none());
+}
+
+fn setup_line(description: &str) -> &str {
+    description.lines().find_map(|line| line.strip_prefix("a=setup:")).unwrap_or_default()
+}
+
+#[test]
+fn a_later_offer_from_the_answerer_keeps_the_dtls_roles_ice_restart_or_not() {
+    let setup =
+        Setup::new(12, LinkConfig::default().with_latency(Duration::from_millis(20))).with_channel(reliable("chat"));
+    let (mut pair, channels) = pair(&setup);
+    assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)));
+    let channel = channels[0];
+    // a offered first and b answered `active`: a is the DTLS server, b the client.
+
+    // b (the DTLS client) offers `actpass`: a answers `passive`, keeping its role.
+    let now = pair.now;
+    let offer = pair.b.conn.create_offer().unwrap();
+    assert_eq!(setup_line(&offer), "actpass");
+    pair.a.conn.set_remote_description(now, DescriptionKind::Offer, &offer).unwrap();
+    let answer = pair.a.conn.create_answer().unwrap();
+    assert_eq!(setup_line(&answer), "passive", "the DTLS server stays the server");
+    pair.b.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
+
+    // The same with an ICE restart from b.
+    assert_eq!(pair.b.conn.restart_ice(now), Ok(()));
+    let offer = pair.b.conn.create_offer().unwrap();
+    pair.a.conn.set_remote_description(now, DescriptionKind::Offer, &offer).unwrap();
+    let answer = pair.a.conn.create_answer().unwrap();
+    assert_eq!(setup_line(&answer), "passive");
+    pair.b.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
+
+    for round in 0..10_u32 {
+        let now = pair.now;
+        pair.a.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
+        pair.b.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
+        pair.run_for(Duration::from_millis(500));
+    }
+    assert_eq!((pair.a.arrivals.len(), pair.b.arrivals.len()), (10, 10));
+    pair.run_for(Duration::from_secs(10));
+    assert_eq!((pair.a.conn.state(), pair.b.conn.state()), (ConnectionState::Connected, ConnectionState::Connected));
+    assert!(pair.a.failure().is_none() && pair.b.failure().is_none());
+}
+
+#[test]
+fn an_offer_that_would_flip_the_dtls_roles_is_refused_ice_restart_or_not() {
+    for restart in [false, true] {
+        let setup = Setup::new(13, LinkConfig::default().with_latency(Duration::from_millis(20)))
+            .with_channel(reliable("chat"));
+        let (mut pair, _) = pair(&setup);
+        assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)));
+        let now = pair.now;
+        if restart {
+            assert_eq!(pair.b.conn.restart_ice(now), Ok(()));
+        }
+        // b, the DTLS client, offers to be the server: a would become a second client.
+        let offer = pair.b.conn.create_offer().unwrap().replace("a=setup:actpass", "a=setup:passive");
+        assert_eq!(
+            pair.a.conn.set_remote_description(now, DescriptionKind::Offer, &offer),
+            Err(ConnectionError::DtlsRoleFlip { ours: DtlsRole::Server }),
+            "restart {restart}"
+        );
+        assert_eq!(pair.a.conn.signaling_state(), SignalingState::Stable, "the refused offer left no trace");
+        pair.run_for(Duration::from_secs(1));
+        assert_eq!(pair.a.conn.state(), ConnectionState::Connected);
+    }
 }

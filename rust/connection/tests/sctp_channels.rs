@@ -8,7 +8,7 @@ use bytes::Bytes;
 use connection::channels::{
     ChannelEvent, ChannelId, ChannelLimits, ChannelOptions, DataChannels, DtlsRole, SctpCommand,
 };
-use connection::sctp::{Association, Reliability, Role, SctpConfig};
+use connection::sctp::{Association, Reliability, SctpConfig};
 use netsim::{Endpoint, LinkConfig, Network, Pair};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -21,11 +21,10 @@ struct Side {
 }
 
 impl Side {
-    fn new(role: Role, seed: u64, now: Instant) -> Side {
-        let dtls = if role == Role::Client { DtlsRole::Client } else { DtlsRole::Server };
+    fn new(role: DtlsRole, seed: u64, now: Instant) -> Side {
         Side {
             assoc: Association::new(SctpConfig::default(), role, &mut StdRng::seed_from_u64(seed), now),
-            channels: DataChannels::new(dtls, ChannelLimits::default()),
+            channels: DataChannels::new(role, ChannelLimits::default()),
             events: Vec::new(),
         }
     }
@@ -97,8 +96,8 @@ fn channels_open_carry_messages_and_close_over_a_lossy_link() {
         let start = Instant::now();
         let link = LinkConfig::home(Duration::from_millis(15)).with_loss(0.1);
         let mut pair = Pair::new(
-            Side::new(Role::Client, seed * 2 + 1, start),
-            Side::new(Role::Server, seed * 2 + 2, start),
+            Side::new(DtlsRole::Client, seed * 2 + 1, start),
+            Side::new(DtlsRole::Server, seed * 2 + 2, start),
             Network::new(seed, link, link),
             start,
         );

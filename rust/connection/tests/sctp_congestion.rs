@@ -7,7 +7,7 @@ mod sctp_common;
 
 use std::time::{Duration, Instant};
 
-use connection::sctp::{AssociationStats, Role};
+use connection::sctp::{AssociationStats, DtlsRole};
 use netsim::{BurstLoss, Endpoint, LinkConfig, LinkStats, Network, Pair, Side};
 use sctp_common::*;
 
@@ -214,8 +214,8 @@ fn two_associations_through_one_bottleneck_share_it() {
     for (seed, loss) in [(500, 0.0), (501, 0.02), (502, 0.1)] {
         let start = Instant::now();
         let link = bottleneck(Duration::from_millis(15)).with_loss(loss);
-        let a = Shared { peers: [0, 1].map(|i| Peer::new(Role::Client, seed * 4 + i, start)), next: 0 };
-        let b = Shared { peers: [2, 3].map(|i| Peer::new(Role::Server, seed * 4 + i, start)), next: 0 };
+        let a = Shared { peers: [0, 1].map(|i| Peer::new(DtlsRole::Client, seed * 4 + i, start)), next: 0 };
+        let b = Shared { peers: [2, 3].map(|i| Peer::new(DtlsRole::Server, seed * 4 + i, start)), next: 0 };
         let mut pair = Pair::new(a, b, Network::new(seed, link, link), start);
         assert!(pair.run_until(Duration::from_secs(30), |a, b| a.peers.iter().chain(&b.peers).all(Peer::is_connected)));
         for peer in &mut pair.a.peers {

@@ -5,7 +5,7 @@ mod sctp_common;
 
 use std::time::{Duration, Instant};
 
-use connection::sctp::Role;
+use connection::sctp::DtlsRole;
 use netsim::{Side, Verdict};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
@@ -95,7 +95,7 @@ fn forged_cookies_and_aborts_change_nothing() {
     assert!(pair.run_until(Duration::from_secs(1), |_, b| b.messages.len() == 2));
     // A fresh server given forged cookies establishes nothing.
     let start = Instant::now();
-    let mut server = Peer::new(Role::Server, 9, start);
+    let mut server = Peer::new(DtlsRole::Server, 9, start);
     for _ in 0..100 {
         let mut cookie = vec![0; 61];
         rng.fill_bytes(&mut cookie);

@@ -5,7 +5,7 @@ mod sctp_common;
 
 use std::time::{Duration, Instant};
 
-use connection::sctp::{Role, SctpError};
+use connection::sctp::{DtlsRole, SctpError};
 use netsim::{LinkConfig, Network, Pair};
 use sctp_common::*;
 
@@ -49,8 +49,8 @@ fn the_handshake_survives_heavy_loss() {
 fn both_sides_opening_at_once_connect_and_talk() {
     for seed in 0..10 {
         let start = Instant::now();
-        let a = Peer::new(Role::Client, seed * 2 + 1, start);
-        let b = Peer::new(Role::Client, seed * 2 + 2, start);
+        let a = Peer::new(DtlsRole::Client, seed * 2 + 1, start);
+        let b = Peer::new(DtlsRole::Client, seed * 2 + 2, start);
         let mut pair = Pair::new(a, b, Network::new(seed, game_link(0.1), game_link(0.1)), start);
         assert!(pair.run_until(Duration::from_secs(30), |a, b| a.is_connected() && b.is_connected()), "seed {seed}");
         pair.a.queue(0, message(1, 3000), RELIABLE);

@@ -4,12 +4,12 @@
 
 use std::net::IpAddr;
 
-use connection::channels::DtlsRole;
 use connection::sdp::limits::MAX_REMOTE_CANDIDATES;
 use connection::sdp::{
     Candidate, CandidateAddress, CandidateKind, CandidateTransport, DescriptionKind, Fingerprint, IceCredentials,
     LocalDescription, RemoteDescription, SdpError, Setup, TcpType,
 };
+use connection::DtlsRole;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

@@ -17,6 +17,7 @@ mod stream_ids;
 #[cfg(test)]
 mod loopback_tests;
 
+pub use crate::DtlsRole;
 pub use channel::ChannelState;
 pub use data_channels::DataChannels;
 pub use error::ChannelError;
@@ -26,4 +27,3 @@ pub use limits::{
     MAX_REMOTE_OPENS, MAX_REPORTED_ERRORS,
 };
 pub use options::{ChannelOptions, DEFAULT_PRIORITY};
-pub use stream_ids::DtlsRole;

@@ -2,20 +2,10 @@
 //! server odd ones, so both may open at once without colliding) and how ours are handed out.
 
 use crate::sctp::StreamId;
+use crate::DtlsRole;
 
 /// Stream 65535 is reserved (RFC 8832 §6); no channel uses it.
 pub(crate) const RESERVED_STREAM: StreamId = u16::MAX;
-
-/// Our side's role in the DTLS handshake, which decides the parity of the stream ids we open.
-/// (The `sdp` and `ice_dtls` parts define the same two roles; once they are on main, one
-/// enum serves all three: only this item changes here.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DtlsRole {
-    /// The DTLS client: opens channels on even stream ids.
-    Client,
-    /// The DTLS server: opens channels on odd stream ids.
-    Server,
-}
 
 /// Whether a channel opened in-band on this stream belongs to the side with this role.
 pub(crate) fn opened_by(role: DtlsRole, stream: StreamId) -> bool {

@@ -7,6 +7,7 @@ use crate::channels::ChannelError;
 use crate::ice_dtls::SecurePathError;
 use crate::sctp::SctpError;
 use crate::sdp::SdpError;
+use crate::DtlsRole;
 
 /// Why a call on a [`Connection`](super::Connection) was refused.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -41,6 +42,17 @@ pub enum ConnectionError {
     /// keeps its DTLS session.
     #[error("the new description's certificate fingerprint differs from the one the connection was made with")]
     FingerprintChanged,
+    /// The other side's new description would flip the DTLS roles (`active` when we are the
+    /// client, `passive` when we are the server): a connection keeps its DTLS association, whose
+    /// roles stay (RFC 8842 §5.5: only a new DTLS association may change them).
+    #[error(
+        "the new description would flip the DTLS roles (we are the DTLS {ours:?}): a connection keeps its DTLS \
+         roles; offer actpass, or the setup that keeps them"
+    )]
+    DtlsRoleFlip {
+        /// Our established role.
+        ours: DtlsRole,
+    },
     /// The other side signaled more candidates than
     /// [`MAX_REMOTE_CANDIDATES`](crate::sdp::limits::MAX_REMOTE_CANDIDATES).
     #[error("the other side signaled more than {0} candidates: this one is refused")]

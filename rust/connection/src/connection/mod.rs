@@ -23,7 +23,6 @@ mod early;
 mod error;
 mod events;
 mod peer_connection;
-mod roles;
 mod signaling;
 mod stats;
 

@@ -11,7 +11,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::early::{EarlyCandidate, EarlyDatagram, EarlyInput, MAX_LOCAL_CANDIDATES};
-use super::roles::{path_role, sctp_role};
 use super::{
     ConnectionConfig, ConnectionError, ConnectionEvent, ConnectionFailure, ConnectionState, ConnectionStats,
     SignalingState,
@@ -187,6 +186,9 @@ impl Connection {
         let remote = RemoteDescription::parse(kind, sdp)?;
         if kind == DescriptionKind::Answer {
             self.local.check_answer(&remote)?;
+        }
+        if let Some(ours) = self.role.filter(|ours| self.remote.is_some() && !remote.setup.keeps(*ours)) {
+            return Err(ConnectionError::DtlsRoleFlip { ours });
         }
         match &self.remote {
             None => self.start(now, &remote)?,
@@ -543,6 +545,7 @@ impl Connection {
         path.set_remote_credentials(now, remote.ice.ufrag(), remote.ice.pwd())?;
         self.path = Path::Live(path);
         self.role = Some(role);
+        self.local.keep_role(role);
         self.take_role(role, remote.data.max_message_size);
         self.set_state(ConnectionState::Connecting);
         Ok(())
@@ -655,7 +658,7 @@ impl Connection {
                 self.dtls_connected = true;
                 if let Some(role) = self.role {
                     let sctp = self.config.sctp.clone();
-                    self.association = Some(Association::new(sctp, sctp_role(role), &mut self.rng, now));
+                    self.association = Some(Association::new(sctp, role, &mut self.rng, now));
                 }
                 self.set_state(ConnectionState::Connected);
             }
@@ -787,7 +790,7 @@ fn path_config(
         ice_controlling: controlling,
         local_ufrag: local.ice().ufrag().to_owned(),
         local_pwd: local.ice().pwd().to_owned(),
-        dtls_role: path_role(role),
+        dtls_role: role,
         certificate: certificate.clone(),
         remote_fingerprints,
         timeouts: config.timeouts,

@@ -4,15 +4,7 @@ use std::time::Duration;
 
 use super::certificate::LocalCertificate;
 use crate::sdp::Fingerprint;
-
-/// Our DTLS role, from the descriptions' `a=setup` (`active`: client, `passive`: server).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DtlsRole {
-    /// We send the ClientHello.
-    Client,
-    /// We answer it.
-    Server,
-}
+use crate::DtlsRole;
 
 /// The path's timers. The defaults are the issue's: a peer is `disconnected` after 5 s without
 /// anything from it, the path fails after 15 s (RFC 7675 allows 30 s; a game drops a silent peer

@@ -29,10 +29,11 @@ use std::time::{Duration, Instant};
 use dimpl::{Config, Dtls, DtlsCertificate, Output};
 
 use super::alert::{fatal_alert, BAD_CERTIFICATE};
-use super::config::{DtlsRole, Timeouts};
+use super::config::Timeouts;
 use super::error::{FailureReason, SecurePathError};
 use super::fingerprint::fingerprint_of;
 use crate::sdp::Fingerprint;
+use crate::DtlsRole;
 
 /// The largest datagram DTLS sends, in bytes: 1200 leaves room for IPv6, UDP and a TURN channel
 /// header on a 1280-byte path (the IPv6 minimum), as browsers assume.

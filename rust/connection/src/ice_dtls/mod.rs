@@ -47,9 +47,10 @@ mod role_conflict;
 mod secure_path;
 mod stun_peek;
 
+pub use crate::DtlsRole;
 pub use candidates::{LocalCandidate, MAX_REMOTE_CANDIDATES};
 pub use certificate::LocalCertificate;
-pub use config::{DtlsRole, SecurePathConfig, Timeouts};
+pub use config::{SecurePathConfig, Timeouts};
 pub use error::{FailureReason, SecurePathError};
 pub use events::{IceState, SecurePathEvent, Transmit};
 pub use secure_path::{SecurePath, DTLS_RECORD_OVERHEAD, MAX_APPLICATION_DATA};

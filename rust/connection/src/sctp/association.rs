@@ -26,6 +26,7 @@ use super::wire::{
     UnknownAction, COMMON_HEADER_LEN,
 };
 use super::{SctpConfig, SctpError, SctpEvent, SendOptions, StreamId};
+use crate::DtlsRole;
 
 /// The most control chunks waiting to be sent; past it new ones are dropped (an INIT flood
 /// cannot grow memory; every control chunk is sent again by its timer or its peer's).
@@ -37,16 +38,6 @@ const MAX_REPORTED_CHUNKS: usize = 4;
 /// The longest unrecognized chunk reported back (whole, as RFC 9260 §3.3.10.6 asks); a longer
 /// one is skipped silently, so that no answer grows past one packet.
 const MAX_REPORTED_CHUNK_LEN: usize = 256;
-
-/// Which side of the DTLS connection this association is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// The DTLS client: sends INIT at once.
-    Client,
-    /// The DTLS server: waits for the peer's INIT (and also answers one sent at the same time
-    /// as its own, had it sent one).
-    Server,
-}
 
 /// Counters and estimates of one association.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -143,13 +134,13 @@ struct ResetRequest {
 /// use std::time::Instant;
 ///
 /// use bytes::Bytes;
-/// use connection::sctp::{Association, Message, Reliability, Role, SctpConfig, SctpEvent, SendOptions};
+/// use connection::sctp::{Association, Message, Reliability, DtlsRole, SctpConfig, SctpEvent, SendOptions};
 /// use rand::SeedableRng;
 ///
 /// let now = Instant::now();
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-/// let mut client = Association::new(SctpConfig::default(), Role::Client, &mut rng, now);
-/// let mut server = Association::new(SctpConfig::default(), Role::Server, &mut rng, now);
+/// let mut client = Association::new(SctpConfig::default(), DtlsRole::Client, &mut rng, now);
+/// let mut server = Association::new(SctpConfig::default(), DtlsRole::Server, &mut rng, now);
 /// // Each packet travels in one DTLS record; here it goes straight across.
 /// let exchange = |client: &mut Association, server: &mut Association, now: Instant| {
 ///     for _ in 0..4 {
@@ -197,6 +188,12 @@ pub struct Association {
     cookie_to_echo: Option<Bytes>,
     /// T1-init or T1-cookie.
     handshake_timer: BackoffTimer,
+    /// When our first INIT went out.
+    init_sent: Option<Instant>,
+    /// Our INIT went more than once (Karn's rule: the INIT-ACK then measures nothing).
+    init_retransmitted: bool,
+    /// The handshake's round trip, once measured: the send side's first RTT sample.
+    handshake_rtt: Option<Duration>,
     /// T2-shutdown.
     shutdown_timer: BackoffTimer,
     /// Our RE-CONFIG request's retransmission timer.
@@ -221,8 +218,8 @@ pub struct Association {
 
 impl Association {
     /// A new association. Draws its verification tag, initial TSN and cookie secret from `rng`.
-    /// A [`Role::Client`] sends INIT at once (its first `poll_transmit`).
-    pub fn new(config: SctpConfig, role: Role, rng: &mut impl rand::Rng, now: Instant) -> Self {
+    /// A [`DtlsRole::Client`] sends INIT at once (its first `poll_transmit`).
+    pub fn new(config: SctpConfig, role: DtlsRole, rng: &mut impl rand::Rng, now: Instant) -> Self {
         let mut local_tag = rng.next_u32();
         while local_tag == 0 {
             local_tag = rng.next_u32();
@@ -241,6 +238,9 @@ impl Association {
             cookie_signer: CookieSigner::new(&secret),
             cookie_to_echo: None,
             handshake_timer: BackoffTimer::default(),
+            init_sent: None,
+            init_retransmitted: false,
+            handshake_rtt: None,
             shutdown_timer: BackoffTimer::default(),
             reconfig_timer: BackoffTimer::default(),
             error_count: 0,
@@ -256,7 +256,7 @@ impl Association {
             last_response: None,
             stats,
         };
-        if role == Role::Client {
+        if role == DtlsRole::Client {
             association.state = State::CookieWait;
             association.queue_control(0, Chunk::Init(association.our_init(None, Vec::new())));
             association.handshake_timer.start(now, association.config.t1_initial);
@@ -355,7 +355,9 @@ impl Association {
                 if outgoing.tag != tag || (alone && !builder.is_empty()) || !builder.push(&outgoing.chunk) {
                     break;
                 }
-                self.control.pop_front();
+                if let Some(Outgoing { chunk: Chunk::Init(_), .. }) = self.control.pop_front() {
+                    self.note_init_sent(now);
+                }
                 if alone {
                     return Some(self.finish(builder));
                 }
@@ -411,7 +413,10 @@ impl Association {
             }
             self.stats.control_retransmissions += 1;
             match self.state {
-                State::CookieWait => self.queue_control(0, Chunk::Init(self.our_init(None, Vec::new()))),
+                State::CookieWait => {
+                    self.init_retransmitted = true;
+                    self.queue_control(0, Chunk::Init(self.our_init(None, Vec::new())));
+                }
                 State::CookieEchoed => {
                     if let Some(cookie) = self.cookie_to_echo.clone() {
                         self.reply(Chunk::CookieEcho(cookie));
@@ -608,6 +613,9 @@ impl Association {
             peer_extensions: PeerExtensions::of(&init),
             created_ms: self.millis_since_epoch(now),
         });
+        if let (Some(sent), false) = (self.init_sent, self.init_retransmitted) {
+            self.handshake_rtt = Some(now.saturating_duration_since(sent));
+        }
         self.state = State::CookieEchoed;
         self.cookie_to_echo = Some(cookie.clone());
         self.control.retain(|outgoing| !matches!(outgoing.chunk, Chunk::Init(_)));
@@ -628,6 +636,13 @@ impl Association {
         }
         match self.state {
             State::Closed | State::CookieWait | State::CookieEchoed => {
+                // The cookie's age is our INIT-ACK's round trip, unless the peer's COOKIE-ECHO
+                // was a retransmission (Karn's rule): that one comes at least a T1 after the
+                // INIT-ACK, so an age of a T1 or more measures nothing.
+                let rtt = age.map(Duration::from_millis).filter(|age| *age < self.config.t1_initial);
+                if self.handshake_rtt.is_none() {
+                    self.handshake_rtt = rtt;
+                }
                 self.establish(now, contents);
                 self.reply(Chunk::CookieAck);
             }
@@ -649,9 +664,10 @@ impl Association {
         }
     }
 
-    fn establish(&mut self, _now: Instant, peer: CookieContents) {
-        debug!("sctp: established (peer tag {:#x})", peer.peer_tag);
-        self.data = Some(DataPlane::new(self.local_initial_tsn, peer.peer_initial_tsn, peer.peer_a_rwnd, &self.config));
+    fn establish(&mut self, now: Instant, peer: CookieContents) {
+        debug!("sctp: established (peer tag {:#x}, handshake RTT {:?})", peer.peer_tag, self.handshake_rtt);
+        let peer_side = (peer.peer_initial_tsn, peer.peer_a_rwnd);
+        self.data = Some(DataPlane::new(now, self.local_initial_tsn, peer_side, self.handshake_rtt, &self.config));
         self.peer_next_request_seq = peer.peer_initial_tsn;
         self.peer = Some(peer);
         self.state = State::Established;
@@ -922,6 +938,13 @@ impl Association {
                 warn!("sctp: the send side gave a DATA chunk larger than the room left; it goes again on T3-rtx");
                 break;
             }
+        }
+    }
+
+    /// An INIT left in a packet: the first one starts the handshake's RTT measurement.
+    fn note_init_sent(&mut self, now: Instant) {
+        if self.init_sent.is_none() {
+            self.init_sent = Some(now);
         }
     }
 

@@ -12,9 +12,11 @@ mod error;
 mod messages;
 mod receive;
 mod send;
+mod serial;
 mod wire;
 
-pub use association::{Association, AssociationStats, Role};
+pub use crate::DtlsRole;
+pub use association::{Association, AssociationStats};
 pub use config::SctpConfig;
 pub use error::SctpError;
 pub use messages::{ppid, Message, Reliability, SctpEvent, SendOptions, StreamId};

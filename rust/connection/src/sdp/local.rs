@@ -35,6 +35,7 @@ use super::ice_credentials::IceCredentials;
 use super::limits::{OUR_MAX_MESSAGE_SIZE, OUR_SCTP_PORT};
 use super::remote::RemoteDescription;
 use super::setup::Setup;
+use crate::DtlsRole;
 
 /// The mid of our offers' data-channel section.
 const OUR_MID: &str = "0";
@@ -56,6 +57,8 @@ pub struct LocalDescription {
     ice: IceCredentials,
     /// Our certificate's fingerprint.
     fingerprint: Fingerprint,
+    /// Our DTLS role once the first exchange decided it: later answers keep it.
+    established_role: Option<DtlsRole>,
 }
 
 impl LocalDescription {
@@ -63,7 +66,14 @@ impl LocalDescription {
     /// 2^63 - 1: RFC 8829 section 5.2.1 keeps it under that), `ice` our credentials,
     /// `fingerprint` our certificate's.
     pub fn new(session_id: u64, ice: IceCredentials, fingerprint: Fingerprint) -> Self {
-        Self { session_id: session_id % MAX_SESSION_ID, version: 0, ice, fingerprint }
+        Self { session_id: session_id % MAX_SESSION_ID, version: 0, ice, fingerprint, established_role: None }
+    }
+
+    /// Our DTLS role as the first exchange decided it: every later answer keeps it (answers
+    /// `passive` to an `actpass` offer when we are the server), as RFC 8842 §5.5 asks of a
+    /// description that does not make a new DTLS association.
+    pub fn keep_role(&mut self, role: DtlsRole) {
+        self.established_role = Some(role);
     }
 
     /// Our ICE credentials.
@@ -106,7 +116,7 @@ impl LocalDescription {
                     let _ = write!(sdp, "a=mid:{mid}\r\n");
                 }
             } else {
-                let setup = remote.setup.answering();
+                let setup = self.established_role.map_or_else(|| remote.setup.answering(), Setup::keeping);
                 self.data_section(&mut sdp, &section.proto, mid, setup, candidates, end_of_candidates);
             }
         }

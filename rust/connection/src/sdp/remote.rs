@@ -20,7 +20,7 @@ use super::media_section::{is_data_channel, is_in_use, is_legacy_data_channel, M
 use super::numbers::decimal;
 use super::sections::{sections, Attributes, Section};
 use super::setup::Setup;
-use crate::channels::DtlsRole;
+use crate::DtlsRole;
 
 /// Whether a description is an offer or an answer (a provisional answer reads as an answer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use super::error::{excerpt, SdpError};
 use super::remote::DescriptionKind;
 // One role for the whole crate: the data channels' stream ids follow it too.
-use crate::channels::DtlsRole;
+use crate::DtlsRole;
 
 /// An `a=setup` value we take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,27 @@ impl Setup {
         }
     }
 
+    /// What we answer once our DTLS role is established (RFC 8842 §5.5, JSEP RFC 8829 §5.3.2: a
+    /// later answer keeps the roles of the DTLS association): `active` as the client, `passive`
+    /// as the server.
+    pub fn keeping(role: DtlsRole) -> Self {
+        match role {
+            DtlsRole::Client => Self::Active,
+            DtlsRole::Server => Self::Passive,
+        }
+    }
+
+    /// Whether a later description saying `self` keeps our established DTLS `role`: `actpass`
+    /// does (we answer with our role), `active` only when we are the server, `passive` only when
+    /// we are the client. One that would flip the roles asks for a new DTLS association, which a
+    /// connection does not make (it keeps its certificate and its DTLS session).
+    pub fn keeps(self, role: DtlsRole) -> bool {
+        matches!(
+            (self, role),
+            (Self::ActPass, _) | (Self::Active, DtlsRole::Server) | (Self::Passive, DtlsRole::Client)
+        )
+    }
+
     /// Our DTLS role once the other side's description says `self` (and we answered an offer
     /// as [`Setup::answering`] does).
     pub fn our_role(self) -> DtlsRole {
@@ -70,6 +91,20 @@ impl Setup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn established_roles_are_kept() {
+        assert_eq!(
+            (Setup::keeping(DtlsRole::Client), Setup::keeping(DtlsRole::Server)),
+            (Setup::Active, Setup::Passive)
+        );
+        for role in [DtlsRole::Client, DtlsRole::Server] {
+            assert!(Setup::ActPass.keeps(role));
+            assert!(Setup::keeping(role).answering().keeps(role), "the other side's view of our answer");
+        }
+        assert!(!Setup::Active.keeps(DtlsRole::Client), "both would be clients");
+        assert!(!Setup::Passive.keeps(DtlsRole::Server), "both would be servers");
+    }
 
     use DescriptionKind::{Answer, Offer};
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use connection::sctp::{
-    Association, Message, Reliability, Role, SctpConfig, SctpError, SctpEvent, SendOptions, StreamId,
+    Association, DtlsRole, Message, Reliability, SctpConfig, SctpError, SctpEvent, SendOptions, StreamId,
 };
 use netsim::{Endpoint, LinkConfig, Network, Pair};
 use rand::rngs::StdRng;
@@ -26,11 +26,11 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn new(role: Role, seed: u64, now: Instant) -> Peer {
+    pub fn new(role: DtlsRole, seed: u64, now: Instant) -> Peer {
         Peer::with_config(SctpConfig::default(), role, seed, now)
     }
 
-    pub fn with_config(config: SctpConfig, role: Role, seed: u64, now: Instant) -> Peer {
+    pub fn with_config(config: SctpConfig, role: DtlsRole, seed: u64, now: Instant) -> Peer {
         let mut rng = StdRng::seed_from_u64(seed);
         Peer {
             assoc: Association::new(config, role, &mut rng, now),
@@ -107,8 +107,8 @@ impl Endpoint for Peer {
 /// A client (A) and a server (B) over `a_to_b` and `b_to_a`.
 pub fn pair(seed: u64, a_to_b: LinkConfig, b_to_a: LinkConfig) -> Pair<Peer, Peer> {
     let start = Instant::now();
-    let a = Peer::new(Role::Client, seed * 2 + 1, start);
-    let b = Peer::new(Role::Server, seed * 2 + 2, start);
+    let a = Peer::new(DtlsRole::Client, seed * 2 + 1, start);
+    let b = Peer::new(DtlsRole::Server, seed * 2 + 2, start);
     Pair::new(a, b, Network::new(seed, a_to_b, b_to_a), start)
 }
 

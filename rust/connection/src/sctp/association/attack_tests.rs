@@ -21,8 +21,8 @@ const MAX_PACKETS_PER_DRAIN: usize = 10_000;
 fn connected(seed: u64) -> (Association, Association, Instant) {
     let now = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut a = Association::new(SctpConfig::default(), Role::Client, &mut rng, now);
-    let mut b = Association::new(SctpConfig::default(), Role::Server, &mut rng, now);
+    let mut a = Association::new(SctpConfig::default(), DtlsRole::Client, &mut rng, now);
+    let mut b = Association::new(SctpConfig::default(), DtlsRole::Server, &mut rng, now);
     for _ in 0..8 {
         while let Some(packet) = a.poll_transmit(now) {
             b.handle_packet(now, &packet);

@@ -21,13 +21,25 @@ pub(super) struct DataPlane {
 }
 
 impl DataPlane {
-    /// The data plane of an association established with these initial TSNs.
-    pub(super) fn new(local_initial_tsn: Tsn, peer_initial_tsn: Tsn, peer_a_rwnd: u32, config: &SctpConfig) -> Self {
+    /// The data plane of an association established at `now` with these initial TSNs; the
+    /// handshake's round trip, when it was measured, is the first RTT sample.
+    pub(super) fn new(
+        now: Instant,
+        local_initial_tsn: Tsn,
+        peer: (Tsn, u32),
+        handshake_rtt: Option<Duration>,
+        config: &SctpConfig,
+    ) -> Self {
+        let (peer_initial_tsn, peer_a_rwnd) = peer;
+        let mut send = SendSide::new(local_initial_tsn, peer_a_rwnd, config);
+        if let Some(rtt) = handshake_rtt {
+            send.seed_rtt(now, rtt);
+        }
         let mut receive = ReceiveSide::new(peer_initial_tsn, config);
-        receive.set_sack_delay(config.delayed_sack_max.min(config.rto_initial / 2));
+        receive.set_sack_delay(config.delayed_sack_max.min(send.rto() / 2));
         DataPlane {
             receive,
-            send: SendSide::new(local_initial_tsn, peer_a_rwnd, config),
+            send,
             delayed_sack_max: config.delayed_sack_max,
             last_cumulative_tsn: peer_initial_tsn.wrapping_sub(1),
         }

@@ -10,7 +10,7 @@ use rand::{Rng, RngExt, SeedableRng};
 use super::*;
 use crate::sctp::wire::{CommonHeader, PacketBuilder};
 
-fn pair(seed: u64, a_role: Role, b_role: Role) -> (Association, Association, Instant) {
+fn pair(seed: u64, a_role: DtlsRole, b_role: DtlsRole) -> (Association, Association, Instant) {
     let now = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
     let a = Association::new(SctpConfig::default(), a_role, &mut rng, now);
@@ -78,7 +78,7 @@ fn never() -> impl FnMut() -> bool {
 
 #[test]
 fn client_and_server_connect() {
-    let (mut a, mut b, now) = pair(1, Role::Client, Role::Server);
+    let (mut a, mut b, now) = pair(1, DtlsRole::Client, DtlsRole::Server);
     exchange(&mut a, &mut b, now, &mut never());
     assert_eq!(events(&mut a), vec![SctpEvent::Connected]);
     assert_eq!(events(&mut b), vec![SctpEvent::Connected]);
@@ -94,7 +94,7 @@ fn client_and_server_connect() {
 #[test]
 fn simultaneous_open_connects_once_on_each_side() {
     for order in [true, false] {
-        let (mut a, mut b, now) = pair(2, Role::Client, Role::Client);
+        let (mut a, mut b, now) = pair(2, DtlsRole::Client, DtlsRole::Client);
         // Both INITs cross on the wire before either side reads.
         let init_a = a.poll_transmit(now).unwrap();
         let init_b = b.poll_transmit(now).unwrap();
@@ -117,7 +117,7 @@ fn simultaneous_open_connects_once_on_each_side() {
 fn handshake_connects_under_heavy_loss() {
     let mut times = Vec::new();
     for seed in 0..20 {
-        let (mut a, mut b, start) = pair(100 + seed, Role::Client, Role::Server);
+        let (mut a, mut b, start) = pair(100 + seed, DtlsRole::Client, DtlsRole::Server);
         let mut rng = StdRng::seed_from_u64(seed);
         let mut lose = || rng.random_bool(0.3);
         let end = run(&mut a, &mut b, start, Duration::from_secs(30), &mut lose, |a, b| {
@@ -134,7 +134,7 @@ fn handshake_connects_under_heavy_loss() {
 
 #[test]
 fn an_unanswered_client_gives_up_after_its_retransmissions() {
-    let (mut a, _b, start) = pair(3, Role::Client, Role::Server);
+    let (mut a, _b, start) = pair(3, DtlsRole::Client, DtlsRole::Server);
     let mut now = start;
     let mut inits = 0;
     while let Some(deadline) = a.poll_timeout() {
@@ -156,8 +156,55 @@ fn an_unanswered_client_gives_up_after_its_retransmissions() {
     assert_eq!(a.poll_timeout(), None);
 }
 
+/// Connects a client and a server over a path of `one_way` delay, where the packets numbered
+/// in `lost` (counted over both directions) are lost; the srtt each side starts with.
+fn handshake_srtt(one_way: Duration, lost: &[usize]) -> (Option<Duration>, Option<Duration>) {
+    let (mut client, mut server, start) = pair(7, DtlsRole::Client, DtlsRole::Server);
+    let mut now = start;
+    // (arrival, to the server, packet)
+    let mut wire: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
+    let mut sent = 0;
+    while now < start + Duration::from_secs(10) {
+        for (sender, to_server) in [(&mut client, true), (&mut server, false)] {
+            while let Some(packet) = sender.poll_transmit(now) {
+                if !lost.contains(&sent) {
+                    wire.push((now + one_way, to_server, packet));
+                }
+                sent += 1;
+            }
+        }
+        if client.state == State::Established && server.state == State::Established {
+            break;
+        }
+        let arrival = wire.iter().map(|(at, ..)| *at).min();
+        let Some(next) = [arrival, client.poll_timeout(), server.poll_timeout()].into_iter().flatten().min() else {
+            break;
+        };
+        now = next;
+        for (_, to_server, packet) in wire.extract_if(.., |(at, ..)| *at <= now) {
+            let receiver = if to_server { &mut server } else { &mut client };
+            receiver.handle_packet(now, &packet);
+        }
+        client.handle_timeout(now);
+        server.handle_timeout(now);
+    }
+    assert_eq!((client.state, server.state), (State::Established, State::Established));
+    (client.stats().srtt, server.stats().srtt)
+}
+
+#[test]
+fn the_handshake_round_trip_is_the_first_rtt_sample_on_both_sides() {
+    let one_way = Duration::from_millis(20);
+    let rtt = Some(one_way * 2);
+    assert_eq!(handshake_srtt(one_way, &[]), (rtt, rtt), "INIT to INIT-ACK, INIT-ACK to COOKIE-ECHO");
+    // Karn's rule: the first INIT lost, the client measures nothing; the server still does.
+    assert_eq!(handshake_srtt(one_way, &[0]), (None, rtt));
+    // The first COOKIE-ECHO lost: the server sees the retransmission only and measures nothing.
+    assert_eq!(handshake_srtt(one_way, &[2]), (rtt, None));
+}
+
 fn connected(seed: u64) -> (Association, Association, Instant) {
-    let (mut a, mut b, now) = pair(seed, Role::Client, Role::Server);
+    let (mut a, mut b, now) = pair(seed, DtlsRole::Client, DtlsRole::Server);
     exchange(&mut a, &mut b, now, &mut never());
     assert_eq!(events(&mut a), vec![SctpEvent::Connected]);
     assert_eq!(events(&mut b), vec![SctpEvent::Connected]);
@@ -196,7 +243,7 @@ fn answers_never_outgrow_a_packet() {
     b.handle_packet(now, &packet(b.local_tag, &[Chunk::Unknown { kind: 0xC7, raw: Bytes::from(raw) }]));
     assert!(b.poll_transmit(now).is_none());
     // An INIT full of long unknown parameters gets an INIT-ACK of one packet.
-    let (mut a, mut server, now) = pair(19, Role::Client, Role::Server);
+    let (mut a, mut server, now) = pair(19, DtlsRole::Client, DtlsRole::Server);
     let mut init = a.our_init(None, vec![]);
     init.initiate_tag = 5;
     let mut bytes = packet(0, &[Chunk::Init(init)]);
@@ -236,7 +283,7 @@ fn a_wrong_tag_or_a_bad_checksum_is_dropped() {
 
 #[test]
 fn a_forged_or_replayed_cookie_establishes_nothing() {
-    let (_a, mut b, start) = pair(6, Role::Client, Role::Server);
+    let (_a, mut b, start) = pair(6, DtlsRole::Client, DtlsRole::Server);
     let mut rng = StdRng::seed_from_u64(6);
     for len in [0, 10, cookie::COOKIE_LEN, 500] {
         let mut forged = vec![0; len];
@@ -246,7 +293,7 @@ fn a_forged_or_replayed_cookie_establishes_nothing() {
     assert_eq!(b.state, State::Closed);
     assert!(b.poll_transmit(start).is_none());
     // A genuine cookie replayed after its lifetime is refused too.
-    let (mut a, mut b, start) = pair(7, Role::Client, Role::Server);
+    let (mut a, mut b, start) = pair(7, DtlsRole::Client, DtlsRole::Server);
     b.handle_packet(start, &a.poll_transmit(start).unwrap());
     a.handle_packet(start, &b.poll_transmit(start).unwrap());
     let echo = a.poll_transmit(start).unwrap();
@@ -258,7 +305,7 @@ fn a_forged_or_replayed_cookie_establishes_nothing() {
 
 #[test]
 fn an_init_flood_costs_bounded_memory_and_still_lets_the_peer_in() {
-    let (mut a, mut b, now) = pair(8, Role::Client, Role::Server);
+    let (mut a, mut b, now) = pair(8, DtlsRole::Client, DtlsRole::Server);
     let mut rng = StdRng::seed_from_u64(8);
     for _ in 0..10_000 {
         let mut init = a.our_init(None, vec![]);
@@ -479,7 +526,7 @@ fn hostile_packets_never_panic_in_any_state() {
     let mut rng = StdRng::seed_from_u64(15);
     for round in 0..300 {
         let (mut a, mut b, now) =
-            if round % 2 == 0 { connected(round) } else { pair(round, Role::Client, Role::Server) };
+            if round % 2 == 0 { connected(round) } else { pair(round, DtlsRole::Client, DtlsRole::Server) };
         for _ in 0..50 {
             let len = rng.random_range(0..200);
             let mut bytes = vec![0; len];
@@ -585,9 +632,9 @@ fn data_on_a_stream_past_the_limit_is_acknowledged_and_reported() {
 fn a_peer_breaking_the_rules_is_aborted() {
     let now = Instant::now();
     let mut rng = StdRng::seed_from_u64(23);
-    let mut a = Association::new(SctpConfig::default(), Role::Client, &mut rng, now);
+    let mut a = Association::new(SctpConfig::default(), DtlsRole::Client, &mut rng, now);
     let small = SctpConfig { max_message_size: 1000, ..SctpConfig::default() };
-    let mut b = Association::new(small, Role::Server, &mut rng, now);
+    let mut b = Association::new(small, DtlsRole::Server, &mut rng, now);
     exchange(&mut a, &mut b, now, &mut never());
     assert_eq!(events(&mut a), vec![SctpEvent::Connected]);
     assert_eq!(events(&mut b), vec![SctpEvent::Connected]);

@@ -10,7 +10,7 @@
 
 use crate::sctp::chunks::{GapBlock, Sack, Tsn};
 
-use super::serial::{first_unwrapped_tsn, unwrap_tsn, wrap_tsn};
+use crate::sctp::serial::{narrow, widen, widen_initial};
 
 /// How far past the cumulative TSN a received TSN may be: the largest gap offset a SACK can carry.
 pub(crate) const MAX_TSN_WINDOW: u64 = u16::MAX as u64;
@@ -52,16 +52,12 @@ pub(crate) struct DataTracker {
 impl DataTracker {
     /// A tracker that expects `peer_initial_tsn` next.
     pub(crate) fn new(peer_initial_tsn: Tsn) -> Self {
-        Self {
-            cumulative: first_unwrapped_tsn(peer_initial_tsn.wrapping_sub(1)),
-            blocks: Vec::new(),
-            duplicates: Vec::new(),
-        }
+        Self { cumulative: widen_initial(peer_initial_tsn.wrapping_sub(1)), blocks: Vec::new(), duplicates: Vec::new() }
     }
 
     /// Unwraps a TSN of the wire relative to the cumulative TSN.
     pub(crate) fn unwrap(&self, tsn: Tsn) -> u64 {
-        unwrap_tsn(self.cumulative, tsn)
+        widen(self.cumulative, tsn)
     }
 
     /// The unwrapped cumulative TSN.
@@ -149,7 +145,7 @@ impl DataTracker {
             .filter_map(|&(start, end)| Some(GapBlock { start: offset(start)?, end: offset(end)? }))
             .take(MAX_REPORTED_GAP_BLOCKS)
             .collect();
-        Sack { cumulative_tsn: wrap_tsn(cumulative), a_rwnd, gaps, duplicates: std::mem::take(&mut self.duplicates) }
+        Sack { cumulative_tsn: narrow(cumulative), a_rwnd, gaps, duplicates: std::mem::take(&mut self.duplicates) }
     }
 
     /// Folds the blocks that now start right after the cumulative TSN into it.

@@ -34,7 +34,6 @@ mod data_tracker;
 mod pair_tests;
 mod reassembly;
 mod sack_schedule;
-mod serial;
 mod stream_reset;
 #[cfg(test)]
 mod tests;

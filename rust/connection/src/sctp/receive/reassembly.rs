@@ -29,7 +29,7 @@ use bytes::{Bytes, BytesMut};
 use crate::sctp::chunks::DataChunk;
 use crate::sctp::{Message, SctpError, SctpEvent, StreamId};
 
-use super::serial::{first_unwrapped_ssn, unwrap_ssn};
+use crate::sctp::serial::{first_wide_ssn, widen_ssn};
 
 /// How many things (fragments, whole messages waiting for their turn or for the owner, events)
 /// the receive side holds at most, whatever their size. A DATA chunk past it is dropped
@@ -190,7 +190,7 @@ struct OrderedStream {
 
 impl OrderedStream {
     fn new() -> Self {
-        Self { next_ssn: first_unwrapped_ssn(), waiting: BTreeMap::new(), partial: BTreeSet::new() }
+        Self { next_ssn: first_wide_ssn(), waiting: BTreeMap::new(), partial: BTreeSet::new() }
     }
 }
 
@@ -269,7 +269,7 @@ impl Reassembly {
             &mut self.unordered
         } else {
             let stream = self.streams.entry(chunk.stream).or_insert_with(OrderedStream::new);
-            let unwrapped_ssn = unwrap_ssn(stream.next_ssn, chunk.ssn);
+            let unwrapped_ssn = widen_ssn(stream.next_ssn, chunk.ssn);
             if unwrapped_ssn < stream.next_ssn || !stream.partial.insert((unwrapped_ssn, tsn)) {
                 return Ok(());
             }
@@ -324,7 +324,7 @@ impl Reassembly {
         }
         for &(id, ssn) in skipped {
             let stream = self.streams.entry(id).or_insert_with(OrderedStream::new);
-            let last_skipped = unwrap_ssn(stream.next_ssn, ssn);
+            let last_skipped = widen_ssn(stream.next_ssn, ssn);
             if last_skipped < stream.next_ssn {
                 continue;
             }

@@ -43,7 +43,7 @@
 use std::time::{Duration, Instant};
 
 use super::queue_delay::QueueDelay;
-use super::serial::WideTsn;
+use crate::sctp::serial::WideTsn;
 
 /// The congestion window's ceiling: bounds the data in flight whatever the peer advertises.
 pub(super) const MAX_CWND: usize = 4 * 1024 * 1024;

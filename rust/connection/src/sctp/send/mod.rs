@@ -44,7 +44,6 @@ mod outstanding;
 mod queue_delay;
 mod rto;
 mod send_queue;
-mod serial;
 
 use std::time::{Duration, Instant};
 
@@ -52,12 +51,12 @@ use bytes::Bytes;
 
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
 use super::{SctpConfig, SctpError, SendOptions, StreamId};
+use crate::sctp::serial::{narrow, widen, widen_initial, WideTsn};
 use congestion::CongestionControl;
 use fragment::{encoded_data_chunk_len, MessageId, DATA_CHUNK_HEADER};
 use outstanding::OutstandingData;
 use rto::RetransmissionTimeout;
 use send_queue::SendQueue;
-use serial::{narrow, widen, widen_initial, WideTsn};
 
 /// The most gap ack blocks of one SACK that are read; the rest are ignored (a SACK in a
 /// 1200-byte packet holds fewer than 300).
@@ -493,6 +492,17 @@ impl SendSide {
     pub(crate) fn reset_outgoing(&mut self, streams: &[StreamId]) -> Tsn {
         self.queue.finish_reset(streams);
         narrow(self.outstanding.next_tsn() - 1)
+    }
+
+    /// Takes the handshake's round trip (INIT to INIT-ACK, or INIT-ACK to COOKIE-ECHO) as the
+    /// first RTT measurement, so that the tail-loss probe and the RTO work from the first window
+    /// instead of waiting for the initial RTO. The caller follows Karn's rule (no sample from a
+    /// retransmitted INIT or cookie).
+    pub(crate) fn seed_rtt(&mut self, now: Instant, rtt: Duration) {
+        if self.rto.srtt().is_none() {
+            self.rto.observe(rtt);
+            self.congestion.on_rtt(now, rtt);
+        }
     }
 
     /// The current retransmission timeout.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::super::chunks::{DataChunk, ForwardTsn};
 use super::super::StreamId;
 use super::fragment::{Fragment, MessageId};
-use super::serial::{narrow, WideTsn};
+use crate::sctp::serial::{narrow, WideTsn};
 
 /// Miss indications after which a chunk is fast-retransmitted (RFC 9260 §7.2.4).
 const MISSES_FOR_FAST_RETRANSMIT: u8 = 3;

@@ -626,6 +626,9 @@ fn random_sends_sacks_and_timeouts_keep_the_bookkeeping_consistent() {
         }
         let stats = side.stats();
         assert!(stats.chunks_sent > 100 && stats.retransmissions > 0, "seed {seed}: {stats:?}");
-        assert!(side.outstanding.cumulative_tsn() > super::serial::widen_initial(INITIAL_TSN), "SACKs were taken");
+        assert!(
+            side.outstanding.cumulative_tsn() > crate::sctp::serial::widen_initial(INITIAL_TSN),
+            "SACKs were taken"
+        );
     }
 }
