@@ -161,9 +161,10 @@ fn bulk_at_ten_percent_loss_each_way() {
         let took = pair.now - start;
         let stats = pair.a.assoc.stats();
         println!(
-            "seed {seed}: 1000 x 1 KiB each way at 10% loss in {took:?} (a: {} retransmitted, {} fast retransmits, {} T3, srtt {:?}, rto {:?}; sent {} B for 1 MiB)",
+            "seed {seed}: 1000 x 1 KiB each way at 10% loss in {took:?} (a: {} retransmitted, {} fast retransmits ({} cut the window), {} T3, srtt {:?}, rto {:?}; sent {} B for 1 MiB)",
             stats.data_retransmissions,
             stats.fast_retransmits,
+            stats.window_reductions,
             stats.t3_timeouts,
             stats.srtt,
             stats.rto,

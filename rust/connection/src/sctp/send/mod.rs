@@ -39,6 +39,7 @@ mod congestion;
 mod fragment;
 mod outgoing_stream;
 mod outstanding;
+mod queue_delay;
 mod rto;
 mod send_queue;
 mod serial;
@@ -107,6 +108,10 @@ pub(crate) struct SendStats {
     /// Fast retransmissions found spurious (the peer reported the chunk twice), their window
     /// reduction undone.
     pub(crate) spurious_retransmits: u64,
+    /// Fast recoveries that cut the congestion window: the path showed a standing queue.
+    pub(crate) window_reductions: u64,
+    /// Fast recoveries whose loss was taken as random (no standing queue): the window stayed.
+    pub(crate) random_losses: u64,
 }
 
 /// The association's send side.
@@ -285,15 +290,10 @@ impl SendSide {
             self.outstanding.on_sack(now, cumulative, &gaps, self.congestion.in_fast_recovery(), reorder_window);
         if let Some(rtt) = outcome.rtt {
             self.rto.observe(rtt);
+            self.congestion.on_rtt(now, rtt);
         }
         self.discard_abandoned(now, &outcome.abandoned);
-        self.congestion.on_sack(
-            cumulative,
-            outcome.cumulative_advanced,
-            outcome.acked_bytes,
-            flight_before,
-            self.outstanding.in_flight(),
-        );
+        self.congestion.on_sack(cumulative, outcome.acked_bytes, flight_before, self.outstanding.in_flight());
         // One packet of the fast retransmissions goes whatever the window (RFC 9260 §7.2.4 rule
         // 3), right after this SACK.
         self.fast_retransmit_allowance = 0;
@@ -511,7 +511,8 @@ impl SendSide {
 
     /// What it did so far.
     pub(crate) fn stats(&self) -> SendStats {
-        self.stats
+        let (window_reductions, random_losses) = self.congestion.loss_events();
+        SendStats { window_reductions, random_losses, ..self.stats }
     }
 
     /// Bytes in flight (for stats).
