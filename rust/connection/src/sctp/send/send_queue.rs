@@ -38,10 +38,11 @@ use super::fragment::{Fragment, MessageId};
 use super::outgoing_stream::{OutgoingStream, QueuedMessage};
 
 /// How long a message with a retransmission limit may wait in the queue before it starts; past
-/// it, it is dropped unsent. Above what a stream within its share ever waits (a message in
-/// progress and a round trip of window), below a second: an unreliable message is worth
-/// something only when it comes at once.
-pub(super) const STALE_UNRELIABLE_AFTER: Duration = Duration::from_millis(500);
+/// it, it is dropped unsent. Well above what a stream within its share waits (the message in
+/// progress), and what the path's own queue adds on top keeps the total under issue 20's "none
+/// more than 1 s late" (a stream sending at twice a 250 KB/s bottleneck's rate: max 406 ms).
+/// An unreliable message is worth something only when it comes at once.
+pub(super) const STALE_UNRELIABLE_AFTER: Duration = Duration::from_millis(250);
 
 /// The part of `max_send_buffer` (one in this many) kept for streams holding less than it.
 pub(super) const SMALL_STREAM_RESERVE_DIVISOR: usize = 16;
@@ -160,11 +161,14 @@ impl SendQueue {
         if !queue.is_empty() {
             self.ready.insert((tag, stream));
         }
-        if fragment.ending {
-            self.in_progress = None;
+        if fragment.beginning {
+            // A started message no longer expires in the queue (see `expire`).
             if let Some(at) = deadline {
                 self.expiries.remove(&(at, fragment.message, stream));
             }
+        }
+        if fragment.ending {
+            self.in_progress = None;
         } else {
             self.in_progress = Some(stream);
         }
@@ -181,12 +185,12 @@ impl SendQueue {
             if at > now {
                 break;
             }
+            self.expiries.remove(&(at, message, stream));
+            // A started message's entry went with its first fragment; never cut one short here.
             let started = self.streams.get(&stream).and_then(OutgoingStream::started_message) == Some(message);
             if !started {
                 self.remove(stream, message);
             }
-            // Removed above unless the message was gone or started (then only its entry is left).
-            self.expiries.remove(&(at, message, stream));
         }
     }
 
@@ -420,7 +424,7 @@ mod tests {
         queue.enqueue(now, 2, 53, bytes(100), lifetime(100), 0).unwrap();
         queue.enqueue(now, 2, 53, bytes(100), RELIABLE, 0).unwrap();
         queue.produce(400, 64).unwrap();
-        assert_eq!(queue.next_expiry(), Some(now + Duration::from_millis(50)));
+        assert_eq!(queue.next_expiry(), Some(now + Duration::from_millis(100)), "a started message stays");
         queue.expire(now + Duration::from_millis(50));
         assert_eq!(queue.buffered_amount(1), 600, "the started message stays");
         queue.expire(now + Duration::from_millis(100));
