@@ -9,19 +9,27 @@
 //! updates a second for 200 sent, so they queued without end (p50 1.1 s, p99 2.1 s after 8 s, and
 //! growing). The bulk also took the whole send buffer, so the updates were refused now and then.
 //!
-//! - **Start-time fair queueing by bytes.** Each stream has a start tag in bytes of virtual time;
-//!   the ready stream with the lowest tag goes next, the virtual time becomes its tag and the tag
-//!   grows by the bytes it sends. A stream that becomes ready starts at the virtual time (an idle
-//!   stream earns no credit). A stream sending less than its share always has the lowest tag: it
-//!   waits only for the message being cut to finish. DATA chunks of one message must take
-//!   consecutive TSNs (RFC 9260 §6.9, no I-DATA), so a started message is finished first; the
-//!   chunks are cut only as the congestion window takes them, so a small stream's message goes
-//!   right after the bulk message in progress, and then waits at most for the path's own queue.
+//! - **Light streams first.** A stream holding at most [`LIGHT_STREAM_MAX_QUEUED`] bytes unsent
+//!   (a game's state updates, a chat) goes before the heavier ones: its message waits only for
+//!   the message being cut to finish, whatever share of the path it takes. One that sends more
+//!   than the path carries piles up past that and becomes heavy: it cannot starve the others.
+//! - **Heavy streams share by bytes: start-time fair queueing.** Each stream has a start tag in
+//!   bytes of virtual time; the heavy stream with the lowest tag goes next, the virtual time
+//!   becomes its tag and the tag grows by the bytes it sends. A stream that becomes ready, or
+//!   heavy, starts at the virtual time (no credit for its idle or light time). Two bulk
+//!   transfers get the same bytes whatever their message sizes.
+//! - DATA chunks of one message must take consecutive TSNs (RFC 9260 §6.9, no I-DATA), so a
+//!   started message is finished first; the chunks are cut only as the congestion window takes
+//!   them (nothing of the bulk is committed ahead in the outstanding data), so a small stream's
+//!   message goes right after the bulk message in progress, and then waits only for the path's
+//!   own queue.
 //! - **Stale unreliable messages expire here.** A message with a lifetime is dropped when its
 //!   lifetime ends before it starts. A message with a retransmission limit (`MaxRetransmits`,
 //!   the usual unreliable channel) is dropped when it waited [`STALE_UNRELIABLE_AFTER`] here
 //!   without starting: it can only have waited that long because its stream sends more than the
-//!   path carries, and a game's state that old is worth nothing; a fresher one is behind it.
+//!   path carries or the path stalled (timeouts), and a game's state that old is worth nothing; a
+//!   fresher one is behind it. The decision is ours: RFC 3758 lets the sender abandon a
+//!   partially reliable message whenever it chooses; reliable messages never expire.
 //! - **Room for small streams.** When the association has carried other streams, a stream
 //!   holding more than [`SMALL_STREAM_RESERVE_DIVISOR`]th of `max_send_buffer` may not take that
 //!   last part of the buffer: a bulk transfer that keeps the buffer full does not get a small
@@ -47,12 +55,27 @@ pub(super) const STALE_UNRELIABLE_AFTER: Duration = Duration::from_millis(250);
 /// The part of `max_send_buffer` (one in this many) kept for streams holding less than it.
 pub(super) const SMALL_STREAM_RESERVE_DIVISOR: usize = 16;
 
+/// The most bytes a stream may hold unsent and still go before heavier streams: a few of a
+/// game's state messages, never a bulk transfer's backlog.
+pub(super) const LIGHT_STREAM_MAX_QUEUED: usize = 8 * 1024;
+
+/// A ready stream's place in the scheduler's order: heavy (past [`LIGHT_STREAM_MAX_QUEUED`])
+/// after light, then its start tag, then its id.
+type ReadyKey = (bool, u64, StreamId);
+
+/// Whether `queue` holds too much to go before the others.
+fn is_heavy(queue: &OutgoingStream) -> bool {
+    queue.buffered() > LIGHT_STREAM_MAX_QUEUED
+}
+
 /// The association's outgoing messages, per stream.
 #[derive(Debug)]
 pub(super) struct SendQueue {
     streams: BTreeMap<StreamId, OutgoingStream>,
-    /// Streams with a message waiting, by start tag: the first goes next.
-    ready: BTreeSet<(u64, StreamId)>,
+    /// Streams with a message waiting, light ones first, then by start tag: the first goes next.
+    ready: BTreeSet<ReadyKey>,
+    /// Where each stream with a message waiting is filed in `ready`.
+    filed: BTreeMap<StreamId, ReadyKey>,
     /// The stream whose message is partly cut: it goes first.
     in_progress: Option<StreamId>,
     /// The scheduler's virtual time, in bytes: the start tag of the last message started.
@@ -72,6 +95,7 @@ impl SendQueue {
         Self {
             streams: BTreeMap::new(),
             ready: BTreeSet::new(),
+            filed: BTreeMap::new(),
             in_progress: None,
             virtual_time: 0,
             expiries: BTreeSet::new(),
@@ -127,7 +151,6 @@ impl SendQueue {
         if queue.is_empty() {
             // Ready again: it starts at the virtual time, with no credit for its idle time.
             queue.set_tag(queue.tag().max(self.virtual_time));
-            self.ready.insert((queue.tag(), stream));
         }
         queue.push(QueuedMessage {
             id,
@@ -138,6 +161,7 @@ impl SendQueue {
             queue_deadline,
             max_retransmits,
         });
+        self.refile(stream);
         Ok(())
     }
 
@@ -146,21 +170,17 @@ impl SendQueue {
     /// first message of the ready stream with the lowest start tag. Expire messages first
     /// ([`Self::expire`]).
     pub(super) fn produce(&mut self, max_payload: usize, min_fragment: usize) -> Option<Fragment> {
-        let stream = self.in_progress.or_else(|| self.ready.first().map(|&(_, stream)| stream))?;
+        let stream = self.in_progress.or_else(|| self.ready.first().map(|&(_, _, stream)| stream))?;
         let queue = self.streams.get_mut(&stream)?;
         let deadline = queue.front_queue_deadline();
+        let heavy = is_heavy(queue);
         let fragment = queue.produce(stream, max_payload, min_fragment)?;
         self.buffered -= fragment.payload.len();
-        let tag = queue.tag();
-        if fragment.beginning {
-            self.virtual_time = self.virtual_time.max(tag);
+        if heavy && fragment.beginning {
+            self.virtual_time = self.virtual_time.max(queue.tag());
         }
-        self.ready.remove(&(tag, stream));
-        let tag = tag + fragment.payload.len() as u64;
-        queue.set_tag(tag);
-        if !queue.is_empty() {
-            self.ready.insert((tag, stream));
-        }
+        queue.set_tag(queue.tag() + fragment.payload.len() as u64);
+        self.refile(stream);
         if fragment.beginning {
             // A started message no longer expires in the queue (see `expire`).
             if let Some(at) = deadline {
@@ -206,9 +226,7 @@ impl SendQueue {
         let before = queue.buffered();
         let (queue_deadline, placeholder) = queue.remove(stream, message)?;
         self.buffered -= before - queue.buffered();
-        if queue.is_empty() {
-            self.ready.remove(&(queue.tag(), stream));
-        }
+        self.refile(stream);
         if let Some(at) = queue_deadline {
             self.expiries.remove(&(at, message, stream));
         }
@@ -216,6 +234,26 @@ impl SendQueue {
             self.in_progress = None;
         }
         placeholder
+    }
+
+    /// Files `stream` in the ready set again after its queue changed (or takes it out once empty).
+    fn refile(&mut self, stream: StreamId) {
+        let was_heavy = self.filed.remove(&stream).is_some_and(|key| {
+            self.ready.remove(&key);
+            key.0
+        });
+        let Some(queue) = self.streams.get_mut(&stream) else { return };
+        if !queue.is_empty() {
+            let heavy = is_heavy(queue);
+            if heavy && !was_heavy {
+                // Light streams take turns among themselves, ahead of the heavy ones; one that
+                // turns heavy joins those at the virtual time, its light bytes forgotten.
+                queue.set_tag(self.virtual_time);
+            }
+            let key = (heavy, queue.tag(), stream);
+            self.ready.insert(key);
+            self.filed.insert(stream, key);
+        }
     }
 
     /// When the next message expires.
@@ -371,12 +409,16 @@ mod tests {
         let ends: Vec<_> = std::iter::from_fn(|| queue.produce(1200, 64)).filter(|f| f.ending).take(2).collect();
         let streams: Vec<_> = ends.iter().map(|f| f.stream).collect();
         assert_eq!(streams, [0, 7], "the bulk message in progress, then the small one");
-        // Having sent little earns no credit for later: once ready again, it takes turns by bytes.
-        for _ in 0..20 {
+        // Past 8 KiB queued it is heavy: it takes turns by bytes from the virtual time (the bulk
+        // message in progress), with no credit for what it sent while light; light again, it
+        // goes first again.
+        for _ in 0..40 {
             queue.enqueue(now, 7, 53, bytes(1024), RELIABLE, 0).unwrap();
         }
         let order = order(&mut queue, 1200);
-        assert_eq!(order.iter().take_while(|&&stream| stream == 7).count(), 15, "{order:?}");
+        let bulk: Vec<_> =
+            order.iter().enumerate().filter(|(_, &stream)| stream == 0).map(|(at, _)| at).take(2).collect();
+        assert_eq!(bulk, [16, 41], "{order:?}");
     }
 
     #[test]
