@@ -7,8 +7,8 @@
 //!
 //! - [`send_queue`] (with [`outgoing_stream`]): messages per stream, bounded in bytes with what
 //!   is outstanding (`max_send_buffer`, its last sixteenth kept for small streams), taken one
-//!   message at a time: streams with little queued first, the others fair by bytes (start-time
-//!   fair queueing); expired in place when their lifetime ends, or an unreliable one went stale,
+//!   message at a time, fair by bytes (start-time fair queueing) with streams holding little
+//!   weighing four times more; expired in place when their lifetime ends, or an unreliable one went stale,
 //!   before they start; cut into [`fragment`]s as chunks are taken.
 //! - [`outstanding`]: TSNs, bytes in flight, what SACKs said of each chunk, what to retransmit,
 //!   what was abandoned and the FORWARD-TSN that skips it.

@@ -9,15 +9,16 @@
 //! updates a second for 200 sent, so they queued without end (p50 1.1 s, p99 2.1 s after 8 s, and
 //! growing). The bulk also took the whole send buffer, so the updates were refused now and then.
 //!
-//! - **Light streams first.** A stream holding at most [`LIGHT_STREAM_MAX_QUEUED`] bytes unsent
-//!   (a game's state updates, a chat) goes before the heavier ones: its message waits only for
-//!   the message being cut to finish, whatever share of the path it takes. One that sends more
-//!   than the path carries piles up past that and becomes heavy: it cannot starve the others.
-//! - **Heavy streams share by bytes: start-time fair queueing.** Each stream has a start tag in
-//!   bytes of virtual time; the heavy stream with the lowest tag goes next, the virtual time
-//!   becomes its tag and the tag grows by the bytes it sends. A stream that becomes ready, or
-//!   heavy, starts at the virtual time (no credit for its idle or light time). Two bulk
+//! - **Weighted fair queueing by bytes (start-time fair queueing).** Each stream has a start
+//!   tag in bytes of virtual time; the ready stream with the lowest tag goes next, the virtual
+//!   time becomes its tag, and the tag grows by the bytes it sends divided by its weight. A stream
+//!   that becomes ready starts at the virtual time (no credit for its idle time). Two bulk
 //!   transfers get the same bytes whatever their message sizes.
+//! - **Light streams weigh more.** A stream holding at most [`LIGHT_STREAM_MAX_QUEUED`] bytes
+//!   unsent (a game's state updates, a chat) weighs [`LIGHT_STREAM_WEIGHT`]: beside a bulk
+//!   transfer it gets up to four fifths of the path, so on a slow or a starting path its message
+//!   still waits only for the message being cut; the bulk gets what is left, never less than a
+//!   fifth. One that sends more than the path carries piles up and weighs 1 like the others.
 //! - DATA chunks of one message must take consecutive TSNs (RFC 9260 §6.9, no I-DATA), so a
 //!   started message is finished first; the chunks are cut only as the congestion window takes
 //!   them (nothing of the bulk is committed ahead in the outstanding data), so a small stream's
@@ -55,13 +56,16 @@ pub(super) const STALE_UNRELIABLE_AFTER: Duration = Duration::from_millis(250);
 /// The part of `max_send_buffer` (one in this many) kept for streams holding less than it.
 pub(super) const SMALL_STREAM_RESERVE_DIVISOR: usize = 16;
 
-/// The most bytes a stream may hold unsent and still go before heavier streams: a few of a
-/// game's state messages, never a bulk transfer's backlog.
+/// The most bytes a stream may hold unsent and still count as light: a few of a game's state
+/// messages, never a bulk transfer's backlog.
 pub(super) const LIGHT_STREAM_MAX_QUEUED: usize = 8 * 1024;
 
-/// A ready stream's place in the scheduler's order: heavy (past [`LIGHT_STREAM_MAX_QUEUED`])
-/// after light, then its start tag, then its id.
-type ReadyKey = (bool, u64, StreamId);
+/// The weight of a light stream against a heavy one's 1: beside one bulk transfer it may take
+/// up to four fifths of the path, and the bulk keeps at least a fifth.
+const LIGHT_STREAM_WEIGHT: u64 = 4;
+
+/// A ready stream's place in the scheduler's order: its start tag, then its id.
+type ReadyKey = (u64, StreamId);
 
 /// Whether `queue` holds too much to go before the others.
 fn is_heavy(queue: &OutgoingStream) -> bool {
@@ -72,7 +76,7 @@ fn is_heavy(queue: &OutgoingStream) -> bool {
 #[derive(Debug)]
 pub(super) struct SendQueue {
     streams: BTreeMap<StreamId, OutgoingStream>,
-    /// Streams with a message waiting, light ones first, then by start tag: the first goes next.
+    /// Streams with a message waiting, by start tag: the first goes next.
     ready: BTreeSet<ReadyKey>,
     /// Where each stream with a message waiting is filed in `ready`.
     filed: BTreeMap<StreamId, ReadyKey>,
@@ -170,16 +174,17 @@ impl SendQueue {
     /// first message of the ready stream with the lowest start tag. Expire messages first
     /// ([`Self::expire`]).
     pub(super) fn produce(&mut self, max_payload: usize, min_fragment: usize) -> Option<Fragment> {
-        let stream = self.in_progress.or_else(|| self.ready.first().map(|&(_, _, stream)| stream))?;
+        let stream = self.in_progress.or_else(|| self.ready.first().map(|&(_, stream)| stream))?;
         let queue = self.streams.get_mut(&stream)?;
         let deadline = queue.front_queue_deadline();
         let heavy = is_heavy(queue);
         let fragment = queue.produce(stream, max_payload, min_fragment)?;
         self.buffered -= fragment.payload.len();
-        if heavy && fragment.beginning {
+        if fragment.beginning {
             self.virtual_time = self.virtual_time.max(queue.tag());
         }
-        queue.set_tag(queue.tag() + fragment.payload.len() as u64);
+        let weight = if heavy { 1 } else { LIGHT_STREAM_WEIGHT };
+        queue.set_tag(queue.tag() + (fragment.payload.len() as u64).div_ceil(weight));
         self.refile(stream);
         if fragment.beginning {
             // A started message no longer expires in the queue (see `expire`).
@@ -238,19 +243,12 @@ impl SendQueue {
 
     /// Files `stream` in the ready set again after its queue changed (or takes it out once empty).
     fn refile(&mut self, stream: StreamId) {
-        let was_heavy = self.filed.remove(&stream).is_some_and(|key| {
+        if let Some(key) = self.filed.remove(&stream) {
             self.ready.remove(&key);
-            key.0
-        });
-        let Some(queue) = self.streams.get_mut(&stream) else { return };
+        }
+        let Some(queue) = self.streams.get(&stream) else { return };
         if !queue.is_empty() {
-            let heavy = is_heavy(queue);
-            if heavy && !was_heavy {
-                // Light streams take turns among themselves, ahead of the heavy ones; one that
-                // turns heavy joins those at the virtual time, its light bytes forgotten.
-                queue.set_tag(self.virtual_time);
-            }
-            let key = (heavy, queue.tag(), stream);
+            let key = (queue.tag(), stream);
             self.ready.insert(key);
             self.filed.insert(stream, key);
         }
@@ -409,16 +407,35 @@ mod tests {
         let ends: Vec<_> = std::iter::from_fn(|| queue.produce(1200, 64)).filter(|f| f.ending).take(2).collect();
         let streams: Vec<_> = ends.iter().map(|f| f.stream).collect();
         assert_eq!(streams, [0, 7], "the bulk message in progress, then the small one");
-        // Past 8 KiB queued it is heavy: it takes turns by bytes from the virtual time (the bulk
-        // message in progress), with no credit for what it sent while light; light again, it
-        // goes first again.
+        // Past 8 KiB queued it is heavy and takes turns by bytes, from the virtual time;
+        // light again, it weighs four times more.
         for _ in 0..40 {
             queue.enqueue(now, 7, 53, bytes(1024), RELIABLE, 0).unwrap();
         }
         let order = order(&mut queue, 1200);
         let bulk: Vec<_> =
-            order.iter().enumerate().filter(|(_, &stream)| stream == 0).map(|(at, _)| at).take(2).collect();
-        assert_eq!(bulk, [16, 41], "{order:?}");
+            order.iter().enumerate().filter(|(_, &stream)| stream == 0).map(|(at, _)| at).take(3).collect();
+        assert_eq!(bulk, [16, 33, 42], "{order:?}");
+    }
+
+    #[test]
+    fn a_small_stream_offering_the_whole_path_leaves_the_bulk_at_least_a_fifth() {
+        let now = Instant::now();
+        for bulk_message in [4 * 1024, 16 * 1024] {
+            let mut queue = SendQueue::new(1 << 24, 1 << 16);
+            for _ in 0..(4 << 20) / bulk_message {
+                queue.enqueue(now, 0, 53, bytes(bulk_message), RELIABLE, 0).unwrap();
+            }
+            let mut sent = [0usize; 2];
+            // Stream 1 offers a 1 KiB message per 1 KiB the path carries: all of it.
+            for _ in 0..2000 {
+                queue.enqueue(now, 1, 53, bytes(1024), RELIABLE, 0).unwrap();
+                let fragment = queue.produce(1024, 64).unwrap();
+                sent[usize::from(fragment.stream)] += fragment.payload.len();
+            }
+            let share = sent[0] as f64 / (sent[0] + sent[1]) as f64;
+            assert!(share >= 0.19, "the bulk keeps at least a fifth: {share:.2} of {sent:?}");
+        }
     }
 
     #[test]
