@@ -67,7 +67,7 @@ const LIGHT_STREAM_WEIGHT: u64 = 4;
 /// A ready stream's place in the scheduler's order: its start tag, then its id.
 type ReadyKey = (u64, StreamId);
 
-/// Whether `queue` holds too much to go before the others.
+/// Whether `queue` holds too much unsent to weigh as a light stream.
 fn is_heavy(queue: &OutgoingStream) -> bool {
     queue.buffered() > LIGHT_STREAM_MAX_QUEUED
 }
@@ -182,16 +182,14 @@ impl SendQueue {
         self.buffered -= fragment.payload.len();
         if fragment.beginning {
             self.virtual_time = self.virtual_time.max(queue.tag());
-        }
-        let weight = if heavy { 1 } else { LIGHT_STREAM_WEIGHT };
-        queue.set_tag(queue.tag() + (fragment.payload.len() as u64).div_ceil(weight));
-        self.refile(stream);
-        if fragment.beginning {
             // A started message no longer expires in the queue (see `expire`).
             if let Some(at) = deadline {
                 self.expiries.remove(&(at, fragment.message, stream));
             }
         }
+        let weight = if heavy { 1 } else { LIGHT_STREAM_WEIGHT };
+        queue.set_tag(queue.tag() + (fragment.payload.len() as u64).div_ceil(weight));
+        self.refile(stream);
         if fragment.ending {
             self.in_progress = None;
         } else {
