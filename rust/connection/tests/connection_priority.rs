@@ -56,7 +56,7 @@ fn state_beside_bulk() -> (Vec<Duration>, usize, usize) {
 /// the bulk still moves at nearly the link's rate, what the updates leave of it. Before the
 /// scheduler (round robin by message, 1/17 of the bytes for 1 KiB updates beside 16 KiB bulk
 /// messages): p50 1.1 s, p99 2.1 s after 8 s and growing, 116-128 updates refused (the bulk held
-/// the whole send buffer); bulk 2153-2165 KB/s. After: p50 63 ms, p99 76 ms (the bottleneck's
+/// the whole send buffer); bulk 2153-2165 KB/s. After: p50 59-64 ms, p99 76-77 ms (the bottleneck's
 /// 52 ms queue and 20 ms), none refused; bulk 2101 KB/s (the link carries 2500 KB/s; the updates
 /// take 205 KB/s).
 #[test]
