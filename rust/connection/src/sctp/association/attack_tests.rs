@@ -228,3 +228,69 @@ fn a_hostile_connected_peer_never_panics_loops_or_grows_the_association() {
         println!("patient {patient}: {steps} hostile packets handled before the association ended (of {})", 300 * 400);
     }
 }
+
+/// The DATA chunks' TSNs in the packets `association` has to send now (sent nowhere).
+fn sent_tsns(association: &mut Association, now: Instant) -> Vec<u32> {
+    let mut tsns = Vec::new();
+    while let Some(packet) = association.poll_transmit(now) {
+        let Some(packet) = crate::sctp::wire::Packet::parse(&packet) else { continue };
+        tsns.extend(packet.chunks.iter().filter_map(|chunk| match chunk {
+            Chunk::Data(data) => Some(data.tsn),
+            _ => None,
+        }));
+    }
+    tsns
+}
+
+/// A connected peer makes us hold many tiny chunks outstanding (it acknowledged quickly to
+/// open the window, then stops), then sends packets of 64 SACKs that each gap-acknowledge all
+/// of them again. Each SACK is 20 bytes; what does it cost us?
+#[test]
+fn repeated_sacks_over_a_full_outstanding_list_cost_little() {
+    let (mut a, _b, now) = connected(77);
+    let options = SendOptions { ordered: false, reliability: Reliability::Reliable };
+    let one_byte = Bytes::from_static(b"x");
+    // The window opens: everything sent is acknowledged at once, with all the room there is.
+    for _ in 0..30 {
+        for _ in 0..2000 {
+            if a.send(now, 1, 53, one_byte.clone(), options).is_err() {
+                break;
+            }
+        }
+        let Some(&highest) = sent_tsns(&mut a, now).last() else { continue };
+        let sack = Sack { cumulative_tsn: highest, a_rwnd: u32::MAX, gaps: Vec::new(), duplicates: Vec::new() };
+        a.handle_packet(now, &packet_to(&a, &[Chunk::Sack(sack)]));
+    }
+    // Then nothing more is acknowledged.
+    let mut outstanding = Vec::new();
+    for _ in 0..20 {
+        for _ in 0..2000 {
+            if a.send(now, 1, 53, one_byte.clone(), options).is_err() {
+                break;
+            }
+        }
+        outstanding.extend(sent_tsns(&mut a, now));
+    }
+    let (Some(&first), Some(&last)) = (outstanding.first(), outstanding.last()) else { panic!("nothing sent") };
+    let held = last.wrapping_sub(first) + 1;
+    println!("cwnd {} bytes, {held} chunks outstanding", a.stats().cwnd);
+    assert!(held > 1000, "the window did not open: {held} chunks outstanding");
+    let end = u16::try_from(held - 1).unwrap_or(u16::MAX);
+    let sack = Chunk::Sack(Sack {
+        cumulative_tsn: first.wrapping_sub(1),
+        a_rwnd: 0,
+        gaps: vec![GapBlock { start: 2, end }],
+        duplicates: Vec::new(),
+    });
+    let hostile = packet_to(&a, &vec![sack; 64]);
+    let packets = 1000;
+    let started = std::time::Instant::now();
+    for _ in 0..packets {
+        a.handle_packet(now, &hostile);
+    }
+    let per_packet = started.elapsed() / packets;
+    println!("{} bytes of 64 SACKs: {per_packet:?} per packet", hostile.len());
+    // The peer's cost is a 1.3 KB packet; ours must stay near a packet's parsing, far below a
+    // millisecond (at 10 000 such packets a second, 1 ms each is ten cores).
+    assert!(per_packet < Duration::from_micros(200), "{per_packet:?} per hostile packet");
+}
