@@ -294,3 +294,31 @@ fn repeated_sacks_over_a_full_outstanding_list_cost_little() {
     // millisecond (at 10 000 such packets a second, 1 ms each is ten cores).
     assert!(per_packet < Duration::from_micros(200), "{per_packet:?} per hostile packet");
 }
+
+/// A connected peer resets all its streams again and again (a RE-CONFIG request listing no
+/// stream means every one) while the application is busy and reads no event: each reset waits
+/// as an event naming up to `max_streams` streams. What waits must stay within the receive
+/// side's bound on things held, counted in stream ids, not in events.
+#[test]
+fn resets_of_every_stream_nobody_reads_hold_bounded_memory() {
+    let (mut a, _b, now) = connected(78);
+    let last_tsn = a.peer.map_or(0, |peer| peer.peer_initial_tsn).wrapping_sub(1);
+    let mut seq = a.peer_next_request_seq;
+    for _ in 0..20_000 {
+        let request = ReconfigParam::OutgoingReset { request_seq: seq, response_seq: 0, last_tsn, streams: Vec::new() };
+        seq = seq.wrapping_add(1);
+        a.handle_packet(now, &packet_to(&a, &[Chunk::ReConfig(vec![request])]));
+        while a.poll_transmit(now).is_some() {}
+    }
+    let mut events = 0;
+    let mut stream_ids = 0;
+    while let Some(event) = a.poll_event() {
+        events += 1;
+        if let SctpEvent::StreamsReset(streams) = event {
+            stream_ids += streams.len();
+        }
+    }
+    println!("20 000 resets of every stream, unread: {events} events naming {stream_ids} stream ids");
+    let max_held = 16_384; // the receive side's MAX_HELD_ITEMS
+    assert!(stream_ids <= max_held, "{stream_ids} stream ids held ({} bytes)", 2 * stream_ids);
+}
