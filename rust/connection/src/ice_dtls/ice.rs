@@ -30,6 +30,14 @@ use crate::sdp;
 /// from those and the selected pair's); the one that passed longest ago makes room.
 pub(super) const MAX_CHECKED_ADDRESSES: usize = 16;
 
+/// The most peer-reflexive candidates (RFC 8445 §7.3.1.3) the agent learns in one ICE session:
+/// past it, a check from an address that is not yet a remote candidate is dropped unanswered.
+/// A check's MESSAGE-INTEGRITY does not cover the address it came from, so whoever saw one
+/// check could otherwise replay it from any number of addresses, each a new candidate (and
+/// pairs, and lookups over all of them: 10 000 replays cost 7 times as much per replay at the
+/// end as at the start). The peer's own are a few (a NAT rebinding, a new path).
+pub(super) const MAX_PEER_REFLEXIVE_CANDIDATES: usize = 16;
+
 /// What the ICE side reports to the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum IceEvent {
@@ -214,6 +222,11 @@ impl IceSession {
     fn read_stun(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) -> bool {
         let controlling = self.agent.role();
         let check = check_for(datagram, &self.local_ufrag);
+        let learned = self.agent.get_remote_candidates().len().saturating_sub(self.remote_candidates);
+        if check.is_some() && learned >= MAX_PEER_REFLEXIVE_CANDIDATES && !self.knows_remote(from) {
+            log::debug!("a check from {from}, past {MAX_PEER_REFLEXIVE_CANDIDATES} peer-reflexive candidates: dropped");
+            return false;
+        }
         let sent_before = self.transmits.len();
         let message = TaggedBytesMut { now, transport: context(local, from), message: BytesMut::from(datagram) };
         let accepted = self.agent.handle_read(message).is_ok();
