@@ -105,3 +105,58 @@ fn replayed_checks_cost_the_same_however_many_came_before() {
     let (first, last) = (batch_times[0], batch_times[9]);
     assert!(last < first * 4 + Duration::from_millis(5), "the 10th thousand took {last:?}, the first {first:?}");
 }
+
+/// Whether a STUN datagram carries USE-CANDIDATE.
+fn nominates(datagram: &[u8]) -> bool {
+    let mut at = 20;
+    while let Some(header) = datagram.get(at..at + 4) {
+        let kind = u16::from_be_bytes([header[0], header[1]]);
+        if kind == 0x0025 {
+            return true;
+        }
+        at += 4 + usize::from(u16::from_be_bytes([header[2], header[3]])).div_ceil(4) * 4;
+    }
+    false
+}
+
+#[test]
+fn a_replayed_nomination_from_another_address_moves_no_traffic_there() {
+    use connection::ice_dtls::SecurePathEvent;
+    let mut pair = TestPair::new(Setup::default());
+    let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+    let keep = Arc::clone(&captured);
+    // A controls: its nominating check to B is what a replayer would want.
+    pair.sim.net.set_filter(Side::A, move |_, datagram| {
+        let mut kept = keep.lock().unwrap();
+        if kept.is_none() && is_binding_request(datagram) && nominates(datagram) {
+            *kept = Some(datagram.to_vec());
+        }
+        Verdict::Pass
+    });
+    pair.connect(Duration::from_secs(2)).expect("connects");
+    let nomination = captured.lock().unwrap().clone().expect("A nominated");
+    let b = &mut pair.sim.b;
+    let mut now = pair.sim.now;
+    let replayer: SocketAddr = ([192, 0, 2, 7], 4444).into();
+    let events_before = b.events.len();
+    let mut to_replayer = 0;
+    for _ in 0..20 {
+        b.path.handle_datagram(now, b.address, replayer, &nomination);
+        now += Duration::from_millis(50);
+        b.path.handle_timeout(now);
+        while let Some(transmit) = b.path.poll_transmit(now) {
+            if transmit.to == replayer && !transmit.data.starts_with(&[0x01, 0x01]) {
+                to_replayer += 1;
+            }
+        }
+    }
+    let mut moved = Vec::new();
+    while let Some(event) = b.path.poll_event() {
+        if let SecurePathEvent::SelectedPair { remote, .. } = event {
+            moved.push(remote);
+        }
+    }
+    println!("20 replayed nominations from {replayer}: pair moved to {moved:?}, {to_replayer} datagrams there");
+    let _ = events_before;
+    assert!(!moved.contains(&replayer), "the replayed nomination moved the selected pair to {replayer}");
+}
