@@ -322,3 +322,45 @@ fn resets_of_every_stream_nobody_reads_hold_bounded_memory() {
     let max_held = 16_384; // the receive side's MAX_HELD_ITEMS
     assert!(stream_ids <= max_held, "{stream_ids} stream ids held ({} bytes)", 2 * stream_ids);
 }
+
+/// A connected peer sends packets of 64 one-byte DATA chunks on every other TSN (each a new
+/// gap), then repeats them (duplicates), then FORWARD-TSNs over them: what does a packet cost?
+#[test]
+fn packets_of_tiny_chunks_full_of_gaps_cost_little() {
+    let (mut a, _b, now) = connected(79);
+    let first = a.peer.map_or(0, |peer| peer.peer_initial_tsn);
+    let chunk = |tsn: u32, stream: u16| {
+        Chunk::Data(DataChunk {
+            tsn,
+            stream,
+            ssn: 0,
+            ppid: 53,
+            unordered: true,
+            beginning: true,
+            ending: false,
+            immediate_sack: false,
+            payload: Bytes::from_static(b"x"),
+        })
+    };
+    let packets: Vec<Vec<u8>> = (0..400u32)
+        .map(|index| {
+            let chunks: Vec<Chunk> =
+                (0..64u32).map(|k| chunk(first.wrapping_add(1 + 2 * (index * 64 + k)), (k % 8) as u16)).collect();
+            packet_to(&a, &chunks)
+        })
+        .collect();
+    let mut times = Vec::new();
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        for packet in &packets {
+            a.handle_packet(now, packet);
+            while a.poll_transmit(now).is_some() {}
+        }
+        times.push(started.elapsed() / packets.len() as u32);
+        let _ = round;
+    }
+    println!("400 packets of 64 tiny chunks on every other TSN, per packet: {times:?} (first, duplicates, again)");
+    for time in times {
+        assert!(time < Duration::from_micros(500), "{time:?} per packet");
+    }
+}
