@@ -139,9 +139,10 @@ fn light_loss_costs_about_the_loss_in_bytes() {
 
 #[test]
 fn bursts_of_loss_do_not_stall_bulk() {
-    for (name, burst) in
-        [("5% in bursts of 4", BurstLoss::bursts(0.05, 4.0)), ("10% in bursts of 3", BurstLoss::bursts(0.1, 3.0))]
-    {
+    for (name, burst) in [
+        ("5% in bursts of 40 ms", BurstLoss::timed(0.05, Duration::from_millis(40))),
+        ("10% in bursts of 30 ms", BurstLoss::timed(0.1, Duration::from_millis(30))),
+    ] {
         let mut times = Vec::new();
         for seed in 0..5 {
             let run = bulk_each_way(400 + seed, bottleneck(Duration::from_millis(15)).with_burst(burst), 1000);
