@@ -372,3 +372,53 @@ fn packets_of_tiny_chunks_full_of_gaps_cost_little() {
         assert!(time < Duration::from_micros(500), "{time:?} per packet");
     }
 }
+
+/// An INIT or INIT-ACK with hostile fields: zero or huge windows, stream counts, cookies of any
+/// size, unknown parameters to report.
+fn hostile_init(rng: &mut StdRng, with_cookie: bool) -> Init {
+    Init {
+        initiate_tag: if rng.random_bool(0.1) { 0 } else { rng.random() },
+        a_rwnd: [0, 1, u32::MAX, rng.random()][rng.random_range(0..4)],
+        outbound_streams: [0, 1, u16::MAX, rng.random()][rng.random_range(0..4)],
+        inbound_streams: [0, 1, u16::MAX, rng.random()][rng.random_range(0..4)],
+        initial_tsn: rng.random(),
+        forward_tsn_supported: rng.random(),
+        extensions: (0..rng.random_range(0..40)).map(|_| rng.random()).collect(),
+        cookie: with_cookie.then(|| Bytes::from(vec![rng.random(); rng.random_range(0..2000)])),
+        unrecognized: Vec::new(),
+        reported_unrecognized: Vec::new(),
+    }
+}
+
+#[test]
+fn a_hostile_peer_during_the_handshake_never_panics_or_grows_the_association() {
+    for seed in 0..300u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let role = if seed % 2 == 0 { Role::Client } else { Role::Server };
+        let mut now = Instant::now();
+        let mut victim = Association::new(SctpConfig::default(), role, &mut rng, now);
+        for _ in 0..100 {
+            let (tag, chunks) = match rng.random_range(0..6) {
+                0 => (0, vec![Chunk::Init(hostile_init(&mut rng, false))]),
+                1 => (victim.local_tag, vec![Chunk::InitAck(hostile_init(&mut rng, true))]),
+                2 => (victim.local_tag, vec![Chunk::CookieEcho(payload(&mut rng))]),
+                3 => (victim.local_tag, vec![Chunk::CookieAck]),
+                4 => (victim.local_tag, (0..3).map(|_| hostile_chunk(&mut rng, &victim, true)).collect()),
+                _ => (rng.random(), vec![Chunk::Abort { tag_reflected: rng.random(), causes: Vec::new() }]),
+            };
+            let header = CommonHeader { source_port: 5000, destination_port: 5000, verification_tag: tag };
+            let mut builder = PacketBuilder::new(header, 65_535);
+            for chunk in &chunks {
+                builder.push(chunk);
+            }
+            victim.handle_packet(now, &builder.finish());
+            drain(&mut victim, None, now);
+            while victim.poll_event().is_some() {}
+            now += Duration::from_millis(rng.random_range(0..500));
+            if victim.poll_timeout().is_some_and(|deadline| deadline <= now) {
+                victim.handle_timeout(now);
+            }
+            assert_bounded(&victim);
+        }
+    }
+}
