@@ -22,6 +22,7 @@ use super::consent::{ConsentSchedule, QUIET_PROBE_SPACING};
 use super::error::SecurePathError;
 use super::events::{IceState, Transmit};
 use super::held_checks::{HeldCheck, HeldChecks};
+use super::replay_guard::ReplayGuard;
 use super::role_conflict::RoleConflicts;
 use super::stun_peek::{check_for, success_transaction};
 use crate::sdp;
@@ -68,6 +69,8 @@ pub(super) struct IceSession {
     /// response, the latest last (at most [`MAX_CHECKED_ADDRESSES`]); kept through an ICE
     /// restart, as the selected pair is.
     checked: VecDeque<SocketAddr>,
+    /// Keeps replayed checks and answers from counting as the peer's consent.
+    replays: ReplayGuard,
     selected: Option<(SocketAddr, SocketAddr)>,
     state: IceState,
     transmits: VecDeque<Transmit>,
@@ -119,6 +122,7 @@ impl IceSession {
             remote_pwd: None,
             last_heard: None,
             checked: VecDeque::new(),
+            replays: ReplayGuard::default(),
             selected: None,
             state: IceState::New,
             transmits: VecDeque::new(),
@@ -220,6 +224,12 @@ impl IceSession {
     /// Hands a STUN datagram to the agent; holds a check it leaves unanswered for now (see
     /// [`super::held_checks`]). Returns whether the agent took it.
     fn read_stun(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) -> bool {
+        // Every check and answer is noted; replays are dropped once a pair is selected.
+        let admitted = self.replays.admits(now, datagram);
+        if self.selected.is_some() && !admitted {
+            log::debug!("a replayed check or answer from {from}: dropped");
+            return false;
+        }
         let controlling = self.agent.role();
         let check = check_for(datagram, &self.local_ufrag);
         let learned = self.agent.get_remote_candidates().len().saturating_sub(self.remote_candidates);
@@ -339,6 +349,7 @@ impl IceSession {
                 continue;
             }
             self.roles.on_sending(&message.message, controlling);
+            self.replays.on_sending(&message.message);
             self.transmits.push_back(Transmit {
                 local: message.transport.local_addr,
                 to: message.transport.peer_addr,

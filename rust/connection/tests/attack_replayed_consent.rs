@@ -1,0 +1,67 @@
+//! Consent freshness (RFC 7675) exists so that we stop sending to an address that no longer
+//! wants our traffic. Someone who saw one of the peer's checks can replay it from the peer's
+//! address after the peer is gone: a check the peer sent long ago must not count as the peer's
+//! consent, or the replayer keeps our traffic aimed at that address for as long as it likes.
+
+mod ice_dtls_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use connection::ice_dtls::{IceState, SecurePathEvent};
+use ice_dtls_support::{Setup, TestPair};
+use netsim::{LinkConfig, Side, Verdict};
+
+/// When A read `failed` (or lost consent), with B gone after connecting and, if `replay`, B's
+/// first check replayed to A from B's address every 500 ms; None if not within 40 s.
+fn a_fails_after(replay: bool) -> Option<Duration> {
+    let mut pair = TestPair::new(Setup::default());
+    let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+    let keep = Arc::clone(&captured);
+    pair.sim.net.set_filter(Side::B, move |_, datagram| {
+        let mut kept = keep.lock().unwrap();
+        if kept.is_none() && datagram.starts_with(&[0x00, 0x01]) {
+            *kept = Some(datagram.to_vec());
+        }
+        Verdict::Pass
+    });
+    pair.connect(Duration::from_secs(2)).expect("connects");
+    let check = captured.lock().unwrap().clone().expect("B sent a check");
+    // B is gone: nothing of its reaches A any more.
+    pair.sim.net.set_link(Side::B, LinkConfig::outage());
+    let gone_at = pair.elapsed();
+    let failed = |peer: &ice_dtls_support::Peer| {
+        peer.events.iter().any(|(_, event)| {
+            matches!(event, SecurePathEvent::Failed(_) | SecurePathEvent::IceStateChanged(IceState::Failed))
+        })
+    };
+    for _ in 0..80 {
+        if replay {
+            let now = pair.now();
+            let a = &mut pair.sim.a;
+            let (local, remote) = (a.address, a.remote);
+            a.path.handle_datagram(now, local, remote, &check);
+        }
+        pair.sim.run_for(Duration::from_millis(500));
+        if failed(&pair.sim.a) {
+            return Some(pair.elapsed() - gone_at);
+        }
+    }
+    None
+}
+
+#[test]
+fn replayed_checks_from_a_gone_peer_do_not_keep_consent_alive() {
+    let honest = a_fails_after(false);
+    let replayed = a_fails_after(true);
+    println!("peer gone: A fails after {honest:?}; with its check replayed every 500 ms: {replayed:?}");
+    let honest = honest.expect("A notices a gone peer");
+    let replayed = replayed.expect("replays kept consent alive for 40 s");
+    // A replay within 2 s of the check's first sighting may be the peer retransmitting it, and
+    // counts; none after that. The replays are 500 ms apart.
+    let retransmission_window = Duration::from_secs(2);
+    assert!(
+        replayed <= honest + retransmission_window + Duration::from_millis(500),
+        "replays delayed the failure to {replayed:?}"
+    );
+}
