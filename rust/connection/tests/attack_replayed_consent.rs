@@ -13,14 +13,14 @@ use ice_dtls_support::{Setup, TestPair};
 use netsim::{LinkConfig, Side, Verdict};
 
 /// When A read `failed` (or lost consent), with B gone after connecting and, if `replay`, B's
-/// first check replayed to A from B's address every 500 ms; None if not within 40 s.
-fn a_fails_after(replay: bool) -> Option<Duration> {
+/// first STUN message starting with `prefix` (a check, or an answer to one of A's) replayed to A from B's address every 500 ms; None if not within 40 s.
+fn a_fails_after(replay: bool, prefix: [u8; 2]) -> Option<Duration> {
     let mut pair = TestPair::new(Setup::default());
     let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
     let keep = Arc::clone(&captured);
     pair.sim.net.set_filter(Side::B, move |_, datagram| {
         let mut kept = keep.lock().unwrap();
-        if kept.is_none() && datagram.starts_with(&[0x00, 0x01]) {
+        if kept.is_none() && datagram.starts_with(&prefix) {
             *kept = Some(datagram.to_vec());
         }
         Verdict::Pass
@@ -51,17 +51,20 @@ fn a_fails_after(replay: bool) -> Option<Duration> {
 }
 
 #[test]
-fn replayed_checks_from_a_gone_peer_do_not_keep_consent_alive() {
-    let honest = a_fails_after(false);
-    let replayed = a_fails_after(true);
-    println!("peer gone: A fails after {honest:?}; with its check replayed every 500 ms: {replayed:?}");
-    let honest = honest.expect("A notices a gone peer");
-    let replayed = replayed.expect("replays kept consent alive for 40 s");
-    // A replay within 2 s of the check's first sighting may be the peer retransmitting it, and
-    // counts; none after that. The replays are 500 ms apart.
-    let retransmission_window = Duration::from_secs(2);
-    assert!(
-        replayed <= honest + retransmission_window + Duration::from_millis(500),
-        "replays delayed the failure to {replayed:?}"
-    );
+fn replayed_checks_and_answers_from_a_gone_peer_do_not_keep_consent_alive() {
+    const CHECK: [u8; 2] = [0x00, 0x01];
+    const ANSWER: [u8; 2] = [0x01, 0x01];
+    let honest = a_fails_after(false, CHECK).expect("A notices a gone peer");
+    for (kind, prefix) in [("check", CHECK), ("answer", ANSWER)] {
+        let replayed = a_fails_after(true, prefix);
+        println!("peer gone: A fails after {honest:?}; with its {kind} replayed every 500 ms: {replayed:?}");
+        let replayed = replayed.unwrap_or_else(|| panic!("replayed {kind}s kept consent alive for 40 s"));
+        // A replayed check within 2 s of its first sighting may be the peer retransmitting it,
+        // and counts; none after that. The replays are 500 ms apart.
+        let retransmission_window = Duration::from_secs(2);
+        assert!(
+            replayed <= honest + retransmission_window + Duration::from_millis(500),
+            "replayed {kind}s delayed the failure to {replayed:?}"
+        );
+    }
 }
