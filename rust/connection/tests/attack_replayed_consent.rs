@@ -68,3 +68,47 @@ fn replayed_checks_and_answers_from_a_gone_peer_do_not_keep_consent_alive() {
         );
     }
 }
+
+#[test]
+fn a_replayed_dtls_record_from_a_gone_peer_does_not_keep_consent_alive() {
+    let mut pair = TestPair::new(Setup::default());
+    pair.connect(Duration::from_secs(2)).expect("connects");
+    let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+    let keep = Arc::clone(&captured);
+    pair.sim.net.set_filter(Side::B, move |_, datagram| {
+        let mut kept = keep.lock().unwrap();
+        if kept.is_none() && datagram.first() == Some(&23) {
+            *kept = Some(datagram.to_vec());
+        }
+        Verdict::Pass
+    });
+    let now = pair.now();
+    pair.sim.b.path.send_application_data(now, b"the peer's last words").expect("sent");
+    pair.sim.run_for(Duration::from_millis(100));
+    let record = captured.lock().unwrap().clone().expect("B sent a record");
+    let delivered_before = pair.sim.a.received().len();
+    pair.sim.net.set_link(Side::B, LinkConfig::outage());
+    let gone_at = pair.elapsed();
+    let mut failed_after = None;
+    for _ in 0..80 {
+        let now = pair.now();
+        let a = &mut pair.sim.a;
+        let (local, remote) = (a.address, a.remote);
+        a.path.handle_datagram(now, local, remote, &record);
+        pair.sim.run_for(Duration::from_millis(500));
+        let failed = pair.sim.a.events.iter().any(|(_, event)| {
+            matches!(event, SecurePathEvent::Failed(_) | SecurePathEvent::IceStateChanged(IceState::Failed))
+        });
+        if failed {
+            failed_after = Some(pair.elapsed() - gone_at);
+            break;
+        }
+    }
+    let replays_delivered = pair.sim.a.received().len() - delivered_before;
+    println!(
+        "a DTLS record replayed every 500 ms: A failed after {failed_after:?}, {replays_delivered} replays delivered"
+    );
+    assert_eq!(replays_delivered, 0, "DTLS handed replayed records up");
+    let failed_after = failed_after.expect("the replayed record kept consent alive for 40 s");
+    assert!(failed_after <= Duration::from_millis(15_500), "failed after {failed_after:?}");
+}
