@@ -112,3 +112,36 @@ fn a_replayed_dtls_record_from_a_gone_peer_does_not_keep_consent_alive() {
     let failed_after = failed_after.expect("the replayed record kept consent alive for 40 s");
     assert!(failed_after <= Duration::from_millis(15_500), "failed after {failed_after:?}");
 }
+
+/// Every DTLS datagram of the handshake (both sides' flights), replayed at the other side from
+/// the right address once connected: a stranger on the path replays what it saw. The
+/// connection must stay up and keep carrying data.
+#[test]
+fn the_handshake_replayed_once_connected_changes_nothing() {
+    let mut pair = TestPair::new(Setup::default());
+    let flights: Arc<Mutex<Vec<(Side, Vec<u8>)>>> = Arc::default();
+    for side in [Side::A, Side::B] {
+        let keep = Arc::clone(&flights);
+        pair.sim.net.set_filter(side, move |_, datagram| {
+            if datagram.first().is_some_and(|byte| (20..=63).contains(byte)) {
+                keep.lock().unwrap().push((side, datagram.to_vec()));
+            }
+            Verdict::Pass
+        });
+    }
+    pair.connect(Duration::from_secs(2)).expect("connects");
+    let flights = flights.lock().unwrap().clone();
+    assert!(flights.len() >= 4, "{} handshake datagrams seen", flights.len());
+    let now = pair.now();
+    for (from, datagram) in &flights {
+        let peer = if *from == Side::A { &mut pair.sim.b } else { &mut pair.sim.a };
+        let (local, remote) = (peer.address, peer.remote);
+        peer.path.handle_datagram(now, local, remote, datagram);
+    }
+    pair.sim.a.path.send_application_data(now, b"after the replay").expect("A still sends");
+    pair.sim.run_for(Duration::from_millis(200));
+    let failed = [&pair.sim.a, &pair.sim.b].iter().any(|peer| peer.failure().is_some());
+    println!("{} handshake datagrams replayed once connected: failed {failed}", flights.len());
+    assert!(!failed, "a {:?}\nb {:?}", pair.sim.a.failure(), pair.sim.b.failure());
+    assert!(pair.sim.b.received().iter().any(|data| data == b"after the replay"));
+}
