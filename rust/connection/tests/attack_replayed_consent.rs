@@ -113,13 +113,16 @@ fn a_replayed_dtls_record_from_a_gone_peer_does_not_keep_consent_alive() {
     assert!(failed_after <= Duration::from_millis(15_500), "failed after {failed_after:?}");
 }
 
+/// Datagrams seen on the network, with the side that sent each.
+type Datagrams = Vec<(Side, Vec<u8>)>;
+
 /// Every DTLS datagram of the handshake (both sides' flights), replayed at the other side from
 /// the right address once connected: a stranger on the path replays what it saw. The
 /// connection must stay up and keep carrying data.
 #[test]
 fn the_handshake_replayed_once_connected_changes_nothing() {
     let mut pair = TestPair::new(Setup::default());
-    let flights: Arc<Mutex<Vec<(Side, Vec<u8>)>>> = Arc::default();
+    let flights: Arc<Mutex<Datagrams>> = Arc::default();
     for side in [Side::A, Side::B] {
         let keep = Arc::clone(&flights);
         pair.sim.net.set_filter(side, move |_, datagram| {
