@@ -6,9 +6,10 @@
 //! to bundle, and the next deadline.
 //!
 //! - [`send_queue`] (with [`outgoing_stream`]): messages per stream, bounded in bytes with what
-//!   is outstanding (`max_send_buffer`), taken round robin one message at a time, expired in
-//!   place when their lifetime ends before they start; cut into [`fragment`]s as chunks are
-//!   taken.
+//!   is outstanding (`max_send_buffer`, its last sixteenth kept for small streams), taken one
+//!   message at a time, fair by bytes (start-time fair queueing) with streams holding little
+//!   weighing four times more; expired in place when their lifetime ends, or an unreliable one went stale,
+//!   before they start; cut into [`fragment`]s as chunks are taken.
 //! - [`outstanding`]: TSNs, bytes in flight, what SACKs said of each chunk, what to retransmit,
 //!   what was abandoned and the FORWARD-TSN that skips it.
 //! - [`rto`]: the retransmission timeout (RFC 9260 §6.3.1); [`congestion`]: the window (§7.2),
