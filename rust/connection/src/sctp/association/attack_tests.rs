@@ -394,7 +394,7 @@ fn hostile_init(rng: &mut StdRng, with_cookie: bool) -> Init {
 fn a_hostile_peer_during_the_handshake_never_panics_or_grows_the_association() {
     for seed in 0..300u64 {
         let mut rng = StdRng::seed_from_u64(seed);
-        let role = if seed % 2 == 0 { Role::Client } else { Role::Server };
+        let role = if seed % 2 == 0 { DtlsRole::Client } else { DtlsRole::Server };
         let mut now = Instant::now();
         let mut victim = Association::new(SctpConfig::default(), role, &mut rng, now);
         for _ in 0..100 {
