@@ -6,22 +6,41 @@ mod connection_support;
 use std::time::Duration;
 
 use bytes::Bytes;
+use connection::channels::ChannelId;
 use connection::connection::{ConnectionError, ConnectionState, DescriptionKind, SignalingState};
 use connection::DtlsRole;
-use connection_support::{pair, reliable, run_until_open, Setup};
-use netsim::LinkConfig;
+use connection_support::{pair, reliable, run_until_open, Peer, Setup};
+use netsim::{LinkConfig, Pair};
 
 fn ice_ufrag(description: &str) -> &str {
     description.lines().find_map(|line| line.strip_prefix("a=ice-ufrag:")).unwrap_or_default()
 }
 
-#[test]
-fn a_new_offer_after_connecting_changes_nothing_and_an_ice_restart_keeps_the_channels() {
+/// Two connections with one reliable channel open over a 20 ms path: a offered, so a is the
+/// DTLS server and b the client.
+fn connected(seed: u64) -> (Pair<Peer, Peer>, ChannelId) {
     let setup =
-        Setup::new(11, LinkConfig::default().with_latency(Duration::from_millis(20))).with_channel(reliable("chat"));
+        Setup::new(seed, LinkConfig::default().with_latency(Duration::from_millis(20))).with_channel(reliable("chat"));
     let (mut pair, channels) = pair(&setup);
     assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)));
-    let channel = channels[0];
+    (pair, channels[0])
+}
+
+/// Sends `rounds` messages each way on `channel`, one each 500 ms: all arrive.
+fn exchange_messages(pair: &mut Pair<Peer, Peer>, channel: ChannelId, rounds: u32) {
+    for round in 0..rounds {
+        let now = pair.now;
+        pair.a.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
+        pair.b.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
+        pair.run_for(Duration::from_millis(500));
+    }
+    let rounds = usize::try_from(rounds).unwrap();
+    assert_eq!((pair.a.arrivals.len(), pair.b.arrivals.len()), (rounds, rounds));
+}
+
+#[test]
+fn a_new_offer_after_connecting_changes_nothing_and_an_ice_restart_keeps_the_channels() {
+    let (mut pair, channel) = connected(11);
 
     // The offerer offers again with the same credentials: answered, nothing restarts.
     let now = pair.now;
@@ -50,13 +69,7 @@ fn a_new_offer_after_connecting_changes_nothing_and_an_ice_restart_keeps_the_cha
     pair.a.conn.set_remote_description(now, DescriptionKind::Answer, &restarted).unwrap();
 
     // Messages still flow both ways, and ICE checks the new credentials (consent goes on).
-    for round in 0..20_u32 {
-        let now = pair.now;
-        pair.a.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
-        pair.b.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
-        pair.run_for(Duration::from_millis(500));
-    }
-    assert_eq!((pair.a.arrivals.len(), pair.b.arrivals.len()), (20, 20));
+    exchange_messages(&mut pair, channel, 20);
     pair.run_for(Duration::from_secs(30));
     assert_eq!((pair.a.conn.state(), pair.b.conn.state()), (ConnectionState::Connected, ConnectionState::Connected));
     assert!(pair.a.failure().is_none() && pair.b.failure().is_none());
@@ -68,11 +81,7 @@ fn setup_line(description: &str) -> &str {
 
 #[test]
 fn a_later_offer_from_the_answerer_keeps_the_dtls_roles_ice_restart_or_not() {
-    let setup =
-        Setup::new(12, LinkConfig::default().with_latency(Duration::from_millis(20))).with_channel(reliable("chat"));
-    let (mut pair, channels) = pair(&setup);
-    assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)));
-    let channel = channels[0];
+    let (mut pair, channel) = connected(12);
     // a offered first and b answered `active`: a is the DTLS server, b the client.
 
     // b (the DTLS client) offers `actpass`: a answers `passive`, keeping its role.
@@ -92,13 +101,7 @@ fn a_later_offer_from_the_answerer_keeps_the_dtls_roles_ice_restart_or_not() {
     assert_eq!(setup_line(&answer), "passive");
     pair.b.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
 
-    for round in 0..10_u32 {
-        let now = pair.now;
-        pair.a.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
-        pair.b.conn.send(now, channel, Bytes::from(round.to_be_bytes().to_vec()), true).unwrap();
-        pair.run_for(Duration::from_millis(500));
-    }
-    assert_eq!((pair.a.arrivals.len(), pair.b.arrivals.len()), (10, 10));
+    exchange_messages(&mut pair, channel, 10);
     pair.run_for(Duration::from_secs(10));
     assert_eq!((pair.a.conn.state(), pair.b.conn.state()), (ConnectionState::Connected, ConnectionState::Connected));
     assert!(pair.a.failure().is_none() && pair.b.failure().is_none());
@@ -107,10 +110,7 @@ fn a_later_offer_from_the_answerer_keeps_the_dtls_roles_ice_restart_or_not() {
 #[test]
 fn an_offer_that_would_flip_the_dtls_roles_is_refused_ice_restart_or_not() {
     for restart in [false, true] {
-        let setup = Setup::new(13, LinkConfig::default().with_latency(Duration::from_millis(20)))
-            .with_channel(reliable("chat"));
-        let (mut pair, _) = pair(&setup);
-        assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)));
+        let (mut pair, _) = connected(13);
         let now = pair.now;
         if restart {
             assert_eq!(pair.b.conn.restart_ice(now), Ok(()));

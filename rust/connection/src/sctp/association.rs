@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use log::{debug, warn};
 
-use self::cookie::{CookieContents, CookieSigner, PeerExtensions};
+use self::cookie::{CookieContents, CookieSigner};
 use self::data_plane::DataPlane;
 use self::timer::BackoffTimer;
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
@@ -580,16 +580,7 @@ impl Association {
             // No restart (RFC 9260 §5.2.2) inside DTLS: a new peer comes with a new DTLS session.
             return;
         }
-        let cookie = self.cookie_signer.seal(&CookieContents {
-            local_tag: self.local_tag,
-            peer_tag: init.initiate_tag,
-            peer_initial_tsn: init.initial_tsn,
-            peer_a_rwnd: init.a_rwnd,
-            peer_outbound_streams: init.outbound_streams,
-            peer_inbound_streams: init.inbound_streams,
-            peer_extensions: PeerExtensions::of(&init),
-            created_ms: self.millis_since_epoch(now),
-        });
+        let cookie = self.cookie_signer.seal(&CookieContents::of(self.local_tag, &init, self.millis_since_epoch(now)));
         let init_ack = Chunk::InitAck(self.our_init(Some(cookie), init.unrecognized));
         // One INIT-ACK per peer tag waits at a time: a flood of INITs replaces it.
         self.control
@@ -610,16 +601,7 @@ impl Association {
         if !init.reported_unrecognized.is_empty() {
             debug!("sctp: the peer did not recognise {} INIT parameters", init.reported_unrecognized.len());
         }
-        self.peer = Some(CookieContents {
-            local_tag: self.local_tag,
-            peer_tag: init.initiate_tag,
-            peer_initial_tsn: init.initial_tsn,
-            peer_a_rwnd: init.a_rwnd,
-            peer_outbound_streams: init.outbound_streams,
-            peer_inbound_streams: init.inbound_streams,
-            peer_extensions: PeerExtensions::of(&init),
-            created_ms: self.millis_since_epoch(now),
-        });
+        self.peer = Some(CookieContents::of(self.local_tag, &init, self.millis_since_epoch(now)));
         if let (Some(sent), false) = (self.init_sent, self.init_retransmitted) {
             self.handshake_rtt = Some(now.saturating_duration_since(sent));
         }

@@ -36,6 +36,23 @@ pub(super) struct CookieContents {
     pub(super) created_ms: u64,
 }
 
+impl CookieContents {
+    /// What the peer's INIT or INIT-ACK `init` says, to an association whose tag is
+    /// `local_tag`, at `created_ms`.
+    pub(super) fn of(local_tag: u32, init: &Init, created_ms: u64) -> Self {
+        CookieContents {
+            local_tag,
+            peer_tag: init.initiate_tag,
+            peer_initial_tsn: init.initial_tsn,
+            peer_a_rwnd: init.a_rwnd,
+            peer_outbound_streams: init.outbound_streams,
+            peer_inbound_streams: init.inbound_streams,
+            peer_extensions: PeerExtensions::of(init),
+            created_ms,
+        }
+    }
+}
+
 /// The extensions a peer offered in its INIT or INIT-ACK.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(super) struct PeerExtensions {
