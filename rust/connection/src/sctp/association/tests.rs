@@ -132,21 +132,28 @@ fn handshake_connects_under_heavy_loss() {
     assert!(times[10] < Duration::from_secs(2));
 }
 
-#[test]
-fn an_unanswered_client_gives_up_after_its_retransmissions() {
-    let (mut a, _b, start) = pair(3, DtlsRole::Client, DtlsRole::Server);
+/// Runs `a` alone, nothing answering, until no timer is left: the packets it sent, and when
+/// its last timer ran.
+fn packets_unanswered(a: &mut Association, start: Instant) -> (u32, Instant) {
     let mut now = start;
-    let mut inits = 0;
+    let mut packets = 0;
     while let Some(deadline) = a.poll_timeout() {
         while a.poll_transmit(now).is_some() {
-            inits += 1;
+            packets += 1;
         }
         now = deadline;
         a.handle_timeout(now);
     }
     while a.poll_transmit(now).is_some() {
-        inits += 1;
+        packets += 1;
     }
+    (packets, now)
+}
+
+#[test]
+fn an_unanswered_client_gives_up_after_its_retransmissions() {
+    let (mut a, _b, start) = pair(3, DtlsRole::Client, DtlsRole::Server);
+    let (inits, now) = packets_unanswered(&mut a, start);
     let config = SctpConfig::default();
     assert_eq!(inits, 1 + config.max_init_retransmits);
     assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::HandshakeTimeout)]);
@@ -508,16 +515,8 @@ fn other_reconfig_requests_are_denied_and_bad_numbers_refused() {
 fn an_unanswered_stream_reset_is_sent_again_then_ends_the_association() {
     let (mut a, _b, start) = connected(14);
     a.reset_streams(start, &[2]);
-    let mut now = start;
-    let mut requests = 0;
-    while let Some(deadline) = a.poll_timeout() {
-        while a.poll_transmit(now).is_some() {
-            requests += 1;
-        }
-        now = deadline;
-        a.handle_timeout(now);
-    }
-    assert_eq!(requests, 1 + SctpConfig::default().max_retransmissions);
+    let (requests, _) = packets_unanswered(&mut a, start);
+    assert_eq!(requests, 1 + SctpConfig::default().max_retransmissions + 1, "the requests, then the ABORT");
     assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::TooManyRetransmissions)]);
 }
 

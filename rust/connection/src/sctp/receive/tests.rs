@@ -34,6 +34,27 @@ fn whole(tsn: Tsn, stream: StreamId, ssn: Option<u16>, len: usize) -> DataChunk 
 }
 
 /// Hands `chunks` over as one packet at `now`.
+/// `data` cut into DATA chunks of at most 1000 bytes from TSN `tsn` on, which moves past them.
+fn fragments(tsn: &mut Tsn, stream: StreamId, ssn: u16, unordered: bool, data: &[u8]) -> Vec<DataChunk> {
+    let pieces: Vec<&[u8]> = data.chunks(1000).collect();
+    let mut chunks = Vec::with_capacity(pieces.len());
+    for (index, piece) in pieces.iter().enumerate() {
+        chunks.push(DataChunk {
+            tsn: *tsn,
+            stream,
+            ssn,
+            ppid: 53,
+            unordered,
+            beginning: index == 0,
+            ending: index + 1 == pieces.len(),
+            immediate_sack: false,
+            payload: Bytes::copy_from_slice(piece),
+        });
+        *tsn = tsn.wrapping_add(1);
+    }
+    chunks
+}
+
 fn packet(side: &mut ReceiveSide, now: Instant, chunks: Vec<DataChunk>) {
     for chunk in chunks {
         side.on_data(now, chunk).unwrap();
@@ -471,21 +492,7 @@ fn scrambled_lossy_duplicated_delivery_gives_every_message_once_whole_and_in_str
             if !unordered {
                 next_ssn[usize::from(stream)] += 1;
             }
-            let pieces: Vec<&[u8]> = data.chunks(1000).collect();
-            for (index, piece) in pieces.iter().enumerate() {
-                chunks.push(DataChunk {
-                    tsn,
-                    stream,
-                    ssn,
-                    ppid: 53,
-                    unordered,
-                    beginning: index == 0,
-                    ending: index + 1 == pieces.len(),
-                    immediate_sack: false,
-                    payload: Bytes::copy_from_slice(piece),
-                });
-                tsn = tsn.wrapping_add(1);
-            }
+            chunks.extend(fragments(&mut tsn, stream, ssn, unordered, &data));
             sent.push((stream, unordered, data));
         }
         // Send in order of TSN, each chunk lost a third of the time (sent again later),
@@ -581,22 +588,7 @@ fn lossy_delivery_with_abandoned_messages_and_forward_tsns_never_stalls_a_stream
             if !unordered {
                 next_ssn[usize::from(stream)] += 1;
             }
-            let pieces: Vec<&[u8]> = data.chunks(1000).collect();
-            for (index, piece) in pieces.iter().enumerate() {
-                let chunk = DataChunk {
-                    tsn,
-                    stream,
-                    ssn,
-                    ppid: 53,
-                    unordered,
-                    beginning: index == 0,
-                    ending: index + 1 == pieces.len(),
-                    immediate_sack: false,
-                    payload: Bytes::copy_from_slice(piece),
-                };
-                chunks.push((number, chunk));
-                tsn = tsn.wrapping_add(1);
-            }
+            chunks.extend(fragments(&mut tsn, stream, ssn, unordered, &data).into_iter().map(|chunk| (number, chunk)));
             messages.push((stream, unordered, reliable, data));
         }
         let last_tsn = tsn.wrapping_sub(1);
