@@ -20,6 +20,25 @@ fn index_of(datagram: &[u8]) -> u64 {
     u64::from_be_bytes(bytes)
 }
 
+/// Sends datagram number `index` from A at the `index`th of `times`, with `b_sends` from B beside
+/// each; the numbers that reached B, in order of arrival.
+fn reaching_b(mut net: Network, times: impl IntoIterator<Item = Instant>, b_sends: u64) -> Vec<u64> {
+    let mut arrived = Vec::new();
+    for (index, now) in (0u64..).zip(times) {
+        while let Some((to, datagram)) = net.poll_delivery(now) {
+            if to == Side::B {
+                arrived.push(index_of(&datagram));
+            }
+        }
+        net.send(now, Side::A, numbered(index, 100));
+        for _ in 0..b_sends {
+            net.send(now, Side::B, numbered(index, 100));
+        }
+    }
+    arrived.extend(drain_all(&mut net).into_iter().filter(|d| d.1 == Side::B).map(|d| index_of(&d.2)));
+    arrived
+}
+
 /// Every delivery still in flight, in delivery order: (when, to, datagram).
 fn drain_all(net: &mut Network) -> Vec<(Instant, Side, Vec<u8>)> {
     let mut deliveries = Vec::new();
@@ -272,25 +291,13 @@ fn a_sparse_sender_loses_as_much_as_a_dense_one_and_never_for_long() {
 fn timed_bursts_are_deterministic_and_keep_each_directions_luck() {
     let link = LinkConfig::default().with_jitter(3 * MS).with_burst(BurstLoss::timed(0.1, 30 * MS));
     let lost_by_a = |seed: u64, b_sends: u64| {
-        let start = Instant::now();
-        let mut net = Network::new(seed, link, link);
-        let mut arrived = Vec::new();
-        let mut now = start;
-        for index in 0..20_000u64 {
-            // Uneven spacing: 0 to 9 ms, sometimes several at one instant.
+        let mut now = Instant::now();
+        // Uneven spacing: 0 to 9 ms, sometimes several at one instant.
+        let times = (0..20_000u64).map(|index| {
             now += Duration::from_micros((index * 7_919) % 9_000 / 1_000 * 1_000);
-            while let Some((to, datagram)) = net.poll_delivery(now) {
-                if to == Side::B {
-                    arrived.push(index_of(&datagram));
-                }
-            }
-            net.send(now, Side::A, numbered(index, 100));
-            for _ in 0..b_sends {
-                net.send(now, Side::B, numbered(index, 100));
-            }
-        }
-        arrived.extend(drain_all(&mut net).into_iter().filter(|d| d.1 == Side::B).map(|d| index_of(&d.2)));
-        arrived
+            now
+        });
+        reaching_b(Network::new(seed, link, link), times, b_sends)
     };
     let first = lost_by_a(25, 0);
     assert_eq!(first, lost_by_a(25, 0));
@@ -465,22 +472,8 @@ fn same_seed_same_deliveries_other_seed_others() {
 fn one_direction_does_not_shift_the_other_directions_luck() {
     let lost_by_a = |b_sends: u64| {
         let start = Instant::now();
-        let mut net = Network::new(13, LinkConfig::lossy(0.2), LinkConfig::lossy(0.2));
-        let mut arrived = Vec::new();
-        for index in 0..2_000u64 {
-            let now = start + MS * index as u32;
-            while let Some((to, datagram)) = net.poll_delivery(now) {
-                if to == Side::B {
-                    arrived.push(index_of(&datagram));
-                }
-            }
-            net.send(now, Side::A, numbered(index, 100));
-            for _ in 0..b_sends {
-                net.send(now, Side::B, numbered(index, 100));
-            }
-        }
-        arrived.extend(drain_all(&mut net).into_iter().filter(|d| d.1 == Side::B).map(|d| index_of(&d.2)));
-        arrived
+        let times = (0..2_000u32).map(|index| start + MS * index);
+        reaching_b(Network::new(13, LinkConfig::lossy(0.2), LinkConfig::lossy(0.2)), times, b_sends)
     };
     assert_eq!(lost_by_a(0), lost_by_a(3));
 }
