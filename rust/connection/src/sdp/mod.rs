@@ -19,7 +19,9 @@
 //! - answering: the offer read as [`DescriptionKind::Offer`]; when it
 //!   [restarts ICE](RemoteDescription::restarts_ice_since) after the previous one, new
 //!   credentials go to [`LocalDescription::restart_ice`] first; then
-//!   [`LocalDescription::write_answer`] (we are the DTLS client unless the offer says `active`).
+//!   [`LocalDescription::write_answer`] (we are the DTLS client unless the offer says `active`;
+//!   once [`LocalDescription::keep_role`] was told the role the first exchange decided, every
+//!   later answer keeps it, and [`Setup::keeps`] says whether a later description does).
 //! - trickled candidates: [`Candidate::parse`], kept when
 //!   [`RemoteDescription::takes_trickled`] says they are for the data section's transport; the
 //!   cap of [`limits::MAX_REMOTE_CANDIDATES`] counts them with the description's over the

@@ -1,6 +1,8 @@
 //! DTLS roles (`a=setup`, RFC 8842): an offer says `actpass` (either role), an answer
 //! `active` (the DTLS client) or `passive` (the server). Like browsers, we answer `active` to
-//! `actpass` and so are the DTLS client then.
+//! `actpass` and so are the DTLS client then. Once a DTLS association runs its roles stay
+//! (RFC 8842 §5.5): later answers say the role we have, and a later offer may say `actpass` or
+//! the setup that keeps our role, nothing else (as Chromium's `NegotiateDtlsRole` checks).
 
 use super::error::{excerpt, SdpError};
 use super::remote::DescriptionKind;
