@@ -10,7 +10,7 @@
 
 use crate::sctp::chunks::{GapBlock, Sack, Tsn};
 
-use crate::sctp::serial::{narrow, widen, widen_initial};
+use crate::sctp::serial::{narrow, widen, widen_initial, WideTsn};
 
 /// How far past the cumulative TSN a received TSN may be: the largest gap offset a SACK can carry.
 pub(crate) const MAX_TSN_WINDOW: u64 = u16::MAX as u64;
@@ -41,10 +41,10 @@ pub(crate) enum TsnCheck {
 #[derive(Debug)]
 pub(crate) struct DataTracker {
     /// The unwrapped cumulative TSN: every TSN up to it arrived (or was abandoned by FORWARD-TSN).
-    cumulative: u64,
+    cumulative: WideTsn,
     /// Inclusive ranges of unwrapped TSNs received past a gap, sorted, each starting at least two
     /// past the previous one's end (and past `cumulative + 1`).
-    blocks: Vec<(u64, u64)>,
+    blocks: Vec<(WideTsn, WideTsn)>,
     /// Duplicate TSNs received since the last SACK, at most [`MAX_REPORTED_DUPLICATES`].
     duplicates: Vec<Tsn>,
 }
@@ -55,13 +55,13 @@ impl DataTracker {
         Self { cumulative: widen_initial(peer_initial_tsn.wrapping_sub(1)), blocks: Vec::new(), duplicates: Vec::new() }
     }
 
-    /// Unwraps a TSN of the wire relative to the cumulative TSN.
-    pub(crate) fn unwrap(&self, tsn: Tsn) -> u64 {
+    /// Widens a TSN of the wire relative to the cumulative TSN.
+    pub(crate) fn widen(&self, tsn: Tsn) -> WideTsn {
         widen(self.cumulative, tsn)
     }
 
     /// The unwrapped cumulative TSN.
-    pub(crate) fn cumulative(&self) -> u64 {
+    pub(crate) fn cumulative(&self) -> WideTsn {
         self.cumulative
     }
 
@@ -71,7 +71,7 @@ impl DataTracker {
     }
 
     /// What receiving the unwrapped `tsn` would do.
-    pub(crate) fn check(&self, tsn: u64) -> TsnCheck {
+    pub(crate) fn check(&self, tsn: WideTsn) -> TsnCheck {
         if tsn <= self.cumulative {
             return TsnCheck::Duplicate;
         }
@@ -91,7 +91,7 @@ impl DataTracker {
     }
 
     /// Records the unwrapped `tsn`, which [`DataTracker::check`] found new.
-    pub(crate) fn record(&mut self, tsn: u64) {
+    pub(crate) fn record(&mut self, tsn: WideTsn) {
         if tsn <= self.cumulative {
             return;
         }
@@ -122,7 +122,7 @@ impl DataTracker {
 
     /// Moves the cumulative TSN to the unwrapped `new_cumulative` (FORWARD-TSN, RFC 3758 §3.6), as
     /// if every TSN up to it had arrived. Returns whether it moved.
-    pub(crate) fn forward_to(&mut self, new_cumulative: u64) -> bool {
+    pub(crate) fn forward_to(&mut self, new_cumulative: WideTsn) -> bool {
         if new_cumulative <= self.cumulative {
             return false;
         }
@@ -138,7 +138,7 @@ impl DataTracker {
     /// The SACK for the current state, with advertised window `a_rwnd`; forgets the duplicates.
     pub(crate) fn make_sack(&mut self, a_rwnd: u32) -> Sack {
         let cumulative = self.cumulative;
-        let offset = |tsn: u64| u16::try_from(tsn - cumulative).ok();
+        let offset = |tsn: WideTsn| u16::try_from(tsn - cumulative).ok();
         let gaps = self
             .blocks
             .iter()
@@ -163,7 +163,7 @@ mod tests {
     use super::*;
 
     fn receive(tracker: &mut DataTracker, tsn: Tsn) -> TsnCheck {
-        let unwrapped = tracker.unwrap(tsn);
+        let unwrapped = tracker.widen(tsn);
         let check = tracker.check(unwrapped);
         match check {
             TsnCheck::New => tracker.record(unwrapped),
@@ -289,19 +289,19 @@ mod tests {
         for tsn in [1, 5, 6, 9] {
             receive(&mut tracker, tsn);
         }
-        assert!(tracker.forward_to(tracker.unwrap(4)));
+        assert!(tracker.forward_to(tracker.widen(4)));
         let sack = tracker.make_sack(0);
         assert_eq!(sack.cumulative_tsn, 6);
         assert_eq!(gaps(&sack), vec![(3, 3)]);
-        assert!(!tracker.forward_to(tracker.unwrap(3)));
-        assert!(tracker.forward_to(tracker.unwrap(12)));
+        assert!(!tracker.forward_to(tracker.widen(3)));
+        assert!(tracker.forward_to(tracker.widen(12)));
         assert_eq!(tracker.make_sack(0).cumulative_tsn, 12);
         assert!(!tracker.has_gaps());
         // Into the middle of a block.
         for tsn in [15, 16, 17] {
             receive(&mut tracker, tsn);
         }
-        assert!(tracker.forward_to(tracker.unwrap(15)));
+        assert!(tracker.forward_to(tracker.widen(15)));
         assert_eq!(tracker.make_sack(0).cumulative_tsn, 17);
     }
 }

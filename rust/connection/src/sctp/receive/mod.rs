@@ -48,6 +48,7 @@ use sack_schedule::SackSchedule;
 use stream_reset::IncomingResets;
 
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
+use super::serial::WideTsn;
 use super::{SctpConfig, SctpError, SctpEvent, StreamId};
 
 /// How far past the bounds on bytes and things held the chunk right after the cumulative TSN
@@ -103,7 +104,7 @@ impl ReceiveSide {
         if chunk.payload.is_empty() {
             return Err(SctpError::NoUserData { tsn: chunk.tsn });
         }
-        let tsn = self.tracker.unwrap(chunk.tsn);
+        let tsn = self.tracker.widen(chunk.tsn);
         match self.tracker.check(tsn) {
             TsnCheck::Duplicate => {
                 self.tracker.record_duplicate(chunk.tsn);
@@ -151,7 +152,7 @@ impl ReceiveSide {
     /// such a sender: 6 packets for each data packet with 8 KiB unreliable messages at 5% loss,
     /// against 2 this way).
     pub(crate) fn on_forward_tsn(&mut self, _now: Instant, forward: &ForwardTsn) -> Result<(), SctpError> {
-        let new_cumulative = self.tracker.unwrap(forward.new_cumulative_tsn);
+        let new_cumulative = self.tracker.widen(forward.new_cumulative_tsn);
         self.sack.on_data(false);
         if !self.tracker.forward_to(new_cumulative) {
             return Ok(());
@@ -195,7 +196,7 @@ impl ReceiveSide {
             // The owner is not taking events: a reset would only add another.
             return Ok(IncomingReset::Denied);
         }
-        let last_tsn = self.tracker.unwrap(senders_last_tsn);
+        let last_tsn = self.tracker.widen(senders_last_tsn);
         let outcome = self.resets.add(streams, last_tsn);
         if outcome == IncomingReset::Denied {
             return Ok(outcome);
@@ -251,7 +252,7 @@ impl ReceiveSide {
 
     /// Whether a chunk of unwrapped TSN `tsn` and `payload` bytes fits within the buffer and the
     /// bound on things held (with twice the room for the chunk that moves the cumulative TSN).
-    fn has_room_for(&self, tsn: u64, payload: usize) -> bool {
+    fn has_room_for(&self, tsn: WideTsn, payload: usize) -> bool {
         let factor = if tsn == self.tracker.cumulative() + 1 { HARD_LIMIT_FACTOR } else { 1 };
         self.held_bytes() + payload <= self.max_receive_buffer.saturating_mul(factor)
             && self.reassembly.held_items() + self.resets.held_items() < MAX_HELD_ITEMS * factor

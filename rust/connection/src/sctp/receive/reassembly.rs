@@ -29,7 +29,7 @@ use bytes::{Bytes, BytesMut};
 use crate::sctp::chunks::DataChunk;
 use crate::sctp::{Message, SctpError, SctpEvent, StreamId};
 
-use crate::sctp::serial::{first_wide_ssn, widen_ssn};
+use crate::sctp::serial::{first_wide_ssn, widen_ssn, WideSsn, WideTsn};
 
 /// How many things (fragments, whole messages waiting for their turn or for the owner, events)
 /// the receive side holds at most, whatever their size. A DATA chunk past it is dropped
@@ -67,17 +67,17 @@ struct Fragment {
     /// The SSN as sent (0 for unordered fragments).
     ssn: u16,
     /// The SSN unwrapped against its stream when the fragment arrived (0 for unordered ones).
-    unwrapped_ssn: u64,
+    unwrapped_ssn: WideSsn,
     ppid: u32,
     beginning: bool,
     ending: bool,
     payload: Bytes,
     /// Once every fragment from its message's first (B bit) up to this one is held: the first
     /// one's TSN and the bytes from it up to this one included. Set once, never changed.
-    prefix: Option<(u64, usize)>,
+    prefix: Option<(WideTsn, usize)>,
     /// Once every fragment from this one up to its message's last (E bit) is held: the last one's
     /// TSN and the bytes from this one up to it included. Set once, never changed.
-    suffix: Option<(u64, usize)>,
+    suffix: Option<(WideTsn, usize)>,
 }
 
 impl Fragment {
@@ -89,12 +89,12 @@ impl Fragment {
 }
 
 /// Fragments by unwrapped TSN, ordered and unordered ones apart.
-type Fragments = BTreeMap<u64, Fragment>;
+type Fragments = BTreeMap<WideTsn, Fragment>;
 
 /// Joins the fragment at `tsn` to its neighbours' knowledge of its message's ends (see
 /// [`Fragment::prefix`]) and hands it on along the run. Returns the message's first and last
 /// TSN once it is whole. Fails when the known part of the message exceeds `max` bytes.
-fn link(fragments: &mut Fragments, tsn: u64, max: usize) -> Result<Option<(u64, u64)>, SctpError> {
+fn link(fragments: &mut Fragments, tsn: WideTsn, max: usize) -> Result<Option<(WideTsn, WideTsn)>, SctpError> {
     let too_large = SctpError::RemoteMessageTooLarge { max };
     let Some(this) = fragments.get(&tsn) else {
         return Ok(None);
@@ -190,11 +190,11 @@ fn link(fragments: &mut Fragments, tsn: u64, max: usize) -> Result<Option<(u64, 
 #[derive(Debug)]
 struct OrderedStream {
     /// The unwrapped SSN delivered next.
-    next_ssn: u64,
+    next_ssn: WideSsn,
     /// Whole messages with a later SSN, by unwrapped SSN.
-    waiting: BTreeMap<u64, Message>,
+    waiting: BTreeMap<WideSsn, Message>,
     /// The stream's fragments in [`Reassembly::ordered`], as (unwrapped SSN, unwrapped TSN).
-    partial: BTreeSet<(u64, u64)>,
+    partial: BTreeSet<(WideSsn, WideTsn)>,
 }
 
 impl OrderedStream {
@@ -211,7 +211,7 @@ pub(crate) struct Reassembly {
     /// Fragments of unordered messages not whole yet, by unwrapped TSN.
     unordered: Fragments,
     /// The same, as (stream, unwrapped TSN), for stream resets.
-    unordered_by_stream: BTreeSet<(StreamId, u64)>,
+    unordered_by_stream: BTreeSet<(StreamId, WideTsn)>,
     /// Fragments of ordered messages not whole yet, by unwrapped TSN.
     ordered: Fragments,
     /// The streams on which ordered messages arrived. Their number is bounded by the caller,
@@ -261,7 +261,7 @@ impl Reassembly {
     /// Takes the DATA chunk of unwrapped TSN `tsn` (new: the caller's data tracker saw it first)
     /// and delivers what became whole. An ordered fragment of an SSN its stream has passed is
     /// dropped.
-    pub(crate) fn insert(&mut self, tsn: u64, chunk: DataChunk) -> Result<(), SctpError> {
+    pub(crate) fn insert(&mut self, tsn: WideTsn, chunk: DataChunk) -> Result<(), SctpError> {
         let mut fragment = Fragment {
             stream: chunk.stream,
             ssn: 0,
@@ -315,7 +315,7 @@ impl Reassembly {
     /// cut there) can never make a whole message; on each `(stream, ssn)` of `skipped`, the
     /// messages up to that SSN that are whole go out, the others are abandoned, and the stream's
     /// next message is the one after it.
-    pub(crate) fn forget_up_to(&mut self, cumulative: u64, skipped: &[(StreamId, u16)]) {
+    pub(crate) fn forget_up_to(&mut self, cumulative: WideTsn, skipped: &[(StreamId, u16)]) {
         let kept = self.unordered.split_off(&(cumulative + 1));
         for (tsn, fragment) in std::mem::replace(&mut self.unordered, kept) {
             self.unordered_by_stream.remove(&(fragment.stream, tsn));
@@ -364,8 +364,8 @@ impl Reassembly {
                     }
                 }
             }
-            let of_stream: Vec<(StreamId, u64)> =
-                self.unordered_by_stream.range((id, 0)..=(id, u64::MAX)).copied().collect();
+            let of_stream: Vec<(StreamId, WideTsn)> =
+                self.unordered_by_stream.range((id, 0)..=(id, WideTsn::MAX)).copied().collect();
             for key in of_stream {
                 self.unordered_by_stream.remove(&key);
                 if let Some(fragment) = self.unordered.remove(&key.1) {
@@ -380,9 +380,9 @@ impl Reassembly {
 
     /// Joins the fragments `first..=last` (one whole message) and delivers it, or makes it wait
     /// for its turn on its ordered stream.
-    fn deliver_fragments(&mut self, unordered: bool, first: u64, last: u64) {
+    fn deliver_fragments(&mut self, unordered: bool, first: WideTsn, last: WideTsn) {
         let fragments = if unordered { &mut self.unordered } else { &mut self.ordered };
-        let parts: Vec<(u64, Fragment)> =
+        let parts: Vec<(WideTsn, Fragment)> =
             (first..=last).filter_map(|tsn| fragments.remove(&tsn).map(|fragment| (tsn, fragment))).collect();
         for (tsn, part) in &parts {
             if unordered {

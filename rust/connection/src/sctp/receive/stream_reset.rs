@@ -7,6 +7,7 @@
 //! chunks count against the receive window and [`super::reassembly::MAX_HELD_ITEMS`] like any.
 
 use crate::sctp::chunks::DataChunk;
+use crate::sctp::serial::WideTsn;
 use crate::sctp::StreamId;
 
 /// How many incoming reset requests may wait for their last TSN at once.
@@ -30,12 +31,12 @@ struct PendingReset {
     /// The streams to reset, sorted, without repeats.
     streams: Vec<StreamId>,
     /// The unwrapped TSN after which the streams start again.
-    last_tsn: u64,
+    last_tsn: WideTsn,
 }
 
 impl PendingReset {
     /// Whether a chunk on `stream` with unwrapped TSN `tsn` comes after this reset.
-    fn holds_back(&self, stream: StreamId, tsn: u64) -> bool {
+    fn holds_back(&self, stream: StreamId, tsn: WideTsn) -> bool {
         tsn > self.last_tsn && self.streams.binary_search(&stream).is_ok()
     }
 }
@@ -46,7 +47,7 @@ pub(crate) struct IncomingResets {
     /// Requests waiting for their last TSN, in the order they came.
     pending: Vec<PendingReset>,
     /// DATA chunks (with their unwrapped TSN) that come after a pending reset.
-    held_back: Vec<(u64, DataChunk)>,
+    held_back: Vec<(WideTsn, DataChunk)>,
     /// Payload bytes in `held_back`.
     held_back_bytes: usize,
 }
@@ -54,7 +55,7 @@ pub(crate) struct IncomingResets {
 impl IncomingResets {
     /// Queues a request for `streams` (sorted, without repeats) after the unwrapped `last_tsn`,
     /// unless the same request waits already.
-    pub(crate) fn add(&mut self, streams: Vec<StreamId>, last_tsn: u64) -> IncomingReset {
+    pub(crate) fn add(&mut self, streams: Vec<StreamId>, last_tsn: WideTsn) -> IncomingReset {
         let request = PendingReset { streams, last_tsn };
         if self.pending.contains(&request) {
             return IncomingReset::InProgress;
@@ -67,12 +68,12 @@ impl IncomingResets {
     }
 
     /// Whether a DATA chunk on `stream` with unwrapped TSN `tsn` must wait for a pending reset.
-    pub(crate) fn holds_back(&self, stream: StreamId, tsn: u64) -> bool {
+    pub(crate) fn holds_back(&self, stream: StreamId, tsn: WideTsn) -> bool {
         self.pending.iter().any(|reset| reset.holds_back(stream, tsn))
     }
 
     /// Holds a chunk back until its reset is applied.
-    pub(crate) fn hold_back(&mut self, tsn: u64, chunk: DataChunk) {
+    pub(crate) fn hold_back(&mut self, tsn: WideTsn, chunk: DataChunk) {
         self.held_back_bytes += chunk.payload.len();
         self.held_back.push((tsn, chunk));
     }
@@ -89,13 +90,13 @@ impl IncomingResets {
 
     /// Takes the streams of a pending request whose last TSN is at or below the unwrapped
     /// `cumulative` TSN, if there is one.
-    pub(crate) fn take_due(&mut self, cumulative: u64) -> Option<Vec<StreamId>> {
+    pub(crate) fn take_due(&mut self, cumulative: WideTsn) -> Option<Vec<StreamId>> {
         let index = self.pending.iter().position(|reset| reset.last_tsn <= cumulative)?;
         Some(self.pending.remove(index).streams)
     }
 
     /// Takes every held-back chunk (the caller holds back again those still behind a request).
-    pub(crate) fn take_held_back(&mut self) -> Vec<(u64, DataChunk)> {
+    pub(crate) fn take_held_back(&mut self) -> Vec<(WideTsn, DataChunk)> {
         self.held_back_bytes = 0;
         std::mem::take(&mut self.held_back)
     }

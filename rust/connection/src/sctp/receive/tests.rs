@@ -267,7 +267,7 @@ fn a_forward_tsn_keeps_what_arrived_past_it_and_ordered_messages_across_it() {
     // TSN 1 (abandoned) lost; an unordered message over TSN 2..=4 has its first two.
     packet(&mut side, start, vec![fragment(2, 1, None, "B"), fragment(3, 1, None, "")]);
     side.on_forward_tsn(start, &ForwardTsn { new_cumulative_tsn: 1, skipped: vec![] }).unwrap();
-    assert_eq!(side.tracker.cumulative(), side.tracker.unwrap(3)); // the blocks past it absorbed
+    assert_eq!(side.tracker.cumulative(), side.tracker.widen(3)); // the blocks past it absorbed
     packet(&mut side, start, vec![fragment(4, 1, None, "E")]);
     assert_eq!(tsns_delivered(&mut side), vec![2]);
     // An ordered message cut by a FORWARD-TSN that does not skip its SSN still completes
@@ -508,7 +508,7 @@ fn scrambled_lossy_duplicated_delivery_gives_every_message_once_whole_and_in_str
                 // as a sender's retransmissions would.
                 pending = chunks
                     .iter()
-                    .filter(|chunk| side.tracker.check(side.tracker.unwrap(chunk.tsn)) != TsnCheck::Duplicate)
+                    .filter(|chunk| side.tracker.check(side.tracker.widen(chunk.tsn)) != TsnCheck::Duplicate)
                     .cloned()
                     .collect();
                 if pending.is_empty() {
@@ -594,7 +594,7 @@ fn lossy_delivery_with_abandoned_messages_and_forward_tsns_never_stalls_a_stream
         let last_tsn = tsn.wrapping_sub(1);
         let mut abandoned = vec![false; messages.len()];
         let received =
-            |side: &ReceiveSide, tsn: Tsn| side.tracker.check(side.tracker.unwrap(tsn)) == TsnCheck::Duplicate;
+            |side: &ReceiveSide, tsn: Tsn| side.tracker.check(side.tracker.widen(tsn)) == TsnCheck::Duplicate;
         let mut delivered: Vec<Message> = Vec::new();
         let mut now = start;
         for _round in 0..1000 {
@@ -624,7 +624,7 @@ fn lossy_delivery_with_abandoned_messages_and_forward_tsns_never_stalls_a_stream
             let mut new_cumulative = None;
             let mut skipped: Vec<(StreamId, u16)> = Vec::new();
             for (message, chunk) in &chunks {
-                if side.tracker.unwrap(chunk.tsn) <= cumulative {
+                if side.tracker.widen(chunk.tsn) <= cumulative {
                     continue;
                 }
                 if !abandoned[*message] {
@@ -646,7 +646,7 @@ fn lossy_delivery_with_abandoned_messages_and_forward_tsns_never_stalls_a_stream
                 }
             }
             side.poll_sack(now);
-            if side.tracker.cumulative() == side.tracker.unwrap(last_tsn) {
+            if side.tracker.cumulative() == side.tracker.widen(last_tsn) {
                 break;
             }
         }
