@@ -21,6 +21,8 @@
 //!   recovery; and one overtaken by a chunk sent a reorder window (SRTT/4) later is lost at once
 //!   (RACK, RFC 8985), so sparse traffic does not wait for three more packets.
 //! - A tail-loss probe (RFC 8985 §7) after about two SRTTs of silence.
+//! - The handshake's round trip is the first RTT sample ([`SendSide::seed_rtt`]), so the probe
+//!   and the RTO work from the first window instead of the initial RTO.
 //! - The I bit (RFC 7053) on the last chunk before the queue runs dry.
 //! - Only losses that cost a retransmission shrink the congestion window: a chunk given up
 //!   (RFC 3758) adds nothing to the path; an unreliable stream loses what the network loses
