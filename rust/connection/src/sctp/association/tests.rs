@@ -442,6 +442,12 @@ fn a_stream_reset_is_requested_and_answered() {
     assert_eq!(b.peer_next_request_seq, a.local_initial_tsn.wrapping_add(2));
 }
 
+/// The peer answers `a`'s RE-CONFIG request `seq` with `result`.
+fn answer_reset(a: &mut Association, now: Instant, seq: u32, result: ReconfigResult) {
+    let response = ReconfigParam::Response { response_seq: seq, result };
+    a.handle_packet(now, &packet(a.local_tag, &[Chunk::ReConfig(vec![response])]));
+}
+
 #[test]
 fn a_reset_answered_in_progress_is_asked_again_under_a_new_number() {
     let (mut a, b, now) = connected(16);
@@ -468,28 +474,10 @@ fn a_reset_answered_in_progress_is_asked_again_under_a_new_number() {
         assert_eq!(new_seq, seq.wrapping_add(1));
         assert_eq!(same_tsn, last_tsn);
         seq = new_seq;
-        a.handle_packet(
-            now,
-            &packet(
-                a.local_tag,
-                &[Chunk::ReConfig(vec![ReconfigParam::Response {
-                    response_seq: seq,
-                    result: ReconfigResult::InProgress,
-                }])],
-            ),
-        );
+        answer_reset(&mut a, now, seq, ReconfigResult::InProgress);
     }
     assert_eq!(a.state, State::Established);
-    a.handle_packet(
-        now,
-        &packet(
-            a.local_tag,
-            &[Chunk::ReConfig(vec![ReconfigParam::Response {
-                response_seq: seq,
-                result: ReconfigResult::SuccessPerformed,
-            }])],
-        ),
-    );
+    answer_reset(&mut a, now, seq, ReconfigResult::SuccessPerformed);
     assert!(a.reset_in_flight.is_none());
     let _ = b;
 }
