@@ -19,20 +19,26 @@ fn is_binding_request(datagram: &[u8]) -> bool {
     datagram.starts_with(&[0x00, 0x01])
 }
 
-#[test]
-fn replayed_checks_from_many_addresses_aim_few_of_our_checks_there() {
+/// Connects a pair while keeping the first datagram `from` sent that `wanted` picks.
+fn connect_capturing(from: Side, wanted: fn(&[u8]) -> bool) -> (TestPair, Vec<u8>) {
     let mut pair = TestPair::new(Setup::default());
     let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
     let keep = Arc::clone(&captured);
-    pair.sim.net.set_filter(Side::B, move |_, datagram| {
+    pair.sim.net.set_filter(from, move |_, datagram| {
         let mut kept = keep.lock().unwrap();
-        if kept.is_none() && is_binding_request(datagram) {
+        if kept.is_none() && wanted(datagram) {
             *kept = Some(datagram.to_vec());
         }
         Verdict::Pass
     });
     pair.connect(Duration::from_secs(2)).expect("connects");
-    let check = captured.lock().unwrap().clone().expect("B sent a check");
+    let datagram = captured.lock().unwrap().clone().expect("the datagram was sent");
+    (pair, datagram)
+}
+
+#[test]
+fn replayed_checks_from_many_addresses_aim_few_of_our_checks_there() {
+    let (mut pair, check) = connect_capturing(Side::B, is_binding_request);
 
     // From here the test drives A alone: 1000 replays from 1000 addresses, then 2 s of A's timers.
     let a = &mut pair.sim.a;
@@ -76,18 +82,7 @@ fn replayed_checks_from_many_addresses_aim_few_of_our_checks_there() {
 
 #[test]
 fn replayed_checks_cost_the_same_however_many_came_before() {
-    let mut pair = TestPair::new(Setup::default());
-    let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
-    let keep = Arc::clone(&captured);
-    pair.sim.net.set_filter(Side::B, move |_, datagram| {
-        let mut kept = keep.lock().unwrap();
-        if kept.is_none() && is_binding_request(datagram) {
-            *kept = Some(datagram.to_vec());
-        }
-        Verdict::Pass
-    });
-    pair.connect(Duration::from_secs(2)).expect("connects");
-    let check = captured.lock().unwrap().clone().expect("B sent a check");
+    let (mut pair, check) = connect_capturing(Side::B, is_binding_request);
     let a = &mut pair.sim.a;
     let now = pair.sim.now;
     let mut batch_times = Vec::new();
@@ -122,19 +117,9 @@ fn nominates(datagram: &[u8]) -> bool {
 #[test]
 fn a_replayed_nomination_from_another_address_moves_no_traffic_there() {
     use connection::ice_dtls::SecurePathEvent;
-    let mut pair = TestPair::new(Setup::default());
-    let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
-    let keep = Arc::clone(&captured);
     // A controls: its nominating check to B is what a replayer would want.
-    pair.sim.net.set_filter(Side::A, move |_, datagram| {
-        let mut kept = keep.lock().unwrap();
-        if kept.is_none() && is_binding_request(datagram) && nominates(datagram) {
-            *kept = Some(datagram.to_vec());
-        }
-        Verdict::Pass
-    });
-    pair.connect(Duration::from_secs(2)).expect("connects");
-    let nomination = captured.lock().unwrap().clone().expect("A nominated");
+    let (mut pair, nomination) =
+        connect_capturing(Side::A, |datagram| is_binding_request(datagram) && nominates(datagram));
     let b = &mut pair.sim.b;
     let mut now = pair.sim.now;
     let replayer: SocketAddr = ([192, 0, 2, 7], 4444).into();
