@@ -99,6 +99,13 @@ fn forged_in_handshake(rng: &mut StdRng) -> Vec<u8> {
     }
 }
 
+/// Whether a channel opened on `peer`, by it or by the other side.
+fn has_open_channel(peer: &connection_support::Peer) -> bool {
+    peer.events
+        .iter()
+        .any(|(_, event)| matches!(event, ConnectionEvent::ChannelOpened(_) | ConnectionEvent::RemoteChannel { .. }))
+}
+
 /// Open: a stranger who spoofs the peer's own (checked) address ends the handshake in all 20
 /// seeds: `dimpl` 0.9 makes every error final, and forged handshake fragments fill its receive
 /// queue ("receive queue full") or fail decryption once keys are set. A spoofer of that address
@@ -108,11 +115,6 @@ fn forged_in_handshake(rng: &mut StdRng) -> Vec<u8> {
 #[test]
 #[ignore = "open: dimpl ends a handshake on forged datagrams from the peer's address"]
 fn forged_datagrams_from_the_peers_address_during_the_handshake_change_nothing() {
-    let open = |peer: &connection_support::Peer| {
-        peer.events.iter().any(|(_, event)| {
-            matches!(event, ConnectionEvent::ChannelOpened(_) | ConnectionEvent::RemoteChannel { .. })
-        })
-    };
     let mut failed = Vec::new();
     for seed in 0..20 {
         let setup = Setup::new(seed, LinkConfig::default().with_latency(Duration::from_millis(10)))
@@ -121,7 +123,7 @@ fn forged_datagrams_from_the_peers_address_during_the_handshake_change_nothing()
         let mut rng = StdRng::seed_from_u64(seed);
         // A forged datagram at each side every millisecond of the handshake.
         for _ in 0..2000 {
-            if open(&pair.a) && open(&pair.b) {
+            if has_open_channel(&pair.a) && has_open_channel(&pair.b) {
                 break;
             }
             let now = pair.now;
@@ -132,7 +134,7 @@ fn forged_datagrams_from_the_peers_address_during_the_handshake_change_nothing()
             }
             pair.run_for(Duration::from_millis(1));
         }
-        if !(open(&pair.a) && open(&pair.b)) {
+        if !(has_open_channel(&pair.a) && has_open_channel(&pair.b)) {
             failed.push((seed, pair.a.failure().or(pair.b.failure()).cloned()));
         }
     }
@@ -147,11 +149,6 @@ const STRANGER: &str = "10.0.0.9:9999";
 #[test]
 fn dtls_from_a_listed_candidate_that_never_passed_a_check_is_dropped() {
     let stranger: std::net::SocketAddr = STRANGER.parse().unwrap();
-    let open = |peer: &connection_support::Peer| {
-        peer.events.iter().any(|(_, event)| {
-            matches!(event, ConnectionEvent::ChannelOpened(_) | ConnectionEvent::RemoteChannel { .. })
-        })
-    };
     let mut failed = Vec::new();
     for seed in 0..20 {
         let setup = Setup::new(seed, LinkConfig::default().with_latency(Duration::from_millis(10)))
@@ -164,7 +161,7 @@ fn dtls_from_a_listed_candidate_that_never_passed_a_check_is_dropped() {
         }
         let mut rng = StdRng::seed_from_u64(seed);
         for _ in 0..2000 {
-            if open(&pair.a) && open(&pair.b) {
+            if has_open_channel(&pair.a) && has_open_channel(&pair.b) {
                 break;
             }
             let now = pair.now;
@@ -175,7 +172,7 @@ fn dtls_from_a_listed_candidate_that_never_passed_a_check_is_dropped() {
             }
             pair.run_for(Duration::from_millis(1));
         }
-        if !(open(&pair.a) && open(&pair.b)) {
+        if !(has_open_channel(&pair.a) && has_open_channel(&pair.b)) {
             failed.push((seed, pair.a.failure().or(pair.b.failure()).cloned()));
         }
     }
