@@ -628,8 +628,8 @@ impl Association {
                 // The cookie's age is our INIT-ACK's round trip, unless the peer's COOKIE-ECHO
                 // was a retransmission (Karn's rule): that one comes at least the peer's T1 after
                 // the INIT-ACK, so an age of our T1 or more measures nothing. (A peer with a
-                // shorter T1 could still give an inflated sample, at most our T1: the RTO it
-                // gives stays near the initial one, and the SACKs correct it.)
+                // shorter T1 could still give an inflated sample, under our T1: its RTO is then
+                // under three T1s, 750 ms by default, and the first SACKs correct it.)
                 let rtt = age.map(Duration::from_millis).filter(|age| *age < self.config.t1_initial);
                 if self.handshake_rtt.is_none() {
                     self.handshake_rtt = rtt;
