@@ -18,7 +18,8 @@ pub(crate) struct Link {
     core: Mutex<Core>,
     /// The connection's UDP socket.
     pub(crate) port: UdpPort,
-    /// The mDNS socket, made when the core first asks a `.local` name (`None` if it cannot be).
+    /// The mDNS socket, made when a remote candidate first names a `.local` host (`None` if it
+    /// cannot be).
     pub(crate) mdns: OnceLock<Option<UdpPort>>,
     events: Mutex<VecDeque<PeerEvent>>,
     /// Wakes the connection's task: new work, or an earlier deadline.
@@ -83,9 +84,10 @@ impl Link {
 
     /// Starts closing a channel.
     pub(crate) fn close_channel(self: &Arc<Self>, channel: &ChannelShared) {
+        let now = Instant::now();
         let mut core = self.core();
-        core.close_channel(channel);
-        core.flush(self, Instant::now());
+        core.close_channel(channel, now);
+        core.flush(self, now);
         core.wake_task_if_due_sooner(self);
     }
 }

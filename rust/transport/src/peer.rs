@@ -6,15 +6,13 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, MutexGuard, Weak};
-
-use rtc::peer_connection::transport::RTCIceCandidateInit;
+use std::time::Instant;
 
 use crate::channel::{self, ChannelOptions, ChannelShared, DataChannel};
 use crate::config::TransportConfig;
-use crate::core::Core;
+use crate::core::{closed, Core};
 use crate::error::TransportError;
 use crate::link::Link;
-use crate::sdp_fingerprints;
 use crate::states::ChannelState;
 pub use crate::states::{ConnectionState, GatheringState, SdpKind, SignalingState};
 use crate::stats::{self, PeerStats};
@@ -78,7 +76,8 @@ impl PeerConnection {
         let host_addresses = host_addresses(port.local_addr());
         let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
         let wake = Arc::new(tokio::sync::Notify::new());
-        let core = Core::build(&config, host_addresses, Arc::clone(&max_message_size), Arc::clone(&wake))?;
+        let core =
+            Core::build(&config, host_addresses, Arc::clone(&max_message_size), Arc::clone(&wake), Instant::now())?;
         let link = Link::new(core, port, wake);
         runtime.spawn(crate::task::run(Arc::clone(&link)));
         Ok(Self {
@@ -116,23 +115,23 @@ impl PeerConnection {
     /// Applies a local description. An answer is applied by the connection itself as soon as
     /// it is created, so setting a local answer again does nothing.
     pub fn set_local_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
-        let description = kind.describe(sdp)?;
+        kind.check(&sdp)?;
         if kind == SdpKind::Answer {
             return Ok(());
         }
-        self.open_core()?.set_local_description(&self.link, description)
+        self.open_core()?.set_local_description(&self.link, Instant::now());
+        Ok(())
     }
 
     /// Applies the remote description; for an offer, the answer is created and applied too.
     pub fn set_remote_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+        kind.check(&sdp)?;
         let remote_limit = remote_max_message_size(&sdp);
-        let sdp = sdp_fingerprints::normalise(&sdp)?;
+        let now = Instant::now();
         let mut core = self.open_core()?;
-        let (sdp, candidates) = core.remote_candidates.trim(sdp);
-        let description = kind.describe(sdp)?;
+        core.set_remote_description(&self.link, kind, &sdp, now)?;
         self.max_message_size.store(remote_limit, Ordering::Release);
-        core.set_remote_description(&self.link, kind, description, candidates)?;
-        core.pump(&self.link, false, std::time::Instant::now());
+        core.pump(&self.link, false, now);
         Ok(())
     }
 
@@ -142,21 +141,11 @@ impl PeerConnection {
     pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), TransportError> {
         let line = candidate.trim();
         let line = line.strip_prefix("a=").unwrap_or(line);
-        let body = line.strip_prefix("candidate:").unwrap_or(line);
-        rtc::ice::candidate::unmarshal_candidate(body).map_err(|error| {
-            // rtc's error quotes the offending field, which may be as long as the candidate.
-            let reason = crate::error::excerpt(&error.to_string());
-            TransportError::InvalidCandidate(format!("'{}': {reason}", crate::error::excerpt(candidate)))
-        })?;
+        let line = if line.starts_with("candidate:") { line.to_owned() } else { format!("candidate:{line}") };
+        let now = Instant::now();
         let mut core = self.open_core()?;
-        let init = RTCIceCandidateInit {
-            candidate: format!("candidate:{body}"),
-            sdp_mid: (!mid.is_empty()).then(|| mid.to_owned()),
-            sdp_mline_index: Some(index),
-            ..Default::default()
-        };
-        core.add_ice_candidate(init)?;
-        core.pump(&self.link, false, std::time::Instant::now());
+        core.add_ice_candidate(mid, index, &line, now)?;
+        core.pump(&self.link, false, now);
         Ok(())
     }
 
@@ -189,12 +178,13 @@ impl PeerConnection {
                 return Err(TransportError::IdInUse(id));
             }
         }
-        let channel = core.create_data_channel(&link, label, options)?;
+        let now = Instant::now();
+        let channel = core.create_data_channel(&link, label, options, now)?;
         // A pass of the pump sends the channel's opening at once where an association may be up;
         // before DTLS is (new, connecting) there is nothing to send, and the channel opens when
         // the association does.
         if !matches!(core.state, ConnectionState::New | ConnectionState::Connecting) {
-            core.pump(&link, false, std::time::Instant::now());
+            core.pump(&link, false, now);
         }
         self.channels.push(Arc::downgrade(channel.shared()));
         if let Some(id) = negotiated_id {
@@ -209,7 +199,7 @@ impl PeerConnection {
     /// remote side may keep up to [`MAX_REMOTE_CHANNELS`](crate::remote_channels::MAX_REMOTE_CHANNELS)
     /// open at once and open [`MAX_REMOTE_OPENS`](crate::remote_channels::MAX_REMOTE_OPENS) in all.
     pub fn refuse_remote_channels(&self) {
-        self.link.core().remote_opens.refuse_all = true;
+        self.link.core().refuse_remote_channels = true;
     }
 
     /// Statistics, taken now from the connection's core. After `close` they are the default.
@@ -217,7 +207,7 @@ impl PeerConnection {
         if self.connection_state == ConnectionState::Closed {
             return PeerStats::default();
         }
-        stats::take(&mut self.link.core())
+        stats::take(&self.link.core(), Instant::now())
     }
 
     /// Pumps the connection (unless its task is pumping it right now), then takes every event
@@ -254,7 +244,7 @@ impl PeerConnection {
         self.connection_state = ConnectionState::Closed;
         self.signaling_state = SignalingState::Closed;
         self.close_channels();
-        self.link.core().close(&self.link);
+        self.link.core().close(&self.link, Instant::now());
     }
 
     fn close_channels(&mut self) {
@@ -272,7 +262,6 @@ impl PeerConnection {
 /// `link`'s core, locked for a call that changes it, unless the connection is closed: by its
 /// handle (`state`), or by the remote side before the handle's last poll.
 fn open_core(link: &Link, state: ConnectionState) -> Result<MutexGuard<'_, Core>, TransportError> {
-    let closed = || TransportError::WrongState("the connection is closed".into());
     if state == ConnectionState::Closed {
         return Err(closed());
     }
@@ -300,7 +289,7 @@ fn host_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
         IpAddr::V6(v6) => !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80,
     };
     let mut found: Vec<SocketAddr> = Vec::new();
-    match rtc::shared::ifaces::ifaces() {
+    match rtc_shared::ifaces::ifaces() {
         Ok(interfaces) => {
             for ip in interfaces.into_iter().filter_map(|interface| interface.addr.map(|addr| addr.ip())) {
                 let address = SocketAddr::new(ip, bound.port());

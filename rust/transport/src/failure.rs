@@ -1,0 +1,77 @@
+//! Why a connection failed, as the transport's errors say it: the core's
+//! [`ConnectionFailure`] with what the transport saw beside it (the candidates ICE had, whether
+//! any DTLS came from the peer).
+
+use connection::connection::ConnectionFailure;
+use connection::ice_dtls::FailureReason;
+
+use crate::core::Core;
+use crate::error::TransportError;
+
+/// The error reported for `failure`.
+pub(crate) fn transport_error(failure: &ConnectionFailure, core: &Core) -> TransportError {
+    match failure {
+        ConnectionFailure::Path(reason) => path_error(reason, core),
+        ConnectionFailure::Sctp(error) => {
+            TransportError::Signaling { step: "the SCTP association", reason: error.to_string() }
+        }
+    }
+}
+
+/// The error for a failed secure path (ICE or DTLS).
+fn path_error(reason: &FailureReason, core: &Core) -> TransportError {
+    match reason {
+        FailureReason::IceFailed | FailureReason::ConsentExpired => core.ice.failure(),
+        FailureReason::FingerprintMismatch => TransportError::CertificateMismatch,
+        FailureReason::CertificateRefusedByPeer => TransportError::HandshakeRefused { alert: alert_name(42) },
+        FailureReason::PeerAlert(alert) => TransportError::HandshakeRefused { alert: alert_name(*alert) },
+        // A DTLS server whose client never sent a ClientHello heard no DTLS and sent none.
+        FailureReason::HandshakeTimeout if !core.dtls_heard && !core.dtls_sent => {
+            TransportError::HandshakeNeverStarted { waited_secs: crate::core::FAILED_TIMEOUT.as_secs() }
+        }
+        FailureReason::HandshakeTimeout => TransportError::HandshakeFailed,
+        FailureReason::NoPeerCertificate => TransportError::HandshakeRejected { alert: "no_certificate".into() },
+        FailureReason::Dtls(reason) => TransportError::HandshakeRejected { alert: crate::error::excerpt(reason) },
+    }
+}
+
+/// An alert's description as RFC 5246 7.2 names it (`bad_certificate`), or its number.
+pub(crate) fn alert_name(description: u8) -> String {
+    let name = match description {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        22 => "record_overflow",
+        40 => "handshake_failure",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        110 => "unsupported_extension",
+        _ => return format!("number {description}"),
+    };
+    name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_are_named_as_rfc_5246_names_them() {
+        assert_eq!(alert_name(42), "bad_certificate");
+        assert_eq!(alert_name(40), "handshake_failure");
+        assert_eq!(alert_name(200), "number 200");
+    }
+}
