@@ -270,6 +270,11 @@ fn stats_after_100_messages_count_the_traffic_and_name_the_host_pair() {
         received += b.recv_all().len();
         received == 100
     });
+    // The round-trip time is the SCTP association's estimate, measured on data a side sent: the
+    // receiver answers once.
+    b.send(b"thanks", false).unwrap();
+    pair.pump_until("the answer", |_| a.recv().is_some());
+    pair.pump_until("the answer's acknowledgement", |pair| pair.answerer.stats().round_trip_time.is_some());
 
     // Statistics are taken from the core when asked.
     let after_the_messages = Instant::now();
