@@ -30,10 +30,17 @@ use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
 use crate::stats::CandidateType;
 
 /// How long a peer may stay silent before the connection reads `disconnected`; a mesh then
-/// drops the peer and emits `peer_disconnected` (Godot's behaviour). Shorter outages pass unseen,
-/// a killed peer is noticed in ~5 s. Anything authenticated from the peer counts (data too), so
-/// consent checks go at RFC 7675's pace.
-const DISCONNECTED_TIMEOUT: Duration = Duration::from_secs(5);
+/// drops the peer and emits `peer_disconnected` (Godot's behaviour). An idle peer was last heard
+/// up to a consent interval before an outage starts, so a 4 s outage passes unseen and a killed
+/// peer is noticed in 5-6 s. Anything authenticated from the peer counts (data too).
+const DISCONNECTED_TIMEOUT: Duration = Duration::from_secs(6);
+/// Consent checks on an idle path, ±20 %: a STUN check each way about once a second (ENet pings
+/// every 500 ms), so that an idle peer was heard within about a second when an outage starts
+/// and a 4 s outage passes unseen ([`DISCONNECTED_TIMEOUT`]). At least the secure path's 1 s probe spacing even with the
+/// jitter (its agent skips a check sooner than that after the last). Traffic counts as consent, so a busy path sends checks only
+/// at this pace and the core's timer is not woken in between. (RFC 7675's 5 s would leave an
+/// idle path unheard for up to half the disconnected timeout before its quiet probe.)
+const CONSENT_INTERVAL: Duration = Duration::from_millis(1250);
 /// How long a peer may stay silent before the connection fails; also the budget of the ICE
 /// checks and of the DTLS handshake, so a handshake that cannot complete fails within it (the
 /// tests bound a failure at 15 s).
@@ -125,7 +132,12 @@ impl Core {
                 max_label_bytes: crate::channel::MAX_LABEL_BYTES,
                 ..CoreChannelLimits::default()
             },
-            timeouts: Timeouts { disconnected: DISCONNECTED_TIMEOUT, failed: FAILED_TIMEOUT, ..Timeouts::default() },
+            timeouts: Timeouts {
+                disconnected: DISCONNECTED_TIMEOUT,
+                failed: FAILED_TIMEOUT,
+                consent_interval: CONSENT_INTERVAL,
+                ..Timeouts::default()
+            },
             // Every stream id a channel may take: in-band channels take ids in turn, not the
             // lowest free one, so a long-lived connection reaches high ids (what browsers offer).
             sctp: SctpConfig { max_streams: SCTP_STREAMS, ..SctpConfig::default() },
