@@ -62,7 +62,6 @@ impl OutgoingStream {
         self.messages.is_empty()
     }
 
-    #[cfg(test)]
     /// Whether its front message was partly cut: its next fragments must follow at once (DATA
     /// chunks of one message take consecutive TSNs).
     pub(super) fn is_mid_message(&self) -> bool {

@@ -303,16 +303,14 @@ impl OutstandingData {
 
     /// The FORWARD-TSN that skips the abandoned chunks at the front (RFC 3758 §3.5 C1-C2): its
     /// new cumulative TSN is the Advanced.Peer.Ack.Point. None when no abandoned chunk is next
-    /// after the cumulative TSN ack point. It stops at the first chunk not abandoned, gap-acked
-    /// ones included (as dcSCTP and usrsctp do): receivers drop the fragments at or below the new
-    /// cumulative TSN that no message completes, and a gap-acked fragment of a reliable message
-    /// whose last fragment is still missing would be lost with them.
+    /// after the cumulative TSN ack point.
     pub(super) fn forward_tsn(&self) -> Option<ForwardTsn> {
         let mut advanced = self.cumulative;
         let mut skipped: BTreeMap<StreamId, u16> = BTreeMap::new();
         let mut any_abandoned = false;
         for item in &self.items {
             match item.state {
+                State::Acked => {}
                 State::Abandoned => {
                     let fragment = &item.fragment;
                     if !fragment.unordered {
@@ -323,7 +321,7 @@ impl OutstandingData {
                     }
                     any_abandoned = true;
                 }
-                State::Acked | State::InFlight | State::ToRetransmit => break,
+                State::InFlight | State::ToRetransmit => break,
             }
             advanced += 1;
         }

@@ -295,8 +295,12 @@ impl Chunk {
                 }
                 flags
             }
-            Chunk::Abort { tag_reflected: true, .. } | Chunk::ShutdownComplete { tag_reflected: true } => {
-                FLAG_TAG_REFLECTED
+            Chunk::Abort { tag_reflected, .. } | Chunk::ShutdownComplete { tag_reflected } => {
+                if *tag_reflected {
+                    FLAG_TAG_REFLECTED
+                } else {
+                    0
+                }
             }
             Chunk::Unknown { raw, .. } => raw.get(1).copied().unwrap_or(0),
             _ => 0,

@@ -4,7 +4,6 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 
-use super::packet::COMMON_HEADER_LEN;
 use super::*;
 use crate::sctp::chunks::{DataChunk, ForwardTsn, GapBlock, Sack};
 
