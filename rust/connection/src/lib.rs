@@ -5,6 +5,8 @@
 //! deadline. Nothing here holds a socket or a runtime, or reads a clock, so every part is tested
 //! on virtual time through the simulated network of the `netsim` crate, reproducibly from a seed.
 //!
+//! - [`connection`]: the connection that drives them all, as an `RTCPeerConnection` for data
+//!   channels: signaling, roles, datagrams in and out, events, deadlines.
 //! - [`ice_dtls`]: the secure path under SCTP: ICE (RFC 8445) with consent freshness (RFC 7675)
 //!   and DTLS 1.2 over the selected pair; SCTP packets travel as DTLS application data.
 //! - [`sctp`]: the SCTP association that carries data channels (RFC 9260 with the WebRTC
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod channels;
+pub mod connection;
 pub mod ice_dtls;
 pub mod sctp;
 pub mod sdp;

@@ -8,6 +8,22 @@ pub enum SctpError {
     /// The other side aborted the association.
     #[error("the other side aborted the association")]
     Aborted,
+    /// We aborted the association (`Association::abort`). A protocol violation by the peer ends
+    /// it with the violation's own error, an ABORT going to the peer all the same.
+    #[error("the association was aborted on this side")]
+    AbortedLocally,
+    /// The association was shut down gracefully (by either side).
+    #[error("the association was shut down")]
+    ShutDown,
+    /// The handshake got no answer after every INIT or COOKIE-ECHO retransmission.
+    #[error("the handshake timed out")]
+    HandshakeTimeout,
+    /// The other side stopped answering: too many consecutive retransmission timeouts.
+    #[error("the other side stopped answering (too many retransmissions)")]
+    TooManyRetransmissions,
+    /// The association is not established (still connecting, closing or closed).
+    #[error("the association is not established")]
+    NotConnected,
     /// The other side sent a message larger than we accept (RFC 8831 §6.6): the association
     /// aborts.
     #[error("the other side sent a message larger than {max} bytes")]

@@ -1,18 +1,22 @@
 //! The SCTP association that carries data channels (RFC 9260, with what RFC 8831 asks of it:
 //! partial reliability by RFC 3758's FORWARD-TSN, stream reset by RFC 6525), over DTLS.
 //!
-//! [`messages`] holds the vocabulary shared with the data-channel layer above.
+//! [`Association`] is the association (sans-IO: packets, the time and calls in; packets, events
+//! and its next deadline out); [`Message`], [`SendOptions`] and [`SctpEvent`] are the vocabulary
+//! shared with the data-channel layer above; [`SctpConfig`] holds its settings.
 
+mod association;
 mod chunks;
 mod config;
 mod error;
 mod messages;
 mod receive;
-// Until the association (which drives it) is merged, nothing outside its tests uses the send side.
+// The send side has an item of its own (`OutstandingData::abandon_message`) nothing uses yet.
 #[allow(dead_code)]
 mod send;
 mod wire;
 
+pub use association::{Association, AssociationStats, Role};
 pub use config::SctpConfig;
 pub use error::SctpError;
 pub use messages::{ppid, Message, Reliability, SctpEvent, SendOptions, StreamId};

@@ -6,10 +6,23 @@
 //! [`Reassembly::held_bytes`] (the advertised window) and [`Reassembly::held_items`] (which
 //! bounds the bookkeeping when the peer sends tiny fragments; see [`MAX_HELD_ITEMS`]).
 //!
+//! FORWARD-TSN (RFC 3758 §3.6) as dcSCTP, Chromium's SCTP, reads it: unordered fragments up to
+//! the new cumulative TSN are dropped; ordered ones only when their stream skips their SSN (an
+//! ordered message cut by the new cumulative TSN that was not abandoned still completes). Unlike
+//! dcSCTP, whole ordered messages stranded behind a skipped SSN are delivered, not dropped, as the
+//! RFC has it: a sender whose FORWARD-TSN passes whole acknowledged messages (ours does) skips
+//! past their SSNs too.
+//! Ordered fragments whose SSN the stream has passed (delivered or skipped) are dropped on
+//! arrival and when the stream moves past them.
+//!
+//! Every step costs in proportion to what it adds or removes (fragments learn once whether they
+//! reach their message's first and last fragment; per-stream indexes find what a skip or a reset
+//! drops), so a peer cannot make us walk what we hold over and over.
+//!
 //! A run of consecutive fragments of one message longer than `max_message_size` is a protocol
 //! violation ([`SctpError::RemoteMessageTooLarge`]): the association aborts.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::{Bytes, BytesMut};
 
@@ -24,47 +37,174 @@ use super::serial::{first_unwrapped_ssn, unwrap_ssn};
 /// about 1000); it bounds the bookkeeping of a peer sending a flood of one-byte fragments.
 pub(crate) const MAX_HELD_ITEMS: usize = 16_384;
 
+/// How many events' room the queue keeps once it is empty again (more is given back).
+const EVENTS_KEPT_CAPACITY: usize = 64;
+
+/// Payloads shorter than this are copied when they stay held, so that a tiny fragment never pins
+/// the whole datagram buffer it was cut from for long.
+const COPY_BELOW: usize = 256;
+
+/// Replaces a short payload by a copy of its own (see [`COPY_BELOW`]).
+fn compact(payload: &mut Bytes) {
+    if payload.len() < COPY_BELOW {
+        *payload = Bytes::copy_from_slice(payload);
+    }
+}
+
 /// One received fragment of a message that is not whole yet.
 #[derive(Debug)]
 struct Fragment {
     stream: StreamId,
+    /// The SSN as sent (0 for unordered fragments).
     ssn: u16,
+    /// The SSN unwrapped against its stream when the fragment arrived (0 for unordered ones).
+    unwrapped_ssn: u64,
     ppid: u32,
-    unordered: bool,
     beginning: bool,
     ending: bool,
     payload: Bytes,
+    /// Once every fragment from its message's first (B bit) up to this one is held: the first
+    /// one's TSN and the bytes from it up to this one included. Set once, never changed.
+    prefix: Option<(u64, usize)>,
+    /// Once every fragment from this one up to its message's last (E bit) is held: the last one's
+    /// TSN and the bytes from this one up to it included. Set once, never changed.
+    suffix: Option<(u64, usize)>,
 }
 
 impl Fragment {
-    /// Whether `other` may be another fragment of the same message.
-    fn same_message(&self, other: &Fragment) -> bool {
-        self.stream == other.stream && self.unordered == other.unordered && (self.unordered || self.ssn == other.ssn)
+    /// Whether `later`, held at the TSN after this one (in the same map: both ordered or both
+    /// unordered), continues this fragment's message.
+    fn continued_by(&self, later: &Fragment) -> bool {
+        !self.ending && !later.beginning && self.stream == later.stream && self.ssn == later.ssn
     }
 }
 
-/// An ordered stream's state: the next SSN to deliver and the whole messages waiting for it.
+/// Fragments by unwrapped TSN, ordered and unordered ones apart.
+type Fragments = BTreeMap<u64, Fragment>;
+
+/// Joins the fragment at `tsn` to its neighbours' knowledge of its message's ends (see
+/// [`Fragment::prefix`]) and hands it on along the run. Returns the message's first and last
+/// TSN once it is whole. Fails when the known part of the message exceeds `max` bytes.
+fn link(fragments: &mut Fragments, tsn: u64, max: usize) -> Result<Option<(u64, u64)>, SctpError> {
+    let too_large = SctpError::RemoteMessageTooLarge { max };
+    let Some(this) = fragments.get(&tsn) else {
+        return Ok(None);
+    };
+    let len = this.payload.len();
+    let prefix = if this.beginning {
+        Some((tsn, len))
+    } else {
+        fragments
+            .get(&(tsn - 1))
+            .filter(|earlier| earlier.continued_by(this))
+            .and_then(|earlier| earlier.prefix)
+            .map(|(first, bytes)| (first, bytes + len))
+    };
+    let suffix = if this.ending {
+        Some((tsn, len))
+    } else {
+        fragments
+            .get(&(tsn + 1))
+            .filter(|later| this.continued_by(later))
+            .and_then(|later| later.suffix)
+            .map(|(last, bytes)| (last, bytes + len))
+    };
+    let size = match (prefix, suffix) {
+        (Some((_, before)), Some((_, after))) => before + after - len,
+        (Some((_, bytes)), None) | (None, Some((_, bytes))) => bytes,
+        (None, None) => len,
+    };
+    if size > max {
+        return Err(too_large);
+    }
+    if let (Some((first, _)), Some((last, _))) = (prefix, suffix) {
+        return Ok(Some((first, last)));
+    }
+    if let Some(this) = fragments.get_mut(&tsn) {
+        this.prefix = prefix;
+        this.suffix = suffix;
+        compact(&mut this.payload);
+    }
+    // The fragments this one joins to its message's first or last one learn it too (each learns
+    // it once: linear in the message's fragments however they arrive). None of the later ones
+    // has a suffix (or this one would have had one), nor the earlier ones a prefix.
+    if prefix.is_some() {
+        let mut at = tsn;
+        while let Some(current) = fragments.get(&at) {
+            let (Some((first, bytes)), stream, ssn, ending) =
+                (current.prefix, current.stream, current.ssn, current.ending)
+            else {
+                break;
+            };
+            let Some(later) = fragments.get_mut(&(at + 1)) else {
+                break;
+            };
+            if ending || later.beginning || later.stream != stream || later.ssn != ssn || later.prefix.is_some() {
+                break;
+            }
+            let bytes = bytes + later.payload.len();
+            later.prefix = Some((first, bytes));
+            if bytes > max {
+                return Err(too_large);
+            }
+            at += 1;
+        }
+    }
+    if suffix.is_some() {
+        let mut at = tsn;
+        while let Some(current) = fragments.get(&at) {
+            let (Some((last, bytes)), stream, ssn, beginning) =
+                (current.suffix, current.stream, current.ssn, current.beginning)
+            else {
+                break;
+            };
+            let Some(earlier) = fragments.get_mut(&(at - 1)) else {
+                break;
+            };
+            if beginning || earlier.ending || earlier.stream != stream || earlier.ssn != ssn || earlier.suffix.is_some()
+            {
+                break;
+            }
+            let bytes = bytes + earlier.payload.len();
+            earlier.suffix = Some((last, bytes));
+            if bytes > max {
+                return Err(too_large);
+            }
+            at -= 1;
+        }
+    }
+    Ok(None)
+}
+
+/// An ordered stream's state: the next SSN to deliver, the whole messages waiting for it, and
+/// an index of its fragments held.
 #[derive(Debug)]
 struct OrderedStream {
     /// The unwrapped SSN delivered next.
     next_ssn: u64,
     /// Whole messages with a later SSN, by unwrapped SSN.
     waiting: BTreeMap<u64, Message>,
+    /// The stream's fragments in [`Reassembly::ordered`], as (unwrapped SSN, unwrapped TSN).
+    partial: BTreeSet<(u64, u64)>,
 }
 
 impl OrderedStream {
     fn new() -> Self {
-        Self { next_ssn: first_unwrapped_ssn(), waiting: BTreeMap::new() }
+        Self { next_ssn: first_unwrapped_ssn(), waiting: BTreeMap::new(), partial: BTreeSet::new() }
     }
 }
 
-/// The reassembly queue: fragments by unwrapped TSN, ordered streams, and the events for the owner.
+/// The reassembly queue: fragments, ordered streams, and the events for the owner.
 #[derive(Debug)]
 pub(crate) struct Reassembly {
     /// The largest message accepted, in bytes.
     max_message_size: usize,
-    /// Fragments of messages not whole yet, by unwrapped TSN.
-    fragments: BTreeMap<u64, Fragment>,
+    /// Fragments of unordered messages not whole yet, by unwrapped TSN.
+    unordered: Fragments,
+    /// The same, as (stream, unwrapped TSN), for stream resets.
+    unordered_by_stream: BTreeSet<(StreamId, u64)>,
+    /// Fragments of ordered messages not whole yet, by unwrapped TSN.
+    ordered: Fragments,
     /// The streams on which ordered messages arrived. Their number is bounded by the caller,
     /// which refuses stream ids past the negotiated count.
     streams: BTreeMap<StreamId, OrderedStream>,
@@ -81,7 +221,9 @@ impl Reassembly {
     pub(crate) fn new(max_message_size: usize) -> Self {
         Self {
             max_message_size,
-            fragments: BTreeMap::new(),
+            unordered: BTreeMap::new(),
+            unordered_by_stream: BTreeSet::new(),
+            ordered: BTreeMap::new(),
             streams: BTreeMap::new(),
             events: VecDeque::new(),
             held_bytes: 0,
@@ -106,25 +248,39 @@ impl Reassembly {
     }
 
     /// Takes the DATA chunk of unwrapped TSN `tsn` (new: the caller's data tracker saw it first)
-    /// and delivers what became whole.
+    /// and delivers what became whole. An ordered fragment of an SSN its stream has passed is
+    /// dropped.
     pub(crate) fn insert(&mut self, tsn: u64, chunk: DataChunk) -> Result<(), SctpError> {
-        if self.fragments.contains_key(&tsn) {
-            return Ok(());
-        }
-        let fragment = Fragment {
+        let mut fragment = Fragment {
             stream: chunk.stream,
-            ssn: chunk.ssn,
+            ssn: 0,
+            unwrapped_ssn: 0,
             ppid: chunk.ppid,
-            unordered: chunk.unordered,
             beginning: chunk.beginning,
             ending: chunk.ending,
             payload: chunk.payload,
+            prefix: None,
+            suffix: None,
+        };
+        let fragments = if chunk.unordered {
+            if !self.unordered_by_stream.insert((chunk.stream, tsn)) {
+                return Ok(());
+            }
+            &mut self.unordered
+        } else {
+            let stream = self.streams.entry(chunk.stream).or_insert_with(OrderedStream::new);
+            let unwrapped_ssn = unwrap_ssn(stream.next_ssn, chunk.ssn);
+            if unwrapped_ssn < stream.next_ssn || !stream.partial.insert((unwrapped_ssn, tsn)) {
+                return Ok(());
+            }
+            (fragment.ssn, fragment.unwrapped_ssn) = (chunk.ssn, unwrapped_ssn);
+            &mut self.ordered
         };
         self.held_bytes += fragment.payload.len();
         self.held_items += 1;
-        self.fragments.insert(tsn, fragment);
-        if let Some((first, last)) = self.whole_message_around(tsn)? {
-            self.deliver_fragments(first, last);
+        fragments.insert(tsn, fragment);
+        if let Some((first, last)) = link(fragments, tsn, self.max_message_size)? {
+            self.deliver_fragments(chunk.unordered, first, last);
         }
         Ok(())
     }
@@ -132,26 +288,33 @@ impl Reassembly {
     /// Takes the next event for the owner.
     pub(crate) fn pop_event(&mut self) -> Option<SctpEvent> {
         let event = self.events.pop_front()?;
-        self.held_items -= 1;
+        if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT_CAPACITY {
+            // After a burst, give the memory back: an idle connection holds little.
+            self.events.shrink_to(EVENTS_KEPT_CAPACITY);
+        }
+        self.held_items = self.held_items.saturating_sub(1);
         if let SctpEvent::Message(message) = &event {
-            self.held_bytes -= message.data.len();
+            self.held_bytes = self.held_bytes.saturating_sub(message.data.len());
         }
         Some(event)
     }
 
     /// FORWARD-TSN (RFC 3758 §3.6): everything up to the unwrapped `cumulative` TSN arrived or was
-    /// abandoned, so the fragments held up to it (and the rest of a message cut there) can never
-    /// make a whole message; on each `(stream, ssn)` of `skipped`, the messages up to that SSN
-    /// are abandoned and the stream's next message is the one after it.
+    /// abandoned, so the unordered fragments held up to it (and the rest of an unordered message
+    /// cut there) can never make a whole message; on each `(stream, ssn)` of `skipped`, the
+    /// messages up to that SSN that are whole go out, the others are abandoned, and the stream's
+    /// next message is the one after it.
     pub(crate) fn forget_up_to(&mut self, cumulative: u64, skipped: &[(StreamId, u16)]) {
-        let kept = self.fragments.split_off(&(cumulative + 1));
-        for fragment in std::mem::replace(&mut self.fragments, kept).into_values() {
+        let kept = self.unordered.split_off(&(cumulative + 1));
+        for (tsn, fragment) in std::mem::replace(&mut self.unordered, kept) {
+            self.unordered_by_stream.remove(&(fragment.stream, tsn));
             self.release(fragment.payload.len());
         }
         let mut next = cumulative + 1;
-        while let Some(fragment) = self.fragments.get(&next).filter(|fragment| !fragment.beginning) {
+        while let Some(fragment) = self.unordered.get(&next).filter(|fragment| !fragment.beginning) {
             let ending = fragment.ending;
-            if let Some(orphan) = self.fragments.remove(&next) {
+            if let Some(orphan) = self.unordered.remove(&next) {
+                self.unordered_by_stream.remove(&(orphan.stream, next));
                 self.release(orphan.payload.len());
             }
             if ending {
@@ -159,174 +322,136 @@ impl Reassembly {
             }
             next += 1;
         }
-        let mut skipped_streams = Vec::new();
         for &(id, ssn) in skipped {
             let stream = self.streams.entry(id).or_insert_with(OrderedStream::new);
             let last_skipped = unwrap_ssn(stream.next_ssn, ssn);
             if last_skipped < stream.next_ssn {
                 continue;
             }
-            let still_waiting = stream.waiting.split_off(&(last_skipped + 1));
-            let abandoned = std::mem::replace(&mut stream.waiting, still_waiting);
+            // Whole messages stranded behind the skipped ones go out now, in order (RFC 3758
+            // §3.6: "enable delivery of any stranded TSN's"); fragments of skipped SSNs are dropped.
+            let after = stream.waiting.split_off(&(last_skipped + 1));
+            let stranded = std::mem::replace(&mut stream.waiting, after);
             stream.next_ssn = last_skipped + 1;
-            for message in abandoned.into_values() {
-                self.release(message.data.len());
-            }
-            skipped_streams.push(id);
-        }
-        if skipped_streams.is_empty() {
-            return;
-        }
-        let (mut freed_bytes, mut freed_items) = (0, 0);
-        let streams = &self.streams;
-        self.fragments.retain(|_, fragment| {
-            let abandoned = !fragment.unordered
-                && streams
-                    .get(&fragment.stream)
-                    .is_some_and(|stream| unwrap_ssn(stream.next_ssn, fragment.ssn) < stream.next_ssn);
-            if abandoned {
-                freed_bytes += fragment.payload.len();
-                freed_items += 1;
-            }
-            !abandoned
-        });
-        self.held_bytes -= freed_bytes;
-        self.held_items -= freed_items;
-        for id in skipped_streams {
+            self.events.extend(stranded.into_values().map(SctpEvent::Message));
             self.deliver_waiting(id);
         }
     }
 
-    /// RFC 6525 incoming reset, applied once every TSN before it arrived: the streams (all when
-    /// `streams` is empty) start again at SSN 0, whatever they held is dropped (it can never be
+    /// RFC 6525 incoming reset, applied once every TSN before it arrived: the `streams` (sorted,
+    /// without repeats) start again at SSN 0, whatever they held is dropped (it can never be
     /// delivered), and [`SctpEvent::StreamsReset`] comes out.
-    pub(crate) fn reset_streams(&mut self, streams: &[StreamId]) {
-        let reset = |id: StreamId| streams.is_empty() || streams.contains(&id);
-        let (mut freed_bytes, mut freed_items) = (0, 0);
-        self.streams.retain(|&id, stream| {
-            if reset(id) {
-                freed_bytes += stream.waiting.values().map(|message| message.data.len()).sum::<usize>();
-                freed_items += stream.waiting.len();
+    pub(crate) fn reset_streams(&mut self, streams: Vec<StreamId>) {
+        for &id in &streams {
+            if let Some(stream) = self.streams.remove(&id) {
+                for message in stream.waiting.into_values() {
+                    self.release(message.data.len());
+                }
+                for (_, tsn) in stream.partial {
+                    if let Some(fragment) = self.ordered.remove(&tsn) {
+                        self.release(fragment.payload.len());
+                    }
+                }
             }
-            !reset(id)
-        });
-        self.fragments.retain(|_, fragment| {
-            if reset(fragment.stream) {
-                freed_bytes += fragment.payload.len();
-                freed_items += 1;
+            let of_stream: Vec<(StreamId, u64)> =
+                self.unordered_by_stream.range((id, 0)..=(id, u64::MAX)).copied().collect();
+            for key in of_stream {
+                self.unordered_by_stream.remove(&key);
+                if let Some(fragment) = self.unordered.remove(&key.1) {
+                    self.release(fragment.payload.len());
+                }
             }
-            !reset(fragment.stream)
-        });
-        self.held_bytes -= freed_bytes;
-        self.held_items -= freed_items;
-        self.events.push_back(SctpEvent::StreamsReset(streams.to_vec()));
+        }
+        self.events.push_back(SctpEvent::StreamsReset(streams));
         self.held_items += 1;
-    }
-
-    /// The first and last TSN of the whole message that the fragment at `tsn` completes, if it
-    /// completes one. Fails when the consecutive fragments of its message exceed the size limit.
-    fn whole_message_around(&self, tsn: u64) -> Result<Option<(u64, u64)>, SctpError> {
-        let Some(this) = self.fragments.get(&tsn) else {
-            return Ok(None);
-        };
-        let too_large = SctpError::RemoteMessageTooLarge { max: self.max_message_size };
-        let mut size = this.payload.len();
-        let (mut first, mut has_beginning) = (tsn, this.beginning);
-        if !has_beginning {
-            for (&key, fragment) in self.fragments.range(..tsn).rev() {
-                if key + 1 != first || fragment.ending || !fragment.same_message(this) {
-                    break;
-                }
-                first = key;
-                size += fragment.payload.len();
-                if size > self.max_message_size {
-                    return Err(too_large);
-                }
-                if fragment.beginning {
-                    has_beginning = true;
-                    break;
-                }
-            }
-        }
-        let (mut last, mut has_ending) = (tsn, this.ending);
-        if !has_ending {
-            for (&key, fragment) in self.fragments.range(tsn + 1..) {
-                if key != last + 1 || fragment.beginning || !fragment.same_message(this) {
-                    break;
-                }
-                last = key;
-                size += fragment.payload.len();
-                if size > self.max_message_size {
-                    return Err(too_large);
-                }
-                if fragment.ending {
-                    has_ending = true;
-                    break;
-                }
-            }
-        }
-        if size > self.max_message_size {
-            return Err(too_large);
-        }
-        Ok((has_beginning && has_ending).then_some((first, last)))
     }
 
     /// Joins the fragments `first..=last` (one whole message) and delivers it, or makes it wait
     /// for its turn on its ordered stream.
-    fn deliver_fragments(&mut self, first: u64, last: u64) {
-        let mut parts = Vec::new();
-        for tsn in first..=last {
-            if let Some(fragment) = self.fragments.remove(&tsn) {
-                parts.push(fragment);
+    fn deliver_fragments(&mut self, unordered: bool, first: u64, last: u64) {
+        let fragments = if unordered { &mut self.unordered } else { &mut self.ordered };
+        let parts: Vec<(u64, Fragment)> =
+            (first..=last).filter_map(|tsn| fragments.remove(&tsn).map(|fragment| (tsn, fragment))).collect();
+        for (tsn, part) in &parts {
+            if unordered {
+                self.unordered_by_stream.remove(&(part.stream, *tsn));
+            } else if let Some(stream) = self.streams.get_mut(&part.stream) {
+                stream.partial.remove(&(part.unwrapped_ssn, *tsn));
             }
         }
-        self.held_items -= parts.len();
-        let Some(head) = parts.first() else {
+        self.held_items = self.held_items.saturating_sub(parts.len());
+        let bytes: usize = parts.iter().map(|(_, part)| part.payload.len()).sum();
+        let whole = u64::try_from(parts.len()).is_ok_and(|count| count == last - first + 1);
+        let Some((_, head)) = parts.first().filter(|_| whole) else {
+            // Fragments of it were dropped meanwhile (only a peer breaking the protocol gets here).
+            self.held_bytes = self.held_bytes.saturating_sub(bytes);
             return;
         };
-        let (stream, ssn, ppid, unordered) = (head.stream, head.ssn, head.ppid, head.unordered);
-        let data = if parts.len() == 1 {
-            parts.swap_remove(0).payload
+        let (stream, unwrapped_ssn, ppid) = (head.stream, head.unwrapped_ssn, head.ppid);
+        let data = if let [(_, only)] = &parts[..] {
+            only.payload.clone()
         } else {
-            let mut joined = BytesMut::with_capacity(parts.iter().map(|part| part.payload.len()).sum());
-            for part in &parts {
+            let mut joined = BytesMut::with_capacity(bytes);
+            for (_, part) in &parts {
                 joined.extend_from_slice(&part.payload);
             }
             joined.freeze()
         };
-        let message = Message { stream, ppid, data };
+        let mut message = Message { stream, ppid, data };
         self.held_items += 1;
         if unordered {
             self.events.push_back(SctpEvent::Message(message));
             return;
         }
-        let ordered = self.streams.entry(stream).or_insert_with(OrderedStream::new);
-        let key = unwrap_ssn(ordered.next_ssn, ssn);
-        if key < ordered.next_ssn || ordered.waiting.contains_key(&key) {
-            // An SSN already delivered or already waiting under another TSN: the peer broke the
+        let Some(ordered) = self.streams.get_mut(&stream) else {
+            self.release(bytes);
+            return;
+        };
+        if unwrapped_ssn < ordered.next_ssn || ordered.waiting.contains_key(&unwrapped_ssn) {
+            // An SSN already delivered or already waiting under other TSNs: the peer broke the
             // protocol; the message is dropped.
-            self.release(message.data.len());
+            self.release(bytes);
             return;
         }
-        ordered.waiting.insert(key, message);
+        if unwrapped_ssn != ordered.next_ssn {
+            compact(&mut message.data);
+        }
+        ordered.waiting.insert(unwrapped_ssn, message);
         self.deliver_waiting(stream);
     }
 
-    /// Delivers the messages of an ordered stream whose turn came.
+    /// Delivers the messages of an ordered stream whose turn came, and drops the fragments of
+    /// SSNs it has passed.
     fn deliver_waiting(&mut self, stream: StreamId) {
         let Some(ordered) = self.streams.get_mut(&stream) else {
             return;
         };
+        let mut freed = Vec::new();
+        // Messages skipped past (by FORWARD-TSN) are dropped; then the next ones go out in turn.
+        let still_waiting = ordered.waiting.split_off(&ordered.next_ssn);
+        for (_, message) in std::mem::replace(&mut ordered.waiting, still_waiting) {
+            freed.push(message.data.len());
+        }
         while let Some(message) = ordered.waiting.remove(&ordered.next_ssn) {
             ordered.next_ssn += 1;
             self.events.push_back(SctpEvent::Message(message));
         }
+        let alive = ordered.partial.split_off(&(ordered.next_ssn, 0));
+        for (_, tsn) in std::mem::replace(&mut ordered.partial, alive) {
+            if let Some(fragment) = self.ordered.remove(&tsn) {
+                freed.push(fragment.payload.len());
+            }
+        }
+        for bytes in freed {
+            self.release(bytes);
+        }
     }
 
-    /// Forgets one held item of `bytes` payload bytes.
+    /// Forgets one held item of `bytes` payload bytes (saturating: a slip in the bookkeeping must
+    /// not take the association down).
     fn release(&mut self, bytes: usize) {
-        self.held_bytes -= bytes;
-        self.held_items -= 1;
+        self.held_bytes = self.held_bytes.saturating_sub(bytes);
+        self.held_items = self.held_items.saturating_sub(1);
     }
 }
 
@@ -389,6 +514,85 @@ mod tests {
         assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
     }
 
+    /// A fragment with an owned payload.
+    fn owned(stream: StreamId, ssn: u16, flags: &str, payload: Vec<u8>) -> DataChunk {
+        DataChunk { payload: Bytes::from(payload), ..chunk(stream, ssn, flags, b"") }
+    }
+
+    /// The flags of fragment `index` of `count`.
+    fn flags(index: usize, count: usize, extra: &str) -> String {
+        let mut flags = extra.to_string();
+        if index == 0 {
+            flags.push('B');
+        }
+        if index + 1 == count {
+            flags.push('E');
+        }
+        flags
+    }
+
+    #[test]
+    fn the_event_queue_gives_memory_back_after_a_burst() {
+        let mut queue = Reassembly::new(1000);
+        for index in 0..10_000u64 {
+            queue.insert(BASE + index, chunk(1, 0, "BEU", b"x")).unwrap();
+        }
+        assert!(queue.events.capacity() >= 10_000);
+        assert_eq!(messages(&mut queue).len(), 10_000);
+        assert!(queue.events.capacity() <= EVENTS_KEPT_CAPACITY);
+    }
+
+    #[test]
+    fn thousands_of_fragments_in_reverse_order_make_one_message() {
+        let mut queue = Reassembly::new(1 << 20);
+        let count = 20_000;
+        for index in (0..count).rev() {
+            assert!(queue.pop_event().is_none());
+            queue.insert(BASE + index as u64, owned(3, 0, &flags(index, count, ""), vec![index as u8; 10])).unwrap();
+        }
+        let expected: Vec<u8> = (0..count).flat_map(|index| [index as u8; 10]).collect();
+        assert_eq!(messages(&mut queue), vec![(3, expected)]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn interleaved_messages_arriving_in_any_order_are_each_whole() {
+        let mut queue = Reassembly::new(1 << 20);
+        // Five unordered messages of 100 fragments each, back to back on the TSN line, arriving
+        // in a scrambled (but reproducible) order.
+        let (messages_sent, fragments) = (5usize, 100usize);
+        let total = messages_sent * fragments;
+        let mut order: Vec<usize> = (0..total).collect();
+        let mut state = 0x2545_f491_u64;
+        for index in (1..total).rev() {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            order.swap(index, (state >> 33) as usize % (index + 1));
+        }
+        for position in order {
+            let (message, index) = (position / fragments, position % fragments);
+            let payload = vec![message as u8, index as u8];
+            queue.insert(BASE + position as u64, owned(1, 0, &flags(index, fragments, "U"), payload)).unwrap();
+        }
+        let mut received = messages(&mut queue);
+        received.sort();
+        let expected: Vec<(StreamId, Vec<u8>)> = (0..messages_sent)
+            .map(|message| (1, (0..fragments).flat_map(|index| [message as u8, index as u8]).collect()))
+            .collect();
+        assert_eq!(received, expected);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn a_message_whose_start_was_dropped_is_never_delivered_in_part() {
+        let mut queue = Reassembly::new(1000);
+        queue.insert(BASE + 1, chunk(1, 0, "BU", b"start")).unwrap();
+        queue.insert(BASE + 2, chunk(1, 0, "U", b"middle")).unwrap();
+        queue.forget_up_to(BASE + 1, &[]); // drops the start; the middle is an orphan at cum + 1
+        queue.insert(BASE + 4, chunk(1, 0, "EU", b"end")).unwrap();
+        queue.insert(BASE + 3, chunk(1, 0, "U", b"more")).unwrap();
+        assert!(messages(&mut queue).is_empty());
+    }
+
     #[test]
     fn ordered_messages_wait_for_their_turn_across_ssn_wrap_around() {
         let mut queue = Reassembly::new(1000);
@@ -427,9 +631,9 @@ mod tests {
         queue.insert(BASE + 3, chunk(1, 1, "BE", b"c")).unwrap();
         assert!(messages(&mut queue).is_empty());
         queue.insert(BASE + 4, chunk(1, 0, "BE", b"d")).unwrap(); // SSN 0 again under a new TSN
-                                                                  // SSN 0 is whole ("d"), SSN 1 ("c") follows; "a" and "b" never complete.
+                                                                  // SSN 0 is whole ("d"), SSN 1 ("c") follows; "a" and "b", of SSNs now passed, are dropped.
         assert_eq!(messages(&mut queue), vec![(1, b"d".to_vec()), (1, b"c".to_vec())]);
-        assert_eq!((queue.held_bytes(), queue.held_items()), (2, 2));
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
     }
 
     #[test]
@@ -495,6 +699,20 @@ mod tests {
     }
 
     #[test]
+    fn whole_messages_stranded_behind_a_skip_are_delivered_in_order() {
+        let mut queue = Reassembly::new(1000);
+        // SSN 0 (TSN 1) abandoned; SSN 1 whole and waiting; SSN 2 (TSN 3..4) abandoned half way;
+        // SSN 3 whole and waiting.
+        queue.insert(BASE + 2, chunk(1, 1, "BE", b"one")).unwrap();
+        queue.insert(BASE + 3, chunk(1, 2, "B", b"two, cut")).unwrap();
+        queue.insert(BASE + 5, chunk(1, 3, "BE", b"three")).unwrap();
+        assert!(messages(&mut queue).is_empty());
+        queue.forget_up_to(BASE + 4, &[(1, 2)]);
+        assert_eq!(messages(&mut queue), vec![(1, b"one".to_vec()), (1, b"three".to_vec())]);
+        assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
+    }
+
+    #[test]
     fn stale_forward_tsn_ssns_change_nothing() {
         let mut queue = Reassembly::new(1000);
         queue.insert(BASE + 1, chunk(1, 0, "BE", b"a")).unwrap();
@@ -511,15 +729,15 @@ mod tests {
         queue.insert(BASE + 2, chunk(1, 2, "BE", b"never")).unwrap(); // SSN 1 never comes
         queue.insert(BASE + 3, chunk(2, 0, "BE", b"b")).unwrap();
         queue.insert(BASE + 4, chunk(2, 2, "BE", b"kept")).unwrap();
-        queue.reset_streams(&[1]);
+        queue.reset_streams(vec![1]);
         let events: Vec<SctpEvent> = std::iter::from_fn(|| queue.pop_event()).collect();
         assert_eq!(events.len(), 3);
         assert_eq!(events[2], SctpEvent::StreamsReset(vec![1]));
         queue.insert(BASE + 5, chunk(1, 0, "BE", b"again")).unwrap();
         assert_eq!(messages(&mut queue), vec![(1, b"again".to_vec())]);
         assert_eq!(queue.held_bytes(), 4); // stream 2's SSN 2 still waits
-        queue.reset_streams(&[]);
-        assert_eq!(queue.pop_event(), Some(SctpEvent::StreamsReset(vec![])));
+        queue.reset_streams(vec![0, 1, 2]);
+        assert_eq!(queue.pop_event(), Some(SctpEvent::StreamsReset(vec![0, 1, 2])));
         assert_eq!((queue.held_bytes(), queue.held_items()), (0, 0));
     }
 }

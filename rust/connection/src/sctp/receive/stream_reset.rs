@@ -27,7 +27,7 @@ pub(crate) enum IncomingReset {
 /// A request waiting for its last TSN.
 #[derive(Debug, PartialEq, Eq)]
 struct PendingReset {
-    /// The streams to reset (all when empty).
+    /// The streams to reset, sorted, without repeats.
     streams: Vec<StreamId>,
     /// The unwrapped TSN after which the streams start again.
     last_tsn: u64,
@@ -36,7 +36,7 @@ struct PendingReset {
 impl PendingReset {
     /// Whether a chunk on `stream` with unwrapped TSN `tsn` comes after this reset.
     fn holds_back(&self, stream: StreamId, tsn: u64) -> bool {
-        tsn > self.last_tsn && (self.streams.is_empty() || self.streams.contains(&stream))
+        tsn > self.last_tsn && self.streams.binary_search(&stream).is_ok()
     }
 }
 
@@ -52,10 +52,10 @@ pub(crate) struct IncomingResets {
 }
 
 impl IncomingResets {
-    /// Queues a request for `streams` (all when empty) after the unwrapped `last_tsn`, unless
-    /// the same request waits already.
-    pub(crate) fn add(&mut self, streams: &[StreamId], last_tsn: u64) -> IncomingReset {
-        let request = PendingReset { streams: streams.to_vec(), last_tsn };
+    /// Queues a request for `streams` (sorted, without repeats) after the unwrapped `last_tsn`,
+    /// unless the same request waits already.
+    pub(crate) fn add(&mut self, streams: Vec<StreamId>, last_tsn: u64) -> IncomingReset {
+        let request = PendingReset { streams, last_tsn };
         if self.pending.contains(&request) {
             return IncomingReset::InProgress;
         }
@@ -98,5 +98,59 @@ impl IncomingResets {
     pub(crate) fn take_held_back(&mut self) -> Vec<(u64, DataChunk)> {
         self.held_back_bytes = 0;
         std::mem::take(&mut self.held_back)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn chunk(stream: StreamId, len: usize) -> DataChunk {
+        DataChunk {
+            tsn: 0,
+            stream,
+            ssn: 0,
+            ppid: 53,
+            unordered: false,
+            beginning: true,
+            ending: true,
+            immediate_sack: false,
+            payload: Bytes::from(vec![0; len]),
+        }
+    }
+
+    #[test]
+    fn requests_wait_until_their_last_tsn_and_hold_back_only_their_streams_after_it() {
+        let mut resets = IncomingResets::default();
+        assert_eq!(resets.add(vec![1, 3], 100), IncomingReset::InProgress);
+        assert!(resets.holds_back(1, 101) && resets.holds_back(3, 200));
+        assert!(!resets.holds_back(1, 100)); // sent before the reset
+        assert!(!resets.holds_back(2, 101)); // another stream
+        resets.hold_back(101, chunk(1, 10));
+        resets.hold_back(102, chunk(3, 5));
+        assert_eq!((resets.held_bytes(), resets.held_items()), (15, 2));
+        assert_eq!(resets.take_due(99), None);
+        assert_eq!(resets.take_due(100), Some(vec![1, 3]));
+        assert_eq!(resets.take_due(1000), None);
+        let held: Vec<u64> = resets.take_held_back().into_iter().map(|(tsn, _)| tsn).collect();
+        assert_eq!(held, vec![101, 102]);
+        assert_eq!((resets.held_bytes(), resets.held_items()), (0, 0));
+    }
+
+    #[test]
+    fn the_same_request_again_is_one_request_and_too_many_are_denied() {
+        let mut resets = IncomingResets::default();
+        assert_eq!(resets.add(vec![7], 50), IncomingReset::InProgress);
+        assert_eq!(resets.add(vec![7], 50), IncomingReset::InProgress);
+        for stream in 0..MAX_PENDING_RESETS as u16 - 1 {
+            assert_eq!(resets.add(vec![stream], 60), IncomingReset::InProgress);
+        }
+        assert_eq!(resets.add(vec![100], 60), IncomingReset::Denied);
+        assert_eq!(resets.add(vec![7], 50), IncomingReset::InProgress); // still waiting, known
+                                                                        // Due ones come out in the order they came, one at a time.
+        assert_eq!(resets.take_due(60), Some(vec![7]));
+        assert_eq!(resets.take_due(60), Some(vec![0]));
     }
 }

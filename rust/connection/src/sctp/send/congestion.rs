@@ -16,6 +16,9 @@ pub(super) struct CongestionControl {
     /// In fast recovery until the cumulative TSN reaches this (the highest TSN sent when it
     /// began).
     recovery_exit: Option<WideTsn>,
+    /// The window and threshold before the last fast-retransmit reduction, to restore if it
+    /// proves spurious.
+    before_reduction: Option<(usize, usize)>,
 }
 
 impl CongestionControl {
@@ -29,6 +32,7 @@ impl CongestionControl {
             ssthresh: usize::try_from(peer_a_rwnd).unwrap_or(usize::MAX).max(4 * mtu),
             partial_bytes_acked: 0,
             recovery_exit: None,
+            before_reduction: None,
         }
     }
 
@@ -91,14 +95,27 @@ impl CongestionControl {
         if self.in_fast_recovery() {
             return;
         }
+        self.before_reduction = Some((self.cwnd, self.ssthresh));
         self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
         self.cwnd = self.ssthresh;
         self.partial_bytes_acked = 0;
         self.recovery_exit = Some(highest_sent);
     }
 
+    /// The fast retransmission that started the last reduction was spurious (the chunk had only
+    /// been reordered): the window and threshold from before come back (the Eifel response,
+    /// RFC 4015), once.
+    pub(super) fn undo_fast_retransmit(&mut self) {
+        if let Some((cwnd, ssthresh)) = self.before_reduction.take() {
+            self.cwnd = self.cwnd.max(cwnd);
+            self.ssthresh = self.ssthresh.max(ssthresh);
+            self.recovery_exit = None;
+        }
+    }
+
     /// The T3-rtx timer expired: one MTU of window, slow start again (RFC 9260 §7.2.3).
     pub(super) fn on_retransmission_timeout(&mut self) {
+        self.before_reduction = None;
         self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
         self.cwnd = self.mtu;
         self.partial_bytes_acked = 0;
@@ -156,6 +173,22 @@ mod tests {
         let after_recovery = cc.cwnd();
         cc.on_fast_retransmit(150);
         assert_eq!(cc.cwnd(), after_recovery / 2, "a new recovery reduces again");
+    }
+
+    #[test]
+    fn a_spurious_fast_retransmit_is_undone_once_but_a_timeout_is_not() {
+        let mut cc = CongestionControl::new(MTU, 40, 100_000);
+        cc.on_fast_retransmit(10);
+        assert_eq!(cc.cwnd(), 24_000);
+        cc.undo_fast_retransmit();
+        assert_eq!((cc.cwnd(), cc.ssthresh()), (48_000, 100_000));
+        assert!(!cc.in_fast_recovery());
+        cc.undo_fast_retransmit();
+        assert_eq!(cc.cwnd(), 48_000);
+        cc.on_fast_retransmit(20);
+        cc.on_retransmission_timeout();
+        cc.undo_fast_retransmit();
+        assert_eq!(cc.cwnd(), MTU);
     }
 
     #[test]

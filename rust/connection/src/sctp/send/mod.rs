@@ -4,8 +4,32 @@
 //!
 //! Sans-IO: the association hands in SACKs and the time, and takes DATA and FORWARD-TSN chunks
 //! to bundle, and the next deadline.
+//!
+//! - [`send_queue`] (with [`outgoing_stream`]): messages per stream, bounded in bytes with what
+//!   is outstanding (`max_send_buffer`), taken round robin one message at a time, expired in
+//!   place when their lifetime ends before they start; cut into [`fragment`]s as chunks are
+//!   taken.
+//! - [`outstanding`]: TSNs, bytes in flight, what SACKs said of each chunk, what to retransmit,
+//!   what was abandoned and the FORWARD-TSN that skips it.
+//! - [`rto`]: the retransmission timeout (RFC 9260 §6.3.1); [`congestion`]: the window (§7.2).
+//!
+//! Where it goes past RFC 9260 for game speed, each a documented choice:
+//! - A chunk is reported missing only by SACKs of chunks sent after it (ordered by
+//!   transmission, not TSN), so a retransmission lost again is fast-retransmitted again during
+//!   recovery; and one overtaken by a chunk sent a reorder window (SRTT/4) later is lost at once
+//!   (RACK, RFC 8985), so sparse traffic does not wait for three more packets.
+//! - A tail-loss probe (RFC 8985 §7) after about two SRTTs of silence.
+//! - The I bit (RFC 7053) on the last chunk before the queue runs dry.
+//! - Only losses that cost a retransmission shrink the congestion window: a chunk given up
+//!   (RFC 3758) adds nothing to the path; an unreliable stream loses what the network loses
+//!   instead of queueing behind a shrunken window. Abandoned chunks still count in flight until
+//!   acknowledged or found lost.
+//! - A fast retransmission found spurious (the peer reports the chunk twice: it was reordered)
+//!   gives back the window it cut (RFC 4015's Eifel response).
+//! - The FORWARD-TSN also passes messages the peer has whole, so one skips every hole; it is
+//!   repeated only on a SACK a round trip after it, not on every SACK.
+//! - T3-rtx backs off to at most 3 s (dcSCTP's cap in WebRTC).
 
-mod config;
 mod congestion;
 mod fragment;
 mod outgoing_stream;
@@ -18,12 +42,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-pub(crate) use config::SendConfig;
-
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
-use super::{SctpError, SendOptions, StreamId};
+use super::{SctpConfig, SctpError, SendOptions, StreamId};
 use congestion::CongestionControl;
-use fragment::{encoded_data_chunk_len, DATA_CHUNK_HEADER};
+use fragment::{encoded_data_chunk_len, MessageId, DATA_CHUNK_HEADER};
 use outstanding::OutstandingData;
 use rto::RetransmissionTimeout;
 use send_queue::SendQueue;
@@ -33,17 +55,67 @@ use serial::{narrow, widen, widen_initial, WideTsn};
 /// 1200-byte packet holds fewer than 300).
 const MAX_GAP_BLOCKS: usize = 1024;
 
+/// The most chunks outstanding (sent and not cumulatively acknowledged, gap-acknowledged ones
+/// included); new data waits past it. Bounds the bookkeeping whatever the peer's SACKs say (one
+/// that gap-acknowledges everything but the first TSN never lets the cumulative TSN move), and
+/// stays well within what a SACK's 16-bit gap offsets can describe.
+const MAX_OUTSTANDING_CHUNKS: usize = 16_384;
+
+/// The most duplicate TSNs of one SACK looked at (for a spurious fast retransmission).
+const MAX_DUPLICATES_READ: usize = 64;
+
 /// The least payload worth cutting a message's fragment to when a packet has little room left:
 /// a smaller piece waits for the next packet.
 const MIN_FRAGMENT: usize = 256;
 
+/// The least reordering tolerated before a chunk overtaken by a later one counts as lost (RACK's
+/// window is a quarter of the RTT, RFC 8985 §6.2).
+const MIN_REORDER_WINDOW: Duration = Duration::from_millis(2);
+
 /// The least wait of the tail-loss probe.
 const MIN_PROBE_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// The longest the T3-rtx timer backs off to while data is outstanding, unless the RTO itself is
+/// longer: dcSCTP's `max_timer_backoff_duration` as WebRTC sets it. Without it, a few losses in a
+/// row leave an established association silent for tens of seconds.
+const MAX_TIMER_BACKOFF: Duration = Duration::from_secs(3);
+
+/// The initial congestion window, in MTUs: 10, as dcSCTP and TCP (RFC 6928) use, over RFC 9260's
+/// 4404 bytes.
+const INITIAL_CWND_MTUS: usize = 10;
+
+/// What the send side did, counted since it began (for the association's stats and for tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SendStats {
+    /// DATA chunks sent for the first time.
+    pub(crate) chunks_sent: u64,
+    /// DATA chunks sent again (fast retransmit, T3-rtx, tail-loss probe).
+    pub(crate) retransmissions: u64,
+    /// SACKs that marked chunks for fast retransmission.
+    pub(crate) fast_retransmits: u64,
+    /// T3-rtx timer expiries.
+    pub(crate) timeouts: u64,
+    /// Tail-loss probes fired.
+    pub(crate) tail_probes: u64,
+    /// Messages abandoned (RFC 3758), in flight or in the queue once started.
+    pub(crate) abandoned: u64,
+    /// Fast retransmissions found spurious (the peer reported the chunk twice), their window
+    /// reduction undone.
+    pub(crate) spurious_retransmits: u64,
+}
 
 /// The association's send side.
 #[derive(Debug)]
 pub(crate) struct SendSide {
-    config: SendConfig,
+    /// What it did.
+    stats: SendStats,
+    /// The path MTU: the congestion window's unit.
+    mtu: usize,
+    /// The most payload of one DATA chunk.
+    max_data_payload: usize,
+    /// How long the peer may hold the SACK of a lone packet: ours, `delayed_sack_max` (RFC 9260
+    /// allows up to 200 ms, and WebRTC's stacks use that).
+    peer_delayed_sack: Duration,
     queue: SendQueue,
     outstanding: OutstandingData,
     congestion: CongestionControl,
@@ -56,40 +128,55 @@ pub(crate) struct SendSide {
     consecutive_timeouts: u32,
     /// When the tail-loss probe goes.
     tail_probe: Option<Instant>,
+    /// The tail-loss probe went and no SACK acknowledged anything since: it goes once.
+    tail_probe_spent: bool,
+    /// The last chunk sent carried the I bit: its SACK comes without delay.
+    last_chunk_asked_sack: bool,
     /// A probe is due: the next chunk (retransmission or new) goes whatever the windows say,
     /// with the I bit.
     probe_due: bool,
     /// Bytes that may be retransmitted past the congestion window after a fast retransmit (one
     /// packet, RFC 9260 §7.2.4 rule 3).
     fast_retransmit_allowance: usize,
+    /// The TSN whose fast retransmission started the current window reduction: a duplicate
+    /// report of it shows that the original had only been reordered.
+    reduction_trigger: Option<WideTsn>,
     /// A FORWARD-TSN is to be sent.
     forward_tsn_due: bool,
+    /// The new cumulative TSN of the last FORWARD-TSN sent, and when.
+    forward_tsn_sent: Option<(Tsn, Instant)>,
 }
 
 impl SendSide {
     /// A send side whose first DATA chunk takes `initial_tsn`, for a peer advertising
     /// `peer_a_rwnd` bytes of window.
-    pub(crate) fn new(initial_tsn: Tsn, peer_a_rwnd: u32, config: &SendConfig) -> Self {
-        let config = config.clone();
+    pub(crate) fn new(initial_tsn: Tsn, peer_a_rwnd: u32, config: &SctpConfig) -> Self {
         Self {
-            queue: SendQueue::new(config.max_buffered, config.max_message_size),
+            stats: SendStats::default(),
+            mtu: config.mtu,
+            max_data_payload: config.max_data_payload,
+            peer_delayed_sack: config.delayed_sack_max,
+            queue: SendQueue::new(config.max_send_buffer, config.max_message_size),
             outstanding: OutstandingData::new(widen_initial(initial_tsn)),
-            congestion: CongestionControl::new(config.mtu, config.cwnd_initial_mtus, peer_a_rwnd),
+            congestion: CongestionControl::new(config.mtu, INITIAL_CWND_MTUS, peer_a_rwnd),
             rto: RetransmissionTimeout::new(config.rto_initial, config.rto_min, config.rto_max),
             peer_rwnd: usize::try_from(peer_a_rwnd).unwrap_or(usize::MAX),
             t3_rtx: None,
             consecutive_timeouts: 0,
             tail_probe: None,
+            tail_probe_spent: false,
+            last_chunk_asked_sack: false,
             probe_due: false,
             fast_retransmit_allowance: 0,
+            reduction_trigger: None,
             forward_tsn_due: false,
-            config,
+            forward_tsn_sent: None,
         }
     }
 
     /// Queues a message; it is cut into DATA chunks as [`Self::poll_data`] takes them. Fails when
-    /// the message is empty or too large, its stream is being reset, or the queue would pass
-    /// `max_buffered` bytes.
+    /// the message is empty or too large, its stream is being reset, or the data queued and not
+    /// yet acknowledged would pass `max_send_buffer` bytes.
     pub(crate) fn send(
         &mut self,
         now: Instant,
@@ -98,7 +185,7 @@ impl SendSide {
         data: Bytes,
         options: SendOptions,
     ) -> Result<(), SctpError> {
-        self.queue.enqueue(now, stream, ppid, data, options)
+        self.queue.enqueue(now, stream, ppid, data, options, self.outstanding.held_bytes())
     }
 
     /// Bytes queued on `stream` and not yet sent (the data channel's `bufferedAmount`).
@@ -119,12 +206,19 @@ impl SendSide {
         if room < encoded_data_chunk_len(1) {
             return None;
         }
-        let cwnd_open = self.outstanding.in_flight() < self.congestion.cwnd();
+        // The congestion window is open while less than it is in flight (RFC 9260 §6.1 rule B:
+        // the last chunk may pass it by less than one MTU); a probe or the packet after a fast
+        // retransmit may go past it.
+        let in_flight = self.outstanding.in_flight();
+        let cwnd_open = in_flight < self.congestion.cwnd();
         if self.outstanding.has_retransmissions() {
-            if !(cwnd_open || self.probe_due || self.fast_retransmit_allowance > 0) {
-                return None;
-            }
+            // Retransmissions keep within the window (after a T3-rtx timeout: one packet,
+            // RFC 9260 §6.3.3 E3), unless nothing is in flight.
+            let past_cwnd = self.probe_due || self.fast_retransmit_allowance > 0 || in_flight == 0;
+            let room = if past_cwnd { room } else { room.min(self.congestion.cwnd().saturating_sub(in_flight)) };
             let chunk = self.outstanding.take_retransmission(now, room, self.probe_due)?;
+            self.last_chunk_asked_sack = chunk.immediate_sack;
+            self.stats.retransmissions += 1;
             let len = encoded_data_chunk_len(chunk.payload.len());
             self.fast_retransmit_allowance = self.fast_retransmit_allowance.saturating_sub(len);
             self.after_sending(now, len);
@@ -132,14 +226,20 @@ impl SendSide {
         }
         // New data: within the congestion window, and the peer's window unless nothing is in
         // flight (the zero window probe, RFC 9260 §6.1 rule A).
-        let peer_window_open = self.peer_rwnd > 0 || self.outstanding.in_flight() == 0;
-        if !(self.probe_due || (cwnd_open && peer_window_open)) {
+        let peer_window_open = self.peer_rwnd > 0 || in_flight == 0;
+        if !(self.probe_due || (cwnd_open && peer_window_open)) || self.outstanding.len() >= MAX_OUTSTANDING_CHUNKS {
             return None;
         }
-        let max_payload = self.config.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
-        let fragment = self.queue.produce(max_payload, MIN_FRAGMENT.min(self.config.max_data_payload))?;
+        let max_payload = self.max_data_payload.min((room - DATA_CHUNK_HEADER) & !3);
+        let fragment = self.queue.produce(max_payload, MIN_FRAGMENT.min(self.max_data_payload))?;
         let len = fragment.encoded_len();
-        let chunk = self.outstanding.insert(now, fragment, self.probe_due);
+        // The I bit (RFC 7053) on a probe, and on the last chunk before the queue runs dry: the
+        // peer acknowledges the tail at once instead of holding a lone packet's SACK, so the RTT
+        // is measured on sparse traffic and the tail-loss probe needs no delayed-SACK margin.
+        let immediate_sack = self.probe_due || self.queue.is_empty();
+        let chunk = self.outstanding.insert(now, fragment, immediate_sack);
+        self.last_chunk_asked_sack = immediate_sack;
+        self.stats.chunks_sent += 1;
         self.after_sending(now, len);
         Some(chunk)
     }
@@ -151,9 +251,7 @@ impl SendSide {
         if self.t3_rtx.is_none() {
             self.t3_rtx = Some(now + self.t3_duration());
         }
-        if self.tail_probe.is_none() || self.tail_probe.is_some_and(|at| at > now) {
-            self.arm_tail_probe(now);
-        }
+        self.arm_tail_probe(now);
     }
 
     /// Takes a SACK (RFC 9260 §6.2.1). One that is older than the last, acknowledges what was
@@ -177,13 +275,13 @@ impl SendSide {
         }
 
         let flight_before = self.outstanding.in_flight();
-        let outcome = self.outstanding.on_sack(now, cumulative, &gaps, self.congestion.in_fast_recovery());
+        let reorder_window = self.rto.srtt().map(|srtt| (srtt / 4).max(MIN_REORDER_WINDOW));
+        let outcome =
+            self.outstanding.on_sack(now, cumulative, &gaps, self.congestion.in_fast_recovery(), reorder_window);
         if let Some(rtt) = outcome.rtt {
             self.rto.observe(rtt);
         }
-        for &(stream, message) in &outcome.abandoned {
-            self.queue.discard(stream, message);
-        }
+        self.discard_abandoned(now, &outcome.abandoned);
         self.congestion.on_sack(
             cumulative,
             outcome.cumulative_advanced,
@@ -191,9 +289,25 @@ impl SendSide {
             flight_before,
             self.outstanding.in_flight(),
         );
-        if outcome.fast_retransmit {
+        // One packet of the fast retransmissions goes whatever the window (RFC 9260 §7.2.4 rule
+        // 3), right after this SACK.
+        self.fast_retransmit_allowance = 0;
+        // Both copies of the chunk whose fast retransmission cut the window arrived: it was
+        // reordered, not lost, and the cut is undone.
+        if let Some(trigger) = self.reduction_trigger {
+            if sack.duplicates.iter().take(MAX_DUPLICATES_READ).any(|&tsn| widen(cumulative, tsn) == trigger) {
+                self.congestion.undo_fast_retransmit();
+                self.reduction_trigger = None;
+                self.stats.spurious_retransmits += 1;
+            }
+        }
+        if outcome.loss {
+            self.stats.fast_retransmits += 1;
+            if !self.congestion.in_fast_recovery() {
+                self.reduction_trigger = outcome.first_lost;
+            }
             self.congestion.on_fast_retransmit(self.outstanding.next_tsn() - 1);
-            self.fast_retransmit_allowance = self.config.mtu;
+            self.fast_retransmit_allowance = self.mtu;
         }
         let a_rwnd = usize::try_from(sack.a_rwnd).unwrap_or(usize::MAX);
         self.peer_rwnd = a_rwnd.saturating_sub(self.outstanding.in_flight());
@@ -208,15 +322,21 @@ impl SendSide {
         } else if outcome.cumulative_advanced || self.t3_rtx.is_none() {
             self.t3_rtx = Some(now + self.t3_duration());
         }
-        if outcome.acked_bytes > 0 || self.outstanding.in_flight() == 0 {
-            self.tail_probe = None;
-            self.arm_tail_probe(now);
+        if outcome.acked_bytes > 0 {
+            self.tail_probe_spent = false;
         }
+        self.tail_probe = None;
+        self.arm_tail_probe(now);
         self.probe_due = false;
         // RFC 3758 §3.5 C3: while the Advanced.Peer.Ack.Point is past the peer's cumulative TSN,
-        // a FORWARD-TSN goes (again).
-        if self.outstanding.forward_tsn().is_some() {
-            self.forward_tsn_due = true;
+        // a FORWARD-TSN goes: when the point moved, or again when this SACK left the peer time
+        // to act on the last one (not on every SACK: those sent before it arrived say nothing).
+        if let Some(forward) = self.outstanding.forward_tsn() {
+            let srtt = self.rto.srtt().unwrap_or(self.rto.rto());
+            let answer_time = srtt + (srtt / 4).max(MIN_REORDER_WINDOW);
+            self.forward_tsn_due |= self
+                .forward_tsn_sent
+                .is_none_or(|(tsn, sent_at)| tsn != forward.new_cumulative_tsn || now >= sent_at + answer_time);
         }
     }
 
@@ -227,7 +347,9 @@ impl SendSide {
             return None;
         }
         self.forward_tsn_due = false;
-        self.outstanding.forward_tsn()
+        let forward = self.outstanding.forward_tsn()?;
+        self.forward_tsn_sent = Some((forward.new_cumulative_tsn, now));
+        Some(forward)
     }
 
     /// When [`Self::handle_timeout`] is next due: the T3-rtx timer, the tail-loss probe or a
@@ -246,17 +368,24 @@ impl SendSide {
         }
     }
 
-    /// The T3-rtx timer expired (RFC 9260 §6.3.3): back off, one MTU of window, everything in
-    /// flight to be retransmitted (or abandoned), the FORWARD-TSN again if one is pending.
+    /// The T3-rtx timer expired (RFC 9260 §6.3.3): back off, one MTU of window (when data was in
+    /// flight), everything in flight to be retransmitted (or abandoned), the FORWARD-TSN again if
+    /// one is pending.
     fn on_retransmission_timeout(&mut self, now: Instant) {
         self.consecutive_timeouts = self.consecutive_timeouts.saturating_add(1);
-        self.congestion.on_retransmission_timeout();
-        for (stream, message) in self.outstanding.mark_all_for_retransmission(now) {
-            self.queue.discard(stream, message);
+        self.stats.timeouts += 1;
+        // Only when data was in flight did the network lose anything of ours; a timeout with
+        // nothing in flight waits for the FORWARD-TSN's acknowledgement, and sends it again.
+        if self.outstanding.in_flight() > 0 || self.outstanding.has_retransmissions() {
+            self.congestion.on_retransmission_timeout();
+            self.reduction_trigger = None;
         }
+        let abandoned = self.outstanding.mark_all_for_retransmission(now);
+        self.discard_abandoned(now, &abandoned);
         self.fast_retransmit_allowance = 0;
         self.probe_due = false;
         self.tail_probe = None;
+        self.tail_probe_spent = false;
         self.t3_rtx = (!self.outstanding.is_empty()).then(|| now + self.t3_duration());
         if self.outstanding.forward_tsn().is_some() {
             self.forward_tsn_due = true;
@@ -264,25 +393,31 @@ impl SendSide {
     }
 
     /// The tail-loss probe fired: nothing was heard for about two RTTs. One chunk goes past the
-    /// windows with the I bit: new data if any waits, else the highest chunk in flight again.
+    /// windows with the I bit: new data if any waits, else a chunk in flight again (see
+    /// `OutstandingData::mark_for_tail_probe`).
     fn on_tail_probe(&mut self, now: Instant) {
         self.tail_probe = None;
-        if self.queue.is_empty() && !self.outstanding.mark_tail_for_retransmission(now) {
+        self.tail_probe_spent = true;
+        self.stats.tail_probes += 1;
+        if self.queue.is_empty() && !self.outstanding.mark_for_tail_probe(now) {
             return;
         }
         self.probe_due = true;
     }
 
-    /// Arms the tail-loss probe when data is in flight and the RTT is known: two smoothed RTTs,
-    /// plus the peer's delayed SACK when a lone packet is in flight (RFC 8985 §7.2).
+    /// Arms (or pushes back) the tail-loss probe when data is in flight, the RTT is known and no
+    /// probe went since the last acknowledgement: two smoothed RTTs from now, plus the peer's
+    /// delayed SACK when a lone packet is in flight that did not ask for an immediate SACK
+    /// (RFC 8985 §7.2).
     fn arm_tail_probe(&mut self, now: Instant) {
+        self.tail_probe = None;
         let Some(srtt) = self.rto.srtt() else { return };
-        if self.outstanding.in_flight() == 0 {
+        if self.outstanding.in_flight() == 0 || self.tail_probe_spent {
             return;
         }
         let mut timeout = (srtt * 2).max(MIN_PROBE_TIMEOUT);
-        if self.outstanding.single_packet_in_flight(self.config.mtu) {
-            timeout += self.config.peer_delayed_ack;
+        if self.outstanding.single_packet_in_flight(self.mtu) && !self.last_chunk_asked_sack {
+            timeout += self.peer_delayed_sack;
         }
         let at = now + timeout;
         // A probe after the T3-rtx timer would be pointless.
@@ -296,23 +431,24 @@ impl SendSide {
     fn t3_duration(&self) -> Duration {
         let rto = self.rto.rto();
         let factor = 1u32 << self.consecutive_timeouts.min(16);
-        let cap = self.config.max_timer_backoff.max(rto).min(self.rto.max());
+        let cap = MAX_TIMER_BACKOFF.max(rto).min(self.rto.max());
         rto.saturating_mul(factor).min(cap)
     }
 
-    /// Drops expired messages from the queue; the sent fragments of those already started are
-    /// abandoned and skipped by a FORWARD-TSN.
+    /// Drops messages whose lifetime ended before they were started.
     fn expire_queue(&mut self, now: Instant) {
-        let started = self.queue.expire(now);
-        if started.is_empty() {
-            return;
+        self.queue.expire(now);
+    }
+
+    /// The outstanding data abandoned these messages: what is left of them in the queue goes,
+    /// and a started one's placeholder takes its end's TSN.
+    fn discard_abandoned(&mut self, now: Instant, abandoned: &[(StreamId, MessageId)]) {
+        for &(stream, message) in abandoned {
+            if let Some(placeholder) = self.queue.discard(stream, message) {
+                self.outstanding.insert_abandoned(now, placeholder);
+            }
         }
-        for message in started {
-            self.outstanding.abandon_message(message);
-        }
-        if self.outstanding.forward_tsn().is_some() {
-            self.forward_tsn_due = true;
-        }
+        self.stats.abandoned += abandoned.len() as u64;
     }
 
     /// Starts an outgoing stream reset (RFC 6525): the stream takes no new message; what is
@@ -351,6 +487,11 @@ impl SendSide {
         self.consecutive_timeouts
     }
 
+    /// What it did so far.
+    pub(crate) fn stats(&self) -> SendStats {
+        self.stats
+    }
+
     /// Bytes in flight (for stats).
     pub(crate) fn in_flight(&self) -> usize {
         self.outstanding.in_flight()
@@ -362,5 +503,7 @@ impl SendSide {
     }
 }
 
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod tests;

@@ -62,10 +62,10 @@ impl OutgoingStream {
         self.messages.is_empty()
     }
 
-    /// Whether its front message was partly cut: its next fragments must follow at once (DATA
-    /// chunks of one message take consecutive TSNs).
-    pub(super) fn is_mid_message(&self) -> bool {
-        self.front.is_some()
+    /// The front message, when it has given fragments already: its next fragments must follow
+    /// at once (DATA chunks of one message take consecutive TSNs).
+    pub(super) fn started_message(&self) -> Option<MessageId> {
+        self.front.and(self.messages.front()).map(|message| message.id)
     }
 
     /// Whether the stream is being reset: it takes no new message.
@@ -130,18 +130,33 @@ impl OutgoingStream {
         Some(fragment)
     }
 
-    /// Removes the message `id`, sent in part or not at all. Returns, when it was there, whether
-    /// it had given fragments already and when it was to expire.
-    pub(super) fn remove(&mut self, id: MessageId) -> Option<(bool, Option<Instant>)> {
+    /// Removes the message `id`, sent in part or not at all. Returns, when it was there, when it
+    /// was to expire and, when it had given fragments already, the placeholder for its last
+    /// fragment: an empty ending fragment, never sent, that takes the next TSN and is abandoned
+    /// at once, so that the FORWARD-TSN skipping the message reaches past its end (as dcSCTP
+    /// does) even when its sent fragments were all acknowledged.
+    pub(super) fn remove(&mut self, stream: StreamId, id: MessageId) -> Option<(Option<Instant>, Option<Fragment>)> {
         let index = self.messages.iter().position(|message| message.id == id)?;
-        let started = index == 0 && self.front.is_some();
-        let sent = if started { self.front.map_or(0, |progress| progress.sent) } else { 0 };
+        let progress = if index == 0 { self.front } else { None };
         let message = self.messages.remove(index)?;
+        let sent = progress.map_or(0, |progress| progress.sent);
         self.buffered -= message.data.len() - sent;
-        if started {
+        let placeholder = progress.map(|progress| {
             self.front = None;
-        }
-        Some((started, message.expires_at))
+            Fragment {
+                message: id,
+                stream,
+                ssn: progress.ssn,
+                ppid: message.ppid,
+                unordered: message.unordered,
+                beginning: false,
+                ending: true,
+                payload: Bytes::new(),
+                expires_at: message.expires_at,
+                max_retransmits: message.max_retransmits,
+            }
+        });
+        Some((message.expires_at, placeholder))
     }
 }
 
@@ -168,10 +183,10 @@ mod tests {
         stream.push(message(3, 50, true));
         assert_eq!(stream.buffered(), 350);
         let a = stream.produce(7, 100, 10).unwrap();
-        assert!(stream.is_mid_message());
+        assert!(stream.started_message().is_some());
         let b = stream.produce(7, 100, 10).unwrap();
         let c = stream.produce(7, 100, 10).unwrap();
-        assert!(!stream.is_mid_message());
+        assert_eq!(stream.started_message(), None);
         assert!(a.beginning && !a.ending);
         assert!(!b.beginning && !b.ending);
         assert!(!c.beginning && c.ending);
@@ -205,11 +220,16 @@ mod tests {
         stream.push(message(2, 40, false));
         stream.produce(1, 100, 10).unwrap();
         assert_eq!(stream.buffered(), 240);
-        assert_eq!(stream.remove(1), Some((true, None)));
+        let (_, placeholder) = stream.remove(1, 1).unwrap();
+        let placeholder = placeholder.unwrap();
+        assert!(!placeholder.beginning && placeholder.ending && placeholder.payload.is_empty());
+        assert_eq!((placeholder.message, placeholder.ssn), (1, 0));
         assert_eq!(stream.buffered(), 40);
-        assert!(!stream.is_mid_message());
+        assert_eq!(stream.started_message(), None);
         let next = stream.produce(1, 100, 10).unwrap();
         assert!(next.beginning && next.message == 2 && next.ssn == 1);
-        assert_eq!(stream.remove(9), None);
+        assert_eq!(stream.remove(1, 9), None);
+        stream.push(message(3, 40, false));
+        assert_eq!(stream.remove(1, 3).map(|(_, placeholder)| placeholder), Some(None), "never started");
     }
 }

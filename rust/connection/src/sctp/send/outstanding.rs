@@ -33,6 +33,10 @@ enum State {
     Acked,
     /// Given up (RFC 3758): skipped by the next FORWARD-TSN.
     Abandoned,
+    /// Given up while in flight: skipped by the next FORWARD-TSN, and still counted in flight
+    /// until acknowledged or found lost, since it still takes its share of the path (else each
+    /// abandonment would open the congestion window).
+    AbandonedInFlight,
 }
 
 /// One chunk sent and not cumulatively acknowledged.
@@ -46,10 +50,11 @@ struct Item {
     transmissions: u32,
     /// Miss indications since it was last sent.
     misses: u8,
-    /// A SACK counts a miss for it only when it acknowledges a TSN above this one: its own TSN
-    /// when first sent, the highest TSN sent at the time of its last retransmission (so that only
-    /// chunks sent after the retransmission can report it lost again).
-    miss_watermark: WideTsn,
+    /// The order of its last transmission among all transmissions. A SACK counts a miss for it
+    /// only when it newly acknowledges a chunk whose transmission came later: for a first
+    /// transmission that is RFC 9260's HTNA rule (TSNs go out in order); for a retransmission,
+    /// only chunks sent after it can report it lost again (as RACK, RFC 8985, orders by time).
+    sent_order: u64,
 }
 
 /// What one SACK did to the outstanding data.
@@ -61,8 +66,11 @@ pub(super) struct SackOutcome {
     pub(super) acked_bytes: usize,
     /// An RTT measured from a newly acknowledged chunk sent only once (Karn's rule).
     pub(super) rtt: Option<Duration>,
-    /// Whether chunks were newly marked for fast retransmission.
-    pub(super) fast_retransmit: bool,
+    /// Whether chunks in flight were found lost and marked for fast retransmission: a congestion
+    /// signal (chunks found lost and abandoned are not one, see `on_sack`).
+    pub(super) loss: bool,
+    /// The lowest TSN marked for fast retransmission by this SACK.
+    pub(super) first_lost: Option<WideTsn>,
     /// Messages abandoned by this SACK's processing (a chunk that was to be retransmitted had
     /// spent its retransmissions or lifetime): their unsent rest is dropped from the send queue.
     pub(super) abandoned: Vec<(StreamId, MessageId)>,
@@ -76,12 +84,26 @@ pub(super) struct OutstandingData {
     cumulative: WideTsn,
     in_flight: usize,
     to_retransmit: usize,
+    /// Payload bytes of all the items.
+    held: usize,
+    /// The order the next transmission takes.
+    next_order: u64,
+    /// No chunk below this TSN waits for retransmission.
+    retransmit_hint: WideTsn,
 }
 
 impl OutstandingData {
     /// Nothing outstanding; the first chunk sent takes `first_tsn`.
     pub(super) fn new(first_tsn: WideTsn) -> Self {
-        Self { items: VecDeque::new(), cumulative: first_tsn - 1, in_flight: 0, to_retransmit: 0 }
+        Self {
+            items: VecDeque::new(),
+            cumulative: first_tsn - 1,
+            in_flight: 0,
+            to_retransmit: 0,
+            held: 0,
+            next_order: 0,
+            retransmit_hint: first_tsn,
+        }
     }
 
     /// The cumulative TSN ack point: everything up to it was acknowledged.
@@ -100,10 +122,37 @@ impl OutstandingData {
         self.in_flight
     }
 
+    /// Checks the running totals against the chunks (tests only).
+    #[cfg(test)]
+    pub(super) fn assert_consistent(&self) {
+        let in_flight: usize = self
+            .items
+            .iter()
+            .filter(|item| matches!(item.state, State::InFlight | State::AbandonedInFlight))
+            .map(|item| item.fragment.encoded_len())
+            .sum();
+        let to_retransmit = self.items.iter().filter(|item| item.state == State::ToRetransmit).count();
+        let held: usize = self.items.iter().map(|item| item.fragment.payload.len()).sum();
+        assert_eq!((self.in_flight, self.to_retransmit, self.held), (in_flight, to_retransmit, held));
+        let first_to_retransmit = self.items.iter().position(|item| item.state == State::ToRetransmit);
+        assert!(first_to_retransmit.is_none_or(|index| self.cumulative + 1 + index as WideTsn >= self.retransmit_hint));
+    }
+
+    /// How many chunks are not cumulatively acknowledged yet.
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
     /// Whether any chunk is not cumulatively acknowledged yet (abandoned ones included: they wait
     /// for the FORWARD-TSN to be acknowledged).
     pub(super) fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Payload bytes sent and not cumulatively acknowledged: what the send buffer still holds
+    /// of them.
+    pub(super) fn held_bytes(&self) -> usize {
+        self.held
     }
 
     /// Whether chunks wait to be retransmitted.
@@ -116,15 +165,31 @@ impl OutstandingData {
         let tsn = self.next_tsn();
         let chunk = fragment.to_chunk(narrow(tsn), immediate_sack);
         self.in_flight += fragment.encoded_len();
+        self.held += fragment.payload.len();
         self.items.push_back(Item {
             fragment,
             state: State::InFlight,
             sent_at: now,
             transmissions: 1,
             misses: 0,
-            miss_watermark: tsn,
+            sent_order: self.next_order,
         });
+        self.next_order += 1;
         chunk
+    }
+
+    /// Gives a never-sent placeholder (see `OutgoingStream::remove`) the next TSN, abandoned.
+    pub(super) fn insert_abandoned(&mut self, now: Instant, placeholder: Fragment) {
+        self.held += placeholder.payload.len();
+        self.items.push_back(Item {
+            fragment: placeholder,
+            state: State::Abandoned,
+            sent_at: now,
+            transmissions: 0,
+            misses: 0,
+            sent_order: self.next_order,
+        });
+        self.next_order += 1;
     }
 
     /// Takes the first chunk waiting for retransmission whose encoded size fits `room`, and
@@ -133,18 +198,24 @@ impl OutstandingData {
         if self.to_retransmit == 0 {
             return None;
         }
-        let highest_sent = self.next_tsn() - 1;
-        let index = self
-            .items
-            .iter()
-            .position(|item| item.state == State::ToRetransmit && item.fragment.encoded_len() <= room)?;
+        // Nothing below the hint waits for retransmission: the scan starts there, so a timeout
+        // that marks thousands of chunks costs no more than one pass to send them all.
+        let start = self.retransmit_hint.saturating_sub(self.cumulative + 1) as usize;
+        let first = start + self.items.range(start..).position(|item| item.state == State::ToRetransmit)?;
+        self.retransmit_hint = self.cumulative + 1 + first as WideTsn;
+        let index = first
+            + self
+                .items
+                .range(first..)
+                .position(|item| item.state == State::ToRetransmit && item.fragment.encoded_len() <= room)?;
         let tsn = self.cumulative + 1 + index as WideTsn;
         let item = self.items.get_mut(index)?;
         item.state = State::InFlight;
         item.sent_at = now;
         item.transmissions += 1;
         item.misses = 0;
-        item.miss_watermark = highest_sent;
+        item.sent_order = self.next_order;
+        self.next_order += 1;
         self.in_flight += item.fragment.encoded_len();
         self.to_retransmit -= 1;
         Some(item.fragment.to_chunk(narrow(tsn), immediate_sack))
@@ -152,23 +223,38 @@ impl OutstandingData {
 
     /// Applies a SACK already checked by the caller: `cumulative` is within
     /// `[cumulative_tsn(), next_tsn())`, `gaps` are absolute TSN ranges, increasing, disjoint,
-    /// above `cumulative` and below `next_tsn()`.
+    /// above `cumulative` and below `next_tsn()`. With a `reorder_window` (once the RTT is
+    /// known), a chunk reported missing that was sent at least that long before a chunk this SACK
+    /// newly acknowledges is lost at once (RACK, RFC 8985 §6.2): sparse traffic cannot wait for
+    /// three more packets.
     pub(super) fn on_sack(
         &mut self,
         now: Instant,
         cumulative: WideTsn,
         gaps: &[(WideTsn, WideTsn)],
         in_fast_recovery: bool,
+        reorder_window: Option<Duration>,
     ) -> SackOutcome {
         let mut outcome = SackOutcome::default();
         let mut rtt_from: Option<(WideTsn, Instant)> = None;
-        let mut highest_newly_acked: Option<WideTsn> = None;
+        // The latest transmission newly acknowledged, and the latest acknowledged at all.
+        let mut latest_newly_acked: Option<u64> = None;
+        let mut latest_acked: Option<u64> = None;
+        // When the latest-sent chunk newly acknowledged was sent.
+        let mut delivered_sent_at: Option<Instant> = None;
         while self.cumulative < cumulative {
             let Some(item) = self.items.pop_front() else { break };
             self.cumulative += 1;
+            self.held -= item.fragment.payload.len();
             outcome.cumulative_advanced = true;
+            // An abandoned chunk passed by a FORWARD-TSN says nothing of what arrived (a
+            // placeholder was never even sent).
+            if item.state != State::Abandoned {
+                latest_acked = latest_acked.max(Some(item.sent_order));
+            }
             if self.count_acked(item.state, item.fragment.encoded_len(), &mut outcome) {
-                highest_newly_acked = Some(self.cumulative);
+                latest_newly_acked = latest_newly_acked.max(Some(item.sent_order));
+                delivered_sent_at = delivered_sent_at.max(Some(item.sent_at));
                 if item.transmissions == 1 {
                     rtt_from = Some((self.cumulative, item.sent_at));
                 }
@@ -177,14 +263,23 @@ impl OutstandingData {
         for &(start, end) in gaps {
             for tsn in start.max(self.cumulative + 1)..=end {
                 let index = (tsn - self.cumulative - 1) as usize;
-                let Some(item) = self.items.get(index) else { break };
-                let (state, len, transmissions, sent_at) =
-                    (item.state, item.fragment.encoded_len(), item.transmissions, item.sent_at);
+                let Some(item) = self.items.get_mut(index) else { break };
+                if item.state == State::AbandonedInFlight {
+                    item.state = State::Abandoned;
+                    self.in_flight -= item.fragment.encoded_len();
+                    continue;
+                }
+                let (state, len, transmissions, sent_at, order) =
+                    (item.state, item.fragment.encoded_len(), item.transmissions, item.sent_at, item.sent_order);
+                if state != State::Abandoned {
+                    latest_acked = latest_acked.max(Some(order));
+                }
                 if self.count_acked(state, len, &mut outcome) {
                     if let Some(item) = self.items.get_mut(index) {
                         item.state = State::Acked;
                     }
-                    highest_newly_acked = Some(tsn);
+                    latest_newly_acked = latest_newly_acked.max(Some(order));
+                    delivered_sent_at = delivered_sent_at.max(Some(sent_at));
                     if transmissions == 1 && rtt_from.is_none_or(|(at, _)| at < tsn) {
                         rtt_from = Some((tsn, sent_at));
                     }
@@ -193,26 +288,40 @@ impl OutstandingData {
         }
         outcome.rtt = rtt_from.map(|(_, sent_at)| now.saturating_duration_since(sent_at));
 
-        // Miss indications (RFC 9260 §7.2.4, HTNA): only for chunks below the highest TSN newly
-        // acknowledged; in fast recovery, a SACK that moves the cumulative TSN counts a miss for
-        // every TSN it reports missing.
-        let highest_in_sack = gaps.last().map_or(cumulative, |&(_, end)| end);
-        let nack_below =
-            if in_fast_recovery && outcome.cumulative_advanced { Some(highest_in_sack) } else { highest_newly_acked };
-        if let Some(nack_below) = nack_below {
+        // Miss indications (RFC 9260 §7.2.4) for the chunks the SACK reports missing (below its
+        // highest TSN): only those sent before the latest chunk it newly acknowledges (HTNA); in
+        // fast recovery, a SACK that moves the cumulative TSN counts before the latest chunk it
+        // acknowledges at all.
+        let miss_before =
+            if in_fast_recovery && outcome.cumulative_advanced { latest_acked } else { latest_newly_acked };
+        if let Some(miss_before) = miss_before {
+            let highest_in_sack = gaps.last().map_or(cumulative, |&(_, end)| end);
             let reported = (highest_in_sack - self.cumulative) as usize;
             for index in 0..reported.min(self.items.len()) {
                 let Some(item) = self.items.get_mut(index) else { break };
-                if item.state != State::InFlight || item.miss_watermark >= nack_below {
+                let abandoned = item.state == State::AbandonedInFlight;
+                if !(item.state == State::InFlight || abandoned) || item.sent_order >= miss_before {
                     continue;
                 }
                 item.misses = item.misses.saturating_add(1);
-                if item.misses >= MISSES_FOR_FAST_RETRANSMIT {
-                    if let Some(abandoned) = self.mark_for_retransmission(now, index) {
-                        outcome.abandoned.push(abandoned);
-                    } else {
-                        outcome.fast_retransmit = true;
-                    }
+                let overtaken = match (reorder_window, delivered_sent_at) {
+                    (Some(window), Some(delivered)) => item.sent_at + window <= delivered,
+                    _ => false,
+                };
+                if item.misses < MISSES_FOR_FAST_RETRANSMIT && !overtaken {
+                    continue;
+                }
+                // Only a loss that costs a retransmission is a congestion signal: a chunk given up
+                // adds nothing to the path, and an unreliable stream should lose what the network
+                // loses, not wait behind a shrunken window (issue 20's seconds-late messages).
+                if abandoned {
+                    item.state = State::Abandoned;
+                    self.in_flight -= item.fragment.encoded_len();
+                } else if let Some(abandoned) = self.mark_for_retransmission(now, index) {
+                    outcome.abandoned.push(abandoned);
+                } else {
+                    outcome.loss = true;
+                    outcome.first_lost.get_or_insert(self.cumulative + 1 + index as WideTsn);
                 }
             }
         }
@@ -225,28 +334,40 @@ impl OutstandingData {
         match state {
             State::InFlight => self.in_flight -= len,
             State::ToRetransmit => self.to_retransmit -= 1,
+            State::AbandonedInFlight => {
+                self.in_flight -= len;
+                return false;
+            }
             State::Acked | State::Abandoned => return false,
         }
         outcome.acked_bytes += len;
         true
     }
 
-    /// Marks the in-flight chunk at `index` for retransmission, or abandons its message when it
-    /// may not be sent again; returns the abandoned message.
+    /// Takes the in-flight chunk at `index` out of flight (lost) and marks it for
+    /// retransmission, or abandons its message when it may not be sent again; returns the
+    /// abandoned message.
     fn mark_for_retransmission(&mut self, now: Instant, index: usize) -> Option<(StreamId, MessageId)> {
         let item = self.items.get_mut(index)?;
+        if item.state == State::AbandonedInFlight {
+            item.state = State::Abandoned;
+            self.in_flight -= item.fragment.encoded_len();
+            return None;
+        }
         if item.state != State::InFlight {
             return None;
         }
+        self.in_flight -= item.fragment.encoded_len();
+        item.misses = 0;
         if !item.fragment.may_transmit(now, item.transmissions) {
+            item.state = State::Abandoned;
             let message = (item.fragment.stream, item.fragment.message);
             self.abandon_around(index);
             return Some(message);
         }
         item.state = State::ToRetransmit;
-        item.misses = 0;
-        self.in_flight -= item.fragment.encoded_len();
         self.to_retransmit += 1;
+        self.retransmit_hint = self.retransmit_hint.min(self.cumulative + 1 + index as WideTsn);
         None
     }
 
@@ -262,56 +383,56 @@ impl OutstandingData {
         abandoned
     }
 
-    /// The tail-loss probe: marks the highest chunk in flight that may be sent again for
-    /// retransmission. Returns whether there was one.
-    pub(super) fn mark_tail_for_retransmission(&mut self, now: Instant) -> bool {
-        let found = self
-            .items
-            .iter()
-            .rposition(|item| item.state == State::InFlight && item.fragment.may_transmit(now, item.transmissions));
-        match found {
+    /// The tail-loss probe: marks one chunk in flight that may be sent again for retransmission.
+    /// When SACKs reported a hole (a chunk in flight below an acknowledged one), the lowest such
+    /// chunk: it holds the cumulative TSN back, and a retransmission of it that was lost again is
+    /// reported by nothing else once the window is full. Otherwise the highest chunk in flight,
+    /// whose SACK reveals what of the tail was lost (RFC 8985 §7). Returns whether there was one.
+    pub(super) fn mark_for_tail_probe(&mut self, now: Instant) -> bool {
+        let may_go = |item: &Item| item.state == State::InFlight && item.fragment.may_transmit(now, item.transmissions);
+        let highest_acked = self.items.iter().rposition(|item| item.state == State::Acked);
+        let hole = highest_acked.and_then(|acked| self.items.range(..acked).position(may_go));
+        match hole.or_else(|| self.items.iter().rposition(may_go)) {
             Some(index) => self.mark_for_retransmission(now, index).is_none(),
             None => false,
         }
     }
 
-    /// Abandons every outstanding chunk of `message` (RFC 3758 §3.5 A3: a message goes whole).
-    pub(super) fn abandon_message(&mut self, message: MessageId) {
-        if let Some(index) = self.items.iter().position(|item| item.fragment.message == message) {
-            self.abandon_around(index);
-        }
-    }
-
-    /// Abandons the message of the chunk at `index`: its chunks are the run of consecutive TSNs
-    /// around it that belong to it (fragments of one message take consecutive TSNs).
+    /// Abandons the message of the chunk at `index` whole (RFC 3758 §3.5 A3): its chunks are the
+    /// run of consecutive TSNs around it that belong to it (fragments of one message take
+    /// consecutive TSNs).
     fn abandon_around(&mut self, index: usize) {
         let Some(message) = self.items.get(index).map(|item| item.fragment.message) else { return };
         let first = self.items.range(..index).rposition(|item| item.fragment.message != message).map_or(0, |i| i + 1);
-        let mut in_flight = self.in_flight;
         let mut to_retransmit = self.to_retransmit;
         for item in self.items.range_mut(first..).take_while(|item| item.fragment.message == message) {
-            match item.state {
-                State::InFlight => in_flight -= item.fragment.encoded_len(),
-                State::ToRetransmit => to_retransmit -= 1,
-                State::Acked | State::Abandoned => {}
-            }
-            item.state = State::Abandoned;
+            item.state = match item.state {
+                State::InFlight | State::AbandonedInFlight => State::AbandonedInFlight,
+                State::ToRetransmit => {
+                    to_retransmit -= 1;
+                    State::Abandoned
+                }
+                State::Acked | State::Abandoned => State::Abandoned,
+            };
         }
-        self.in_flight = in_flight;
         self.to_retransmit = to_retransmit;
     }
 
-    /// The FORWARD-TSN that skips the abandoned chunks at the front (RFC 3758 §3.5 C1-C2): its
-    /// new cumulative TSN is the Advanced.Peer.Ack.Point. None when no abandoned chunk is next
-    /// after the cumulative TSN ack point.
+    /// The FORWARD-TSN that skips the abandoned chunks after the cumulative TSN ack point (RFC
+    /// 3758 §3.5 C1-C2): its new cumulative TSN is the Advanced.Peer.Ack.Point. It also passes
+    /// gap-acknowledged messages the peer has whole (every fragment acknowledged, the last one
+    /// included), so that one FORWARD-TSN skips every hole in a stream of unreliable messages
+    /// instead of one per round trip; never a gap-acknowledged part of a message whose rest is on
+    /// its way, since the receiver drops the fragments a FORWARD-TSN passes. None when the chunk
+    /// next after the cumulative TSN ack point is neither.
     pub(super) fn forward_tsn(&self) -> Option<ForwardTsn> {
-        let mut advanced = self.cumulative;
         let mut skipped: BTreeMap<StreamId, u16> = BTreeMap::new();
-        let mut any_abandoned = false;
-        for item in &self.items {
+        // Chunks passed so far, and up to the last abandoned one.
+        let mut index = 0;
+        let mut through_abandoned = 0;
+        while let Some(item) = self.items.get(index) {
             match item.state {
-                State::Acked => {}
-                State::Abandoned => {
+                State::Abandoned | State::AbandonedInFlight => {
                     let fragment = &item.fragment;
                     if !fragment.unordered {
                         if !skipped.contains_key(&fragment.stream) && skipped.len() >= MAX_FORWARD_TSN_STREAMS {
@@ -319,14 +440,32 @@ impl OutstandingData {
                         }
                         skipped.insert(fragment.stream, fragment.ssn);
                     }
-                    any_abandoned = true;
+                    index += 1;
+                    through_abandoned = index;
+                }
+                State::Acked => {
+                    let message = item.fragment.message;
+                    let run = self.items.range(index..).take_while(|item| item.fragment.message == message);
+                    let (mut len, mut whole) = (0, false);
+                    for item in run {
+                        if item.state != State::Acked {
+                            break;
+                        }
+                        len += 1;
+                        whole = item.fragment.ending;
+                    }
+                    if !whole {
+                        break;
+                    }
+                    index += len;
                 }
                 State::InFlight | State::ToRetransmit => break,
             }
-            advanced += 1;
         }
-        (any_abandoned && advanced > self.cumulative)
-            .then(|| ForwardTsn { new_cumulative_tsn: narrow(advanced), skipped: skipped.into_iter().collect() })
+        (through_abandoned > 0).then(|| ForwardTsn {
+            new_cumulative_tsn: narrow(self.cumulative + through_abandoned as WideTsn),
+            skipped: skipped.into_iter().collect(),
+        })
     }
 
     /// Whether what is in flight fits one packet of `mtu` bytes (its SACK may be delayed).
@@ -372,24 +511,25 @@ mod tests {
         let now = Instant::now();
         let mut data = sent(now, 4);
         assert_eq!(data.in_flight(), 4 * 116);
-        let outcome = data.on_sack(now + Duration::from_millis(30), FIRST + 1, &[], false);
+        let outcome = data.on_sack(now + Duration::from_millis(30), FIRST + 1, &[], false, None);
         assert!(outcome.cumulative_advanced);
         assert_eq!(outcome.acked_bytes, 2 * 116);
         assert_eq!(outcome.rtt, Some(Duration::from_millis(30)));
         assert_eq!((data.cumulative_tsn(), data.in_flight(), data.next_tsn()), (FIRST + 1, 2 * 116, FIRST + 4));
+        assert_eq!(data.held_bytes(), 200);
     }
 
     #[test]
     fn gap_acks_count_once_and_duplicated_sacks_change_nothing() {
         let now = Instant::now();
         let mut data = sent(now, 6);
-        let first = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false);
+        let first = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false, None);
         assert!(!first.cumulative_advanced);
         assert_eq!(first.acked_bytes, 2 * 116);
-        let again = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false);
+        let again = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 3)], false, None);
         assert_eq!(again.acked_bytes, 0);
         assert_eq!(data.in_flight(), 4 * 116);
-        let cumulative = data.on_sack(now, FIRST + 3, &[], false);
+        let cumulative = data.on_sack(now, FIRST + 3, &[], false, None);
         assert_eq!(cumulative.acked_bytes, 2 * 116, "gap-acked chunks are not counted twice");
     }
 
@@ -398,8 +538,8 @@ mod tests {
         let now = Instant::now();
         let mut data = sent(now, 5);
         for (round, end) in [FIRST + 2, FIRST + 3, FIRST + 4].into_iter().enumerate() {
-            let outcome = data.on_sack(now, FIRST, &[(FIRST + 2, end)], false);
-            assert_eq!(outcome.fast_retransmit, round == 2, "round {round}");
+            let outcome = data.on_sack(now, FIRST, &[(FIRST + 2, end)], false, None);
+            assert_eq!(outcome.loss, round == 2, "round {round}");
         }
         assert!(data.has_retransmissions());
         assert_eq!(data.in_flight(), 0);
@@ -415,7 +555,7 @@ mod tests {
         let mut data = sent(now, 5);
         // The same report three times: one miss (HTNA), no retransmission.
         for _ in 0..3 {
-            data.on_sack(now, FIRST, &[(FIRST + 2, FIRST + 2)], false);
+            data.on_sack(now, FIRST, &[(FIRST + 2, FIRST + 2)], false, None);
         }
         assert!(!data.has_retransmissions());
     }
@@ -425,13 +565,13 @@ mod tests {
         let now = Instant::now();
         let mut data = sent(now, 4);
         for end in [FIRST + 1, FIRST + 2, FIRST + 3] {
-            data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], false);
+            data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], false, None);
         }
         let first_retransmission = data.take_retransmission(now, 1200, false).unwrap();
         assert_eq!(first_retransmission.tsn, narrow(FIRST));
         // SACKs of TSNs sent before the retransmission say nothing about it.
         for _ in 0..3 {
-            assert!(!data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 3)], true).fast_retransmit);
+            assert!(!data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 3)], true, None).loss);
         }
         // Chunks sent after it arrive and it does not: lost again.
         for i in 4..7 {
@@ -439,7 +579,7 @@ mod tests {
         }
         let mut marked = false;
         for end in [FIRST + 4, FIRST + 5, FIRST + 6] {
-            marked |= data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], true).fast_retransmit;
+            marked |= data.on_sack(now, FIRST - 1, &[(FIRST + 1, end)], true, None).loss;
         }
         assert!(marked);
         let again = data.take_retransmission(now, 1200, false).unwrap();
@@ -452,7 +592,7 @@ mod tests {
         let mut data = sent(now, 1);
         data.mark_all_for_retransmission(now);
         data.take_retransmission(now + Duration::from_millis(500), 1200, false).unwrap();
-        let outcome = data.on_sack(now + Duration::from_millis(520), FIRST, &[], false);
+        let outcome = data.on_sack(now + Duration::from_millis(520), FIRST, &[], false, None);
         assert_eq!(outcome.rtt, None);
         assert_eq!(outcome.acked_bytes, 116);
     }
@@ -483,7 +623,7 @@ mod tests {
         let forward = data.forward_tsn().unwrap();
         assert_eq!(forward.new_cumulative_tsn, narrow(FIRST + 2));
         assert_eq!(forward.skipped, [(3, 5)], "unordered messages name no SSN");
-        data.on_sack(now, FIRST + 2, &[], false);
+        data.on_sack(now, FIRST + 2, &[], false, None);
         assert_eq!(data.forward_tsn(), None);
     }
 
@@ -501,7 +641,7 @@ mod tests {
         let forward = data.forward_tsn().unwrap();
         assert_eq!(forward.skipped.len(), MAX_FORWARD_TSN_STREAMS);
         assert_eq!(forward.new_cumulative_tsn, narrow(FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1));
-        data.on_sack(now, FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1, &[], false);
+        data.on_sack(now, FIRST + MAX_FORWARD_TSN_STREAMS as u64 - 1, &[], false, None);
         assert_eq!(data.forward_tsn().unwrap().skipped.len(), 10, "the next FORWARD-TSN goes on");
     }
 
@@ -512,7 +652,7 @@ mod tests {
         let mut unreliable = fragment(3, 2, 0, 100);
         unreliable.max_retransmits = Some(0);
         data.insert(now, unreliable, false);
-        assert!(data.mark_tail_for_retransmission(now));
+        assert!(data.mark_for_tail_probe(now));
         assert_eq!(
             data.take_retransmission(now, 1200, true).map(|c| (c.tsn, c.immediate_sack)),
             Some((narrow(FIRST + 2), true))
@@ -532,5 +672,70 @@ mod tests {
         data.take_retransmission(now, 1200, false).unwrap();
         assert_eq!(data.mark_all_for_retransmission(now + Duration::from_millis(100)), [(1, 1)]);
         assert!(data.forward_tsn().is_some());
+    }
+
+    #[test]
+    fn a_chunk_overtaken_by_one_sent_a_reorder_window_later_is_lost_at_once() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        data.insert(now, fragment(0, 1, 0, 100), false);
+        data.insert(now + Duration::from_millis(2), fragment(1, 1, 1, 100), false);
+        data.insert(now + Duration::from_millis(100), fragment(2, 1, 2, 100), false);
+        let window = Some(Duration::from_millis(10));
+        // Sent 2 ms apart: within the reorder window, one miss only.
+        let outcome =
+            data.on_sack(now + Duration::from_millis(30), FIRST - 1, &[(FIRST + 1, FIRST + 1)], false, window);
+        assert!(!outcome.loss);
+        // Sent 100 ms apart: lost.
+        let outcome =
+            data.on_sack(now + Duration::from_millis(130), FIRST - 1, &[(FIRST + 1, FIRST + 2)], false, window);
+        assert!(outcome.loss);
+        assert_eq!(data.take_retransmission(now, 1200, false).map(|c| c.tsn), Some(narrow(FIRST)));
+    }
+
+    #[test]
+    fn forward_tsn_passes_whole_acknowledged_messages_between_abandoned_ones() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        for message in 0..5 {
+            let mut chunk = fragment(message, 2, 0, 100);
+            chunk.unordered = true;
+            chunk.max_retransmits = Some(0);
+            data.insert(now, chunk, false);
+        }
+        // 0, 2 and 4 lost; 1 and 3 arrived.
+        data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 1), (FIRST + 3, FIRST + 3)], false, None);
+        data.mark_all_for_retransmission(now);
+        assert_eq!(data.forward_tsn().unwrap().new_cumulative_tsn, narrow(FIRST + 4), "all holes in one");
+        // Nothing abandoned past the last acknowledged message: the FORWARD-TSN ends before it.
+        let mut data = OutstandingData::new(FIRST);
+        let mut lost = fragment(0, 2, 0, 100);
+        lost.max_retransmits = Some(0);
+        data.insert(now, lost, false);
+        data.insert(now, fragment(1, 2, 1, 100), false);
+        data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 1)], false, None);
+        data.mark_all_for_retransmission(now);
+        assert_eq!(data.forward_tsn().unwrap().new_cumulative_tsn, narrow(FIRST));
+    }
+
+    #[test]
+    fn forward_tsn_stops_at_a_gap_acknowledged_chunk_whose_message_may_be_unfinished() {
+        let now = Instant::now();
+        let mut data = OutstandingData::new(FIRST);
+        let mut unreliable = fragment(0, 2, 0, 100);
+        unreliable.unordered = true;
+        unreliable.max_retransmits = Some(0);
+        data.insert(now, unreliable, false);
+        let mut first = fragment(1, 1, 0, 100);
+        first.ending = false;
+        let mut last = fragment(1, 1, 0, 100);
+        last.beginning = false;
+        data.insert(now, first, false);
+        data.insert(now, last, false);
+        // The first part of message 1 arrived, its last part is in flight; chunk 0 is lost.
+        data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 1)], false, None);
+        data.mark_all_for_retransmission(now);
+        let forward = data.forward_tsn().unwrap();
+        assert_eq!(forward.new_cumulative_tsn, narrow(FIRST), "not past the acknowledged first part");
     }
 }

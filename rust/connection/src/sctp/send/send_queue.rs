@@ -1,5 +1,5 @@
 //! The association's send queue: messages waiting per stream, bounded in bytes for the whole
-//! association, taken by a round-robin scheduler across streams one message at a time, and
+//! association (with the data sent and not yet acknowledged), taken by a round-robin scheduler across streams one message at a time, and
 //! expired in place when their lifetime ends before they are sent.
 //!
 //! Round robin goes by message, not by fragment: DATA chunks of one message must take
@@ -30,15 +30,15 @@ pub(super) struct SendQueue {
     /// Messages with a lifetime, by the time they expire.
     expiries: BTreeSet<(Instant, MessageId, StreamId)>,
     buffered: usize,
-    max_buffered: usize,
+    max_send_buffer: usize,
     max_message_size: usize,
     next_message_id: MessageId,
 }
 
 impl SendQueue {
-    /// An empty queue holding at most `max_buffered` bytes and messages of at most
-    /// `max_message_size` bytes.
-    pub(super) fn new(max_buffered: usize, max_message_size: usize) -> Self {
+    /// An empty queue taking messages of at most `max_message_size` bytes while it holds, with
+    /// the data outstanding, at most `max_send_buffer` bytes.
+    pub(super) fn new(max_send_buffer: usize, max_message_size: usize) -> Self {
         Self {
             streams: BTreeMap::new(),
             ready: BTreeSet::new(),
@@ -46,13 +46,13 @@ impl SendQueue {
             last_served: None,
             expiries: BTreeSet::new(),
             buffered: 0,
-            max_buffered,
+            max_send_buffer,
             max_message_size,
             next_message_id: 0,
         }
     }
 
-    /// Queues a message on `stream`.
+    /// Queues a message on `stream`; `outstanding` bytes were sent and are not acknowledged yet.
     pub(super) fn enqueue(
         &mut self,
         now: Instant,
@@ -60,6 +60,7 @@ impl SendQueue {
         ppid: u32,
         data: Bytes,
         options: SendOptions,
+        outstanding: usize,
     ) -> Result<(), SctpError> {
         if data.is_empty() {
             return Err(SctpError::EmptyMessage);
@@ -67,7 +68,7 @@ impl SendQueue {
         if data.len() > self.max_message_size {
             return Err(SctpError::MessageTooLarge);
         }
-        if self.buffered + data.len() > self.max_buffered {
+        if self.buffered + outstanding + data.len() > self.max_send_buffer {
             return Err(SctpError::SendBufferFull);
         }
         let queue = self.streams.entry(stream).or_default();
@@ -122,34 +123,35 @@ impl SendQueue {
         after.or_else(|| self.ready.first()).copied()
     }
 
-    /// Drops every message whose lifetime ended by `now`. Returns those that had given
-    /// fragments already: their outstanding fragments are to be abandoned.
-    pub(super) fn expire(&mut self, now: Instant) -> Vec<MessageId> {
-        let mut started = Vec::new();
+    /// Drops every message whose lifetime ended by `now` before it gave any fragment. A started
+    /// message finishes its first transmission: cut short, what was sent of it would be wasted
+    /// (and under congestion, with the oldest message sent first, nearly every message would be
+    /// cut); its chunks are not retransmitted past its lifetime.
+    pub(super) fn expire(&mut self, now: Instant) {
         while let Some(&(at, message, stream)) = self.expiries.first() {
             if at > now {
                 break;
             }
-            if self.remove(stream, message) == Some(true) {
-                started.push(message);
+            let started = self.streams.get(&stream).and_then(OutgoingStream::started_message) == Some(message);
+            if !started {
+                self.remove(stream, message);
             }
-            // Removed above unless the message was gone (then only its index entry is left).
+            // Removed above unless the message was gone or started (then only its entry is left).
             self.expiries.remove(&(at, message, stream));
         }
-        started
     }
 
     /// Drops the message `message` of `stream` if it is still queued (the outstanding data
-    /// abandoned its sent fragments).
-    pub(super) fn discard(&mut self, stream: StreamId, message: MessageId) {
-        self.remove(stream, message);
+    /// abandoned its sent fragments); returns its placeholder when it had given fragments.
+    pub(super) fn discard(&mut self, stream: StreamId, message: MessageId) -> Option<Fragment> {
+        self.remove(stream, message)
     }
 
-    /// Removes a message wherever it is; Some(started) when it was there.
-    fn remove(&mut self, stream: StreamId, message: MessageId) -> Option<bool> {
+    /// Removes a message wherever it is; returns its placeholder when it had given fragments.
+    fn remove(&mut self, stream: StreamId, message: MessageId) -> Option<Fragment> {
         let queue = self.streams.get_mut(&stream)?;
         let before = queue.buffered();
-        let (started, expires_at) = queue.remove(message)?;
+        let (expires_at, placeholder) = queue.remove(stream, message)?;
         self.buffered -= before - queue.buffered();
         if queue.is_empty() {
             self.ready.remove(&stream);
@@ -157,10 +159,10 @@ impl SendQueue {
         if let Some(at) = expires_at {
             self.expiries.remove(&(at, message, stream));
         }
-        if started && self.in_progress == Some(stream) {
+        if placeholder.is_some() && self.in_progress == Some(stream) {
             self.in_progress = None;
         }
-        Some(started)
+        placeholder
     }
 
     /// When the next message expires.
@@ -220,19 +222,21 @@ mod tests {
     }
 
     #[test]
-    fn the_byte_limit_refuses_past_max_buffered_and_frees_as_chunks_are_cut() {
+    fn the_byte_limit_refuses_past_max_send_buffer_and_counts_outstanding_data() {
         let now = Instant::now();
         let mut queue = SendQueue::new(1000, 800);
-        assert_eq!(queue.enqueue(now, 1, 53, bytes(801), RELIABLE), Err(SctpError::MessageTooLarge));
-        assert_eq!(queue.enqueue(now, 1, 53, Bytes::new(), RELIABLE), Err(SctpError::EmptyMessage));
-        queue.enqueue(now, 1, 53, bytes(600), RELIABLE).unwrap();
-        queue.enqueue(now, 2, 53, bytes(400), RELIABLE).unwrap();
-        assert_eq!(queue.enqueue(now, 3, 53, bytes(1), RELIABLE), Err(SctpError::SendBufferFull));
+        assert_eq!(queue.enqueue(now, 1, 53, bytes(801), RELIABLE, 0), Err(SctpError::MessageTooLarge));
+        assert_eq!(queue.enqueue(now, 1, 53, Bytes::new(), RELIABLE, 0), Err(SctpError::EmptyMessage));
+        queue.enqueue(now, 1, 53, bytes(600), RELIABLE, 0).unwrap();
+        queue.enqueue(now, 2, 53, bytes(400), RELIABLE, 0).unwrap();
+        assert_eq!(queue.enqueue(now, 3, 53, bytes(1), RELIABLE, 0), Err(SctpError::SendBufferFull));
         assert_eq!((queue.buffered_amount(1), queue.buffered_amount(2), queue.total_buffered()), (600, 400, 1000));
         queue.produce(100, 64).unwrap();
         assert_eq!(queue.buffered_amount(1), 500);
-        queue.enqueue(now, 3, 53, bytes(100), RELIABLE).unwrap();
-        assert_eq!(queue.enqueue(now, 3, 53, bytes(1), RELIABLE), Err(SctpError::SendBufferFull));
+        let outstanding = 100;
+        assert_eq!(queue.enqueue(now, 3, 53, bytes(100), RELIABLE, outstanding), Err(SctpError::SendBufferFull));
+        queue.enqueue(now, 3, 53, bytes(100), RELIABLE, 0).unwrap();
+        assert_eq!(queue.enqueue(now, 3, 53, bytes(1), RELIABLE, 0), Err(SctpError::SendBufferFull));
     }
 
     #[test]
@@ -240,10 +244,10 @@ mod tests {
         let now = Instant::now();
         let mut queue = SendQueue::new(1 << 20, 1 << 16);
         for _ in 0..5 {
-            queue.enqueue(now, 0, 53, bytes(1000), RELIABLE).unwrap();
+            queue.enqueue(now, 0, 53, bytes(1000), RELIABLE, 0).unwrap();
         }
-        queue.enqueue(now, 9, 53, bytes(10), RELIABLE).unwrap();
-        queue.enqueue(now, 4, 53, bytes(10), RELIABLE).unwrap();
+        queue.enqueue(now, 9, 53, bytes(10), RELIABLE, 0).unwrap();
+        queue.enqueue(now, 4, 53, bytes(10), RELIABLE, 0).unwrap();
         let mut order = Vec::new();
         while let Some(fragment) = queue.produce(400, 64) {
             if fragment.ending {
@@ -258,50 +262,47 @@ mod tests {
     fn a_started_message_is_finished_before_another_stream_goes() {
         let now = Instant::now();
         let mut queue = SendQueue::new(1 << 20, 1 << 16);
-        queue.enqueue(now, 0, 53, bytes(1000), RELIABLE).unwrap();
+        queue.enqueue(now, 0, 53, bytes(1000), RELIABLE, 0).unwrap();
         queue.produce(400, 64).unwrap();
-        queue.enqueue(now, 1, 53, bytes(10), RELIABLE).unwrap();
+        queue.enqueue(now, 1, 53, bytes(10), RELIABLE, 0).unwrap();
         let next: Vec<_> = std::iter::from_fn(|| queue.produce(400, 64)).map(|f| (f.stream, f.ending)).collect();
         assert_eq!(next, [(0, false), (0, true), (1, true)]);
     }
 
     #[test]
-    fn stale_messages_expire_in_the_queue_and_started_ones_are_reported() {
+    fn stale_messages_expire_in_the_queue_but_a_started_one_finishes() {
         let now = Instant::now();
         let mut queue = SendQueue::new(1 << 20, 1 << 16);
         let lifetime =
             |ms| SendOptions { ordered: false, reliability: Reliability::MaxLifetime(Duration::from_millis(ms)) };
-        queue.enqueue(now, 1, 53, bytes(1000), lifetime(50)).unwrap();
-        queue.enqueue(now, 2, 53, bytes(100), lifetime(100)).unwrap();
-        queue.enqueue(now, 2, 53, bytes(100), RELIABLE).unwrap();
-        let first = queue.produce(400, 64).unwrap();
+        queue.enqueue(now, 1, 53, bytes(1000), lifetime(50), 0).unwrap();
+        queue.enqueue(now, 2, 53, bytes(100), lifetime(100), 0).unwrap();
+        queue.enqueue(now, 2, 53, bytes(100), RELIABLE, 0).unwrap();
+        queue.produce(400, 64).unwrap();
         assert_eq!(queue.next_expiry(), Some(now + Duration::from_millis(50)));
-        assert!(queue.expire(now + Duration::from_millis(49)).is_empty());
-        let expired = queue.expire(now + Duration::from_millis(50));
-        assert_eq!(expired, [first.message]);
-        assert_eq!(queue.buffered_amount(1), 0);
-        let expired = queue.expire(now + Duration::from_millis(100));
-        assert!(expired.is_empty(), "an unsent message expires silently");
-        assert_eq!(queue.total_buffered(), 100);
-        let last = queue.produce(400, 64).unwrap();
-        assert!(last.beginning && last.ending && last.stream == 2 && last.expires_at.is_none());
+        queue.expire(now + Duration::from_millis(50));
+        assert_eq!(queue.buffered_amount(1), 600, "the started message stays");
+        queue.expire(now + Duration::from_millis(100));
+        assert_eq!(queue.buffered_amount(2), 100, "the unsent one expired");
         assert_eq!(queue.next_expiry(), None);
+        let rest: Vec<_> = std::iter::from_fn(|| queue.produce(400, 64)).map(|f| (f.stream, f.ending)).collect();
+        assert_eq!(rest, [(1, false), (1, true), (2, true)]);
     }
 
     #[test]
     fn a_resetting_stream_drains_refuses_new_messages_and_restarts_its_ssn() {
         let now = Instant::now();
         let mut queue = SendQueue::new(1 << 20, 1 << 16);
-        queue.enqueue(now, 3, 53, bytes(10), RELIABLE).unwrap();
+        queue.enqueue(now, 3, 53, bytes(10), RELIABLE, 0).unwrap();
         queue.produce(400, 64).unwrap();
-        queue.enqueue(now, 3, 53, bytes(10), RELIABLE).unwrap();
+        queue.enqueue(now, 3, 53, bytes(10), RELIABLE, 0).unwrap();
         queue.start_reset(3);
-        assert_eq!(queue.enqueue(now, 3, 53, bytes(10), RELIABLE), Err(SctpError::StreamResetting));
+        assert_eq!(queue.enqueue(now, 3, 53, bytes(10), RELIABLE, 0), Err(SctpError::StreamResetting));
         assert!(!queue.is_drained(3));
         assert_eq!(queue.produce(400, 64).unwrap().ssn, 1);
         assert!(queue.is_drained(3));
         queue.finish_reset(&[3]);
-        queue.enqueue(now, 3, 53, bytes(10), RELIABLE).unwrap();
+        queue.enqueue(now, 3, 53, bytes(10), RELIABLE, 0).unwrap();
         assert_eq!(queue.produce(400, 64).unwrap().ssn, 0);
     }
 }

@@ -295,12 +295,8 @@ impl Chunk {
                 }
                 flags
             }
-            Chunk::Abort { tag_reflected, .. } | Chunk::ShutdownComplete { tag_reflected } => {
-                if *tag_reflected {
-                    FLAG_TAG_REFLECTED
-                } else {
-                    0
-                }
+            Chunk::Abort { tag_reflected: true, .. } | Chunk::ShutdownComplete { tag_reflected: true } => {
+                FLAG_TAG_REFLECTED
             }
             Chunk::Unknown { raw, .. } => raw.get(1).copied().unwrap_or(0),
             _ => 0,

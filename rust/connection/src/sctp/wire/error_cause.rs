@@ -9,12 +9,10 @@ pub(crate) const MAX_CAUSES: usize = 16;
 
 /// Cause codes this association sends or recognises.
 pub(crate) mod code {
-    /// Out of resource: we cannot hold more.
-    pub(crate) const OUT_OF_RESOURCE: u16 = 4;
+    /// Invalid stream identifier; the information is the stream id and two reserved bytes.
+    pub(crate) const INVALID_STREAM: u16 = 1;
     /// Unrecognized chunk type; the information is the chunk as received.
     pub(crate) const UNRECOGNIZED_CHUNK: u16 = 6;
-    /// Invalid mandatory parameter.
-    pub(crate) const INVALID_MANDATORY_PARAMETER: u16 = 7;
     /// The other side aborted on its user's request.
     pub(crate) const USER_INITIATED_ABORT: u16 = 12;
     /// Protocol violation; the information is a text.

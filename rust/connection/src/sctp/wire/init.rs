@@ -8,6 +8,9 @@ use super::reader::{padding, Reader};
 pub(crate) const MAX_INIT_PARAMETERS: usize = 32;
 /// The most unrecognized parameters kept to report back.
 pub(crate) const MAX_UNRECOGNIZED: usize = 4;
+/// The longest unrecognized parameter kept to report back (a longer one is not reported), so an
+/// INIT-ACK with its reports stays within one packet.
+pub(crate) const MAX_UNRECOGNIZED_LEN: usize = 128;
 /// The most chunk types read from a Supported Extensions parameter.
 pub(crate) const MAX_EXTENSIONS: usize = 32;
 
@@ -119,7 +122,7 @@ impl Init {
                 param::FORWARD_TSN_SUPPORTED => init.forward_tsn_supported = true,
                 param::SUPPORTED_EXTENSIONS => init.extensions = body.iter().copied().take(MAX_EXTENSIONS).collect(),
                 param::UNRECOGNIZED => {
-                    if init.reported_unrecognized.len() < MAX_UNRECOGNIZED {
+                    if init.reported_unrecognized.len() < MAX_UNRECOGNIZED && body.len() <= MAX_UNRECOGNIZED_LEN {
                         init.reported_unrecognized.push(body);
                     }
                 }
@@ -129,7 +132,10 @@ impl Init {
                 | param::HOST_NAME
                 | param::SUPPORTED_ADDRESS_TYPES => {}
                 _ => {
-                    if kind & 0x4000 != 0 && init.unrecognized.len() < MAX_UNRECOGNIZED {
+                    if kind & 0x4000 != 0
+                        && init.unrecognized.len() < MAX_UNRECOGNIZED
+                        && encoded.len() <= MAX_UNRECOGNIZED_LEN
+                    {
                         init.unrecognized.push(encoded);
                     }
                     if kind & 0x8000 == 0 {

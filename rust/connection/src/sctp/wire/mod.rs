@@ -9,11 +9,14 @@ mod packet;
 mod reader;
 mod reconfig;
 
-pub(crate) use chunk::{kind, Chunk, UnknownAction, DATA_HEADER_LEN};
+pub(crate) use chunk::{kind, Chunk, UnknownAction};
 pub(crate) use error_cause::{code, ErrorCause};
 pub(crate) use init::Init;
 pub(crate) use packet::{CommonHeader, Packet, PacketBuilder, COMMON_HEADER_LEN};
 pub(crate) use reconfig::{ReconfigParam, ReconfigResult};
+
+#[cfg(test)]
+pub(crate) use checksum::seal as seal_for_tests;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,23 @@
+//! A connection's counters.
+
+use std::net::SocketAddr;
+
+use crate::sctp::AssociationStats;
+
+/// Counters of one connection: datagrams on the wire both ways, the selected pair, and the
+/// SCTP association's counters once it exists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// Datagrams given to the caller to send (STUN, DTLS).
+    pub datagrams_sent: u64,
+    /// Their bytes (UDP payload).
+    pub bytes_sent: u64,
+    /// Datagrams the caller passed in.
+    pub datagrams_received: u64,
+    /// Their bytes (UDP payload).
+    pub bytes_received: u64,
+    /// The pair ICE selected: local socket and remote address.
+    pub selected_pair: Option<(SocketAddr, SocketAddr)>,
+    /// The SCTP association's counters (retransmissions, RTO, RTT, window), once DTLS is up.
+    pub sctp: Option<AssociationStats>,
+}
