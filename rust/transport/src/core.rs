@@ -79,8 +79,6 @@ pub(crate) struct Core {
     pub(crate) local_candidates: Vec<LocalCandidate>,
     /// The remote candidates signaled to us, by address (for the statistics' candidate types).
     pub(crate) signaled: Vec<(SocketAddr, CandidateType)>,
-    /// The `sdpMid` and `sdpMLineIndex` our trickled candidates carry: our data section's.
-    pub(crate) candidate_section: (String, u16),
     /// The connection state last reported to the handle.
     pub(crate) state: ConnectionState,
     pub(crate) max_message_size: Arc<AtomicUsize>,
@@ -156,7 +154,6 @@ impl Core {
             gathering: Gathering::NotStarted,
             local_candidates: Vec::new(),
             signaled: Vec::new(),
-            candidate_section: ("0".to_owned(), 0),
             state: ConnectionState::New,
             max_message_size,
             closed: false,
@@ -174,7 +171,6 @@ impl Core {
     /// Creates an offer (the core applies it at once).
     pub(crate) fn create_offer(&mut self, link: &Link) -> Result<(), TransportError> {
         let offer = self.conn.create_offer().map_err(|error| signaling("create_offer", error))?;
-        self.candidate_section = ("0".to_owned(), 0);
         link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer });
         Ok(())
     }
@@ -215,7 +211,6 @@ impl Core {
         }
         if kind == SdpKind::Offer {
             let answer = self.conn.create_answer().map_err(|error| signaling("create_answer", error))?;
-            self.candidate_section = data_section(sdp).unwrap_or_else(|| ("0".to_owned(), 0));
             link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp: answer });
             self.start_gathering(link, now);
         }
@@ -381,7 +376,8 @@ impl Core {
             Ok(line) => {
                 self.ice.local_candidate(&line);
                 self.local_candidates.push(candidate);
-                let (mid, index) = self.candidate_section.clone();
+                let (mid, index) = self.conn.local_candidate_section().unwrap_or((None, 0));
+                let mid = mid.unwrap_or("0").to_owned();
                 link.push_event(PeerEvent::IceCandidateCreated { mid, index, candidate: line });
             }
             Err(error) => log::warn!("cannot add a local candidate: {error}"),
@@ -430,36 +426,9 @@ fn remote_candidate_lines(sdp: &str) -> Vec<String> {
         .collect()
 }
 
-/// The `a=mid` and index of a description's data-channel section (`m=application`), which our
-/// answer's section repeats and our trickled candidates name.
-fn data_section(sdp: &str) -> Option<(String, u16)> {
-    let mut index: Option<u16> = None;
-    let mut in_data = false;
-    for line in sdp.lines().map(str::trim) {
-        if let Some(media) = line.strip_prefix("m=") {
-            index = Some(index.map_or(0, |index| index.saturating_add(1)));
-            in_data = media.starts_with("application");
-        } else if in_data {
-            if let Some(mid) = line.strip_prefix("a=mid:") {
-                return Some((mid.trim().to_owned(), index.unwrap_or(0)));
-            }
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_data_section_is_found_with_its_mid_and_index() {
-        let browser = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\nm=application 9 UDP/DTLS/SCTP \
-                       webrtc-datachannel\r\na=mid:1\r\n";
-        assert_eq!(data_section(browser), Some(("1".to_owned(), 1)));
-        assert_eq!(data_section("v=0\r\nm=application 9 x\r\na=mid:data\r\n"), Some(("data".to_owned(), 0)));
-        assert_eq!(data_section("v=0\r\n"), None);
-    }
 
     #[test]
     fn candidate_lines_are_read_and_bounded() {

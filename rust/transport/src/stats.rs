@@ -110,7 +110,7 @@ pub(crate) fn take(core: &Core, now: Instant) -> PeerStats {
         bytes_received: report.bytes_received,
         packets_sent: report.datagrams_sent,
         packets_received: report.datagrams_received,
-        retransmissions: sctp.map(|sctp| sctp.retransmissions),
+        retransmissions: sctp.map(|sctp| sctp.data_retransmissions + sctp.control_retransmissions),
         selected_pair: report.selected_pair.map(|(local, remote)| selected_pair(core, local, remote)),
         taken_at: Some(now),
     }
