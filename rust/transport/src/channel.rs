@@ -122,9 +122,7 @@ impl ChannelOptions {
         let (max_retransmits, max_packet_life_time) = match options.reliability {
             Reliability::Reliable => (None, None),
             Reliability::MaxRetransmits(retransmits) => (Some(retransmits), None),
-            Reliability::MaxLifetime(lifetime) => {
-                (None, Some(u16::try_from(lifetime.as_millis()).unwrap_or(u16::MAX)))
-            }
+            Reliability::MaxLifetime(lifetime) => (None, Some(u16::try_from(lifetime.as_millis()).unwrap_or(u16::MAX))),
         };
         let ours = Self {
             ordered: options.ordered,

@@ -8,7 +8,6 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use connection::channels::{ChannelId, ChannelLimits as CoreChannelLimits};
 use connection::connection::{Connection, ConnectionConfig, ConnectionError, DescriptionKind};
 use connection::ice_dtls::{LocalCandidate, Timeouts};
@@ -141,9 +140,8 @@ impl Core {
             sctp: SctpConfig { max_streams: SCTP_STREAMS, ..SctpConfig::default() },
             ..ConnectionConfig::default()
         };
-        let conn = Connection::new(core_config, &mut rng, now).map_err(|error| {
-            TransportError::InvalidConfig(format!("cannot make the connection: {error}"))
-        })?;
+        let conn = Connection::new(core_config, &mut rng, now)
+            .map_err(|error| TransportError::InvalidConfig(format!("cannot make the connection: {error}")))?;
         Ok(Self {
             conn,
             channels: HashMap::new(),
@@ -237,11 +235,9 @@ impl Core {
         }
         self.conn.add_remote_candidate(now, candidate, mid, Some(index)).map_err(|error| match error {
             ConnectionError::TooManyRemoteCandidates(most) => TransportError::TooManyCandidates(most),
-            ConnectionError::Sdp(error) => TransportError::InvalidCandidate(format!(
-                "'{}': {}",
-                excerpt(candidate),
-                excerpt(&error.to_string())
-            )),
+            ConnectionError::Sdp(error) => {
+                TransportError::InvalidCandidate(format!("'{}': {}", excerpt(candidate), excerpt(&error.to_string())))
+            }
             ConnectionError::Closed => closed(),
             error => signaling("add_ice_candidate", error),
         })?;
@@ -279,10 +275,10 @@ impl Core {
         options: ChannelOptions,
         now: Instant,
     ) -> Result<DataChannel, TransportError> {
-        let id = self.conn.open_channel(now, options.to_core(label)).map_err(|error| TransportError::Channel {
-            label: excerpt(label),
-            reason: error.to_string(),
-        })?;
+        let id = self
+            .conn
+            .open_channel(now, options.to_core(label))
+            .map_err(|error| TransportError::Channel { label: excerpt(label), reason: error.to_string() })?;
         let shared = ChannelShared::new(label.to_owned(), options, id, self.limits(), Arc::downgrade(link));
         self.channels.insert(id, Arc::clone(&shared));
         Ok(DataChannel::new(shared))
@@ -386,7 +382,7 @@ impl Core {
 
     /// Sends a message on a channel through the core.
     pub(crate) fn send_to_core(&mut self, channel: &ChannelShared, packet: Packet, now: Instant) {
-        let data = Bytes::from(packet.data.freeze());
+        let data = packet.data.freeze();
         if let Err(error) = self.conn.send(now, channel.core_id(), data, !packet.is_string) {
             log::debug!("data channel '{}': send failed: {error}", channel.label());
         }

@@ -38,8 +38,8 @@ pub mod remote_channels {
 
 pub use channel::{ChannelOptions, DataChannel, Packet};
 pub use config::{IceServer, IceTransportPolicy, TransportConfig};
+pub use connection::sdp::limits::MAX_REMOTE_CANDIDATES;
 pub use error::TransportError;
 pub use peer::{PeerConnection, PeerEvent};
-pub use connection::sdp::limits::MAX_REMOTE_CANDIDATES;
 pub use states::{ChannelState, ConnectionState, GatheringState, SdpKind, SignalingState};
 pub use stats::{CandidateStats, CandidateType, PeerStats, SelectedPair};

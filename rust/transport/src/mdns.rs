@@ -80,8 +80,12 @@ impl MdnsResolver {
     /// Takes a datagram received on the mDNS socket.
     pub(crate) fn handle_datagram(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) {
         let Some(client) = self.client.as_mut() else { return };
-        let transport =
-            TransportContext { local_addr: local, peer_addr: from, ecn: None, transport_protocol: TransportProtocol::UDP };
+        let transport = TransportContext {
+            local_addr: local,
+            peer_addr: from,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        };
         if let Err(error) = client.handle_read(TaggedBytesMut { now, transport, message: BytesMut::from(datagram) }) {
             log::debug!("mDNS: {error}");
         }

@@ -165,7 +165,9 @@ fn dtls_from_an_address_that_passed_no_check_never_reaches_a_connected_pair() {
     // and the connection carried on.
     let (received, answered) =
         (after.packets_received - before.packets_received, after.packets_sent - before.packets_sent);
-    eprintln!("{sent} DTLS datagrams ({sent_bytes} bytes) from a stranger; {received} received, {answered} sent meanwhile");
+    eprintln!(
+        "{sent} DTLS datagrams ({sent_bytes} bytes) from a stranger; {received} received, {answered} sent meanwhile"
+    );
     assert_eq!(ca.ready_state(), ChannelState::Open);
     assert_eq!(a.connection_state(), transport::ConnectionState::Connected);
     assert!(answered < 100, "the stranger's datagrams were not answered ({answered} datagrams sent meanwhile)");

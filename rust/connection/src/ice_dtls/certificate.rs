@@ -66,7 +66,8 @@ mod tests {
         for certificate in [&first, &second] {
             assert!(!certificate.der.windows(11).any(|window| window == b"webrtc-mesh"), "named after the addon");
         }
-        let name = |der: &[u8]| der.windows(32).find(|window| window.iter().all(u8::is_ascii_hexdigit)).map(<[u8]>::to_vec);
+        let name =
+            |der: &[u8]| der.windows(32).find(|window| window.iter().all(u8::is_ascii_hexdigit)).map(<[u8]>::to_vec);
         assert!(name(&first.der).is_some(), "a name of 32 hex digits");
         assert_ne!(name(&first.der), name(&second.der));
     }
