@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, MutexGuard, Weak};
 use std::time::Instant;
 
+use connection::connection::DescriptionKind;
+use connection::sdp::RemoteDescription;
+
 use crate::channel::{self, ChannelOptions, ChannelShared, DataChannel};
 use crate::config::TransportConfig;
 use crate::core::{closed, Core};
@@ -116,6 +119,10 @@ impl PeerConnection {
     /// it is created, so setting a local answer again does nothing.
     pub fn set_local_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
         kind.check(&sdp)?;
+        // The core applied the description it made; what is handed back must at least be one.
+        let as_kind = if kind == SdpKind::Offer { DescriptionKind::Offer } else { DescriptionKind::Answer };
+        RemoteDescription::parse(as_kind, &sdp)
+            .map_err(|error| TransportError::InvalidSdp(crate::error::excerpt(&error.to_string())))?;
         if kind == SdpKind::Answer {
             return Ok(());
         }

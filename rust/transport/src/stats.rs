@@ -80,8 +80,8 @@ pub struct SelectedPair {
 /// counter at zero and nothing known.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PeerStats {
-    /// The round-trip time the SCTP association measured (its smoothed estimate), in seconds;
-    /// `None` until one was measured.
+    /// The round-trip time, in seconds: the SCTP association's smoothed estimate once it sent
+    /// data, else the latest ICE check's on the selected pair; `None` until one was measured.
     pub round_trip_time: Option<f64>,
     /// Bytes sent in UDP payloads on the connection's transport (ICE, DTLS and SCTP together).
     pub bytes_sent: u64,
@@ -105,7 +105,7 @@ pub(crate) fn take(core: &Core, now: Instant) -> PeerStats {
     let report = core.conn.stats();
     let sctp = report.sctp.as_ref();
     PeerStats {
-        round_trip_time: sctp.and_then(|sctp| sctp.srtt).map(|rtt| rtt.as_secs_f64()),
+        round_trip_time: sctp.and_then(|sctp| sctp.srtt).or(report.ice_round_trip_time).map(|rtt| rtt.as_secs_f64()),
         bytes_sent: report.bytes_sent,
         bytes_received: report.bytes_received,
         packets_sent: report.datagrams_sent,
