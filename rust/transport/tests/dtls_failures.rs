@@ -277,11 +277,20 @@ fn a_client_that_offers_only_cbc_suites_is_refused() {
     pair.pump_until("the errors", |pair| pair.errors.iter().all(|errors| !errors.is_empty()));
     eprintln!("both failed after {took:?}: {:?}", pair.errors);
     assert!(took < FAILURE_BOUND, "took {took:?}");
-    // No suite in common (a server that took a CBC suite would fail later, on the Finished
-    // messages the rewrite spoiled, with another alert).
-    let alert = String::from("insufficient_security");
-    assert_eq!(pair.errors[0], vec![TransportError::HandshakeRejected { alert: alert.clone() }]);
-    assert_eq!(pair.errors[1], vec![TransportError::HandshakeRefused { alert }]);
+    // No suite in common: no session is made. rtc-dtls answered with an `insufficient_security`
+    // alert that both sides named; dimpl drops a ClientHello whose suites it cannot read, so
+    // both sides fail at the handshake deadline instead, each with a handshake failure.
+    for errors in &pair.errors {
+        assert!(
+            matches!(
+                errors[..],
+                [TransportError::HandshakeFailed
+                    | TransportError::HandshakeRejected { .. }
+                    | TransportError::HandshakeRefused { .. }]
+            ),
+            "{errors:?}"
+        );
+    }
     assert!(pair.channels.iter().all(|channel| channel.ready_state() != ChannelState::Open));
 }
 
