@@ -178,6 +178,30 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_gives_the_candidate_with_its_address() {
+        let now = Instant::now();
+        let mut resolver = MdnsResolver::default();
+        resolver.resolve(BROWSER, now);
+        let (group, query) = resolver.poll_transmit().expect("a query");
+        // The browser's responder, as rtc-mdns answers for a name of its own.
+        let name = address_word(BROWSER).unwrap().to_owned();
+        let ip: IpAddr = "192.168.1.20".parse().unwrap();
+        let mut browser = Mdns::new(now, MdnsConfig::default().with_local_names(vec![name]).with_local_ip(ip));
+        let ours: SocketAddr = "192.168.1.10:5353".parse().unwrap();
+        let transport = TransportContext {
+            local_addr: group,
+            peer_addr: ours,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        };
+        browser.handle_read(TaggedBytesMut { now, transport, message: query }).unwrap();
+        let answer = browser.poll_write().expect("an answer");
+        resolver.handle_datagram(now, ours, SocketAddr::new(ip, 5353), &answer.message);
+        assert_eq!(resolver.poll_resolved(), Some(with_address(BROWSER, ip)));
+        assert!(!resolver.is_resolving());
+    }
+
+    #[test]
     fn garbage_on_the_multicast_socket_resolves_nothing() {
         let now = Instant::now();
         let mut resolver = MdnsResolver::default();
