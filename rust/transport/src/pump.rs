@@ -125,7 +125,7 @@ impl Core {
     /// or soon if a received message waits for room in its channel.
     fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
         let held = self.held.as_ref().map(|_| now + HELD_RETRY);
-        [self.conn.poll_timeout(), self.servers.poll_timeout(), self.mdns.poll_timeout(), held]
+        [self.conn.poll_timeout(), self.servers.poll_timeout(now), self.mdns.poll_timeout(), held]
             .into_iter()
             .flatten()
             .min()

@@ -222,10 +222,10 @@ impl IceServers {
         self.drain_client_events(now);
     }
 
-    /// When a timer is due next.
-    pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
+    /// When a timer is due next, at `now`.
+    pub(crate) fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
         let waiting = self.started.is_some() && self.servers.iter().any(|server| !server.used);
-        let resolution = waiting.then(|| Instant::now() + RESOLUTION_POLL);
+        let resolution = waiting.then(|| now + RESOLUTION_POLL);
         self.clients.iter_mut().filter_map(|client| client.client.poll_timeout()).chain(resolution).min()
     }
 
