@@ -12,7 +12,6 @@ use connection::channels::{ChannelId, ChannelOptions as CoreChannelOptions};
 use connection::sctp::Reliability;
 
 use crate::error::TransportError;
-use crate::link::Link;
 use crate::lock::lock;
 pub use crate::states::ChannelState;
 
@@ -187,7 +186,16 @@ pub(crate) struct ChannelShared {
     /// Bytes the core holds that the remote side has not acknowledged yet.
     unacknowledged_bytes: AtomicUsize,
     max_message_size: Arc<AtomicUsize>,
-    link: Weak<Link>,
+    link: Weak<dyn ChannelSink>,
+}
+
+/// Where a channel's handle hands its packets and its close: the connection (its link), held
+/// weakly so that a handle outliving its connection refuses to send.
+pub(crate) trait ChannelSink: Send + Sync {
+    /// Sends a packet of `channel`, at once or behind its queued ones.
+    fn send(&self, channel: &ChannelShared, packet: Packet);
+    /// Starts closing `channel`.
+    fn close_channel(&self, channel: &ChannelShared);
 }
 
 impl ChannelShared {
@@ -196,7 +204,7 @@ impl ChannelShared {
         options: ChannelOptions,
         core_id: ChannelId,
         limits: ChannelLimits,
-        link: Weak<Link>,
+        link: Weak<dyn ChannelSink>,
     ) -> Arc<Self> {
         let ChannelLimits { max_message_size, receive_limit } = limits;
         let stream_id = options.negotiated_id.map_or(-1, i32::from);
@@ -495,9 +503,18 @@ impl std::fmt::Debug for DataChannel {
 mod tests {
     use super::*;
 
+    /// A connection that never was (a handle whose connection is gone).
+    struct NoConnection;
+
+    impl ChannelSink for NoConnection {
+        fn send(&self, _: &ChannelShared, _: Packet) {}
+        fn close_channel(&self, _: &ChannelShared) {}
+    }
+
     fn handle(options: ChannelOptions) -> DataChannel {
         let limits = ChannelLimits { max_message_size: Arc::new(AtomicUsize::new(8)), receive_limit: 0 };
-        DataChannel::new(ChannelShared::new("x".into(), options, ChannelId(0), limits, Weak::new()))
+        let gone: Weak<dyn ChannelSink> = Weak::<NoConnection>::new();
+        DataChannel::new(ChannelShared::new("x".into(), options, ChannelId(0), limits, gone))
     }
 
     fn closed_handle() -> DataChannel {

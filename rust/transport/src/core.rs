@@ -17,13 +17,13 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::Notify;
 
-use crate::channel::{ChannelLimits, ChannelOptions, ChannelShared, DataChannel, Packet};
+use crate::channel::{ChannelLimits, ChannelOptions, ChannelShared, ChannelSink, DataChannel, Packet};
 use crate::config::TransportConfig;
 use crate::error::{excerpt, TransportError};
+use crate::events::PeerEvent;
 use crate::ice_tally::IceTally;
-use crate::link::Link;
+use crate::io::Io;
 use crate::mdns::MdnsResolver;
-use crate::peer::PeerEvent;
 use crate::servers::IceServers;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
 use crate::stats::CandidateType;
@@ -167,21 +167,21 @@ impl Core {
     }
 
     /// Creates an offer (the core applies it at once).
-    pub(crate) fn create_offer(&mut self, link: &Link) -> Result<(), TransportError> {
+    pub(crate) fn create_offer(&mut self, io: &Io) -> Result<(), TransportError> {
         let offer = self.conn.create_offer().map_err(|error| signaling("create_offer", error))?;
-        link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer });
+        io.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer });
         Ok(())
     }
 
     /// Applies a local offer: the core applied it when it made it, so this starts gathering.
-    pub(crate) fn set_local_description(&mut self, link: &Link, now: Instant) {
-        self.start_gathering(link, now);
+    pub(crate) fn set_local_description(&mut self, io: &Io, now: Instant) {
+        self.start_gathering(io, now);
     }
 
     /// Applies the remote description; for an offer, creates and applies the answer too.
     pub(crate) fn set_remote_description(
         &mut self,
-        link: &Link,
+        io: &Io,
         kind: SdpKind,
         sdp: &str,
         now: Instant,
@@ -209,8 +209,8 @@ impl Core {
         }
         if kind == SdpKind::Offer {
             let answer = self.conn.create_answer().map_err(|error| signaling("create_answer", error))?;
-            link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp: answer });
-            self.start_gathering(link, now);
+            io.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp: answer });
+            self.start_gathering(io, now);
         }
         Ok(())
     }
@@ -270,7 +270,7 @@ impl Core {
     /// Creates a data channel.
     pub(crate) fn create_data_channel(
         &mut self,
-        link: &Arc<Link>,
+        sink: &Weak<dyn ChannelSink>,
         label: &str,
         options: ChannelOptions,
         now: Instant,
@@ -279,7 +279,7 @@ impl Core {
             .conn
             .open_channel(now, options.to_core(label))
             .map_err(|error| TransportError::Channel { label: excerpt(label), reason: error.to_string() })?;
-        let shared = ChannelShared::new(label.to_owned(), options, id, self.limits(), Arc::downgrade(link));
+        let shared = ChannelShared::new(label.to_owned(), options, id, self.limits(), Weak::clone(sink));
         self.channels.insert(id, Arc::clone(&shared));
         Ok(DataChannel::new(shared))
     }
@@ -293,7 +293,7 @@ impl Core {
     /// connection refuses them all: then it is closed at once (a warning the first time).
     pub(crate) fn adopt_remote_channel(
         &mut self,
-        link: &Weak<Link>,
+        sink: &Weak<dyn ChannelSink>,
         id: ChannelId,
         options: connection::channels::ChannelOptions,
         now: Instant,
@@ -313,7 +313,7 @@ impl Core {
             return None;
         }
         let (label, options) = ChannelOptions::from_core(options);
-        let shared = ChannelShared::new(label, options, id, self.limits(), Weak::clone(link));
+        let shared = ChannelShared::new(label, options, id, self.limits(), Weak::clone(sink));
         shared.set_stream_id(id.0);
         self.channels.insert(id, Arc::clone(&shared));
         Some(DataChannel::new(shared))
@@ -331,50 +331,50 @@ impl Core {
 
     /// Closes the connection: tells the remote side (SCTP ABORT, DTLS close_notify), releases TURN
     /// allocations and closes every channel.
-    pub(crate) fn close(&mut self, link: &Link, now: Instant) {
+    pub(crate) fn close(&mut self, io: &Io, now: Instant) {
         if self.closed {
             return;
         }
         self.closed = true;
         self.conn.close(now);
         // The goodbyes first (over a relay, they need its allocation), then the allocations.
-        self.flush(link, now);
+        self.flush(io, now);
         self.servers.close(now);
-        self.flush(link, now);
+        self.flush(io, now);
         for (_, channel) in self.channels.drain() {
             channel.drop_queued();
             channel.set_state(ChannelState::Closed);
         }
-        link.wake.notify_one();
+        io.wake.notify_one();
     }
 
     /// Starts gathering once a local description is set: host candidates at once, server-
     /// reflexive and relay ones as the STUN and TURN servers answer.
-    fn start_gathering(&mut self, link: &Link, now: Instant) {
+    fn start_gathering(&mut self, io: &Io, now: Instant) {
         if self.gathering != Gathering::NotStarted {
             return;
         }
         self.gathering = Gathering::Running;
-        link.push_event(PeerEvent::GatheringStateChanged(GatheringState::Gathering));
+        io.push_event(PeerEvent::GatheringStateChanged(GatheringState::Gathering));
         if !self.servers.relay_only() {
             for address in self.host_addresses.clone() {
                 let candidate = LocalCandidate { kind: CandidateKind::Host, address, base: address };
-                self.add_local_candidate(link, candidate, now);
+                self.add_local_candidate(io, candidate, now);
             }
         }
-        self.servers.start(link.port.local_addr(), self.host_addresses.first().copied(), now);
-        link.wake.notify_one();
+        self.servers.start(io.port.local_addr(), self.host_addresses.first().copied(), now);
+        io.wake.notify_one();
     }
 
     /// Hands the core a local candidate and signals it.
-    pub(crate) fn add_local_candidate(&mut self, link: &Link, candidate: LocalCandidate, now: Instant) {
+    pub(crate) fn add_local_candidate(&mut self, io: &Io, candidate: LocalCandidate, now: Instant) {
         match self.conn.add_local_candidate(now, candidate) {
             Ok(line) => {
                 self.ice.local_candidate(&line);
                 self.local_candidates.push(candidate);
                 let (mid, index) = self.conn.local_candidate_section().unwrap_or((None, 0));
                 let mid = mid.unwrap_or("0").to_owned();
-                link.push_event(PeerEvent::IceCandidateCreated { mid, index, candidate: line });
+                io.push_event(PeerEvent::IceCandidateCreated { mid, index, candidate: line });
             }
             Err(error) => log::warn!("cannot add a local candidate: {error}"),
         }

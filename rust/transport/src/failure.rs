@@ -2,16 +2,30 @@
 //! [`ConnectionFailure`] with what the transport saw beside it (the candidates ICE had, whether
 //! any DTLS came from the peer).
 
+use std::time::Duration;
+
 use connection::connection::ConnectionFailure;
 use connection::ice_dtls::FailureReason;
 
-use crate::core::Core;
 use crate::error::TransportError;
+use crate::ice_tally::IceTally;
+
+/// What the transport saw of a connection besides its core, to explain a failure.
+pub(crate) struct Seen<'a> {
+    /// The candidates ICE had.
+    pub(crate) ice: &'a IceTally,
+    /// Whether any DTLS came from the peer.
+    pub(crate) dtls_heard: bool,
+    /// Whether we sent any DTLS.
+    pub(crate) dtls_sent: bool,
+    /// How long the handshake may take.
+    pub(crate) handshake_budget: Duration,
+}
 
 /// The error reported for `failure`.
-pub(crate) fn transport_error(failure: &ConnectionFailure, core: &Core) -> TransportError {
+pub(crate) fn transport_error(failure: &ConnectionFailure, seen: &Seen<'_>) -> TransportError {
     match failure {
-        ConnectionFailure::Path(reason) => path_error(reason, core),
+        ConnectionFailure::Path(reason) => path_error(reason, seen),
         ConnectionFailure::Sctp(error) => {
             TransportError::Signaling { step: "the SCTP association", reason: error.to_string() }
         }
@@ -19,15 +33,15 @@ pub(crate) fn transport_error(failure: &ConnectionFailure, core: &Core) -> Trans
 }
 
 /// The error for a failed secure path (ICE or DTLS).
-fn path_error(reason: &FailureReason, core: &Core) -> TransportError {
+fn path_error(reason: &FailureReason, seen: &Seen<'_>) -> TransportError {
     match reason {
-        FailureReason::IceFailed | FailureReason::ConsentExpired => core.ice.failure(),
+        FailureReason::IceFailed | FailureReason::ConsentExpired => seen.ice.failure(),
         FailureReason::FingerprintMismatch => TransportError::CertificateMismatch,
         FailureReason::CertificateRefusedByPeer => TransportError::HandshakeRefused { alert: alert_name(42) },
         FailureReason::PeerAlert(alert) => TransportError::HandshakeRefused { alert: alert_name(*alert) },
         // A DTLS server whose client never sent a ClientHello heard no DTLS and sent none.
-        FailureReason::HandshakeTimeout if !core.dtls_heard && !core.dtls_sent => {
-            TransportError::HandshakeNeverStarted { waited_secs: crate::core::FAILED_TIMEOUT.as_secs() }
+        FailureReason::HandshakeTimeout if !seen.dtls_heard && !seen.dtls_sent => {
+            TransportError::HandshakeNeverStarted { waited_secs: seen.handshake_budget.as_secs() }
         }
         FailureReason::HandshakeTimeout => TransportError::HandshakeFailed,
         FailureReason::NoPeerCertificate => TransportError::HandshakeRejected { alert: "no_certificate".into() },

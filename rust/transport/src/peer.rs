@@ -15,43 +15,13 @@ use crate::channel::{self, ChannelOptions, ChannelShared, DataChannel};
 use crate::config::TransportConfig;
 use crate::core::{closed, Core};
 use crate::error::TransportError;
+pub use crate::events::PeerEvent;
+use crate::io::Io;
 use crate::link::Link;
 use crate::states::ChannelState;
 pub use crate::states::{ConnectionState, GatheringState, SdpKind, SignalingState};
 use crate::stats::{self, PeerStats};
 use crate::udp::UdpPort;
-
-/// Something the connection reports, in the order it happened.
-#[derive(Debug)]
-pub enum PeerEvent {
-    /// A local description was created (an offer after `create_offer`, or the answer to a
-    /// remote offer, which is applied locally already).
-    SessionDescriptionCreated {
-        /// Offer or answer.
-        kind: SdpKind,
-        /// The SDP text.
-        sdp: String,
-    },
-    /// A local ICE candidate to send to the remote side.
-    IceCandidateCreated {
-        /// Media stream id.
-        mid: String,
-        /// Media line index.
-        index: u16,
-        /// The candidate line.
-        candidate: String,
-    },
-    /// The remote side opened a channel in-band.
-    DataChannelReceived(DataChannel),
-    /// The connection state changed.
-    ConnectionStateChanged(ConnectionState),
-    /// The gathering state changed.
-    GatheringStateChanged(GatheringState),
-    /// The signaling state changed.
-    SignalingStateChanged(SignalingState),
-    /// Something failed after the call that started it returned.
-    Error(TransportError),
-}
 
 /// A WebRTC peer connection.
 pub struct PeerConnection {
@@ -81,7 +51,7 @@ impl PeerConnection {
         let wake = Arc::new(tokio::sync::Notify::new());
         let core =
             Core::build(&config, host_addresses, Arc::clone(&max_message_size), Arc::clone(&wake), Instant::now())?;
-        let link = Link::new(core, port, wake);
+        let link = Link::new(core, Io::new(port, wake));
         runtime.spawn(crate::task::run(Arc::clone(&link)));
         Ok(Self {
             link,
@@ -112,7 +82,7 @@ impl PeerConnection {
 
     /// Creates an offer; it arrives as [`PeerEvent::SessionDescriptionCreated`].
     pub fn create_offer(&self) -> Result<(), TransportError> {
-        self.open_core()?.create_offer(&self.link)
+        self.open_core()?.create_offer(&self.link.io)
     }
 
     /// Applies a local description. An answer is applied by the connection itself as soon as
@@ -126,7 +96,7 @@ impl PeerConnection {
         if kind == SdpKind::Answer {
             return Ok(());
         }
-        self.open_core()?.set_local_description(&self.link, Instant::now());
+        self.open_core()?.set_local_description(&self.link.io, Instant::now());
         Ok(())
     }
 
@@ -136,9 +106,9 @@ impl PeerConnection {
         let remote_limit = remote_max_message_size(&sdp);
         let now = Instant::now();
         let mut core = self.open_core()?;
-        core.set_remote_description(&self.link, kind, &sdp, now)?;
+        core.set_remote_description(&self.link.io, kind, &sdp, now)?;
         self.max_message_size.store(remote_limit, Ordering::Release);
-        core.pump(&self.link, false, now);
+        self.link.pump(&mut core, false, now);
         Ok(())
     }
 
@@ -152,7 +122,7 @@ impl PeerConnection {
         let now = Instant::now();
         let mut core = self.open_core()?;
         core.add_ice_candidate(mid, index, &line, now)?;
-        core.pump(&self.link, false, now);
+        self.link.pump(&mut core, false, now);
         Ok(())
     }
 
@@ -186,12 +156,12 @@ impl PeerConnection {
             }
         }
         let now = Instant::now();
-        let channel = core.create_data_channel(&link, label, options, now)?;
+        let channel = core.create_data_channel(link.sink(), label, options, now)?;
         // A pass of the pump sends the channel's opening at once where an association may be up;
         // before DTLS is (new, connecting) there is nothing to send, and the channel opens when
         // the association does.
         if !matches!(core.state, ConnectionState::New | ConnectionState::Connecting) {
-            core.pump(&link, false, now);
+            link.pump(&mut core, false, now);
         }
         self.channels.push(Arc::downgrade(channel.shared()));
         if let Some(id) = negotiated_id {
@@ -214,7 +184,8 @@ impl PeerConnection {
         if self.connection_state == ConnectionState::Closed {
             return PeerStats::default();
         }
-        stats::take(&self.link.core(), Instant::now())
+        let core = self.link.core();
+        stats::take(core.conn.stats(), &core.local_candidates, &core.signaled, Instant::now())
     }
 
     /// Pumps the connection (unless its task is pumping it right now), then takes every event
@@ -224,7 +195,7 @@ impl PeerConnection {
             return Vec::new();
         }
         self.link.pump_if_free();
-        let events = self.link.take_events();
+        let events = self.link.io.take_events();
         for event in &events {
             match event {
                 PeerEvent::ConnectionStateChanged(state) => {
@@ -251,7 +222,7 @@ impl PeerConnection {
         self.connection_state = ConnectionState::Closed;
         self.signaling_state = SignalingState::Closed;
         self.close_channels();
-        self.link.core().close(&self.link, Instant::now());
+        self.link.core().close(&self.link.io, Instant::now());
     }
 
     fn close_channels(&mut self) {

@@ -5,19 +5,19 @@
 //! caller's thread in `poll` and `send`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use connection::channels::ChannelId;
 use connection::connection::ConnectionEvent;
 
-use crate::channel::{message_cost, ChannelShared, Packet, HOLD_LIMIT};
-use crate::core::{Core, Gathering, HeldMessage};
+use crate::channel::{message_cost, ChannelShared, ChannelSink, Packet, HOLD_LIMIT};
+use crate::core::{Core, Gathering, HeldMessage, FAILED_TIMEOUT};
 use crate::error::{excerpt, TransportError};
-use crate::failure::transport_error;
-use crate::link::Link;
-use crate::peer::PeerEvent;
+use crate::events::PeerEvent;
+use crate::failure::{transport_error, Seen};
+use crate::io::Io;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SignalingState};
 use crate::udp::UdpPort;
 
@@ -36,11 +36,18 @@ const MAX_SEND_WINDOW: usize = 256 * 1024;
 
 impl Core {
     /// One pass of the pump at `now`; returns when it next needs to run if nothing arrives.
-    pub(crate) fn pump(&mut self, link: &Arc<Link>, via_runtime: bool, now: Instant) -> Option<Instant> {
+    /// Channels the remote side opens hand their packets to `sink` (the connection's link).
+    pub(crate) fn pump(
+        &mut self,
+        io: &Io,
+        sink: &Weak<dyn ChannelSink>,
+        via_runtime: bool,
+        now: Instant,
+    ) -> Option<Instant> {
         if self.closed {
             return None;
         }
-        let (received, more_to_read) = self.receive(link, via_runtime, now);
+        let (received, more_to_read) = self.receive(io, via_runtime, now);
         // Nothing came in, nothing is due and nothing waits to be sent since the last pass: the
         // rest has nothing to do.
         if received == 0
@@ -51,12 +58,12 @@ impl Core {
             return self.due_at;
         }
         self.run_timers(now);
-        let more_events = self.drain_events(link, now);
+        let more_events = self.drain_events(io, sink, now);
         if self.closed {
             return None;
         }
         self.fill_from_queues(now);
-        self.flush(link, now);
+        self.flush(io, now);
         // Sends and acknowledgements of this pass changed what the channels have in flight.
         for channel in self.channels.values() {
             channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
@@ -65,18 +72,18 @@ impl Core {
         self.due_at = next;
         // The task sleeps until its own deadline: wake it if this pass made an earlier one.
         if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
-            link.wake.notify_one();
+            io.wake.notify_one();
         }
         next
     }
 
     /// Reads every waiting datagram and hands it to the STUN/TURN clients, the mDNS client or
     /// the core. Returns how many were read and whether more may be waiting.
-    fn receive(&mut self, link: &Link, via_runtime: bool, now: Instant) -> (usize, bool) {
+    fn receive(&mut self, io: &Io, via_runtime: bool, now: Instant) -> (usize, bool) {
         let mut more_to_read = false;
         let mut received = 0;
         for reads in 1..=MAX_READS_PER_PUMP {
-            let read = link.port.receive(via_runtime, |local, from, datagram| {
+            let read = io.port.receive(via_runtime, |local, from, datagram| {
                 if self.servers.handle_read(from, datagram, now) {
                     return;
                 }
@@ -95,7 +102,7 @@ impl Core {
                 }
             }
         }
-        if let Some(Some(mdns)) = link.mdns.get() {
+        if let Some(Some(mdns)) = io.mdns.get() {
             let read = mdns.receive(via_runtime, |local, from, datagram| {
                 self.mdns.handle_datagram(now, local, from, datagram);
             });
@@ -137,19 +144,19 @@ impl Core {
     /// is taken from the core until the game reads that channel (the core's SCTP window closes
     /// meanwhile, so the sender waits); a channel that stays full for [`HOLD_LIMIT`] is closed,
     /// with one error. Returns whether events were left for the next pass.
-    fn drain_events(&mut self, link: &Arc<Link>, now: Instant) -> bool {
+    fn drain_events(&mut self, io: &Io, sink: &Weak<dyn ChannelSink>, now: Instant) -> bool {
         while let Some(candidate) = self.servers.poll_candidate() {
-            self.add_local_candidate(link, candidate, now);
+            self.add_local_candidate(io, candidate, now);
         }
         if self.gathering == Gathering::Running && self.servers.done() {
             self.gathering = Gathering::Done;
             self.conn.end_of_local_candidates();
-            link.push_event(PeerEvent::GatheringStateChanged(GatheringState::Complete));
+            io.push_event(PeerEvent::GatheringStateChanged(GatheringState::Complete));
         }
         while let Some(line) = self.mdns.poll_resolved() {
             self.add_resolved_candidate(&line, now);
         }
-        if !self.deliver_held(link, now) {
+        if !self.deliver_held(io, now) {
             return false;
         }
         let mut batch: Vec<Packet> = Vec::new();
@@ -162,7 +169,7 @@ impl Core {
             };
             let ConnectionEvent::Message { id, data, binary } = event else {
                 self.deliver(batch_channel.take(), &mut batch);
-                self.on_event(link, event, now);
+                self.on_event(io, sink, event, now);
                 if self.closed {
                     return false;
                 }
@@ -188,15 +195,21 @@ impl Core {
     }
 
     /// One event of the core, other than a message.
-    fn on_event(&mut self, link: &Arc<Link>, event: ConnectionEvent, now: Instant) {
+    fn on_event(&mut self, io: &Io, sink: &Weak<dyn ChannelSink>, event: ConnectionEvent, now: Instant) {
         match event {
-            ConnectionEvent::StateChanged(state) => self.report_state(link, ConnectionState::from_core(state), now),
+            ConnectionEvent::StateChanged(state) => self.report_state(io, ConnectionState::from_core(state), now),
             ConnectionEvent::SignalingStateChanged(state) => {
-                link.push_event(PeerEvent::SignalingStateChanged(SignalingState::from_core(state)))
+                io.push_event(PeerEvent::SignalingStateChanged(SignalingState::from_core(state)))
             }
             ConnectionEvent::Failed(failure) => {
-                let error = transport_error(&failure, self);
-                self.report_failure(link, error);
+                let seen = Seen {
+                    ice: &self.ice,
+                    dtls_heard: self.dtls_heard,
+                    dtls_sent: self.dtls_sent,
+                    handshake_budget: FAILED_TIMEOUT,
+                };
+                let error = transport_error(&failure, &seen);
+                self.report_failure(io, error);
             }
             ConnectionEvent::ChannelOpened(id) => {
                 if let Some(channel) = self.channels.get(&id) {
@@ -205,9 +218,9 @@ impl Core {
                 }
             }
             ConnectionEvent::RemoteChannel { id, options } => {
-                if let Some(channel) = self.adopt_remote_channel(&Arc::downgrade(link), id, options, now) {
+                if let Some(channel) = self.adopt_remote_channel(sink, id, options, now) {
                     channel.shared().advance_state(ChannelState::Open);
-                    link.push_event(PeerEvent::DataChannelReceived(channel));
+                    io.push_event(PeerEvent::DataChannelReceived(channel));
                 }
             }
             ConnectionEvent::ChannelClosed(id) => {
@@ -229,7 +242,7 @@ impl Core {
         }
     }
 
-    fn report_state(&mut self, link: &Link, state: ConnectionState, now: Instant) {
+    fn report_state(&mut self, io: &Io, state: ConnectionState, now: Instant) {
         if state == ConnectionState::Failed || state == self.state || self.state == ConnectionState::Closed {
             return;
         }
@@ -237,26 +250,26 @@ impl Core {
             return;
         }
         self.state = state;
-        link.push_event(PeerEvent::ConnectionStateChanged(state));
+        io.push_event(PeerEvent::ConnectionStateChanged(state));
         if state == ConnectionState::Closed {
             // Closed by the remote side (DTLS close_notify, SCTP ABORT or SHUTDOWN).
-            self.close(link, now);
+            self.close(io, now);
         }
     }
 
     /// Reports the connection `failed`, for `reason`, once.
-    fn report_failure(&mut self, link: &Link, reason: TransportError) {
+    fn report_failure(&mut self, io: &Io, reason: TransportError) {
         if matches!(self.state, ConnectionState::Failed | ConnectionState::Closed) {
             return;
         }
         self.state = ConnectionState::Failed;
-        link.push_event(PeerEvent::Error(reason));
-        link.push_event(PeerEvent::ConnectionStateChanged(ConnectionState::Failed));
+        io.push_event(PeerEvent::Error(reason));
+        io.push_event(PeerEvent::ConnectionStateChanged(ConnectionState::Failed));
     }
 
     /// Hands the held message to its channel if it has room now; closes the channel, with one
     /// error, once it has been full for [`HOLD_LIMIT`]. Returns whether nothing is held any more.
-    fn deliver_held(&mut self, link: &Link, now: Instant) -> bool {
+    fn deliver_held(&mut self, io: &Io, now: Instant) -> bool {
         let Some(held) = self.held.take() else { return true };
         let Some(channel) = self.channels.get(&held.channel).cloned() else { return true };
         let (room, empty) = channel.room();
@@ -270,7 +283,7 @@ impl Core {
         }
         self.close_channel(&channel, now);
         channel.set_state(ChannelState::Closed);
-        link.push_event(PeerEvent::Error(TransportError::ReceiveBufferOverflow {
+        io.push_event(PeerEvent::Error(TransportError::ReceiveBufferOverflow {
             label: excerpt(channel.label()),
             id: channel.stream_id(),
             limit: channel.receive_limit(),
@@ -310,7 +323,7 @@ impl Core {
     /// packet back if the channel has no room.
     pub(crate) fn send_now(
         &mut self,
-        link: &Link,
+        io: &Io,
         channel: &ChannelShared,
         packet: Packet,
         now: Instant,
@@ -318,16 +331,16 @@ impl Core {
         self.due_at = None;
         self.give_to_core(channel, packet, now)?;
         channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
-        self.flush(link, now);
-        self.wake_task_if_due_sooner(link);
+        self.flush(io, now);
+        self.wake_task_if_due_sooner(io);
         Ok(())
     }
 
     /// Wakes the task if the core now needs to run before the task would wake (a retransmission
     /// timer a send started, say), so that the connection keeps going when the game stops polling.
-    pub(crate) fn wake_task_if_due_sooner(&mut self, link: &Link) {
+    pub(crate) fn wake_task_if_due_sooner(&mut self, io: &Io) {
         if self.conn.poll_timeout().is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
-            link.wake.notify_one();
+            io.wake.notify_one();
         }
     }
 
@@ -341,23 +354,23 @@ impl Core {
     }
 
     /// Sends everything the core and the clients have to send.
-    pub(crate) fn flush(&mut self, link: &Link, now: Instant) {
+    pub(crate) fn flush(&mut self, io: &Io, now: Instant) {
         let mut batch = Batch::default();
         while let Some(transmit) = self.conn.poll_transmit(now) {
             self.dtls_sent |= is_dtls(&transmit.data);
             if self.servers.is_relayed(transmit.local) {
                 self.servers.send_relayed(transmit.local, transmit.to, &transmit.data, now);
             } else {
-                batch.push(&link.port, transmit.local, transmit.to, &transmit.data, link.port.max_segments());
+                batch.push(&io.port, transmit.local, transmit.to, &transmit.data, io.port.max_segments());
             }
         }
-        batch.send(&link.port);
+        batch.send(&io.port);
         while let Some((to, datagram)) = self.servers.poll_write() {
-            link.port.send(link.port.local_addr(), to, &datagram, None);
+            io.port.send(io.port.local_addr(), to, &datagram, None);
         }
         if self.mdns.is_resolving() {
             while let Some((to, query)) = self.mdns.poll_transmit() {
-                if let Some(mdns) = mdns_port(link) {
+                if let Some(mdns) = io.mdns_port() {
                     mdns.send(mdns.local_addr(), to, &query, None);
                 }
             }
@@ -368,22 +381,6 @@ impl Core {
 /// Whether a datagram is DTLS (RFC 7983: first byte 20 to 63).
 fn is_dtls(datagram: &[u8]) -> bool {
     matches!(datagram.first(), Some(20..=63))
-}
-
-/// The mDNS socket, made on first use (`None` where the system refuses one).
-fn mdns_port(link: &Link) -> Option<&UdpPort> {
-    let made = link.mdns.get_or_init(|| {
-        // The socket registers with the shared runtime, whichever thread makes it.
-        let runtime = crate::runtime::handle().ok()?;
-        let _context = runtime.enter();
-        let port = rtc_mdns::MulticastSocket::new().into_std().and_then(UdpPort::wrap);
-        if port.is_ok() {
-            // The task waits on it from its next pass on.
-            link.wake.notify_one();
-        }
-        port.map_err(|error| log::info!("no mDNS socket, so .local candidates stay unresolved: {error}")).ok()
-    });
-    made.as_ref()
 }
 
 /// Most bytes one segmented send may carry: the system refuses a send over one UDP datagram's

@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use connection::connection::ConnectionStats;
+use connection::ice_dtls::LocalCandidate;
 use connection::sdp::CandidateKind;
-
-use crate::core::Core;
 
 /// The type of an ICE candidate, named as in the W3C `RTCIceCandidateType` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,9 +100,14 @@ pub struct PeerStats {
     pub taken_at: Option<Instant>,
 }
 
-/// Takes statistics from a connection's core at `now`.
-pub(crate) fn take(core: &Core, now: Instant) -> PeerStats {
-    let report = core.conn.stats();
+/// The statistics of a connection whose core counted `report`, whose local candidates are
+/// `local_candidates` and to which `signaled` were signaled, taken at `now`.
+pub(crate) fn take(
+    report: ConnectionStats,
+    local_candidates: &[LocalCandidate],
+    signaled: &[(SocketAddr, CandidateType)],
+    now: Instant,
+) -> PeerStats {
     let sctp = report.sctp.as_ref();
     PeerStats {
         round_trip_time: sctp.and_then(|sctp| sctp.srtt).or(report.ice_round_trip_time).map(|rtt| rtt.as_secs_f64()),
@@ -111,7 +116,9 @@ pub(crate) fn take(core: &Core, now: Instant) -> PeerStats {
         packets_sent: report.datagrams_sent,
         packets_received: report.datagrams_received,
         retransmissions: sctp.map(|sctp| sctp.data_retransmissions + sctp.control_retransmissions),
-        selected_pair: report.selected_pair.map(|(local, remote)| selected_pair(core, local, remote)),
+        selected_pair: report
+            .selected_pair
+            .map(|(local, remote)| selected_pair(local_candidates, signaled, local, remote)),
         taken_at: Some(now),
     }
 }
@@ -119,17 +126,18 @@ pub(crate) fn take(core: &Core, now: Instant) -> PeerStats {
 /// The selected pair with its candidates' types: ours as gathered (the local socket is a host
 /// candidate's or a relay's base), the remote one as signaled, else learned from its checks
 /// (peer-reflexive).
-fn selected_pair(core: &Core, local: SocketAddr, remote: SocketAddr) -> SelectedPair {
-    let local_type = core
-        .local_candidates
+fn selected_pair(
+    local_candidates: &[LocalCandidate],
+    signaled: &[(SocketAddr, CandidateType)],
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> SelectedPair {
+    let local_type = local_candidates
         .iter()
         .find(|candidate| candidate.base == local && candidate.kind != CandidateKind::ServerReflexive)
         .map_or(CandidateType::Host, |candidate| CandidateType::from_core(candidate.kind));
-    let remote_type = core
-        .signaled
-        .iter()
-        .find(|(address, _)| *address == remote)
-        .map_or(CandidateType::PeerReflexive, |(_, kind)| *kind);
+    let remote_type =
+        signaled.iter().find(|(address, _)| *address == remote).map_or(CandidateType::PeerReflexive, |(_, kind)| *kind);
     SelectedPair {
         local: CandidateStats::new(local_type, local),
         remote: CandidateStats::new(remote_type, remote),
