@@ -82,6 +82,40 @@ pub(crate) fn alert_name(description: u8) -> String {
 mod tests {
     use super::*;
 
+    fn seen(ice: &IceTally, dtls_heard: bool, dtls_sent: bool) -> Seen<'_> {
+        Seen { ice, dtls_heard, dtls_sent, handshake_budget: Duration::from_secs(10) }
+    }
+
+    #[test]
+    fn a_handshake_timeout_is_told_apart_by_what_went_over_the_wire() {
+        let ice = IceTally::new(false);
+        let timeout = ConnectionFailure::Path(FailureReason::HandshakeTimeout);
+        assert_eq!(
+            transport_error(&timeout, &seen(&ice, false, false)),
+            TransportError::HandshakeNeverStarted { waited_secs: 10 },
+            "a server that never heard a ClientHello"
+        );
+        assert_eq!(transport_error(&timeout, &seen(&ice, false, true)), TransportError::HandshakeFailed);
+        assert_eq!(transport_error(&timeout, &seen(&ice, true, true)), TransportError::HandshakeFailed);
+    }
+
+    #[test]
+    fn certificate_and_alert_failures_keep_their_errors() {
+        let ice = IceTally::new(false);
+        let path = |reason| transport_error(&ConnectionFailure::Path(reason), &seen(&ice, true, true));
+        assert_eq!(path(FailureReason::FingerprintMismatch), TransportError::CertificateMismatch);
+        assert_eq!(
+            path(FailureReason::CertificateRefusedByPeer),
+            TransportError::HandshakeRefused { alert: "bad_certificate".into() }
+        );
+        assert_eq!(
+            path(FailureReason::PeerAlert(40)),
+            TransportError::HandshakeRefused { alert: "handshake_failure".into() }
+        );
+        assert!(matches!(path(FailureReason::IceFailed), TransportError::ConnectionFailed { .. }));
+        assert!(matches!(path(FailureReason::ConsentExpired), TransportError::ConnectionFailed { .. }));
+    }
+
     #[test]
     fn alerts_are_named_as_rfc_5246_names_them() {
         assert_eq!(alert_name(42), "bad_certificate");
