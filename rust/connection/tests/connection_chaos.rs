@@ -22,7 +22,7 @@ fn hostile() -> LinkConfig {
         .with_latency(Duration::from_millis(15))
         .with_jitter(Duration::from_millis(10))
         .with_loss(0.03)
-        .with_burst(BurstLoss::bursts(0.02, 4.0))
+        .with_burst(BurstLoss::timed(0.02, Duration::from_millis(30)))
         .with_reorder(0.02, Duration::from_millis(30))
         .with_duplicate(0.01)
         .with_corrupt(0.01)

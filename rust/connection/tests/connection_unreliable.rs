@@ -119,12 +119,12 @@ fn state_updates_on_an_unreliable_channel_at_5_percent_loss_arrive_at_once_or_no
 }
 
 fn bursty() -> LinkConfig {
-    LinkConfig::home(Duration::from_millis(20)).with_burst(BurstLoss::bursts(0.05, 3.0))
+    LinkConfig::home(Duration::from_millis(20)).with_burst(BurstLoss::timed(0.05, Duration::from_millis(40)))
 }
 
 #[test]
 fn state_updates_on_an_unreliable_channel_through_bursty_loss_arrive_at_once_or_not_at_all() {
-    let name = "unreliable 1 KiB every 5 ms for 10 s, 5% loss in bursts of 3, home link";
+    let name = "unreliable 1 KiB every 5 ms for 10 s, 5% loss in bursts of 40 ms, home link";
     state_updates_meet_the_goal(name, bursty());
 }
 

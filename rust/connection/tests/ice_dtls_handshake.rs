@@ -105,13 +105,17 @@ fn a_client_hello_before_the_pair_is_selected_is_kept() {
 
 #[test]
 fn handshake_at_10_percent_bursty_loss() {
-    // The same average loss in bursts of 3 datagrams on average: whole flights go at once.
+    // The same average loss in bursts of 40 ms on average: whole flights go at once.
     let times = setup_times_on(|seed| {
         let default = Setup::default();
-        Setup { seed, link: default.link.with_burst(netsim::BurstLoss::bursts(0.10, 3.0)), ..default }
+        Setup {
+            seed,
+            link: default.link.with_burst(netsim::BurstLoss::timed(0.10, Duration::from_millis(40))),
+            ..default
+        }
     });
     let (median, under_2s) = report(0.10, &times);
-    println!("(the line above: bursts of 3 on average)");
+    println!("(the line above: bursts of 40 ms on average)");
     assert!(median < Duration::from_secs(1), "median {median:?}");
     assert!(under_2s >= 16, "{under_2s} of 20 under 2 s");
 }

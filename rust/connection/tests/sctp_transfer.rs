@@ -161,9 +161,10 @@ fn bulk_at_ten_percent_loss_each_way() {
         let took = pair.now - start;
         let stats = pair.a.assoc.stats();
         println!(
-            "seed {seed}: 1000 x 1 KiB each way at 10% loss in {took:?} (a: {} retransmitted, {} fast retransmits, {} T3, srtt {:?}, rto {:?}; sent {} B for 1 MiB)",
+            "seed {seed}: 1000 x 1 KiB each way at 10% loss in {took:?} (a: {} retransmitted, {} fast retransmits ({} cut the window), {} T3, srtt {:?}, rto {:?}; sent {} B for 1 MiB)",
             stats.data_retransmissions,
             stats.fast_retransmits,
+            stats.window_reductions,
             stats.t3_timeouts,
             stats.srtt,
             stats.rto,
@@ -240,9 +241,9 @@ fn unreliable_large_messages_never_stall() {
 
 #[test]
 fn a_rough_path_delivers_everything_once_and_in_order() {
-    // Bursts of loss (5% in bursts of 4), reordering, duplication and jitter at once.
+    // Bursts of loss (5% in bursts of 40 ms), reordering, duplication and jitter at once.
     let link = game_link(0.0)
-        .with_burst(BurstLoss::bursts(0.05, 4.0))
+        .with_burst(BurstLoss::timed(0.05, Duration::from_millis(40)))
         .with_reorder(0.05, Duration::from_millis(25))
         .with_duplicate(0.05)
         .with_jitter(Duration::from_millis(10));

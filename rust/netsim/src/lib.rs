@@ -8,9 +8,11 @@
 //!    other at the link's rate, waiting in a drop-tail queue of [`LinkConfig::queue_bytes`], so
 //!    every extra byte (redundancy, retransmissions) delays what follows and can overflow the
 //!    queue;
-//! 3. **loss**: independent ([`LinkConfig::loss`]) and in bursts ([`BurstLoss`], a
-//!    Gilbert-Elliott chain stepped once per datagram sent). Loss happens after the bottleneck: a
-//!    lost datagram used its share of the rate;
+//! 3. **loss**: independent ([`LinkConfig::loss`]) and in bursts ([`BurstLoss`]): bad periods on
+//!    virtual time ([`BurstLoss::timed`], as on a real path: a sparse sender loses the same share
+//!    as a dense one and waits a burst out) or a Gilbert-Elliott chain stepped once per datagram
+//!    sent ([`BurstLoss::bursts`], n datagrams in a row however far apart). Loss happens after the
+//!    bottleneck: a lost datagram used its share of the rate;
 //! 4. **corruption** ([`LinkConfig::corrupt`]): one bit flipped;
 //! 5. **duplication** ([`LinkConfig::duplicate`]): a copy arrives after the original;
 //! 6. the path's **delay**: [`LinkConfig::latency`] plus a uniform jitter, never reordering
@@ -30,7 +32,10 @@
 //! and every datagram takes the same fixed set of draws whatever the configuration, so the n-th
 //! datagram sent in a direction meets the same luck (lost or not, same jitter) whatever the other
 //! direction does and whatever else in the configuration changed. The same seed, configuration
-//! and calls give the same deliveries.
+//! and calls give the same deliveries. Timed bursts ([`BurstLoss::Timed`]) keep this: the burst
+//! state at a datagram is drawn with its one fixed state draw from the time since the previous
+//! datagram of its direction, so it depends on that direction's send times, never on the
+//! other's.
 //!
 //! [`Pair`] wires two [`Endpoint`]s (sans-IO cores: datagrams and the time in, datagrams and a
 //! deadline out) through a [`Network`] and runs them on virtual time: [`Pair::step`],
@@ -66,6 +71,7 @@
 #![forbid(unsafe_code)]
 
 mod bottleneck;
+mod burst_loss;
 mod endpoint;
 mod filter;
 mod link;
@@ -75,9 +81,10 @@ mod pair;
 mod side;
 mod stats;
 
+pub use burst_loss::BurstLoss;
 pub use endpoint::Endpoint;
 pub use filter::Verdict;
-pub use link_config::{BurstLoss, LinkConfig};
+pub use link_config::LinkConfig;
 pub use network::{Network, MAX_IN_FLIGHT};
 pub use pair::{Pair, MAX_STEPS, MAX_TRANSMITS_PER_STEP, STUCK_DEADLINE_RETRY};
 pub use side::Side;

@@ -62,8 +62,10 @@ pub(crate) struct Link {
     pub(crate) stats: LinkStats,
     /// This direction's own generator, so one direction's traffic never shifts the other's luck.
     rng: Xoshiro256PlusPlus,
-    /// Whether the Gilbert-Elliott chain is in its bad state.
+    /// Whether the burst loss is in its bad state.
     bad: bool,
+    /// When the last datagram was sent into this direction (timed bursts evolve from it).
+    last_sent: Option<Instant>,
     /// The bandwidth limit's queue.
     bottleneck: Bottleneck,
     /// When the last datagram not picked for reordering is due: later ones never arrive before.
@@ -80,6 +82,7 @@ impl Link {
             stats: LinkStats::default(),
             rng,
             bad: false,
+            last_sent: None,
             bottleneck: Bottleneck::default(),
             last_due: None,
             filter: None,
@@ -94,9 +97,10 @@ impl Link {
         let config = self.config;
         let sent_len = datagram.len();
         self.stats.sent.add(sent_len);
+        let elapsed = self.last_sent.map(|last| now.saturating_duration_since(last));
+        self.last_sent = Some(self.last_sent.map_or(now, |last| last.max(now)));
         if let Some(burst) = config.burst {
-            let p_switch = if self.bad { burst.p_leave_bad } else { burst.p_enter_bad };
-            if draws.burst_state < p_switch {
+            if draws.burst_state < burst.p_switch(self.bad, elapsed) {
                 self.bad = !self.bad;
             }
         }
@@ -124,7 +128,7 @@ impl Link {
                 }
             },
         };
-        let burst_lost = self.bad && config.burst.is_some_and(|burst| draws.burst_loss < burst.loss_in_bad);
+        let burst_lost = self.bad && config.burst.is_some_and(|burst| draws.burst_loss < burst.loss_in_bad());
         if draws.loss < config.loss || burst_lost {
             self.stats.lost.add(len);
             return Fate::Dropped;

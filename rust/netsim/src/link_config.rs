@@ -2,38 +2,7 @@
 
 use std::time::Duration;
 
-/// Gilbert-Elliott burst loss: the link moves between a good and a bad state once per datagram
-/// sent, and loses datagrams with probability `loss_in_bad` while bad.
-///
-/// With `loss_in_bad` 1.0 a burst lasts `1 / p_leave_bad` datagrams on average, and the link is
-/// bad for a fraction `p_enter_bad / (p_enter_bad + p_leave_bad)` of the datagrams.
-/// [`BurstLoss::bursts`] builds it from an average loss and a mean burst length.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BurstLoss {
-    /// Probability, per datagram, that a good link turns bad (before the datagram is judged).
-    pub p_enter_bad: f64,
-    /// Probability, per datagram, that a bad link turns good (before the datagram is judged).
-    pub p_leave_bad: f64,
-    /// Probability that a datagram is lost while the link is bad.
-    pub loss_in_bad: f64,
-}
-
-impl BurstLoss {
-    /// Bursts of `mean_burst` datagrams on average (every datagram lost while bad) making up an
-    /// average loss of `average_loss` (0.0 to below 1.0) of the datagrams.
-    ///
-    /// `mean_burst` below 1.0 is taken as 1.0; `average_loss` at or past 1.0 keeps the link bad.
-    pub fn bursts(average_loss: f64, mean_burst: f64) -> BurstLoss {
-        let p_leave_bad = 1.0 / mean_burst.max(1.0);
-        let p_enter_bad = if average_loss >= 1.0 {
-            1.0
-        } else {
-            (average_loss.max(0.0) * p_leave_bad / (1.0 - average_loss.max(0.0))).min(1.0)
-        };
-        let p_leave_bad = if average_loss >= 1.0 { 0.0 } else { p_leave_bad };
-        BurstLoss { p_enter_bad, p_leave_bad, loss_in_bad: 1.0 }
-    }
-}
+use crate::BurstLoss;
 
 /// One direction of a simulated link, in the order a datagram meets it: the MTU, the bottleneck
 /// queue (bandwidth), loss (independent, then burst), corruption, duplication, then the path's
@@ -49,7 +18,9 @@ impl BurstLoss {
 /// use netsim::{BurstLoss, LinkConfig};
 /// use std::time::Duration;
 ///
-/// let link = LinkConfig::home(Duration::from_millis(20)).with_loss(0.02).with_burst(BurstLoss::bursts(0.03, 3.0));
+/// let link = LinkConfig::home(Duration::from_millis(20))
+///     .with_loss(0.02)
+///     .with_burst(BurstLoss::timed(0.03, Duration::from_millis(40)));
 /// assert_eq!(link.latency, Duration::from_millis(20));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,7 +33,8 @@ pub struct LinkConfig {
     pub jitter: Duration,
     /// Probability that a datagram is lost, independently of the others.
     pub loss: f64,
-    /// Burst loss on top of `loss` (a datagram is lost when either says so).
+    /// Burst loss on top of `loss` (a datagram is lost when either says so): on virtual time
+    /// ([`BurstLoss::timed`]) or counted in datagrams ([`BurstLoss::bursts`]).
     pub burst: Option<BurstLoss>,
     /// Probability that a datagram is held back an extra `reorder_delay`, letting later
     /// datagrams overtake it.

@@ -129,8 +129,8 @@ impl Network {
 
     /// Changes how the direction leaving `from` behaves for datagrams sent from now on (an
     /// outage is [`LinkConfig::outage`]). Datagrams in flight keep their due time; the burst
-    /// state, the bottleneck's queue and the ordering of later datagrams after earlier ones carry
-    /// over.
+    /// state (with the time of the last datagram, which timed bursts evolve from), the
+    /// bottleneck's queue and the ordering of later datagrams after earlier ones carry over.
     pub fn set_link(&mut self, from: Side, config: LinkConfig) {
         self.links[direction(from)].config = config;
     }

@@ -202,7 +202,7 @@ fn burst_loss_clusters_with_the_asked_mean_burst() {
 #[test]
 fn burst_loss_in_bad_state_below_one() {
     let start = Instant::now();
-    let burst = BurstLoss { p_enter_bad: 0.02, p_leave_bad: 0.2, loss_in_bad: 0.5 };
+    let burst = BurstLoss::PerDatagram { p_enter_bad: 0.02, p_leave_bad: 0.2, loss_in_bad: 0.5 };
     let mut net = Network::new(7, LinkConfig::default().with_burst(burst), LinkConfig::default());
     send_spaced(&mut net, start, 100_000, MS, 100);
     // Bad 0.02 / 0.22 of the time, losing half of it then.
@@ -210,6 +210,131 @@ fn burst_loss_in_bad_state_below_one() {
     let rate = net.stats(Side::A).lost.datagrams as f64 / 100_000.0;
     println!("bad-state loss 0.5: measured {rate:.4}, expected {expected:.4}");
     assert!((rate - expected).abs() < 0.008, "{rate}");
+}
+
+/// Lengths of the bad periods a dense sender (one datagram every `spacing`) saw: each run of
+/// consecutive lost datagrams times the spacing.
+fn burst_durations(delivered: &[u64], count: u64, spacing: Duration) -> Vec<Duration> {
+    loss_runs(delivered, count).into_iter().map(|run| spacing * run as u32).collect()
+}
+
+#[test]
+fn timed_bursts_have_the_asked_loss_and_mean_duration() {
+    let start = Instant::now();
+    let link = LinkConfig::default().with_burst(BurstLoss::timed(0.05, 40 * MS));
+    let mut net = Network::new(23, link, LinkConfig::default());
+    // One datagram a millisecond for 1000 s: about 1250 bursts.
+    let count = 1_000_000;
+    let deliveries = send_spaced(&mut net, start, count, MS, 20);
+    let rate = net.stats(Side::A).lost.datagrams as f64 / count as f64;
+    let indices: Vec<u64> = deliveries.iter().map(|d| d.2).collect();
+    let bursts = burst_durations(&indices, count, MS);
+    let mean = bursts.iter().sum::<Duration>() / bursts.len() as u32;
+    let longest = bursts.iter().max().copied().unwrap_or_default();
+    println!(
+        "timed bursts (5%, mean 40 ms), 1 datagram/ms for 1000 s: measured loss {rate:.4}, {} bursts, mean {mean:?}, longest {longest:?}",
+        bursts.len()
+    );
+    assert!((0.045..0.055).contains(&rate), "{rate}");
+    assert!(mean > 36 * MS && mean < 44 * MS, "{mean:?}");
+    assert!((1100..1400).contains(&bursts.len()), "{}", bursts.len());
+}
+
+#[test]
+fn a_sparse_sender_loses_as_much_as_a_dense_one_and_never_for_long() {
+    let run = |burst: BurstLoss, spacing: Duration, count: u64| {
+        let mut net = Network::new(24, LinkConfig::default().with_burst(burst), LinkConfig::default());
+        let indices: Vec<u64> = send_spaced(&mut net, Instant::now(), count, spacing, 20).iter().map(|d| d.2).collect();
+        let rate = net.stats(Side::A).lost.datagrams as f64 / count as f64;
+        let runs = loss_runs(&indices, count);
+        let longest = runs.iter().max().copied().unwrap_or(0);
+        (rate, spacing * longest as u32)
+    };
+    // Over the same 2000 s: one datagram a millisecond, and one every 250 ms (a handshake's or a
+    // retransmission timer's pace).
+    let timed = BurstLoss::timed(0.05, 40 * MS);
+    let (dense, dense_longest) = run(timed, MS, 2_000_000);
+    let (sparse, sparse_longest) = run(timed, 250 * MS, 8_000);
+    // The same average loss counted in datagrams: bursts of 40 datagrams.
+    let (per_datagram, per_datagram_longest) = run(BurstLoss::bursts(0.05, 40.0), 250 * MS, 8_000);
+    println!(
+        "5% loss, 2000 s: timed bursts of 40 ms: dense (1 ms) loses {dense:.4}, longest {dense_longest:?}; sparse (250 ms) \
+         loses {sparse:.4}, longest {sparse_longest:?}; per-datagram bursts of 40, sparse: loses {per_datagram:.4}, longest \
+         {per_datagram_longest:?}"
+    );
+    assert!((dense - sparse).abs() < 0.012, "dense {dense}, sparse {sparse}");
+    // A sparse sender's losses in a row are independent draws, so a few at most.
+    assert!(sparse_longest < Duration::from_secs(2), "{sparse_longest:?}");
+    assert!(per_datagram_longest > Duration::from_secs(20), "the old model holds a sparse sender for seconds");
+}
+
+#[test]
+fn timed_bursts_are_deterministic_and_keep_each_directions_luck() {
+    let link = LinkConfig::default().with_jitter(3 * MS).with_burst(BurstLoss::timed(0.1, 30 * MS));
+    let lost_by_a = |seed: u64, b_sends: u64| {
+        let start = Instant::now();
+        let mut net = Network::new(seed, link, link);
+        let mut arrived = Vec::new();
+        let mut now = start;
+        for index in 0..20_000u64 {
+            // Uneven spacing: 0 to 9 ms, sometimes several at one instant.
+            now += Duration::from_micros((index * 7_919) % 9_000 / 1_000 * 1_000);
+            while let Some((to, datagram)) = net.poll_delivery(now) {
+                if to == Side::B {
+                    arrived.push(index_of(&datagram));
+                }
+            }
+            net.send(now, Side::A, numbered(index, 100));
+            for _ in 0..b_sends {
+                net.send(now, Side::B, numbered(index, 100));
+            }
+        }
+        arrived.extend(drain_all(&mut net).into_iter().filter(|d| d.1 == Side::B).map(|d| index_of(&d.2)));
+        arrived
+    };
+    let first = lost_by_a(25, 0);
+    assert_eq!(first, lost_by_a(25, 0));
+    assert_eq!(first, lost_by_a(25, 3), "B's traffic does not change A's bursts");
+    assert_ne!(first, lost_by_a(26, 0));
+    let rate = 1.0 - first.len() as f64 / 20_000.0;
+    println!("timed bursts (10%, 30 ms), seed 25: A->B lost {rate:.4}");
+    assert!((0.07..0.13).contains(&rate), "{rate}");
+}
+
+#[test]
+fn timed_burst_probabilities_at_the_edges() {
+    let start = Instant::now();
+    // Always bad, never bad, bursts of no length (independent loss), a burst that never ends.
+    let cases = [
+        (BurstLoss::timed(1.0, 40 * MS), 1.0, 0.0),
+        (BurstLoss::timed(2.0, Duration::ZERO), 1.0, 0.0),
+        (BurstLoss::timed(0.0, 40 * MS), 0.0, 0.0),
+        (BurstLoss::timed(f64::NAN, 40 * MS), 0.0, 0.0),
+        (BurstLoss::timed(-1.0, Duration::MAX), 0.0, 0.0),
+        (BurstLoss::timed(0.3, Duration::ZERO), 0.3, 0.03),
+    ];
+    for (burst, expected, tolerance) in cases {
+        let mut net = Network::new(27, LinkConfig::default().with_burst(burst), LinkConfig::default());
+        send_spaced(&mut net, start, 10_000, MS, 20);
+        let rate = net.stats(Side::A).lost.datagrams as f64 / 10_000.0;
+        assert!((rate - expected).abs() <= tolerance, "{burst:?}: {rate}");
+    }
+    // A burst that never ends: the link stays as its first datagram found it.
+    let mut net =
+        Network::new(28, LinkConfig::default().with_burst(BurstLoss::timed(0.5, Duration::MAX)), LinkConfig::default());
+    send_spaced(&mut net, start, 1_000, MS, 20);
+    let lost = net.stats(Side::A).lost.datagrams;
+    assert!(lost == 0 || lost == 1_000, "{lost}");
+    // Datagrams sent at one instant share their state: all lost or none.
+    for seed in 0..20 {
+        let mut net =
+            Network::new(seed, LinkConfig::default().with_burst(BurstLoss::timed(0.5, MS)), LinkConfig::default());
+        for index in 0..50 {
+            net.send(start, Side::A, numbered(index, 20));
+        }
+        let lost = net.stats(Side::A).lost.datagrams;
+        assert!(lost == 0 || lost == 50, "seed {seed}: {lost}");
+    }
 }
 
 #[test]
@@ -313,7 +438,7 @@ fn same_seed_same_deliveries_other_seed_others() {
         let start = Instant::now();
         let link = LinkConfig::home(20 * MS)
             .with_loss(0.03)
-            .with_burst(BurstLoss::bursts(0.02, 3.0))
+            .with_burst(BurstLoss::timed(0.02, 30 * MS))
             .with_reorder(0.05, 15 * MS)
             .with_duplicate(0.02)
             .with_jitter(8 * MS);
@@ -412,9 +537,15 @@ fn hostile_configurations_never_panic() {
         LinkConfig::default().with_bandwidth(1, 0),
         LinkConfig::default().with_bandwidth(u64::MAX, usize::MAX),
         LinkConfig::default().with_loss(f64::NAN).with_duplicate(f64::INFINITY).with_reorder(-1.0, MS),
-        LinkConfig::default().with_burst(BurstLoss { p_enter_bad: f64::NAN, p_leave_bad: 2.0, loss_in_bad: -3.0 }),
+        LinkConfig::default().with_burst(BurstLoss::PerDatagram {
+            p_enter_bad: f64::NAN,
+            p_leave_bad: 2.0,
+            loss_in_bad: -3.0,
+        }),
         LinkConfig::default().with_burst(BurstLoss::bursts(1.0, 0.0)),
         LinkConfig::default().with_burst(BurstLoss::bursts(-1.0, f64::NAN)),
+        LinkConfig::default().with_burst(BurstLoss::timed(f64::INFINITY, Duration::ZERO)),
+        LinkConfig::default().with_burst(BurstLoss::timed(0.5, Duration::MAX)),
         LinkConfig::default().with_mtu(0),
     ];
     for link in extreme {
@@ -437,12 +568,15 @@ fn hostile_configurations_never_panic() {
 
 #[test]
 fn burst_parameters_from_average_loss_and_mean_burst() {
-    let burst = BurstLoss::bursts(0.05, 4.0);
-    assert_eq!(burst.p_leave_bad, 0.25);
-    assert!((burst.p_enter_bad / (burst.p_enter_bad + burst.p_leave_bad) - 0.05).abs() < 1e-12);
-    assert_eq!(burst.loss_in_bad, 1.0);
+    let BurstLoss::PerDatagram { p_enter_bad, p_leave_bad, loss_in_bad } = BurstLoss::bursts(0.05, 4.0) else {
+        panic!("bursts counts datagrams");
+    };
+    assert_eq!(p_leave_bad, 0.25);
+    assert!((p_enter_bad / (p_enter_bad + p_leave_bad) - 0.05).abs() < 1e-12);
+    assert_eq!(loss_in_bad, 1.0);
     let always = BurstLoss::bursts(1.0, 3.0);
-    assert_eq!((always.p_enter_bad, always.p_leave_bad), (1.0, 0.0));
+    assert!(matches!(always, BurstLoss::PerDatagram { p_enter_bad: 1.0, p_leave_bad: 0.0, .. }));
+    assert_eq!(BurstLoss::timed(0.05, 40 * MS), BurstLoss::Timed { average_loss: 0.05, mean_burst: 40 * MS });
 }
 
 #[test]
@@ -589,7 +723,11 @@ fn random_link(rng: &mut impl rand::Rng, reorder: bool) -> LinkConfig {
         .with_duplicate(rng.random_range(0.0..0.1))
         .with_mtu(rng.random_range(200..1500));
     if rng.random() {
-        link = link.with_burst(BurstLoss::bursts(rng.random_range(0.0..0.2), rng.random_range(1.0..6.0)));
+        link = link.with_burst(if rng.random() {
+            BurstLoss::bursts(rng.random_range(0.0..0.2), rng.random_range(1.0..6.0))
+        } else {
+            BurstLoss::timed(rng.random_range(0.0..0.2), MS * rng.random_range(0..100u32))
+        });
     }
     if rng.random() {
         link = link.with_bandwidth(rng.random_range(50_000..2_000_000), rng.random_range(1_000..100_000));

@@ -4,7 +4,7 @@
 //! our agent has selected the pair (the success answer to our nominating check is still on its
 //! way). Dropping it costs the peer a retransmission timeout (1 s in most stacks). Anyone can
 //! send to our sockets, so the store is small, and its datagrams are handed to DTLS only if they
-//! come from an address ICE knows by then.
+//! come from an address that passed an authenticated ICE check by then.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -26,6 +26,10 @@ use super::role_conflict::RoleConflicts;
 use super::stun_peek::{check_for, success_transaction};
 use crate::sdp;
 
+/// The most peer addresses remembered as having passed an authenticated check (DTLS is taken only
+/// from those and the selected pair's); the one that passed longest ago makes room.
+pub(super) const MAX_CHECKED_ADDRESSES: usize = 16;
+
 /// What the ICE side reports to the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum IceEvent {
@@ -52,6 +56,10 @@ pub(super) struct IceSession {
     remote_pwd: Option<String>,
     /// When something authenticated last came from the peer.
     last_heard: Option<Instant>,
+    /// Addresses whose checks carried our credentials and were answered with a success
+    /// response, the latest last (at most [`MAX_CHECKED_ADDRESSES`]); kept through an ICE
+    /// restart, as the selected pair is.
+    checked: VecDeque<SocketAddr>,
     selected: Option<(SocketAddr, SocketAddr)>,
     state: IceState,
     transmits: VecDeque<Transmit>,
@@ -102,6 +110,7 @@ impl IceSession {
             remote_candidates: 0,
             remote_pwd: None,
             last_heard: None,
+            checked: VecDeque::new(),
             selected: None,
             state: IceState::New,
             transmits: VecDeque::new(),
@@ -219,6 +228,9 @@ impl IceSession {
                 .iter()
                 .skip(sent_before)
                 .any(|transmit| success_transaction(&transmit.data) == Some(transaction));
+            if answered {
+                self.note_checked(from);
+            }
             let waits = self.remote_pwd.is_none() || (nominating && !self.agent.role() && self.selected.is_none());
             if !answered && waits {
                 log::debug!("holding a check from {from} the agent cannot answer yet");
@@ -238,9 +250,26 @@ impl IceSession {
 
     /// Whether `from` is one of the peer's candidates (signaled, or learned from an authenticated
     /// check), or the selected pair's (kept through an ICE restart, which drops the candidates).
-    pub(super) fn knows_remote(&self, from: SocketAddr) -> bool {
+    fn knows_remote(&self, from: SocketAddr) -> bool {
         self.selected.is_some_and(|(_, remote)| remote == from)
             || self.agent.get_remote_candidates().iter().any(|candidate| candidate.addr() == from)
+    }
+
+    /// Whether `from` proved it is the peer: the selected pair's remote address (the agent
+    /// selects only a pair whose check succeeded), or an address whose check carrying our
+    /// credentials we answered. A candidate the peer merely listed proves nothing: on our
+    /// network its private address may be anyone's.
+    pub(super) fn passed_check(&self, from: SocketAddr) -> bool {
+        self.selected.is_some_and(|(_, remote)| remote == from) || self.checked.contains(&from)
+    }
+
+    /// Remembers that `from` passed a check, as the latest.
+    fn note_checked(&mut self, from: SocketAddr) {
+        self.checked.retain(|address| *address != from);
+        if self.checked.len() == MAX_CHECKED_ADDRESSES {
+            self.checked.pop_front();
+        }
+        self.checked.push_back(from);
     }
 
     /// The selected pair: local socket, remote address.

@@ -188,8 +188,8 @@ impl SecurePath {
             self.early.keep(local, from, datagram);
             return;
         };
-        if !self.ice.knows_remote(from) {
-            log::debug!("DTLS from {from}, not a candidate of the peer: dropped");
+        if !self.ice.passed_check(from) {
+            log::debug!("DTLS from {from}, which passed no check of ours: dropped");
             return;
         }
         dtls.handle_datagram(now, datagram);

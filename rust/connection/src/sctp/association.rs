@@ -69,6 +69,10 @@ pub struct AssociationStats {
     pub fast_retransmits: u64,
     /// Expiries of the DATA retransmission timer (T3-rtx).
     pub t3_timeouts: u64,
+    /// Fast recoveries that cut the congestion window (the path showed a standing queue).
+    pub window_reductions: u64,
+    /// Fast recoveries whose loss was taken as random (no standing queue): the window stayed.
+    pub random_losses: u64,
     /// Tail-loss probes sent.
     pub tail_probes: u64,
     /// Messages abandoned under partial reliability (RFC 3758) once started.
@@ -530,6 +534,8 @@ impl Association {
             stats.data_retransmissions = send.retransmissions;
             stats.fast_retransmits = send.fast_retransmits;
             stats.t3_timeouts = send.timeouts;
+            stats.window_reductions = send.window_reductions;
+            stats.random_losses = send.random_losses;
             stats.tail_probes = send.tail_probes;
             stats.abandoned_messages = send.abandoned;
             stats.rto = data.rto();
@@ -985,3 +991,6 @@ fn goes_alone(chunk: &Chunk) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod attack_tests;

@@ -11,8 +11,6 @@ mod config;
 mod error;
 mod messages;
 mod receive;
-// The send side has an item of its own (`OutstandingData::abandon_message`) nothing uses yet.
-#[allow(dead_code)]
 mod send;
 mod wire;
 

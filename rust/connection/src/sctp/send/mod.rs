@@ -26,14 +26,19 @@
 //!   acknowledged or found lost.
 //! - A fast retransmission found spurious (the peer reports the chunk twice: it was reordered)
 //!   gives back the window it cut (RFC 4015's Eifel response).
-//! - The FORWARD-TSN also passes messages the peer has whole, so one skips every hole; it is
-//!   repeated only on a SACK a round trip after it, not on every SACK.
+//! - The FORWARD-TSN also passes messages the peer has whole, so one skips every hole; while
+//!   pending it rides along with outgoing DATA, and goes alone again only on a SACK a round trip
+//!   after it (not on every SACK).
+//! - A message whose lifetime ends after it started finishes its first transmission (cut
+//!   short, the part sent would be wasted, and under congestion nearly every message would be);
+//!   nothing of it is retransmitted past its lifetime.
 //! - T3-rtx backs off to at most 3 s (dcSCTP's cap in WebRTC).
 
 mod congestion;
 mod fragment;
 mod outgoing_stream;
 mod outstanding;
+mod queue_delay;
 mod rto;
 mod send_queue;
 mod serial;
@@ -102,6 +107,10 @@ pub(crate) struct SendStats {
     /// Fast retransmissions found spurious (the peer reported the chunk twice), their window
     /// reduction undone.
     pub(crate) spurious_retransmits: u64,
+    /// Fast recoveries that cut the congestion window: the path showed a standing queue.
+    pub(crate) window_reductions: u64,
+    /// Fast recoveries whose loss was taken as random (no standing queue): the window stayed.
+    pub(crate) random_losses: u64,
 }
 
 /// The association's send side.
@@ -280,15 +289,10 @@ impl SendSide {
             self.outstanding.on_sack(now, cumulative, &gaps, self.congestion.in_fast_recovery(), reorder_window);
         if let Some(rtt) = outcome.rtt {
             self.rto.observe(rtt);
+            self.congestion.on_rtt(now, rtt);
         }
         self.discard_abandoned(now, &outcome.abandoned);
-        self.congestion.on_sack(
-            cumulative,
-            outcome.cumulative_advanced,
-            outcome.acked_bytes,
-            flight_before,
-            self.outstanding.in_flight(),
-        );
+        self.congestion.on_sack(cumulative, outcome.acked_bytes, flight_before, self.outstanding.in_flight());
         // One packet of the fast retransmissions goes whatever the window (RFC 9260 §7.2.4 rule
         // 3), right after this SACK.
         self.fast_retransmit_allowance = 0;
@@ -341,15 +345,32 @@ impl SendSide {
     }
 
     /// The FORWARD-TSN to bundle now, if one is due: it skips the abandoned messages at the front.
+    /// A pending FORWARD-TSN also rides along whenever DATA is about to go: it costs a few bytes
+    /// there, and a lost one would otherwise hold an ordered stream back until a SACK shows it.
     pub(crate) fn poll_forward_tsn(&mut self, now: Instant) -> Option<ForwardTsn> {
         self.expire_queue(now);
-        if !self.forward_tsn_due {
+        // Riding along goes once per instant at most: it must never make a packet by itself.
+        let rides_along = self.data_would_go() && self.forward_tsn_sent.is_none_or(|(_, at)| at != now);
+        if !(self.forward_tsn_due || rides_along) {
             return None;
         }
         self.forward_tsn_due = false;
         let forward = self.outstanding.forward_tsn()?;
         self.forward_tsn_sent = Some((forward.new_cumulative_tsn, now));
         Some(forward)
+    }
+
+    /// Whether [`Self::poll_data`] would give a chunk now, given room for it.
+    fn data_would_go(&self) -> bool {
+        let in_flight = self.outstanding.in_flight();
+        let cwnd_open = in_flight < self.congestion.cwnd();
+        if self.outstanding.has_retransmissions() {
+            return cwnd_open || self.fast_retransmit_allowance > 0 || self.probe_due || in_flight == 0;
+        }
+        let peer_window_open = self.peer_rwnd > 0 || in_flight == 0;
+        !self.queue.is_empty()
+            && (self.probe_due || (cwnd_open && peer_window_open))
+            && self.outstanding.len() < MAX_OUTSTANDING_CHUNKS
     }
 
     /// When [`Self::handle_timeout`] is next due: the T3-rtx timer, the tail-loss probe or a
@@ -489,7 +510,8 @@ impl SendSide {
 
     /// What it did so far.
     pub(crate) fn stats(&self) -> SendStats {
-        self.stats
+        let (window_reductions, random_losses) = self.congestion.loss_events();
+        SendStats { window_reductions, random_losses, ..self.stats }
     }
 
     /// Bytes in flight (for stats).

@@ -341,22 +341,23 @@ fn sparse_reliable_messages_recover_a_loss_well_before_the_rto() {
     }
 }
 
-/// netsim steps its burst chain once per datagram sent, not with time: a sender that goes quiet
-/// (one retransmission per T3-rtx timeout) stays inside a burst across its silence, so a burst that
-/// catches a window's tail costs several timeouts. The bound is loose for that reason.
+/// Bursts on virtual time, as a real path has them: a sender waiting out its retransmission timer
+/// leaves the burst behind (netsim's per-datagram bursts held it there for several timeouts), so
+/// the transfer takes seconds at most.
 #[test]
 fn reliable_bulk_through_bursty_loss_completes() {
     let options = SendOptions { ordered: true, reliability: Reliability::Reliable };
     let load = Load::Bulk { count: 1000, len: 1024 };
-    let link = LinkConfig::home(Duration::from_millis(25)).with_burst(BurstLoss::bursts(0.05, 4.0));
+    let link =
+        LinkConfig::home(Duration::from_millis(25)).with_burst(BurstLoss::timed(0.05, Duration::from_millis(40)));
     for seed in SEEDS {
         let run = run(seed, link, load, options, Duration::from_secs(60));
         println!(
-            "reliable bulk 1000 x 1 KiB, 5% loss in bursts of ~4, seed {seed}: all in {:?}, {} datagrams, {:?}",
+            "reliable bulk 1000 x 1 KiB, 5% loss in bursts of ~40 ms, seed {seed}: all in {:?}, {} datagrams, {:?}",
             run.last_arrival, run.datagrams, run.stats
         );
         assert_eq!(run.latencies.len(), 1000);
-        assert!(run.last_arrival < Duration::from_secs(40));
+        assert!(run.last_arrival < Duration::from_secs(10));
     }
 }
 
@@ -422,7 +423,37 @@ fn reliable_bulk_through_reordering_and_duplication_completes_with_few_spurious_
             run.last_arrival, run.stats
         );
         assert_eq!(run.latencies.len(), 1000);
-        assert!(run.stats.retransmissions < 50, "reordering is mostly told from loss");
+        // With congestion control that keeps its window through random loss, the transfer runs
+        // at up to ~1000 packets a second: a packet held back 10 ms is passed by a dozen, and
+        // three misses come before it does (44-54 retransmissions over 5 seeds, 26-41 when Reno
+        // held the window at a few packets). Telling these from loss needs RACK's reorder window
+        // alone once reordering was seen (RFC 8985 §6.2), not the three-miss rule.
+        assert!(run.stats.retransmissions < 80, "reordering costs at most one retransmission per reordered packet");
         assert_eq!(run.stats.timeouts, 0);
+    }
+}
+
+#[test]
+fn an_unreliable_stream_beyond_a_bottleneck_loses_the_surplus_without_queueing_for_long() {
+    // 1 KiB every 2 ms (500 KB/s) into a 250 KB/s bottleneck with a 32 KiB queue (about 130 ms):
+    // unreliable losses do not shrink the window (see the module's choices), so the surplus is
+    // lost at the bottleneck as plain UDP's would be; what arrives waits at most the
+    // bottleneck's queue, never seconds in ours.
+    let options = SendOptions { ordered: false, reliability: Reliability::MaxRetransmits(0) };
+    let load = Load::Paced { count: 5000, len: 1024, interval: Duration::from_millis(2) };
+    let link = LinkConfig::home(Duration::from_millis(25)).with_bandwidth(250_000, 32 * 1024);
+    for seed in [1, 2, 3] {
+        let run = run(seed, link, load, options, Duration::from_secs(60));
+        println!(
+            "unreliable 1 KiB / 2 ms into 250 KB/s, seed {seed}: delivered {:.1}%, p50 {:?}, p99 {:?}, max {:?}, {:?}",
+            run.delivered() * 100.0,
+            run.percentile(0.5),
+            run.percentile(0.99),
+            run.percentile(1.0),
+            run.stats
+        );
+        assert!(run.settled);
+        assert!(run.delivered() > 0.3);
+        assert!(run.percentile(1.0) < Duration::from_millis(500));
     }
 }

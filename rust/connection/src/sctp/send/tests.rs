@@ -53,6 +53,14 @@ fn with_rtt(side: &mut SendSide, now: Instant, rtt: Duration) -> Vec<DataChunk> 
     chunks
 }
 
+/// Feeds RTT samples that show a standing queue from `now` on (a 10 ms path, 50 ms round trips
+/// since), so that the next loss counts as congestion and halves the window.
+fn show_standing_queue(side: &mut SendSide, now: Instant) {
+    side.congestion.on_rtt(now, ms(10));
+    side.congestion.on_rtt(now + ms(20), ms(50));
+    side.congestion.on_rtt(now + ms(40), ms(50));
+}
+
 #[test]
 fn new_data_goes_in_tsn_order_and_a_sack_frees_it() {
     let now = Instant::now();
@@ -126,6 +134,7 @@ fn hostile_or_stale_sacks_are_ignored_without_panic() {
 fn three_misses_fast_retransmit_past_a_full_window_and_halve_it_once() {
     let now = Instant::now();
     let mut side = side();
+    show_standing_queue(&mut side, now);
     let cwnd = side.cwnd();
     send_messages(&mut side, now, 200, 1000, RELIABLE);
     let chunks = drain(&mut side, now);
@@ -150,6 +159,7 @@ fn three_misses_fast_retransmit_past_a_full_window_and_halve_it_once() {
 fn a_fast_retransmission_of_a_chunk_only_reordered_gives_the_window_back() {
     let now = Instant::now();
     let mut side = side();
+    show_standing_queue(&mut side, now);
     let cwnd = side.cwnd();
     send_messages(&mut side, now, 20, 1000, RELIABLE);
     drain(&mut side, now);
@@ -171,6 +181,7 @@ fn a_fast_retransmission_of_a_chunk_only_reordered_gives_the_window_back() {
 fn fast_retransmit_keeps_working_during_recovery_for_a_chunk_lost_twice() {
     let now = Instant::now();
     let mut side = side();
+    show_standing_queue(&mut side, now);
     with_rtt(&mut side, now, ms(50));
     side.on_sack(now + ms(50), &sack(1009, &[]));
     let t = now + ms(60);
@@ -206,6 +217,24 @@ fn fast_retransmit_keeps_working_during_recovery_for_a_chunk_lost_twice() {
     let again = again.expect("the chunk lost twice was retransmitted again");
     println!("chunk lost twice: second retransmission {:?} after the first", again - (t + ms(50)));
     assert!(again - (t + ms(50)) < side.rto(), "before any T3-rtx timeout");
+}
+
+#[test]
+fn a_loss_without_a_standing_queue_keeps_the_window_and_new_data_goes_beside_its_retransmission() {
+    let now = Instant::now();
+    let mut side = side();
+    let cwnd = side.cwnd();
+    send_messages(&mut side, now, 200, 1000, RELIABLE);
+    drain(&mut side, now);
+    // Every round trip 50 ms: no queue, the loss of TSN 1000 is taken as random.
+    for end in 1..=3 {
+        side.on_sack(now + ms(50), &sack(999, &[(2, 1 + end)]));
+    }
+    assert!(side.cwnd() >= cwnd, "not cut (and grown by the gap-acknowledged chunks)");
+    let out = drain(&mut side, now + ms(50));
+    assert_eq!(out[0].tsn, 1000);
+    assert!(out.len() > 1, "the window opened by the acknowledged chunks takes new data");
+    assert_eq!((side.stats().random_losses, side.stats().window_reductions), (1, 0));
 }
 
 #[test]
@@ -326,17 +355,22 @@ fn an_unreliable_message_lost_is_abandoned_and_skipped_by_forward_tsn_without_st
     // A SACK sent before the FORWARD-TSN could arrive says nothing of it: no repeat.
     side.on_sack(now + ms(50), &sack(1000, &[(2, 4)]));
     assert_eq!(side.poll_forward_tsn(now + ms(50)), None);
+    // But with DATA going out anyway, it rides along, once per instant.
+    send_messages(&mut side, now + ms(55), 1, 100, UNRELIABLE);
+    assert!(side.poll_forward_tsn(now + ms(55)).is_some());
+    assert_eq!(side.poll_forward_tsn(now + ms(55)), None);
+    assert_eq!(drain(&mut side, now + ms(55)).len(), 1);
     // One a round trip later still does not reach the new cumulative TSN (FORWARD-TSN lost):
     // again.
-    side.on_sack(now + ms(70), &sack(1000, &[(2, 4)]));
-    assert!(side.poll_forward_tsn(now + ms(70)).is_some());
+    side.on_sack(now + ms(95), &sack(1000, &[(2, 5)]));
+    assert!(side.poll_forward_tsn(now + ms(95)).is_some());
     // No SACK at all: the T3-rtx timer sends it again, without touching the window.
     let cwnd = side.cwnd();
     let t3 = side.deadline().unwrap();
     side.handle_timeout(t3);
     assert_eq!(side.poll_forward_tsn(t3).map(|f| f.new_cumulative_tsn), Some(1001));
     assert_eq!(side.cwnd(), cwnd, "nothing was in flight: no congestion");
-    side.on_sack(t3 + ms(30), &sack(1004, &[]));
+    side.on_sack(t3 + ms(30), &sack(1005, &[]));
     assert_eq!(side.poll_forward_tsn(t3 + ms(30)), None);
     assert_eq!(side.deadline(), None);
 }

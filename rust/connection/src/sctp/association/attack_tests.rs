@@ -1,0 +1,230 @@
+//! A connected peer turned hostile: chunks that parse (so they reach the association's logic,
+//! not only its parser) with field values chosen to hurt: TSNs near and far from what is in
+//! flight, gap blocks and duplicates by the hundred, zero and huge windows, FORWARD-TSNs and
+//! stream resets on any stream, control chunks in the wrong state, time that jumps by hours.
+//! Seeded and bounded: the association never panics, never loops, and what it holds stays
+//! within its documented limits.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
+
+use super::*;
+use crate::sctp::chunks::GapBlock;
+use crate::sctp::{Reliability, StreamId};
+
+/// The most packets one poll loop may give before it counts as looping.
+const MAX_PACKETS_PER_DRAIN: usize = 10_000;
+
+fn connected(seed: u64) -> (Association, Association, Instant) {
+    let now = Instant::now();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut a = Association::new(SctpConfig::default(), Role::Client, &mut rng, now);
+    let mut b = Association::new(SctpConfig::default(), Role::Server, &mut rng, now);
+    for _ in 0..8 {
+        while let Some(packet) = a.poll_transmit(now) {
+            b.handle_packet(now, &packet);
+        }
+        while let Some(packet) = b.poll_transmit(now) {
+            a.handle_packet(now, &packet);
+        }
+    }
+    assert_eq!(a.poll_event(), Some(SctpEvent::Connected));
+    assert_eq!(b.poll_event(), Some(SctpEvent::Connected));
+    (a, b, now)
+}
+
+/// A TSN near `base`: mostly within a few thousand either way, sometimes anywhere.
+fn tsn_near(rng: &mut StdRng, base: u32) -> u32 {
+    match rng.random_range(0..10) {
+        0 => rng.next_u32(),
+        1 => base.wrapping_add(rng.random_range(0..=u32::from(u16::MAX) + 2)),
+        _ => base.wrapping_add(rng.random_range(0..4000)).wrapping_sub(rng.random_range(0..200)),
+    }
+}
+
+fn stream(rng: &mut StdRng) -> StreamId {
+    if rng.random_bool(0.9) {
+        rng.random_range(0..8)
+    } else {
+        rng.random()
+    }
+}
+
+fn payload(rng: &mut StdRng) -> Bytes {
+    let len = if rng.random_bool(0.9) { rng.random_range(1..64) } else { rng.random_range(1..1200) };
+    Bytes::from(vec![7; len])
+}
+
+/// One chunk as a hostile connected peer would send it to `victim`.
+fn hostile_chunk(rng: &mut StdRng, victim: &Association, patient: bool) -> Chunk {
+    let peer_tsn = victim.peer.map_or(0, |peer| peer.peer_initial_tsn);
+    let our_tsn = victim.local_initial_tsn;
+    let kinds = if patient { 86 } else { 100 };
+    match rng.random_range(0..kinds) {
+        0..30 => Chunk::Data(DataChunk {
+            tsn: tsn_near(rng, peer_tsn),
+            stream: stream(rng),
+            ssn: rng.random_range(0..8),
+            ppid: rng.random_range(50..58),
+            unordered: rng.random(),
+            beginning: rng.random(),
+            ending: rng.random(),
+            immediate_sack: rng.random(),
+            payload: payload(rng),
+        }),
+        30..55 => {
+            let count = if rng.random_bool(0.8) { rng.random_range(0..8) } else { rng.random_range(0..300) };
+            let mut offset = 0u16;
+            let gaps = (0..count)
+                .map(|_| {
+                    if rng.random_bool(0.2) {
+                        GapBlock { start: rng.random(), end: rng.random() }
+                    } else {
+                        let start = offset.saturating_add(rng.random_range(1..20));
+                        let end = start.saturating_add(rng.random_range(0..20));
+                        offset = end;
+                        GapBlock { start, end }
+                    }
+                })
+                .collect();
+            let duplicates = (0..rng.random_range(0..40)).map(|_| tsn_near(rng, our_tsn)).collect();
+            let a_rwnd = match rng.random_range(0..4) {
+                0 => 0,
+                1 => u32::MAX,
+                2 => rng.random_range(0..2000),
+                _ => rng.random(),
+            };
+            Chunk::Sack(Sack { cumulative_tsn: tsn_near(rng, our_tsn.wrapping_sub(1)), a_rwnd, gaps, duplicates })
+        }
+        55..70 => {
+            let count = if rng.random_bool(0.8) { rng.random_range(0..4) } else { rng.random_range(0..300) };
+            let skipped = (0..count).map(|_| (stream(rng), rng.random())).collect();
+            Chunk::ForwardTsn(ForwardTsn { new_cumulative_tsn: tsn_near(rng, peer_tsn), skipped })
+        }
+        70..82 => {
+            let param = match rng.random_range(0..3) {
+                0 => ReconfigParam::OutgoingReset {
+                    request_seq: victim.peer_next_request_seq.wrapping_add(rng.random_range(0..3)).wrapping_sub(1),
+                    response_seq: rng.random(),
+                    last_tsn: tsn_near(rng, peer_tsn),
+                    streams: (0..rng.random_range(0..40)).map(|_| stream(rng)).collect(),
+                },
+                1 => ReconfigParam::Response {
+                    response_seq: victim.next_request_seq.wrapping_add(rng.random_range(0..3)).wrapping_sub(2),
+                    result: [
+                        ReconfigResult::SuccessNothingToDo,
+                        ReconfigResult::SuccessPerformed,
+                        ReconfigResult::Denied,
+                        ReconfigResult::InProgress,
+                        ReconfigResult::BadSequenceNumber,
+                        ReconfigResult::Other(99),
+                    ][rng.random_range(0..6)],
+                },
+                _ => ReconfigParam::OtherRequest { kind: rng.random_range(14..20), request_seq: rng.random() },
+            };
+            Chunk::ReConfig(vec![param])
+        }
+        82..86 => Chunk::Heartbeat(Bytes::from(vec![0, 1, 0, 8, 1, 2, 3, 4])),
+        86..88 => Chunk::HeartbeatAck(Bytes::from_static(b"x")),
+        88..90 => Chunk::Shutdown { cumulative_tsn: tsn_near(rng, our_tsn) },
+        90..92 => Chunk::CookieEcho(payload(rng)),
+        92..94 => Chunk::CookieAck,
+        94..96 => Chunk::Error(vec![ErrorCause::new(rng.random(), payload(rng))]),
+        96..97 => Chunk::ShutdownAck,
+        _ => Chunk::Unknown { kind: rng.random_range(0x40..0xff), raw: Bytes::from(vec![0xc0, 0, 0, 4]) },
+    }
+}
+
+/// A packet for `victim` carrying `chunks` under its own verification tag.
+fn packet_to(victim: &Association, chunks: &[Chunk]) -> Vec<u8> {
+    let header = CommonHeader { source_port: 5000, destination_port: 5000, verification_tag: victim.local_tag };
+    let mut builder = PacketBuilder::new(header, 65_535);
+    for chunk in chunks {
+        builder.push(chunk);
+    }
+    builder.finish()
+}
+
+/// Sends everything `from` has to `to` (or drops it), failing if it never stops.
+fn drain(from: &mut Association, to: Option<&mut Association>, now: Instant) {
+    let mut to = to;
+    for _ in 0..MAX_PACKETS_PER_DRAIN {
+        let Some(packet) = from.poll_transmit(now) else { return };
+        assert!(packet.len() <= from.config.mtu, "a packet of {} bytes past the MTU", packet.len());
+        if let Some(to) = to.as_deref_mut() {
+            to.handle_packet(now, &packet);
+        }
+    }
+    panic!("poll_transmit gives packets without end");
+}
+
+/// What the association holds that a peer could grow, checked against its limits.
+fn assert_bounded(association: &Association) {
+    assert!(association.control.len() <= MAX_CONTROL_QUEUE);
+    assert!(association.resets_pending.len() <= usize::from(association.config.max_streams).max(1));
+    let stats = association.stats();
+    assert!(stats.rto <= association.config.rto_max, "rto {:?}", stats.rto);
+    assert!(stats.cwnd <= 4 * 1024 * 1024, "cwnd {}", stats.cwnd);
+}
+
+/// Runs one seeded round: an honest pair where B's side of the wire is also a hostile peer
+/// forging chunks at A, while A sends messages of every kind and time moves in jumps.
+fn hostile_round(seed: u64, packets: usize, patient: bool) -> usize {
+    let (mut a, mut b, mut now) = connected(seed);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    for step in 0..packets {
+        if rng.random_bool(0.3) {
+            let reliability = match rng.random_range(0..3) {
+                0 => Reliability::Reliable,
+                1 => Reliability::MaxRetransmits(rng.random_range(0..3)),
+                _ => Reliability::MaxLifetime(Duration::from_millis(rng.random_range(0..2000))),
+            };
+            let options = SendOptions { ordered: rng.random(), reliability };
+            let _ = a.send(now, rng.random_range(0..8), 53, payload(&mut rng), options);
+        }
+        if rng.random_bool(0.02) {
+            a.reset_streams(now, &[rng.random_range(0..8)]);
+        }
+        let chunks: Vec<Chunk> = (0..rng.random_range(1..4)).map(|_| hostile_chunk(&mut rng, &a, patient)).collect();
+        a.handle_packet(now, &packet_to(&a, &chunks));
+        // A's answers go to the honest B half the time (B must hold against them too).
+        let honest = rng.random_bool(0.5);
+        drain(&mut a, honest.then_some(&mut b), now);
+        drain(&mut b, Some(&mut a), now);
+        while a.poll_event().is_some() {}
+        while b.poll_event().is_some() {}
+        let jump = match rng.random_range(u32::from(patient)..20) {
+            0 => Duration::from_secs(rng.random_range(0..100_000)),
+            1..5 => Duration::from_millis(rng.random_range(0..3000)),
+            _ => Duration::from_millis(rng.random_range(0..20)),
+        };
+        now += jump;
+        for association in [&mut a, &mut b] {
+            if let Some(deadline) = association.poll_timeout() {
+                if deadline <= now {
+                    association.handle_timeout(now);
+                }
+            }
+        }
+        assert_bounded(&a);
+        assert_bounded(&b);
+        if a.state == State::Ended {
+            return step;
+        }
+    }
+    packets
+}
+
+#[test]
+fn a_hostile_connected_peer_never_panics_loops_or_grows_the_association() {
+    for patient in [false, true] {
+        let mut steps = 0;
+        for seed in 0..300 {
+            steps += hostile_round(seed, 400, patient);
+        }
+        println!("patient {patient}: {steps} hostile packets handled before the association ended (of {})", 300 * 400);
+    }
+}
