@@ -175,7 +175,7 @@ impl Core {
                 }
                 continue;
             };
-            let packet = Packet { data: BytesMut::from(&data[..]), is_string: !binary };
+            let packet = Packet { data: BytesMut::from(data), is_string: !binary };
             if batch_channel != Some(id) {
                 self.deliver(batch_channel, &mut batch);
                 batch_channel = Some(id);
