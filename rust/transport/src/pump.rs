@@ -242,11 +242,11 @@ impl Core {
         }
     }
 
+    /// Reports a state of the core's to the handle; `Failed` comes with its error through
+    /// [`Core::report_failure`], and nothing follows `Failed` or `Closed`.
     fn report_state(&mut self, io: &Io, state: ConnectionState, now: Instant) {
-        if state == ConnectionState::Failed || state == self.state || self.state == ConnectionState::Closed {
-            return;
-        }
-        if self.state == ConnectionState::Failed {
+        let over = matches!(self.state, ConnectionState::Failed | ConnectionState::Closed);
+        if over || state == ConnectionState::Failed || state == self.state {
             return;
         }
         self.state = state;
