@@ -5,10 +5,10 @@
 
 mod sctp_common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use connection::sctp::AssociationStats;
-use netsim::{BurstLoss, LinkConfig, LinkStats, Side};
+use connection::sctp::{AssociationStats, Role};
+use netsim::{BurstLoss, Endpoint, LinkConfig, LinkStats, Network, Pair, Side};
 use sctp_common::*;
 
 /// What one bulk transfer took.
@@ -147,8 +147,14 @@ fn bursts_of_loss_do_not_stall_bulk() {
         for seed in 0..5 {
             let run = bulk_each_way(400 + seed, bottleneck(Duration::from_millis(15)).with_burst(burst), 1000);
             println!(
-                "loss {name}, 15 ms one way, bottleneck, seed {seed}: {:?} ({} window cuts, {} taken as random, {} T3)",
-                run.took, run.a.window_reductions, run.a.random_losses, run.a.t3_timeouts
+                "loss {name}, 15 ms one way, bottleneck, seed {seed}: {:?} ({} window cuts, {} taken as random, {} T3; b: {} cuts, {} random, {} T3)",
+                run.took,
+                run.a.window_reductions,
+                run.a.random_losses,
+                run.a.t3_timeouts,
+                run.b.window_reductions,
+                run.b.random_losses,
+                run.b.t3_timeouts
             );
             times.push(run.took);
         }
@@ -158,40 +164,77 @@ fn bursts_of_loss_do_not_stall_bulk() {
     }
 }
 
-#[test]
-#[ignore]
-fn trace() {
-    let link = unlimited(Duration::from_millis(25));
-    let mut pair = connected(102, link.with_loss(0.1), link.with_loss(0.1));
-    let start = pair.now;
-    for i in 0..1000 {
-        pair.a.queue(1, message(i, 1024), RELIABLE);
-        pair.b.queue(1, message(i, 1024), RELIABLE);
-    }
-    for _ in 0..80 {
-        pair.run_for(Duration::from_millis(50));
-        let s = pair.a.assoc.stats();
-        println!(
-            "{:?}: a got {} (b cwnd {} t3 {} tlp {} rtx {}), b got {}, a cwnd {} srtt {:?} fr {} cuts {} rtx {} t3 {} tlp {} sent {} buffered {}",
-            pair.now - start,
-            pair.a.messages.len(),
-            pair.b.assoc.stats().cwnd,
-            pair.b.assoc.stats().t3_timeouts,
-            pair.b.assoc.stats().tail_probes,
-            pair.b.assoc.stats().data_retransmissions,
-            pair.b.messages.len(),
-            s.cwnd,
-            s.srtt,
-            s.fast_retransmits,
-            s.window_reductions,
-            s.data_retransmissions,
-            s.t3_timeouts,
-            s.tail_probes,
-            pair.net.stats(Side::A).sent.datagrams,
-            pair.a.assoc.buffered_amount(1)
-        );
-        if pair.b.messages.len() == 1000 && pair.a.messages.len() == 1000 {
-            break;
+/// Two associations behind one address: each datagram carries which one it belongs to in a
+/// first byte, so both share the links (and their bottleneck).
+struct Shared {
+    peers: [Peer; 2],
+    /// Whose datagram goes first at the next transmit: turns alternate.
+    next: usize,
+}
+
+impl Endpoint for Shared {
+    fn receive(&mut self, now: Instant, datagram: &[u8]) {
+        if let Some((&which, rest)) = datagram.split_first() {
+            if let Some(peer) = self.peers.get_mut(usize::from(which)) {
+                peer.receive(now, rest);
+            }
         }
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        for peer in &mut self.peers {
+            if peer.deadline().is_some_and(|deadline| deadline <= now) {
+                peer.timeout(now);
+            }
+        }
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        for turn in 0..2 {
+            let which = (self.next + turn) % 2;
+            if let Some(datagram) = self.peers[which].transmit(now) {
+                self.next = (which + 1) % 2;
+                let mut framed = vec![which as u8];
+                framed.extend_from_slice(&datagram);
+                return Some(framed);
+            }
+        }
+        None
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.peers.iter().filter_map(|peer| peer.deadline()).min()
+    }
+}
+
+#[test]
+fn two_associations_through_one_bottleneck_share_it() {
+    // Two bulk transfers from A to B through one 20 Mbit/s bottleneck: each gets a fair part
+    // of it, with and without random loss.
+    for (seed, loss) in [(500, 0.0), (501, 0.02), (502, 0.1)] {
+        let start = Instant::now();
+        let link = bottleneck(Duration::from_millis(15)).with_loss(loss);
+        let a = Shared { peers: [0, 1].map(|i| Peer::new(Role::Client, seed * 4 + i, start)), next: 0 };
+        let b = Shared { peers: [2, 3].map(|i| Peer::new(Role::Server, seed * 4 + i, start)), next: 0 };
+        let mut pair = Pair::new(a, b, Network::new(seed, link, link), start);
+        assert!(pair.run_until(Duration::from_secs(30), |a, b| a.peers.iter().chain(&b.peers).all(Peer::is_connected)));
+        for peer in &mut pair.a.peers {
+            for i in 0..20_000 {
+                peer.queue(1, message(i, 1024), RELIABLE);
+            }
+        }
+        pair.run_for(Duration::from_secs(4));
+        let got: Vec<usize> = pair.b.peers.iter().map(|peer| peer.messages.len()).collect();
+        let share = got[0].min(got[1]) as f64 / got[0].max(got[1]).max(1) as f64;
+        let rate = (got[0] + got[1]) as f64 * 1024.0 / 4.0 / 1e6;
+        let stats = pair.net.stats(Side::A);
+        println!(
+            "two associations, one 20 Mbit/s bottleneck, {}% loss, 4 s: {got:?} messages ({share:.2} the smaller of the larger), {rate:.2} MB/s together, {} drops at the queue, max queue delay {:?}",
+            loss * 100.0,
+            stats.dropped_queue.datagrams,
+            stats.max_queue_delay,
+        );
+        assert!(share > 0.5, "{got:?}");
+        assert!(rate > 1.0, "{rate:.2} MB/s");
     }
 }

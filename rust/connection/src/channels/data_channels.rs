@@ -794,3 +794,6 @@ mod tests {
         assert_eq!(events(&mut server), vec![]);
     }
 }
+
+#[cfg(test)]
+mod attack_tests;

@@ -22,6 +22,7 @@ use super::consent::{ConsentSchedule, QUIET_PROBE_SPACING};
 use super::error::SecurePathError;
 use super::events::{IceState, Transmit};
 use super::held_checks::{HeldCheck, HeldChecks};
+use super::replay_guard::ReplayGuard;
 use super::role_conflict::RoleConflicts;
 use super::stun_peek::{check_for, success_transaction};
 use crate::sdp;
@@ -29,6 +30,14 @@ use crate::sdp;
 /// The most peer addresses remembered as having passed an authenticated check (DTLS is taken only
 /// from those and the selected pair's); the one that passed longest ago makes room.
 pub(super) const MAX_CHECKED_ADDRESSES: usize = 16;
+
+/// The most peer-reflexive candidates (RFC 8445 §7.3.1.3) the agent learns in one ICE session:
+/// past it, a check from an address that is not yet a remote candidate is dropped unanswered.
+/// A check's MESSAGE-INTEGRITY does not cover the address it came from, so whoever saw one
+/// check could otherwise replay it from any number of addresses, each a new candidate (and
+/// pairs, and lookups over all of them: 10 000 replays cost 7 times as much per replay at the
+/// end as at the start). The peer's own are a few (a NAT rebinding, a new path).
+pub(super) const MAX_PEER_REFLEXIVE_CANDIDATES: usize = 16;
 
 /// What the ICE side reports to the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +69,8 @@ pub(super) struct IceSession {
     /// response, the latest last (at most [`MAX_CHECKED_ADDRESSES`]); kept through an ICE
     /// restart, as the selected pair is.
     checked: VecDeque<SocketAddr>,
+    /// Keeps replayed checks and answers from counting as the peer's consent.
+    replays: ReplayGuard,
     selected: Option<(SocketAddr, SocketAddr)>,
     state: IceState,
     transmits: VecDeque<Transmit>,
@@ -111,6 +122,7 @@ impl IceSession {
             remote_pwd: None,
             last_heard: None,
             checked: VecDeque::new(),
+            replays: ReplayGuard::default(),
             selected: None,
             state: IceState::New,
             transmits: VecDeque::new(),
@@ -212,8 +224,19 @@ impl IceSession {
     /// Hands a STUN datagram to the agent; holds a check it leaves unanswered for now (see
     /// [`super::held_checks`]). Returns whether the agent took it.
     fn read_stun(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) -> bool {
+        // Every check and answer is noted; replays are dropped once a pair is selected.
+        let admitted = self.replays.admits(now, datagram);
+        if self.selected.is_some() && !admitted {
+            log::debug!("a replayed check or answer from {from}: dropped");
+            return false;
+        }
         let controlling = self.agent.role();
         let check = check_for(datagram, &self.local_ufrag);
+        let learned = self.agent.get_remote_candidates().len().saturating_sub(self.remote_candidates);
+        if check.is_some() && learned >= MAX_PEER_REFLEXIVE_CANDIDATES && !self.knows_remote(from) {
+            log::debug!("a check from {from}, past {MAX_PEER_REFLEXIVE_CANDIDATES} peer-reflexive candidates: dropped");
+            return false;
+        }
         let sent_before = self.transmits.len();
         let message = TaggedBytesMut { now, transport: context(local, from), message: BytesMut::from(datagram) };
         let accepted = self.agent.handle_read(message).is_ok();
@@ -336,6 +359,7 @@ impl IceSession {
                 continue;
             }
             self.roles.on_sending(&message.message, controlling);
+            self.replays.on_sending(&message.message);
             self.transmits.push_back(Transmit {
                 local: message.transport.local_addr,
                 to: message.transport.peer_addr,

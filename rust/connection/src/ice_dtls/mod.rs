@@ -43,6 +43,7 @@ mod events;
 mod fingerprint;
 mod held_checks;
 mod ice;
+mod replay_guard;
 mod role_conflict;
 mod secure_path;
 mod stun_peek;

@@ -26,6 +26,12 @@ pub(super) fn check_for(datagram: &[u8], local_ufrag: &str) -> Option<(Transacti
     addressed.then_some((message.transaction_id.0, message.contains(ATTR_USE_CANDIDATE)))
 }
 
+/// The transaction of a binding request, whoever it is addressed to.
+pub(super) fn request_transaction(datagram: &[u8]) -> Option<TransactionId> {
+    let message = decode(datagram)?;
+    (message.typ == BINDING_REQUEST).then_some(message.transaction_id.0)
+}
+
 /// The transaction of a binding success response.
 pub(super) fn success_transaction(datagram: &[u8]) -> Option<TransactionId> {
     let message = decode(datagram)?;
@@ -46,6 +52,7 @@ mod tests {
             &[0xff; 64],
         ] {
             assert!(check_for(bytes, "ufrag").is_none());
+            assert!(request_transaction(bytes).is_none());
             if bytes.len() < 20 {
                 assert!(success_transaction(bytes).is_none());
             }

@@ -287,6 +287,9 @@ impl Association {
         let tag = packet.header.verification_tag;
         let mut unrecognized = Vec::new();
         let carried_data = packet.chunks.iter().any(|chunk| matches!(chunk, Chunk::Data(_)));
+        // Only a packet's first SACK is read: a sender bundles at most one, and each costs a walk
+        // over the chunks it acknowledges, so 64 of them in one packet would cost 64 walks.
+        let mut sack_read = false;
         for chunk in packet.chunks {
             if self.state == State::Ended {
                 break;
@@ -295,7 +298,11 @@ impl Association {
                 Chunk::Data(data) => self.on_data(now, data),
                 Chunk::Init(init) => self.on_init(now, init),
                 Chunk::InitAck(init) => self.on_init_ack(now, init),
-                Chunk::Sack(sack) => self.on_sack(now, &sack),
+                Chunk::Sack(sack) if !sack_read => {
+                    sack_read = true;
+                    self.on_sack(now, &sack);
+                }
+                Chunk::Sack(_) => {}
                 Chunk::Heartbeat(info) => {
                     // Answered when the answer fits one packet.
                     if info.len() + 16 <= self.config.mtu {

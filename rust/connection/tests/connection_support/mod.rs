@@ -66,6 +66,8 @@ pub struct Peer {
     pub arrivals: Vec<Arrival>,
     pub pacer: Option<Pacer>,
     pub bulk: Option<Bulk>,
+    /// A second bulk transfer, on another channel, fed the same way.
+    pub second_bulk: Option<Bulk>,
     /// Calls to `handle_timeout` made for the connection.
     pub wakeups: u64,
     /// The answer and the answerer's candidate, when the setup holds them back (apply them
@@ -159,12 +161,13 @@ impl Peer {
     }
 
     fn run_bulk(&mut self, now: Instant) {
-        let Some(bulk) = self.bulk.as_mut() else { return };
-        while bulk.sent < bulk.total && self.conn.buffered_amount(bulk.channel) < bulk.low_water {
-            match self.conn.send(now, bulk.channel, message(bulk.sent, bulk.size), true) {
-                Ok(()) => bulk.sent += 1,
-                Err(connection::connection::ConnectionError::Sctp(SctpError::SendBufferFull)) => break,
-                Err(error) => panic!("bulk send refused: {error}"),
+        for bulk in [self.bulk.as_mut(), self.second_bulk.as_mut()].into_iter().flatten() {
+            while bulk.sent < bulk.total && self.conn.buffered_amount(bulk.channel) < bulk.low_water {
+                match self.conn.send(now, bulk.channel, message(bulk.sent, bulk.size), true) {
+                    Ok(()) => bulk.sent += 1,
+                    Err(connection::connection::ConnectionError::Sctp(SctpError::SendBufferFull)) => break,
+                    Err(error) => panic!("bulk send refused: {error}"),
+                }
             }
         }
     }
@@ -307,6 +310,7 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
         arrivals: Vec::new(),
         pacer: None,
         bulk: None,
+        second_bulk: None,
         wakeups: 0,
         pending_answer: None,
         outbox: std::collections::VecDeque::new(),

@@ -228,3 +228,197 @@ fn a_hostile_connected_peer_never_panics_loops_or_grows_the_association() {
         println!("patient {patient}: {steps} hostile packets handled before the association ended (of {})", 300 * 400);
     }
 }
+
+/// The DATA chunks' TSNs in the packets `association` has to send now (sent nowhere).
+fn sent_tsns(association: &mut Association, now: Instant) -> Vec<u32> {
+    let mut tsns = Vec::new();
+    while let Some(packet) = association.poll_transmit(now) {
+        let Some(packet) = crate::sctp::wire::Packet::parse(&packet) else { continue };
+        tsns.extend(packet.chunks.iter().filter_map(|chunk| match chunk {
+            Chunk::Data(data) => Some(data.tsn),
+            _ => None,
+        }));
+    }
+    tsns
+}
+
+/// A connected peer makes us hold many tiny chunks outstanding (it acknowledged quickly to
+/// open the window, then stops), then sends packets of 64 SACKs that each gap-acknowledge all
+/// of them again. Each SACK is 20 bytes; what does it cost us?
+#[test]
+fn repeated_sacks_over_a_full_outstanding_list_cost_little() {
+    let (per_packet, held) = repeated_sacks(30);
+    assert!(held > 1000, "the window did not open: {held} chunks outstanding");
+    // The peer's cost is a 1.3 KB packet; ours must stay near a packet's parsing, far below a
+    // millisecond (at 10 000 such packets a second, 1 ms each is ten cores).
+    assert!(per_packet < Duration::from_micros(200), "{per_packet:?} per hostile packet");
+}
+
+/// Opens our window with `rounds` of prompt acknowledgements, fills it with one-byte messages
+/// left unacknowledged, then times packets of 64 SACKs each gap-acknowledging all of them again;
+/// the time per packet and the chunks outstanding.
+fn repeated_sacks(rounds: usize) -> (Duration, u32) {
+    let (mut a, _b, now) = connected(77);
+    let options = SendOptions { ordered: false, reliability: Reliability::Reliable };
+    let one_byte = Bytes::from_static(b"x");
+    // The window opens: everything sent is acknowledged at once, with all the room there is.
+    for _ in 0..rounds {
+        for _ in 0..2000 {
+            if a.send(now, 1, 53, one_byte.clone(), options).is_err() {
+                break;
+            }
+        }
+        let Some(&highest) = sent_tsns(&mut a, now).last() else { continue };
+        let sack = Sack { cumulative_tsn: highest, a_rwnd: u32::MAX, gaps: Vec::new(), duplicates: Vec::new() };
+        a.handle_packet(now, &packet_to(&a, &[Chunk::Sack(sack)]));
+    }
+    // Then nothing more is acknowledged.
+    let mut outstanding = Vec::new();
+    for _ in 0..20 {
+        for _ in 0..2000 {
+            if a.send(now, 1, 53, one_byte.clone(), options).is_err() {
+                break;
+            }
+        }
+        outstanding.extend(sent_tsns(&mut a, now));
+    }
+    let (Some(&first), Some(&last)) = (outstanding.first(), outstanding.last()) else { panic!("nothing sent") };
+    let held = last.wrapping_sub(first) + 1;
+    println!("cwnd {} bytes, {held} chunks outstanding", a.stats().cwnd);
+    let end = u16::try_from(held - 1).unwrap_or(u16::MAX);
+    let sack = Chunk::Sack(Sack {
+        cumulative_tsn: first.wrapping_sub(1),
+        a_rwnd: 0,
+        gaps: vec![GapBlock { start: 2, end }],
+        duplicates: Vec::new(),
+    });
+    let hostile = packet_to(&a, &vec![sack; 64]);
+    let packets = 1000;
+    let started = std::time::Instant::now();
+    for _ in 0..packets {
+        a.handle_packet(now, &hostile);
+    }
+    let per_packet = started.elapsed() / packets;
+    println!("{} bytes of 64 SACKs: {per_packet:?} per packet", hostile.len());
+    (per_packet, held)
+}
+
+/// A connected peer resets all its streams again and again (a RE-CONFIG request listing no
+/// stream means every one) while the application is busy and reads no event: each reset waits
+/// as an event naming up to `max_streams` streams. What waits must stay within the receive
+/// side's bound on things held, counted in stream ids, not in events.
+#[test]
+fn resets_of_every_stream_nobody_reads_hold_bounded_memory() {
+    let (mut a, _b, now) = connected(78);
+    let last_tsn = a.peer.map_or(0, |peer| peer.peer_initial_tsn).wrapping_sub(1);
+    let mut seq = a.peer_next_request_seq;
+    for _ in 0..20_000 {
+        let request = ReconfigParam::OutgoingReset { request_seq: seq, response_seq: 0, last_tsn, streams: Vec::new() };
+        seq = seq.wrapping_add(1);
+        a.handle_packet(now, &packet_to(&a, &[Chunk::ReConfig(vec![request])]));
+        while a.poll_transmit(now).is_some() {}
+    }
+    let mut events = 0;
+    let mut stream_ids = 0;
+    while let Some(event) = a.poll_event() {
+        events += 1;
+        if let SctpEvent::StreamsReset(streams) = event {
+            stream_ids += streams.len();
+        }
+    }
+    println!("20 000 resets of every stream, unread: {events} events naming {stream_ids} stream ids");
+    let max_held = 16_384; // the receive side's MAX_HELD_ITEMS
+    assert!(stream_ids <= max_held, "{stream_ids} stream ids held ({} bytes)", 2 * stream_ids);
+}
+
+/// A connected peer sends packets of 64 one-byte DATA chunks on every other TSN (each a new
+/// gap), then repeats them (duplicates), then FORWARD-TSNs over them: what does a packet cost?
+#[test]
+fn packets_of_tiny_chunks_full_of_gaps_cost_little() {
+    let (mut a, _b, now) = connected(79);
+    let first = a.peer.map_or(0, |peer| peer.peer_initial_tsn);
+    let chunk = |tsn: u32, stream: u16| {
+        Chunk::Data(DataChunk {
+            tsn,
+            stream,
+            ssn: 0,
+            ppid: 53,
+            unordered: true,
+            beginning: true,
+            ending: false,
+            immediate_sack: false,
+            payload: Bytes::from_static(b"x"),
+        })
+    };
+    let packets: Vec<Vec<u8>> = (0..400u32)
+        .map(|index| {
+            let chunks: Vec<Chunk> =
+                (0..64u32).map(|k| chunk(first.wrapping_add(1 + 2 * (index * 64 + k)), (k % 8) as u16)).collect();
+            packet_to(&a, &chunks)
+        })
+        .collect();
+    let mut times = Vec::new();
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        for packet in &packets {
+            a.handle_packet(now, packet);
+            while a.poll_transmit(now).is_some() {}
+        }
+        times.push(started.elapsed() / packets.len() as u32);
+        let _ = round;
+    }
+    println!("400 packets of 64 tiny chunks on every other TSN, per packet: {times:?} (first, duplicates, again)");
+    for time in times {
+        assert!(time < Duration::from_micros(500), "{time:?} per packet");
+    }
+}
+
+/// An INIT or INIT-ACK with hostile fields: zero or huge windows, stream counts, cookies of any
+/// size, unknown parameters to report.
+fn hostile_init(rng: &mut StdRng, with_cookie: bool) -> Init {
+    Init {
+        initiate_tag: if rng.random_bool(0.1) { 0 } else { rng.random() },
+        a_rwnd: [0, 1, u32::MAX, rng.random()][rng.random_range(0..4)],
+        outbound_streams: [0, 1, u16::MAX, rng.random()][rng.random_range(0..4)],
+        inbound_streams: [0, 1, u16::MAX, rng.random()][rng.random_range(0..4)],
+        initial_tsn: rng.random(),
+        forward_tsn_supported: rng.random(),
+        extensions: (0..rng.random_range(0..40)).map(|_| rng.random()).collect(),
+        cookie: with_cookie.then(|| Bytes::from(vec![rng.random(); rng.random_range(0..2000)])),
+        unrecognized: Vec::new(),
+        reported_unrecognized: Vec::new(),
+    }
+}
+
+#[test]
+fn a_hostile_peer_during_the_handshake_never_panics_or_grows_the_association() {
+    for seed in 0..300u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let role = if seed % 2 == 0 { Role::Client } else { Role::Server };
+        let mut now = Instant::now();
+        let mut victim = Association::new(SctpConfig::default(), role, &mut rng, now);
+        for _ in 0..100 {
+            let (tag, chunks) = match rng.random_range(0..6) {
+                0 => (0, vec![Chunk::Init(hostile_init(&mut rng, false))]),
+                1 => (victim.local_tag, vec![Chunk::InitAck(hostile_init(&mut rng, true))]),
+                2 => (victim.local_tag, vec![Chunk::CookieEcho(payload(&mut rng))]),
+                3 => (victim.local_tag, vec![Chunk::CookieAck]),
+                4 => (victim.local_tag, (0..3).map(|_| hostile_chunk(&mut rng, &victim, true)).collect()),
+                _ => (rng.random(), vec![Chunk::Abort { tag_reflected: rng.random(), causes: Vec::new() }]),
+            };
+            let header = CommonHeader { source_port: 5000, destination_port: 5000, verification_tag: tag };
+            let mut builder = PacketBuilder::new(header, 65_535);
+            for chunk in &chunks {
+                builder.push(chunk);
+            }
+            victim.handle_packet(now, &builder.finish());
+            drain(&mut victim, None, now);
+            while victim.poll_event().is_some() {}
+            now += Duration::from_millis(rng.random_range(0..500));
+            if victim.poll_timeout().is_some_and(|deadline| deadline <= now) {
+                victim.handle_timeout(now);
+            }
+            assert_bounded(&victim);
+        }
+    }
+}

@@ -37,6 +37,15 @@ use super::serial::{first_unwrapped_ssn, unwrap_ssn};
 /// about 1000); it bounds the bookkeeping of a peer sending a flood of one-byte fragments.
 pub(crate) const MAX_HELD_ITEMS: usize = 16_384;
 
+/// How many held items an event counts as: a stream reset one per stream it names (at least
+/// one), any other one.
+fn weight(event: &SctpEvent) -> usize {
+    match event {
+        SctpEvent::StreamsReset(streams) => streams.len().max(1),
+        _ => 1,
+    }
+}
+
 /// How many events' room the queue keeps once it is empty again (more is given back).
 const EVENTS_KEPT_CAPACITY: usize = 64;
 
@@ -212,7 +221,9 @@ pub(crate) struct Reassembly {
     events: VecDeque<SctpEvent>,
     /// Payload bytes held in fragments, waiting messages and message events.
     held_bytes: usize,
-    /// Fragments, waiting messages and events held.
+    /// Fragments, waiting messages and events held; a stream reset event counts once per stream
+    /// it names (a peer resetting every stream again and again must not hold `max_streams` ids
+    /// per event).
     held_items: usize,
 }
 
@@ -292,7 +303,7 @@ impl Reassembly {
             // After a burst, give the memory back: an idle connection holds little.
             self.events.shrink_to(EVENTS_KEPT_CAPACITY);
         }
-        self.held_items = self.held_items.saturating_sub(1);
+        self.held_items = self.held_items.saturating_sub(weight(&event));
         if let SctpEvent::Message(message) = &event {
             self.held_bytes = self.held_bytes.saturating_sub(message.data.len());
         }
@@ -362,8 +373,9 @@ impl Reassembly {
                 }
             }
         }
-        self.events.push_back(SctpEvent::StreamsReset(streams));
-        self.held_items += 1;
+        let event = SctpEvent::StreamsReset(streams);
+        self.held_items += weight(&event);
+        self.events.push_back(event);
     }
 
     /// Joins the fragments `first..=last` (one whole message) and delivers it, or makes it wait

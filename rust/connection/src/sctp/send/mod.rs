@@ -6,12 +6,14 @@
 //! to bundle, and the next deadline.
 //!
 //! - [`send_queue`] (with [`outgoing_stream`]): messages per stream, bounded in bytes with what
-//!   is outstanding (`max_send_buffer`), taken round robin one message at a time, expired in
-//!   place when their lifetime ends before they start; cut into [`fragment`]s as chunks are
-//!   taken.
+//!   is outstanding (`max_send_buffer`, its last sixteenth kept for small streams), taken one
+//!   message at a time, fair by bytes (start-time fair queueing) with streams holding little
+//!   weighing four times more; expired in place when their lifetime ends, or an unreliable one went stale,
+//!   before they start; cut into [`fragment`]s as chunks are taken.
 //! - [`outstanding`]: TSNs, bytes in flight, what SACKs said of each chunk, what to retransmit,
 //!   what was abandoned and the FORWARD-TSN that skips it.
-//! - [`rto`]: the retransmission timeout (RFC 9260 §6.3.1); [`congestion`]: the window (§7.2).
+//! - [`rto`]: the retransmission timeout (RFC 9260 §6.3.1); [`congestion`]: the window (§7.2),
+//!   which tells random loss from congestion by the queueing delay [`queue_delay`] measures.
 //!
 //! Where it goes past RFC 9260 for game speed, each a documented choice:
 //! - A chunk is reported missing only by SACKs of chunks sent after it (ordered by
@@ -24,6 +26,8 @@
 //!   (RFC 3758) adds nothing to the path; an unreliable stream loses what the network loses
 //!   instead of queueing behind a shrunken window. Abandoned chunks still count in flight until
 //!   acknowledged or found lost.
+//! - A loss halves the congestion window only when the RTT shows a standing queue; else it is
+//!   taken as random (a game's loss rarely is congestion): see [`congestion`].
 //! - A fast retransmission found spurious (the peer reports the chunk twice: it was reordered)
 //!   gives back the window it cut (RFC 4015's Eifel response).
 //! - The FORWARD-TSN also passes messages the peer has whole, so one skips every hole; while

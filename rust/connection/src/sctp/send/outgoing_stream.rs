@@ -22,6 +22,9 @@ pub(super) struct QueuedMessage {
     pub(super) unordered: bool,
     /// When it is abandoned (its lifetime's end).
     pub(super) expires_at: Option<Instant>,
+    /// When it is dropped if it has not started by then: its lifetime's end, or for a message
+    /// with a retransmission limit, when it went stale in the queue (see `send_queue`).
+    pub(super) queue_deadline: Option<Instant>,
     /// How many times each fragment may be retransmitted.
     pub(super) max_retransmits: Option<u16>,
 }
@@ -43,6 +46,9 @@ pub(super) struct OutgoingStream {
     next_ssn: u16,
     buffered: usize,
     resetting: bool,
+    /// The scheduler's start tag: the virtual time (bytes) at which its front message's turn
+    /// comes (see `send_queue`).
+    tag: u64,
 }
 
 impl OutgoingStream {
@@ -66,6 +72,21 @@ impl OutgoingStream {
     /// at once (DATA chunks of one message take consecutive TSNs).
     pub(super) fn started_message(&self) -> Option<MessageId> {
         self.front.and(self.messages.front()).map(|message| message.id)
+    }
+
+    /// When the front message is dropped if it has not started by then.
+    pub(super) fn front_queue_deadline(&self) -> Option<Instant> {
+        self.messages.front().and_then(|message| message.queue_deadline)
+    }
+
+    /// The scheduler's start tag for this stream.
+    pub(super) fn tag(&self) -> u64 {
+        self.tag
+    }
+
+    /// Sets the scheduler's start tag.
+    pub(super) fn set_tag(&mut self, tag: u64) {
+        self.tag = tag;
     }
 
     /// Whether the stream is being reset: it takes no new message.
@@ -130,8 +151,8 @@ impl OutgoingStream {
         Some(fragment)
     }
 
-    /// Removes the message `id`, sent in part or not at all. Returns, when it was there, when it
-    /// was to expire and, when it had given fragments already, the placeholder for its last
+    /// Removes the message `id`, sent in part or not at all. Returns, when it was there, its
+    /// queue deadline and, when it had given fragments already, the placeholder for its last
     /// fragment: an empty ending fragment, never sent, that takes the next TSN and is abandoned
     /// at once, so that the FORWARD-TSN skipping the message reaches past its end (as dcSCTP
     /// does) even when its sent fragments were all acknowledged.
@@ -156,7 +177,7 @@ impl OutgoingStream {
                 max_retransmits: message.max_retransmits,
             }
         });
-        Some((message.expires_at, placeholder))
+        Some((message.queue_deadline, placeholder))
     }
 }
 
@@ -171,6 +192,7 @@ mod tests {
             data: Bytes::from(vec![id as u8; len]),
             unordered,
             expires_at: None,
+            queue_deadline: None,
             max_retransmits: None,
         }
     }
