@@ -68,3 +68,17 @@ fn connecting_on_a_near_zero_latency_link_waits_for_no_timer() {
     // A dozen round trips of 0.5 ms: anything much longer is a timer waited for.
     assert!(median < Duration::from_millis(10), "median {median:?}");
 }
+
+/// Both sides know the path's round-trip time once connected, from ICE's checks, whether or not
+/// they sent data (the transport's statistics report it).
+#[test]
+fn both_sides_know_the_ice_round_trip_time_once_connected() {
+    let link = LinkConfig::default().with_latency(Duration::from_millis(20));
+    let (mut pair, _) = pair(&Setup::new(3, link).with_channel(reliable("rtt")));
+    assert!(run_until_open(&mut pair, 1, Duration::from_secs(10)), "the channel opens");
+    for stats in [pair.a.conn.stats(), pair.b.conn.stats()] {
+        let rtt = stats.ice_round_trip_time.expect("a round-trip time");
+        eprintln!("ICE round-trip time on a 20 ms link: {rtt:?}");
+        assert!((Duration::from_millis(30)..Duration::from_millis(200)).contains(&rtt), "{rtt:?}");
+    }
+}

@@ -53,11 +53,12 @@ impl WebRtcPeerConnectionRs {
     }
 
     /// The connection's statistics, taken at once from the connection (zeros and nothing known
-    /// before it connects and after it is closed). Keys: `round_trip_time` (float, seconds: the latest ICE check round trip on the
-    /// selected pair, as W3C `currentRoundTripTime`; -1 if not measured yet); `bytes_sent`,
+    /// before it connects and after it is closed). Keys: `round_trip_time` (float, seconds: the SCTP
+    /// association's smoothed estimate once this side sent data, else the latest ICE check round
+    /// trip on the selected pair, as W3C `currentRoundTripTime`; -1 if not measured yet); `bytes_sent`,
     /// `bytes_received`, `packets_sent`, `packets_received` (int: UDP payload bytes and
     /// datagrams of the whole connection, ICE, DTLS and SCTP included); `retransmissions` (int:
-    /// SCTP retransmissions; -1 because rtc-sctp 0.21 does not expose them); for the candidate
+    /// SCTP retransmissions, DATA and control chunks; -1 before the association exists); for the candidate
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
     /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.

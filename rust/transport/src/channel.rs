@@ -3,14 +3,15 @@
 //! when it can, else queues it for the pump.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU16, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use bytes::BytesMut;
-use rtc::data_channel::{RTCDataChannelId, RTCDataChannelInit};
+use connection::channels::{ChannelId, ChannelOptions as CoreChannelOptions};
+use connection::sctp::Reliability;
 
 use crate::error::TransportError;
-use crate::link::Link;
 use crate::lock::lock;
 pub use crate::states::ChannelState;
 
@@ -98,14 +99,38 @@ impl ChannelOptions {
         Ok(())
     }
 
-    pub(crate) fn to_rtc(&self) -> RTCDataChannelInit {
-        RTCDataChannelInit {
-            ordered: self.ordered,
-            max_packet_life_time: self.max_packet_life_time,
-            max_retransmits: self.max_retransmits,
+    /// The core's options for a channel labelled `label` with these options.
+    pub(crate) fn to_core(&self, label: &str) -> CoreChannelOptions {
+        let reliability = match (self.max_retransmits, self.max_packet_life_time) {
+            (Some(retransmits), _) => Reliability::MaxRetransmits(retransmits),
+            (None, Some(milliseconds)) => Reliability::MaxLifetime(Duration::from_millis(milliseconds.into())),
+            (None, None) => Reliability::Reliable,
+        };
+        CoreChannelOptions {
+            label: label.to_owned(),
             protocol: self.protocol.clone(),
-            negotiated: self.negotiated_id,
+            ordered: self.ordered,
+            reliability,
+            negotiated_id: self.negotiated_id,
+            ..CoreChannelOptions::default()
         }
+    }
+
+    /// The label and options of a channel the remote side opened, as its opening asked.
+    pub(crate) fn from_core(options: CoreChannelOptions) -> (String, Self) {
+        let (max_retransmits, max_packet_life_time) = match options.reliability {
+            Reliability::Reliable => (None, None),
+            Reliability::MaxRetransmits(retransmits) => (Some(retransmits), None),
+            Reliability::MaxLifetime(lifetime) => (None, Some(u16::try_from(lifetime.as_millis()).unwrap_or(u16::MAX))),
+        };
+        let ours = Self {
+            ordered: options.ordered,
+            max_packet_life_time,
+            max_retransmits,
+            protocol: options.protocol,
+            negotiated_id: options.negotiated_id,
+        };
+        (options.label, ours)
     }
 }
 
@@ -143,8 +168,9 @@ pub(crate) fn message_cost(packet: &Packet) -> usize {
 pub(crate) struct ChannelShared {
     label: String,
     options: ChannelOptions,
-    /// The core's handle for the channel.
-    pub(crate) core_id: RTCDataChannelId,
+    /// The core's id for the channel (its stream, which may change once while the DTLS role
+    /// is not known yet).
+    core_id: AtomicU16,
     /// The SCTP stream id, -1 until known.
     stream_id: AtomicI32,
     state: AtomicU8,
@@ -153,8 +179,6 @@ pub(crate) struct ChannelShared {
     receive_limit: usize,
     /// Received messages an unreliable channel dropped to stay within its limit.
     dropped: AtomicUsize,
-    /// Opened by the remote side (in-band).
-    pub(crate) remote: bool,
     /// Packets waiting for room in the core, in order.
     outgoing: Mutex<VecDeque<Packet>>,
     /// Bytes in `outgoing`.
@@ -162,35 +186,53 @@ pub(crate) struct ChannelShared {
     /// Bytes the core holds that the remote side has not acknowledged yet.
     unacknowledged_bytes: AtomicUsize,
     max_message_size: Arc<AtomicUsize>,
-    link: Weak<Link>,
+    link: Weak<dyn ChannelSink>,
+}
+
+/// Where a channel's handle hands its packets and its close: the connection (its link), held
+/// weakly so that a handle outliving its connection refuses to send.
+pub(crate) trait ChannelSink: Send + Sync {
+    /// Sends a packet of `channel`, at once or behind its queued ones.
+    fn send(&self, channel: &ChannelShared, packet: Packet);
+    /// Starts closing `channel`.
+    fn close_channel(&self, channel: &ChannelShared);
 }
 
 impl ChannelShared {
     pub(crate) fn new(
         label: String,
         options: ChannelOptions,
-        core_id: RTCDataChannelId,
+        core_id: ChannelId,
         limits: ChannelLimits,
-        link: Weak<Link>,
+        link: Weak<dyn ChannelSink>,
     ) -> Arc<Self> {
-        let ChannelLimits { max_message_size, receive_limit, remote } = limits;
+        let ChannelLimits { max_message_size, receive_limit } = limits;
         let stream_id = options.negotiated_id.map_or(-1, i32::from);
         Arc::new(Self {
             label,
             options,
-            core_id,
+            core_id: AtomicU16::new(core_id.0),
             stream_id: AtomicI32::new(stream_id),
             state: AtomicU8::new(ChannelState::Connecting as u8),
             incoming: Mutex::default(),
             receive_limit: receive_limit.max(MIN_RECEIVE_LIMIT),
             dropped: AtomicUsize::new(0),
-            remote,
             outgoing: Mutex::default(),
             queued_bytes: AtomicUsize::new(0),
             unacknowledged_bytes: AtomicUsize::new(0),
             max_message_size,
             link,
         })
+    }
+
+    /// The core's id for the channel.
+    pub(crate) fn core_id(&self) -> ChannelId {
+        ChannelId(self.core_id.load(Ordering::Acquire))
+    }
+
+    /// The channel took another id in the core (opened before the DTLS role was known).
+    pub(crate) fn set_core_id(&self, id: ChannelId) {
+        self.core_id.store(id.0, Ordering::Release);
     }
 
     pub(crate) fn label(&self) -> &str {
@@ -449,8 +491,6 @@ pub(crate) struct ChannelLimits {
     pub(crate) max_message_size: Arc<AtomicUsize>,
     /// Most received, unread bytes (at least [`MIN_RECEIVE_LIMIT`] is used).
     pub(crate) receive_limit: usize,
-    /// Opened by the remote side (in-band).
-    pub(crate) remote: bool,
 }
 
 impl std::fmt::Debug for DataChannel {
@@ -463,9 +503,18 @@ impl std::fmt::Debug for DataChannel {
 mod tests {
     use super::*;
 
+    /// A connection that never was (a handle whose connection is gone).
+    struct NoConnection;
+
+    impl ChannelSink for NoConnection {
+        fn send(&self, _: &ChannelShared, _: Packet) {}
+        fn close_channel(&self, _: &ChannelShared) {}
+    }
+
     fn handle(options: ChannelOptions) -> DataChannel {
-        let limits = ChannelLimits { max_message_size: Arc::new(AtomicUsize::new(8)), receive_limit: 0, remote: false };
-        DataChannel::new(ChannelShared::new("x".into(), options, 0, limits, Weak::new()))
+        let limits = ChannelLimits { max_message_size: Arc::new(AtomicUsize::new(8)), receive_limit: 0 };
+        let gone: Weak<dyn ChannelSink> = Weak::<NoConnection>::new();
+        DataChannel::new(ChannelShared::new("x".into(), options, ChannelId(0), limits, gone))
     }
 
     fn closed_handle() -> DataChannel {

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::RwLock;
 
-use rtc::ice::url::{ProtoType, SchemeType, Url};
+use rtc_ice::url::{ProtoType, SchemeType, Url};
 
 use crate::error::{excerpt, TransportError};
 

@@ -1,102 +1,83 @@
-//! One connection's `rtc` core and what the transport keeps beside it; the signaling steps the
-//! handle runs on it. The pump ([`crate::pump`]) moves it forward.
+//! One connection's sans-IO core ([`connection::connection::Connection`]) and what the transport
+//! keeps beside it: the channels' handles, the STUN/TURN clients, the mDNS queries, the held
+//! message; and the signaling steps the handle runs on it. The pump ([`crate::pump`]) drives it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use rcgen::{DistinguishedName, DnType};
-use rtc::data_channel::RTCDataChannelId;
-use rtc::dtls::cipher_suite::CipherSuiteId;
-use rtc::ice::mdns::MulticastDnsMode;
-use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
-use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::configuration::{RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy};
-use rtc::peer_connection::event::RTCPeerConnectionEvent;
-use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
-};
-use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
-use rtc::sansio::Protocol;
+use connection::channels::{ChannelId, ChannelLimits as CoreChannelLimits};
+use connection::connection::{Connection, ConnectionConfig, ConnectionError, DescriptionKind};
+use connection::ice_dtls::{LocalCandidate, Timeouts};
+use connection::sctp::SctpConfig;
+use connection::sdp::CandidateKind;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use tokio::sync::Notify;
 
-use crate::channel::{ChannelLimits, ChannelOptions, ChannelShared, DataChannel, Packet};
-use crate::config::{IceTransportPolicy, TransportConfig};
-use crate::error::excerpt;
-use crate::error::TransportError;
-use crate::handshake_watch::HandshakeWatch;
+use crate::channel::{ChannelLimits, ChannelOptions, ChannelShared, ChannelSink, DataChannel, Packet};
+use crate::config::TransportConfig;
+use crate::error::{excerpt, TransportError};
+use crate::events::PeerEvent;
 use crate::ice_tally::IceTally;
-use crate::link::Link;
-use crate::peer::PeerEvent;
-use crate::remote_candidates::RemoteCandidates;
-use crate::remote_channels::RemoteOpens;
+use crate::io::Io;
+use crate::mdns::MdnsResolver;
 use crate::servers::IceServers;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
-use crate::wire_repairs::WireRepairs;
+use crate::stats::CandidateType;
 
-/// The DTLS cipher suites offered and accepted: only AEAD ones (GCM, ChaCha20-Poly1305), in
-/// `rtc`'s order of preference. `rtc`'s default list also has `*_WITH_AES_256_CBC_SHA`, whose
-/// MAC-then-encrypt construction has a long history of padding-oracle attacks; every browser
-/// offers the AEAD suites.
-const AEAD_CIPHER_SUITES: [CipherSuiteId; 3] = [
-    CipherSuiteId::Tls_Ecdhe_Ecdsa_With_Aes_128_Gcm_Sha256,
-    CipherSuiteId::Tls_Ecdhe_Rsa_With_Aes_128_Gcm_Sha256,
-    CipherSuiteId::Tls_Ecdhe_Ecdsa_With_ChaCha20_Poly1305_Sha256,
-];
+/// How long a peer may stay silent before the connection reads `disconnected`; a mesh then
+/// drops the peer and emits `peer_disconnected` (Godot's behaviour). An idle peer was last heard
+/// up to a consent interval before an outage starts, so a 4 s outage passes unseen and a killed
+/// peer is noticed in 5-6 s. Anything authenticated from the peer counts (data too).
+const DISCONNECTED_TIMEOUT: Duration = Duration::from_secs(6);
+/// Consent checks on an idle path, ±20 %: a STUN check each way about once a second (ENet pings
+/// every 500 ms), so that an idle peer was heard within about a second when an outage starts
+/// and a 4 s outage passes unseen ([`DISCONNECTED_TIMEOUT`]). At least the secure path's 1 s probe spacing even with the
+/// jitter (its agent skips a check sooner than that after the last). Traffic counts as consent, so a busy path sends checks only
+/// at this pace and the core's timer is not woken in between. (RFC 7675's 5 s would leave an
+/// idle path unheard for up to half the disconnected timeout before its quiet probe.)
+const CONSENT_INTERVAL: Duration = Duration::from_millis(1250);
+/// How long a peer may stay silent before the connection fails; also the budget of the ICE
+/// checks and of the DTLS handshake, so a handshake that cannot complete fails within it (the
+/// tests bound a failure at 15 s).
+pub(crate) const FAILED_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often ICE sends connectivity checks while connecting (rtc's default is 200 ms, and setup
-/// waits for its ticks).
-const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
-/// Checks per candidate pair before it counts as failed: with the interval above, ~1.4 s, the
-/// budget rtc's defaults give a pair on a slow path.
-const ICE_MAX_BINDING_REQUESTS: u16 = 140;
-/// How long the selected path may go without a STUN packet from the other side before the
-/// connection reads `disconnected`; a mesh then drops the peer and emits `peer_disconnected`
-/// (Godot's behaviour). Shorter outages pass unseen, a killed peer is noticed in ~5 s.
-const ICE_DISCONNECTED_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long after `disconnected` (or, while connecting, after checks found nothing) the
-/// connection reads `failed`.
-const ICE_FAILED_TIMEOUT: Duration = Duration::from_secs(25);
-/// Consent checks (STUN binding requests) on the selected path, data flowing or not. rtc counts
-/// only STUN toward a path's liveness (data does not refresh it, unlike pion and libwebrtc:
-/// docs/upstream, defect 8), so checks go often enough that loss cannot starve them: with both
-/// sides at 500 ms (ENet's ping interval), 30 % loss each way leaves 5 s without one answer
-/// about once in 10^8 windows; at 2 s it was once in ~200 and dropped peers on lossy links.
-const ICE_KEEPALIVE_INTERVAL: Duration = Duration::from_millis(500);
+/// SCTP streams offered each way: every id but the reserved 65535 (RFC 8831), as browsers offer.
+const SCTP_STREAMS: u16 = u16::MAX;
 
 /// Where gathering local candidates stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Gathering {
+    /// No local description yet.
     NotStarted,
+    /// Host candidates given; STUN and TURN servers asked.
     Running,
+    /// Every server answered or gave up.
     Done,
 }
 
 /// A connection's core and its surroundings, behind the link's one lock.
 pub(crate) struct Core {
-    pub(crate) rtc: RTCPeerConnection,
-    /// Every live channel, by the core's handle.
-    pub(crate) channels: HashMap<RTCDataChannelId, Arc<ChannelShared>>,
+    /// The sans-IO connection: ICE, DTLS, SCTP, data channels, descriptions.
+    pub(crate) conn: Connection,
+    /// Every live channel, by its id in the core.
+    pub(crate) channels: HashMap<ChannelId, Arc<ChannelShared>>,
     /// STUN and TURN clients.
     pub(crate) servers: IceServers,
-    pub(crate) repairs: WireRepairs,
+    /// `.local` names of remote candidates being resolved.
+    pub(crate) mdns: MdnsResolver,
+    /// What ICE had to work with, to explain a failure.
     pub(crate) ice: IceTally,
-    /// What the DTLS handshake showed of a failure.
-    pub(crate) handshake: HandshakeWatch,
     /// The addresses host candidates are made of.
     pub(crate) host_addresses: Vec<SocketAddr>,
     pub(crate) gathering: Gathering,
-    remote_is_set: bool,
-    /// Trickled candidates kept until the remote description is set (counted in
-    /// `remote_candidates`, so at most [`crate::MAX_REMOTE_CANDIDATES`]).
-    early_candidates: Vec<RTCIceCandidateInit>,
-    /// How many remote candidates the connection has taken, against its cap.
-    pub(crate) remote_candidates: RemoteCandidates,
-    /// The remote candidates signaled to us: address, port and type (`host`, `srflx`, ...).
-    pub(crate) signaled: Vec<(String, u16, String)>,
+    /// Our candidates as handed to the core (for the statistics' candidate types).
+    pub(crate) local_candidates: Vec<LocalCandidate>,
+    /// The remote candidates signaled to us, by address (for the statistics' candidate types).
+    pub(crate) signaled: Vec<(SocketAddr, CandidateType)>,
     /// The connection state last reported to the handle.
     pub(crate) state: ConnectionState,
     pub(crate) max_message_size: Arc<AtomicUsize>,
@@ -107,20 +88,24 @@ pub(crate) struct Core {
     /// When the last full pass of the pump said it must run again; `None` once anything was done
     /// to the core since (a call of the handle), so that the next pass runs in full.
     pub(crate) due_at: Option<Instant>,
-    /// Events the core reported while datagrams were fed, for the pump's event step.
-    pub(crate) held_events: Vec<RTCPeerConnectionEvent>,
     /// Most received, unread bytes per channel.
     receive_limit: usize,
-    /// What the remote side has opened in-band, and whether it may open any.
-    pub(crate) remote_opens: RemoteOpens,
+    /// Close every channel the remote side opens in-band (a mesh's connection).
+    pub(crate) refuse_remote_channels: bool,
+    /// A refusal was logged already.
+    pub(crate) refusal_logged: bool,
     /// A received message whose reliable channel was full: nothing more is read from the core
     /// until it is delivered (or its channel closed).
     pub(crate) held: Option<HeldMessage>,
+    /// Whether any DTLS record came from the peer, and whether we sent one: a handshake that
+    /// timed out with neither is one the peer never started ([`TransportError::HandshakeNeverStarted`]).
+    pub(crate) dtls_heard: bool,
+    pub(crate) dtls_sent: bool,
 }
 
 /// A received message waiting for room in its channel, and since when.
 pub(crate) struct HeldMessage {
-    pub(crate) channel: RTCDataChannelId,
+    pub(crate) channel: ChannelId,
     pub(crate) packet: Packet,
     pub(crate) since: Instant,
 }
@@ -133,336 +118,322 @@ impl Core {
         host_addresses: Vec<SocketAddr>,
         max_message_size: Arc<AtomicUsize>,
         wake: Arc<Notify>,
+        now: Instant,
     ) -> Result<Self, TransportError> {
-        let ice_servers = config
-            .ice_servers
-            .iter()
-            .map(|server| RTCIceServer {
-                urls: server.urls.clone(),
-                username: server.username.clone(),
-                credential: server.credential.clone(),
-            })
-            .collect();
-        let policy = match config.ice_transport_policy {
-            IceTransportPolicy::All => RTCIceTransportPolicy::All,
-            IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|error| TransportError::InvalidConfig(format!("no random source: {error}")))?;
+        let mut rng = StdRng::from_seed(seed);
+        let core_config = ConnectionConfig {
+            channel_limits: CoreChannelLimits {
+                max_label_bytes: crate::channel::MAX_LABEL_BYTES,
+                ..CoreChannelLimits::default()
+            },
+            timeouts: Timeouts {
+                disconnected: DISCONNECTED_TIMEOUT,
+                failed: FAILED_TIMEOUT,
+                consent_interval: CONSENT_INTERVAL,
+                ..Timeouts::default()
+            },
+            // Every stream id a channel may take: in-band channels take ids in turn, not the
+            // lowest free one, so a long-lived connection reaches high ids (what browsers offer).
+            sctp: SctpConfig { max_streams: SCTP_STREAMS, ..SctpConfig::default() },
+            ..ConnectionConfig::default()
         };
-        let configuration = RTCConfigurationBuilder::new()
-            .with_ice_servers(ice_servers)
-            .with_ice_transport_policy(policy)
-            .with_certificates(vec![certificate()?]);
-        // A check from the remote side often arrives before its candidate (trickled, or resolved
-        // by mDNS) and makes a peer-reflexive pair; rtc holds such a pair back for 1 s by default.
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(multicast_dns_mode())
-            .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
-            .with_srflx_acceptance_min_wait(Some(Duration::ZERO))
-            .with_relay_acceptance_min_wait(Some(Duration::ZERO))
-            .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
-            .with_ice_timeouts(Some(ICE_DISCONNECTED_TIMEOUT), Some(ICE_FAILED_TIMEOUT), Some(ICE_KEEPALIVE_INTERVAL))
-            // Answer setup:passive, so that we are always the DTLS and SCTP server (answerers
-            // pick active when we offer). As the SCTP client, the remote's first messages can
-            // ride in right behind its COOKIE-ACK and reach rtc before it has opened our
-            // negotiated channels' streams, which drops them; as the server we open them first.
-            .with_answering_dtls_role(RTCDtlsRole::Server)
-            .with_dtls_cipher_suites(AEAD_CIPHER_SUITES.to_vec())
-            .build();
-        let rtc = RTCPeerConnectionBuilder::new()
-            .with_configuration(configuration.build())
-            .with_setting_engine(settings)
-            .build(Instant::now())
-            .map_err(|error| TransportError::InvalidConfig(error.to_string()))?;
+        let conn = Connection::new(core_config, &mut rng, now)
+            .map_err(|error| TransportError::InvalidConfig(format!("cannot make the connection: {error}")))?;
         Ok(Self {
-            rtc,
+            conn,
             channels: HashMap::new(),
             servers: IceServers::new(config, wake),
-            repairs: WireRepairs::default(),
+            mdns: MdnsResolver::default(),
             ice: IceTally::new(config.has_relay()),
-            handshake: HandshakeWatch::default(),
             host_addresses,
             gathering: Gathering::NotStarted,
-            remote_is_set: false,
-            early_candidates: Vec::new(),
-            remote_candidates: RemoteCandidates::default(),
+            local_candidates: Vec::new(),
             signaled: Vec::new(),
             state: ConnectionState::New,
             max_message_size,
             closed: false,
             task_wakes_at: None,
             due_at: None,
-            held_events: Vec::new(),
-            held: None,
             receive_limit: config.channel_receive_limit,
-            remote_opens: RemoteOpens::default(),
+            refuse_remote_channels: false,
+            refusal_logged: false,
+            held: None,
+            dtls_heard: false,
+            dtls_sent: false,
         })
     }
 
-    /// Creates an offer.
-    pub(crate) fn create_offer(&mut self, link: &Link) -> Result<(), TransportError> {
-        let offer = self.rtc.create_offer(None).map_err(|error| signaling("create_offer", error))?;
-        link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer.sdp });
+    /// Creates an offer (the core applies it at once).
+    pub(crate) fn create_offer(&mut self, io: &Io) -> Result<(), TransportError> {
+        let offer = self.conn.create_offer().map_err(|error| signaling("create_offer", error))?;
+        io.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Offer, sdp: offer });
         Ok(())
     }
 
-    /// Applies a local description (an offer; answers are applied when created).
-    pub(crate) fn set_local_description(
-        &mut self,
-        link: &Link,
-        description: RTCSessionDescription,
-    ) -> Result<(), TransportError> {
-        self.rtc
-            .set_local_description(Instant::now(), description)
-            .map_err(|error| signaling("set_local_description", error))?;
-        self.note_local_description();
-        self.start_gathering(link);
-        Ok(())
+    /// Applies a local offer: the core applied it when it made it, so this starts gathering.
+    pub(crate) fn set_local_description(&mut self, io: &Io, now: Instant) {
+        self.start_gathering(io, now);
     }
 
-    /// Tells the wire repairs the ICE username fragment of the local description just applied.
-    fn note_local_description(&mut self) {
-        if let Some(description) = self.rtc.local_description() {
-            self.repairs.on_local_description(&description.sdp);
-        }
-    }
-
-    /// Applies the remote description, whose candidates `candidates` counts (it was trimmed to
-    /// the cap by [`RemoteCandidates::trim`]); for an offer, creates and applies the answer too.
+    /// Applies the remote description; for an offer, creates and applies the answer too.
     pub(crate) fn set_remote_description(
         &mut self,
-        link: &Link,
+        io: &Io,
         kind: SdpKind,
-        description: RTCSessionDescription,
-        candidates: usize,
+        sdp: &str,
+        now: Instant,
     ) -> Result<(), TransportError> {
-        self.rtc
-            .set_remote_description(Instant::now(), description)
-            .map_err(|error| signaling("set_remote_description", error))?;
-        self.remote_candidates.count(candidates);
-        self.remote_is_set = true;
-        for candidate in std::mem::take(&mut self.early_candidates) {
-            self.add_remote_candidate(candidate);
+        let core_kind = match kind {
+            SdpKind::Offer => DescriptionKind::Offer,
+            SdpKind::Answer => DescriptionKind::Answer,
+            SdpKind::Pranswer => {
+                return Err(TransportError::Signaling {
+                    step: "set_remote_description",
+                    reason: "provisional answers (pranswer) are not supported; send the final answer".into(),
+                })
+            }
+        };
+        self.conn
+            .set_remote_description(now, core_kind, sdp)
+            .map_err(|error| description_error("set_remote_description", error))?;
+        let candidates = remote_candidate_lines(sdp);
+        for line in &candidates {
+            self.note_signaled(line);
+        }
+        self.ice.remote_candidates(candidates.len());
+        for line in candidates.iter().filter(|line| crate::mdns::is_mdns_candidate(line)) {
+            self.mdns.resolve(line, now);
         }
         if kind == SdpKind::Offer {
-            let answer = self.rtc.create_answer(None).map_err(|error| signaling("create_answer", error))?;
-            let sdp = answer.sdp.clone();
-            self.rtc
-                .set_local_description(Instant::now(), answer)
-                .map_err(|error| signaling("set_local_description", error))?;
-            self.note_local_description();
-            link.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp });
-            self.start_gathering(link);
+            let answer = self.conn.create_answer().map_err(|error| signaling("create_answer", error))?;
+            io.push_event(PeerEvent::SessionDescriptionCreated { kind: SdpKind::Answer, sdp: answer });
+            self.start_gathering(io, now);
         }
         Ok(())
     }
 
-    /// Adds a remote candidate, or keeps it until the remote description is set; refuses it
-    /// past [`crate::MAX_REMOTE_CANDIDATES`].
-    pub(crate) fn add_ice_candidate(&mut self, candidate: RTCIceCandidateInit) -> Result<(), TransportError> {
-        self.remote_candidates.take_one()?;
-        if self.remote_is_set {
-            self.add_remote_candidate(candidate);
-        } else {
-            self.early_candidates.push(candidate);
+    /// Adds a remote candidate (a `.local` one once its name is resolved); refuses it past
+    /// [`crate::MAX_REMOTE_CANDIDATES`].
+    pub(crate) fn add_ice_candidate(
+        &mut self,
+        mid: &str,
+        index: u16,
+        candidate: &str,
+        now: Instant,
+    ) -> Result<(), TransportError> {
+        let mid = (!mid.is_empty()).then_some(mid);
+        if crate::mdns::is_mdns_candidate(candidate) {
+            if self.conn.signaling_state() == connection::connection::SignalingState::Closed {
+                return Err(closed());
+            }
+            self.mdns.resolve(candidate, now);
+            self.ice.remote_candidates(1);
+            return Ok(());
         }
+        self.conn.add_remote_candidate(now, candidate, mid, Some(index)).map_err(|error| match error {
+            ConnectionError::TooManyRemoteCandidates(most) => TransportError::TooManyCandidates(most),
+            ConnectionError::Sdp(error) => {
+                TransportError::InvalidCandidate(format!("'{}': {}", excerpt(candidate), excerpt(&error.to_string())))
+            }
+            ConnectionError::Closed => closed(),
+            error => signaling("add_ice_candidate", error),
+        })?;
+        self.note_signaled(candidate);
+        self.ice.remote_candidates(1);
         Ok(())
     }
 
-    fn add_remote_candidate(&mut self, candidate: RTCIceCandidateInit) {
-        let words: Vec<&str> = candidate.candidate.split_whitespace().collect();
-        let typ = words.iter().skip_while(|word| **word != "typ").nth(1);
-        if let (Some(address), Some(Ok(port)), Some(typ)) = (words.get(4), words.get(5).map(|port| port.parse()), typ) {
-            self.signaled.push(((*address).to_owned(), port, (*typ).to_owned()));
+    /// Hands the core a remote candidate whose `.local` name was resolved.
+    pub(crate) fn add_resolved_candidate(&mut self, line: &str, now: Instant) {
+        match self.conn.add_remote_candidate(now, line, None, None) {
+            Ok(()) => self.note_signaled(line),
+            Err(error) => log::debug!("a resolved mDNS candidate was refused: {error}"),
         }
-        match self.rtc.add_remote_candidate(candidate) {
-            Ok(()) => self.ice.remote_candidate(),
-            Err(error) => log::warn!("add_ice_candidate failed: {error}"),
+    }
+
+    /// Remembers a signaled candidate's address and type (for the statistics).
+    fn note_signaled(&mut self, line: &str) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let typ = words.iter().skip_while(|word| **word != "typ").nth(1).copied();
+        let address = words.get(4).and_then(|ip| ip.parse().ok());
+        let port = words.get(5).and_then(|port| port.parse().ok());
+        if let (Some(ip), Some(port), Some(kind)) = (address, port, typ.and_then(CandidateType::from_name)) {
+            if self.signaled.len() < crate::MAX_REMOTE_CANDIDATES {
+                self.signaled.push((SocketAddr::new(ip, port), kind));
+            }
         }
     }
 
     /// Creates a data channel.
     pub(crate) fn create_data_channel(
         &mut self,
-        link: &Arc<Link>,
+        sink: &Weak<dyn ChannelSink>,
         label: &str,
         options: ChannelOptions,
+        now: Instant,
     ) -> Result<DataChannel, TransportError> {
-        let init = options.to_rtc();
         let id = self
-            .rtc
-            .create_data_channel(label, Some(init))
-            .map_err(|error| TransportError::Channel { label: label.to_owned(), reason: error.to_string() })?
-            .id();
-        let shared = ChannelShared::new(label.to_owned(), options, id, self.limits(false), Arc::downgrade(link));
+            .conn
+            .open_channel(now, options.to_core(label))
+            .map_err(|error| TransportError::Channel { label: excerpt(label), reason: error.to_string() })?;
+        let shared = ChannelShared::new(label.to_owned(), options, id, self.limits(), Weak::clone(sink));
         self.channels.insert(id, Arc::clone(&shared));
         Ok(DataChannel::new(shared))
     }
 
     /// What a new channel is made with.
-    fn limits(&self, remote: bool) -> ChannelLimits {
-        ChannelLimits {
-            max_message_size: Arc::clone(&self.max_message_size),
-            receive_limit: self.receive_limit,
-            remote,
-        }
+    fn limits(&self) -> ChannelLimits {
+        ChannelLimits { max_message_size: Arc::clone(&self.max_message_size), receive_limit: self.receive_limit }
     }
 
-    /// Wraps a channel the remote side opened, unless it is one too many
-    /// ([`MAX_REMOTE_CHANNELS`](crate::remote_channels::MAX_REMOTE_CHANNELS), [`MAX_REMOTE_OPENS`](crate::remote_channels::MAX_REMOTE_OPENS)) or the connection refuses them all: then
-    /// it is closed at once (a warning the first time).
-    pub(crate) fn adopt_remote_channel(&mut self, link: &Weak<Link>, id: RTCDataChannelId) -> Option<DataChannel> {
-        // Counted from the channels themselves (closed ones are no longer live, whoever closed
-        // them); a mesh's connection refuses them all without counting.
-        let live = || {
-            self.channels.values().filter(|channel| channel.remote && channel.state() != ChannelState::Closed).count()
-        };
-        let live = if self.remote_opens.refuse_all { 0 } else { live() };
-        let mut channel = self.rtc.data_channel(id)?;
-        if let Some(reason) = self.remote_opens.admit(live) {
-            let label = excerpt(channel.label());
-            if let Err(error) = channel.close() {
+    /// Wraps a channel the remote side opened (the core bounds how many it may open), unless the
+    /// connection refuses them all: then it is closed at once (a warning the first time).
+    pub(crate) fn adopt_remote_channel(
+        &mut self,
+        sink: &Weak<dyn ChannelSink>,
+        id: ChannelId,
+        options: connection::channels::ChannelOptions,
+        now: Instant,
+    ) -> Option<DataChannel> {
+        if self.refuse_remote_channels {
+            let label = excerpt(&options.label);
+            if let Err(error) = self.conn.close_channel(now, id) {
                 log::debug!("data channel '{label}': close failed: {error}");
             }
-            if std::mem::replace(&mut self.remote_opens.warned, true) {
+            let reason = "this connection refuses channels opened by the remote side (a mesh reads only its \
+                          negotiated channels)";
+            if std::mem::replace(&mut self.refusal_logged, true) {
                 log::debug!("the remote side opened data channel '{label}'; closed it: {reason}");
             } else {
                 log::warn!("the remote side opened data channel '{label}'; closed it: {reason} (logged once)");
             }
             return None;
         }
-        let options = ChannelOptions {
-            ordered: channel.ordered(),
-            max_packet_life_time: channel.max_packet_life_time(),
-            max_retransmits: channel.max_retransmits(),
-            protocol: channel.protocol().to_owned(),
-            negotiated_id: None,
-        };
-        let label = channel.label().to_owned();
-        let stream_id = channel.stream_id();
-        let shared = ChannelShared::new(label, options, id, self.limits(true), Weak::clone(link));
-        if let Some(stream_id) = stream_id {
-            shared.set_stream_id(stream_id);
-        }
+        let (label, options) = ChannelOptions::from_core(options);
+        let shared = ChannelShared::new(label, options, id, self.limits(), Weak::clone(sink));
+        shared.set_stream_id(id.0);
         self.channels.insert(id, Arc::clone(&shared));
         Some(DataChannel::new(shared))
     }
 
     /// Starts closing a channel.
-    pub(crate) fn close_channel(&mut self, channel: &ChannelShared) {
+    pub(crate) fn close_channel(&mut self, channel: &ChannelShared, now: Instant) {
         channel.drop_queued();
-        match self.rtc.data_channel(channel.core_id) {
-            Some(mut rtc_channel) => {
-                if let Err(error) = rtc_channel.close() {
-                    log::debug!("data channel '{}': close failed: {error}", channel.label());
-                    channel.set_state(ChannelState::Closed);
-                }
-            }
-            None => channel.set_state(ChannelState::Closed),
+        if let Err(error) = self.conn.close_channel(now, channel.core_id()) {
+            log::debug!("data channel '{}': close failed: {error}", channel.label());
+            self.channels.remove(&channel.core_id());
+            channel.set_state(ChannelState::Closed);
         }
     }
 
     /// Closes the connection: tells the remote side (SCTP ABORT, DTLS close_notify), releases TURN
     /// allocations and closes every channel.
-    pub(crate) fn close(&mut self, link: &Link) {
+    pub(crate) fn close(&mut self, io: &Io, now: Instant) {
         if self.closed {
             return;
         }
         self.closed = true;
-        if let Err(error) = self.rtc.close() {
-            log::debug!("closing the connection: {error}");
-        }
+        self.conn.close(now);
         // The goodbyes first (over a relay, they need its allocation), then the allocations.
-        let now = Instant::now();
-        self.flush(link, now);
+        self.flush(io, now);
         self.servers.close(now);
-        self.flush(link, now);
+        self.flush(io, now);
         for (_, channel) in self.channels.drain() {
             channel.drop_queued();
             channel.set_state(ChannelState::Closed);
         }
-        link.wake.notify_one();
+        io.wake.notify_one();
     }
 
     /// Starts gathering once a local description is set: host candidates at once, server-
     /// reflexive and relay ones as the STUN and TURN servers answer.
-    fn start_gathering(&mut self, link: &Link) {
+    fn start_gathering(&mut self, io: &Io, now: Instant) {
         if self.gathering != Gathering::NotStarted {
             return;
         }
         self.gathering = Gathering::Running;
-        link.push_event(PeerEvent::GatheringStateChanged(GatheringState::Gathering));
+        io.push_event(PeerEvent::GatheringStateChanged(GatheringState::Gathering));
         if !self.servers.relay_only() {
             for address in self.host_addresses.clone() {
-                match host_candidate(address) {
-                    Ok(candidate) => self.add_local_candidate(candidate),
-                    Err(error) => log::warn!("cannot make a host candidate for {address}: {error}"),
-                }
+                let candidate = LocalCandidate { kind: CandidateKind::Host, address, base: address };
+                self.add_local_candidate(io, candidate, now);
             }
         }
-        self.servers.start(link.port.local_addr(), self.host_addresses.first().copied(), Instant::now());
-        link.wake.notify_one();
+        self.servers.start(io.port.local_addr(), self.host_addresses.first().copied(), now);
+        io.wake.notify_one();
     }
 
-    /// Hands the core a local candidate (an empty one ends gathering).
-    pub(crate) fn add_local_candidate(&mut self, candidate: RTCIceCandidateInit) {
-        if let Err(error) = self.rtc.add_local_candidate(candidate) {
-            log::warn!("cannot add a local candidate: {error}");
+    /// Hands the core a local candidate and signals it.
+    pub(crate) fn add_local_candidate(&mut self, io: &Io, candidate: LocalCandidate, now: Instant) {
+        match self.conn.add_local_candidate(now, candidate) {
+            Ok(line) => {
+                self.ice.local_candidate(&line);
+                self.local_candidates.push(candidate);
+                let (mid, index) = self.conn.local_candidate_section().unwrap_or((None, 0));
+                let mid = mid.unwrap_or("0").to_owned();
+                io.push_event(PeerEvent::IceCandidateCreated { mid, index, candidate: line });
+            }
+            Err(error) => log::warn!("cannot add a local candidate: {error}"),
+        }
+    }
+
+    /// Sends a message on a channel through the core.
+    pub(crate) fn send_to_core(&mut self, channel: &ChannelShared, packet: Packet, now: Instant) {
+        let data = packet.data.freeze();
+        if let Err(error) = self.conn.send(now, channel.core_id(), data, !packet.is_string) {
+            log::debug!("data channel '{}': send failed: {error}", channel.label());
         }
     }
 }
 
+/// The error of a signaling step the core refused.
 fn signaling(step: &'static str, error: impl std::fmt::Display) -> TransportError {
-    TransportError::Signaling { step, reason: error.to_string() }
+    TransportError::Signaling { step, reason: excerpt(&error.to_string()) }
 }
 
-fn host_candidate(address: SocketAddr) -> Result<RTCIceCandidateInit, rtc::shared::error::Error> {
-    let candidate = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: address.ip().to_string(),
-            port: address.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()?;
-    RTCIceCandidate::from(&candidate).to_json()
-}
-
-/// Random bytes in a certificate's name: 128 bits, so that no two certificates share one.
-const CERTIFICATE_NAME_BYTES: usize = 16;
-
-/// A new certificate for one connection (an ECDSA P-256 key, self-signed), named at random
-/// (subject common name and alternative name alike, from the operating system's random source):
-/// a player shows each peer and each lobby a certificate of its own, so that certificates do
-/// not link one player's connections (one per process, named after the addon, did). Making one
-/// costs a key pair and a signature, well under a millisecond (README, Security).
-fn certificate() -> Result<RTCCertificate, TransportError> {
-    let failed =
-        |reason: String| TransportError::InvalidConfig(format!("cannot make the connection's certificate: {reason}"));
-    let mut random = [0u8; CERTIFICATE_NAME_BYTES];
-    getrandom::fill(&mut random).map_err(|error| failed(error.to_string()))?;
-    let name: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
-    let mut params = CertificateParams::new(vec![name.clone()]).map_err(|error| failed(error.to_string()))?;
-    params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, name);
-    let provider = rtc::crypto::default_provider().map_err(|error| failed(error.to_string()))?;
-    RTCCertificate::generate(provider.crypto(), rtc::crypto::SignatureScheme::EcdsaP256Sha256, params)
-        .map_err(|error| failed(error.to_string()))
-}
-
-/// How connections treat mDNS: browsers hide their host addresses behind `<uuid>.local` names,
-/// which the ICE agent resolves with a multicast query (`QueryOnly`; our own candidates keep their
-/// addresses, as Godot's own plugin gives them). The query needs a socket on port 5353 joined to
-/// 224.0.0.251; where the system refuses one (no multicast route, say), mDNS is off and `.local`
-/// candidates are ignored. Checked once per process.
-pub(crate) fn multicast_dns_mode() -> MulticastDnsMode {
-    static MODE: OnceLock<MulticastDnsMode> = OnceLock::new();
-    *MODE.get_or_init(|| match rtc::mdns::MulticastSocket::new().into_std() {
-        Ok(_) => MulticastDnsMode::QueryOnly,
-        Err(err) => {
-            log::info!("mDNS is off, so .local candidates are ignored: no multicast socket ({err})");
-            MulticastDnsMode::Disabled
+/// The error of a description the core refused: one it cannot read is malformed.
+fn description_error(step: &'static str, error: ConnectionError) -> TransportError {
+    match error {
+        ConnectionError::Sdp(connection::sdp::SdpError::UnsupportedFingerprint(hash)) => {
+            TransportError::UnsupportedFingerprint(hash)
         }
-    })
+        ConnectionError::Sdp(error) => TransportError::InvalidSdp(excerpt(&error.to_string())),
+        ConnectionError::Closed => closed(),
+        error => signaling(step, error),
+    }
+}
+
+/// The refusal of a call on a closed connection.
+pub(crate) fn closed() -> TransportError {
+    TransportError::WrongState("the connection is closed".into())
+}
+
+/// The candidate lines of a description (`candidate:...`), at most
+/// [`crate::MAX_REMOTE_CANDIDATES`].
+fn remote_candidate_lines(sdp: &str) -> Vec<String> {
+    sdp.lines()
+        .filter_map(|line| line.trim().strip_prefix("a="))
+        .filter(|line| line.starts_with("candidate:"))
+        .take(crate::MAX_REMOTE_CANDIDATES)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_lines_are_read_and_bounded() {
+        let mut sdp = String::from("v=0\r\n");
+        for n in 0..100 {
+            sdp.push_str(&format!("a=candidate:{n} 1 udp 1 10.0.0.1 {n} typ host\r\n"));
+        }
+        let lines = remote_candidate_lines(&sdp);
+        assert_eq!(lines.len(), crate::MAX_REMOTE_CANDIDATES);
+        assert!(lines[0].starts_with("candidate:0 "));
+    }
 }

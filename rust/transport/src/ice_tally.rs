@@ -1,19 +1,16 @@
 //! What ICE had to work with (candidates gathered and received, whether a relay was configured),
 //! kept to explain a failure.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
 use crate::error::TransportError;
 
 /// The candidate types, in the order they are reported.
 const TYPES: [&str; 4] = ["host", "srflx", "prflx", "relay"];
 
-/// Counts of a connection's candidates, shared by its event handler and its task.
+/// Counts of a connection's candidates.
 #[derive(Debug, Default)]
 pub(crate) struct IceTally {
-    local: Mutex<[usize; TYPES.len()]>,
-    remote: AtomicUsize,
+    local: [usize; TYPES.len()],
+    remote: usize,
     relay_configured: bool,
 }
 
@@ -24,21 +21,21 @@ impl IceTally {
     }
 
     /// Counts a local candidate from its SDP line (`... typ host ...`).
-    pub(crate) fn local_candidate(&self, line: &str) {
+    pub(crate) fn local_candidate(&mut self, line: &str) {
         let kind = line.split_whitespace().skip_while(|word| *word != "typ").nth(1);
         if let Some(index) = kind.and_then(|kind| TYPES.iter().position(|known| *known == kind)) {
-            self.local.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[index] += 1;
+            self.local[index] += 1;
         }
     }
 
-    /// Counts a remote candidate that was added.
-    pub(crate) fn remote_candidate(&self) {
-        self.remote.fetch_add(1, Ordering::Relaxed);
+    /// Counts `count` remote candidates that were added.
+    pub(crate) fn remote_candidates(&mut self, count: usize) {
+        self.remote = self.remote.saturating_add(count);
     }
 
     /// The failure to report when ICE found no path.
     pub(crate) fn failure(&self) -> TransportError {
-        let local = *self.local.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let local = self.local;
         let gathered: Vec<String> = TYPES
             .iter()
             .zip(local)
@@ -47,7 +44,7 @@ impl IceTally {
             .collect();
         TransportError::ConnectionFailed {
             gathered: if gathered.is_empty() { "none".into() } else { gathered.join(", ") },
-            remote_candidates: self.remote.load(Ordering::Relaxed),
+            remote_candidates: self.remote,
             relay_configured: self.relay_configured,
         }
     }
@@ -59,10 +56,10 @@ mod tests {
 
     #[test]
     fn a_failure_says_what_was_gathered_and_suggests_turn() {
-        let tally = IceTally::new(false);
+        let mut tally = IceTally::new(false);
         tally.local_candidate("candidate:1 1 udp 2130706431 10.0.0.2 5000 typ host");
         tally.local_candidate("candidate:2 1 udp 1694498815 198.18.0.11 5000 typ srflx raddr 10.0.0.2 rport 5000");
-        tally.remote_candidate();
+        tally.remote_candidates(1);
         let text = tally.failure().to_string();
         assert!(text.contains("local candidates: 1 host, 1 srflx"), "{text}");
         assert!(text.contains("remote candidates received: 1"), "{text}");
@@ -71,7 +68,7 @@ mod tests {
 
     #[test]
     fn a_configured_relay_that_gave_nothing_is_named() {
-        let tally = IceTally::new(true);
+        let mut tally = IceTally::new(true);
         let text = tally.failure().to_string();
         assert!(text.contains("local candidates: none"), "{text}");
         assert!(text.contains("gave no relay candidate"), "{text}");

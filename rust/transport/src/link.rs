@@ -1,33 +1,30 @@
 //! What a connection's handle, its channels' handles and its task share: the core behind one
-//! lock, the sockets, the queue of events for the handle, and the task's wake-up.
+//! lock, and the sockets, event queue and task wake-up ([`Io`]) the pump drives it with.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
-use tokio::sync::Notify;
-
-use crate::channel::{ChannelShared, Packet};
+use crate::channel::{ChannelShared, ChannelSink, Packet};
 use crate::core::Core;
+use crate::io::Io;
 use crate::lock::lock;
-use crate::peer::PeerEvent;
-use crate::udp::UdpPort;
 
 /// One connection's shared state.
 pub(crate) struct Link {
     core: Mutex<Core>,
-    /// The connection's UDP socket.
-    pub(crate) port: UdpPort,
-    /// The mDNS socket, made when the core first asks a `.local` name (`None` if it cannot be).
-    pub(crate) mdns: OnceLock<Option<UdpPort>>,
-    events: Mutex<VecDeque<PeerEvent>>,
-    /// Wakes the connection's task: new work, or an earlier deadline.
-    pub(crate) wake: Arc<Notify>,
+    /// The sockets, the handle's events and the task's wake-up.
+    pub(crate) io: Io,
+    /// This link as its channels hold it.
+    sink: Weak<dyn ChannelSink>,
 }
 
 impl Link {
-    pub(crate) fn new(core: Core, port: UdpPort, wake: Arc<Notify>) -> Arc<Self> {
-        Arc::new(Self { core: Mutex::new(core), port, mdns: OnceLock::new(), events: Mutex::default(), wake })
+    /// The link of `core`, driven through `io`.
+    pub(crate) fn new(core: Core, io: Io) -> Arc<Self> {
+        Arc::new_cyclic(|weak: &Weak<Self>| {
+            let sink: Weak<dyn ChannelSink> = weak.clone();
+            Self { core: Mutex::new(core), io, sink }
+        })
     }
 
     /// Locks the core, waiting for the pump if it runs (a pump takes microseconds), for a call
@@ -47,45 +44,48 @@ impl Link {
         }
     }
 
-    /// Queues an event for the handle.
-    pub(crate) fn push_event(&self, event: PeerEvent) {
-        lock(&self.events).push_back(event);
+    /// This link as the channels made from now on hold it.
+    pub(crate) fn sink(&self) -> &Weak<dyn ChannelSink> {
+        &self.sink
     }
 
-    /// Takes every queued event.
-    pub(crate) fn take_events(&self) -> Vec<PeerEvent> {
-        lock(&self.events).drain(..).collect()
+    /// One pass of the pump over `core` at `now` (see [`Core::pump`]).
+    pub(crate) fn pump(&self, core: &mut Core, via_runtime: bool, now: Instant) -> Option<Instant> {
+        core.pump(&self.io, &self.sink, via_runtime, now)
     }
 
     /// Pumps the connection from the caller's thread if nobody else is pumping it (then the one
     /// who is picks up what came in).
-    pub(crate) fn pump_if_free(self: &Arc<Self>) {
+    pub(crate) fn pump_if_free(&self) {
         if let Some(mut core) = self.try_core() {
-            core.pump(self, false, Instant::now());
+            self.pump(&mut core, false, Instant::now());
         }
     }
+}
 
+impl ChannelSink for Link {
     /// Sends a channel's packet: onto the wire at once if the channel is idle (nothing queued,
     /// nothing unacknowledged) and the core is free, as a lone message wants; else behind the
     /// queued ones, for the task, which sends a burst together off the caller's thread.
-    pub(crate) fn send(self: &Arc<Self>, channel: &ChannelShared, packet: Packet) {
+    fn send(&self, channel: &ChannelShared, packet: Packet) {
         let idle = !channel.has_queued() && channel.unacknowledged() == 0;
         let packet = match self.try_core() {
-            Some(mut core) if idle => match core.send_now(self, channel, packet, Instant::now()) {
+            Some(mut core) if idle => match core.send_now(&self.io, channel, packet, Instant::now()) {
                 Ok(()) => return,
                 Err(packet) => packet,
             },
             _ => packet,
         };
         channel.queue(packet);
-        self.wake.notify_one();
+        self.io.wake.notify_one();
     }
 
     /// Starts closing a channel.
-    pub(crate) fn close_channel(self: &Arc<Self>, channel: &ChannelShared) {
+    fn close_channel(&self, channel: &ChannelShared) {
+        let now = Instant::now();
         let mut core = self.core();
-        core.close_channel(channel);
-        core.flush(self, Instant::now());
-        core.wake_task_if_due_sooner(self);
+        core.close_channel(channel, now);
+        core.flush(&self.io, now);
+        core.wake_task_if_due_sooner(&self.io);
     }
 }

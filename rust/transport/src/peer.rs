@@ -6,51 +6,22 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, MutexGuard, Weak};
+use std::time::Instant;
 
-use rtc::peer_connection::transport::RTCIceCandidateInit;
+use connection::connection::DescriptionKind;
+use connection::sdp::RemoteDescription;
 
 use crate::channel::{self, ChannelOptions, ChannelShared, DataChannel};
 use crate::config::TransportConfig;
-use crate::core::Core;
+use crate::core::{closed, Core};
 use crate::error::TransportError;
+pub use crate::events::PeerEvent;
+use crate::io::Io;
 use crate::link::Link;
-use crate::sdp_fingerprints;
 use crate::states::ChannelState;
 pub use crate::states::{ConnectionState, GatheringState, SdpKind, SignalingState};
 use crate::stats::{self, PeerStats};
 use crate::udp::UdpPort;
-
-/// Something the connection reports, in the order it happened.
-#[derive(Debug)]
-pub enum PeerEvent {
-    /// A local description was created (an offer after `create_offer`, or the answer to a
-    /// remote offer, which is applied locally already).
-    SessionDescriptionCreated {
-        /// Offer or answer.
-        kind: SdpKind,
-        /// The SDP text.
-        sdp: String,
-    },
-    /// A local ICE candidate to send to the remote side.
-    IceCandidateCreated {
-        /// Media stream id.
-        mid: String,
-        /// Media line index.
-        index: u16,
-        /// The candidate line.
-        candidate: String,
-    },
-    /// The remote side opened a channel in-band.
-    DataChannelReceived(DataChannel),
-    /// The connection state changed.
-    ConnectionStateChanged(ConnectionState),
-    /// The gathering state changed.
-    GatheringStateChanged(GatheringState),
-    /// The signaling state changed.
-    SignalingStateChanged(SignalingState),
-    /// Something failed after the call that started it returned.
-    Error(TransportError),
-}
 
 /// A WebRTC peer connection.
 pub struct PeerConnection {
@@ -78,8 +49,9 @@ impl PeerConnection {
         let host_addresses = host_addresses(port.local_addr());
         let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
         let wake = Arc::new(tokio::sync::Notify::new());
-        let core = Core::build(&config, host_addresses, Arc::clone(&max_message_size), Arc::clone(&wake))?;
-        let link = Link::new(core, port, wake);
+        let core =
+            Core::build(&config, host_addresses, Arc::clone(&max_message_size), Arc::clone(&wake), Instant::now())?;
+        let link = Link::new(core, Io::new(port, wake));
         runtime.spawn(crate::task::run(Arc::clone(&link)));
         Ok(Self {
             link,
@@ -110,29 +82,33 @@ impl PeerConnection {
 
     /// Creates an offer; it arrives as [`PeerEvent::SessionDescriptionCreated`].
     pub fn create_offer(&self) -> Result<(), TransportError> {
-        self.open_core()?.create_offer(&self.link)
+        self.open_core()?.create_offer(&self.link.io)
     }
 
     /// Applies a local description. An answer is applied by the connection itself as soon as
     /// it is created, so setting a local answer again does nothing.
     pub fn set_local_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
-        let description = kind.describe(sdp)?;
+        kind.check(&sdp)?;
+        // The core applied the description it made; what is handed back must at least be one.
+        let as_kind = if kind == SdpKind::Offer { DescriptionKind::Offer } else { DescriptionKind::Answer };
+        RemoteDescription::parse(as_kind, &sdp)
+            .map_err(|error| TransportError::InvalidSdp(crate::error::excerpt(&error.to_string())))?;
         if kind == SdpKind::Answer {
             return Ok(());
         }
-        self.open_core()?.set_local_description(&self.link, description)
+        self.open_core()?.set_local_description(&self.link.io, Instant::now());
+        Ok(())
     }
 
     /// Applies the remote description; for an offer, the answer is created and applied too.
     pub fn set_remote_description(&self, kind: SdpKind, sdp: String) -> Result<(), TransportError> {
+        kind.check(&sdp)?;
         let remote_limit = remote_max_message_size(&sdp);
-        let sdp = sdp_fingerprints::normalise(&sdp)?;
+        let now = Instant::now();
         let mut core = self.open_core()?;
-        let (sdp, candidates) = core.remote_candidates.trim(sdp);
-        let description = kind.describe(sdp)?;
+        core.set_remote_description(&self.link.io, kind, &sdp, now)?;
         self.max_message_size.store(remote_limit, Ordering::Release);
-        core.set_remote_description(&self.link, kind, description, candidates)?;
-        core.pump(&self.link, false, std::time::Instant::now());
+        self.link.pump(&mut core, false, now);
         Ok(())
     }
 
@@ -142,21 +118,11 @@ impl PeerConnection {
     pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), TransportError> {
         let line = candidate.trim();
         let line = line.strip_prefix("a=").unwrap_or(line);
-        let body = line.strip_prefix("candidate:").unwrap_or(line);
-        rtc::ice::candidate::unmarshal_candidate(body).map_err(|error| {
-            // rtc's error quotes the offending field, which may be as long as the candidate.
-            let reason = crate::error::excerpt(&error.to_string());
-            TransportError::InvalidCandidate(format!("'{}': {reason}", crate::error::excerpt(candidate)))
-        })?;
+        let line = if line.starts_with("candidate:") { line.to_owned() } else { format!("candidate:{line}") };
+        let now = Instant::now();
         let mut core = self.open_core()?;
-        let init = RTCIceCandidateInit {
-            candidate: format!("candidate:{body}"),
-            sdp_mid: (!mid.is_empty()).then(|| mid.to_owned()),
-            sdp_mline_index: Some(index),
-            ..Default::default()
-        };
-        core.add_ice_candidate(init)?;
-        core.pump(&self.link, false, std::time::Instant::now());
+        core.add_ice_candidate(mid, index, &line, now)?;
+        self.link.pump(&mut core, false, now);
         Ok(())
     }
 
@@ -189,12 +155,13 @@ impl PeerConnection {
                 return Err(TransportError::IdInUse(id));
             }
         }
-        let channel = core.create_data_channel(&link, label, options)?;
+        let now = Instant::now();
+        let channel = core.create_data_channel(link.sink(), label, options, now)?;
         // A pass of the pump sends the channel's opening at once where an association may be up;
         // before DTLS is (new, connecting) there is nothing to send, and the channel opens when
         // the association does.
         if !matches!(core.state, ConnectionState::New | ConnectionState::Connecting) {
-            core.pump(&link, false, std::time::Instant::now());
+            link.pump(&mut core, false, now);
         }
         self.channels.push(Arc::downgrade(channel.shared()));
         if let Some(id) = negotiated_id {
@@ -209,7 +176,7 @@ impl PeerConnection {
     /// remote side may keep up to [`MAX_REMOTE_CHANNELS`](crate::remote_channels::MAX_REMOTE_CHANNELS)
     /// open at once and open [`MAX_REMOTE_OPENS`](crate::remote_channels::MAX_REMOTE_OPENS) in all.
     pub fn refuse_remote_channels(&self) {
-        self.link.core().remote_opens.refuse_all = true;
+        self.link.core().refuse_remote_channels = true;
     }
 
     /// Statistics, taken now from the connection's core. After `close` they are the default.
@@ -217,7 +184,8 @@ impl PeerConnection {
         if self.connection_state == ConnectionState::Closed {
             return PeerStats::default();
         }
-        stats::take(&mut self.link.core())
+        let core = self.link.core();
+        stats::take(core.conn.stats(), &core.local_candidates, &core.signaled, Instant::now())
     }
 
     /// Pumps the connection (unless its task is pumping it right now), then takes every event
@@ -227,7 +195,7 @@ impl PeerConnection {
             return Vec::new();
         }
         self.link.pump_if_free();
-        let events = self.link.take_events();
+        let events = self.link.io.take_events();
         for event in &events {
             match event {
                 PeerEvent::ConnectionStateChanged(state) => {
@@ -254,7 +222,7 @@ impl PeerConnection {
         self.connection_state = ConnectionState::Closed;
         self.signaling_state = SignalingState::Closed;
         self.close_channels();
-        self.link.core().close(&self.link);
+        self.link.core().close(&self.link.io, Instant::now());
     }
 
     fn close_channels(&mut self) {
@@ -272,7 +240,6 @@ impl PeerConnection {
 /// `link`'s core, locked for a call that changes it, unless the connection is closed: by its
 /// handle (`state`), or by the remote side before the handle's last poll.
 fn open_core(link: &Link, state: ConnectionState) -> Result<MutexGuard<'_, Core>, TransportError> {
-    let closed = || TransportError::WrongState("the connection is closed".into());
     if state == ConnectionState::Closed {
         return Err(closed());
     }
@@ -300,7 +267,7 @@ fn host_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
         IpAddr::V6(v6) => !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80,
     };
     let mut found: Vec<SocketAddr> = Vec::new();
-    match rtc::shared::ifaces::ifaces() {
+    match rtc_shared::ifaces::ifaces() {
         Ok(interfaces) => {
             for ip in interfaces.into_iter().filter_map(|interface| interface.addr.map(|addr| addr.ip())) {
                 let address = SocketAddr::new(ip, bound.port());

@@ -9,14 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use rtc::ice::url::{ProtoType, SchemeType};
-use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateRelayConfig, CandidateServerReflexiveConfig, RTCIceCandidate, RTCIceCandidateInit,
-};
-use rtc::sansio::Protocol;
-use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
-use rtc::stun::message::TransactionId;
-use rtc::turn::client::{Client, ClientConfig, Event};
+use connection::ice_dtls::LocalCandidate;
+use connection::sdp::CandidateKind;
+use rtc_ice::url::{ProtoType, SchemeType};
+use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rtc_stun::message::TransactionId;
+use rtc_turn::client::{Client, ClientConfig, Event};
+use sansio::Protocol;
 use tokio::sync::Notify;
 
 use crate::config::{IceTransportPolicy, TransportConfig};
@@ -78,7 +77,7 @@ pub(crate) struct IceServers {
     clients: Vec<ServerClient>,
     relay_only: bool,
     started: Option<(SocketAddr, Option<SocketAddr>)>,
-    candidates: VecDeque<RTCIceCandidateInit>,
+    candidates: VecDeque<LocalCandidate>,
     relayed_in: VecDeque<(SocketAddr, SocketAddr, BytesMut)>,
     /// Wakes the connection's task when a TCP or TLS server sends something.
     wake: Arc<Notify>,
@@ -223,15 +222,15 @@ impl IceServers {
         self.drain_client_events(now);
     }
 
-    /// When a timer is due next.
-    pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
+    /// When a timer is due next, at `now`.
+    pub(crate) fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
         let waiting = self.started.is_some() && self.servers.iter().any(|server| !server.used);
-        let resolution = waiting.then(|| Instant::now() + RESOLUTION_POLL);
+        let resolution = waiting.then(|| now + RESOLUTION_POLL);
         self.clients.iter_mut().filter_map(|client| client.client.poll_timeout()).chain(resolution).min()
     }
 
     /// Takes the next candidate gathered.
-    pub(crate) fn poll_candidate(&mut self) -> Option<RTCIceCandidateInit> {
+    pub(crate) fn poll_candidate(&mut self) -> Option<LocalCandidate> {
         self.candidates.pop_front()
     }
 
@@ -311,7 +310,7 @@ impl ServerClient {
             password: server.credential.clone(),
             ..ClientConfig::default()
         };
-        let provider = rtc::crypto::default_provider().map_err(|error| error.to_string())?;
+        let provider = rtc_crypto::default_provider().map_err(|error| error.to_string())?;
         let mut client = Client::new(config, provider).map_err(|error| error.to_string())?;
         let request = if server.turn { client.allocate(now) } else { client.send_binding_request_to(now, address) };
         let request = request.map_err(|error| error.to_string())?;
@@ -334,18 +333,19 @@ impl ServerClient {
         host: Option<SocketAddr>,
         now: Instant,
         relayed_in: &mut VecDeque<(SocketAddr, SocketAddr, BytesMut)>,
-    ) -> Option<RTCIceCandidateInit> {
+    ) -> Option<LocalCandidate> {
         match event {
             Event::BindingResponse(_, mapped) => {
                 self.gathering = None;
                 let base = host?;
-                reflexive_candidate(mapped, base, &self.url)
+                Some(LocalCandidate { kind: CandidateKind::ServerReflexive, address: mapped, base })
             }
             Event::AllocateResponse(_, relayed) => {
                 self.gathering = None;
                 self.relayed = Some(relayed);
-                let base = host?;
-                relay_candidate(relayed, base, &self.url)
+                // Datagrams for it come out of the allocation tagged with the relayed address,
+                // and what the core sends from it goes through the allocation.
+                Some(LocalCandidate { kind: CandidateKind::Relayed, address: relayed, base: relayed })
             }
             Event::BindingError(_, error) | Event::AllocateError(_, error) => {
                 log::warn!("ICE server '{}' refused: {error}", self.url);
@@ -403,7 +403,7 @@ impl ServerClient {
         let Ok(mut relay) = self.client.relay(relayed) else { return };
         match relay.send_to(now, datagram, to) {
             Ok(()) => {}
-            Err(rtc::shared::error::Error::ErrNoPermission) => match relay.create_permission(now, to) {
+            Err(rtc_shared::error::Error::ErrNoPermission) => match relay.create_permission(now, to) {
                 Ok(Some(transaction)) => {
                     let waiting = VecDeque::from([BytesMut::from(datagram)]);
                     self.permissions.insert(to, Permission::Pending { transaction, waiting });
@@ -413,40 +413,6 @@ impl ServerClient {
             },
             Err(error) => log::debug!("ICE server '{}': cannot relay to {to}: {error}", self.url),
         }
-    }
-}
-
-fn reflexive_candidate(mapped: SocketAddr, base: SocketAddr, url: &str) -> Option<RTCIceCandidateInit> {
-    let config = CandidateServerReflexiveConfig {
-        base_config: candidate_config(mapped),
-        rel_addr: base.ip().to_string(),
-        rel_port: base.port(),
-        ..Default::default()
-    };
-    let candidate = config.new_candidate_server_reflexive().map_err(|error| log::warn!("{url}: {error}")).ok()?;
-    RTCIceCandidate::from(&candidate).to_json().ok()
-}
-
-fn relay_candidate(relayed: SocketAddr, base: SocketAddr, url: &str) -> Option<RTCIceCandidateInit> {
-    let config = CandidateRelayConfig {
-        base_config: candidate_config(relayed),
-        rel_addr: base.ip().to_string(),
-        rel_port: base.port(),
-        url: Some(url.to_owned()),
-    };
-    let candidate = config.new_candidate_relay().map_err(|error| log::warn!("{url}: {error}")).ok()?;
-    let mut init = RTCIceCandidate::from(&candidate).to_json().ok()?;
-    init.url = Some(url.to_owned());
-    Some(init)
-}
-
-fn candidate_config(address: SocketAddr) -> CandidateConfig {
-    CandidateConfig {
-        network: "udp".to_owned(),
-        address: address.ip().to_string(),
-        port: address.port(),
-        component: 1,
-        ..Default::default()
     }
 }
 

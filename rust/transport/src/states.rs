@@ -1,8 +1,7 @@
 //! The states a connection and its channels report, numbered as Godot's `WebRTCPeerConnection`
 //! and `WebRTCDataChannel` enums, and the session description types.
 
-use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::state::{RTCIceGatheringState, RTCPeerConnectionState, RTCSignalingState};
+use connection::connection::{ConnectionState as CoreState, SignalingState as CoreSignaling};
 
 use crate::error::TransportError;
 
@@ -24,14 +23,15 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
-    pub(crate) fn from_rtc(state: RTCPeerConnectionState) -> Self {
+    /// The core's state (numbered alike).
+    pub(crate) fn from_core(state: CoreState) -> Self {
         match state {
-            RTCPeerConnectionState::Connecting => Self::Connecting,
-            RTCPeerConnectionState::Connected => Self::Connected,
-            RTCPeerConnectionState::Disconnected => Self::Disconnected,
-            RTCPeerConnectionState::Failed => Self::Failed,
-            RTCPeerConnectionState::Closed => Self::Closed,
-            _ => Self::New,
+            CoreState::New => Self::New,
+            CoreState::Connecting => Self::Connecting,
+            CoreState::Connected => Self::Connected,
+            CoreState::Disconnected => Self::Disconnected,
+            CoreState::Failed => Self::Failed,
+            CoreState::Closed => Self::Closed,
         }
     }
 }
@@ -45,16 +45,6 @@ pub enum GatheringState {
     Gathering = 1,
     /// Done gathering.
     Complete = 2,
-}
-
-impl GatheringState {
-    pub(crate) fn from_rtc(state: RTCIceGatheringState) -> Self {
-        match state {
-            RTCIceGatheringState::Gathering => Self::Gathering,
-            RTCIceGatheringState::Complete => Self::Complete,
-            _ => Self::New,
-        }
-    }
 }
 
 /// Signaling state, numbered as Godot's `WebRTCPeerConnection.SignalingState`.
@@ -75,14 +65,13 @@ pub enum SignalingState {
 }
 
 impl SignalingState {
-    pub(crate) fn from_rtc(state: RTCSignalingState) -> Self {
+    /// The core's signaling state (which has no provisional answers).
+    pub(crate) fn from_core(state: CoreSignaling) -> Self {
         match state {
-            RTCSignalingState::HaveLocalOffer => Self::HaveLocalOffer,
-            RTCSignalingState::HaveRemoteOffer => Self::HaveRemoteOffer,
-            RTCSignalingState::HaveLocalPranswer => Self::HaveLocalPranswer,
-            RTCSignalingState::HaveRemotePranswer => Self::HaveRemotePranswer,
-            RTCSignalingState::Closed => Self::Closed,
-            _ => Self::Stable,
+            CoreSignaling::Stable => Self::Stable,
+            CoreSignaling::HaveLocalOffer => Self::HaveLocalOffer,
+            CoreSignaling::HaveRemoteOffer => Self::HaveRemoteOffer,
+            CoreSignaling::Closed => Self::Closed,
         }
     }
 }
@@ -146,17 +135,10 @@ impl SdpKind {
         }
     }
 
-    /// Parses `sdp` as a description of this type; its ICE credentials must have a length RFC
-    /// 8839 allows.
-    pub(crate) fn describe(self, sdp: String) -> Result<RTCSessionDescription, TransportError> {
-        check_ice_credentials(&sdp)?;
-        let parsed = match self {
-            Self::Offer => RTCSessionDescription::offer(sdp),
-            Self::Pranswer => RTCSessionDescription::pranswer(sdp),
-            Self::Answer => RTCSessionDescription::answer(sdp),
-        };
-        // The parser's error quotes the line it stopped at, which may be megabytes long.
-        parsed.map_err(|error| TransportError::InvalidSdp(crate::error::excerpt(&error.to_string())))
+    /// Checks what the transport refuses in a description of this type before the core reads
+    /// it: ICE credentials of a length RFC 8839 does not allow.
+    pub(crate) fn check(self, sdp: &str) -> Result<(), TransportError> {
+        check_ice_credentials(sdp)
     }
 }
 
@@ -164,9 +146,8 @@ impl SdpKind {
 /// enforces too.
 const ICE_CREDENTIALS: [(&str, std::ops::RangeInclusive<usize>); 2] = [("ice-ufrag", 4..=256), ("ice-pwd", 22..=256)];
 
-/// Refuses ICE credentials of a length RFC 8839 does not allow. The WebRTC stack takes any, but
-/// cannot fit a long one in a STUN message: each connectivity check then failed with an error
-/// in the log, over and over, instead of the description being refused once.
+/// Refuses ICE credentials of a length RFC 8839 does not allow, with a message that says so (a
+/// long one cannot fit in a STUN message: each connectivity check would fail).
 fn check_ice_credentials(sdp: &str) -> Result<(), TransportError> {
     for line in sdp.lines() {
         for (name, lengths) in &ICE_CREDENTIALS {
@@ -196,7 +177,6 @@ mod tests {
     fn description_types_parse() {
         assert_eq!(SdpKind::parse("offer"), Ok(SdpKind::Offer));
         assert!(SdpKind::parse("rollback").is_err());
-        assert!(SdpKind::Offer.describe("garbage".into()).is_err());
     }
 
     #[test]

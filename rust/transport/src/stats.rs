@@ -1,12 +1,11 @@
 //! Connection statistics, taken from the connection's core when asked.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use rtc::peer_connection::transport::{RTCIceCandidate, RTCIceCandidateType};
-use rtc::statistics::report::RTCStatsReportEntry;
-use rtc::statistics::StatsSelector;
-
-use crate::core::Core;
+use connection::connection::ConnectionStats;
+use connection::ice_dtls::LocalCandidate;
+use connection::sdp::CandidateKind;
 
 /// The type of an ICE candidate, named as in the W3C `RTCIceCandidateType` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,19 +31,19 @@ impl CandidateType {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    /// The type named `name` (`"host"`, ...).
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         [Self::Host, Self::ServerReflexive, Self::PeerReflexive, Self::Relay]
             .into_iter()
             .find(|kind| kind.name() == name)
     }
 
-    fn from_rtc(kind: RTCIceCandidateType) -> Option<Self> {
+    fn from_core(kind: CandidateKind) -> Self {
         match kind {
-            RTCIceCandidateType::Host => Some(Self::Host),
-            RTCIceCandidateType::Srflx => Some(Self::ServerReflexive),
-            RTCIceCandidateType::Prflx => Some(Self::PeerReflexive),
-            RTCIceCandidateType::Relay => Some(Self::Relay),
-            _ => None,
+            CandidateKind::Host => Self::Host,
+            CandidateKind::ServerReflexive => Self::ServerReflexive,
+            CandidateKind::PeerReflexive => Self::PeerReflexive,
+            CandidateKind::Relayed => Self::Relay,
         }
     }
 }
@@ -61,12 +60,8 @@ pub struct CandidateStats {
 }
 
 impl CandidateStats {
-    fn from_rtc(candidate: &RTCIceCandidate) -> Option<Self> {
-        Some(Self {
-            candidate_type: CandidateType::from_rtc(candidate.typ)?,
-            address: candidate.address.clone(),
-            port: candidate.port,
-        })
+    fn new(candidate_type: CandidateType, address: SocketAddr) -> Self {
+        Self { candidate_type, address: address.ip().to_string(), port: address.port() }
     }
 }
 
@@ -85,8 +80,8 @@ pub struct SelectedPair {
 /// counter at zero and nothing known.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PeerStats {
-    /// The latest round-trip time measured by ICE connectivity checks on the selected pair, in
-    /// seconds (the W3C `currentRoundTripTime`); `None` until one was measured.
+    /// The round-trip time, in seconds: the SCTP association's smoothed estimate once it sent
+    /// data, else the latest ICE check's on the selected pair; `None` until one was measured.
     pub round_trip_time: Option<f64>,
     /// Bytes sent in UDP payloads on the connection's transport (ICE, DTLS and SCTP together).
     pub bytes_sent: u64,
@@ -96,8 +91,8 @@ pub struct PeerStats {
     pub packets_sent: u64,
     /// Datagrams received on the connection's transport.
     pub packets_received: u64,
-    /// SCTP retransmissions. Always `None` with rtc 0.21: its SCTP association counts them but
-    /// does not expose the count.
+    /// SCTP retransmissions (DATA sent again, fast or by timer, and control chunks sent again);
+    /// `None` until the association exists.
     pub retransmissions: Option<u64>,
     /// The selected candidate pair; `None` until ICE has selected one.
     pub selected_pair: Option<SelectedPair>,
@@ -105,44 +100,47 @@ pub struct PeerStats {
     pub taken_at: Option<Instant>,
 }
 
-/// Takes statistics from a connection's core.
-pub(crate) fn take(core: &mut Core) -> PeerStats {
-    let now = Instant::now();
-    let report = core.rtc.get_stats(now, StatsSelector::None);
-    let mut stats = PeerStats { taken_at: Some(now), ..PeerStats::default() };
-    if let Some(transport) = report.transport() {
-        stats.bytes_sent = transport.bytes_sent;
-        stats.bytes_received = transport.bytes_received;
-        stats.packets_sent = transport.packets_sent;
-        stats.packets_received = transport.packets_received;
-        if let Some(RTCStatsReportEntry::IceCandidatePair(pair)) = report.get(&transport.selected_candidate_pair_id) {
-            stats.round_trip_time = (pair.responses_received > 0).then_some(pair.current_round_trip_time);
-        }
+/// The statistics of a connection whose core counted `report`, whose local candidates are
+/// `local_candidates` and to which `signaled` were signaled, taken at `now`.
+pub(crate) fn take(
+    report: ConnectionStats,
+    local_candidates: &[LocalCandidate],
+    signaled: &[(SocketAddr, CandidateType)],
+    now: Instant,
+) -> PeerStats {
+    let sctp = report.sctp.as_ref();
+    PeerStats {
+        round_trip_time: sctp.and_then(|sctp| sctp.srtt).or(report.ice_round_trip_time).map(|rtt| rtt.as_secs_f64()),
+        bytes_sent: report.bytes_sent,
+        bytes_received: report.bytes_received,
+        packets_sent: report.datagrams_sent,
+        packets_received: report.datagrams_received,
+        retransmissions: sctp.map(|sctp| sctp.data_retransmissions + sctp.control_retransmissions),
+        selected_pair: report
+            .selected_pair
+            .map(|(local, remote)| selected_pair(local_candidates, signaled, local, remote)),
+        taken_at: Some(now),
     }
-    stats.selected_pair = selected_pair(core);
-    stats
 }
 
-/// The selected pair, read from the ICE transport (the stats report leaves out peer-reflexive
-/// remote candidates, which the ICE transport knows).
-///
-/// A check that arrives before the candidate it comes from makes a peer-reflexive remote
-/// candidate, which the ICE agent keeps in the pair when the candidate arrives after all; as in
-/// libwebrtc, the pair then names the signaled candidate.
-fn selected_pair(core: &Core) -> Option<SelectedPair> {
-    let ice = core.rtc.sctp()?.transport().ice_transport();
-    let pair = ice.get_selected_candidate_pair()?;
-    let mut remote = CandidateStats::from_rtc(pair.remote())?;
-    if remote.candidate_type == CandidateType::PeerReflexive {
-        let signaled =
-            core.signaled.iter().find(|(address, port, _)| *address == remote.address && *port == remote.port);
-        if let Some(kind) = signaled.and_then(|(_, _, typ)| CandidateType::from_name(typ)) {
-            remote.candidate_type = kind;
-        }
+/// The selected pair with its candidates' types: ours as gathered (the local socket is a host
+/// candidate's or a relay's base), the remote one as signaled, else learned from its checks
+/// (peer-reflexive).
+fn selected_pair(
+    local_candidates: &[LocalCandidate],
+    signaled: &[(SocketAddr, CandidateType)],
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> SelectedPair {
+    let local_type = local_candidates
+        .iter()
+        .find(|candidate| candidate.base == local && candidate.kind != CandidateKind::ServerReflexive)
+        .map_or(CandidateType::Host, |candidate| CandidateType::from_core(candidate.kind));
+    let remote_type =
+        signaled.iter().find(|(address, _)| *address == remote).map_or(CandidateType::PeerReflexive, |(_, kind)| *kind);
+    SelectedPair {
+        local: CandidateStats::new(local_type, local),
+        remote: CandidateStats::new(remote_type, remote),
+        protocol: "udp".to_owned(),
     }
-    Some(SelectedPair {
-        local: CandidateStats::from_rtc(pair.local())?,
-        remote,
-        protocol: pair.local().protocol.to_string(),
-    })
 }

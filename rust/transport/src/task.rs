@@ -18,7 +18,7 @@ pub(crate) async fn run(link: Arc<Link>) {
             if core.closed {
                 break;
             }
-            let next = core.pump(&link, true, now).unwrap_or(now + IDLE_SLEEP);
+            let next = link.pump(&mut core, true, now).unwrap_or(now + IDLE_SLEEP);
             if core.closed {
                 break;
             }
@@ -26,15 +26,15 @@ pub(crate) async fn run(link: Arc<Link>) {
             next
         };
         let mdns = async {
-            match link.mdns.get() {
+            match link.io.mdns.get() {
                 Some(Some(port)) => port.readable().await,
                 _ => std::future::pending().await,
             }
         };
         tokio::select! {
             biased;
-            _ = link.wake.notified() => {}
-            result = link.port.readable() => {
+            _ = link.io.wake.notified() => {}
+            result = link.io.port.readable() => {
                 if let Err(error) = result {
                     log::debug!("socket failed: {error}");
                     tokio::time::sleep(Duration::from_millis(10)).await;

@@ -130,7 +130,7 @@ fn flood_a_reliable_channel(options: ChannelOptions) {
     assert_eq!(receiver.receive_limit(), MIN_RECEIVE_LIMIT);
     let mut most_held = 0;
     // More than the receiver's core can hold while the channel holds the connection (SCTP's
-    // 1 MiB window and rtc's 256 messages) and the sender's 4 MiB send limit together.
+    // 1 MiB window and the core's queue) and the sender's 4 MiB send limit together.
     let total = 32 * 1024 * 1024;
     let sent = pair.flood(&sender, total, |_| most_held = most_held.max(held(&receiver)));
     let start = Instant::now();
@@ -292,9 +292,8 @@ fn remote_opened_channels_are_capped_live_and_over_the_connection_life() {
     pair.pump_until("the receiver's channels closed", |pair| {
         pair.received[1].iter().all(|channel| channel.ready_state() == ChannelState::Closed)
     });
-    // rtc may lose an opening that reuses the stream id of a channel whose closing is still under
-    // way (the sender's channel then closes); those never reach the count, so the sender opens
-    // twice the limit.
+    // The sender opens twice the limit, so that the receiver's limit over the connection's life
+    // is reached whatever it refused on the way.
     while opened < 2 * MAX_REMOTE_OPENS {
         let batch = open_some(&mut pair, 50);
         opened += batch.len();

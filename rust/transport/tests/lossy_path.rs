@@ -1,5 +1,7 @@
 //! A path that loses datagrams: two connections talk through a UDP relay on 127.0.0.1 that drops
-//! a seeded share of them. Data goes twice while the path loses, and only then.
+//! a seeded share of them. SCTP recovers what is lost, and sends no more than the loss costs:
+//! there is no "loss cover" sending data twice any more (rtc-sctp recovered a loss only after a
+//! fixed 1 s timeout; ours retransmits fast, issue 20).
 
 mod common;
 
@@ -48,39 +50,25 @@ fn a_path_that_loses_nothing_carries_no_copies() {
 }
 
 #[test]
-fn data_goes_twice_while_the_path_loses_and_once_again_after() {
+fn at_ten_percent_loss_every_message_arrives_in_order_for_little_more_than_the_loss() {
     let mut pair = RelayedPair::connected(12);
     pair.relay.set_loss(10);
     let started = std::time::Instant::now();
-    // The first losses are judged once 128 more records came: copies start within a few hundred.
-    stream(&mut pair, 0, 500);
-    eprintln!("first 500 in {:?}", started.elapsed());
     let before = pair.relay.seen(0);
-    stream(&mut pair, 500, 1000);
+    stream(&mut pair, 0, 1500);
+    let took = started.elapsed();
     let (data, repeated) = sent_between(before, pair.relay.seen(0));
-    assert!(repeated * 10 >= data * 4, "at 10 % loss, {repeated} of {data} data datagrams were copies");
-    eprintln!("10 % loss: 1500 messages in {:?}, then {repeated} of {data} data datagrams copies", started.elapsed());
-
-    // Once 1024 records in a row came whole from the other side (its acknowledgements), no more.
-    pair.relay.set_loss(0);
-    let mut rounds = 0;
-    loop {
-        let before = pair.relay.seen(0);
-        stream(&mut pair, 1500 + rounds * 500, 500);
-        let (data, repeated) = sent_between(before, pair.relay.seen(0));
-        if repeated == 0 {
-            eprintln!("no loss: copies stopped after {rounds} rounds of 500 messages");
-            break;
-        }
-        rounds += 1;
-        assert!(rounds < 30, "still copying after {rounds} rounds without loss ({repeated} of {data})");
-    }
+    // 1500 messages of 1 KiB take 1500 datagrams without loss; at 10 % loss about 10 % more are
+    // retransmissions (and a retransmission may be lost again). Every datagram twice would be 3000.
+    eprintln!("10 % loss: 1500 messages in {took:?}, {data} data datagrams ({repeated} identical to the one before)");
+    assert!(data * 100 <= 1500 * 135, "{data} data datagrams for 1500 messages at 10 % loss");
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
 }
 
 #[test]
 fn a_handshake_that_never_gets_through_fails_the_connection() {
-    // ICE checks pass, the DTLS handshake never does: rtc gives up after its retransmissions
-    // (about 8 s here) and would leave the connection `connecting` for good.
+    // ICE checks pass, the DTLS handshake never does: the handshake gives up at its deadline
+    // (rtc would have left the connection `connecting` for good).
     let mut pair = RelayedPair::connecting(13);
     pair.relay.set_drop_dtls(true);
     let started = std::time::Instant::now();

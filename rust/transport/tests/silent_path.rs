@@ -10,15 +10,15 @@ use common::relay::RelayedPair;
 use transport::{ChannelState, ConnectionState};
 
 #[test]
-fn consent_checks_go_about_twice_a_second_on_an_idle_path() {
+fn consent_checks_go_about_once_a_second_on_an_idle_path() {
     let mut pair = RelayedPair::connected(1);
     let before = [0, 1].map(|side| pair.relay.seen(side).binding_requests);
     let start = Instant::now();
     pair.pump_until("3 s to pass", |_| start.elapsed() >= Duration::from_secs(3));
     for (side, before) in before.into_iter().enumerate() {
         let sent = pair.relay.seen(side).binding_requests - before;
-        // Every 500 ms: ~6 in 3 s. At the 2 s of rtc's default, 1 or 2.
-        assert!(sent >= 4, "side {side} sent {sent} binding requests in 3 s");
+        // Every second, ±20 %: 2 to 4 in 3 s; never the agent's every-tick checks.
+        assert!((2..=5).contains(&sent), "side {side} sent {sent} binding requests in 3 s");
     }
 }
 

@@ -516,7 +516,15 @@ impl Connection {
 
     /// The connection's counters.
     pub fn stats(&self) -> ConnectionStats {
-        ConnectionStats { sctp: self.association.as_ref().map(Association::stats), ..self.stats.clone() }
+        let ice_round_trip_time = match &self.path {
+            Path::Live(path) => path.round_trip_time(self.last_now),
+            Path::Staging(_) => None,
+        };
+        ConnectionStats {
+            sctp: self.association.as_ref().map(Association::stats),
+            ice_round_trip_time,
+            ..self.stats.clone()
+        }
     }
 
     /// Applies the first remote description: our DTLS role and the other side's fingerprint

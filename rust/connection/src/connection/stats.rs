@@ -1,6 +1,7 @@
 //! A connection's counters.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use crate::sctp::AssociationStats;
 
@@ -18,6 +19,8 @@ pub struct ConnectionStats {
     pub bytes_received: u64,
     /// The pair ICE selected: local socket and remote address.
     pub selected_pair: Option<(SocketAddr, SocketAddr)>,
+    /// The round-trip time of the latest ICE check answered on the selected pair, once one was.
+    pub ice_round_trip_time: Option<Duration>,
     /// The SCTP association's counters (retransmissions, RTO, RTT, window), once DTLS is up.
     pub sctp: Option<AssociationStats>,
 }

@@ -300,6 +300,16 @@ impl IceSession {
         self.selected
     }
 
+    /// The round-trip time of the latest check answered on the selected pair, once one was.
+    pub(super) fn round_trip_time(&self, now: Instant) -> Option<Duration> {
+        let (local, remote) = self.agent.get_selected_candidate_pair()?;
+        let (local, remote) = (local.id(), remote.id());
+        let pair = self.agent.get_candidate_pairs_stats(now).into_iter().find(|pair| {
+            pair.local_candidate_id == local && pair.remote_candidate_id == remote && pair.responses_received > 0
+        })?;
+        Duration::try_from_secs_f64(pair.current_round_trip_time).ok()
+    }
+
     /// Runs the agent if it is due.
     pub(super) fn handle_timeout(&mut self, now: Instant) {
         if self.deadline.is_none_or(|deadline| deadline > now) {

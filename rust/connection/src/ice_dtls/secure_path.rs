@@ -139,6 +139,12 @@ impl SecurePath {
         self.events.pop_front()
     }
 
+    /// The round-trip time of the latest ICE check answered on the selected pair (consent checks
+    /// included), once one was: what `RTCIceCandidatePairStats.currentRoundTripTime` reports.
+    pub fn round_trip_time(&self, now: Instant) -> Option<std::time::Duration> {
+        self.ice.round_trip_time(now)
+    }
+
     /// When [`SecurePath::handle_timeout`] must be called next; `None`: only when a datagram or
     /// a call comes.
     pub fn poll_timeout(&self) -> Option<Instant> {

@@ -1,0 +1,56 @@
+//! What the pump touches besides the core: the connection's sockets, the queue of events for the
+//! handle, and the wake-up of the connection's task.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::Notify;
+
+use crate::events::PeerEvent;
+use crate::lock::lock;
+use crate::udp::UdpPort;
+
+/// One connection's sockets, event queue and task wake-up.
+pub(crate) struct Io {
+    /// The connection's UDP socket.
+    pub(crate) port: UdpPort,
+    /// The mDNS socket, made when a remote candidate first names a `.local` host (`None` if it
+    /// cannot be).
+    pub(crate) mdns: OnceLock<Option<UdpPort>>,
+    events: Mutex<VecDeque<PeerEvent>>,
+    /// Wakes the connection's task: new work, or an earlier deadline.
+    pub(crate) wake: Arc<Notify>,
+}
+
+impl Io {
+    /// The connection's socket and task wake-up.
+    pub(crate) fn new(port: UdpPort, wake: Arc<Notify>) -> Self {
+        Self { port, mdns: OnceLock::new(), events: Mutex::default(), wake }
+    }
+
+    /// Queues an event for the handle.
+    pub(crate) fn push_event(&self, event: PeerEvent) {
+        lock(&self.events).push_back(event);
+    }
+
+    /// Takes every queued event.
+    pub(crate) fn take_events(&self) -> Vec<PeerEvent> {
+        lock(&self.events).drain(..).collect()
+    }
+
+    /// The mDNS socket, made on first use (`None` where the system refuses one).
+    pub(crate) fn mdns_port(&self) -> Option<&UdpPort> {
+        let made = self.mdns.get_or_init(|| {
+            // The socket registers with the shared runtime, whichever thread makes it.
+            let runtime = crate::runtime::handle().ok()?;
+            let _context = runtime.enter();
+            let port = rtc_mdns::MulticastSocket::new().into_std().and_then(UdpPort::wrap);
+            if port.is_ok() {
+                // The task waits on it from its next pass on.
+                self.wake.notify_one();
+            }
+            port.map_err(|error| log::info!("no mDNS socket, so .local candidates stay unresolved: {error}")).ok()
+        });
+        made.as_ref()
+    }
+}
