@@ -64,3 +64,26 @@ fn trickled_candidates_aimed_at_a_victim_get_paced_checks() {
     assert!(worst.0 <= 20.0 + 1e-9, "{} checks in {:?}: past 20 + 100/s", worst.1, worst.2);
     assert!(first_second <= 120, "{first_second} checks in the first second");
 }
+
+/// The same 63 candidates beside the peer's real one: the budget leaves most checks to them
+/// unsent, yet the real pair gets its turn and the connection is made.
+#[test]
+fn a_connection_with_63_stray_candidates_still_connects() {
+    let mut pair = TestPair::new(Setup::default());
+    let start = pair.sim.now;
+    pair.sim.a.strays_allowed = true;
+    for index in 0..63u16 {
+        let port = 20_000 + index;
+        let line = format!("candidate:{port} 1 udp 2130706431 203.0.113.9 {port} typ host");
+        let candidate = Candidate::parse(&line).expect("a candidate");
+        pair.sim.a.path.add_remote_candidate(start, &candidate).expect("taken");
+    }
+    let connected = pair.connect(Duration::from_secs(10));
+    println!(
+        "63 stray candidates beside the real one: connected after {connected:?}; {} checks to the strays",
+        pair.sim.a.strays
+    );
+    let connected = connected.expect("connects");
+    // As fast as without them (140 ms): the peer's own check makes its address go first.
+    assert!(connected < Duration::from_secs(1), "{connected:?}");
+}
