@@ -1,6 +1,7 @@
 //! A lobby member (it may signal to us) trickles 64 candidates, one at a time, all pointing at
 //! a victim's addresses: how many connectivity checks do we aim there in the first second and
-//! over the pairs' lives? RFC 8445 section 14 paces checks at one per Ta (5 ms at the least).
+//! over the pairs' lives, and in the busiest stretch? The budget (the old transport's): 100
+//! checks a second with bursts of 20, per connection.
 
 mod ice_dtls_support;
 
@@ -18,13 +19,10 @@ fn trickled_candidates_aimed_at_a_victim_get_paced_checks() {
     let start = pair.sim.now;
     let mut now = start;
     let victims: HashSet<SocketAddr> = (0..63u16).map(|index| ([203, 0, 113, 9], 20_000 + index).into()).collect();
-    let (mut first_second, mut in_all) = (0usize, 0usize);
+    let mut sent_at = Vec::new();
     let mut count = |transmit: connection::ice_dtls::Transmit, at: std::time::Instant| {
         if victims.contains(&transmit.to) && transmit.data.starts_with(&[0, 1]) {
-            in_all += 1;
-            if at - start < Duration::from_secs(1) {
-                first_second += 1;
-            }
+            sent_at.push(at);
         }
     };
     for victim in &victims {
@@ -43,7 +41,49 @@ fn trickled_candidates_aimed_at_a_victim_get_paced_checks() {
             count(transmit, now);
         }
     }
-    println!("63 trickled candidates at a victim: {first_second} checks there in the first second, {in_all} in 30 s");
-    // One per 5 ms at most over time (200 a second), plus a tick's burst when candidates come.
-    assert!(first_second <= 300, "{first_second} checks in the first second");
+    let first_second = sent_at.iter().filter(|at| **at - start < Duration::from_secs(1)).count();
+    // The stretch from the i-th check to the j-th that exceeds the budget the most.
+    let mut worst = (0.0f64, 0usize, Duration::ZERO);
+    for (i, first) in sent_at.iter().enumerate() {
+        for (j, last) in sent_at.iter().enumerate().skip(i) {
+            let (checks, span) = (j - i + 1, *last - *first);
+            let excess = checks as f64 - 100.0 * span.as_secs_f64();
+            if excess > worst.0 {
+                worst = (excess, checks, span);
+            }
+        }
+    }
+    println!(
+        "63 trickled candidates at a victim: {first_second} checks there in the first second, {} in 30 s; \
+         busiest stretch: {} checks in {:?} (20 + 100/s allows {:.0})",
+        sent_at.len(),
+        worst.1,
+        worst.2,
+        20.0 + 100.0 * worst.2.as_secs_f64()
+    );
+    assert!(worst.0 <= 20.0 + 1e-9, "{} checks in {:?}: past 20 + 100/s", worst.1, worst.2);
+    assert!(first_second <= 120, "{first_second} checks in the first second");
+}
+
+/// The same 63 candidates beside the peer's real one: the budget leaves most checks to them
+/// unsent, yet the real pair gets its turn and the connection is made.
+#[test]
+fn a_connection_with_63_stray_candidates_still_connects() {
+    let mut pair = TestPair::new(Setup::default());
+    let start = pair.sim.now;
+    pair.sim.a.strays_allowed = true;
+    for index in 0..63u16 {
+        let port = 20_000 + index;
+        let line = format!("candidate:{port} 1 udp 2130706431 203.0.113.9 {port} typ host");
+        let candidate = Candidate::parse(&line).expect("a candidate");
+        pair.sim.a.path.add_remote_candidate(start, &candidate).expect("taken");
+    }
+    let connected = pair.connect(Duration::from_secs(10));
+    println!(
+        "63 stray candidates beside the real one: connected after {connected:?}; {} checks to the strays",
+        pair.sim.a.strays
+    );
+    let connected = connected.expect("connects");
+    // As fast as without them (140 ms): the peer's own check makes its address go first.
+    assert!(connected < Duration::from_secs(1), "{connected:?}");
 }

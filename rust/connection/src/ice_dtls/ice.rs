@@ -16,7 +16,7 @@ use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use sansio::Protocol;
 
 use super::candidates::{remote_to_ice, to_sdp, LocalCandidate, MAX_REMOTE_CANDIDATES};
-use super::check_pacing::{CheckPacing, CHECK_INTERVAL};
+use super::check_pacing::{is_binding_request, CheckPacing, CHECK_INTERVAL};
 use super::config::SecurePathConfig;
 use super::consent::{ConsentSchedule, QUIET_PROBE_SPACING};
 use super::error::SecurePathError;
@@ -353,18 +353,30 @@ impl IceSession {
     /// 487 answers are wrong (see [`super::role_conflict`]).
     fn drain(&mut self, now: Instant, switched: bool) {
         let controlling = self.agent.role();
+        let (mut checks, mut others) = (Vec::new(), Vec::new());
         while let Some(message) = self.agent.poll_write() {
             if switched && RoleConflicts::is_wrong_conflict_answer(&message.message) {
                 log::debug!("holding back rtc-ice's 487 after it switched roles");
                 continue;
             }
-            self.roles.on_sending(&message.message, controlling);
-            self.replays.on_sending(&message.message);
-            self.transmits.push_back(Transmit {
+            let transmit = Transmit {
                 local: message.transport.local_addr,
                 to: message.transport.peer_addr,
                 data: message.message.to_vec(),
-            });
+            };
+            if is_binding_request(&transmit.data) {
+                checks.push(transmit);
+            } else {
+                others.push(transmit);
+            }
+        }
+        let (selected, checked) = (self.selected, &self.checked);
+        let passed = |to: SocketAddr| selected.is_some_and(|(_, remote)| remote == to) || checked.contains(&to);
+        others.extend(self.pacing.admit(checks, now, passed));
+        for transmit in others {
+            self.roles.on_sending(&transmit.data, controlling);
+            self.replays.on_sending(&transmit.data);
+            self.transmits.push_back(transmit);
         }
         while let Some(event) = self.agent.poll_event() {
             match event.event {

@@ -29,6 +29,10 @@ pub struct Peer {
     pub sent: usize,
     /// STUN datagrams sent (checks and answers).
     pub stun_sent: usize,
+    /// Datagrams sent to addresses other than the peer's (dropped), when `strays_allowed`;
+    /// otherwise one fails the test.
+    pub strays: usize,
+    pub strays_allowed: bool,
 }
 
 impl Peer {
@@ -72,7 +76,11 @@ impl Endpoint for Peer {
 
     fn transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.take_events(now);
-        let transmit = self.path.poll_transmit(now)?;
+        let mut transmit = self.path.poll_transmit(now)?;
+        while self.strays_allowed && (transmit.local, transmit.to) != (self.address, self.remote) {
+            self.strays += 1;
+            transmit = self.path.poll_transmit(now)?;
+        }
         assert_eq!((transmit.local, transmit.to), (self.address, self.remote), "sent on a path the test lacks");
         self.sent += 1;
         if transmit.data.first().is_some_and(|byte| *byte < 4) {
@@ -189,6 +197,8 @@ impl TestPair {
             wakeups: 0,
             sent: 0,
             stun_sent: 0,
+            strays: 0,
+            strays_allowed: false,
         };
         let net = Network::new(setup.seed, setup.link, setup.link);
         Self {

@@ -40,6 +40,7 @@
 //!   nothing of it is retransmitted past its lifetime.
 //! - T3-rtx backs off to at most 3 s (dcSCTP's cap in WebRTC).
 
+mod acked_ranges;
 mod congestion;
 mod fragment;
 mod outgoing_stream;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::super::chunks::{DataChunk, ForwardTsn};
 use super::super::StreamId;
+use super::acked_ranges::AckedRanges;
 use super::fragment::{Fragment, MessageId};
 use crate::sctp::serial::{narrow, WideTsn};
 
@@ -90,6 +91,10 @@ pub(super) struct OutstandingData {
     next_order: u64,
     /// No chunk below this TSN waits for retransmission.
     retransmit_hint: WideTsn,
+    /// The TSNs gap ack blocks acknowledged (each chunk there is `Acked` or `Abandoned`).
+    gap_acked: AckedRanges,
+    /// The last SACK taken (cumulative TSN, gap blocks): one repeating it changes nothing.
+    last_sack: Option<(WideTsn, Vec<(WideTsn, WideTsn)>)>,
 }
 
 impl OutstandingData {
@@ -103,6 +108,8 @@ impl OutstandingData {
             held: 0,
             next_order: 0,
             retransmit_hint: first_tsn,
+            gap_acked: AckedRanges::default(),
+            last_sack: None,
         }
     }
 
@@ -236,6 +243,12 @@ impl OutstandingData {
         reorder_window: Option<Duration>,
     ) -> SackOutcome {
         let mut outcome = SackOutcome::default();
+        // The same SACK again (a duplicate, or a peer repeating one) finds everything it names
+        // acknowledged already and newly acknowledges nothing, so counts no misses either.
+        if self.last_sack.as_ref().is_some_and(|(last, last_gaps)| *last == cumulative && last_gaps == gaps) {
+            return outcome;
+        }
+        self.last_sack = Some((cumulative, gaps.to_vec()));
         let mut rtt_from: Option<(WideTsn, Instant)> = None;
         // The latest transmission newly acknowledged, and the latest acknowledged at all.
         let mut latest_newly_acked: Option<u64> = None;
@@ -260,8 +273,19 @@ impl OutstandingData {
                 }
             }
         }
+        self.gap_acked.advance_to(self.cumulative);
+        // Only the chunks of each gap block not acknowledged yet.
+        let mut newly_gap_acked = Vec::new();
         for &(start, end) in gaps {
-            for tsn in start.max(self.cumulative + 1)..=end {
+            let start = start.max(self.cumulative + 1);
+            if start > end {
+                continue;
+            }
+            newly_gap_acked.extend(self.gap_acked.holes(start, end));
+            self.gap_acked.insert(start, end);
+        }
+        for (start, end) in newly_gap_acked {
+            for tsn in start..=end {
                 let index = (tsn - self.cumulative - 1) as usize;
                 let Some(item) = self.items.get_mut(index) else { break };
                 if item.state == State::AbandonedInFlight {
@@ -296,8 +320,13 @@ impl OutstandingData {
             if in_fast_recovery && outcome.cumulative_advanced { latest_acked } else { latest_newly_acked };
         if let Some(miss_before) = miss_before {
             let highest_in_sack = gaps.last().map_or(cumulative, |&(_, end)| end);
-            let reported = (highest_in_sack - self.cumulative) as usize;
-            for index in 0..reported.min(self.items.len()) {
+            let highest = highest_in_sack.min(self.next_tsn() - 1);
+            // The chunks gap-acknowledged are no news: only those between them can miss.
+            let first = self.cumulative + 1;
+            let unacked = self.gap_acked.holes(first, highest);
+            let indexes =
+                unacked.into_iter().flat_map(|(start, end)| (start - first) as usize..=(end - first) as usize);
+            for index in indexes {
                 let Some(item) = self.items.get_mut(index) else { break };
                 let abandoned = item.state == State::AbandonedInFlight;
                 if !(item.state == State::InFlight || abandoned) || item.sent_order >= miss_before {
@@ -531,6 +560,27 @@ mod tests {
         assert_eq!(data.in_flight(), 4 * 116);
         let cumulative = data.on_sack(now, FIRST + 3, &[], false, None);
         assert_eq!(cumulative.acked_bytes, 2 * 116, "gap-acked chunks are not counted twice");
+    }
+
+    #[test]
+    fn sacks_naming_acknowledged_chunks_again_count_only_the_new_ones() {
+        let now = Instant::now();
+        let mut data = sent(now, 10);
+        assert_eq!(data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 5)], false, None).acked_bytes, 4 * 116);
+        // Two SACKs taking turns, each naming the chunks above again with one more or one less.
+        let wider = data.on_sack(now, FIRST - 1, &[(FIRST + 1, FIRST + 6)], false, None);
+        assert_eq!(wider.acked_bytes, 2 * 116, "only the two new ends");
+        let narrower = data.on_sack(now, FIRST - 1, &[(FIRST + 2, FIRST + 5), (FIRST + 8, FIRST + 8)], false, None);
+        assert_eq!(narrower.acked_bytes, 116, "only the chunk past the gap");
+        data.assert_consistent();
+        // The first chunk, missed by three SACKs that each newly acknowledged something later,
+        // waits for retransmission; two chunks are still in flight.
+        assert_eq!(data.items[0].state, State::ToRetransmit);
+        assert_eq!(data.in_flight(), 2 * 116);
+        assert_eq!(data.items[7].misses, 1, "only the SACK naming a chunk above it counted it missing");
+        // The cumulative TSN passing the ranges drops them.
+        data.on_sack(now, FIRST + 8, &[], false, None);
+        assert_eq!(data.gap_acked.len(), 0);
     }
 
     #[test]
