@@ -30,13 +30,15 @@ use crate::stats::CandidateType;
 
 /// How long a peer may stay silent before the connection reads `disconnected`; a mesh then
 /// drops the peer and emits `peer_disconnected` (Godot's behaviour). An idle peer was last heard
-/// up to a consent interval before an outage starts, so a 4 s outage passes unseen and a killed
-/// peer is noticed in 5-6 s. Anything authenticated from the peer counts (data too).
-const DISCONNECTED_TIMEOUT: Duration = Duration::from_secs(6);
+/// up to a consent interval (1.5 s at most) before an outage starts, and after it the next check
+/// takes up to as long again: a 4 s outage passes unseen unless every check of both sides falls
+/// at its latest, and a killed peer is noticed in 6-7 s. Anything authenticated from the peer
+/// counts (data too).
+const DISCONNECTED_TIMEOUT: Duration = Duration::from_secs(7);
 /// Consent checks on an idle path, ±20 %: a STUN check each way about once a second (ENet pings
 /// every 500 ms), so that an idle peer was heard within about a second when an outage starts
-/// and a 4 s outage passes unseen ([`DISCONNECTED_TIMEOUT`]). At least the secure path's 1 s probe spacing even with the
-/// jitter (its agent skips a check sooner than that after the last). Traffic counts as consent, so a busy path sends checks only
+/// and a 4 s outage passes unseen ([`DISCONNECTED_TIMEOUT`]). At least the secure path's 1 s
+/// probe spacing even with the jitter (its agent skips a check sooner than that after the last). Traffic counts as consent, so a busy path sends checks only
 /// at this pace and the core's timer is not woken in between. (RFC 7675's 5 s would leave an
 /// idle path unheard for up to half the disconnected timeout before its quiet probe.)
 const CONSENT_INTERVAL: Duration = Duration::from_millis(1250);
