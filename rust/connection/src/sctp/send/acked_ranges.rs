@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::serial::WideTsn;
+use crate::sctp::serial::WideTsn;
 
 /// Disjoint, non-adjacent inclusive ranges of gap-acknowledged TSNs: start to end.
 #[derive(Clone, Debug, Default)]
