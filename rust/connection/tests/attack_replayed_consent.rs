@@ -12,9 +12,23 @@ use connection::ice_dtls::{IceState, SecurePathEvent};
 use ice_dtls_support::{Setup, TestPair};
 use netsim::{LinkConfig, Side, Verdict};
 
-/// When A read `failed` (or lost consent), with B gone after connecting and, if `replay`, B's
-/// first STUN message starting with `prefix` (a check, or an answer to one of A's) replayed to A from B's address every 500 ms; None if not within 40 s.
-fn a_fails_after(replay: bool, prefix: [u8; 2]) -> Option<Duration> {
+/// What reaches A from B's address every 500 ms once B is gone.
+enum Replay {
+    /// Nothing.
+    Nothing,
+    /// B's first STUN message starting with these bytes (a check, or an answer to one of A's).
+    Captured([u8; 2]),
+    /// These bytes, made up by someone who never saw B's traffic.
+    Forged(Vec<u8>),
+}
+
+/// When A read `failed` (or lost consent), with B gone after connecting and `replay` sent to A from
+/// B's address every 500 ms; None if not within 40 s.
+fn a_fails_after(replay: Replay) -> Option<Duration> {
+    let prefix = match &replay {
+        Replay::Captured(prefix) => *prefix,
+        _ => [0x00, 0x01],
+    };
     let mut pair = TestPair::new(Setup::default());
     let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
     let keep = Arc::clone(&captured);
@@ -26,7 +40,11 @@ fn a_fails_after(replay: bool, prefix: [u8; 2]) -> Option<Duration> {
         Verdict::Pass
     });
     pair.connect(Duration::from_secs(2)).expect("connects");
-    let check = captured.lock().unwrap().clone().expect("B sent a check");
+    let sent = match replay {
+        Replay::Nothing => None,
+        Replay::Captured(_) => Some(captured.lock().unwrap().clone().expect("B sent a check")),
+        Replay::Forged(bytes) => Some(bytes),
+    };
     // B is gone: nothing of its reaches A any more.
     pair.sim.net.set_link(Side::B, LinkConfig::outage());
     let gone_at = pair.elapsed();
@@ -36,11 +54,11 @@ fn a_fails_after(replay: bool, prefix: [u8; 2]) -> Option<Duration> {
         })
     };
     for _ in 0..80 {
-        if replay {
+        if let Some(sent) = &sent {
             let now = pair.now();
             let a = &mut pair.sim.a;
             let (local, remote) = (a.address, a.remote);
-            a.path.handle_datagram(now, local, remote, &check);
+            a.path.handle_datagram(now, local, remote, sent);
         }
         pair.sim.run_for(Duration::from_millis(500));
         if failed(&pair.sim.a) {
@@ -54,9 +72,9 @@ fn a_fails_after(replay: bool, prefix: [u8; 2]) -> Option<Duration> {
 fn replayed_checks_and_answers_from_a_gone_peer_do_not_keep_consent_alive() {
     const CHECK: [u8; 2] = [0x00, 0x01];
     const ANSWER: [u8; 2] = [0x01, 0x01];
-    let honest = a_fails_after(false, CHECK).expect("A notices a gone peer");
+    let honest = a_fails_after(Replay::Nothing).expect("A notices a gone peer");
     for (kind, prefix) in [("check", CHECK), ("answer", ANSWER)] {
-        let replayed = a_fails_after(true, prefix);
+        let replayed = a_fails_after(Replay::Captured(prefix));
         println!("peer gone: A fails after {honest:?}; with its {kind} replayed every 500 ms: {replayed:?}");
         let replayed = replayed.unwrap_or_else(|| panic!("replayed {kind}s kept consent alive for 40 s"));
         // A replayed check within 2 s of its first sighting may be the peer retransmitting it,
@@ -67,6 +85,17 @@ fn replayed_checks_and_answers_from_a_gone_peer_do_not_keep_consent_alive() {
             "replayed {kind}s delayed the failure to {replayed:?}"
         );
     }
+}
+
+#[test]
+fn forged_binding_indications_from_a_gone_peer_do_not_keep_consent_alive() {
+    // A Binding indication (a keepalive) needs no integrity: 20 bytes anyone can make.
+    let mut indication = vec![0x00, 0x11, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+    indication.extend_from_slice(&[0x5a; 12]);
+    let honest = a_fails_after(Replay::Nothing).expect("A notices a gone peer");
+    let forged = a_fails_after(Replay::Forged(indication));
+    println!("peer gone: A fails after {honest:?}; with a forged indication every 500 ms: {forged:?}");
+    assert_eq!(forged, Some(honest), "forged indications changed when A noticed the gone peer");
 }
 
 #[test]

@@ -24,7 +24,7 @@ use super::events::{IceState, Transmit};
 use super::held_checks::{HeldCheck, HeldChecks};
 use super::replay_guard::ReplayGuard;
 use super::role_conflict::RoleConflicts;
-use super::stun_peek::{check_for, success_transaction};
+use super::stun_peek::{check_for, is_indication, success_transaction};
 use crate::sdp;
 
 /// The most peer addresses remembered as having passed an authenticated check (DTLS is taken only
@@ -224,6 +224,12 @@ impl IceSession {
     /// Hands a STUN datagram to the agent; holds a check it leaves unanswered for now (see
     /// [`super::held_checks`]). Returns whether the agent took it.
     fn read_stun(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) -> bool {
+        // Indications prove nothing (no integrity is required of them), and the agent would count
+        // one as hearing from the peer: they are dropped here. Keepalives need no answer.
+        if is_indication(datagram) {
+            log::debug!("a STUN indication from {from}: dropped");
+            return false;
+        }
         // Every check and answer is noted; replays are dropped once a pair is selected.
         let admitted = self.replays.admits(now, datagram);
         if self.selected.is_some() && !admitted {

@@ -48,7 +48,8 @@ impl ReplayGuard {
     /// Notes a received STUN datagram and tells whether it may reach the agent once a pair is
     /// selected (every one is noted, so that a check seen while connecting is known later): an answer
     /// to a check of ours awaiting one, a check first seen within the retransmission window, or
-    /// any other STUN message (which the agent does not count as hearing from the peer).
+    /// any other STUN message (indications, which the agent would count as hearing from the peer,
+    /// never come here: `IceSession::read_stun` drops them first).
     pub(super) fn admits(&mut self, now: Instant, datagram: &[u8]) -> bool {
         if let Some(transaction) = success_transaction(datagram) {
             let Some(index) = self.ours.iter().position(|ours| *ours == transaction) else { return false };

@@ -2,7 +2,7 @@
 //! the attributes they judge by. Any bytes may come here; anything not STUN reads as nothing.
 
 use rtc_stun::attributes::{ATTR_USERNAME, ATTR_USE_CANDIDATE};
-use rtc_stun::message::{Message, BINDING_REQUEST, BINDING_SUCCESS};
+use rtc_stun::message::{Message, BINDING_REQUEST, BINDING_SUCCESS, CLASS_INDICATION};
 
 /// A STUN transaction id.
 pub(super) type TransactionId = [u8; 12];
@@ -32,6 +32,13 @@ pub(super) fn request_transaction(datagram: &[u8]) -> Option<TransactionId> {
     (message.typ == BINDING_REQUEST).then_some(message.transaction_id.0)
 }
 
+/// Whether the datagram is a STUN indication (of any method). Indications carry no integrity a
+/// peer must prove (RFC 8445 §11 keepalives), yet `rtc-ice` 0.21.1 counts one from a known
+/// address as hearing from the peer: forged ones would keep a gone peer's consent alive.
+pub(super) fn is_indication(datagram: &[u8]) -> bool {
+    decode(datagram).is_some_and(|message| message.typ.class == CLASS_INDICATION)
+}
+
 /// The transaction of a binding success response.
 pub(super) fn success_transaction(datagram: &[u8]) -> Option<TransactionId> {
     let message = decode(datagram)?;
@@ -53,9 +60,20 @@ mod tests {
         ] {
             assert!(check_for(bytes, "ufrag").is_none());
             assert!(request_transaction(bytes).is_none());
+            assert!(!is_indication(bytes));
             if bytes.len() < 20 {
                 assert!(success_transaction(bytes).is_none());
             }
         }
+    }
+
+    #[test]
+    fn a_binding_indication_reads_as_one_and_a_request_does_not() {
+        let mut indication = vec![0x00, 0x11, 0, 0, 0x21, 0x12, 0xa4, 0x42];
+        indication.extend_from_slice(&[7; 12]);
+        assert!(is_indication(&indication));
+        let mut request = indication.clone();
+        request[1] = 0x01;
+        assert!(!is_indication(&request));
     }
 }
