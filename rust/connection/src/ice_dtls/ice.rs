@@ -301,6 +301,17 @@ impl IceSession {
         self.checked.push_back(from);
     }
 
+    /// The agent's state as last reported.
+    pub(super) fn state(&self) -> IceState {
+        self.state
+    }
+
+    /// When something authenticated last came from the peer on the direct path (an accepted
+    /// check or answer, or DTLS on the selected pair).
+    pub(super) fn last_heard(&self) -> Option<Instant> {
+        self.last_heard
+    }
+
     /// The selected pair: local socket, remote address.
     pub(super) fn selected(&self) -> Option<(SocketAddr, SocketAddr)> {
         self.selected
