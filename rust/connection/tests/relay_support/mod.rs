@@ -151,14 +151,15 @@ pub struct Options {
 }
 
 impl Options {
-    /// Both announce relay; direct 15 ms one way, the relay 2 x 15 ms plus 1 ms of forwarding.
+    /// Both announce relay; direct 15 ms one way (3 ms jitter), the relay 2 x 15 ms plus 1 ms of
+    /// forwarding (5 ms jitter).
     pub fn new(seed: u64) -> Self {
         Self {
             seed,
             a_relay: true,
             c_relay: true,
-            direct: LinkConfig::default().with_latency(Duration::from_millis(15)),
-            relay: LinkConfig::default().with_latency(Duration::from_millis(31)),
+            direct: LinkConfig::default().with_latency(Duration::from_millis(15)).with_jitter(Duration::from_millis(3)),
+            relay: LinkConfig::default().with_latency(Duration::from_millis(31)).with_jitter(Duration::from_millis(5)),
         }
     }
 }

@@ -419,6 +419,28 @@ impl SendSide {
         }
     }
 
+    /// Our packets now take another path (a fall-back to the relay after the direct pair went
+    /// silent): what is in flight was most likely lost on the old path, so it all goes again now
+    /// on the new one, as RFC 9260 §6.4 sends retransmissions to another destination, without
+    /// the timeout's backoff or window cut (the new path has not shown any congestion); the
+    /// timer restarts from the unbacked-off RTO.
+    pub(crate) fn on_path_change(&mut self, now: Instant) {
+        if self.outstanding.is_empty() {
+            return;
+        }
+        let abandoned = self.outstanding.mark_all_for_retransmission(now);
+        self.discard_abandoned(now, &abandoned);
+        self.consecutive_timeouts = 0;
+        self.fast_retransmit_allowance = 0;
+        self.probe_due = false;
+        self.tail_probe = None;
+        self.tail_probe_spent = false;
+        self.t3_rtx = (!self.outstanding.is_empty()).then(|| now + self.t3_duration());
+        if self.outstanding.forward_tsn().is_some() {
+            self.forward_tsn_due = true;
+        }
+    }
+
     /// The tail-loss probe fired: nothing was heard for about two RTTs. One chunk goes past the
     /// windows with the I bit: new data if any waits, else a chunk in flight again (see
     /// `OutstandingData::mark_for_tail_probe`).
