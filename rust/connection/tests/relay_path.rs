@@ -250,3 +250,28 @@ fn a_hostile_relay_changes_nothing() {
         );
     }
 }
+
+#[test]
+fn the_relay_attribute_is_written_at_the_session_level_only_when_relay_is_on() {
+    use connection::connection::{Connection, ConnectionConfig, DescriptionKind};
+    use connection::sdp::RELAY_ATTRIBUTE;
+    let now = std::time::Instant::now();
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut on =
+        Connection::new(ConnectionConfig { relay: true, ..ConnectionConfig::default() }, &mut rng, now).unwrap();
+    let mut off = Connection::new(ConnectionConfig::default(), &mut rng, now).unwrap();
+    let offer = on.create_offer().unwrap();
+    let session = &offer[..offer.find("m=").unwrap()];
+    assert!(session.contains(&format!("a={RELAY_ATTRIBUTE}\r\n")), "{offer}");
+    assert_eq!(offer.matches(RELAY_ATTRIBUTE).count(), 1);
+    off.set_remote_description(now, DescriptionKind::Offer, &offer).unwrap();
+    assert!(off.remote_relay());
+    let answer = off.create_answer().unwrap();
+    assert!(!answer.contains(RELAY_ATTRIBUTE), "{answer}");
+    on.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
+    assert!(!on.remote_relay());
+    // Said before it is allowed, or on a connection that never announced: nothing happens.
+    on.set_relay_path(now, true);
+    off.set_relay_path(now, true);
+    assert_eq!((on.stats().path, off.stats().path), (None, None));
+}
