@@ -70,7 +70,10 @@ fn a_blocked_direct_path_connects_through_the_relay_and_carries_1000_ordered_mes
         assert_eq!(pair.direct.stats(Side::A).delivered.datagrams, 0);
     }
     for (seed, (connected, open)) in times.iter().enumerate() {
-        println!("seed {}: connected via relay at {connected:?}, channel open at {open:?}", seed + 1);
+        println!(
+            "FIGURE relay, direct blocked, seed {}: connected via relay at {connected:?}, channel open at {open:?}",
+            seed + 1
+        );
     }
 }
 
@@ -100,7 +103,7 @@ fn the_direct_path_takes_over_without_losing_repeating_or_reordering_a_message()
         pair.run_for(Duration::from_secs(2));
         assert!(pair.relay.stats(Side::A).delivered.datagrams - relayed_after <= 2, "records stay on the direct path");
         println!(
-            "seed {seed}: direct unblocked at {unblocked:?}, both on it at {upgraded:?}; {count} messages in order, \
+            "FIGURE relay upgrade, seed {seed}: direct unblocked at {unblocked:?}, both on it at {upgraded:?}; {count} messages in order, \
              longest gap at the upgrade {gap:?}; path changes A {:?} C {:?}",
             path_changes(&pair.a),
             path_changes(&pair.c)
@@ -140,7 +143,7 @@ fn a_cut_direct_path_moves_traffic_to_the_relay_within_2_s_and_back_without_a_fa
         assert_eq!((pair.a.failure(), pair.c.failure()), (None, None));
         assert!(never_disconnected(&pair.a) && never_disconnected(&pair.c), "seed {seed}");
         println!(
-            "seed {seed}: cut at {cut:?}, both on the relay {moved:?} later (longest gap at the fall-back {gap:?}); \
+            "FIGURE relay fall-back, seed {seed}: direct cut at {cut:?}, both on the relay {moved:?} later (longest gap at the fall-back {gap:?}); \
              restored at {restored:?}, back on direct {back:?} later; {count} messages in order; switches A {} C {}",
             pair.a.conn.stats().path_switches,
             pair.c.conn.stats().path_switches
@@ -168,7 +171,7 @@ fn with_neither_path_alive_the_pair_fails_after_the_consent_timeout_and_not_befo
             let (at, event) = end.failure().expect("failed");
             assert_eq!(event, ConnectionEvent::Failed(ConnectionFailure::Path(FailureReason::ConsentExpired)));
             let after = at - cut;
-            println!("seed {seed} (relay withdrawn: {withdraw}): failed {after:?} after the relay went silent");
+            println!("FIGURE relay gone, seed {seed} (relay withdrawn: {withdraw}): failed {after:?} after the relay went silent");
             // Failed counts from the last record heard: the peer's last keepalive before the cut.
             assert!(after >= failed - RELAY_KEEPALIVE && after <= failed + Duration::from_secs(1), "{after:?}");
         }
@@ -246,7 +249,7 @@ fn a_hostile_relay_changes_nothing() {
         assert_eq!(count as u32, pair.a.sent, "seed {seed}");
         assert_eq!(pair.a.conn.state(), ConnectionState::Connected);
         println!(
-            "seed {seed}: {injected} forged, replayed or foreign datagrams via the relay; {count} messages in order"
+            "FIGURE hostile relay, seed {seed}: {injected} forged, replayed or foreign datagrams via the relay; {count} messages in order"
         );
     }
 }
