@@ -278,3 +278,40 @@ fn the_relay_attribute_is_written_at_the_session_level_only_when_relay_is_on() {
     off.set_relay_path(now, true);
     assert_eq!((on.stats().path, off.stats().path), (None, None));
 }
+
+#[test]
+fn an_ice_restart_while_relayed_finds_the_direct_path_again() {
+    use connection::connection::DescriptionKind;
+    for seed in 1..=3 {
+        let mut pair = blocked_direct(seed);
+        assert!(pair.run_until(Duration::from_secs(5), |pair| pair.a.is_open() && pair.c.is_open()));
+        pair.start_workload(Workload::Paced { interval: PACE, size: 64, until: Duration::from_secs(28) });
+        // ICE gives up on the blocked direct path at 15 s; the relay carries on.
+        pair.run_for(Duration::from_secs(20));
+        assert_eq!(pair.a.conn.stats().path, Some(PathKind::Relayed));
+        pair.set_direct(Options::new(seed).direct);
+        let now = pair.now;
+        // Offer and answer as the relay would carry them (here: at once).
+        pair.a.conn.restart_ice(now).unwrap();
+        let offer = pair.a.conn.create_offer().unwrap();
+        pair.c.conn.set_remote_description(now, DescriptionKind::Offer, &offer).unwrap();
+        let answer = pair.c.conn.create_answer().unwrap();
+        pair.a.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
+        let restarted = pair.elapsed();
+        assert!(
+            pair.run_until(Duration::from_secs(10), |pair| pair.a.conn.stats().path == Some(PathKind::Direct)
+                && pair.c.conn.stats().path == Some(PathKind::Direct)),
+            "seed {seed}: {:?}\n{:?}\n{:?} {:?}",
+            pair.a.events,
+            pair.c.events,
+            pair.direct.stats(Side::A),
+            pair.direct.stats(Side::B)
+        );
+        let upgraded = pair.elapsed() - restarted;
+        pair.run_for(Duration::from_secs(30).saturating_sub(pair.elapsed()));
+        let (count, _) = check_in_order(&pair.c.arrivals, (Duration::ZERO, Duration::ZERO));
+        assert_eq!(count as u32, pair.a.sent, "seed {seed}");
+        assert_eq!((pair.a.failure(), pair.c.failure()), (None, None));
+        println!("FIGURE relay ICE restart, seed {seed}: both on direct {upgraded:?} after the restart; {count} messages in order");
+    }
+}
