@@ -168,7 +168,13 @@ fn with_neither_path_alive_the_pair_fails_after_the_consent_timeout_and_not_befo
         }
         pair.run_for(failed + Duration::from_secs(5));
         for end in [&pair.a, &pair.c] {
+            let disconnected = end
+                .first(|event| *event == ConnectionEvent::StateChanged(ConnectionState::Disconnected))
+                .expect("disconnected first");
             let (at, event) = end.failure().expect("failed");
+            // Disconnected 5 s after the last record heard, failed 10 s later.
+            let timeouts = Timeouts::default();
+            assert_eq!(at - disconnected, timeouts.failed - timeouts.disconnected);
             assert_eq!(event, ConnectionEvent::Failed(ConnectionFailure::Path(FailureReason::ConsentExpired)));
             let after = at - cut;
             println!("FIGURE relay gone, seed {seed} (relay withdrawn: {withdraw}): failed {after:?} after the relay went silent");
