@@ -53,7 +53,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, f64>) {
 }
 
 fn lower_is_better(figure: &str) -> bool {
-    ["rtt", "memory", "cpu", "mesh_connect", "main_ms", "loss"].iter().any(|word| figure.contains(word))
+    ["rtt", "memory", "cpu", "mesh_connect", "main_ms", "loss", "latency"].iter().any(|word| figure.contains(word))
 }
 
 struct Args {
@@ -124,7 +124,7 @@ fn run() -> Result<(), String> {
         let mut all: Vec<String> = spreads.values().flat_map(|f| f.keys().cloned()).collect();
         all.sort();
         all.dedup();
-        all.retain(|f| !f.ends_with(".seconds"));
+        all.retain(|f| !f.ends_with(".seconds") && !f.ends_with(".messages"));
         all
     };
     let get = |kind: &str, figure: &str| spreads.get(kind).and_then(|f| f.get(figure)).copied();
