@@ -293,15 +293,9 @@ impl WebRtcMultiplayerPeerRs {
         peer_id: i64,
         #[opt(default = 1)] unreliable_lifetime: i64,
     ) -> Result<(), Error> {
-        // The checks that need no connection come first, as the engine reads the connection's
-        // state last: a call refused for its id or the mesh's state must not call into the
-        // connection (another extension's may itself push errors, or be broken).
-        let assumed_new = peer.as_ref().map(|_| mesh_core::ConnectionState::New);
-        let _ = self
-            .mesh
-            .check_add_peer(peer_id, unreliable_lifetime, assumed_new)
-            .map_err(|failure| report(&call("add_peer"), failure))?;
-        let state = peer.as_ref().map(|connection| connection_state(connection.get_connection_state()));
+        // The core reads the connection's state last, as the engine does: a call refused for its
+        // id or the mesh's state does not call into the connection.
+        let state = || peer.as_ref().map(|connection| connection_state(connection.get_connection_state()));
         let admission = self
             .mesh
             .check_add_peer(peer_id, unreliable_lifetime, state)

@@ -210,14 +210,17 @@ impl<L, P> Mesh<L, P> {
         Ok(())
     }
 
-    /// Checks `add_peer`'s arguments in the engine's order; `connection` is the state of the
-    /// connection to add (`None` for a null one), which must be new. The caller then creates
-    /// the admission's channels and calls [`insert_peer`](Self::insert_peer).
+    /// Checks `add_peer`'s arguments in the engine's order; `connection` reads the state of the
+    /// connection to add (`None` for a null one), which must be new. As in the engine, the state
+    /// is read last, and only if every other check passed: a call refused for its id or the
+    /// mesh's state does not call into the connection (another extension's may push errors of
+    /// its own, or be broken). The caller then creates the admission's channels and calls
+    /// [`insert_peer`](Self::insert_peer).
     pub fn check_add_peer(
         &self,
         peer_id: i64,
         unreliable_lifetime: i64,
-        connection: Option<ConnectionState>,
+        connection: impl FnOnce() -> Option<ConnectionState>,
     ) -> Result<Admission, MeshError> {
         let Some(mode) = self.mode else {
             return Err(MeshError::Unconfigured(
@@ -240,7 +243,7 @@ impl<L, P> Mesh<L, P> {
         if self.refuse_new_connections {
             return Err(MeshError::Unauthorized("new connections are refused (set_refuse_new_connections)".into()));
         }
-        match connection {
+        match connection() {
             None => return Err(invalid("the connection is null")),
             Some(ConnectionState::New) => {}
             Some(state) => return Err(invalid(format!("the connection must be new (STATE_NEW), not {state:?}"))),

@@ -42,7 +42,7 @@ const MESH: Mode = Mode::Mesh { server_compatibility: false };
 const COMPAT: Mode = Mode::Mesh { server_compatibility: true };
 
 fn add(mesh: &mut TestMesh, id: i32) {
-    let admission = mesh.check_add_peer(i64::from(id), 1, NEW).unwrap();
+    let admission = mesh.check_add_peer(i64::from(id), 1, || NEW).unwrap();
     mesh.insert_peer(admission, FakeLink::default());
 }
 
@@ -125,34 +125,52 @@ fn a_client_cannot_be_id_1() {
 #[test]
 fn add_peer_checks_follow_the_engine_order() {
     let unconfigured = new_mesh();
-    assert!(matches!(unconfigured.check_add_peer(2, 1, NEW), Err(MeshError::Unconfigured(_))));
+    assert!(matches!(unconfigured.check_add_peer(2, 1, || NEW), Err(MeshError::Unconfigured(_))));
 
     let client = mesh(Mode::Client, 3);
-    assert!(matches!(client.check_add_peer(2, 1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(client.check_add_peer(1, 1, NEW).is_ok());
+    assert!(matches!(client.check_add_peer(2, 1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(client.check_add_peer(1, 1, || NEW).is_ok());
     let server = mesh(Mode::Server, 1);
-    assert!(matches!(server.check_add_peer(1, 1, NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(server.check_add_peer(1, 1, || NEW), Err(MeshError::InvalidParameter(_))));
 
     let mut mesh = mesh(MESH, 1);
-    assert!(matches!(mesh.check_add_peer(0, 1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(-4, 1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(2, -1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(1, 1, NEW), Err(MeshError::InvalidParameter(_))), "own id");
+    assert!(matches!(mesh.check_add_peer(0, 1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(-4, 1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(2, -1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(1, 1, || NEW), Err(MeshError::InvalidParameter(_))), "own id");
     mesh.set_refuse_new_connections(true);
-    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::Unauthorized(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, || NEW), Err(MeshError::Unauthorized(_))));
     mesh.set_refuse_new_connections(false);
-    assert!(matches!(mesh.check_add_peer(2, 1, None), Err(MeshError::InvalidParameter(_))), "a null connection");
+    assert!(matches!(mesh.check_add_peer(2, 1, || None), Err(MeshError::InvalidParameter(_))), "a null connection");
     let used = Some(ConnectionState::Connecting);
-    assert!(matches!(mesh.check_add_peer(2, 1, used), Err(MeshError::InvalidParameter(_))), "a used connection");
+    assert!(matches!(mesh.check_add_peer(2, 1, || used), Err(MeshError::InvalidParameter(_))), "a used connection");
     add(&mut mesh, 2);
-    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::AlreadyExists(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, || NEW), Err(MeshError::AlreadyExists(_))));
+}
+
+#[test]
+fn add_peer_reads_the_connection_state_once_and_only_after_the_other_checks() {
+    let reads = std::cell::Cell::new(0);
+    let read = || {
+        reads.set(reads.get() + 1);
+        NEW
+    };
+    let mut mesh = mesh(MESH, 1);
+    mesh.set_refuse_new_connections(true);
+    assert!(mesh.check_add_peer(0, 1, read).is_err());
+    assert!(mesh.check_add_peer(2, -1, read).is_err());
+    assert!(mesh.check_add_peer(2, 1, read).is_err());
+    assert_eq!(reads.get(), 0, "a call refused for its arguments or the mesh's state reads no connection");
+    mesh.set_refuse_new_connections(false);
+    assert!(mesh.check_add_peer(2, 1, read).is_ok());
+    assert_eq!(reads.get(), 1);
 }
 
 #[test]
 fn add_peer_returns_the_engine_channel_layout() {
     let mut mesh = new_mesh();
     mesh.initialize(1, MESH, &[2, 0]).unwrap();
-    let admission = mesh.check_add_peer(2, 9, NEW).unwrap();
+    let admission = mesh.check_add_peer(2, 9, || NEW).unwrap();
     let labels: Vec<_> = admission.channels().iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["reliable", "ordered", "unreliable", "4", "5"]);
     assert_eq!(admission.channels()[1].max_packet_life_time, Some(9));
@@ -259,7 +277,7 @@ fn close_forgets_everything_without_signals() {
         (mesh.status(), mesh.unique_id(), peer_ids(&mesh).len(), mesh.available_packets()),
         (ConnectionStatus::Disconnected, 0, 0, 0)
     );
-    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::Unconfigured(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, || NEW), Err(MeshError::Unconfigured(_))));
     assert!(matches!(mesh.send_plan(), Err(MeshError::Unconfigured(_))));
 }
 
