@@ -1,34 +1,34 @@
 //! What the caller observes of a peer's link, in plain states, and the rule that turns them
 //! into the peer's health.
 
-/// A peer connection's state, numbered as Godot's `WebRTCPeerConnection.ConnectionState`.
+/// A peer connection's state (Godot's `WebRTCPeerConnection.ConnectionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
     /// Not connecting yet.
-    New = 0,
+    New,
     /// ICE or DTLS in progress.
-    Connecting = 1,
+    Connecting,
     /// Connected.
-    Connected = 2,
+    Connected,
     /// Connectivity lost.
-    Disconnected = 3,
+    Disconnected,
     /// ICE or DTLS failed.
-    Failed = 4,
+    Failed,
     /// Closed.
-    Closed = 5,
+    Closed,
 }
 
-/// A data channel's state, numbered as Godot's `WebRTCDataChannel.ChannelState`.
+/// A data channel's state (Godot's `WebRTCDataChannel.ChannelState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelState {
     /// Not open yet.
-    Connecting = 0,
+    Connecting,
     /// Open.
-    Open = 1,
+    Open,
     /// Closing.
-    Closing = 2,
+    Closing,
     /// Closed.
-    Closed = 3,
+    Closed,
 }
 
 /// The states of one peer's connection and of its channels, in the mesh's channel order.

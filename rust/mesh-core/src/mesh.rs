@@ -32,15 +32,15 @@ pub enum Mode {
     Client,
 }
 
-/// Godot's `MultiplayerPeer.ConnectionStatus`, with the engine's numbering.
+/// Godot's `MultiplayerPeer.ConnectionStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionStatus {
     /// Not initialized, closed, or the server left.
-    Disconnected = 0,
+    Disconnected,
     /// Waiting for the server.
-    Connecting = 1,
+    Connecting,
     /// Ready.
-    Connected = 2,
+    Connected,
 }
 
 /// A signal the caller must emit, in order.
