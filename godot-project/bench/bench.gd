@@ -6,6 +6,7 @@
 extends SceneTree
 
 const Wire := preload("res://shared/wire.gd")
+const Options := preload("res://shared/options.gd")
 
 const KINDS := ["a", "b", "c"]
 const CLASSES := {
@@ -39,13 +40,9 @@ func _initialize() -> void:
 func _run() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
 	ProjectSettings.set_setting("network/limits/webrtc/max_channel_in_buffer_kb", CHANNEL_IN_BUFFER_KB)
-	var args := OS.get_cmdline_user_args()
-	var only := ""
-	for i in args.size():
-		if args[i] == "--bytes" and i + 1 < args.size():
-			total_bytes = int(args[i + 1])
-		if args[i] == "--only" and i + 1 < args.size():
-			only = args[i + 1]
+	var options := Options.new()
+	total_bytes = options.integer("bytes", total_bytes)
+	var only := options.text("only")
 	for kind in KINDS:
 		results[kind] = {}
 		if only != "" and not only.contains(kind):
@@ -118,14 +115,7 @@ func make_pair(kind: String) -> Dictionary:
 func connect_mesh(peers: Array) -> void:
 	for i in peers.size():
 		for j in range(i + 1, peers.size()):
-			var ij := WebRTCPeerConnection.new()
-			var ji := WebRTCPeerConnection.new()
-			ij.initialize({})
-			ji.initialize({})
-			Wire.link(ij, ji)
-			peers[i].add_peer(ij, j + 1)
-			peers[j].add_peer(ji, i + 1)
-			ij.create_offer()
+			Wire.join(peers[i], i + 1, peers[j], j + 1)
 
 
 func close_pair(pair: Dictionary) -> void:
