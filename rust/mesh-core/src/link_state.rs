@@ -31,13 +31,17 @@ pub enum ChannelState {
     Closed,
 }
 
-/// The states of one peer's connection and of its channels, in the mesh's channel order.
+/// The states of one peer's connection and of its channels, in the mesh's channel order, and the
+/// largest message its channels send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkState {
     /// The connection's state.
     pub connection: ConnectionState,
     /// Each channel's state.
     pub channels: Vec<ChannelState>,
+    /// The largest message the link's channels send (what the remote side's description allows,
+    /// `a=max-message-size`), if the link knows it; `None` for the mesh's largest packet.
+    pub max_message_size: Option<usize>,
 }
 
 /// What a peer's link amounts to for the mesh.
@@ -77,7 +81,7 @@ mod tests {
     use super::*;
 
     fn health(connection: ConnectionState, channels: &[ChannelState]) -> PeerHealth {
-        LinkState { connection, channels: channels.to_vec() }.health()
+        LinkState { connection, channels: channels.to_vec(), max_message_size: None }.health()
     }
 
     #[test]
