@@ -8,6 +8,7 @@
 extends SceneTree
 
 const Wire := preload("res://shared/wire.gd")
+const Options := preload("res://shared/options.gd")
 
 const KINDS := ["a", "b", "c"]
 const CLASSES := {
@@ -49,23 +50,14 @@ func _initialize() -> void:
 func _run() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
 	ProjectSettings.set_setting("network/limits/webrtc/max_channel_in_buffer_kb", CHANNEL_IN_BUFFER_KB)
-	var args := OS.get_cmdline_user_args()
-	var only := ""
+	var options := Options.new()
+	total_bytes = options.integer("bytes", total_bytes)
+	var only := options.text("only")
 	var parts := PARTS
-	for i in args.size():
-		if i + 1 >= args.size():
-			break
-		match args[i]:
-			"--bytes":
-				total_bytes = int(args[i + 1])
-			"--only":
-				only = args[i + 1]
-			"--parts":
-				parts = Array(args[i + 1].split(","))
-			"--idle-seconds":
-				idle_seconds = float(args[i + 1])
-			"--frame-seconds":
-				frame_seconds = float(args[i + 1])
+	if options.has("parts"):
+		parts = Array(options.text("parts").split(","))
+	idle_seconds = options.number("idle-seconds", idle_seconds)
+	frame_seconds = options.number("frame-seconds", frame_seconds)
 	for kind in KINDS:
 		results[kind] = {}
 		if only != "" and not only.contains(kind):
@@ -159,14 +151,7 @@ func make_pair(kind: String) -> Dictionary:
 func connect_mesh(peers: Array) -> void:
 	for i in peers.size():
 		for j in range(i + 1, peers.size()):
-			var ij := WebRTCPeerConnection.new()
-			var ji := WebRTCPeerConnection.new()
-			ij.initialize({})
-			ji.initialize({})
-			Wire.link(ij, ji)
-			peers[i].add_peer(ij, j + 1)
-			peers[j].add_peer(ji, i + 1)
-			ij.create_offer()
+			Wire.join(peers[i], i + 1, peers[j], j + 1)
 
 
 func close_pair(pair: Dictionary) -> void:

@@ -20,8 +20,9 @@
 extends SceneTree
 
 const NetlabClient := preload("res://netlab/netlab_client.gd")
-const ErrorLog := preload("res://netlab/error_log.gd")
+const ErrorLog := preload("res://shared/error_log.gd")
 const Link := preload("res://netlab/link.gd")
+const Options := preload("res://shared/options.gd")
 
 ## Message types: a numbered message, "that was all" (after the last one), "got your END".
 const DATA := 0
@@ -75,41 +76,32 @@ func _initialize() -> void:
 
 
 func _read_options() -> bool:
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1, 2):
-		var value := args[i + 1]
-		match args[i]:
-			"--url":
-				url = value
-			"--room":
-				room = value
-			"--ice":
-				var parsed = JSON.parse_string(value)
-				if typeof(parsed) != TYPE_ARRAY:
-					printerr("--ice must be a JSON array of ICE servers")
-					return false
-				ice_servers = parsed
-			"--policy":
-				policy = value
-			"--expect":
-				expect = int(value)
-			"--messages":
-				messages = int(value)
-			"--size":
-				size = maxi(HEADER_SIZE, int(value))
-			"--rate":
-				rate = float(value)
-			"--timeout":
-				timeout = int(value)
-			"--fps":
-				fps = int(value)
-			"--enet-server":
-				enet_server = int(value)
-			"--enet-client":
-				enet_client = value
-			_:
-				printerr("unknown option %s" % args[i])
-				return false
+	var options := Options.new()
+	var known := [
+		"url", "room", "ice", "policy", "expect", "messages", "size", "rate", "timeout", "fps",
+		"enet-server", "enet-client",
+	]
+	var unknown := options.unknown(known)
+	if not unknown.is_empty():
+		printerr("unknown option %s" % unknown[0])
+		return false
+	url = options.text("url", url)
+	room = options.text("room", room)
+	if options.has("ice"):
+		var parsed = JSON.parse_string(options.text("ice"))
+		if typeof(parsed) != TYPE_ARRAY:
+			printerr("--ice must be a JSON array of ICE servers")
+			return false
+		ice_servers = parsed
+	policy = options.text("policy", policy)
+	expect = options.integer("expect", expect)
+	messages = options.integer("messages", messages)
+	size = maxi(HEADER_SIZE, options.integer("size", size))
+	rate = options.number("rate", rate)
+	timeout = options.integer("timeout", timeout)
+	fps = options.integer("fps", fps)
+	enet_server = options.integer("enet-server", enet_server)
+	enet_client = options.text("enet-client", enet_client)
 	return true
 
 
