@@ -760,6 +760,12 @@ impl Connection {
                 if kind == PathKind::Relayed && self.state == ConnectionState::Disconnected {
                     self.set_state(ConnectionState::Connected);
                 }
+                if kind == PathKind::Relayed {
+                    // A fall-back: what was in flight on the silent direct pair goes again.
+                    if let Some(association) = self.association.as_mut() {
+                        association.path_changed(now);
+                    }
+                }
                 self.events.push_back(ConnectionEvent::PathChanged(kind));
             }
             SecurePathEvent::IceRoleChanged { controlling } => debug!("ICE role conflict: controlling {controlling}"),

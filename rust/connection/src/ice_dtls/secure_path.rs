@@ -147,7 +147,7 @@ impl SecurePath {
     /// if the direct pair stays silent past [`super::DIRECT_SILENT_AFTER`], records fall back to
     /// the relay.
     pub fn note_awaiting_answer(&mut self, now: Instant) {
-        self.choice.sent_direct_awaiting(now);
+        self.choice.sent_direct_awaiting(now, self.ice.last_heard());
     }
 
     /// The pump says a relay to the peer exists (`available`) or no longer does. DTLS starts
@@ -177,6 +177,7 @@ impl SecurePath {
         dtls.handle_datagram(now, datagram);
         if self.after_dtls(now) {
             self.relay.heard(now);
+            self.choice.peer_relayed(now, self.ice.last_heard());
         }
         self.refresh_path(now);
     }

@@ -422,6 +422,25 @@ impl SendSide {
             self.congestion.on_retransmission_timeout();
             self.reduction_trigger = None;
         }
+        self.resend_all(now);
+    }
+
+    /// Our packets now take another path (a fall-back to the relay after the direct pair went
+    /// silent): what is in flight was most likely lost on the old path, so it all goes again now
+    /// on the new one, as RFC 9260 §6.4 sends retransmissions to another destination, without
+    /// the timeout's backoff or window cut (the new path has not shown any congestion); the
+    /// timer restarts from the unbacked-off RTO.
+    pub(crate) fn on_path_change(&mut self, now: Instant) {
+        if self.outstanding.is_empty() {
+            return;
+        }
+        self.consecutive_timeouts = 0;
+        self.resend_all(now);
+    }
+
+    /// Marks everything in flight for retransmission (dropping what expired), and restarts the
+    /// timers and probes from there.
+    fn resend_all(&mut self, now: Instant) {
         let abandoned = self.outstanding.mark_all_for_retransmission(now);
         self.discard_abandoned(now, &abandoned);
         self.fast_retransmit_allowance = 0;
