@@ -46,4 +46,4 @@ pub use error::TransportError;
 pub use peer::{PeerConnection, PeerEvent};
 pub use relay::{RelayHub, RelayStats, SourceStats};
 pub use states::{ChannelState, ConnectionState, GatheringState, SdpKind, SignalingState};
-pub use stats::{CandidateStats, CandidateType, PeerStats, SelectedPair};
+pub use stats::{CandidateStats, CandidateType, PathKind, PeerStats, SelectedPair};

@@ -23,12 +23,19 @@ use mesh_core::{RelayChoice, RelayOption};
 use super::budget::Budget;
 use super::envelope::{Envelope, MAX_REACH_IDS};
 use super::port::RelayPort;
+use crate::error::TransportError;
 use crate::lock::lock;
+use crate::peer::PeerConnection;
 
 /// Least time between two REACH envelopes to one member: a change of the mesh is announced
 /// within this, and a mesh whose members come and go costs each member at most 4 REACHes a
 /// second.
 pub const REACH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How often a member is told the set again when it has not changed: the relay channel is
+/// unreliable (a lost REACH is replaced by the next), and a member that missed one learns
+/// within this whom we reach.
+pub const REACH_REFRESH: Duration = Duration::from_secs(2);
 
 /// Most members a hub registers: past it [`RelayHub`] refuses more (a mesh has far fewer; the
 /// bound keeps every per-member walk short).
@@ -120,6 +127,38 @@ impl RelayHub {
             stats: RelayStats::default(),
         };
         Self { state: Arc::new(Mutex::new(state)) }
+    }
+
+    /// Registers `connection` as our connection to mesh member `peer_id` (1 to 2147483647): it
+    /// carries relayed traffic for other members and has its own carried once both sides of it
+    /// announced relaying ([`TransportConfig::relay`](crate::TransportConfig::relay)); a
+    /// connection where either did not is never relayed for nor through. Refused for a closed
+    /// connection, one already registered (with any hub), an id the hub has, or past
+    /// [`MAX_RELAY_MEMBERS`].
+    pub fn register(&self, peer_id: i32, connection: &PeerConnection) -> Result<(), TransportError> {
+        if peer_id < 1 {
+            return Err(TransportError::InvalidConfig(format!("peer id {peer_id} is out of range (1 to 2147483647)")));
+        }
+        let link = connection.link();
+        {
+            let core = link.core();
+            if core.closed {
+                return Err(crate::core::closed());
+            }
+            if core.relay.is_attached() {
+                return Err(TransportError::WrongState("the connection is registered with a relay hub already".into()));
+            }
+        }
+        let port = RelayPort::new(Arc::clone(&link.io.wake));
+        if !self.add_member(peer_id, Arc::clone(&port), Instant::now()) {
+            return Err(TransportError::InvalidConfig(format!(
+                "the relay hub has member {peer_id} already, or {MAX_RELAY_MEMBERS} members"
+            )));
+        }
+        // The hub's lock is released: the core's may be taken (never both at once).
+        link.core().relay.attach(self.clone(), peer_id, port);
+        link.io.wake.notify_one();
+        Ok(())
     }
 
     /// The hub's statistics.
@@ -218,9 +257,9 @@ impl RelayHub {
         }
     }
 
-    /// The REACH envelope to send member `to` at `now`, if the set of relay members changed since
-    /// the last one and [`REACH_INTERVAL`] has passed; else `None`, and when to ask again (if a
-    /// change waits for the interval).
+    /// The REACH envelope to send member `to` at `now`: if the set of relay members changed since
+    /// the last one and [`REACH_INTERVAL`] has passed, or it did not and [`REACH_REFRESH`] has;
+    /// else `None`. Also when to ask again.
     pub(crate) fn poll_reach(&self, to: i32, now: Instant) -> (Option<Bytes>, Option<Instant>) {
         let mut state = self.lock();
         let reach: Vec<i32> = state
@@ -233,13 +272,17 @@ impl RelayHub {
         let Some(member) = state.members.get_mut(&to).filter(|member| member.relay_open) else {
             return (None, None);
         };
-        match &member.reach_sent {
-            Some((sent, _)) if *sent == reach => (None, None),
-            Some((_, at)) if now.saturating_duration_since(*at) < REACH_INTERVAL => (None, Some(*at + REACH_INTERVAL)),
-            _ => {
+        let wait = match &member.reach_sent {
+            Some((sent, at)) if *sent == reach => Some(*at + REACH_REFRESH),
+            Some((_, at)) => Some(*at + REACH_INTERVAL),
+            None => None,
+        };
+        match wait.filter(|at| *at > now) {
+            Some(at) => (None, Some(at)),
+            None => {
                 let envelope = Envelope::Reach { members: reach.clone() }.encode();
                 member.reach_sent = Some((reach, now));
-                (envelope, None)
+                (envelope, Some(now + REACH_REFRESH))
             }
         }
     }
@@ -306,7 +349,7 @@ impl HubState {
     /// Wakes every relay member's task, so that it announces the changed set.
     fn wake_relay_members(&self) {
         for member in self.members.values().filter(|member| member.relay_open) {
-            member.port.wake();
+            member.port.poke();
         }
     }
 }
@@ -337,6 +380,11 @@ mod tests {
         (hub, ports)
     }
 
+    /// Whether nothing was queued on `port`.
+    fn idle(port: &RelayPort) -> bool {
+        port.take_outbox().is_empty() && port.take_inbox().is_empty()
+    }
+
     fn to(peer: i32, datagram: Bytes) -> Bytes {
         Envelope::To { peer, datagram }.encode().expect("valid")
     }
@@ -365,7 +413,7 @@ mod tests {
         hub.on_message(4, &to(3, record(100)), now);
         hub.on_message(2, &to(2, record(100)), now);
         hub.on_message(2, &to(77, record(100)), now);
-        assert!(!plain.has_waiting() && !ports[&3].has_waiting() && !ports[&2].has_waiting());
+        assert!(idle(&plain) && idle(&ports[&3]) && idle(&ports[&2]));
         let stats = hub.stats();
         assert_eq!(stats.sources[&2].dropped_no_route, 3);
         assert_eq!(stats.sources[&4].dropped_no_route, 1);
@@ -373,7 +421,7 @@ mod tests {
         // A member whose relay channel closes stops being relayed to.
         hub.update_member(3, MemberRelay { relay_open: false, ..open(None) });
         hub.on_message(2, &to(3, record(100)), now);
-        assert!(!ports[&3].has_waiting());
+        assert!(idle(&ports[&3]));
     }
 
     #[test]
@@ -414,7 +462,7 @@ mod tests {
         hub.on_message(2, &Bytes::from_static(b"hello"), now);
         hub.on_message(99, &to(3, record(10)), now);
         assert_eq!(hub.stats().malformed, 1);
-        assert!(!ports[&3].has_waiting());
+        assert!(idle(&ports[&3]));
     }
 
     #[test]
@@ -436,7 +484,7 @@ mod tests {
         let (hub, _ports) = hub_with(&[2, 3], 1_000_000, start);
         let (first, _) = hub.poll_reach(2, start);
         assert_eq!(Envelope::parse(&first.expect("a first REACH")), Some(Envelope::Reach { members: vec![3] }));
-        assert_eq!(hub.poll_reach(2, start), (None, None), "nothing changed");
+        assert_eq!(hub.poll_reach(2, start), (None, Some(start + REACH_REFRESH)), "nothing changed");
         let port = RelayPort::new(Arc::new(Notify::new()));
         assert!(hub.add_member(4, port, start));
         hub.update_member(4, open(None));
@@ -447,6 +495,10 @@ mod tests {
         hub.unregister(3);
         let (third, _) = hub.poll_reach(2, start + 2 * REACH_INTERVAL);
         assert_eq!(Envelope::parse(&third.expect("the change")), Some(Envelope::Reach { members: vec![4] }));
+        // Unchanged, it is told again after the refresh (a REACH may be lost).
+        let refreshed = start + 2 * REACH_INTERVAL + REACH_REFRESH;
+        assert_eq!(hub.poll_reach(2, refreshed - Duration::from_millis(1)).0, None);
+        assert!(hub.poll_reach(2, refreshed).0.is_some());
     }
 
     #[test]

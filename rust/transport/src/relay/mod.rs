@@ -5,10 +5,12 @@
 //! forwards in the connections' tasks, within a budget per source.
 
 mod budget;
+pub(crate) mod endpoint;
 pub mod envelope;
 mod hub;
 pub(crate) mod port;
 
-pub use hub::{RelayHub, RelayStats, SourceStats, MAX_RELAY_MEMBERS, REACH_INTERVAL};
+pub use endpoint::{MAX_RELAY_CHANNEL_BUFFERED, RELAY_AFTER};
+pub use hub::{RelayHub, RelayStats, SourceStats, MAX_RELAY_MEMBERS, REACH_INTERVAL, REACH_REFRESH};
 pub use mesh_core::RELAY_STREAM_ID;
 pub use port::{MAX_RELAY_INBOX_BYTES, MAX_RELAY_OUTBOX_BYTES};

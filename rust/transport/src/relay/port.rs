@@ -4,6 +4,7 @@
 //! core; no pump ever locks a second core.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -34,12 +35,14 @@ pub(crate) struct RelayPort {
     inbox: Mutex<Queue>,
     /// Wakes the connection's task.
     wake: Arc<Notify>,
+    /// The hub asked for a pass of the pump (a REACH to send) since the last one.
+    poked: AtomicBool,
 }
 
 impl RelayPort {
     /// The port of a connection whose task `wake` wakes.
     pub(crate) fn new(wake: Arc<Notify>) -> Arc<Self> {
-        Arc::new(Self { outbox: Mutex::default(), inbox: Mutex::default(), wake })
+        Arc::new(Self { outbox: Mutex::default(), inbox: Mutex::default(), wake, poked: AtomicBool::new(false) })
     }
 
     /// Queues an envelope for the relay channel and wakes the task; `false` (dropped) when the
@@ -77,14 +80,22 @@ impl RelayPort {
         take(&self.inbox)
     }
 
-    /// Whether anything waits in either queue.
+    /// Whether anything waits in either queue, or the hub asked for a pass.
     pub(crate) fn has_waiting(&self) -> bool {
-        !lock(&self.outbox).items.is_empty() || !lock(&self.inbox).items.is_empty()
+        self.poked.load(Ordering::Acquire)
+            || !lock(&self.outbox).items.is_empty()
+            || !lock(&self.inbox).items.is_empty()
     }
 
-    /// Wakes the connection's task (for a REACH to send).
-    pub(crate) fn wake(&self) {
+    /// Asks for a pass of the connection's pump (a REACH to send) and wakes its task.
+    pub(crate) fn poke(&self) {
+        self.poked.store(true, Ordering::Release);
         self.wake.notify_one();
+    }
+
+    /// Clears the request for a pass (the pump is making one).
+    pub(crate) fn clear_poke(&self) {
+        self.poked.store(false, Ordering::Release);
     }
 }
 
