@@ -111,6 +111,11 @@ impl DataPlane {
         self.send.handle_timeout(now);
     }
 
+    /// Bytes of DATA sent and not yet acknowledged.
+    pub(super) fn in_flight(&self) -> usize {
+        self.send.in_flight()
+    }
+
     /// T3-rtx expiries in a row without progress (RFC 9260 §8.1).
     pub(super) fn consecutive_timeouts(&self) -> u32 {
         self.send.consecutive_timeouts()
