@@ -255,9 +255,11 @@ impl Core {
             }
             ConnectionEvent::ChannelError { id, reason } => log::debug!("data channel {}: {reason}", id.0),
             ConnectionEvent::IceStateChanged(state) => log::debug!("ICE {state:?}"),
-            ConnectionEvent::PathChanged(kind) => log::debug!("records now go {kind:?}"),
             ConnectionEvent::SelectedPair { local, remote } => log::debug!("selected pair {local} -> {remote}"),
-            ConnectionEvent::PathChanged(kind) => self.relay.on_path_changed(kind),
+            ConnectionEvent::PathChanged(kind) => {
+                log::debug!("records now go {kind:?}");
+                self.relay.on_path_changed(kind);
+            }
             ConnectionEvent::Message { .. } => {}
         }
     }
