@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::loopback_config;
+use common::relay::Relay;
 use transport::{
     ChannelOptions, ChannelState, ConnectionState, DataChannel, PathKind, PeerConnection, PeerEvent, RelayHub, SdpKind,
     TransportConfig, TransportError,
@@ -34,21 +35,33 @@ struct Link {
     answerer: PeerConnection,
     /// Candidates are handed over (a usable direct path).
     direct: bool,
+    /// A UDP forwarder the direct path goes through (so that a test can cut it).
+    cut: Option<Relay>,
 }
 
 impl Link {
     fn new(offerer: TransportConfig, answerer: TransportConfig, direct: bool) -> Self {
         let offerer = PeerConnection::new(offerer).expect("connection");
         let answerer = PeerConnection::new(answerer).expect("connection");
-        Self { offerer, answerer, direct }
+        Self { offerer, answerer, direct, cut: None }
     }
 
     /// Hands each side's signaling to the other (candidates only where the path is direct).
     fn signal(&mut self) {
         let events = self.offerer.poll();
-        hand_over(events, &self.offerer, &self.answerer, self.direct);
+        hand_over(events, &self.offerer, &self.answerer, self.candidates(0));
         let events = self.answerer.poll();
-        hand_over(events, &self.answerer, &self.offerer, self.direct);
+        hand_over(events, &self.answerer, &self.offerer, self.candidates(1));
+    }
+
+    /// How side `side`'s candidates reach the other: not at all, as they are, or pointed at the
+    /// forwarder.
+    fn candidates(&self, side: usize) -> Candidates<'_> {
+        match (&self.cut, self.direct) {
+            (_, false) => Candidates::Dropped,
+            (None, true) => Candidates::Given,
+            (Some(relay), true) => Candidates::Through(relay, side),
+        }
     }
 
     fn both_connected(&self) -> bool {
@@ -57,7 +70,15 @@ impl Link {
     }
 }
 
-fn hand_over(events: Vec<PeerEvent>, from: &PeerConnection, to: &PeerConnection, candidates: bool) {
+/// What happens to a side's candidates on their way to the other.
+enum Candidates<'a> {
+    Dropped,
+    Given,
+    /// Rewritten to the forwarder's address for that side.
+    Through(&'a Relay, usize),
+}
+
+fn hand_over(events: Vec<PeerEvent>, from: &PeerConnection, to: &PeerConnection, candidates: Candidates<'_>) {
     for event in events {
         match event {
             PeerEvent::SessionDescriptionCreated { kind, sdp } => {
@@ -66,7 +87,12 @@ fn hand_over(events: Vec<PeerEvent>, from: &PeerConnection, to: &PeerConnection,
                 }
                 to.set_remote_description(kind, sdp).expect("remote description");
             }
-            PeerEvent::IceCandidateCreated { mid, index, candidate } if candidates => {
+            PeerEvent::IceCandidateCreated { mid, index, candidate } => {
+                let candidate = match candidates {
+                    Candidates::Dropped => continue,
+                    Candidates::Given => candidate,
+                    Candidates::Through(relay, side) => relay.stand_in(side, &candidate),
+                };
                 to.add_ice_candidate(&mid, index, &candidate).expect("candidate");
             }
             PeerEvent::Error(error) => log_error(&error),
@@ -92,11 +118,23 @@ struct Mesh {
 
 impl Mesh {
     /// Every member relaying, B with `budget` per source; C announces relaying if `c_relays`.
+    /// A<->C has no direct path.
     fn new(budget: u64, c_relays: bool) -> Self {
+        let ac = Link::new(relay_config(), TransportConfig { relay: c_relays, ..loopback_config() }, false);
+        Self::with_ac(budget, c_relays, ac)
+    }
+
+    /// Every member relaying; A<->C's direct path goes through a forwarder the test can cut.
+    fn with_cuttable_ac() -> Self {
+        let mut ac = Link::new(relay_config(), relay_config(), true);
+        ac.cut = Some(Relay::new(7));
+        Self::with_ac(AMPLE_BUDGET, true, ac)
+    }
+
+    fn with_ac(budget: u64, c_relays: bool, ac: Link) -> Self {
         let c_config = TransportConfig { relay: c_relays, ..loopback_config() };
         let ab = Link::new(relay_config(), relay_config(), true);
-        let bc = Link::new(relay_config(), c_config.clone(), true);
-        let ac = Link::new(relay_config(), c_config, false);
+        let bc = Link::new(relay_config(), c_config, true);
         let (hub_a, hub_b, hub_c) = (RelayHub::new(AMPLE_BUDGET), RelayHub::new(budget), RelayHub::new(AMPLE_BUDGET));
         hub_a.register(B, &ab.offerer).expect("register");
         hub_a.register(C, &ac.offerer).expect("register");
@@ -118,15 +156,6 @@ impl Mesh {
         let start = Instant::now();
         while !done(self) {
             assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-            if std::env::var_os("RELAY_DEBUG").is_some() && start.elapsed().as_millis() % 1000 < 3 {
-                eprintln!(
-                    "{:?} B {:?}\n ac {:?}\n ca {:?}",
-                    start.elapsed(),
-                    self.hub_b.stats(),
-                    self.ac.offerer.stats(),
-                    self.ac.answerer.stats()
-                );
-            }
             for link in [&mut self.ab, &mut self.bc, &mut self.ac] {
                 link.signal();
             }
@@ -332,4 +361,112 @@ fn the_relay_channel_id_is_reserved_where_relaying_is_announced() {
     assert!(hub.register(0, &plain).is_err(), "id out of range");
     relaying.close();
     assert!(RelayHub::new(1000).register(A, &relaying).is_err(), "closed");
+}
+
+#[test]
+fn a_direct_path_cut_for_10_s_falls_back_to_the_relay_without_loss() {
+    cut_and_restore(Duration::from_secs(10));
+}
+
+#[test]
+fn a_direct_path_cut_for_3_s_falls_back_and_comes_back_without_loss() {
+    let direct_again = cut_and_restore(Duration::from_secs(3));
+    assert!(direct_again.is_some(), "back on the direct path once it carries again");
+}
+
+/// A<->C connected directly with a relay beside; a message every 5 ms from A to C while the
+/// direct path is cut for `cut_for` and restored for 7 s. Checks the fall-back and that every
+/// message arrives once and in order, with no disconnection; returns how long after the restore
+/// records went direct again, if they did.
+fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
+    let mut mesh = Mesh::with_cuttable_ac();
+    let (a_reliable, c_reliable) = channel_pair(&mut mesh.ac, 1, true);
+    mesh.start();
+    mesh.run_until("A<->C directly", |mesh| mesh.ac.both_connected() && open(&[&a_reliable, &c_reliable]));
+    assert_eq!(mesh.ac.offerer.stats().path, Some(PathKind::Direct));
+    // A relay becomes available beside the direct path after RELAY_AFTER; traffic stays direct.
+    let start = Instant::now();
+    mesh.run_until("a relay for A<->C", |mesh| {
+        start.elapsed() > transport::relay::RELAY_AFTER && mesh.hub_a.relay_for(C) == Some(B)
+    });
+    assert_eq!(mesh.ac.offerer.stats().path, Some(PathKind::Direct));
+
+    // A message every 5 ms, read as it comes; the direct path cut for 10 s, then restored.
+    let mut next = 0u32;
+    let mut got: Vec<u32> = Vec::new();
+    let mut last_arrival = Instant::now();
+    let mut gaps: Vec<(Instant, Duration)> = Vec::new();
+    let mut states = Vec::new();
+    let began = Instant::now();
+    let cut_at = Duration::from_secs(1);
+    let restore_at = cut_at + cut_for;
+    let end_at = restore_at + Duration::from_secs(7);
+    let (mut cut, mut restored) = (false, false);
+    let mut relayed_at = None;
+    let mut direct_again_at = None;
+    let relay = mesh.ac.cut.take().expect("the forwarder");
+    while began.elapsed() < end_at {
+        if !cut && began.elapsed() >= cut_at {
+            relay.set_loss(100);
+            cut = true;
+        }
+        if !restored && began.elapsed() >= restore_at {
+            relay.set_loss(0);
+            restored = true;
+        }
+        a_reliable.send(&next.to_le_bytes(), false).expect("send");
+        next += 1;
+        std::thread::sleep(Duration::from_millis(5));
+        let packets = c_reliable.recv_all();
+        if !packets.is_empty() {
+            let now = Instant::now();
+            gaps.push((now, now - last_arrival));
+            last_arrival = now;
+        }
+        got.extend(packets.into_iter().map(|packet| u32::from_le_bytes(packet.data[..].try_into().unwrap())));
+        for link in [&mut mesh.ab, &mut mesh.bc, &mut mesh.ac] {
+            link.signal();
+        }
+        states.push(mesh.ac.offerer.connection_state());
+        states.push(mesh.ac.answerer.connection_state());
+        let path = mesh.ac.offerer.stats().path;
+        if cut && relayed_at.is_none() && path == Some(PathKind::Relayed) {
+            relayed_at = Some(began.elapsed() - cut_at);
+        }
+        if restored && direct_again_at.is_none() && path == Some(PathKind::Direct) {
+            direct_again_at = Some(began.elapsed() - restore_at);
+        }
+    }
+    mesh.ac.cut = Some(relay);
+    mesh.run_until("every message", |_| {
+        got.extend(
+            c_reliable.recv_all().into_iter().map(|packet| u32::from_le_bytes(packet.data[..].try_into().unwrap())),
+        );
+        got.len() >= next as usize
+    });
+    assert_eq!(got, (0..next).collect::<Vec<_>>(), "none lost, repeated or reordered across both switches");
+    assert!(
+        states.iter().all(|state| *state == ConnectionState::Connected),
+        "never disconnected: {:?}",
+        states.iter().find(|state| **state != ConnectionState::Connected)
+    );
+    let longest = |from: Duration, to: Duration| {
+        gaps.iter()
+            .filter(|(at, _)| *at >= began + from && *at <= began + to)
+            .map(|(_, gap)| *gap)
+            .max()
+            .unwrap_or_default()
+    };
+    let fall_back_gap = longest(cut_at, cut_at + Duration::from_secs(5));
+    let upgrade_gap = longest(restore_at, end_at);
+    println!(
+        "figure: direct path cut for {cut_for:?}: records on the relay after {relayed_at:?}, longest gap in delivery {fall_back_gap:?}; restored: direct again after {direct_again_at:?}, longest gap {upgrade_gap:?}; {next} messages, all in order"
+    );
+    assert!(
+        relayed_at.is_some_and(|after| after < Duration::from_millis(2500)),
+        "fell back to the relay: {relayed_at:?}"
+    );
+    assert!(fall_back_gap < Duration::from_secs(5), "{fall_back_gap:?}");
+    assert!(mesh.hub_b.stats().sources[&A].packets > 100);
+    direct_again_at
 }
