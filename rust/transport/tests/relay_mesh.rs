@@ -470,3 +470,83 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
     assert!(mesh.hub_b.stats().sources[&A].packets > 100);
     direct_again_at
 }
+
+#[test]
+fn when_the_relay_leaves_another_common_member_takes_over() {
+    // A and C reach each other only through B or D.
+    const D: i32 = 5;
+    let mut links = vec![
+        (A, B, Link::new(relay_config(), relay_config(), true)),
+        (A, D, Link::new(relay_config(), relay_config(), true)),
+        (B, C, Link::new(relay_config(), relay_config(), true)),
+        (D, C, Link::new(relay_config(), relay_config(), true)),
+        (A, C, Link::new(relay_config(), relay_config(), false)),
+    ];
+    let hubs: Vec<(i32, RelayHub)> = [A, B, C, D].into_iter().map(|id| (id, RelayHub::new(AMPLE_BUDGET))).collect();
+    let hub = |id: i32| &hubs.iter().find(|(member, _)| *member == id).expect("a hub").1;
+    for (offerer, answerer, link) in &links {
+        hub(*offerer).register(*answerer, &link.offerer).expect("register");
+        hub(*answerer).register(*offerer, &link.answerer).expect("register");
+    }
+    let (a_reliable, c_reliable) = channel_pair(&mut links[4].2, 1, true);
+    for (_, _, link) in &mut links {
+        link.offerer.create_offer().expect("offer");
+    }
+    let run_until = |links: &mut Vec<(i32, i32, Link)>, what: &str, done: &mut dyn FnMut() -> bool| {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+            for (_, _, link) in links.iter_mut() {
+                if link.offerer.connection_state() != ConnectionState::Closed {
+                    link.signal();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    run_until(&mut links, "A<->C via a relay", &mut || {
+        open(&[&a_reliable, &c_reliable]) && hub(A).relay_for(C).is_some()
+    });
+    // Round-trip times decide between B and D; whichever relays now leaves the mesh.
+    let first = hub(A).relay_for(C).expect("a relay");
+    let other = if first == B { D } else { B };
+    let mut sent = 0u32;
+    let mut got = Vec::new();
+    let mut send_and_read = |got: &mut Vec<u32>| {
+        a_reliable.send(&sent.to_le_bytes(), false).expect("send");
+        sent += 1;
+        got.extend(
+            c_reliable.recv_all().into_iter().map(|packet| u32::from_le_bytes(packet.data[..].try_into().unwrap())),
+        );
+    };
+    for _ in 0..100 {
+        send_and_read(&mut got);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let left_at = Instant::now();
+    for (x, y, link) in links.iter_mut() {
+        if *x == first || *y == first {
+            link.offerer.close();
+            link.answerer.close();
+        }
+    }
+    hub(A).unregister(first);
+    hub(C).unregister(first);
+    let mut took_over = None;
+    run_until(&mut links, "the other member to relay", &mut || {
+        send_and_read(&mut got);
+        if took_over.is_none() && hub(A).relay_for(C) == Some(other) {
+            took_over = Some(left_at.elapsed());
+        }
+        took_over.is_some() && got.len() >= 100 + 100
+    });
+    let carried = hub(other).stats();
+    println!(
+        "figure: relay {first} left; {other} relays after {took_over:?} and carried {} datagrams from A; {} messages in order",
+        carried.sources[&A].packets,
+        got.len()
+    );
+    assert_eq!(got, (0..got.len() as u32).collect::<Vec<_>>());
+    assert!(carried.sources[&A].packets > 0);
+    assert_eq!(links[4].2.offerer.connection_state(), ConnectionState::Connected);
+}

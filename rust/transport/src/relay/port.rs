@@ -82,9 +82,11 @@ impl RelayPort {
 
     /// Whether anything waits in either queue, or the hub asked for a pass.
     pub(crate) fn has_waiting(&self) -> bool {
-        self.poked.load(Ordering::Acquire)
-            || !lock(&self.outbox).items.is_empty()
-            || !lock(&self.inbox).items.is_empty()
+        // One lock at a time.
+        if self.poked.load(Ordering::Acquire) || !lock(&self.outbox).items.is_empty() {
+            return true;
+        }
+        !lock(&self.inbox).items.is_empty()
     }
 
     /// Asks for a pass of the connection's pump (a REACH to send) and wakes its task.
