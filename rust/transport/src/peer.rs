@@ -65,6 +65,11 @@ impl PeerConnection {
         })
     }
 
+    /// The connection's shared state (for the relay hub).
+    pub(crate) fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
     /// The connection state as of the last [`poll`](Self::poll).
     pub fn connection_state(&self) -> ConnectionState {
         self.connection_state
@@ -150,6 +155,10 @@ impl PeerConnection {
             self.prune_at = (2 * self.channels.len()).max(16);
         }
         let negotiated_id = options.negotiated_id;
+        if core.relay.enabled && negotiated_id == Some(crate::relay::RELAY_STREAM_ID) {
+            // The relay channel's id, on a connection that announces relaying.
+            return Err(TransportError::IdInUse(crate::relay::RELAY_STREAM_ID));
+        }
         if let Some(id) = negotiated_id {
             if self.negotiated.get(&id).and_then(Weak::upgrade).is_some_and(|channel| channel.holds_id(id)) {
                 return Err(TransportError::IdInUse(id));
@@ -185,7 +194,10 @@ impl PeerConnection {
             return PeerStats::default();
         }
         let core = self.link.core();
-        stats::take(core.conn.stats(), &core.local_candidates, &core.signaled, Instant::now())
+        let mut stats = stats::take(core.conn.stats(), &core.local_candidates, &core.signaled, Instant::now());
+        (stats.path, stats.relay) = core.relay.path();
+        stats.relay_channel_drops = core.relay.channel_drops();
+        stats
     }
 
     /// Pumps the connection (unless its task is pumping it right now), then takes every event

@@ -16,7 +16,7 @@ use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use sansio::Protocol;
 
 use super::candidates::{remote_to_ice, to_sdp, LocalCandidate, MAX_REMOTE_CANDIDATES};
-use super::check_pacing::{is_binding_request, CheckPacing, CHECK_INTERVAL};
+use super::check_pacing::{is_binding_request, CheckPacing, AGENT_CHECK_INTERVAL, CHECK_INTERVAL};
 use super::config::SecurePathConfig;
 use super::consent::{ConsentSchedule, QUIET_PROBE_SPACING};
 use super::error::SecurePathError;
@@ -98,7 +98,8 @@ impl IceSession {
             failed_timeout: Some(timeouts.failed.saturating_sub(timeouts.disconnected).max(Duration::from_millis(1))),
             // The least spacing of consent checks; [`ConsentSchedule`] decides when they go.
             keepalive_interval: Some(QUIET_PROBE_SPACING),
-            check_interval: CHECK_INTERVAL,
+            // Its runs are spaced by [`CheckPacing`]; its own gate only must not skip one.
+            check_interval: AGENT_CHECK_INTERVAL,
             max_binding_requests: Some(max_binding_requests(timeouts.failed)),
             is_controlling: config.ice_controlling,
             host_acceptance_min_wait: Some(Duration::ZERO),
@@ -213,6 +214,7 @@ impl IceSession {
         self.remote_pwd = None;
         self.roles.clear();
         self.held.clear();
+        self.pacing.new_session();
         self.drain(now, false);
         Ok(())
     }
@@ -268,6 +270,11 @@ impl IceSession {
         }
         let switched = self.agent.role() != controlling;
         self.drain(now, switched);
+        if accepted && self.agent.role() && self.selected.is_none() && success_transaction(datagram).is_some() {
+            // A check of ours succeeded: the agent nominates at its next tick, let it come now.
+            self.pacing.hurry_once();
+            self.refresh_deadline();
+        }
         if let Some((transaction, nominating)) = check {
             let answered = self
                 .transmits
