@@ -179,6 +179,21 @@ impl PeerConnection {
         Ok(channel)
     }
 
+    /// Announces relaying through a common mesh member, as [`TransportConfig::relay`] would
+    /// have (a mesh learns it when the connection is added to it). Only before any description
+    /// was made or applied, and not while a channel of this connection holds the relay
+    /// channel's id ([`RELAY_STREAM_ID`](crate::relay::RELAY_STREAM_ID)).
+    pub fn announce_relay(&self) -> Result<(), TransportError> {
+        let id = crate::relay::RELAY_STREAM_ID;
+        if self.negotiated.get(&id).and_then(Weak::upgrade).is_some_and(|channel| channel.holds_id(id)) {
+            return Err(TransportError::IdInUse(id));
+        }
+        let mut core = self.open_core()?;
+        core.conn.announce_relay(true).map_err(|error| TransportError::WrongState(error.to_string()))?;
+        core.relay.enabled = true;
+        Ok(())
+    }
+
     /// Closes at once every channel the remote side opens in-band from now on, and stops
     /// reporting them as [`PeerEvent::DataChannelReceived`]: for a connection whose owner reads
     /// only its negotiated channels (a mesh), where nothing would read them. Without it, the

@@ -550,3 +550,25 @@ fn when_the_relay_leaves_another_common_member_takes_over() {
     assert!(carried.sources[&A].packets > 0);
     assert_eq!(links[4].2.offerer.connection_state(), ConnectionState::Connected);
 }
+
+#[test]
+fn relaying_can_be_announced_until_the_first_description() {
+    let mut late = PeerConnection::new(loopback_config()).expect("connection");
+    late.announce_relay().expect("before any description");
+    let id = transport::relay::RELAY_STREAM_ID;
+    assert!(matches!(late.create_data_channel("x", negotiated(id, true)), Err(TransportError::IdInUse(_))));
+    late.create_offer().expect("offer");
+    let offer = late
+        .poll()
+        .into_iter()
+        .find_map(|event| match event {
+            PeerEvent::SessionDescriptionCreated { sdp, .. } => Some(sdp),
+            _ => None,
+        })
+        .expect("an offer");
+    assert!(offer.contains("a=x-webrtc-mesh-relay\r\n"), "{offer}");
+    assert!(matches!(late.announce_relay(), Err(TransportError::WrongState(_))), "after the offer");
+    let mut taken = PeerConnection::new(loopback_config()).expect("connection");
+    let _channel = taken.create_data_channel("mine", negotiated(id, true)).expect("free without relaying");
+    assert!(matches!(taken.announce_relay(), Err(TransportError::IdInUse(_))));
+}

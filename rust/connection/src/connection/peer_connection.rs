@@ -594,6 +594,19 @@ impl Connection {
         self.signaling
     }
 
+    /// Announces a relayed path (or stops announcing it) as [`ConnectionConfig::relay`] would
+    /// have: for a connection made before its owner knew (a mesh learns it when the connection
+    /// is added). Only before any description was made or applied: refused with
+    /// [`ConnectionError::WrongSignalingState`] after.
+    pub fn announce_relay(&mut self, relay: bool) -> Result<(), ConnectionError> {
+        if self.offered_first || self.remote.is_some() || self.signaling != SignalingState::Stable {
+            return Err(ConnectionError::WrongSignalingState { call: "announce_relay", state: self.signaling });
+        }
+        self.config.relay = relay;
+        self.local.announce_relay(relay);
+        Ok(())
+    }
+
     /// Our certificate's fingerprint as our descriptions carry it.
     pub fn local_fingerprint(&self) -> sdp::Fingerprint {
         self.certificate.fingerprint()
