@@ -321,3 +321,57 @@ fn an_ice_restart_while_relayed_finds_the_direct_path_again() {
         println!("FIGURE relay ICE restart, seed {seed}: both on direct {upgraded:?} after the restart; {count} messages in order");
     }
 }
+
+#[test]
+fn a_flapping_direct_path_switches_at_most_once_per_hold_and_loses_nothing() {
+    for seed in 1..=3 {
+        let mut pair = Relayed::new(Options::new(seed));
+        assert!(pair.run_until(Duration::from_secs(5), |pair| pair.a.is_open() && pair.c.is_open()));
+        pair.set_relay(true);
+        pair.start_workload(Workload::Paced { interval: PACE, size: 64, until: Duration::from_secs(40) });
+        let flapping = pair.elapsed();
+        // Direct up 1.2 s, down 1.8 s, for 30 s.
+        for _ in 0..10 {
+            pair.set_direct(LinkConfig::outage());
+            pair.run_for(Duration::from_millis(1800));
+            pair.set_direct(Options::new(seed).direct);
+            pair.run_for(Duration::from_millis(1200));
+        }
+        pair.run_for(Duration::from_secs(43).saturating_sub(pair.elapsed()));
+        let (count, _) = check_in_order(&pair.c.arrivals, (Duration::ZERO, Duration::ZERO));
+        assert_eq!(count as u32, pair.a.sent, "seed {seed}");
+        assert_eq!((pair.a.failure(), pair.c.failure()), (None, None));
+        let switches =
+            |end: &relay_support::End| path_changes(end).iter().filter(|(at, _)| *at >= flapping).count() as u32;
+        let (a, c) = (switches(&pair.a), switches(&pair.c));
+        println!(
+            "FIGURE relay flapping direct path (1.2 s up, 1.8 s down, 30 s), seed {seed}: switches A {a} C {c}; \
+             {count} messages in order"
+        );
+        // Fall-backs go at once, upgrades at most once per SWITCH_HOLD: about two switches per
+        // hold at worst, against 20 changes of the link.
+        let bound = 2 * (30 / connection::ice_dtls::SWITCH_HOLD.as_secs() as u32 + 1);
+        assert!(a <= bound && c <= bound, "seed {seed}: {a} / {c} switches");
+    }
+}
+
+#[test]
+fn a_lossy_relay_still_connects_and_delivers_in_order() {
+    for seed in 1..=3 {
+        let mut options = Options::new(seed);
+        options.relay = options.relay.with_loss(0.05);
+        let mut pair = Relayed::new(options);
+        pair.set_direct(LinkConfig::outage());
+        pair.set_relay(true);
+        assert!(pair.run_until(Duration::from_secs(10), |pair| pair.a.is_open() && pair.c.is_open()), "seed {seed}");
+        let open = pair.elapsed();
+        pair.start_workload(Workload::Bulk { total: 1000, size: 200 });
+        assert!(pair.run_until(Duration::from_secs(30), |pair| pair.c.arrivals.len() == 1000), "seed {seed}");
+        let (count, _) = check_in_order(&pair.c.arrivals, (Duration::ZERO, Duration::ZERO));
+        println!(
+            "FIGURE relay at 5% loss, direct blocked, seed {seed}: channel open at {open:?}, 1000 x 200 B in order by {:?}",
+            pair.elapsed()
+        );
+        assert_eq!(count, 1000);
+    }
+}

@@ -232,4 +232,31 @@ mod tests {
         assert!(relayed.decide(start, inputs(false, None, false)));
         assert_eq!(relayed.current(), None);
     }
+
+    #[test]
+    fn a_receiver_follows_its_senders_fall_back_but_gives_a_lagging_upgrade_time() {
+        let start = Instant::now();
+        let mut choice = PathChoice::default();
+        choice.decide(start, inputs(true, Some(start), true));
+        // The direct pair was last heard 2 s ago; the peer's records now come by the relay.
+        let heard = start + Duration::from_secs(10);
+        let now = heard + Duration::from_secs(2);
+        choice.peer_relayed(now, Some(heard));
+        assert!(choice.decide(now, inputs(true, Some(heard), true)));
+        assert_eq!(choice.current(), Some(PathKind::Relayed));
+        // Just upgraded, the peer still relays: silence counts from our switch.
+        let upgraded = now + SWITCH_HOLD * 2;
+        let heard_again = upgraded - UPGRADE_HOLD_DOWN;
+        choice.decide(heard_again, inputs(true, Some(heard_again), true));
+        assert!(choice.decide(upgraded, inputs(true, Some(heard_again), true)));
+        assert_eq!(choice.current(), Some(PathKind::Direct));
+        let lagging = upgraded + Duration::from_millis(500);
+        choice.peer_relayed(lagging, Some(heard_again));
+        assert!(!choice.decide(lagging, inputs(true, Some(heard_again), true)));
+        assert_eq!(choice.next_deadline(), Some(upgraded + DIRECT_SILENT_AFTER));
+        // The peer moved too: heard on direct, nothing pending.
+        let joined = upgraded + Duration::from_millis(900);
+        assert!(!choice.decide(joined, inputs(true, Some(joined), true)));
+        assert_eq!(choice.next_deadline(), None);
+    }
 }

@@ -242,7 +242,9 @@ impl SecurePath {
         let dtls = self.dtls.as_ref().and_then(DtlsSession::poll_timeout);
         let keepalive = self.relay.keepalive_due().filter(|_| self.relayed_and_connected());
         let silence = self.silence_deadline().filter(|_| self.silent == Some(false));
-        [self.ice.poll_timeout(), dtls, self.choice.next_deadline(), self.liveness_deadline(), keepalive, silence]
+        // Without a relay offered, the choice has nothing to switch to: no wake-ups for it.
+        let choice = self.choice.next_deadline().filter(|_| self.relay.was_ever_available());
+        [self.ice.poll_timeout(), dtls, choice, self.liveness_deadline(), keepalive, silence]
             .into_iter()
             .flatten()
             .min()
