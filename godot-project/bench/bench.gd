@@ -3,6 +3,8 @@
 ##   (c) ENetMultiplayerPeer.
 ## Prints one line "BENCH {json}" with every figure. tools/bench runs it several times and
 ## reports medians. Run: godot --headless --path godot-project --script res://bench/bench.gd
+## Options after "--": --only KINDS (e.g. "a"), --bytes N, --mesh-only (only the mesh connect
+## figures, each mesh size MESH_RUNS times: the quick look at connecting).
 extends SceneTree
 
 const Wire := preload("res://shared/wire.gd")
@@ -24,6 +26,8 @@ const CHANNEL_IN_BUFFER_KB := 2 * WINDOW / 1024
 const SEND_LIMIT := 4 * 1024 * 1024
 const PINGS := 1000
 const TIMEOUT_MS := 30000
+## Meshes of each size connected per kind with --mesh-only.
+const MESH_RUNS := 5
 
 ## Bytes moved by the 1 KiB and largest-packet throughput figures (64-byte packets move 1/16 of
 ## it); overridable with --bytes.
@@ -41,6 +45,7 @@ func _run() -> void:
 	ProjectSettings.set_setting("network/limits/webrtc/max_channel_in_buffer_kb", CHANNEL_IN_BUFFER_KB)
 	var args := OS.get_cmdline_user_args()
 	var only := ""
+	var mesh_only := args.has("--mesh-only")
 	for i in args.size():
 		if args[i] == "--bytes" and i + 1 < args.size():
 			total_bytes = int(args[i + 1])
@@ -49,6 +54,10 @@ func _run() -> void:
 	for kind in KINDS:
 		results[kind] = {}
 		if only != "" and not only.contains(kind):
+			continue
+		if mesh_only:
+			if kind != "c":
+				await mesh_figures(kind)
 			continue
 		# First, before the transfers: memory they free would be reused and hide the growth.
 		results[kind]["memory_per_connection_kb"] = await memory_per_connection(kind)
@@ -79,6 +88,21 @@ func _run() -> void:
 				print("%s mesh of %d connected in %.0f ms" % [kind, n, ms])
 	print("BENCH " + JSON.stringify(results))
 	quit(0)
+
+
+## Connects meshes of 2, 4, 8 and 16 peers MESH_RUNS times each; prints every time and keeps the
+## median in the results.
+func mesh_figures(kind: String) -> void:
+	for n in [2, 4, 8, 16]:
+		var times := []
+		for run in MESH_RUNS:
+			times.append(await mesh_connect_ms(kind, n))
+		var shown := times.map(func(ms): return "%.0f" % ms)
+		times.sort()
+		var median: float = times[times.size() / 2]
+		results[kind]["mesh_connect_ms_%d" % n] = median
+		print("%s mesh of %d connected in %.0f ms (median of %d: %s)" % [
+			kind, n, median, MESH_RUNS, " ".join(PackedStringArray(shown))])
 
 
 # --- pairs -----------------------------------------------------------------------------------
