@@ -359,7 +359,7 @@ impl IceSession {
         if let Err(error) = self.agent.handle_timeout(now) {
             log::debug!("ICE timeout: {error}");
         }
-        self.pacing.ticked(now);
+        self.pacing.ticked(now, self.pairs());
         if self.selected.is_some() {
             self.consent.ran(now);
         }
@@ -436,6 +436,11 @@ impl IceSession {
         self.refresh_deadline();
     }
 
+    /// The candidate pairs the agent may check (local times remote candidates).
+    fn pairs(&self) -> usize {
+        self.agent.get_local_candidates().len() * self.agent.get_remote_candidates().len()
+    }
+
     fn set_state(&mut self, state: IceState) {
         if state != self.state {
             self.state = state;
@@ -455,9 +460,8 @@ impl IceSession {
                 self.last_heard.and_then(|heard| self.consent.next_run(heard, disconnected))
             }
             _ => {
-                let pairs = self.agent.get_local_candidates().len() * self.agent.get_remote_candidates().len();
                 let asked = self.agent.poll_timeout();
-                match (asked, self.pacing.earliest(pairs)) {
+                match (asked, self.pacing.earliest(self.pairs())) {
                     (Some(asked), Some(earliest)) => Some(asked.max(earliest)),
                     (asked, _) => asked,
                 }
