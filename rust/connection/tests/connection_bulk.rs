@@ -95,7 +95,7 @@ fn goal_a_thousand_reliable_messages_each_way_at_10_percent_loss_take_under_3_s(
 /// repeated with backoff: up to 2.6 s over seeds 1-30 (one or two timeouts in most); after:
 /// 62-252 ms. Seeds 141 and 279 lose the handshake's RTT sample (an INIT or COOKIE-ECHO goes
 /// twice): with no RTT, no probe could be armed and the first losses waited for the 500 ms
-/// initial RTO and its backoff (2.9 and 2.1 s); ICE's round trip now stands in (0.1 s each).
+/// initial RTO and its backoff (2.9 and 2.1 s); ICE's round trip now stands in (0.10 and 0.15 s).
 /// Over seeds 1-400, with the repeated probes: p99 1069 ms, max 2864 ms without the ICE seed;
 /// p99 362 ms, max 412 ms with it.
 #[test]
