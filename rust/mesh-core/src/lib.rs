@@ -16,5 +16,5 @@ mod mesh;
 
 pub use channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS};
 pub use error::MeshError;
-pub use link_state::{ChannelState, ConnectionState, LinkState, PeerHealth};
+pub use link_state::{ChannelState, ConnectionState, LinkState, PeerHealth, MIN_LINK_MESSAGE_SIZE};
 pub use mesh::{Admission, ConnectionStatus, LinkSendError, Mesh, MeshEvent, Mode, PacketInfo, PACKET_OVERHEAD};
