@@ -6,7 +6,9 @@ mod sending;
 
 use queue::PacketQueue;
 
-use crate::channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS};
+use crate::channels::{
+    channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS, RELAY_STREAM_ID,
+};
 use crate::error::{invalid, MeshError};
 use crate::link_state::{ConnectionState, LinkState, PeerHealth, MIN_LINK_MESSAGE_SIZE};
 
@@ -195,9 +197,10 @@ impl<L, P> Mesh<L, P> {
         }
         if channels_config.len() > MAX_EXTRA_CHANNELS {
             return Err(invalid(format!(
-                "channels_config has {} entries; at most {MAX_EXTRA_CHANNELS} channels fit (stream ids {} to 65534)",
+                "channels_config has {} entries; at most {MAX_EXTRA_CHANNELS} channels fit (stream ids {} to {}; {RELAY_STREAM_ID} is the relay's)",
                 channels_config.len(),
-                BUILTIN_CHANNELS + 1
+                BUILTIN_CHANNELS + 1,
+                RELAY_STREAM_ID - 1
             )));
         }
         let extras = channels_config

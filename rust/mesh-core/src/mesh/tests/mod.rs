@@ -103,7 +103,7 @@ fn initialize_checks_the_id_range_and_channels_config() {
     let most = vec![0; crate::MAX_EXTRA_CHANNELS];
     assert!(mesh.initialize(2, MESH, &most).is_ok());
     let last = channel_layout(1, &mesh.extras).last().map(|spec| spec.id);
-    assert_eq!(last, Some(65534), "the last extra takes the highest negotiated stream id");
+    assert_eq!(last, Some(65533), "the last extra takes the highest stream id below the relay channel's");
     let one_more = vec![0; crate::MAX_EXTRA_CHANNELS + 1];
     assert!(matches!(mesh.initialize(2, MESH, &one_more), Err(MeshError::InvalidParameter(_))), "ids would wrap");
 }
