@@ -5,7 +5,7 @@ use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, S
 use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
 use godot::global::Error;
 use godot::prelude::*;
-use transport::{self as transport, PeerConnection, PeerEvent, PeerStats, SdpKind};
+use transport::{self as transport, PathKind, PeerConnection, PeerEvent, PeerStats, RelayHub, SdpKind};
 
 use crate::config;
 use crate::data_channel::WebRtcDataChannelRs;
@@ -94,6 +94,17 @@ impl WebRtcPeerConnectionRs {
         }
     }
 
+    /// Makes this connection the mesh's link to member `peer_id` in `hub`: it announces
+    /// relaying (only possible before its first description) and is registered, so that it
+    /// carries other members' traffic and has its own carried when its direct path fails.
+    pub(crate) fn join_relay(&mut self, hub: &RelayHub, peer_id: i32) -> Result<(), transport::TransportError> {
+        let connection = self
+            .connection("WebRTCMultiplayerPeerRs.add_peer")
+            .map_err(|_| transport::TransportError::WrongState("the connection is closed".into()))?;
+        connection.announce_relay()?;
+        hub.register(peer_id, connection)
+    }
+
     /// What `get_stats()` returns (defaults for a connection never started).
     pub(crate) fn stats(&self) -> VarDictionary {
         stats_dictionary(&self.connection.as_ref().map(PeerConnection::stats).unwrap_or_default())
@@ -146,6 +157,13 @@ fn stats_dictionary(stats: &PeerStats) -> VarDictionary {
         dict.set(format!("{side}_port"), end.map_or(0, |end| i64::from(end.port)));
     }
     dict.set("protocol", pair.map_or("", |pair| pair.protocol.as_str()));
+    let path = match stats.path {
+        Some(PathKind::Direct) => "direct",
+        Some(PathKind::Relayed) => "relayed",
+        None => "",
+    };
+    dict.set("path", path);
+    dict.set("relay_peer", stats.relay.map_or(0, i64::from));
     dict
 }
 
