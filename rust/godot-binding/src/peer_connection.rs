@@ -65,7 +65,10 @@ impl WebRtcPeerConnectionRs {
     /// SCTP retransmissions, DATA and control chunks; -1 before the association exists); for the candidate
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
-    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.
+    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected;
+    /// `path` (String: "direct", or "relayed" through a common member of a
+    /// `WebRTCMultiplayerPeerRs` mesh; "" until one is chosen) and `relay_peer` (int: the member
+    /// relaying, 0 when none).
     #[func]
     fn get_stats(&self) -> VarDictionary {
         self.stats()
