@@ -226,10 +226,8 @@ def record(work, kind, figures):
         file.write(json.dumps({kind: figures}) + "\n")
 
 
-def judge(work, runs, tries):
-    """Prints each goal's verdict; adds the figures to NETLAB_FIGURES."""
-    done = records(work, "run")
-    attempts = records(work, "connect")
+def print_verdicts(runs, done):
+    """The per-run goals' lines: met only when every one of the `runs` runs held the goal."""
     two = sum(1 for figures in done if two_percent_met(figures)[0])
     fast = sum(1 for figures in done if fast_met(figures))
     loose = sum(1 for figures in done if all(unreliable_side_met(side) for side in figures["unreliable"]))
@@ -239,6 +237,19 @@ def judge(work, runs, tries):
           % ("met" if fast == runs == len(done) else "NOT MET", fast, runs))
     print("  unreliable at 5%% loss: >= (1 - loss) arrive, p99 < 200 ms, none > 1 s: %s in %d of %d runs"
           % ("met" if loose == runs == len(done) else "NOT MET", loose, runs))
+
+
+def judge(work, runs, tries):
+    """Prints each goal's verdict; adds the figures to NETLAB_FIGURES."""
+    done = records(work, "run")
+    attempts = records(work, "connect")
+    if runs == 0:
+        print("  the 2 %, 10 % and unreliable goals: not run (LAB_RUNS=0)")
+    else:
+        print_verdicts(runs, done)
+    if tries == 0:
+        print("  connecting at 10% loss: not run (LAB_CONNECT_TRIES=0)")
+        attempts = []
     times = [connect_time(figures) for figures in attempts]
     known = sorted(ms for ms in times if ms is not None)
     # A try that never connected is slower than any bound: it sorts last.
@@ -247,10 +258,11 @@ def judge(work, runs, tries):
     quick = sum(1 for ms in known if ms < CONNECT_SLOW_MS)
     needed = math.ceil(round(CONNECT_SHARE * tries, 6))
     met = median is not None and median < CONNECT_MEDIAN_MS and quick >= needed and len(times) == tries
-    print("  connecting at 10%% loss: median %s, %d of %d tries < 2 s (max %s): %s (median < 1 s and %d of %d < 2 s)"
-          % (fmt(median, " ms", 0), quick, tries, fmt(max(ordered) if ordered else None, " ms", 0),
-             word(met), needed, tries))
-    print("    tries (later side's connect, ms): %s" % " ".join(fmt(ms, "", 0) for ms in times))
+    if tries > 0:
+        print("  connecting at 10%% loss: median %s, %d of %d tries < 2 s (max %s): %s (median < 1 s and %d of %d < 2 s)"
+              % (fmt(median, " ms", 0), quick, tries, fmt(max(ordered) if ordered else None, " ms", 0),
+                 word(met), needed, tries))
+        print("    tries (later side's connect, ms): %s" % " ".join(fmt(ms, "", 0) for ms in times))
     path = os.environ.get("NETLAB_FIGURES")
     if path:
         try:

@@ -750,13 +750,14 @@ impl Connection {
         match event {
             SecurePathEvent::IceStateChanged(ice) => {
                 self.events.push_back(ConnectionEvent::IceStateChanged(ice));
-                let relayed = match &self.path {
-                    Path::Live(path) => path.path_kind() == Some(PathKind::Relayed),
+                let relay = match &self.path {
+                    Path::Live(path) => path.relay_was_offered(),
                     Path::Staging(_) => false,
                 };
                 match ice {
-                    // Records go by the relay: the direct pair's silence is not the peer's.
-                    ice_dtls::IceState::Disconnected if self.state == ConnectionState::Connected && !relayed => {
+                    // With a relay, the direct pair's silence is not the peer's: `PeerSilent` says.
+                    _ if relay => {}
+                    ice_dtls::IceState::Disconnected if self.state == ConnectionState::Connected => {
                         self.set_state(ConnectionState::Disconnected)
                     }
                     ice_dtls::IceState::Connected if self.state == ConnectionState::Disconnected => {
@@ -769,9 +770,19 @@ impl Connection {
                 self.stats.selected_pair = Some((local, remote));
                 self.events.push_back(ConnectionEvent::SelectedPair { local, remote });
             }
+            SecurePathEvent::PeerSilent(true) if self.state == ConnectionState::Connected => {
+                self.set_state(ConnectionState::Disconnected)
+            }
+            SecurePathEvent::PeerSilent(false) if self.state == ConnectionState::Disconnected => {
+                self.set_state(ConnectionState::Connected)
+            }
+            SecurePathEvent::PeerSilent(_) => {}
             SecurePathEvent::PathChanged(kind) => {
-                if kind == PathKind::Relayed && self.state == ConnectionState::Disconnected {
-                    self.set_state(ConnectionState::Connected);
+                if kind == PathKind::Relayed {
+                    // A fall-back: what was in flight on the silent direct pair goes again.
+                    if let Some(association) = self.association.as_mut() {
+                        association.path_changed(now);
+                    }
                 }
                 self.events.push_back(ConnectionEvent::PathChanged(kind));
             }

@@ -46,6 +46,10 @@ pub enum SecurePathEvent {
     ApplicationData(Vec<u8>),
     /// DTLS records now go by this path (the first choice, an upgrade or a fall-back).
     PathChanged(PathKind),
+    /// Once a relay was offered, whether nothing authenticated came by either path for the
+    /// disconnected timeout (`true`), or something did again (`false`): then this, not ICE's
+    /// state, says whether the peer is heard. Reported when it changes (first once connected).
+    PeerSilent(bool),
     /// The peer closed DTLS (close_notify).
     Closed,
     /// The path failed for good.

@@ -62,6 +62,10 @@ pub(super) struct IceSession {
     consent: ConsentSchedule,
     /// Remote candidates taken in this ICE session, against [`MAX_REMOTE_CANDIDATES`].
     remote_candidates: usize,
+    /// Our candidates as the agent took them (the caller bounds how many): the agent drops
+    /// them all when it fails, and an ICE restart after that (over a relayed path that outlived
+    /// it) gives them back.
+    local_candidates: Vec<LocalCandidate>,
     remote_pwd: Option<String>,
     /// When something authenticated last came from the peer.
     last_heard: Option<Instant>,
@@ -120,6 +124,7 @@ impl IceSession {
                 config.jitter_seed,
             ),
             remote_candidates: 0,
+            local_candidates: Vec::new(),
             remote_pwd: None,
             last_heard: None,
             checked: VecDeque::new(),
@@ -138,11 +143,10 @@ impl IceSession {
         now: Instant,
         candidate: LocalCandidate,
     ) -> Result<sdp::Candidate, SecurePathError> {
-        let candidate = candidate.to_ice()?;
-        let line = to_sdp(&candidate)?;
-        self.agent
-            .add_local_candidate(candidate)
-            .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))?;
+        let ice = candidate.to_ice()?;
+        let line = to_sdp(&ice)?;
+        self.agent.add_local_candidate(ice).map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))?;
+        self.local_candidates.push(candidate);
         self.drain(now, false);
         Ok(line)
     }
@@ -192,6 +196,19 @@ impl IceSession {
         self.agent
             .restart(now, ufrag.clone(), pwd, true)
             .map_err(|error| SecurePathError::InvalidConfig(error.to_string()))?;
+        if self.agent.get_local_candidates().is_empty() {
+            // The agent failed before (it then drops every candidate): ours again.
+            for candidate in &self.local_candidates {
+                let added = candidate.to_ice().and_then(|ice| {
+                    self.agent
+                        .add_local_candidate(ice)
+                        .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))
+                });
+                if let Err(error) = added {
+                    log::debug!("a local candidate was refused after the restart: {error}");
+                }
+            }
+        }
         self.local_ufrag = ufrag;
         self.remote_candidates = 0;
         self.remote_pwd = None;

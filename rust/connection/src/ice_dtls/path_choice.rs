@@ -3,7 +3,9 @@
 //!
 //! The rule, evaluated after every input and at [`PathChoice::next_deadline`]:
 //! - **Direct** while ICE has a selected pair that is alive: ICE reads `connected`, and nothing
-//!   we sent on it while data was outstanding went unheard for [`DIRECT_SILENT_AFTER`].
+//!   we sent on it while an answer was due went unheard for [`DIRECT_SILENT_AFTER`]. An answer
+//!   is due when we have data outstanding, or when the peer's records come by the relay (it took
+//!   the direct pair for dead: a receiver follows its sender's fall-back).
 //! - **Fall back** to the relay (when one is available) as soon as the direct pair is not alive:
 //!   no hold-down, a cut must move traffic within 2 s (1.5 s of silence, then the next record).
 //! - **Upgrade** from the relay once the direct pair has been heard again after its last death
@@ -57,7 +59,8 @@ pub(super) struct PathInputs {
 pub(super) struct PathChoice {
     current: Option<PathKind>,
     last_switch: Option<Instant>,
-    /// When we first sent on the direct pair, with data outstanding, after it was last heard.
+    /// When we first sent on the direct pair, with an answer due, after it was last heard (or,
+    /// once the peer's records came by the relay, when it was last heard).
     awaiting_since: Option<Instant>,
     /// When the direct pair last counted as dead.
     died_at: Option<Instant>,
@@ -80,9 +83,21 @@ impl PathChoice {
 
     /// Notes that we sent on the direct pair at `now` while data is outstanding (an answer is
     /// due: a SACK, a HEARTBEAT-ACK).
-    pub(super) fn sent_direct_awaiting(&mut self, now: Instant) {
+    pub(super) fn sent_direct_awaiting(&mut self, now: Instant, heard: Option<Instant>) {
+        self.forget_answered(heard);
         if self.current == Some(PathKind::Direct) && self.awaiting_since.is_none() {
             self.awaiting_since = Some(now);
+        }
+    }
+
+    /// Notes that the peer's records came by the relay at `now`: it takes the direct pair for
+    /// dead (or has not moved to it yet), so the direct pair's silence counts from when it was
+    /// last heard, or from our switch to it if later (the peer's upgrade may lag ours).
+    pub(super) fn peer_relayed(&mut self, now: Instant, heard: Option<Instant>) {
+        self.forget_answered(heard);
+        if self.current == Some(PathKind::Direct) {
+            let reference = [heard, self.last_switch].into_iter().flatten().max().unwrap_or(now);
+            self.awaiting_since = Some(self.awaiting_since.map_or(reference, |since| since.min(reference)));
         }
     }
 
@@ -90,9 +105,7 @@ impl PathChoice {
     /// [`PathChoice::current`]).
     pub(super) fn decide(&mut self, now: Instant, inputs: PathInputs) -> bool {
         let heard = inputs.direct_heard;
-        if self.awaiting_since.is_some_and(|since| heard.is_some_and(|heard| heard >= since)) {
-            self.awaiting_since = None;
-        }
+        self.forget_answered(heard);
         let silent = self.awaiting_since.is_some_and(|since| now >= since + DIRECT_SILENT_AFTER);
         let usable = inputs.direct_selected && inputs.direct_connected && !silent;
         if !usable {
@@ -125,6 +138,14 @@ impl PathChoice {
         self.last_switch = Some(now);
         self.awaiting_since = None;
         true
+    }
+
+    /// Forgets the sends the direct pair answered since (it was heard at `heard` after them).
+    fn forget_answered(&mut self, heard: Option<Instant>) {
+        let answered = |since: &Instant| heard.is_some_and(|heard| heard > *since);
+        if self.awaiting_since.as_ref().is_some_and(answered) {
+            self.awaiting_since = None;
+        }
     }
 
     /// When [`PathChoice::decide`] must run again without any other input: a silence falling
@@ -175,7 +196,7 @@ mod tests {
         assert_eq!(choice.current(), Some(PathKind::Direct));
         // A send without data outstanding (a SACK) starts nothing.
         let sent = start + Duration::from_secs(10);
-        choice.sent_direct_awaiting(sent);
+        choice.sent_direct_awaiting(sent, Some(start));
         assert_eq!(choice.next_deadline(), Some(sent + DIRECT_SILENT_AFTER));
         let almost = sent + DIRECT_SILENT_AFTER - Duration::from_millis(1);
         assert!(!choice.decide(almost, inputs(true, Some(start), true)));
@@ -198,11 +219,11 @@ mod tests {
         let mut choice = PathChoice::default();
         choice.decide(start, inputs(true, Some(start), false));
         let sent = start + Duration::from_secs(1);
-        choice.sent_direct_awaiting(sent);
+        choice.sent_direct_awaiting(sent, Some(start));
         let answered = sent + Duration::from_millis(100);
         assert!(!choice.decide(answered, inputs(true, Some(answered), true)));
         assert_eq!(choice.next_deadline(), None);
-        choice.sent_direct_awaiting(answered);
+        choice.sent_direct_awaiting(answered, Some(answered));
         assert!(!choice.decide(answered + SWITCH_HOLD, inputs(false, Some(answered), false)));
         assert_eq!(choice.current(), Some(PathKind::Direct));
         // The relay goes while relayed: back to direct if selected, else nothing.
@@ -210,5 +231,32 @@ mod tests {
         relayed.decide(start, inputs(false, None, true));
         assert!(relayed.decide(start, inputs(false, None, false)));
         assert_eq!(relayed.current(), None);
+    }
+
+    #[test]
+    fn a_receiver_follows_its_senders_fall_back_but_gives_a_lagging_upgrade_time() {
+        let start = Instant::now();
+        let mut choice = PathChoice::default();
+        choice.decide(start, inputs(true, Some(start), true));
+        // The direct pair was last heard 2 s ago; the peer's records now come by the relay.
+        let heard = start + Duration::from_secs(10);
+        let now = heard + Duration::from_secs(2);
+        choice.peer_relayed(now, Some(heard));
+        assert!(choice.decide(now, inputs(true, Some(heard), true)));
+        assert_eq!(choice.current(), Some(PathKind::Relayed));
+        // Just upgraded, the peer still relays: silence counts from our switch.
+        let upgraded = now + SWITCH_HOLD * 2;
+        let heard_again = upgraded - UPGRADE_HOLD_DOWN;
+        choice.decide(heard_again, inputs(true, Some(heard_again), true));
+        assert!(choice.decide(upgraded, inputs(true, Some(heard_again), true)));
+        assert_eq!(choice.current(), Some(PathKind::Direct));
+        let lagging = upgraded + Duration::from_millis(500);
+        choice.peer_relayed(lagging, Some(heard_again));
+        assert!(!choice.decide(lagging, inputs(true, Some(heard_again), true)));
+        assert_eq!(choice.next_deadline(), Some(upgraded + DIRECT_SILENT_AFTER));
+        // The peer moved too: heard on direct, nothing pending.
+        let joined = upgraded + Duration::from_millis(900);
+        assert!(!choice.decide(joined, inputs(true, Some(joined), true)));
+        assert_eq!(choice.next_deadline(), None);
     }
 }

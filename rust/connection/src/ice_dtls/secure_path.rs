@@ -50,6 +50,8 @@ pub struct SecurePath {
     ice_failed: bool,
     /// A keepalive for the relay fell due: the layer above sends one (an SCTP HEARTBEAT).
     keepalive_due: bool,
+    /// Whether the peer was last reported silent on both paths (once a relay was offered).
+    silent: Option<bool>,
     /// Whether DTLS completed (a later ICE failure is then a consent expiry).
     connected: bool,
     /// Set once the path failed or was closed: it does nothing more.
@@ -71,6 +73,7 @@ impl SecurePath {
             choice: PathChoice::default(),
             ice_failed: false,
             keepalive_due: false,
+            silent: None,
             connected: false,
             finished: false,
         })
@@ -147,7 +150,7 @@ impl SecurePath {
     /// if the direct pair stays silent past [`super::DIRECT_SILENT_AFTER`], records fall back to
     /// the relay.
     pub fn note_awaiting_answer(&mut self, now: Instant) {
-        self.choice.sent_direct_awaiting(now);
+        self.choice.sent_direct_awaiting(now, self.ice.last_heard());
     }
 
     /// The pump says a relay to the peer exists (`available`) or no longer does. DTLS starts
@@ -177,6 +180,7 @@ impl SecurePath {
         dtls.handle_datagram(now, datagram);
         if self.after_dtls(now) {
             self.relay.heard(now);
+            self.choice.peer_relayed(now, self.ice.last_heard());
         }
         self.refresh_path(now);
     }
@@ -190,6 +194,12 @@ impl SecurePath {
     /// sends something the peer answers: an SCTP HEARTBEAT).
     pub fn take_keepalive_due(&mut self) -> bool {
         std::mem::take(&mut self.keepalive_due)
+    }
+
+    /// Whether the pump ever offered a relay: the peer's silence is then reported by
+    /// [`SecurePathEvent::PeerSilent`] rather than read from ICE's state.
+    pub fn relay_was_offered(&self) -> bool {
+        self.relay.was_ever_available()
     }
 
     /// The path records take now, once one was chosen.
@@ -231,7 +241,10 @@ impl SecurePath {
         }
         let dtls = self.dtls.as_ref().and_then(DtlsSession::poll_timeout);
         let keepalive = self.relay.keepalive_due().filter(|_| self.relayed_and_connected());
-        [self.ice.poll_timeout(), dtls, self.choice.next_deadline(), self.liveness_deadline(), keepalive]
+        let silence = self.silence_deadline().filter(|_| self.silent == Some(false));
+        // Without a relay offered, the choice has nothing to switch to: no wake-ups for it.
+        let choice = self.choice.next_deadline().filter(|_| self.relay.was_ever_available());
+        [self.ice.poll_timeout(), dtls, choice, self.liveness_deadline(), keepalive, silence]
             .into_iter()
             .flatten()
             .min()
@@ -250,6 +263,7 @@ impl SecurePath {
         }
         self.refresh_path(now);
         self.check_liveness(now);
+        self.check_silence(now);
         if self.relayed_and_connected() && self.relay.keepalive_due().is_some_and(|due| due <= now) {
             self.relay.keepalive_sent(now);
             self.keepalive_due = true;
@@ -305,11 +319,32 @@ impl SecurePath {
         }
     }
 
+    /// When the peer counts as silent on both paths if nothing comes before (once a relay was
+    /// offered and DTLS is up).
+    fn silence_deadline(&self) -> Option<Instant> {
+        if !self.connected || self.finished || !self.relay.was_ever_available() {
+            return None;
+        }
+        let last = [self.ice.last_heard(), self.relay.last_alive()].into_iter().flatten().max()?;
+        Some(last + self.config.timeouts.disconnected)
+    }
+
+    /// Reports whether the peer is silent on both paths, when that changed.
+    fn check_silence(&mut self, now: Instant) {
+        let Some(deadline) = self.silence_deadline() else { return };
+        let silent = deadline <= now;
+        if self.silent != Some(silent) {
+            self.silent = Some(silent);
+            self.events.push_back(SecurePathEvent::PeerSilent(silent));
+        }
+    }
+
     /// Applies the path choice at `now`; reports a change.
     fn refresh_path(&mut self, now: Instant) {
         if self.finished {
             return;
         }
+        self.check_silence(now);
         let inputs = self.path_inputs();
         if self.choice.decide(now, inputs) {
             if let Some(kind) = self.choice.current() {

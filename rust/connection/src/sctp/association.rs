@@ -544,6 +544,15 @@ impl Association {
         self.data.as_ref().map_or(0, DataPlane::in_flight)
     }
 
+    /// Our packets now take another path after the old one went silent (the connection's
+    /// fall-back to a relay): the DATA in flight is sent again at once on it, without waiting for
+    /// a retransmission timer the silence has backed off.
+    pub fn path_changed(&mut self, now: Instant) {
+        if let Some(data) = self.data.as_mut() {
+            data.on_path_change(now);
+        }
+    }
+
     /// Queues a HEARTBEAT (RFC 9260 §8.3), which the peer answers with a HEARTBEAT ACK: sent on
     /// a relayed path that would otherwise be idle, to keep it heard (a relay has no ICE
     /// consent). Nothing before the association is up.
