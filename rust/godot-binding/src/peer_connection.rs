@@ -5,7 +5,7 @@ use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, S
 use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
 use godot::global::Error;
 use godot::prelude::*;
-use transport::{self as transport, PeerConnection, PeerEvent, PeerStats, SdpKind};
+use transport::{self as transport, PathKind, PeerConnection, PeerEvent, PeerStats, RelayHub, SdpKind};
 
 use crate::config;
 use crate::data_channel::WebRtcDataChannelRs;
@@ -65,7 +65,10 @@ impl WebRtcPeerConnectionRs {
     /// SCTP retransmissions, DATA and control chunks; -1 before the association exists); for the candidate
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
-    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.
+    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected;
+    /// `path` (String: "direct", or "relayed" through a common member of a
+    /// `WebRTCMultiplayerPeerRs` mesh; "" until one is chosen) and `relay_peer` (int: the member
+    /// relaying, 0 when none).
     #[func]
     fn get_stats(&self) -> VarDictionary {
         self.stats()
@@ -92,6 +95,17 @@ impl WebRtcPeerConnectionRs {
         if let Ok(connection) = self.connection("WebRTCMultiplayerPeerRs.add_peer") {
             connection.refuse_remote_channels();
         }
+    }
+
+    /// Makes this connection the mesh's link to member `peer_id` in `hub`: it announces
+    /// relaying (only possible before its first description) and is registered, so that it
+    /// carries other members' traffic and has its own carried when its direct path fails.
+    pub(crate) fn join_relay(&mut self, hub: &RelayHub, peer_id: i32) -> Result<(), transport::TransportError> {
+        let connection = self
+            .connection("WebRTCMultiplayerPeerRs.add_peer")
+            .map_err(|_| transport::TransportError::WrongState("the connection is closed".into()))?;
+        connection.announce_relay()?;
+        hub.register(peer_id, connection)
     }
 
     /// What `get_stats()` returns (defaults for a connection never started).
@@ -146,6 +160,13 @@ fn stats_dictionary(stats: &PeerStats) -> VarDictionary {
         dict.set(format!("{side}_port"), end.map_or(0, |end| i64::from(end.port)));
     }
     dict.set("protocol", pair.map_or("", |pair| pair.protocol.as_str()));
+    let path = match stats.path {
+        Some(PathKind::Direct) => "direct",
+        Some(PathKind::Relayed) => "relayed",
+        None => "",
+    };
+    dict.set("path", path);
+    dict.set("relay_peer", stats.relay.map_or(0, i64::from));
     dict
 }
 
