@@ -116,6 +116,33 @@ fn connecting_over_loopback_prints_its_time() {
 }
 
 #[test]
+fn a_game_polling_once_a_frame_gets_every_message_from_the_connections_task() {
+    let mut pair = Pair::new();
+    let a = pair.offerer.create_data_channel("state", negotiated(1)).unwrap();
+    let b = pair.answerer.create_data_channel("state", negotiated(1)).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("both channels open", |_| {
+        a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open
+    });
+    // Polls 16 ms apart do not pump the connection themselves: its task receives, acknowledges
+    // and hands over; each frame's poll only takes what is ready.
+    let mut got = Vec::new();
+    for frame in 0..90u32 {
+        pair.offerer.poll();
+        pair.answerer.poll();
+        while let Some(packet) = b.recv() {
+            got.push(u32::from_le_bytes(packet.data[..].try_into().unwrap()));
+        }
+        if frame < 60 {
+            a.send(&frame.to_le_bytes(), false).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    assert_eq!(got, (0..60).collect::<Vec<_>>());
+    assert_eq!(a.buffered_amount(), 0, "every message acknowledged");
+}
+
+#[test]
 fn in_band_channel_arrives_with_its_options() {
     let mut pair = Pair::new();
     let options =
