@@ -73,9 +73,10 @@ impl ChannelsConfig {
 /// project setting `network/limits/webrtc/max_channel_in_buffer_kb` (at least 64 KiB): past it
 /// an unreliable channel drops its oldest packets, and a peer whose reliable channel overflows
 /// is dropped (`peer_disconnected`) with one error. `get_max_packet_size()` is the smallest of
-/// what the connected peers take (each remote description's `max-message-size`, at most 64 KiB);
-/// a larger `put_packet` returns `ERR_INVALID_PARAMETER` with one error and reaches no peer (one
-/// target: what that peer takes). `put_packet` returns `ERR_OUT_OF_MEMORY`
+/// what the connected peers take (each remote description's `max-message-size`, from 1200 bytes
+/// to 64 KiB); a larger `put_packet` returns `ERR_INVALID_PARAMETER` with one error and reaches no
+/// peer (one target: what that peer takes). A peer announcing less than 1200 bytes fails the
+/// packets past its own limit alone, with one error each. `put_packet` returns `ERR_OUT_OF_MEMORY`
 /// when the channel to a peer holds 4 MiB unacknowledged. Channels a remote peer opens
 /// in-band on a connection of the mesh are closed at once.
 ///
