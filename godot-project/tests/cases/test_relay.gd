@@ -61,7 +61,8 @@ func test_a_pair_without_a_path_connects_through_the_member_both_reach() -> void
 	check(inbox[4].all(func(p): return p[0] == 2), "get_packet_peer names 2, the true sender")
 	check_eq(inbox[3].size(), 0, "the relay's game receives nothing of it")
 	var carried: Dictionary = peers[3].get_relay_stats()
-	check(carried.has(2) and carried[2]["packets"] > 0, "3's relay statistics show what it carried from 2")
+	check(carried.has(2) and carried[2]["packets"] > 0,
+		"3's relay statistics show what it carried from 2")
 	check(carried.has(4) and carried[4]["packets"] > 0, "and from 4")
 	for peer in peers.values():
 		peer.close()
