@@ -24,6 +24,11 @@ use crate::udp::UdpPort;
 /// How often the pump tries again to hand a held message to its full channel when nothing else
 /// runs it (the game reading the channel does not wake the connection's task; its `poll` does).
 const HELD_RETRY: Duration = Duration::from_millis(10);
+/// Most messages, and datagrams read, of a caller's pass whose acknowledgement may wait for the
+/// caller's next call (an answer to them carries it); past either the traffic is bulk, and its
+/// sender waits for the acknowledgements.
+const MAX_ANSWERABLE: usize = 4;
+const MAX_ANSWERABLE_DATAGRAMS: usize = 2;
 /// Socket reads per pump at most (each up to a batch of datagrams); the rest waits for the next.
 const MAX_READS_PER_PUMP: usize = 32;
 /// Events taken from the core per pump at most; the rest wait for the next pass (at once).
@@ -85,10 +90,11 @@ impl Core {
         }
         let queued = self.fill_from_queues(now);
         // A caller that polls fast and keeps up (see `crate::pace`) sends what a pass that handed
-        // it messages makes with its next call, microseconds later: an answer it sends to them
-        // meanwhile carries their acknowledgement (one datagram each way for a message and its
-        // answer, not two).
-        if caller_keeps_up && self.delivered > 0 && !queued {
+        // it a message or a few makes with its next call, microseconds later: an answer it sends
+        // to them meanwhile carries their acknowledgement (one datagram each way for a message
+        // and its answer, not two). Bulk traffic is acknowledged at once: its sender waits for it.
+        let answerable = (1..=MAX_ANSWERABLE).contains(&self.delivered) && received <= MAX_ANSWERABLE_DATAGRAMS;
+        if caller_keeps_up && answerable && !queued {
             self.unflushed = true;
         } else {
             self.flush(io, now);
