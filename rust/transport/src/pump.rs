@@ -24,10 +24,11 @@ use crate::udp::UdpPort;
 /// How often the pump tries again to hand a held message to its full channel when nothing else
 /// runs it (the game reading the channel does not wake the connection's task; its `poll` does).
 const HELD_RETRY: Duration = Duration::from_millis(10);
-/// Most messages, and datagrams read, of a caller's pass whose acknowledgement may wait for the
-/// caller's next call (an answer to them carries it); past either the traffic is bulk, and its
-/// sender waits for the acknowledgements.
+/// Most messages a caller's pass may hand over and still leave their acknowledgement for the
+/// caller's next call (an answer to them carries it); past it the traffic is bulk, and its sender
+/// waits for the acknowledgements.
 const MAX_ANSWERABLE: usize = 4;
+/// Most datagrams such a pass may have read (for the same reason).
 const MAX_ANSWERABLE_DATAGRAMS: usize = 2;
 /// Socket reads per pump at most (each up to a batch of datagrams); the rest waits for the next.
 const MAX_READS_PER_PUMP: usize = 32;
