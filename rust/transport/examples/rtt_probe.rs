@@ -2,7 +2,9 @@
 //! 127.0.0.1, from one thread that busy-polls both, as tools/bench's RTT part does in the engine
 //! (the connections' tasks run on the shared runtime as in a game). Prints p50 and p99.
 //!
-//! Run: `cargo run --release -p transport --example rtt_probe [-- ROUND_TRIPS]` (default 10 000).
+//! Run: `cargo run --release -p transport --example rtt_probe [-- ROUND_TRIPS [POLL_GAP_US]]`
+//! (default 10 000 round trips, polled in a tight loop; with a gap, the thread sleeps that long
+//! between polls, as a game polling once a frame does, and the tasks do the reading).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -64,9 +66,15 @@ fn open_pair() -> Result<Pair, TransportError> {
     Ok((a, b, on_a, on_b))
 }
 
-/// Polls both connections until `channel` has a message; false past `limit`.
-fn await_message(a: &mut PeerConnection, b: &mut PeerConnection, channel: &DataChannel, limit: Instant) -> bool {
+/// Polls both connections until `channel` has a message, sleeping `gap` before each poll; false
+/// past `limit`.
+fn await_message(pair: &mut Pair, to_b: bool, gap: Duration, limit: Instant) -> bool {
+    let (a, b, on_a, on_b) = pair;
+    let channel = if to_b { on_b } else { on_a };
     loop {
+        if !gap.is_zero() {
+            std::thread::sleep(gap);
+        }
         a.poll();
         b.poll();
         if channel.recv().is_some() {
@@ -79,17 +87,16 @@ fn await_message(a: &mut PeerConnection, b: &mut PeerConnection, channel: &DataC
 }
 
 /// One round trip's time, or `None` if a message did not come within [`ROUND_TRIP_LIMIT`].
-fn round_trip(pair: &mut Pair) -> Result<Option<Duration>, TransportError> {
-    let (a, b, on_a, on_b) = pair;
+fn round_trip(pair: &mut Pair, gap: Duration) -> Result<Option<Duration>, TransportError> {
     let ping = [1u8, 2, 3, 4, 5, 6, 7, 8];
     let started = Instant::now();
     let limit = started + ROUND_TRIP_LIMIT;
-    on_a.send(&ping, false)?;
-    if !await_message(a, b, on_b, limit) {
+    pair.2.send(&ping, false)?;
+    if !await_message(pair, true, gap, limit) {
         return Ok(None);
     }
-    on_b.send(&ping, false)?;
-    if !await_message(a, b, on_a, limit) {
+    pair.3.send(&ping, false)?;
+    if !await_message(pair, false, gap, limit) {
         return Ok(None);
     }
     Ok(Some(started.elapsed()))
@@ -137,15 +144,16 @@ fn switches_between(before: &[(String, u64, u64)], after: &[(String, u64, u64)])
 
 fn main() -> Result<(), TransportError> {
     let round_trips = std::env::args().nth(1).and_then(|arg| arg.parse().ok()).unwrap_or(DEFAULT_ROUND_TRIPS);
+    let gap = Duration::from_micros(std::env::args().nth(2).and_then(|arg| arg.parse().ok()).unwrap_or(0));
     let mut pair = open_pair()?;
     for _ in 0..WARM_UP {
-        round_trip(&mut pair)?;
+        round_trip(&mut pair, gap)?;
     }
     let mut samples = Vec::with_capacity(round_trips);
     let mut lost = 0;
     let switches_before = context_switches();
     for _ in 0..round_trips {
-        match round_trip(&mut pair)? {
+        match round_trip(&mut pair, gap)? {
             Some(time) => samples.push(time),
             None => lost += 1,
         }
