@@ -3,9 +3,12 @@
 ##   (c) ENetMultiplayerPeer.
 ## Prints one line "BENCH {json}" with every figure. tools/bench runs it several times and
 ## reports medians. Run: godot --headless --path godot-project --script res://bench/bench.gd
+## [-- --only KINDS (e.g. "ac") --parts memory,throughput,rtt,frame_latency,idle,mesh
+##  --idle-seconds S (60) --frame-seconds S (10) --bytes N]
 extends SceneTree
 
 const Wire := preload("res://shared/wire.gd")
+const Options := preload("res://shared/options.gd")
 
 const KINDS := ["a", "b", "c"]
 const CLASSES := {
@@ -24,11 +27,19 @@ const CHANNEL_IN_BUFFER_KB := 2 * WINDOW / 1024
 const SEND_LIMIT := 4 * 1024 * 1024
 const PINGS := 1000
 const TIMEOUT_MS := 30000
+## What a run measures unless --parts names some.
+const PARTS := ["memory", "throughput", "rtt", "frame_latency", "idle", "mesh"]
+## A game's frame at 60 fps, in µs.
+const FRAME_USEC := 16667
 
 ## Bytes moved by the 1 KiB and largest-packet throughput figures (64-byte packets move 1/16 of
 ## it); overridable with --bytes.
 var total_bytes := 100 * 1000 * 1000
 var next_port := 24000
+## How long the idle CPU is measured (the goal asks for at least 60 s); --idle-seconds.
+var idle_seconds := 60.0
+## How long two games exchange a message per frame for the frame latency; --frame-seconds.
+var frame_seconds := 10.0
 var results := {}
 
 
@@ -39,46 +50,68 @@ func _initialize() -> void:
 func _run() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
 	ProjectSettings.set_setting("network/limits/webrtc/max_channel_in_buffer_kb", CHANNEL_IN_BUFFER_KB)
-	var args := OS.get_cmdline_user_args()
-	var only := ""
-	for i in args.size():
-		if args[i] == "--bytes" and i + 1 < args.size():
-			total_bytes = int(args[i + 1])
-		if args[i] == "--only" and i + 1 < args.size():
-			only = args[i + 1]
+	var options := Options.new()
+	total_bytes = options.integer("bytes", total_bytes)
+	var only := options.text("only")
+	var parts := PARTS
+	if options.has("parts"):
+		parts = Array(options.text("parts").split(","))
+	idle_seconds = options.number("idle-seconds", idle_seconds)
+	frame_seconds = options.number("frame-seconds", frame_seconds)
 	for kind in KINDS:
 		results[kind] = {}
 		if only != "" and not only.contains(kind):
 			continue
 		# First, before the transfers: memory they free would be reused and hide the growth.
-		results[kind]["memory_per_connection_kb"] = await memory_per_connection(kind)
-		for mode_name in ["reliable", "unreliable"]:
-			for size in [64, 1024, LARGEST]:
-				var pair := await make_pair(kind)
-				if pair.is_empty():
-					continue
-				var figure := throughput(pair, mode_name, size)
-				results[kind]["%s_%d" % [mode_name, size]] = figure
-				print("%s %s %6d B: %9.0f packets/s %8.1f MB/s  loss %.1f%%  main-thread %.1f ms/10k" % [
-					kind, mode_name, size, figure.packets_per_s, figure.mb_per_s,
-					figure.loss_percent, figure.main_ms_per_10k])
+		if parts.has("memory"):
+			results[kind]["memory_per_connection_kb"] = await memory_per_connection(kind)
+			print("%s memory/connection %.0f KiB" % [kind, results[kind].memory_per_connection_kb])
+		if parts.has("throughput"):
+			await throughputs(kind)
+		if parts.has("rtt"):
+			var pair := await make_pair(kind)
+			if not pair.is_empty():
+				var rtt := round_trips(pair)
+				results[kind]["rtt"] = rtt
+				print("%s rtt p50 %.1f us p99 %.1f us" % [kind, rtt.p50_us, rtt.p99_us])
 				close_pair(pair)
-		var pair := await make_pair(kind)
-		if not pair.is_empty():
-			var rtt := round_trips(pair)
-			results[kind]["rtt"] = rtt
-			print("%s rtt p50 %.1f us p99 %.1f us" % [kind, rtt.p50_us, rtt.p99_us])
-			close_pair(pair)
-		results[kind]["idle_cpu_percent_16"] = await idle_cpu(kind)
-		print("%s memory/connection %.0f KiB, idle CPU of 16 connections %.2f%%" % [
-			kind, results[kind].memory_per_connection_kb, results[kind].idle_cpu_percent_16])
-		if kind != "c":
+		if parts.has("frame_latency"):
+			var pair := await make_pair(kind)
+			if not pair.is_empty():
+				var latency := frame_latency(pair)
+				results[kind]["frame_latency"] = latency
+				print("%s one-way latency, two games at 60 fps: p50 %.2f ms p99 %.2f ms (%d messages)" % [
+					kind, latency.p50_ms, latency.p99_ms, latency.messages])
+				close_pair(pair)
+		if parts.has("idle"):
+			var idle := await idle_cpu(kind)
+			if idle >= 0.0:
+				results[kind]["idle_cpu_percent_16"] = idle
+				print("%s idle CPU of 16 connections %.3f%% of one core over %.0f s" % [
+					kind, idle, idle_seconds])
+			else:
+				print("%s idle CPU of 16 connections not measured (no /proc/self/task/*/schedstat)" % kind)
+		if parts.has("mesh") and kind != "c":
 			for n in [2, 4, 8, 16]:
 				var ms := await mesh_connect_ms(kind, n)
 				results[kind]["mesh_connect_ms_%d" % n] = ms
 				print("%s mesh of %d connected in %.0f ms" % [kind, n, ms])
 	print("BENCH " + JSON.stringify(results))
 	quit(0)
+
+
+func throughputs(kind: String) -> void:
+	for mode_name in ["reliable", "unreliable"]:
+		for size in [64, 1024, LARGEST]:
+			var pair := await make_pair(kind)
+			if pair.is_empty():
+				continue
+			var figure := throughput(pair, mode_name, size)
+			results[kind]["%s_%d" % [mode_name, size]] = figure
+			print("%s %s %6d B: %9.0f packets/s %8.1f MB/s  loss %.1f%%  main-thread %.1f ms/10k" % [
+				kind, mode_name, size, figure.packets_per_s, figure.mb_per_s,
+				figure.loss_percent, figure.main_ms_per_10k])
+			close_pair(pair)
 
 
 # --- pairs -----------------------------------------------------------------------------------
@@ -118,14 +151,7 @@ func make_pair(kind: String) -> Dictionary:
 func connect_mesh(peers: Array) -> void:
 	for i in peers.size():
 		for j in range(i + 1, peers.size()):
-			var ij := WebRTCPeerConnection.new()
-			var ji := WebRTCPeerConnection.new()
-			ij.initialize({})
-			ji.initialize({})
-			Wire.link(ij, ji)
-			peers[i].add_peer(ij, j + 1)
-			peers[j].add_peer(ji, i + 1)
-			ij.create_offer()
+			Wire.join(peers[i], i + 1, peers[j], j + 1)
 
 
 func close_pair(pair: Dictionary) -> void:
@@ -180,10 +206,6 @@ func cpu_ms(path: String) -> float:
 
 func main_thread_cpu_ms() -> float:
 	return cpu_ms("/proc/thread-self/stat")
-
-
-func process_cpu_ms() -> float:
-	return cpu_ms("/proc/self/stat")
 
 
 func throughput(pair: Dictionary, mode_name: String, size: int) -> Dictionary:
@@ -305,7 +327,32 @@ func memory_per_connection(kind: String) -> float:
 	return (after - before) / maxf(pairs.size() * 2, 1)
 
 
-## Process CPU (% of one core) while 16 connections sit open, polled at 60 frames per second.
+## CPU time of each of this process's threads, in ns, by thread id: the first field of
+## /proc/self/task/TID/schedstat (Linux; time on the CPU, at ns precision, where /proc/self/stat
+## counts 10 ms ticks). Empty where there is no such file.
+func thread_cpu_ns() -> Dictionary:
+	var times := {}
+	for tid in DirAccess.get_directories_at("/proc/self/task"):
+		var lines := proc_lines("/proc/self/task/%s/schedstat" % tid)
+		if not lines.is_empty():
+			times[tid] = int(lines[0].split(" ")[0])
+	return times
+
+
+## CPU time the process's threads spent between two [method thread_cpu_ns] readings, in ns;
+## a thread started in between counts from 0 (one that ended in between is not counted: none
+## ends while connections sit idle). -1 when not measured.
+func cpu_ns_between(before: Dictionary, after: Dictionary) -> int:
+	if before.is_empty() or after.is_empty():
+		return -1
+	var total := 0
+	for tid in after:
+		total += after[tid] - before.get(tid, 0)
+	return total
+
+
+## Process CPU (% of one core) while 16 connections sit open, polled at 60 frames per second,
+## over [member idle_seconds], from every thread's own CPU time; -1 where it cannot be read.
 func idle_cpu(kind: String) -> float:
 	var pairs := []
 	for i in 8:
@@ -313,17 +360,58 @@ func idle_cpu(kind: String) -> float:
 		if not pair.is_empty():
 			pairs.append(pair)
 	var started := Time.get_ticks_usec()
-	var cpu_started := process_cpu_ms()
-	while Time.get_ticks_usec() - started < 3000000:
+	var cpu_started := thread_cpu_ns()
+	var next_frame := started
+	while Time.get_ticks_usec() - started < idle_seconds * 1e6:
 		for pair in pairs:
 			pair.sender.poll()
 			pair.receiver.poll()
-		OS.delay_usec(16000)
-	var cpu := process_cpu_ms() - cpu_started
-	var wall_ms := (Time.get_ticks_usec() - started) / 1000.0
+		next_frame += FRAME_USEC
+		OS.delay_usec(maxi(0, next_frame - Time.get_ticks_usec()))
+	var cpu_ns := cpu_ns_between(cpu_started, thread_cpu_ns())
+	var wall_ns := (Time.get_ticks_usec() - started) * 1000.0
 	for pair in pairs:
 		close_pair(pair)
-	return 100.0 * cpu / wall_ms
+	return -1.0 if cpu_ns < 0 else 100.0 * cpu_ns / wall_ns
+
+
+## One-way latency of a message between two games that each poll at 60 fps, for
+## [member frame_seconds]: on each side's frame, poll, read what came (its latency: now minus the
+## time stamped in it) and send one unreliable message stamped with the time. The two frame clocks
+## differ by 1/600 of a frame, so their phase sweeps all offsets over 10 s: with a transport that
+## took no time the latency would spread evenly over 0 to 16.7 ms (p50 8.3 ms, p99 16.5 ms).
+func frame_latency(pair: Dictionary) -> Dictionary:
+	var sides: Array[MultiplayerPeer] = [pair.sender, pair.receiver]
+	var targets := [pair.receiver_id, pair.sender_id]
+	var periods := [float(FRAME_USEC), FRAME_USEC * (1.0 + 1.0 / 600.0)]
+	for i in 2:
+		sides[i].transfer_mode = MultiplayerPeer.TRANSFER_MODE_UNRELIABLE
+		sides[i].set_target_peer(targets[i])
+	var started := Time.get_ticks_usec()
+	var next_frames := [float(started), started + FRAME_USEC / 2.0]
+	var samples := []
+	var stamp := PackedByteArray()
+	stamp.resize(8)
+	while Time.get_ticks_usec() - started < frame_seconds * 1e6:
+		var side := 0 if next_frames[0] <= next_frames[1] else 1
+		OS.delay_usec(maxi(0, int(next_frames[side]) - Time.get_ticks_usec()))
+		var peer := sides[side]
+		peer.poll()
+		while peer.get_available_packet_count() > 0:
+			var packet := peer.get_packet()
+			if packet.size() == 8:
+				samples.append(Time.get_ticks_usec() - packet.decode_s64(0))
+		stamp.encode_s64(0, Time.get_ticks_usec())
+		peer.put_packet(stamp)
+		next_frames[side] += periods[side]
+	samples.sort()
+	if samples.is_empty():
+		return {"p50_ms": -1.0, "p99_ms": -1.0, "messages": 0}
+	return {
+		"p50_ms": samples[samples.size() / 2] / 1000.0,
+		"p99_ms": samples[int(samples.size() * 0.99)] / 1000.0,
+		"messages": samples.size(),
+	}
 
 
 ## Time until every peer of an n-peer mesh reports every other as connected.

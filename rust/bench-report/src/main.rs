@@ -53,7 +53,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, f64>) {
 }
 
 fn lower_is_better(figure: &str) -> bool {
-    ["rtt", "memory", "cpu", "mesh_connect", "main_ms", "loss"].iter().any(|word| figure.contains(word))
+    ["rtt", "memory", "cpu", "mesh_connect", "main_ms", "loss", "latency"].iter().any(|word| figure.contains(word))
 }
 
 struct Args {
@@ -124,7 +124,7 @@ fn run() -> Result<(), String> {
         let mut all: Vec<String> = spreads.values().flat_map(|f| f.keys().cloned()).collect();
         all.sort();
         all.dedup();
-        all.retain(|f| !f.ends_with(".seconds"));
+        all.retain(|f| !f.ends_with(".seconds") && !f.ends_with(".messages"));
         all
     };
     let get = |kind: &str, figure: &str| spreads.get(kind).and_then(|f| f.get(figure)).copied();
@@ -177,6 +177,7 @@ fn run() -> Result<(), String> {
     let median = |kind: &str, figure: &str| get(kind, figure).map(|s| s.median);
     let mut verdicts = goals::engine(&median, &figures, lower_is_better);
     verdicts.extend(goals::lab(netlab.as_ref()));
+    verdicts.extend(goals::lab_runs(netlab.as_ref()));
     println!();
     println!(
         "goals (issue 12), from the medians above{}:",

@@ -66,7 +66,10 @@ impl ChannelsConfig {
 /// descriptions: signaling is yours. Received packets wait, per peer and channel, up to the
 /// project setting `network/limits/webrtc/max_channel_in_buffer_kb` (at least 64 KiB): past it
 /// an unreliable channel drops its oldest packets, and a peer whose reliable channel overflows
-/// is dropped (`peer_disconnected`) with one error. `put_packet` returns `ERR_OUT_OF_MEMORY`
+/// is dropped (`peer_disconnected`) with one error. `get_max_packet_size()` is the smallest of
+/// what the connected peers take (each remote description's `max-message-size`, at most 64 KiB);
+/// a larger `put_packet` returns `ERR_INVALID_PARAMETER` with one error and reaches no peer (one
+/// target: what that peer takes). `put_packet` returns `ERR_OUT_OF_MEMORY`
 /// when the channel to a peer holds 4 MiB unacknowledged. Channels a remote peer opens
 /// in-band on a connection of the mesh are closed at once.
 #[derive(GodotClass)]
@@ -293,15 +296,9 @@ impl WebRtcMultiplayerPeerRs {
         peer_id: i64,
         #[opt(default = 1)] unreliable_lifetime: i64,
     ) -> Result<(), Error> {
-        // The checks that need no connection come first, as the engine reads the connection's
-        // state last: a call refused for its id or the mesh's state must not call into the
-        // connection (another extension's may itself push errors, or be broken).
-        let assumed_new = peer.as_ref().map(|_| mesh_core::ConnectionState::New);
-        let _ = self
-            .mesh
-            .check_add_peer(peer_id, unreliable_lifetime, assumed_new)
-            .map_err(|failure| report(&call("add_peer"), failure))?;
-        let state = peer.as_ref().map(|connection| connection_state(connection.get_connection_state()));
+        // The core reads the connection's state last, as the engine does: a call refused for its
+        // id or the mesh's state does not call into the connection.
+        let state = || peer.as_ref().map(|connection| connection_state(connection.get_connection_state()));
         let admission = self
             .mesh
             .check_add_peer(peer_id, unreliable_lifetime, state)

@@ -538,6 +538,31 @@ impl Association {
         }
     }
 
+    /// Bytes of DATA sent and not yet acknowledged (0 before the association is up): while
+    /// some are, what we send awaits an answer.
+    pub fn bytes_in_flight(&self) -> usize {
+        self.data.as_ref().map_or(0, DataPlane::in_flight)
+    }
+
+    /// Our packets now take another path after the old one went silent (the connection's
+    /// fall-back to a relay): the DATA in flight is sent again at once on it, without waiting for
+    /// a retransmission timer the silence has backed off.
+    pub fn path_changed(&mut self, now: Instant) {
+        if let Some(data) = self.data.as_mut() {
+            data.on_path_change(now);
+        }
+    }
+
+    /// Queues a HEARTBEAT (RFC 9260 §8.3), which the peer answers with a HEARTBEAT ACK: sent on
+    /// a relayed path that would otherwise be idle, to keep it heard (a relay has no ICE
+    /// consent). Nothing before the association is up.
+    pub fn send_heartbeat(&mut self) {
+        if self.data.is_some() {
+            // The Heartbeat Info parameter (type 1), empty: nothing to echo but the chunk.
+            self.reply(Chunk::Heartbeat(Bytes::from_static(&[0, 1, 0, 4])));
+        }
+    }
+
     /// The association's counters and estimates.
     pub fn stats(&self) -> AssociationStats {
         let mut stats = self.stats.clone();
