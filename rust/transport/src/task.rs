@@ -80,7 +80,9 @@ async fn wait(link: &Link, wake_at: Instant, watches: &mut Watches) {
             _ = port => return,
             _ = mdns => return,
             _ = tokio::time::sleep_until(sleep_until.into()) => {
-                if check_back.is_none() {
+                // Due, or checking back: a caller that stopped polling may have left work (what
+                // its last pass held for its next call, timers its passes ran) for a pass now.
+                if check_back.is_none() || pace.caller_keeps_up(Instant::now()).is_none() {
                     return;
                 }
             }
