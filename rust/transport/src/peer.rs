@@ -18,6 +18,7 @@ use crate::error::TransportError;
 pub use crate::events::PeerEvent;
 use crate::io::Io;
 use crate::link::Link;
+use crate::pump::Driver;
 use crate::states::ChannelState;
 pub use crate::states::{ConnectionState, GatheringState, SdpKind, SignalingState};
 use crate::stats::{self, PeerStats};
@@ -124,7 +125,7 @@ impl PeerConnection {
         let mut core = self.open_core()?;
         core.set_remote_description(&self.link.io, kind, &sdp, now)?;
         self.max_message_size.store(remote_limit, Ordering::Release);
-        self.link.pump(&mut core, false, now);
+        self.link.pump(&mut core, Driver::Call, now);
         Ok(())
     }
 
@@ -138,7 +139,7 @@ impl PeerConnection {
         let now = Instant::now();
         let mut core = self.open_core()?;
         core.add_ice_candidate(mid, index, &line, now)?;
-        self.link.pump(&mut core, false, now);
+        self.link.pump(&mut core, Driver::Call, now);
         Ok(())
     }
 
@@ -181,7 +182,7 @@ impl PeerConnection {
         // before DTLS is (new, connecting) there is nothing to send, and the channel opens when
         // the association does.
         if !matches!(core.state, ConnectionState::New | ConnectionState::Connecting) {
-            link.pump(&mut core, false, now);
+            link.pump(&mut core, Driver::Call, now);
         }
         self.channels.push(Arc::downgrade(channel.shared()));
         if let Some(id) = negotiated_id {
