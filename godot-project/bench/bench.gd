@@ -8,6 +8,7 @@
 extends SceneTree
 
 const Wire := preload("res://shared/wire.gd")
+const Options := preload("res://shared/options.gd")
 
 const KINDS := ["a", "b", "c"]
 const CLASSES := {
@@ -30,6 +31,8 @@ const TIMEOUT_MS := 30000
 const PARTS := ["memory", "throughput", "rtt", "frame_latency", "idle", "mesh"]
 ## A game's frame at 60 fps, in µs.
 const FRAME_USEC := 16667
+## Meshes of each size connected per kind (the median is the figure).
+const MESH_RUNS := 5
 
 ## Bytes moved by the 1 KiB and largest-packet throughput figures (64-byte packets move 1/16 of
 ## it); overridable with --bytes.
@@ -49,23 +52,14 @@ func _initialize() -> void:
 func _run() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
 	ProjectSettings.set_setting("network/limits/webrtc/max_channel_in_buffer_kb", CHANNEL_IN_BUFFER_KB)
-	var args := OS.get_cmdline_user_args()
-	var only := ""
+	var options := Options.new()
+	total_bytes = options.integer("bytes", total_bytes)
+	var only := options.text("only")
 	var parts := PARTS
-	for i in args.size():
-		if i + 1 >= args.size():
-			break
-		match args[i]:
-			"--bytes":
-				total_bytes = int(args[i + 1])
-			"--only":
-				only = args[i + 1]
-			"--parts":
-				parts = Array(args[i + 1].split(","))
-			"--idle-seconds":
-				idle_seconds = float(args[i + 1])
-			"--frame-seconds":
-				frame_seconds = float(args[i + 1])
+	if options.has("parts"):
+		parts = Array(options.text("parts").split(","))
+	idle_seconds = options.number("idle-seconds", idle_seconds)
+	frame_seconds = options.number("frame-seconds", frame_seconds)
 	for kind in KINDS:
 		results[kind] = {}
 		if only != "" and not only.contains(kind):
@@ -100,10 +94,7 @@ func _run() -> void:
 			else:
 				print("%s idle CPU of 16 connections not measured (no /proc/self/task/*/schedstat)" % kind)
 		if parts.has("mesh") and kind != "c":
-			for n in [2, 4, 8, 16]:
-				var ms := await mesh_connect_ms(kind, n)
-				results[kind]["mesh_connect_ms_%d" % n] = ms
-				print("%s mesh of %d connected in %.0f ms" % [kind, n, ms])
+			await mesh_figures(kind)
 	print("BENCH " + JSON.stringify(results))
 	quit(0)
 
@@ -120,6 +111,21 @@ func throughputs(kind: String) -> void:
 				kind, mode_name, size, figure.packets_per_s, figure.mb_per_s,
 				figure.loss_percent, figure.main_ms_per_10k])
 			close_pair(pair)
+
+
+## Connects meshes of 2, 4, 8 and 16 peers MESH_RUNS times each; prints every time and keeps the
+## median in the results.
+func mesh_figures(kind: String) -> void:
+	for n in [2, 4, 8, 16]:
+		var times := []
+		for run in MESH_RUNS:
+			times.append(await mesh_connect_ms(kind, n))
+		var shown := times.map(func(ms): return "%.0f" % ms)
+		times.sort()
+		var median: float = times[times.size() / 2]
+		results[kind]["mesh_connect_ms_%d" % n] = median
+		print("%s mesh of %d connected in %.0f ms (median of %d: %s)" % [
+			kind, n, median, MESH_RUNS, " ".join(PackedStringArray(shown))])
 
 
 # --- pairs -----------------------------------------------------------------------------------
@@ -159,14 +165,7 @@ func make_pair(kind: String) -> Dictionary:
 func connect_mesh(peers: Array) -> void:
 	for i in peers.size():
 		for j in range(i + 1, peers.size()):
-			var ij := WebRTCPeerConnection.new()
-			var ji := WebRTCPeerConnection.new()
-			ij.initialize({})
-			ji.initialize({})
-			Wire.link(ij, ji)
-			peers[i].add_peer(ij, j + 1)
-			peers[j].add_peer(ji, i + 1)
-			ij.create_offer()
+			Wire.join(peers[i], i + 1, peers[j], j + 1)
 
 
 func close_pair(pair: Dictionary) -> void:

@@ -7,6 +7,8 @@
 ## other peer's hello, moves and final position.
 extends Node
 
+const Options := preload("res://shared/options.gd")
+
 const PINGS_PER_PEER := 10
 const MOVE_INTERVAL := 0.05
 const STEP := Vector2(5, 3)
@@ -51,24 +53,14 @@ func _ready() -> void:
 
 
 func _read_options() -> void:
-	var args := OS.get_cmdline_user_args()
-	for i in args.size() - 1:
-		var value := args[i + 1]
-		match args[i]:
-			"--url":
-				url = value
-			"--room":
-				room = value
-			"--moves":
-				moves = int(value)
-			"--expect":
-				expect = int(value)
-			"--timeout":
-				timeout = int(value)
-			"--bind":
-				bind = value
-			"--screenshot":
-				screenshot = value
+	var options := Options.new()
+	url = options.text("url", url)
+	room = options.text("room", room)
+	moves = options.integer("moves", moves)
+	expect = options.integer("expect", expect)
+	timeout = options.integer("timeout", timeout)
+	bind = options.text("bind", bind)
+	screenshot = options.text("screenshot", screenshot)
 
 
 func _elapsed_ms() -> int:

@@ -4,6 +4,7 @@
 extends Control
 
 const Bot := preload("res://demo/bot.gd")
+const Options := preload("res://shared/options.gd")
 
 @onready var client: MultiplayerClient = $Client
 @onready var game: Game = $Game
@@ -18,7 +19,7 @@ func _ready() -> void:
 	game.mesh = client.rtc_mp
 	client.connected.connect(_on_client_connected)
 	client.lobby_joined.connect(_on_client_lobby_joined)
-	if OS.get_cmdline_user_args().has("--bot"):
+	if Options.new().has("bot"):
 		lobby.hide()
 		var bot := Bot.new()
 		bot.name = "Bot"

@@ -1,7 +1,8 @@
-## Counts the errors and warnings the engine reports (a `Logger`, added with `OS.add_logger`),
-## sorted by where they come from, and the messages pushed between `begin()` and `end()` (one
-## call of a fuzzing script); `record()` files a call's messages, and `print_offenders()` lists
-## the calls that pushed more than one. Used by fuzz_methods.gd and mutated_descriptions.gd.
+## Counts the errors and warnings the engine reports (the shared error log, added with
+## `OS.add_logger`, counts `total` and `warnings`), sorted by where they come from, and the
+## messages pushed between `begin()` and `end()` (one call of a fuzzing script); `record()` files
+## a call's messages, and `print_offenders()` lists the calls that pushed more than one. Used by
+## fuzz_methods.gd and mutated_descriptions.gd.
 ##
 ## Kinds:
 ##   ours      the addon's own report of a refused call (a Rust file of rust/godot-binding)
@@ -13,15 +14,13 @@
 ##   engine    any other engine message (its own checks, required virtuals, ...)
 ##   panic     a Rust panic caught by godot-rust: always a defect
 ##   script    a GDScript error: a defect of the harness itself
-extends Logger
+extends "res://shared/error_log.gd"
 
 const KINDS := ["ours", "deferred", "gdext", "args", "engine", "panic", "script"]
 ## Text longer than this counts as an overlong message (the caller's input echoed whole).
 const LONG_MESSAGE := 1000
 const SAMPLE_LENGTH := 280
 
-var total := 0
-var warnings := 0
 var by_kind := {}
 ## The longest message seen: its length and its first characters.
 var longest := 0
@@ -48,22 +47,9 @@ func _init() -> void:
 		overlong[kind] = 0
 
 
-func _log_error(
-	function: String,
-	file: String,
-	_line: int,
-	code: String,
-	rationale: String,
-	_editor_notify: bool,
-	error_type: int,
-	_script_backtraces: Array[ScriptBacktrace]
-) -> void:
-	var text := code if rationale.is_empty() else "%s (%s)" % [rationale, code]
+func _on_message(function: String, file: String, text: String, _warning: bool) -> void:
 	var kind := classify(function, file, text)
 	_mutex.lock()
-	total += 1
-	if error_type == ERROR_TYPE_WARNING:
-		warnings += 1
 	by_kind[kind] += 1
 	if text.length() > longest:
 		longest = text.length()

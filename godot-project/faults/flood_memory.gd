@@ -16,6 +16,7 @@
 extends SceneTree
 
 const Wire := preload("res://shared/wire.gd")
+const Options := preload("res://shared/options.gd")
 
 const MESSAGE_SIZE := 16 * 1024
 const IN_FLIGHT := 1024 * 1024
@@ -31,13 +32,9 @@ var seconds := 8.0
 
 func _initialize() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1, 2):
-		match args[i]:
-			"--flood":
-				flood = args[i + 1]
-			"--seconds":
-				seconds = float(args[i + 1])
+	var options := Options.new()
+	flood = options.text("flood", flood)
+	seconds = options.number("seconds", seconds)
 	_run.call_deferred()
 
 
@@ -49,14 +46,7 @@ func _run() -> void:
 		peer.create_mesh(id)
 		peers[id] = peer
 	peers[2].peer_disconnected.connect(func(id): disconnected.append(id))
-	var one_two := WebRTCPeerConnection.new()
-	var two_one := WebRTCPeerConnection.new()
-	one_two.initialize({})
-	two_one.initialize({})
-	Wire.link(one_two, two_one)
-	peers[1].add_peer(one_two, 2)
-	peers[2].add_peer(two_one, 1)
-	one_two.create_offer()
+	var one_two: WebRTCPeerConnection = Wire.join(peers[1], 1, peers[2], 2)[2]
 	var deadline := Time.get_ticks_msec() + 15000
 	while not (peers[1].get_peer(2)["connected"] and peers[2].get_peer(1)["connected"]):
 		if Time.get_ticks_msec() > deadline:

@@ -28,6 +28,7 @@ const FrameClock := preload("res://faults/frame_clock.gd")
 const Wire := preload("res://shared/wire.gd")
 const ErrorTally := preload("res://faults/error_tally.gd")
 const HostileValues := preload("res://faults/hostile_values.gd")
+const Options := preload("res://shared/options.gd")
 
 const CLASSES := ["WebRTCMultiplayerPeerRs", "WebRTCPeerConnectionRs", "WebRTCDataChannelRs"]
 const STATES := ["new", "initialized", "connecting", "connected", "closed"]
@@ -82,15 +83,10 @@ var _frames := FrameClock.new()
 func _initialize() -> void:
 	OS.add_logger(_tally)
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1, 2):
-		match args[i]:
-			"--seed":
-				_seed = int(args[i + 1])
-			"--calls":
-				_calls = int(args[i + 1])
-			"--max-seconds":
-				_max_seconds = int(args[i + 1])
+	var options := Options.new()
+	_seed = options.integer("seed", _seed)
+	_calls = options.integer("calls", _calls)
+	_max_seconds = options.integer("max-seconds", _max_seconds)
 	_rng.seed = _seed
 	_values = HostileValues.new(_rng)
 	for state in STATES:
@@ -347,14 +343,9 @@ func _reconnect(done: int) -> void:
 	else:
 		m1.create_server([2])
 		m2.create_client(2, [2])
-	var ab := _connection()
-	var ba := _connection()
-	Wire.link(ab, ba)
-	m1.add_peer(ab, 2)
-	m2.add_peer(ba, 1)
-	for object in [p1, p2, m1, m2, ab, ba]:
+	var joined_by := Wire.join(m1, 1, m2, 2)
+	for object in [p1, p2, m1, m2, joined_by[2], joined_by[3]]:
 		_add_hostile_handlers(object)
-	ab.create_offer()
 	var joined := [0]
 	m1.peer_connected.connect(func(_id): joined[0] += 1)
 	m2.peer_connected.connect(func(_id): joined[0] += 1)

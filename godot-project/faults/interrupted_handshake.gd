@@ -12,6 +12,8 @@
 ## runner checks that the process is gone within 2 s of it.
 extends SceneTree
 
+const Options := preload("res://shared/options.gd")
+
 const ACTIONS := ["close", "free", "remove_peer", "close_connection", "quit"]
 const MAX_AT_MS := 800
 const MAX_RELAY_DELAY_MS := 400
@@ -25,11 +27,7 @@ var _connections: Array = []
 
 func _initialize() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
-	var args := OS.get_cmdline_user_args()
-	var seed_value := 1
-	for i in range(0, args.size() - 1, 2):
-		if args[i] == "--seed":
-			seed_value = int(args[i + 1])
+	var seed_value := Options.new().integer("seed", 1)
 	_random.seed = seed_value
 	_run.call_deferred(seed_value)
 

@@ -28,6 +28,7 @@ extends SceneTree
 const Wire := preload("res://shared/wire.gd")
 const ErrorTally := preload("res://faults/error_tally.gd")
 const SdpMutator := preload("res://faults/sdp_mutator.gd")
+const Options := preload("res://shared/options.gd")
 
 const CONNECT_TIMEOUT_MSEC := 10000
 ## Connections that took a mutated description and are kept polled.
@@ -69,15 +70,10 @@ var _slowest_label := ""
 func _initialize() -> void:
 	OS.add_logger(_tally)
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1, 2):
-		match args[i]:
-			"--seed":
-				_seed = int(args[i + 1])
-			"--count":
-				_count = int(args[i + 1])
-			"--max-seconds":
-				_max_seconds = int(args[i + 1])
+	var options := Options.new()
+	_seed = options.integer("seed", _seed)
+	_count = options.integer("count", _count)
+	_max_seconds = options.integer("max-seconds", _max_seconds)
 	_rng.seed = _seed
 	_mutator = SdpMutator.new(_rng)
 	_run.call_deferred()
@@ -270,9 +266,9 @@ func _pair_still_works() -> String:
 
 ## A fresh pair connects, and a message crosses its negotiated channel.
 func _fresh_pair_works() -> bool:
-	var p1 := _connection()
-	var p2 := _connection()
-	Wire.link(p1, p2)
+	var pair := Wire.pair({"iceServers": []})
+	var p1: WebRTCPeerConnection = pair[0]
+	var p2: WebRTCPeerConnection = pair[1]
 	var ch1: WebRTCDataChannel = p1.create_data_channel("after", {"negotiated": true, "id": 1})
 	var ch2: WebRTCDataChannel = p2.create_data_channel("after", {"negotiated": true, "id": 1})
 	p1.create_offer()

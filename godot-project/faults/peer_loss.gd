@@ -30,6 +30,7 @@ class KeepingClient:
 
 
 const FrameClock := preload("res://faults/frame_clock.gd")
+const Options := preload("res://shared/options.gd")
 const MESSAGE_SIZE := 1024
 ## Messages handed to the mesh per frame while streaming.
 const MESSAGES_PER_FRAME := 32
@@ -54,21 +55,13 @@ var _frames := FrameClock.new()
 
 
 func _initialize() -> void:
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1, 2):
-		match args[i]:
-			"--role":
-				role = args[i + 1]
-			"--url":
-				url = args[i + 1]
-			"--room":
-				room = args[i + 1]
-			"--timeout":
-				timeout = float(args[i + 1])
-			"--stop-after-ms":
-				stop_after_ms = int(args[i + 1])
-			"--stop":
-				stop = args[i + 1]
+	var options := Options.new()
+	role = options.text("role", role)
+	url = options.text("url", url)
+	room = options.text("room", room)
+	timeout = options.number("timeout", timeout)
+	stop_after_ms = options.integer("stop-after-ms", stop_after_ms)
+	stop = options.text("stop", stop)
 	if role not in ["survivor", "streamer", "third"] or url == "":
 		printerr("usage: --role survivor|streamer|third --url URL [--room LOBBY]")
 		quit(2)

@@ -14,6 +14,7 @@ enum Ending { CLOSED, DROPPED, DROPPED_MID_HANDSHAKE }
 
 const FrameClock := preload("res://faults/frame_clock.gd")
 const Wire := preload("res://shared/wire.gd")
+const Options := preload("res://shared/options.gd")
 
 ## Cycles run before the baseline is taken: the runtime, its threads and the process's
 ## certificate are made once, and the allocator's pools fill up.
@@ -40,13 +41,9 @@ var _frames := FrameClock.new()
 
 func _initialize() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1, 2):
-		match args[i]:
-			"--pairs":
-				pairs = int(args[i + 1])
-			"--meshes":
-				meshes = int(args[i + 1])
+	var options := Options.new()
+	pairs = options.integer("pairs", pairs)
+	meshes = options.integer("meshes", meshes)
 	_run.call_deferred()
 
 
@@ -114,16 +111,13 @@ func _soak(kind: String, cycles: int, cycle: Callable) -> void:
 
 ## Two connections with a negotiated channel each: connect, one message each way, then end.
 func _pair_cycle(ending: Ending) -> bool:
-	var p1 := WebRTCPeerConnection.new()
-	var p2 := WebRTCPeerConnection.new()
-	p1.initialize({})
-	p2.initialize({})
-	Wire.link(p1, p2)
+	var polled := Wire.pair()
+	var p1: WebRTCPeerConnection = polled[0]
+	var p2: WebRTCPeerConnection = polled[1]
 	var options := {"id": 1, "negotiated": true}
 	var ch1 := p1.create_data_channel("soak", options)
 	var ch2 := p2.create_data_channel("soak", options)
 	p1.create_offer()
-	var polled := [p1, p2]
 	if ending == Ending.DROPPED_MID_HANDSHAKE:
 		await _pump(polled, 0.002 * (Time.get_ticks_usec() % 10))
 		return true
@@ -152,22 +146,11 @@ func _mesh_cycle(ending: Ending) -> bool:
 		var peer := WebRTCMultiplayerPeerRs.new()
 		peer.create_mesh(id)
 		peers[id] = peer
-	var offerers: Array[WebRTCPeerConnection] = []
 	for i in MESH_IDS.size():
 		for j in range(i + 1, MESH_IDS.size()):
 			var a: int = MESH_IDS[i]
 			var b: int = MESH_IDS[j]
-			var ab := WebRTCPeerConnection.new()
-			var ba := WebRTCPeerConnection.new()
-			ab.initialize({})
-			ba.initialize({})
-			Wire.link(ab, ba)
-			peers[a].add_peer(ab, b)
-			peers[b].add_peer(ba, a)
-			offerers.append(ab)
-	for offerer in offerers:
-		offerer.create_offer()
-	offerers.clear()
+			Wire.join(peers[a], a, peers[b], b)
 	var polled := peers.values()
 	if ending == Ending.DROPPED_MID_HANDSHAKE:
 		await _pump(polled, 0.002 * (Time.get_ticks_usec() % 10))

@@ -16,6 +16,8 @@
 ##       --port PORT --stack NAME --version "Chromium 148" [--bursts N]
 extends SceneTree
 
+const Options := preload("res://shared/options.gd")
+
 ## Godot's negotiated channels: id 1 reliable, id 2 ordered unreliable, id 3 unordered unreliable.
 const CHANNELS := [
 	["reliable", {"negotiated": true, "id": 1}],
@@ -62,17 +64,11 @@ var _figures := {}
 
 func _initialize() -> void:
 	Engine.max_fps = 1000
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1):
-		match args[i]:
-			"--port":
-				port = int(args[i + 1])
-			"--stack":
-				stack = args[i + 1]
-			"--version":
-				version = args[i + 1]
-			"--bursts":
-				bursts = maxi(1, int(args[i + 1]))
+	var options := Options.new()
+	port = options.integer("port", port)
+	stack = options.text("stack", stack)
+	version = options.text("version", version)
+	bursts = maxi(1, options.integer("bursts", bursts))
 	_run()
 
 

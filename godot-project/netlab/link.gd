@@ -36,6 +36,8 @@ var skipped := 0
 var missing: Array[int] = []
 ## Set when the other peer's END arrived: it sent everything, nothing more will come.
 var end := false
+## When END arrived (milliseconds since the peer started).
+var end_ms := -1
 ## Set when the other peer's FIN arrived: it received our END, so it has all it will get from us.
 var fin := false
 var first_sent_unix := INF

@@ -8,11 +8,14 @@
 ## tools/netlab runs it inside network namespaces:
 ##   godot --headless --path godot-project --script res://netlab/peer.gd -- \
 ##       --url ws://198.18.0.1:9080 --room NAME --ice '[{"urls": ["stun:198.18.0.1:3478"]}]' \
-##       --expect 1 --messages 1000 [--size 64] [--rate 0] [--timeout 40] [--policy relay]
+##       --expect 1 --messages 1000 [--size 64] [--rate 0] [--timeout 40] [--policy relay] \
+##       [--mode unreliable]
 ##   godot ... -- --enet-server 7777 | --enet-client 198.18.0.12:7777 [--messages ...]
 ## An empty --room creates the lobby and prints "LOBBY <name>"; an ENet server prints "ENET
 ## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate
-## paces the messages to each peer (per second; 0 sends them all at once). The host seals the
+## paces the messages to each peer (per second; 0 sends them all at once). --mode unreliable sends
+## the numbered messages with TRANSFER_MODE_UNRELIABLE (END and FIN stay reliable): a link is then
+## complete once END came, and stays open LATE_MS after it for stragglers. The host seals the
 ## lobby once --expect peers joined, so the mesh no longer needs the server. The connections
 ## bind WEBRTC_MESH_BIND_ADDRESS if set. The signaling server's answer about TURN credentials is
 ## printed as "TURN <username> <urls>, N ms after our id" or "TURN none, ..."; its TURN server
@@ -20,8 +23,9 @@
 extends SceneTree
 
 const NetlabClient := preload("res://netlab/netlab_client.gd")
-const ErrorLog := preload("res://netlab/error_log.gd")
+const ErrorLog := preload("res://shared/error_log.gd")
 const Link := preload("res://netlab/link.gd")
+const Options := preload("res://shared/options.gd")
 
 ## Message types: a numbered message, "that was all" (after the last one), "got your END".
 const DATA := 0
@@ -30,6 +34,8 @@ const FIN := 2
 const HEADER_SIZE := 16
 ## After the result is printed, how long to keep polling so our last FIN leaves.
 const DRAIN_MS := 500
+## In unreliable mode, how long after the other peer's END a link still takes late messages.
+const LATE_MS := 1500
 
 var url := ""
 var room := ""
@@ -43,6 +49,8 @@ var timeout := 40
 var fps := 1000
 var enet_server := 0
 var enet_client := ""
+## The transfer mode of the numbered messages ("reliable" or "unreliable").
+var mode := "reliable"
 
 var _api: SceneMultiplayer
 var _client: NetlabClient
@@ -75,41 +83,36 @@ func _initialize() -> void:
 
 
 func _read_options() -> bool:
-	var args := OS.get_cmdline_user_args()
-	for i in range(0, args.size() - 1, 2):
-		var value := args[i + 1]
-		match args[i]:
-			"--url":
-				url = value
-			"--room":
-				room = value
-			"--ice":
-				var parsed = JSON.parse_string(value)
-				if typeof(parsed) != TYPE_ARRAY:
-					printerr("--ice must be a JSON array of ICE servers")
-					return false
-				ice_servers = parsed
-			"--policy":
-				policy = value
-			"--expect":
-				expect = int(value)
-			"--messages":
-				messages = int(value)
-			"--size":
-				size = maxi(HEADER_SIZE, int(value))
-			"--rate":
-				rate = float(value)
-			"--timeout":
-				timeout = int(value)
-			"--fps":
-				fps = int(value)
-			"--enet-server":
-				enet_server = int(value)
-			"--enet-client":
-				enet_client = value
-			_:
-				printerr("unknown option %s" % args[i])
-				return false
+	var options := Options.new()
+	var known := [
+		"url", "room", "ice", "policy", "expect", "messages", "size", "rate", "timeout", "fps",
+		"enet-server", "enet-client", "mode",
+	]
+	var unknown := options.unknown(known)
+	if not unknown.is_empty():
+		printerr("unknown option %s" % unknown[0])
+		return false
+	url = options.text("url", url)
+	room = options.text("room", room)
+	if options.has("ice"):
+		var parsed = JSON.parse_string(options.text("ice"))
+		if typeof(parsed) != TYPE_ARRAY:
+			printerr("--ice must be a JSON array of ICE servers")
+			return false
+		ice_servers = parsed
+	policy = options.text("policy", policy)
+	expect = options.integer("expect", expect)
+	messages = options.integer("messages", messages)
+	size = maxi(HEADER_SIZE, options.integer("size", size))
+	rate = options.number("rate", rate)
+	timeout = options.integer("timeout", timeout)
+	fps = options.integer("fps", fps)
+	enet_server = options.integer("enet-server", enet_server)
+	enet_client = options.text("enet-client", enet_client)
+	mode = options.text("mode", mode)
+	if mode not in ["reliable", "unreliable"]:
+		printerr("--mode must be reliable or unreliable")
+		return false
 	return true
 
 
@@ -185,8 +188,11 @@ func _send_due() -> void:
 		if rate > 0.0:
 			var elapsed := (now_usec - link.send_started_usec) / 1000000.0
 			due = mini(messages, int(elapsed * rate) + 1)
+		var transfer_mode := MultiplayerPeer.TRANSFER_MODE_RELIABLE
+		if mode == "unreliable":
+			transfer_mode = MultiplayerPeer.TRANSFER_MODE_UNRELIABLE
 		while link.sent < due:
-			var error := _api.send_bytes(_packet(DATA, link.sent), id)
+			var error := _api.send_bytes(_packet(DATA, link.sent), id, transfer_mode)
 			if error != OK:
 				push_error("send_bytes to %d: %s" % [id, error_string(error)])
 				break
@@ -204,12 +210,16 @@ func _packet(type: int, seq: int) -> PackedByteArray:
 	return packet
 
 
-## True when every expected peer delivered all its messages, in order.
+## True when every expected peer delivered all its messages, in order (in unreliable mode: sent
+## them all, END came).
 func _all_complete() -> bool:
 	if _links.size() < expect:
 		return false
 	for link: Link in _links.values():
-		if link.received != messages or link.in_order != messages:
+		if mode == "unreliable":
+			if not link.end:
+				return false
+		elif link.received != messages or link.in_order != messages:
 			return false
 	return true
 
@@ -221,8 +231,12 @@ func _all_complete() -> bool:
 func _all_resolved() -> bool:
 	if _links.size() < expect:
 		return false
+	var now := _elapsed_ms()
 	for link: Link in _links.values():
 		if not (link.end and link.fin) and not link.dead and not link.left:
+			return false
+		var live := not link.dead and not link.left
+		if mode == "unreliable" and link.end and now - link.end_ms < LATE_MS and live:
 			return false
 		var has_stats := link.connection != null and link.connection.has_method("get_stats")
 		if has_stats and not link.dead and not link.left and link.stats.is_empty():
@@ -320,6 +334,7 @@ func _on_api_peer_packet(id: int, packet: PackedByteArray) -> void:
 			link.take(packet.decode_u32(4), packet.decode_double(8), now)
 		END:
 			link.end = true
+			link.end_ms = _elapsed_ms()
 			_api.send_bytes(_packet(FIN, 0), id)
 		FIN:
 			link.fin = true

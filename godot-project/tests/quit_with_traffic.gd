@@ -12,14 +12,11 @@ var started_traffic := 0
 
 func _initialize() -> void:
 	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
-	var p1 := WebRTCPeerConnection.new()
-	var p2 := WebRTCPeerConnection.new()
-	p1.initialize({})
-	p2.initialize({})
-	Wire.link(p1, p2)
+	pair = Wire.pair()
+	var p1: WebRTCPeerConnection = pair[0]
+	var p2: WebRTCPeerConnection = pair[1]
 	channels = [p1.create_data_channel("bulk", {"id": 1, "negotiated": true}),
 		p2.create_data_channel("bulk", {"id": 1, "negotiated": true})]
-	pair = [p1, p2]
 	p1.create_offer()
 
 

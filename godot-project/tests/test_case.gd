@@ -2,6 +2,7 @@
 extends RefCounted
 
 const Wire := preload("res://shared/wire.gd")
+const ErrorLog := preload("res://shared/error_log.gd")
 
 var tree: SceneTree
 var passed := 0
@@ -51,12 +52,7 @@ func pump(objects: Array, seconds: float) -> void:
 
 ## Two connections in one process wired to each other as in Godot's webrtc_minimal demo.
 func connected_pair() -> Array:
-	var p1 := WebRTCPeerConnection.new()
-	var p2 := WebRTCPeerConnection.new()
-	p1.initialize({"iceServers": []})
-	p2.initialize({"iceServers": []})
-	Wire.link(p1, p2)
-	return [p1, p2]
+	return Wire.pair({"iceServers": []})
 
 
 ## A connected pair with a negotiated "reliable" channel (id 1) on each side, once both are
@@ -94,14 +90,9 @@ func make_peers(peer_class: String, ids: Array, init: Callable, log: Dictionary)
 
 ## Connects peers `a` and `b` of `peers` with a new pair of connections; the lower id offers.
 func connect_peers(peers: Dictionary, a: int, b: int, unreliable_lifetime := 1) -> void:
-	var ab := WebRTCPeerConnection.new()
-	var ba := WebRTCPeerConnection.new()
-	ab.initialize({})
-	ba.initialize({})
-	Wire.link(ab, ba)
-	check_eq(peers[a].add_peer(ab, b, unreliable_lifetime), OK, "peer %d adds peer %d" % [a, b])
-	check_eq(peers[b].add_peer(ba, a, unreliable_lifetime), OK, "peer %d adds peer %d" % [b, a])
-	ab.create_offer()
+	var joined := Wire.join(peers[a], a, peers[b], b, unreliable_lifetime)
+	check_eq(joined[0], OK, "peer %d adds peer %d" % [a, b])
+	check_eq(joined[1], OK, "peer %d adds peer %d" % [b, a])
 
 
 ## Connects every pair of `peers`.

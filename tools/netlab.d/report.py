@@ -21,7 +21,8 @@ transfer time, one-way latency p50/p99, errors) and exits 0 when EXPECT holds, e
 "table" prints one row per two-peer run instead: A's connect time, then messages received,
 transfer time and latency p50/p99 with A / B as the receiver; with NETLAB_FIGURES=FILE in the
 environment it also writes them to FILE as JSON (run name -> connect_ms, and [A, B] lists of
-received, transfer_ms, p50_ms, p99_ms), which tools/bench reads.
+received, transfer_ms, p50_ms, p99_ms; a "goals" key goals.py wrote there is kept), which
+tools/bench reads.
 """
 import json
 import os
@@ -128,9 +129,17 @@ def table(rows):
             name, a["connect_ms"], both(a, b, lambda link: "%d" % link["received"]),
             both(a, b, lambda link: "%.0f" % link["transfer_ms"] if "transfer_ms" in link else "-"),
             both(a, b, latency("p50")), both(a, b, latency("p99"))))
-    if os.environ.get("NETLAB_FIGURES"):
-        with open(os.environ["NETLAB_FIGURES"], "w") as out:
-            json.dump(figures, out)
+    path = os.environ.get("NETLAB_FIGURES")
+    if path:
+        # The goals group (goals.py) adds its figures to the same file, under "goals".
+        try:
+            with open(path, encoding="utf-8") as file:
+                kept = {key: value for key, value in json.load(file).items() if key == "goals"}
+        except (OSError, ValueError, AttributeError):
+            kept = {}
+        kept.update(figures)
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(kept, out)
     return 0
 
 

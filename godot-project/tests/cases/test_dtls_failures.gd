@@ -3,8 +3,6 @@
 ## sides, one error each.
 extends "res://tests/test_case.gd"
 
-const Stats := preload("res://tests/cases/test_stats_and_policy.gd")
-
 
 ## `sdp` with the last digit of its certificate fingerprint changed (what someone on the
 ## signaling path does to sit in the middle of DTLS).
@@ -27,7 +25,7 @@ func test_a_fingerprint_changed_in_the_answer_fails_both_sides_with_one_error_ea
 
 
 func test_in_a_mesh_a_changed_fingerprint_drops_the_peer_with_one_error_each() -> void:
-	var log = Stats.ErrorLog.new()
+	var log := ErrorLog.new()
 	OS.add_logger(log)
 	var signals := {}
 	var mesh := func(peer, id): peer.create_mesh(id)
@@ -55,7 +53,7 @@ func test_in_a_mesh_a_changed_fingerprint_drops_the_peer_with_one_error_each() -
 ## Connects two connections whose descriptions of type `swapped` get a changed fingerprint on
 ## their way; both must read STATE_FAILED, with one error each naming the cause.
 func _both_fail_with_one_error_each(swapped: String) -> void:
-	var log = Stats.ErrorLog.new()
+	var log := ErrorLog.new()
 	OS.add_logger(log)
 	var pair := _swapping_pair(swapped)
 	var a: WebRTCPeerConnection = pair[0]

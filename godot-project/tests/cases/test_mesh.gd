@@ -273,3 +273,55 @@ func test_bad_input_returns_errors() -> void:
 	peer.disconnect_peer(42)
 	check(peer.has_peer(2), "disconnect_peer of an unknown id changes nothing")
 	peer.close()
+
+
+func test_a_packet_larger_than_one_peer_takes_is_refused_whole_with_one_error() -> void:
+	var log := {}
+	var peers := make_peers(CLASS, [1, 2, 3], mesh_init, log)
+	connect_peers(peers, 1, 2)
+	# Peer 3's answer tells peer 1 that it takes messages of up to 16 KiB.
+	var ab := WebRTCPeerConnection.new()
+	var ba := WebRTCPeerConnection.new()
+	ab.initialize({})
+	ba.initialize({})
+	var limit := RegEx.create_from_string("a=max-message-size:\\d+")
+	ab.session_description_created.connect(ab.set_local_description)
+	ab.session_description_created.connect(ba.set_remote_description)
+	ab.ice_candidate_created.connect(ba.add_ice_candidate)
+	ba.session_description_created.connect(ba.set_local_description)
+	ba.session_description_created.connect(func(type: String, sdp: String):
+		ab.set_remote_description(type, limit.sub(sdp, "a=max-message-size:16384")))
+	ba.ice_candidate_created.connect(ab.add_ice_candidate)
+	check_eq(peers[1].add_peer(ab, 3), OK, "peer 1 adds peer 3")
+	check_eq(peers[3].add_peer(ba, 1), OK, "peer 3 adds peer 1")
+	ab.create_offer()
+	var connected := func():
+		return log[1].size() == 2 and log[2].size() == 1 and log[3].size() == 1
+	if not await wait_until(connected, peers.values(), 15.0, "peer 1 sees peers 2 and 3"):
+		return
+	var between := PackedByteArray()
+	between.resize(20000)
+	var errors := ErrorLog.new()
+	OS.add_logger(errors)
+	var refused: Error = peers[1].put_packet(between)
+	OS.remove_logger(errors)
+	check_eq(refused, ERR_INVALID_PARAMETER, "a broadcast between the two limits is refused")
+	var texts := errors.take()
+	check(texts.size() == 1 and texts[0].contains("peer 3"),
+		"with one error, which names peer 3 (%s)" % [texts])
+	var fits := PackedByteArray()
+	fits.resize(16384)
+	check_eq(peers[1].put_packet(fits), OK, "a broadcast of peer 3's limit goes")
+	peers[1].set_target_peer(2)
+	check_eq(peers[1].put_packet(between), OK, "peer 2 alone is held to its own limit")
+	var inbox := {}
+	var arrived := func():
+		drain(peers, inbox)
+		return inbox[2].size() >= 2 and inbox[3].size() >= 1
+	await wait_until(arrived, peers.values(), 5.0, "the packets that went arrive")
+	await pump(peers.values(), 0.2)
+	drain(peers, inbox)
+	check_eq(inbox[2].size(), 2, "peer 2 got the two packets that went, and not the refused one")
+	check_eq(inbox[3].size(), 1, "peer 3 got the one broadcast that went")
+	for peer in peers.values():
+		peer.close()

@@ -17,40 +17,13 @@ const DEFAULTS := {
 	"remote_address": "",
 	"remote_port": 0,
 	"protocol": "",
+	"path": "",
+	"relay_peer": 0,
 }
 
 const TURN_UDP := {
 	"urls": ["turn:127.0.0.1:3478?transport=udp"], "username": "u", "credential": "c"
 }
-
-
-## Records the errors pushed while it is installed with OS.add_logger().
-class ErrorLog:
-	extends Logger
-
-	var _lock := Mutex.new()
-	var _errors: Array[String] = []
-
-	func _log_error(
-		_function: String,
-		_file: String,
-		_line: int,
-		code: String,
-		rationale: String,
-		_editor_notify: bool,
-		_error_type: int,
-		_script_backtraces: Array[ScriptBacktrace]
-	) -> void:
-		_lock.lock()
-		_errors.append(code if rationale.is_empty() else "%s %s" % [code, rationale])
-		_lock.unlock()
-
-	func take() -> Array[String]:
-		_lock.lock()
-		var errors := _errors.duplicate()
-		_errors.clear()
-		_lock.unlock()
-		return errors
 
 
 ## Calls `action` and returns [its result, the errors it pushed].

@@ -132,3 +132,185 @@ pub(crate) fn lab(figures: Option<&Value>) -> Vec<Verdict> {
         Verdict::new("2% loss: message latency p99 <= 3x ENet (lab)", two_percent),
     ]
 }
+
+/// What the 2% loss goal allows: UDP payload at 2% loss over that of the same transfer without.
+const PAYLOAD_RATIO: f64 = 1.25;
+/// The 10% loss goal: 1000 reliable 1 KiB messages each way delivered in less than this.
+const FAST_LIMIT_MS: f64 = 3000.0;
+/// The unreliable goal's p99 and worst latency bounds.
+const UNRELIABLE_P99_MS: f64 = 200.0;
+/// See `UNRELIABLE_P99_MS`.
+const UNRELIABLE_MAX_MS: f64 = 1000.0;
+/// The connect goal: median below this, and `CONNECT_SHARE` of the tries below `CONNECT_SLOW_MS`.
+const CONNECT_MEDIAN_MS: f64 = 1000.0;
+/// See `CONNECT_MEDIAN_MS`.
+const CONNECT_SLOW_MS: f64 = 2000.0;
+/// See `CONNECT_MEDIAN_MS` (18 of 20).
+const CONNECT_SHARE: f64 = 0.9;
+
+/// The numbers of a JSON array (`None` for a missing array or any non-number in it).
+fn numbers(value: Option<&Value>) -> Option<Vec<f64>> {
+    value?.as_array()?.iter().map(Value::as_f64).collect()
+}
+
+/// True when every count of the array is `count`.
+fn all_equal(value: Option<&Value>, count: f64) -> bool {
+    numbers(value).is_some_and(|counts| !counts.is_empty() && counts.iter().all(|c| *c == count))
+}
+
+/// One goal run's 2% loss verdict and payload ratio: our p99 at most ENet's on both sides, all
+/// delivered, payload within `PAYLOAD_RATIO` of the lossless run's.
+fn two_percent(run: &Value) -> (bool, Option<f64>) {
+    let ours = &run["two_percent"];
+    let base = run["lossless"]["payload_bytes"].as_f64().filter(|bytes| *bytes > 0.0);
+    let ratio = base.and_then(|base| Some(ours["payload_bytes"].as_f64()? / base));
+    let latency = match (numbers(ours.get("p99_ms")), numbers(run["two_percent_enet"].get("p99_ms"))) {
+        (Some(ours), Some(enet)) => ours.len() == 2 && enet.len() == 2 && ours.iter().zip(&enet).all(|(a, b)| a <= b),
+        _ => false,
+    };
+    let delivered =
+        all_equal(ours.get("received"), 1000.0) && all_equal(run["two_percent_enet"].get("received"), 1000.0);
+    (latency && delivered && ratio.is_some_and(|ratio| ratio <= PAYLOAD_RATIO), ratio)
+}
+
+/// One goal run's 10% loss verdict: all 1000 delivered on both sides in less than `FAST_LIMIT_MS`.
+fn fast(run: &Value) -> bool {
+    let fast = &run["ten_percent_fast"];
+    all_equal(fast.get("received"), 1000.0)
+        && numbers(fast.get("transfer_ms")).is_some_and(|ms| ms.len() == 2 && ms.iter().all(|ms| *ms < FAST_LIMIT_MS))
+}
+
+/// One goal run's unreliable verdict: on both sides at least (1 - the link's loss) of the
+/// messages arrived (the loss: the data-sized datagrams the receiver's router dropped of those
+/// that entered it), p99 and worst latency within bounds.
+fn unreliable(run: &Value) -> bool {
+    let sides = run["unreliable"].as_array().map_or(&[][..], Vec::as_slice);
+    sides.len() == 2
+        && sides.iter().all(|side| {
+            let count = |key: &str| side[key].as_u64();
+            let latency = |key: &str| side[key].as_f64();
+            let counts = (count("received"), count("sent"), count("data_dropped"), count("data_entered"));
+            match (counts, latency("p99_ms"), latency("max_ms")) {
+                ((Some(received), Some(sent), Some(dropped), Some(entered)), Some(p99), Some(max))
+                    if sent > 0 && entered > 0 =>
+                {
+                    // received / sent >= 1 - dropped / entered, in integers: equal shares compare equal.
+                    let enough = u128::from(received) * u128::from(entered)
+                        >= u128::from(entered.saturating_sub(dropped)) * u128::from(sent);
+                    enough && p99 < UNRELIABLE_P99_MS && max < UNRELIABLE_MAX_MS
+                }
+                _ => false,
+            }
+        })
+}
+
+/// Judges the lab goals of issue 20 from `tools/netlab --only goals`'s figures (`NETLAB_FIGURES`,
+/// key "goals": `runs`, one record per run, and `connect`, one per connection try; see
+/// tools/netlab.d/goals.py). Every run must hold each goal; connecting needs a median below 1 s
+/// and 90% of the tries below 2 s (a try counts by its later side; one that never connected is
+/// slower than any bound).
+pub(crate) fn lab_runs(figures: Option<&Value>) -> Vec<Verdict> {
+    let goals = figures.and_then(|figures| figures.get("goals"));
+    let runs = goals.and_then(|goals| goals["runs"].as_array()).filter(|runs| !runs.is_empty());
+    let count = |held: &dyn Fn(&Value) -> bool| {
+        runs.map(|runs| {
+            let met = runs.iter().filter(|run| held(run)).count();
+            (format!("{met} of {} runs", runs.len()), met == runs.len())
+        })
+    };
+    let two = count(&|run| two_percent(run).0).map(|(text, met)| {
+        let ratios: Vec<String> = runs
+            .into_iter()
+            .flatten()
+            .filter_map(|run| two_percent(run).1)
+            .map(|ratio| format!("{ratio:.2}"))
+            .collect();
+        (format!("{text}, payload {}x lossless", ratios.join("/")), met)
+    });
+    let tries = goals.and_then(|goals| goals["connect"].as_array()).filter(|tries| !tries.is_empty());
+    let connect = tries.map(|tries| {
+        let mut times: Vec<f64> = tries
+            .iter()
+            .map(|attempt| numbers(attempt.get("connect_ms")).and_then(|ms| ms.into_iter().reduce(f64::max)))
+            .map(|ms| ms.unwrap_or(f64::INFINITY))
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let middle = times.len() / 2;
+        let median = if times.len() % 2 == 1 { times[middle] } else { (times[middle - 1] + times[middle]) / 2.0 };
+        let quick = times.iter().filter(|ms| **ms < CONNECT_SLOW_MS).count();
+        let needed = (CONNECT_SHARE * times.len() as f64 - 1e-9).ceil() as usize;
+        (
+            format!("median {median:.0} ms, {quick} of {} < 2 s", times.len()),
+            median < CONNECT_MEDIAN_MS && quick >= needed,
+        )
+    });
+    vec![
+        Verdict::new("2% loss: p99 <= ENet both sides, payload <= 1.25x, every run (lab goals)", two),
+        Verdict::new("10% loss: 1000 x 1 KiB each way, fast, < 3 s, every run (lab goals)", count(&fast)),
+        Verdict::new("connecting at 10% loss: median < 1 s, 18 of 20 < 2 s (lab goals)", connect),
+        Verdict::new(
+            "unreliable at 5% loss: >= 1-loss arrive, p99 < 200 ms, max < 1 s (lab goals)",
+            count(&unreliable),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(our_p99: f64, payload: f64, fast_ms: f64, received: u64) -> Value {
+        json!({
+            "lossless": {"payload_bytes": 1000.0},
+            "two_percent": {"received": [1000, 1000], "p99_ms": [our_p99, 5.0], "payload_bytes": payload},
+            "two_percent_enet": {"received": [1000, 1000], "p99_ms": [40.0, 50.0]},
+            "ten_percent_fast": {"received": [1000, 1000], "transfer_ms": [fast_ms, 1000.0]},
+            "unreliable": [
+                {"received": received, "sent": 2000, "data_dropped": 118, "data_entered": 2000, "p99_ms": 20.0,
+                    "max_ms": 100.0},
+                {"received": 1882, "sent": 2000, "data_dropped": 118, "data_entered": 2000, "p99_ms": 20.0,
+                    "max_ms": 100.0},
+            ],
+        })
+    }
+
+    fn connects(times: &[Option<f64>]) -> Vec<Value> {
+        times.iter().map(|ms| json!({"connect_ms": [100.0, ms]})).collect()
+    }
+
+    #[test]
+    fn every_goal_met_when_every_run_holds_it() {
+        let tries = connects(&[Some(300.0); 20]);
+        let figures = json!({"goals": {"runs": [run(10.0, 1100.0, 1500.0, 1882)], "connect": tries}});
+        let verdicts = lab_runs(Some(&figures));
+        assert!(verdicts.iter().all(|verdict| verdict.met == Some(true)), "{:?}", verdicts[0].measured);
+    }
+
+    #[test]
+    fn one_failing_run_fails_its_goal_only() {
+        let runs = [run(10.0, 1100.0, 1500.0, 1882), run(45.0, 1300.0, 3100.0, 1881)];
+        let figures = json!({"goals": {"runs": runs, "connect": connects(&[Some(300.0); 20])}});
+        let verdicts = lab_runs(Some(&figures));
+        let met: Vec<_> = verdicts.iter().map(|verdict| verdict.met).collect();
+        assert_eq!(met, [Some(false), Some(false), Some(true), Some(false)]);
+        assert_eq!(verdicts[1].measured, "1 of 2 runs");
+    }
+
+    #[test]
+    fn connecting_counts_a_try_that_never_connected_as_slow() {
+        let mut times = vec![Some(300.0); 18];
+        times.extend([None, Some(2500.0)]);
+        let figures = json!({"goals": {"runs": [], "connect": connects(&times)}});
+        assert_eq!(lab_runs(Some(&figures))[2].met, Some(true));
+        times[0] = None;
+        let figures = json!({"goals": {"runs": [], "connect": connects(&times)}});
+        let verdict = &lab_runs(Some(&figures))[2];
+        assert_eq!((verdict.met, verdict.measured.as_str()), (Some(false), "median 300 ms, 17 of 20 < 2 s"));
+    }
+
+    #[test]
+    fn nothing_measured_without_goal_figures() {
+        assert!(lab_runs(None).iter().all(|verdict| verdict.met.is_none()));
+        assert!(lab_runs(Some(&json!({"loss0-webrtc": {}}))).iter().all(|verdict| verdict.met.is_none()));
+    }
+}

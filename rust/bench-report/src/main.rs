@@ -177,6 +177,7 @@ fn run() -> Result<(), String> {
     let median = |kind: &str, figure: &str| get(kind, figure).map(|s| s.median);
     let mut verdicts = goals::engine(&median, &figures, lower_is_better);
     verdicts.extend(goals::lab(netlab.as_ref()));
+    verdicts.extend(goals::lab_runs(netlab.as_ref()));
     println!();
     println!(
         "goals (issue 12), from the medians above{}:",

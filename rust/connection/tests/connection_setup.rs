@@ -6,7 +6,8 @@ mod connection_support;
 
 use std::time::Duration;
 
-use connection_support::{pair, quantile, reliable, run_until_open, Setup};
+use connection::connection::DescriptionKind;
+use connection_support::{deliver_answer, pair, quantile, reliable, run_until_open, Peer, Setup};
 use netsim::{BurstLoss, LinkConfig};
 
 /// Times to open over `seeds`, `None` for a try that did not within 10 s.
@@ -67,6 +68,75 @@ fn connecting_on_a_near_zero_latency_link_waits_for_no_timer() {
     let (median, _) = report("connect on a 0.25 ms link, 5 seeds", &times);
     // A dozen round trips of 0.5 ms: anything much longer is a timer waited for.
     assert!(median < Duration::from_millis(10), "median {median:?}");
+}
+
+fn timeline(name: &str, peer: &Peer) {
+    for (at, event) in &peer.events {
+        println!("  {name} {:>8.3} ms {event:?}", at.as_secs_f64() * 1000.0);
+    }
+}
+
+/// As in a mesh on a LAN: the answer comes back through signaling after the answerer's first
+/// checks reached the offerer. The offerer's first check then succeeds just after its first tick;
+/// the nomination must not wait for the next one (50 ms later, as it did). Prints each side's
+/// events for one seed: where the time goes.
+#[test]
+fn connecting_with_the_answer_a_little_late_waits_for_no_timer() {
+    let link = LinkConfig::default().with_latency(Duration::from_micros(250));
+    for answer_after in [Duration::from_millis(1), Duration::from_millis(3), Duration::from_millis(20)] {
+        let mut opened = Vec::new();
+        for seed in 1..6 {
+            let setup = Setup { hold_answer: true, ..Setup::new(seed, link).with_channel(reliable("chat")) };
+            let (mut pair, _) = pair(&setup);
+            pair.run_for(answer_after);
+            deliver_answer(&mut pair);
+            assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)), "the channel opens");
+            let open = pair.a.channel_open_at().unwrap().max(pair.b.channel_open_at().unwrap());
+            if seed == 1 {
+                println!("answer after {answer_after:?}, seed 1:");
+                timeline("A", &pair.a);
+                timeline("B", &pair.b);
+            }
+            opened.push(open - answer_after);
+        }
+        let shown: Vec<String> = opened.iter().map(|time| format!("{:.2}", time.as_secs_f64() * 1000.0)).collect();
+        println!(
+            "FIGURE connect on a 0.25 ms link, answer {answer_after:?} late: open {} ms after it",
+            shown.join(" ")
+        );
+        // A dozen round trips of 0.5 ms: anything much longer is a timer waited for.
+        assert!(opened.iter().all(|time| *time < Duration::from_millis(10)), "{opened:?}");
+    }
+}
+
+/// As above, with the answerer's candidate coming 1 ms after its answer (trickled, as the
+/// transport signals it): the offerer's first tick finds no pair; the one the candidate makes
+/// must be checked at once, not a check interval later.
+#[test]
+fn a_candidate_trickled_after_the_answer_is_checked_at_once() {
+    let link = LinkConfig::default().with_latency(Duration::from_micros(250));
+    let mut opened = Vec::new();
+    for seed in 1..6 {
+        let setup = Setup { hold_answer: true, ..Setup::new(seed, link).with_channel(reliable("chat")) };
+        let (mut pair, _) = pair(&setup);
+        pair.run_for(Duration::from_millis(1));
+        let (answer, candidate) = pair.a.pending_answer.take().expect("an answer held back");
+        let now = pair.now;
+        pair.a.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
+        pair.run_for(Duration::from_millis(1));
+        let now = pair.now;
+        pair.a.conn.add_remote_candidate(now, &candidate, Some("0"), Some(0)).unwrap();
+        assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)), "the channel opens");
+        let open = pair.a.channel_open_at().unwrap().max(pair.b.channel_open_at().unwrap());
+        if seed == 1 {
+            timeline("A", &pair.a);
+            timeline("B", &pair.b);
+        }
+        opened.push(open - Duration::from_millis(2));
+    }
+    let shown: Vec<String> = opened.iter().map(|time| format!("{:.2}", time.as_secs_f64() * 1000.0)).collect();
+    println!("FIGURE connect on a 0.25 ms link, candidate 1 ms after the answer: open {} ms after it", shown.join(" "));
+    assert!(opened.iter().all(|time| *time < Duration::from_millis(10)), "{opened:?}");
 }
 
 /// Both sides know the path's round-trip time once connected, from ICE's checks, whether or not

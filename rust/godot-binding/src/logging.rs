@@ -22,24 +22,6 @@ static QUEUE: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
 /// When the first debug record was logged: debug records show the seconds since.
 static LOG_START: OnceLock<Instant> = OnceLock::new();
 
-/// Records the WebRTC stack logs as errors that are ordinary events for a game: each is shown
-/// at debug level instead, as (target prefix, text fragment, what it means).
-const ORDINARY_EVENTS: &[(&str, &str, &str)] = &[
-    // rtc-sctp logs the ABORT a peer sends when it closes its connection.
-    ("rtc_sctp", "abort chunk", "the remote peer closed the connection"),
-];
-
-/// The level a record is shown at: its own, or debug for an [`ORDINARY_EVENTS`] entry.
-fn shown_level(target: &str, text: &str, level: Level) -> Level {
-    let ordinary =
-        ORDINARY_EVENTS.iter().any(|(prefix, fragment, _)| target.starts_with(prefix) && text.contains(fragment));
-    if ordinary {
-        Level::Debug
-    } else {
-        level
-    }
-}
-
 /// Whether a record of `level` from `target` passes: our own records at the chosen level; the
 /// WebRTC stack's warnings are mostly about its internals (and frequent on loopback), so they
 /// pass only at debug level and above; its errors always pass.
@@ -62,10 +44,7 @@ impl Log for QueueLogger {
             return;
         }
         let text = record.args().to_string();
-        let level = shown_level(record.target(), &text, record.level());
-        if !passes(record.target(), level) {
-            return;
-        }
+        let level = record.level();
         let mut queue = QUEUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if queue.len() < QUEUE_LIMIT {
             let line = if level >= Level::Debug {
@@ -128,19 +107,4 @@ fn flush_every_frame() {
     };
     CONNECTED.store(true, Ordering::Relaxed);
     tree.connect("process_frame", &Callable::from_fn("webrtc_mesh_flush_log", |_| flush()));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_peer_closing_its_connection_is_not_an_error() {
-        // What rtc-sctp logs for aiortc's ABORT, which carries no cause (a User-Initiated-Abort
-        // cause is logged at debug level by rtc-sctp itself).
-        let abort = "handle_inbound got err: abort chunk, with following errors: ";
-        assert_eq!(shown_level("rtc_sctp::association", abort, Level::Error), Level::Debug);
-        assert_eq!(shown_level("rtc_sctp::association", "something else", Level::Error), Level::Error);
-        assert_eq!(shown_level("rtc_dtls", abort, Level::Error), Level::Error, "only the SCTP record");
-    }
 }

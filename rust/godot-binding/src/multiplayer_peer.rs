@@ -14,12 +14,18 @@ use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use mesh_core::{Mesh, MeshError, MeshEvent, Mode, TransferMode};
 use transport::channel::DEFAULT_MAX_MESSAGE_SIZE;
+use transport::RelayHub;
 
 use crate::errors::report;
+use crate::peer_connection::WebRtcPeerConnectionRs;
 use crate::raw_packet;
 use link::{connection_state, PeerLink};
 
 const CLASS: &str = "WebRTCMultiplayerPeerRs";
+
+/// Bytes per second this peer relays for each other member by default: 512 KiB/s, several
+/// times what a game's state updates take, far below what a home uplink carries.
+const DEFAULT_RELAY_BUDGET: i64 = 512 * 1024;
 
 fn godot_mode(mode: TransferMode) -> GodotTransferMode {
     match mode {
@@ -66,22 +72,48 @@ impl ChannelsConfig {
 /// descriptions: signaling is yours. Received packets wait, per peer and channel, up to the
 /// project setting `network/limits/webrtc/max_channel_in_buffer_kb` (at least 64 KiB): past it
 /// an unreliable channel drops its oldest packets, and a peer whose reliable channel overflows
-/// is dropped (`peer_disconnected`) with one error. `put_packet` returns `ERR_OUT_OF_MEMORY`
+/// is dropped (`peer_disconnected`) with one error. `get_max_packet_size()` is the smallest of
+/// what the connected peers take (each remote description's `max-message-size`, from 1200 bytes
+/// to 64 KiB); a larger `put_packet` returns `ERR_INVALID_PARAMETER` with one error and reaches no
+/// peer (one target: what that peer takes). A peer announcing less than 1200 bytes fails the
+/// packets past its own limit alone, with one error each. `put_packet` returns `ERR_OUT_OF_MEMORY`
 /// when the channel to a peer holds 4 MiB unacknowledged. Channels a remote peer opens
 /// in-band on a connection of the mesh are closed at once.
+///
+/// With `relay_enabled` (the default), a pair of members whose direct connection does not come
+/// up within 3 s (or breaks) talks through a member both reach, when all three are
+/// `WebRTCMultiplayerPeerRs` with relaying on and were added with connections of this addon
+/// that had not made a description yet; the relaying member cannot read or change what it
+/// carries, and carries at most `relay_budget_bytes_per_second` for each member.
+/// `get_peer_stats(id)` says `path` ("direct" or "relayed") and `relay_peer`.
 #[derive(GodotClass)]
 #[class(tool, base = MultiplayerPeerExtension, rename = WebRTCMultiplayerPeerRs)]
 pub(crate) struct WebRtcMultiplayerPeerRs {
     mesh: Mesh<PeerLink, BytesMut>,
     /// The packet last handed out by `get_packet`; its buffer must outlive the call.
     current: BytesMut,
+    /// Whether peers added from now on relay and are relayed for (default true).
+    #[var(get = get_relay_enabled, set = set_relay_enabled)]
+    relay_enabled: bool,
+    /// Bytes per second relayed for each other member at most (default 512 KiB/s).
+    #[var(get = get_relay_budget_bytes_per_second, set = set_relay_budget_bytes_per_second)]
+    relay_budget_bytes_per_second: i64,
+    /// The mesh's relay: its connections, what it carried.
+    hub: RelayHub,
     base: Base<MultiplayerPeerExtension>,
 }
 
 #[godot_api]
 impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
     fn init(base: Base<MultiplayerPeerExtension>) -> Self {
-        Self { mesh: Mesh::new(DEFAULT_MAX_MESSAGE_SIZE), current: BytesMut::new(), base }
+        Self {
+            mesh: Mesh::new(DEFAULT_MAX_MESSAGE_SIZE),
+            current: BytesMut::new(),
+            relay_enabled: true,
+            relay_budget_bytes_per_second: DEFAULT_RELAY_BUDGET,
+            hub: RelayHub::new(DEFAULT_RELAY_BUDGET.unsigned_abs()),
+            base,
+        }
     }
 
     unsafe fn get_packet_rawptr(
@@ -174,10 +206,12 @@ impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
                 connection.poll();
             }
         }
-        for (_, mut removed) in self.mesh.update(PeerLink::state) {
+        for (id, mut removed) in self.mesh.update(PeerLink::state) {
+            self.hub.unregister(id);
             removed.close();
         }
-        for (_, mut removed, failure) in self.mesh.receive(PeerLink::drain) {
+        for (id, mut removed, failure) in self.mesh.receive(PeerLink::drain) {
+            self.hub.unregister(id);
             removed.close();
             report(&call("poll"), failure);
         }
@@ -188,12 +222,17 @@ impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
         for mut link in self.mesh.close() {
             link.close();
         }
+        // The closed connections leave with the old hub.
+        self.hub = RelayHub::new(self.relay_budget_bytes_per_second.unsigned_abs());
         self.current.clear();
     }
 
     fn disconnect_peer(&mut self, peer: i32, force: bool) {
         match self.mesh.disconnect_peer(peer, force) {
-            Ok(Some(mut removed)) => removed.close(),
+            Ok(Some(mut removed)) => {
+                self.hub.unregister(peer);
+                removed.close();
+            }
             Ok(None) => {
                 if let Some(link) = self.mesh.link_mut(peer) {
                     link.close();
@@ -293,21 +332,22 @@ impl WebRtcMultiplayerPeerRs {
         peer_id: i64,
         #[opt(default = 1)] unreliable_lifetime: i64,
     ) -> Result<(), Error> {
-        // The checks that need no connection come first, as the engine reads the connection's
-        // state last: a call refused for its id or the mesh's state must not call into the
-        // connection (another extension's may itself push errors, or be broken).
-        let assumed_new = peer.as_ref().map(|_| mesh_core::ConnectionState::New);
-        let _ = self
-            .mesh
-            .check_add_peer(peer_id, unreliable_lifetime, assumed_new)
-            .map_err(|failure| report(&call("add_peer"), failure))?;
-        let state = peer.as_ref().map(|connection| connection_state(connection.get_connection_state()));
+        // The core reads the connection's state last, as the engine does: a call refused for its
+        // id or the mesh's state does not call into the connection.
+        let state = || peer.as_ref().map(|connection| connection_state(connection.get_connection_state()));
         let admission = self
             .mesh
             .check_add_peer(peer_id, unreliable_lifetime, state)
             .map_err(|failure| report(&call("add_peer"), failure))?;
         // The core refused a null connection above.
         let connection = peer.ok_or(Error::ERR_INVALID_PARAMETER)?;
+        if self.relay_enabled {
+            if let Ok(mut ours) = connection.clone().try_cast::<WebRtcPeerConnectionRs>() {
+                if let Err(error) = ours.bind_mut().join_relay(&self.hub, admission.peer_id()) {
+                    log::info!("peer {}: no relaying on this connection: {error}", admission.peer_id());
+                }
+            }
+        }
         let link =
             PeerLink::create(connection, admission.channels()).map_err(|failure| report(&call("add_peer"), failure))?;
         self.mesh.insert_peer(admission, link);
@@ -320,6 +360,7 @@ impl WebRtcMultiplayerPeerRs {
     fn remove_peer(&mut self, peer_id: i64) {
         let Ok(peer_id) = i32::try_from(peer_id) else { return };
         if let Some(mut link) = self.mesh.remove_peer(peer_id) {
+            self.hub.unregister(peer_id);
             link.close();
         }
         self.emit_events();
@@ -358,6 +399,50 @@ impl WebRtcMultiplayerPeerRs {
                 VarDictionary::new()
             }
         }
+    }
+
+    /// Whether peers added from now on relay and are relayed for.
+    #[func]
+    fn get_relay_enabled(&self) -> bool {
+        self.relay_enabled
+    }
+
+    /// Turns relaying on or off for peers added from now on.
+    #[func]
+    fn set_relay_enabled(&mut self, enabled: bool) {
+        self.relay_enabled = enabled;
+    }
+
+    /// The most bytes per second relayed for each other member.
+    #[func]
+    fn get_relay_budget_bytes_per_second(&self) -> i64 {
+        self.relay_budget_bytes_per_second
+    }
+
+    /// Sets the most bytes per second relayed for each other member (0 relays nothing; a
+    /// negative value counts as 0).
+    #[func]
+    fn set_relay_budget_bytes_per_second(&mut self, bytes: i64) {
+        self.relay_budget_bytes_per_second = bytes.max(0);
+        self.hub.set_budget(self.relay_budget_bytes_per_second.unsigned_abs());
+    }
+
+    /// What this peer relayed for others: source peer id -> `{packets, bytes,
+    /// dropped_over_budget, dropped_no_route, dropped_congested}`.
+    #[func]
+    fn get_relay_stats(&self) -> VarDictionary {
+        let mut sources = VarDictionary::new();
+        let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        for (id, source) in self.hub.stats().sources {
+            let mut entry = VarDictionary::new();
+            entry.set("packets", count(source.packets));
+            entry.set("bytes", count(source.bytes));
+            entry.set("dropped_over_budget", count(source.dropped_over_budget));
+            entry.set("dropped_no_route", count(source.dropped_no_route));
+            entry.set("dropped_congested", count(source.dropped_congested));
+            sources.set(i64::from(id), &entry);
+        }
+        sources
     }
 
     /// Every peer: id -> the dictionary `get_peer` returns.

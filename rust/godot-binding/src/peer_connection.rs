@@ -5,7 +5,7 @@ use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, S
 use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
 use godot::global::Error;
 use godot::prelude::*;
-use transport::{self as transport, PeerConnection, PeerEvent, PeerStats, SdpKind};
+use transport::{self as transport, PathKind, PeerConnection, PeerEvent, PeerStats, RelayHub, SdpKind};
 
 use crate::config;
 use crate::data_channel::WebRtcDataChannelRs;
@@ -15,14 +15,18 @@ use crate::logging;
 /// The class name Godot knows this class by.
 pub(crate) const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
 
-/// A WebRTC peer connection in pure Rust (webrtc-rs's `rtc` core), provided by the webrtc-mesh addon and
-/// made the default, so `WebRTCPeerConnection.new()` returns one. Use it through the
+/// A WebRTC peer connection in pure Rust (the addon's own sans-IO core: ICE by webrtc-rs's
+/// `rtc-ice`, DTLS by `dimpl`, SCTP and data channels of its own), provided by the webrtc-mesh
+/// addon and made the default, so `WebRTCPeerConnection.new()` returns one. Use it through the
 /// `WebRTCPeerConnection` API. Besides `iceServers`, `initialize()` accepts `iceTransportPolicy`
-/// (`"all"`, the default, or `"relay"`: only TURN-relayed candidates, which needs a `turn:` server)
-/// and `bindAddress`: the local IP to bind (default: every interface, or the one set by
-/// `set_default_bind_address`). ICE server URLs this transport cannot use yet are refused there:
-/// `stuns:`, `turns:` and TURN over TCP (`?transport=tcp`); STUN and TURN over UDP work.
-/// `get_stats()` returns the connection's statistics.
+/// (`"all"`, the default, or `"relay"`: only TURN-relayed candidates, which needs a `turn:` or
+/// `turns:` server) and `bindAddress`: the local IP to bind (default: every interface, or the one
+/// set by `set_default_bind_address`). ICE servers may be STUN (`stun:`, over UDP) and TURN over
+/// UDP (`turn:`, optionally `?transport=udp`), TCP (`turn:...?transport=tcp`) or TLS (`turns:`;
+/// the certificate is checked against the web's authorities and those of the PEM file named by
+/// `WEBRTC_MESH_TURN_CA_FILE`). Refused there: `stuns:` (STUN over TLS), a query on a `stun:`
+/// URL, a TURN server without credentials and a server given as an IP address of the other
+/// family than the bound address. `get_stats()` returns the connection's statistics.
 #[derive(GodotClass)]
 #[class(tool, init, base = WebRtcPeerConnectionExtension, rename = WebRTCPeerConnectionRs)]
 pub(crate) struct WebRtcPeerConnectionRs {
@@ -61,7 +65,10 @@ impl WebRtcPeerConnectionRs {
     /// SCTP retransmissions, DATA and control chunks; -1 before the association exists); for the candidate
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
-    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.
+    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected;
+    /// `path` (String: "direct", or "relayed" through a common member of a
+    /// `WebRTCMultiplayerPeerRs` mesh; "" until one is chosen) and `relay_peer` (int: the member
+    /// relaying, 0 when none).
     #[func]
     fn get_stats(&self) -> VarDictionary {
         self.stats()
@@ -88,6 +95,17 @@ impl WebRtcPeerConnectionRs {
         if let Ok(connection) = self.connection("WebRTCMultiplayerPeerRs.add_peer") {
             connection.refuse_remote_channels();
         }
+    }
+
+    /// Makes this connection the mesh's link to member `peer_id` in `hub`: it announces
+    /// relaying (only possible before its first description) and is registered, so that it
+    /// carries other members' traffic and has its own carried when its direct path fails.
+    pub(crate) fn join_relay(&mut self, hub: &RelayHub, peer_id: i32) -> Result<(), transport::TransportError> {
+        let connection = self
+            .connection("WebRTCMultiplayerPeerRs.add_peer")
+            .map_err(|_| transport::TransportError::WrongState("the connection is closed".into()))?;
+        connection.announce_relay()?;
+        hub.register(peer_id, connection)
     }
 
     /// What `get_stats()` returns (defaults for a connection never started).
@@ -142,6 +160,13 @@ fn stats_dictionary(stats: &PeerStats) -> VarDictionary {
         dict.set(format!("{side}_port"), end.map_or(0, |end| i64::from(end.port)));
     }
     dict.set("protocol", pair.map_or("", |pair| pair.protocol.as_str()));
+    let path = match stats.path {
+        Some(PathKind::Direct) => "direct",
+        Some(PathKind::Relayed) => "relayed",
+        None => "",
+    };
+    dict.set("path", path);
+    dict.set("relay_peer", stats.relay.map_or(0, i64::from));
     dict
 }
 

@@ -37,10 +37,16 @@ impl TransferMode {
 /// Number of channels every peer has before the `channels_config` extras.
 pub const BUILTIN_CHANNELS: usize = 3;
 
+/// The negotiated stream id of the relay channel (issue 21): on a connection where both sides
+/// announced relaying, the transport keeps this channel for carrying other members' traffic and
+/// never shows it to the game. 65534, the highest id a negotiated channel may take (W3C
+/// `createDataChannel`; 65535 is reserved), so that it stays clear of Godot's layout (ids 1, 2,
+/// 3, then 4 on for the `channels_config` extras) while costing that layout one id.
+pub const RELAY_STREAM_ID: u16 = 65534;
+
 /// The most `channels_config` extras a peer can have: their stream ids follow the built-in
-/// channels' and must stay at or below 65534, the highest a negotiated channel may take (W3C
-/// `createDataChannel`; 65535 is reserved).
-pub const MAX_EXTRA_CHANNELS: usize = 65534 - BUILTIN_CHANNELS;
+/// channels' and must stay below [`RELAY_STREAM_ID`].
+pub const MAX_EXTRA_CHANNELS: usize = RELAY_STREAM_ID as usize - 1 - BUILTIN_CHANNELS;
 
 /// One data channel to create for a peer.
 #[derive(Debug, Clone, PartialEq, Eq)]

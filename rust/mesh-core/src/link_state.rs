@@ -1,43 +1,54 @@
 //! What the caller observes of a peer's link, in plain states, and the rule that turns them
 //! into the peer's health.
 
-/// A peer connection's state, numbered as Godot's `WebRTCPeerConnection.ConnectionState`.
+/// A peer connection's state (Godot's `WebRTCPeerConnection.ConnectionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
     /// Not connecting yet.
-    New = 0,
+    New,
     /// ICE or DTLS in progress.
-    Connecting = 1,
+    Connecting,
     /// Connected.
-    Connected = 2,
+    Connected,
     /// Connectivity lost.
-    Disconnected = 3,
+    Disconnected,
     /// ICE or DTLS failed.
-    Failed = 4,
+    Failed,
     /// Closed.
-    Closed = 5,
+    Closed,
 }
 
-/// A data channel's state, numbered as Godot's `WebRTCDataChannel.ChannelState`.
+/// A data channel's state (Godot's `WebRTCDataChannel.ChannelState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelState {
     /// Not open yet.
-    Connecting = 0,
+    Connecting,
     /// Open.
-    Open = 1,
+    Open,
     /// Closing.
-    Closing = 2,
+    Closing,
     /// Closed.
-    Closed = 3,
+    Closed,
 }
 
-/// The states of one peer's connection and of its channels, in the mesh's channel order.
+/// The smallest send limit a link's [`LinkState::max_message_size`] sets for the whole mesh:
+/// what the engine's own `WebRTCMultiplayerPeer` reports as its largest packet. A remote side that
+/// announces less (a hostile or broken one) would otherwise make every broadcast of more fail;
+/// packets to it between its own limit and this one fail for it alone, as its link refuses them.
+pub const MIN_LINK_MESSAGE_SIZE: usize = 1200;
+
+/// The states of one peer's connection and of its channels, in the mesh's channel order, and the
+/// largest message its channels send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkState {
     /// The connection's state.
     pub connection: ConnectionState,
     /// Each channel's state.
     pub channels: Vec<ChannelState>,
+    /// The largest message the link's channels send (what the remote side's description allows,
+    /// `a=max-message-size`), if the link knows it; `None` for the mesh's largest packet. The mesh
+    /// reads it within [`MIN_LINK_MESSAGE_SIZE`] and its own largest packet.
+    pub max_message_size: Option<usize>,
 }
 
 /// What a peer's link amounts to for the mesh.
@@ -77,7 +88,7 @@ mod tests {
     use super::*;
 
     fn health(connection: ConnectionState, channels: &[ChannelState]) -> PeerHealth {
-        LinkState { connection, channels: channels.to_vec() }.health()
+        LinkState { connection, channels: channels.to_vec(), max_message_size: None }.health()
     }
 
     #[test]

@@ -6,9 +6,11 @@ mod sending;
 
 use queue::PacketQueue;
 
-use crate::channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS};
+use crate::channels::{
+    channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS, RELAY_STREAM_ID,
+};
 use crate::error::{invalid, MeshError};
-use crate::link_state::{ConnectionState, LinkState, PeerHealth};
+use crate::link_state::{ConnectionState, LinkState, PeerHealth, MIN_LINK_MESSAGE_SIZE};
 
 pub use packets::PacketInfo;
 pub use queue::PACKET_OVERHEAD;
@@ -32,15 +34,15 @@ pub enum Mode {
     Client,
 }
 
-/// Godot's `MultiplayerPeer.ConnectionStatus`, with the engine's numbering.
+/// Godot's `MultiplayerPeer.ConnectionStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionStatus {
     /// Not initialized, closed, or the server left.
-    Disconnected = 0,
+    Disconnected,
     /// Waiting for the server.
-    Connecting = 1,
+    Connecting,
     /// Ready.
-    Connected = 2,
+    Connected,
 }
 
 /// A signal the caller must emit, in order.
@@ -82,6 +84,8 @@ struct Peer<L, P> {
     link: L,
     /// Every channel has been open (the engine's `connected`).
     ready: bool,
+    /// The largest packet its link sends, as last observed (at most the mesh's largest packet).
+    max_message_size: usize,
     /// `peer_connected` was emitted for it; only then are its packets reported.
     announced: bool,
     queues: Vec<PacketQueue<P>>,
@@ -123,6 +127,8 @@ pub struct Mesh<L, P> {
     target_peer: i32,
     transfer_mode: TransferMode,
     transfer_channel: i32,
+    /// The largest packet a channel carries: what a link that tells no limit of its own sends,
+    /// the most any link sends, and the largest packet received.
     max_packet_size: usize,
     /// The packet `pop_packet` returns next.
     next: Option<PacketInfo>,
@@ -138,7 +144,8 @@ pub struct Mesh<L, P> {
 }
 
 impl<L, P> Mesh<L, P> {
-    /// An unconfigured mesh whose channels carry packets of up to `max_packet_size` bytes.
+    /// An unconfigured mesh whose channels carry packets of up to `max_packet_size` bytes (each
+    /// link may lower it for what it sends: see [`LinkState::max_message_size`]).
     pub fn new(max_packet_size: usize) -> Self {
         Self {
             mode: None,
@@ -190,9 +197,10 @@ impl<L, P> Mesh<L, P> {
         }
         if channels_config.len() > MAX_EXTRA_CHANNELS {
             return Err(invalid(format!(
-                "channels_config has {} entries; at most {MAX_EXTRA_CHANNELS} channels fit (stream ids {} to 65534)",
+                "channels_config has {} entries; at most {MAX_EXTRA_CHANNELS} channels fit (stream ids {} to {}; {RELAY_STREAM_ID} is the relay's)",
                 channels_config.len(),
-                BUILTIN_CHANNELS + 1
+                BUILTIN_CHANNELS + 1,
+                RELAY_STREAM_ID - 1
             )));
         }
         let extras = channels_config
@@ -210,14 +218,17 @@ impl<L, P> Mesh<L, P> {
         Ok(())
     }
 
-    /// Checks `add_peer`'s arguments in the engine's order; `connection` is the state of the
-    /// connection to add (`None` for a null one), which must be new. The caller then creates
-    /// the admission's channels and calls [`insert_peer`](Self::insert_peer).
+    /// Checks `add_peer`'s arguments in the engine's order; `connection` reads the state of the
+    /// connection to add (`None` for a null one), which must be new. As in the engine, the state
+    /// is read last, and only if every other check passed: a call refused for its id or the
+    /// mesh's state does not call into the connection (another extension's may push errors of
+    /// its own, or be broken). The caller then creates the admission's channels and calls
+    /// [`insert_peer`](Self::insert_peer).
     pub fn check_add_peer(
         &self,
         peer_id: i64,
         unreliable_lifetime: i64,
-        connection: Option<ConnectionState>,
+        connection: impl FnOnce() -> Option<ConnectionState>,
     ) -> Result<Admission, MeshError> {
         let Some(mode) = self.mode else {
             return Err(MeshError::Unconfigured(
@@ -240,7 +251,7 @@ impl<L, P> Mesh<L, P> {
         if self.refuse_new_connections {
             return Err(MeshError::Unauthorized("new connections are refused (set_refuse_new_connections)".into()));
         }
-        match connection {
+        match connection() {
             None => return Err(invalid("the connection is null")),
             Some(ConnectionState::New) => {}
             Some(state) => return Err(invalid(format!("the connection must be new (STATE_NEW), not {state:?}"))),
@@ -257,7 +268,8 @@ impl<L, P> Mesh<L, P> {
     /// Adds the admitted peer with its link, whose channels follow the admission's order.
     pub fn insert_peer(&mut self, admission: Admission, link: L) {
         let queues = (0..admission.channels.len()).map(|_| PacketQueue::default()).collect();
-        self.peers.push(Peer { id: admission.peer_id, link, ready: false, announced: false, queues });
+        let max_message_size = self.max_packet_size;
+        self.peers.push(Peer { id: admission.peer_id, link, ready: false, announced: false, max_message_size, queues });
     }
 
     /// Removes a peer and returns its link. Emits `peer_disconnected` if `peer_connected` was
@@ -323,12 +335,21 @@ impl<L, P> Mesh<L, P> {
     }
 
     /// Applies what a poll observed: `observe` gives each link's states, in insertion order.
-    /// Dead peers are removed first (with their signals), then peers whose channels all opened
-    /// are announced under the mode's rules. Returns the removed peers' links, for the caller
-    /// to close.
+    /// Each peer's send limit is taken from its link; dead peers are removed (with their
+    /// signals), then peers whose channels all opened are announced under the mode's rules.
+    /// Returns the removed peers' links, for the caller to close.
     pub fn update(&mut self, mut observe: impl FnMut(&L) -> LinkState) -> Vec<(i32, L)> {
-        let health: Vec<(i32, PeerHealth)> =
-            self.peers.iter().map(|peer| (peer.id, observe(&peer.link).health())).collect();
+        let largest = self.max_packet_size;
+        let health: Vec<(i32, PeerHealth)> = self
+            .peers
+            .iter_mut()
+            .map(|peer| {
+                let state = observe(&peer.link);
+                peer.max_message_size =
+                    state.max_message_size.map_or(largest, |size| size.max(MIN_LINK_MESSAGE_SIZE).min(largest));
+                (peer.id, state.health())
+            })
+            .collect();
         let removed = health
             .iter()
             .filter(|(_, health)| *health == PeerHealth::Dead)

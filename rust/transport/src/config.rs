@@ -120,6 +120,12 @@ pub struct TransportConfig {
     /// `network/limits/webrtc/max_channel_in_buffer_kb`, in bytes); never less than
     /// [`MIN_RECEIVE_LIMIT`](crate::channel::MIN_RECEIVE_LIMIT), which 0 (the default) means.
     pub channel_receive_limit: usize,
+    /// Announce relaying through a common mesh member (issue 21: `a=x-webrtc-mesh-relay` in our
+    /// descriptions). Where the other side announces it too, the connection gets the relay
+    /// channel ([`RELAY_STREAM_ID`](crate::relay::RELAY_STREAM_ID), which the game then cannot
+    /// take) and, once registered with a [`RelayHub`](crate::RelayHub), may carry other members'
+    /// traffic and have its own carried. Off by default.
+    pub relay: bool,
 }
 
 impl TransportConfig {

@@ -24,6 +24,7 @@ use crate::events::PeerEvent;
 use crate::ice_tally::IceTally;
 use crate::io::Io;
 use crate::mdns::MdnsResolver;
+use crate::relay::endpoint::RelayEnd;
 use crate::servers::IceServers;
 use crate::states::{ChannelState, ConnectionState, GatheringState, SdpKind};
 use crate::stats::CandidateType;
@@ -105,6 +106,8 @@ pub(crate) struct Core {
     /// timed out with neither is one the peer never started ([`TransportError::HandshakeNeverStarted`]).
     pub(crate) dtls_heard: bool,
     pub(crate) dtls_sent: bool,
+    /// Relaying through a common mesh member: the relay channel, the hub.
+    pub(crate) relay: RelayEnd,
 }
 
 /// A received message waiting for room in its channel, and since when.
@@ -142,6 +145,7 @@ impl Core {
             // Every stream id a channel may take: in-band channels take ids in turn, not the
             // lowest free one, so a long-lived connection reaches high ids (what browsers offer).
             sctp: SctpConfig { max_streams: SCTP_STREAMS, ..SctpConfig::default() },
+            relay: config.relay,
             ..ConnectionConfig::default()
         };
         let conn = Connection::new(core_config, &mut rng, now)
@@ -167,6 +171,7 @@ impl Core {
             held: None,
             dtls_heard: false,
             dtls_sent: false,
+            relay: RelayEnd::new(config.relay),
         })
     }
 
@@ -203,6 +208,7 @@ impl Core {
         self.conn
             .set_remote_description(now, core_kind, sdp)
             .map_err(|error| description_error("set_remote_description", error))?;
+        self.relay.on_remote_description(&mut self.conn, now);
         let candidates = remote_candidate_lines(sdp);
         for line in &candidates {
             self.note_signaled(line);
@@ -340,6 +346,7 @@ impl Core {
             return;
         }
         self.closed = true;
+        self.relay.on_closed();
         self.conn.close(now);
         // The goodbyes first (over a relay, they need its allocation), then the allocations.
         self.flush(io, now);

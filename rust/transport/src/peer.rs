@@ -76,6 +76,11 @@ impl PeerConnection {
         })
     }
 
+    /// The connection's shared state (for the relay hub).
+    pub(crate) fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
     /// The connection state as of the last [`poll`](Self::poll).
     pub fn connection_state(&self) -> ConnectionState {
         self.connection_state
@@ -161,6 +166,10 @@ impl PeerConnection {
             self.prune_at = (2 * self.channels.len()).max(16);
         }
         let negotiated_id = options.negotiated_id;
+        if core.relay.enabled && negotiated_id == Some(crate::relay::RELAY_STREAM_ID) {
+            // The relay channel's id, on a connection that announces relaying.
+            return Err(TransportError::IdInUse(crate::relay::RELAY_STREAM_ID));
+        }
         if let Some(id) = negotiated_id {
             if self.negotiated.get(&id).and_then(Weak::upgrade).is_some_and(|channel| channel.holds_id(id)) {
                 return Err(TransportError::IdInUse(id));
@@ -181,6 +190,21 @@ impl PeerConnection {
         Ok(channel)
     }
 
+    /// Announces relaying through a common mesh member, as [`TransportConfig::relay`] would
+    /// have (a mesh learns it when the connection is added to it). Only before any description
+    /// was made or applied, and not while a channel of this connection holds the relay
+    /// channel's id ([`RELAY_STREAM_ID`](crate::relay::RELAY_STREAM_ID)).
+    pub fn announce_relay(&self) -> Result<(), TransportError> {
+        let id = crate::relay::RELAY_STREAM_ID;
+        if self.negotiated.get(&id).and_then(Weak::upgrade).is_some_and(|channel| channel.holds_id(id)) {
+            return Err(TransportError::IdInUse(id));
+        }
+        let mut core = self.open_core()?;
+        core.conn.announce_relay(true).map_err(|error| TransportError::WrongState(error.to_string()))?;
+        core.relay.enabled = true;
+        Ok(())
+    }
+
     /// Closes at once every channel the remote side opens in-band from now on, and stops
     /// reporting them as [`PeerEvent::DataChannelReceived`]: for a connection whose owner reads
     /// only its negotiated channels (a mesh), where nothing would read them. Without it, the
@@ -196,7 +220,10 @@ impl PeerConnection {
             return PeerStats::default();
         }
         let core = self.link.core();
-        stats::take(core.conn.stats(), &core.local_candidates, &core.signaled, Instant::now())
+        let mut stats = stats::take(core.conn.stats(), &core.local_candidates, &core.signaled, Instant::now());
+        (stats.path, stats.relay) = core.relay.path();
+        stats.relay_channel_drops = core.relay.channel_drops();
+        stats
     }
 
     /// Pumps the connection when polls come less than [`WAITING_POLL_GAP`] apart (unless its

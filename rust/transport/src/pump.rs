@@ -53,6 +53,7 @@ impl Core {
         if received == 0
             && self.due_at.is_some_and(|at| at > now)
             && self.held.is_none()
+            && !self.relay.has_waiting()
             && !self.channels.values().any(|channel| channel.has_queued())
         {
             return self.due_at;
@@ -63,12 +64,17 @@ impl Core {
             return None;
         }
         self.fill_from_queues(now);
+        let relay_due = self.relay.step(&mut self.conn, now);
         self.flush(io, now);
         // Sends and acknowledgements of this pass changed what the channels have in flight.
         for channel in self.channels.values() {
             channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
         }
-        let next = if more_to_read || more_events { Some(now) } else { self.next_deadline(now) };
+        let next = if more_to_read || more_events {
+            Some(now)
+        } else {
+            [self.next_deadline(now), relay_due].into_iter().flatten().min()
+        };
         self.due_at = next;
         // The task sleeps until its own deadline: wake it if this pass made an earlier one.
         if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
@@ -111,6 +117,8 @@ impl Core {
                 Err(error) => log::debug!("mDNS receive failed: {error}"),
             }
         }
+        // Datagrams of our peer that a mesh member relayed.
+        received += self.relay.receive(&mut self.conn, now);
         // Relayed datagrams the TURN clients unwrapped: they came to the relayed address.
         while let Some((relayed, from, datagram)) = self.servers.poll_relayed() {
             received += 1;
@@ -167,6 +175,13 @@ impl Core {
                 self.deliver(batch_channel, &mut batch);
                 return false;
             };
+            let event = match event {
+                ConnectionEvent::Message { id, data, .. } if self.relay.is_relay_channel(id) => {
+                    self.relay.on_message(&self.conn, &data, now);
+                    continue;
+                }
+                event => event,
+            };
             let ConnectionEvent::Message { id, data, binary } = event else {
                 self.deliver(batch_channel.take(), &mut batch);
                 self.on_event(io, sink, event, now);
@@ -211,6 +226,9 @@ impl Core {
                 let error = transport_error(&failure, &seen);
                 self.report_failure(io, error);
             }
+            ConnectionEvent::ChannelOpened(id) if self.relay.on_channel_opened(id) => {}
+            ConnectionEvent::ChannelClosed(id) if self.relay.on_channel_closed(id) => {}
+            ConnectionEvent::ChannelRenumbered { from, to } if self.relay.on_channel_renumbered(from, to) => {}
             ConnectionEvent::ChannelOpened(id) => {
                 if let Some(channel) = self.channels.get(&id) {
                     channel.set_stream_id(id.0);
@@ -238,6 +256,10 @@ impl Core {
             ConnectionEvent::ChannelError { id, reason } => log::debug!("data channel {}: {reason}", id.0),
             ConnectionEvent::IceStateChanged(state) => log::debug!("ICE {state:?}"),
             ConnectionEvent::SelectedPair { local, remote } => log::debug!("selected pair {local} -> {remote}"),
+            ConnectionEvent::PathChanged(kind) => {
+                log::debug!("records now go {kind:?}");
+                self.relay.on_path_changed(kind);
+            }
             ConnectionEvent::Message { .. } => {}
         }
     }
@@ -365,6 +387,7 @@ impl Core {
             }
         }
         batch.send(&io.port);
+        self.relay.flush(&mut self.conn, now);
         while let Some((to, datagram)) = self.servers.poll_write() {
             io.port.send(io.port.local_addr(), to, &datagram, None);
         }

@@ -1,29 +1,30 @@
-//! The states a connection and its channels report, numbered as Godot's `WebRTCPeerConnection`
-//! and `WebRTCDataChannel` enums, and the session description types.
+//! The states a connection and its channels report (the W3C states, which Godot's
+//! `WebRTCPeerConnection` and `WebRTCDataChannel` enums follow; the binding converts each by
+//! name), and the session description types.
 
 use connection::connection::{ConnectionState as CoreState, SignalingState as CoreSignaling};
 
 use crate::error::TransportError;
 
-/// Connection state, numbered as Godot's `WebRTCPeerConnection.ConnectionState`.
+/// Connection state (W3C `RTCPeerConnectionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
     /// Not connecting yet.
-    New = 0,
+    New,
     /// ICE or DTLS in progress.
-    Connecting = 1,
+    Connecting,
     /// Connected.
-    Connected = 2,
+    Connected,
     /// Connectivity lost; may recover.
-    Disconnected = 3,
+    Disconnected,
     /// ICE or DTLS failed.
-    Failed = 4,
+    Failed,
     /// Closed, by `close()` or by the remote side (DTLS close_notify, SCTP ABORT or SHUTDOWN).
-    Closed = 5,
+    Closed,
 }
 
 impl ConnectionState {
-    /// The core's state (numbered alike).
+    /// The core's state.
     pub(crate) fn from_core(state: CoreState) -> Self {
         match state {
             CoreState::New => Self::New,
@@ -36,32 +37,32 @@ impl ConnectionState {
     }
 }
 
-/// ICE gathering state, numbered as Godot's `WebRTCPeerConnection.GatheringState`.
+/// ICE gathering state (W3C `RTCIceGatheringState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GatheringState {
     /// Nothing gathered yet.
-    New = 0,
+    New,
     /// Gathering candidates.
-    Gathering = 1,
+    Gathering,
     /// Done gathering.
-    Complete = 2,
+    Complete,
 }
 
-/// Signaling state, numbered as Godot's `WebRTCPeerConnection.SignalingState`.
+/// Signaling state (W3C `RTCSignalingState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalingState {
     /// No offer/answer exchange in progress.
-    Stable = 0,
+    Stable,
     /// A local offer is applied.
-    HaveLocalOffer = 1,
+    HaveLocalOffer,
     /// A remote offer is applied.
-    HaveRemoteOffer = 2,
+    HaveRemoteOffer,
     /// A local provisional answer is applied.
-    HaveLocalPranswer = 3,
+    HaveLocalPranswer,
     /// A remote provisional answer is applied.
-    HaveRemotePranswer = 4,
+    HaveRemotePranswer,
     /// Closed.
-    Closed = 5,
+    Closed,
 }
 
 impl SignalingState {
@@ -76,7 +77,8 @@ impl SignalingState {
     }
 }
 
-/// The ready state of a channel, numbered as Godot's `WebRTCDataChannel.ChannelState`.
+/// The ready state of a channel (W3C `RTCDataChannelState`). A channel keeps it in an atomic
+/// byte (`state as u8`, read back by [`from_u8`](Self::from_u8)): its numbers serve that alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ChannelState {
@@ -91,6 +93,7 @@ pub enum ChannelState {
 }
 
 impl ChannelState {
+    /// The state stored as `value` (`state as u8`); past the last state, closed.
     pub(crate) fn from_u8(value: u8) -> Self {
         match value {
             0 => Self::Connecting,

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use connection::connection::ConnectionStats;
+pub use connection::connection::PathKind;
 use connection::ice_dtls::LocalCandidate;
 use connection::sdp::CandidateKind;
 
@@ -98,6 +99,18 @@ pub struct PeerStats {
     pub selected_pair: Option<SelectedPair>,
     /// When the snapshot was taken; `None` before the first one.
     pub taken_at: Option<Instant>,
+    /// The path DTLS records take: direct (ICE's selected pair) or relayed through a mesh member
+    /// (issue 21); `None` until one was chosen.
+    pub path: Option<PathKind>,
+    /// The member relaying, while the path is relayed.
+    pub relay: Option<i32>,
+    /// Datagrams relayed through this connection (for us or for other members) that were dropped
+    /// because its relay channel was not open or was congested.
+    pub relay_channel_drops: u64,
+    /// Datagrams of this connection sent and received via a relay.
+    pub relayed_packets_sent: u64,
+    /// See [`relayed_packets_sent`](Self::relayed_packets_sent).
+    pub relayed_packets_received: u64,
 }
 
 /// The statistics of a connection whose core counted `report`, whose local candidates are
@@ -120,6 +133,11 @@ pub(crate) fn take(
             .selected_pair
             .map(|(local, remote)| selected_pair(local_candidates, signaled, local, remote)),
         taken_at: Some(now),
+        path: report.path,
+        relay: None,
+        relay_channel_drops: 0,
+        relayed_packets_sent: report.relayed_datagrams_sent,
+        relayed_packets_received: report.relayed_datagrams_received,
     }
 }
 

@@ -16,6 +16,11 @@ pub struct ConnectionConfig {
     pub channel_limits: ChannelLimits,
     /// ICE's and DTLS's timers.
     pub timeouts: Timeouts,
+    /// Whether we take a relayed path beside ICE's direct one (issue 21): our descriptions carry
+    /// `a=x-webrtc-mesh-relay` at the session level, and when the other side's do too,
+    /// [`Connection::set_relay_path`](super::Connection::set_relay_path) is honoured. Off by
+    /// default (a connection then behaves as before).
+    pub relay: bool,
     /// Our DTLS certificate; `None` makes a new one (as browsers do, one per connection).
     pub certificate: Option<LocalCertificate>,
     /// Tests only: seeds DTLS's randomness (see

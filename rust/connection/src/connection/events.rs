@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::SignalingState;
 use crate::channels::{ChannelError, ChannelId, ChannelOptions};
-use crate::ice_dtls::{FailureReason, IceState};
+use crate::ice_dtls::{FailureReason, IceState, PathKind};
 use crate::sctp::SctpError;
 
 /// The connection's state, numbered as Godot's `WebRTCPeerConnection.ConnectionState`.
@@ -53,6 +53,10 @@ pub enum ConnectionEvent {
         /// The peer's address.
         remote: SocketAddr,
     },
+    /// DTLS records now go by this path: the first path chosen, an upgrade from the relay to
+    /// the direct pair, or a fall-back to the relay. Nothing the application sent is lost,
+    /// repeated or reordered by a switch (one DTLS session, one SCTP association).
+    PathChanged(PathKind),
     /// The connection failed (a [`ConnectionEvent::StateChanged`] to `Failed` follows).
     Failed(ConnectionFailure),
     /// A channel we opened is open.

@@ -17,6 +17,14 @@
 //! [`Connection::handle_datagram`], send what [`Connection::poll_transmit`] gives until `None`,
 //! read [`Connection::poll_event`] until `None`, and call [`Connection::handle_timeout`] once
 //! [`Connection::poll_timeout`] has passed; after any call, poll again.
+//!
+//! A relayed path (issue 21: a mesh member both sides reach carries their DTLS datagrams),
+//! when [`ConnectionConfig::relay`] is on and the other side announced it too
+//! ([`Connection::remote_relay`]): the pump says a relay exists with
+//! [`Connection::set_relay_path`], passes what came by it to
+//! [`Connection::handle_relayed_datagram`], and sends what [`Connection::poll_relay_transmit`]
+//! gives (after every call, as with [`Connection::poll_transmit`]). Which path records take is
+//! reported by [`ConnectionEvent::PathChanged`] and [`ConnectionStats::path`].
 
 mod config;
 mod early;
@@ -34,5 +42,5 @@ pub use peer_connection::Connection;
 pub use signaling::SignalingState;
 pub use stats::ConnectionStats;
 
-pub use crate::ice_dtls::Transmit;
+pub use crate::ice_dtls::{PathKind, Transmit};
 pub use crate::sdp::DescriptionKind;

@@ -19,7 +19,7 @@ use crate::channels::{
     ChannelEvent, ChannelId, ChannelLimits, ChannelOptions, ChannelState, DataChannels, DtlsRole, SctpCommand,
 };
 use crate::ice_dtls::{
-    self, LocalCandidate, LocalCertificate, SecurePath, SecurePathConfig, SecurePathEvent, Transmit,
+    self, LocalCandidate, LocalCertificate, PathKind, SecurePath, SecurePathConfig, SecurePathEvent, Transmit,
 };
 use crate::sctp::{Association, SctpError, SctpEvent};
 use crate::sdp::limits::MAX_REMOTE_CANDIDATES;
@@ -91,6 +91,8 @@ pub struct Connection {
     finished: bool,
     /// The latest time a call gave.
     last_now: Instant,
+    /// What the pump last said of a relay to the other side (applied once both announced it).
+    relay_offered: bool,
     stats: ConnectionStats,
 }
 
@@ -107,7 +109,8 @@ impl Connection {
         rng.fill_bytes(&mut ufrag);
         rng.fill_bytes(&mut pwd);
         let credentials = IceCredentials::from_random(ufrag, pwd);
-        let local = LocalDescription::new(rng.next_u64(), credentials, certificate.fingerprint());
+        let mut local = LocalDescription::new(rng.next_u64(), credentials, certificate.fingerprint());
+        local.announce_relay(config.relay);
         let mut own_rng = StdRng::seed_from_u64(rng.next_u64());
         // Until the other side's description says otherwise, we guess what an offerer usually
         // becomes: the DTLS server (answerers answer `active`).
@@ -141,6 +144,7 @@ impl Connection {
             dtls_connected: false,
             finished: false,
             last_now: now,
+            relay_offered: false,
             stats: ConnectionStats::default(),
         })
     }
@@ -207,6 +211,7 @@ impl Connection {
         self.remote = Some(remote);
         self.set_signaling(next);
         self.settle(now);
+        self.apply_relay(now);
         if let Some((candidates, datagrams)) = self.take_early_input() {
             for early in candidates {
                 let for_us =
@@ -338,23 +343,97 @@ impl Connection {
         }
     }
 
-    /// The next datagram to send. SCTP packets are sealed into DTLS records as they are asked
-    /// for, so the association sends what its window allows when the caller can send it.
+    /// The next datagram to send on the direct path. SCTP packets are sealed into DTLS records
+    /// as they are asked for, so the association sends what its window allows when the caller
+    /// can send it. While records go by the relay, the packets sealed here wait for
+    /// [`Connection::poll_relay_transmit`] (at most [`ice_dtls::MAX_RELAY_QUEUE`]).
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.touch(now);
+        let transmit = self.poll_out(now, |path| path.poll_transmit(now))?;
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += transmit.data.len() as u64;
+        Some(transmit)
+    }
+
+    /// Whether the other side's current description announced a relayed path
+    /// (`a=x-webrtc-mesh-relay`).
+    pub fn remote_relay(&self) -> bool {
+        self.remote.as_ref().is_some_and(|remote| remote.relay)
+    }
+
+    /// The pump says a relay to the other side exists (`available`: a member both reach carries
+    /// datagrams between us) or no longer does. Honoured only when both sides announced relay
+    /// ([`ConnectionConfig::relay`] and [`Connection::remote_relay`]); said before the other
+    /// side's description, it applies once that description is. DTLS starts now if ICE has not
+    /// selected a pair yet; records take the relay while the direct pair is not alive.
+    pub fn set_relay_path(&mut self, now: Instant, available: bool) {
+        self.touch(now);
+        self.relay_offered = available;
+        self.apply_relay(now);
+    }
+
+    /// Handles a datagram of the other side's that came by the relay. Only DTLS is taken (RFC
+    /// 7983: first byte 20 to 63); STUN and anything else is dropped (the relay carries no
+    /// ICE), as is everything unless both sides announced relay, and, before the other side's
+    /// description, everything (its DTLS retransmits). Before DTLS starts, a few are kept (as
+    /// direct ones are); DTLS itself drops what does not authenticate or repeats.
+    pub fn handle_relayed_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        self.touch(now);
+        self.stats.relayed_datagrams_received += 1;
+        self.stats.relayed_bytes_received += datagram.len() as u64;
+        if self.finished || !self.relay_honoured() {
+            return;
+        }
+        if let Path::Live(path) = &mut self.path {
+            path.handle_relayed_datagram(now, datagram);
+            self.settle(now);
+        }
+    }
+
+    /// The next datagram to send by the relay (the pump wraps it for the relaying member). ICE
+    /// never goes this way: its checks keep going on the direct path, so the pair can upgrade.
+    pub fn poll_relay_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.touch(now);
+        let data = self.poll_out(now, |path| path.poll_relay_transmit(now))?;
+        self.stats.relayed_datagrams_sent += 1;
+        self.stats.relayed_bytes_sent += data.len() as u64;
+        Some(data)
+    }
+
+    /// Whether both sides announced a relayed path.
+    fn relay_honoured(&self) -> bool {
+        self.config.relay && self.remote_relay()
+    }
+
+    /// Tells the live path whether a relay is available, as the pump last said and as both
+    /// sides' descriptions allow.
+    fn apply_relay(&mut self, now: Instant) {
+        let available = self.relay_offered && self.relay_honoured() && !self.finished;
+        if let Path::Live(path) = &mut self.path {
+            path.set_relay_available(now, available);
+            self.settle(now);
+        }
+    }
+
+    /// The next datagram `take` finds on the path, sealing SCTP packets into DTLS records until
+    /// it finds one (at most [`MAX_PACKETS_PER_POLL`]).
+    fn poll_out<T>(&mut self, now: Instant, mut take: impl FnMut(&mut SecurePath) -> Option<T>) -> Option<T> {
         let Path::Live(path) = &mut self.path else { return None };
         for _ in 0..MAX_PACKETS_PER_POLL {
-            if let Some(transmit) = path.poll_transmit(now) {
-                self.stats.datagrams_sent += 1;
-                self.stats.bytes_sent += transmit.data.len() as u64;
-                return Some(transmit);
+            if let Some(out) = take(path) {
+                return Some(out);
             }
             if self.finished || !self.dtls_connected {
                 return None;
             }
-            let packet = self.association.as_mut()?.poll_transmit(now)?;
+            let association = self.association.as_mut()?;
+            let packet = association.poll_transmit(now)?;
+            let awaiting = association.bytes_in_flight() > 0;
             if let Err(error) = path.send_application_data(now, &packet) {
                 debug!("an SCTP packet could not be sent: {error}");
+            }
+            if awaiting {
+                path.note_awaiting_answer(now);
             }
         }
         None
@@ -379,8 +458,12 @@ impl Connection {
             return;
         }
         path.handle_timeout(now);
+        let keepalive = path.take_keepalive_due();
         if let Some(association) = self.association.as_mut() {
             association.handle_timeout(now);
+            if keepalive {
+                association.send_heartbeat();
+            }
         }
         self.settle(now);
     }
@@ -511,6 +594,19 @@ impl Connection {
         self.signaling
     }
 
+    /// Announces a relayed path (or stops announcing it) as [`ConnectionConfig::relay`] would
+    /// have: for a connection made before its owner knew (a mesh learns it when the connection
+    /// is added). Only before any description was made or applied: refused with
+    /// [`ConnectionError::WrongSignalingState`] after.
+    pub fn announce_relay(&mut self, relay: bool) -> Result<(), ConnectionError> {
+        if self.offered_first || self.remote.is_some() || self.signaling != SignalingState::Stable {
+            return Err(ConnectionError::WrongSignalingState { call: "announce_relay", state: self.signaling });
+        }
+        self.config.relay = relay;
+        self.local.announce_relay(relay);
+        Ok(())
+    }
+
     /// Our certificate's fingerprint as our descriptions carry it.
     pub fn local_fingerprint(&self) -> sdp::Fingerprint {
         self.certificate.fingerprint()
@@ -522,9 +618,16 @@ impl Connection {
             Path::Live(path) => path.round_trip_time(self.last_now),
             Path::Staging(_) => None,
         };
+        let (path, path_switches, relay_queue_drops) = match &self.path {
+            Path::Live(path) => (path.path_kind(), path.path_switches(), path.relay_queue_drops()),
+            Path::Staging(_) => (None, 0, 0),
+        };
         ConnectionStats {
             sctp: self.association.as_ref().map(Association::stats),
             ice_round_trip_time,
+            path,
+            path_switches,
+            relay_queue_drops,
             ..self.stats.clone()
         }
     }
@@ -647,7 +750,13 @@ impl Connection {
         match event {
             SecurePathEvent::IceStateChanged(ice) => {
                 self.events.push_back(ConnectionEvent::IceStateChanged(ice));
+                let relay = match &self.path {
+                    Path::Live(path) => path.relay_was_offered(),
+                    Path::Staging(_) => false,
+                };
                 match ice {
+                    // With a relay, the direct pair's silence is not the peer's: `PeerSilent` says.
+                    _ if relay => {}
                     ice_dtls::IceState::Disconnected if self.state == ConnectionState::Connected => {
                         self.set_state(ConnectionState::Disconnected)
                     }
@@ -661,12 +770,36 @@ impl Connection {
                 self.stats.selected_pair = Some((local, remote));
                 self.events.push_back(ConnectionEvent::SelectedPair { local, remote });
             }
+            SecurePathEvent::PeerSilent(true) if self.state == ConnectionState::Connected => {
+                self.set_state(ConnectionState::Disconnected)
+            }
+            SecurePathEvent::PeerSilent(false) if self.state == ConnectionState::Disconnected => {
+                self.set_state(ConnectionState::Connected)
+            }
+            SecurePathEvent::PeerSilent(_) => {}
+            SecurePathEvent::PathChanged(kind) => {
+                if kind == PathKind::Relayed {
+                    // A fall-back: what was in flight on the silent direct pair goes again.
+                    if let Some(association) = self.association.as_mut() {
+                        association.path_changed(now);
+                    }
+                }
+                self.events.push_back(ConnectionEvent::PathChanged(kind));
+            }
             SecurePathEvent::IceRoleChanged { controlling } => debug!("ICE role conflict: controlling {controlling}"),
             SecurePathEvent::Connected => {
                 self.dtls_connected = true;
                 if let Some(role) = self.role {
                     let sctp = self.config.sctp.clone();
-                    self.association = Some(Association::new(sctp, role, &mut self.rng, now));
+                    let mut association = Association::new(sctp, role, &mut self.rng, now);
+                    let path_rtt = match &self.path {
+                        Path::Live(path) => path.round_trip_time(now),
+                        _ => None,
+                    };
+                    if let Some(rtt) = path_rtt {
+                        association.set_path_rtt(rtt);
+                    }
+                    self.association = Some(association);
                 }
                 self.set_state(ConnectionState::Connected);
             }

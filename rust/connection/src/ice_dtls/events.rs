@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use super::error::FailureReason;
+use super::path_choice::PathKind;
 
 /// The ICE connection state (RFC 8445 / W3C `RTCIceConnectionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,12 @@ pub enum SecurePathEvent {
     Connected,
     /// One DTLS application-data record (one SCTP packet).
     ApplicationData(Vec<u8>),
+    /// DTLS records now go by this path (the first choice, an upgrade or a fall-back).
+    PathChanged(PathKind),
+    /// Once a relay was offered, whether nothing authenticated came by either path for the
+    /// disconnected timeout (`true`), or something did again (`false`): then this, not ICE's
+    /// state, says whether the peer is heard. Reported when it changes (first once connected).
+    PeerSilent(bool),
     /// The peer closed DTLS (close_notify).
     Closed,
     /// The path failed for good.

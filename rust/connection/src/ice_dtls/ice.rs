@@ -16,7 +16,7 @@ use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use sansio::Protocol;
 
 use super::candidates::{remote_to_ice, to_sdp, LocalCandidate, MAX_REMOTE_CANDIDATES};
-use super::check_pacing::{is_binding_request, CheckPacing, CHECK_INTERVAL};
+use super::check_pacing::{is_binding_request, CheckPacing, AGENT_CHECK_INTERVAL, CHECK_INTERVAL};
 use super::config::SecurePathConfig;
 use super::consent::{ConsentSchedule, QUIET_PROBE_SPACING};
 use super::error::SecurePathError;
@@ -62,6 +62,10 @@ pub(super) struct IceSession {
     consent: ConsentSchedule,
     /// Remote candidates taken in this ICE session, against [`MAX_REMOTE_CANDIDATES`].
     remote_candidates: usize,
+    /// Our candidates as the agent took them (the caller bounds how many): the agent drops
+    /// them all when it fails, and an ICE restart after that (over a relayed path that outlived
+    /// it) gives them back.
+    local_candidates: Vec<LocalCandidate>,
     remote_pwd: Option<String>,
     /// When something authenticated last came from the peer.
     last_heard: Option<Instant>,
@@ -99,7 +103,8 @@ impl IceSession {
             failed_timeout: Some(timeouts.failed.saturating_sub(timeouts.disconnected).max(Duration::from_millis(1))),
             // The least spacing of consent checks; [`ConsentSchedule`] decides when they go.
             keepalive_interval: Some(QUIET_PROBE_SPACING),
-            check_interval: CHECK_INTERVAL,
+            // Its runs are spaced by [`CheckPacing`]; its own gate only must not skip one.
+            check_interval: AGENT_CHECK_INTERVAL,
             max_binding_requests: Some(max_binding_requests(timeouts.failed)),
             is_controlling: config.ice_controlling,
             host_acceptance_min_wait: Some(Duration::ZERO),
@@ -124,6 +129,7 @@ impl IceSession {
                 config.jitter_seed,
             ),
             remote_candidates: 0,
+            local_candidates: Vec::new(),
             remote_pwd: None,
             last_heard: None,
             checked: VecDeque::new(),
@@ -143,11 +149,10 @@ impl IceSession {
         now: Instant,
         candidate: LocalCandidate,
     ) -> Result<sdp::Candidate, SecurePathError> {
-        let candidate = candidate.to_ice()?;
-        let line = to_sdp(&candidate)?;
-        self.agent
-            .add_local_candidate(candidate)
-            .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))?;
+        let ice = candidate.to_ice()?;
+        let line = to_sdp(&ice)?;
+        self.agent.add_local_candidate(ice).map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))?;
+        self.local_candidates.push(candidate);
         self.drain(now, false);
         Ok(line)
     }
@@ -197,11 +202,25 @@ impl IceSession {
         self.agent
             .restart(now, ufrag.clone(), pwd, true)
             .map_err(|error| SecurePathError::InvalidConfig(error.to_string()))?;
+        if self.agent.get_local_candidates().is_empty() {
+            // The agent failed before (it then drops every candidate): ours again.
+            for candidate in &self.local_candidates {
+                let added = candidate.to_ice().and_then(|ice| {
+                    self.agent
+                        .add_local_candidate(ice)
+                        .map_err(|error| SecurePathError::InvalidCandidate(error.to_string()))
+                });
+                if let Err(error) = added {
+                    log::debug!("a local candidate was refused after the restart: {error}");
+                }
+            }
+        }
         self.local_ufrag = ufrag;
         self.remote_candidates = 0;
         self.remote_pwd = None;
         self.roles.clear();
         self.held.clear();
+        self.pacing.new_session();
         self.drain(now, false);
         Ok(())
     }
@@ -262,6 +281,11 @@ impl IceSession {
             && self.agent.state() == ConnectionState::Connected;
         self.drain(now, switched);
         self.reading_consent_check = false;
+        if accepted && self.agent.role() && self.selected.is_none() && success_transaction(datagram).is_some() {
+            // A check of ours succeeded: the agent nominates at its next tick, let it come now.
+            self.pacing.hurry_once();
+            self.refresh_deadline();
+        }
         if let Some((transaction, nominating)) = check {
             let answered = self
                 .transmits
@@ -312,6 +336,17 @@ impl IceSession {
         self.checked.push_back(from);
     }
 
+    /// The agent's state as last reported.
+    pub(super) fn state(&self) -> IceState {
+        self.state
+    }
+
+    /// When something authenticated last came from the peer on the direct path (an accepted
+    /// check or answer, or DTLS on the selected pair).
+    pub(super) fn last_heard(&self) -> Option<Instant> {
+        self.last_heard
+    }
+
     /// The selected pair: local socket, remote address.
     pub(super) fn selected(&self) -> Option<(SocketAddr, SocketAddr)> {
         self.selected
@@ -335,7 +370,7 @@ impl IceSession {
         if let Err(error) = self.agent.handle_timeout(now) {
             log::debug!("ICE timeout: {error}");
         }
-        self.pacing.ticked(now);
+        self.pacing.ticked(now, self.pairs());
         if self.selected.is_some() {
             self.consent.ran(now);
         }
@@ -416,6 +451,11 @@ impl IceSession {
         self.refresh_deadline();
     }
 
+    /// The candidate pairs the agent may check (local times remote candidates).
+    fn pairs(&self) -> usize {
+        self.agent.get_local_candidates().len() * self.agent.get_remote_candidates().len()
+    }
+
     fn set_state(&mut self, state: IceState) {
         if state != self.state {
             self.state = state;
@@ -435,9 +475,8 @@ impl IceSession {
                 self.last_heard.and_then(|heard| self.consent.next_run(heard, disconnected))
             }
             _ => {
-                let pairs = self.agent.get_local_candidates().len() * self.agent.get_remote_candidates().len();
                 let asked = self.agent.poll_timeout();
-                match (asked, self.pacing.earliest(pairs)) {
+                match (asked, self.pacing.earliest(self.pairs())) {
                     (Some(asked), Some(earliest)) => Some(asked.max(earliest)),
                     (asked, _) => asked,
                 }

@@ -21,6 +21,11 @@
 //! - `check_pacing.rs`: it checks every pair on every tick; ticks are spaced by the pair count;
 //! - `early_datagrams.rs`: DTLS that arrives before a pair is selected is kept (bounded).
 //!
+//! Beside ICE's direct pair a path may have a relay (`relay_path.rs`: a member both sides reach
+//! carries the DTLS datagrams, issue 21): DTLS starts on whichever path comes first, and
+//! `path_choice.rs` decides which one records take (upgrade, fall-back, hold-downs). The path
+//! fails only when no path carried anything authenticated for the failed timeout.
+//!
 //! `rust/transport/src/wire_repairs/` against this path: `role_conflict`, `early_datagrams`
 //! and `check_pacing` live on here as the files above (the `rtc-ice` defects remain; the DTLS
 //! half of `early_datagrams` is a design need, not a defect: DTLS waits for ICE's pair);
@@ -43,6 +48,8 @@ mod events;
 mod fingerprint;
 mod held_checks;
 mod ice;
+mod path_choice;
+mod relay_path;
 mod replay_guard;
 mod role_conflict;
 mod secure_path;
@@ -54,4 +61,6 @@ pub use certificate::LocalCertificate;
 pub use config::{SecurePathConfig, Timeouts};
 pub use error::{FailureReason, SecurePathError};
 pub use events::{IceState, SecurePathEvent, Transmit};
+pub use path_choice::{PathKind, DIRECT_SILENT_AFTER, SWITCH_HOLD, UPGRADE_HOLD_DOWN};
+pub use relay_path::{MAX_RELAY_QUEUE, RELAY_KEEPALIVE};
 pub use secure_path::{SecurePath, DTLS_RECORD_OVERHEAD, MAX_APPLICATION_DATA};

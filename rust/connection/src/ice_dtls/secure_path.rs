@@ -14,6 +14,8 @@ use super::early_datagrams::EarlyDatagrams;
 use super::error::{FailureReason, SecurePathError};
 use super::events::{IceState, SecurePathEvent, Transmit};
 use super::ice::{IceEvent, IceSession};
+use super::path_choice::{PathChoice, PathInputs, PathKind};
+use super::relay_path::RelayPath;
 use crate::sdp;
 
 /// The largest application data sent in one record, in bytes: what fits one datagram on an
@@ -40,6 +42,16 @@ pub struct SecurePath {
     events: VecDeque<SecurePathEvent>,
     /// DTLS datagrams waiting for [`SecurePath::poll_transmit`], with their pair.
     transmits: VecDeque<Transmit>,
+    /// The relayed path beside ICE's, when the pump offers one.
+    relay: RelayPath,
+    /// Which path records take.
+    choice: PathChoice,
+    /// ICE failed while a relay had been offered: the path lives on while any path is heard.
+    ice_failed: bool,
+    /// A keepalive for the relay fell due: the layer above sends one (an SCTP HEARTBEAT).
+    keepalive_due: bool,
+    /// Whether the peer was last reported silent on both paths (once a relay was offered).
+    silent: Option<bool>,
     /// Whether DTLS completed (a later ICE failure is then a consent expiry).
     connected: bool,
     /// Set once the path failed or was closed: it does nothing more.
@@ -57,6 +69,11 @@ impl SecurePath {
             early: EarlyDatagrams::default(),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
+            relay: RelayPath::default(),
+            choice: PathChoice::default(),
+            ice_failed: false,
+            keepalive_due: false,
+            silent: None,
             connected: false,
             finished: false,
         })
@@ -125,8 +142,79 @@ impl SecurePath {
             return Err(SecurePathError::NotConnected);
         }
         let result = dtls.send(now, data);
-        self.after_dtls();
+        self.after_dtls(now);
         result
+    }
+
+    /// Notes that what was just sent awaits an answer (the layer above has data outstanding):
+    /// if the direct pair stays silent past [`super::DIRECT_SILENT_AFTER`], records fall back to
+    /// the relay.
+    pub fn note_awaiting_answer(&mut self, now: Instant) {
+        self.choice.sent_direct_awaiting(now, self.ice.last_heard());
+    }
+
+    /// The pump says a relay to the peer exists (`available`) or no longer does. DTLS starts
+    /// now if it had not (the peer's fingerprint and our role are known: the path is made with
+    /// them); records take the relay when the direct pair is not alive.
+    pub fn set_relay_available(&mut self, now: Instant, available: bool) {
+        if self.finished || !self.relay.set_available(now, available) {
+            return;
+        }
+        self.refresh_path(now);
+        if available && self.dtls.is_none() {
+            self.start_dtls(now);
+        }
+        self.check_liveness(now);
+    }
+
+    /// Handles a datagram of the peer's that came by the relay: only DTLS is taken (the relay
+    /// carries no ICE); before DTLS starts it is kept (bounded).
+    pub fn handle_relayed_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        if self.finished || classify(datagram) != DatagramKind::Dtls {
+            return;
+        }
+        let Some(dtls) = self.dtls.as_mut() else {
+            self.relay.keep_early(datagram);
+            return;
+        };
+        dtls.handle_datagram(now, datagram);
+        if self.after_dtls(now) {
+            self.relay.heard(now);
+            self.choice.peer_relayed(now, self.ice.last_heard());
+        }
+        self.refresh_path(now);
+    }
+
+    /// The next datagram to send by the relay (the pump wraps it for the relaying member).
+    pub fn poll_relay_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
+        self.relay.pop()
+    }
+
+    /// Whether a keepalive fell due on the relayed path since last asked (the layer above then
+    /// sends something the peer answers: an SCTP HEARTBEAT).
+    pub fn take_keepalive_due(&mut self) -> bool {
+        std::mem::take(&mut self.keepalive_due)
+    }
+
+    /// Whether the pump ever offered a relay: the peer's silence is then reported by
+    /// [`SecurePathEvent::PeerSilent`] rather than read from ICE's state.
+    pub fn relay_was_offered(&self) -> bool {
+        self.relay.was_ever_available()
+    }
+
+    /// The path records take now, once one was chosen.
+    pub fn path_kind(&self) -> Option<PathKind> {
+        self.choice.current()
+    }
+
+    /// Switches between the direct and the relayed path so far.
+    pub fn path_switches(&self) -> u64 {
+        self.choice.switches()
+    }
+
+    /// Datagrams for the relay dropped because the pump did not take them in time.
+    pub fn relay_queue_drops(&self) -> u64 {
+        self.relay.dropped()
     }
 
     /// The next datagram to send.
@@ -152,7 +240,14 @@ impl SecurePath {
             return None;
         }
         let dtls = self.dtls.as_ref().and_then(DtlsSession::poll_timeout);
-        [self.ice.poll_timeout(), dtls].into_iter().flatten().min()
+        let keepalive = self.relay.keepalive_due().filter(|_| self.relayed_and_connected());
+        let silence = self.silence_deadline().filter(|_| self.silent == Some(false));
+        // Without a relay offered, the choice has nothing to switch to: no wake-ups for it.
+        let choice = self.choice.next_deadline().filter(|_| self.relay.was_ever_available());
+        [self.ice.poll_timeout(), dtls, choice, self.liveness_deadline(), keepalive, silence]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs the timers due at `now`.
@@ -164,7 +259,14 @@ impl SecurePath {
         self.after_ice(now);
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.handle_timeout(now);
-            self.after_dtls();
+            self.after_dtls(now);
+        }
+        self.refresh_path(now);
+        self.check_liveness(now);
+        self.check_silence(now);
+        if self.relayed_and_connected() && self.relay.keepalive_due().is_some_and(|due| due <= now) {
+            self.relay.keepalive_sent(now);
+            self.keepalive_due = true;
         }
     }
 
@@ -175,7 +277,7 @@ impl SecurePath {
         }
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.close(now);
-            self.after_dtls();
+            self.after_dtls(now);
         }
         self.ice.close();
         self.finish();
@@ -193,9 +295,83 @@ impl SecurePath {
             return;
         }
         dtls.handle_datagram(now, datagram);
-        let authenticated = self.after_dtls();
+        let authenticated = self.after_dtls(now);
         if authenticated {
             self.ice.heard_authenticated(now, local, from);
+        }
+        self.refresh_path(now);
+    }
+
+    /// Whether records go by the relay and DTLS is up (keepalives are then due).
+    fn relayed_and_connected(&self) -> bool {
+        self.connected && !self.finished && self.choice.current() == Some(PathKind::Relayed)
+    }
+
+    /// What the path choice reads now.
+    fn path_inputs(&self) -> PathInputs {
+        let state = self.ice.state();
+        let selected = self.ice.selected().is_some() && !matches!(state, IceState::Failed | IceState::Closed);
+        PathInputs {
+            direct_selected: selected,
+            direct_connected: state == IceState::Connected,
+            direct_heard: self.ice.last_heard(),
+            relay_available: self.relay.is_available(),
+        }
+    }
+
+    /// When the peer counts as silent on both paths if nothing comes before (once a relay was
+    /// offered and DTLS is up).
+    fn silence_deadline(&self) -> Option<Instant> {
+        if !self.connected || self.finished || !self.relay.was_ever_available() {
+            return None;
+        }
+        let last = [self.ice.last_heard(), self.relay.last_alive()].into_iter().flatten().max()?;
+        Some(last + self.config.timeouts.disconnected)
+    }
+
+    /// Reports whether the peer is silent on both paths, when that changed.
+    fn check_silence(&mut self, now: Instant) {
+        let Some(deadline) = self.silence_deadline() else { return };
+        let silent = deadline <= now;
+        if self.silent != Some(silent) {
+            self.silent = Some(silent);
+            self.events.push_back(SecurePathEvent::PeerSilent(silent));
+        }
+    }
+
+    /// Applies the path choice at `now`; reports a change.
+    fn refresh_path(&mut self, now: Instant) {
+        if self.finished {
+            return;
+        }
+        self.check_silence(now);
+        let inputs = self.path_inputs();
+        if self.choice.decide(now, inputs) {
+            if let Some(kind) = self.choice.current() {
+                log::debug!("DTLS records now go {kind:?}");
+                self.events.push_back(SecurePathEvent::PathChanged(kind));
+            }
+        }
+    }
+
+    /// Once ICE failed with a relay offered: the path fails when no path carried anything
+    /// authenticated for the failed timeout.
+    fn liveness_deadline(&self) -> Option<Instant> {
+        if !self.ice_failed || self.finished {
+            return None;
+        }
+        let last = [self.ice.last_heard(), self.relay.last_alive()].into_iter().flatten().max()?;
+        Some(last + self.config.timeouts.failed)
+    }
+
+    /// Fails the path if its liveness deadline passed.
+    fn check_liveness(&mut self, now: Instant) {
+        if !self.ice_failed || self.finished {
+            return;
+        }
+        if self.liveness_deadline().is_none_or(|deadline| deadline <= now) {
+            let reason = if self.connected { FailureReason::ConsentExpired } else { FailureReason::IceFailed };
+            self.fail(reason);
         }
     }
 
@@ -205,7 +381,12 @@ impl SecurePath {
             match event {
                 IceEvent::State(state) => {
                     self.events.push_back(SecurePathEvent::IceStateChanged(state));
-                    if state == IceState::Failed {
+                    if state == IceState::Failed && self.relay.was_ever_available() {
+                        // The relay may carry on: fail only when no path lived for the timeout.
+                        self.ice_failed = true;
+                        self.refresh_path(now);
+                        self.check_liveness(now);
+                    } else if state == IceState::Failed {
                         let reason =
                             if self.connected { FailureReason::ConsentExpired } else { FailureReason::IceFailed };
                         self.fail(reason);
@@ -214,6 +395,7 @@ impl SecurePath {
                 }
                 IceEvent::Selected(local, remote) => {
                     self.events.push_back(SecurePathEvent::SelectedPair { local, remote });
+                    self.refresh_path(now);
                     if self.dtls.is_none() {
                         self.start_dtls(now);
                     }
@@ -243,20 +425,27 @@ impl SecurePath {
                 return;
             }
         }
-        self.after_dtls();
+        self.after_dtls(now);
         for (local, from, datagram) in self.early.take() {
             self.handle_dtls(now, local, from, &datagram);
         }
+        for datagram in self.relay.take_early() {
+            self.handle_relayed_datagram(now, &datagram);
+        }
     }
 
-    /// Takes DTLS's datagrams and events; returns whether the peer authenticated something
+    /// Takes DTLS's datagrams (onto the chosen path; with none, they are dropped as a lost
+    /// datagram would be) and events; returns whether the peer authenticated something
     /// (handshake completed or application data arrived).
-    fn after_dtls(&mut self) -> bool {
+    fn after_dtls(&mut self, now: Instant) -> bool {
         let Some(dtls) = self.dtls.as_mut() else { return false };
         let mut authenticated = false;
-        if let Some((local, to)) = self.ice.selected() {
-            while let Some(data) = dtls.poll_transmit() {
-                self.transmits.push_back(Transmit { local, to, data });
+        let selected = self.ice.selected();
+        while let Some(data) = dtls.poll_transmit() {
+            match (self.choice.current(), selected) {
+                (Some(PathKind::Direct), Some((local, to))) => self.transmits.push_back(Transmit { local, to, data }),
+                (Some(PathKind::Relayed), _) => self.relay.push(now, data),
+                _ => log::debug!("a DTLS datagram with no path to take: dropped"),
             }
         }
         let mut events = Vec::new();
@@ -299,5 +488,6 @@ impl SecurePath {
     fn finish(&mut self) {
         self.finished = true;
         self.early.take();
+        self.relay.take_early();
     }
 }

@@ -194,6 +194,9 @@ pub struct Association {
     init_retransmitted: bool,
     /// The handshake's round trip, once measured: the send side's first RTT sample.
     handshake_rtt: Option<Duration>,
+    /// The path's round trip as the layers below measured it (`set_path_rtt`): the first RTT
+    /// sample when the handshake gives none.
+    path_rtt: Option<Duration>,
     /// T2-shutdown.
     shutdown_timer: BackoffTimer,
     /// Our RE-CONFIG request's retransmission timer.
@@ -241,6 +244,7 @@ impl Association {
             init_sent: None,
             init_retransmitted: false,
             handshake_rtt: None,
+            path_rtt: None,
             shutdown_timer: BackoffTimer::default(),
             reconfig_timer: BackoffTimer::default(),
             error_count: 0,
@@ -262,6 +266,18 @@ impl Association {
             association.handshake_timer.start(now, association.config.t1_initial);
         }
         association
+    }
+
+    /// Takes the path's round trip as measured below SCTP (ICE's connectivity checks) as the
+    /// first RTT sample when the handshake gives none (Karn's rule discards it when INIT or
+    /// COOKIE-ECHO went twice, common under loss): without any sample the tail-loss probe cannot
+    /// be armed and a lost chunk waits for the 500 ms initial RTO, then its backoff. Ignored past
+    /// `t1_initial`, as a cookie's age is: a check answered only on its retransmission measures
+    /// the retransmission timer, not the path.
+    pub fn set_path_rtt(&mut self, rtt: Duration) {
+        if rtt < self.config.t1_initial {
+            self.path_rtt = Some(rtt);
+        }
     }
 
     /// Handles one received SCTP packet (one DTLS record's payload).
@@ -538,6 +554,31 @@ impl Association {
         }
     }
 
+    /// Bytes of DATA sent and not yet acknowledged (0 before the association is up): while
+    /// some are, what we send awaits an answer.
+    pub fn bytes_in_flight(&self) -> usize {
+        self.data.as_ref().map_or(0, DataPlane::in_flight)
+    }
+
+    /// Our packets now take another path after the old one went silent (the connection's
+    /// fall-back to a relay): the DATA in flight is sent again at once on it, without waiting for
+    /// a retransmission timer the silence has backed off.
+    pub fn path_changed(&mut self, now: Instant) {
+        if let Some(data) = self.data.as_mut() {
+            data.on_path_change(now);
+        }
+    }
+
+    /// Queues a HEARTBEAT (RFC 9260 §8.3), which the peer answers with a HEARTBEAT ACK: sent on
+    /// a relayed path that would otherwise be idle, to keep it heard (a relay has no ICE
+    /// consent). Nothing before the association is up.
+    pub fn send_heartbeat(&mut self) {
+        if self.data.is_some() {
+            // The Heartbeat Info parameter (type 1), empty: nothing to echo but the chunk.
+            self.reply(Chunk::Heartbeat(Bytes::from_static(&[0, 1, 0, 4])));
+        }
+    }
+
     /// The association's counters and estimates.
     pub fn stats(&self) -> AssociationStats {
         let mut stats = self.stats.clone();
@@ -658,7 +699,8 @@ impl Association {
     fn establish(&mut self, now: Instant, peer: CookieContents) {
         debug!("sctp: established (peer tag {:#x}, handshake RTT {:?})", peer.peer_tag, self.handshake_rtt);
         let peer_side = (peer.peer_initial_tsn, peer.peer_a_rwnd);
-        self.data = Some(DataPlane::new(now, self.local_initial_tsn, peer_side, self.handshake_rtt, &self.config));
+        let first_rtt = self.handshake_rtt.or(self.path_rtt);
+        self.data = Some(DataPlane::new(now, self.local_initial_tsn, peer_side, first_rtt, &self.config));
         self.peer_next_request_seq = peer.peer_initial_tsn;
         self.peer = Some(peer);
         self.state = State::Established;

@@ -8,6 +8,7 @@
 //! s=-
 //! t=0 0
 //! a=group:BUNDLE 0
+//! a=x-webrtc-mesh-relay        (when we take a relayed path)
 //! m=application 9 UDP/DTLS/SCTP webrtc-datachannel
 //! c=IN IP4 0.0.0.0
 //! a=candidate:...            (each candidate given)
@@ -33,6 +34,7 @@ use super::error::{excerpt, SdpError};
 use super::fingerprint::Fingerprint;
 use super::ice_credentials::IceCredentials;
 use super::limits::{OUR_MAX_MESSAGE_SIZE, OUR_SCTP_PORT};
+use super::relay_attribute::RELAY_ATTRIBUTE;
 use super::remote::RemoteDescription;
 use super::setup::Setup;
 use crate::DtlsRole;
@@ -59,6 +61,8 @@ pub struct LocalDescription {
     fingerprint: Fingerprint,
     /// Our DTLS role once the first exchange decided it: later answers keep it.
     established_role: Option<DtlsRole>,
+    /// Whether our descriptions carry [`RELAY_ATTRIBUTE`].
+    relay: bool,
 }
 
 impl LocalDescription {
@@ -66,7 +70,14 @@ impl LocalDescription {
     /// 2^63 - 1: RFC 8829 section 5.2.1 keeps it under that), `ice` our credentials,
     /// `fingerprint` our certificate's.
     pub fn new(session_id: u64, ice: IceCredentials, fingerprint: Fingerprint) -> Self {
-        Self { session_id: session_id % MAX_SESSION_ID, version: 0, ice, fingerprint, established_role: None }
+        Self {
+            session_id: session_id % MAX_SESSION_ID,
+            version: 0,
+            ice,
+            fingerprint,
+            established_role: None,
+            relay: false,
+        }
     }
 
     /// Our DTLS role as the first exchange decided it: every later answer keeps it (answers
@@ -74,6 +85,12 @@ impl LocalDescription {
     /// description that does not make a new DTLS association.
     pub fn keep_role(&mut self, role: DtlsRole) {
         self.established_role = Some(role);
+    }
+
+    /// Whether the descriptions written from now on carry `a=x-webrtc-mesh-relay` at the session
+    /// level (we take a relayed path beside the direct one).
+    pub fn announce_relay(&mut self, relay: bool) {
+        self.relay = relay;
     }
 
     /// Our ICE credentials.
@@ -148,6 +165,9 @@ impl LocalDescription {
         let mut sdp = format!("v=0\r\no=- {} {version} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", self.session_id);
         if let Some(mid) = bundled {
             let _ = write!(sdp, "a=group:BUNDLE {mid}\r\n");
+        }
+        if self.relay {
+            let _ = write!(sdp, "a={RELAY_ATTRIBUTE}\r\n");
         }
         sdp
     }

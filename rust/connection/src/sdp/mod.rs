@@ -10,6 +10,8 @@
 //!   to refuse, whether ICE restarted.
 //! - [`Candidate`] reads and writes ICE candidates, in descriptions and trickled.
 //! - [`limits`] bounds everything read.
+//! - [`RELAY_ATTRIBUTE`] (`a=x-webrtc-mesh-relay`, session level) says a member takes a relayed
+//!   path: [`LocalDescription::announce_relay`] writes it, [`RemoteDescription::relay`] reads it.
 //!
 //! A connection uses them so:
 //! - offering: [`LocalDescription::write_offer`]; the answer read with
@@ -36,6 +38,7 @@ mod lines;
 mod local;
 mod media_section;
 mod numbers;
+mod relay_attribute;
 mod remote;
 mod sections;
 mod setup;
@@ -46,5 +49,6 @@ pub use fingerprint::Fingerprint;
 pub use ice_credentials::{IceCredentials, PWD_RANDOM_BYTES, UFRAG_RANDOM_BYTES};
 pub use local::LocalDescription;
 pub use media_section::MediaSection;
+pub use relay_attribute::RELAY_ATTRIBUTE;
 pub use remote::{DataSection, DescriptionKind, RemoteDescription};
 pub use setup::Setup;

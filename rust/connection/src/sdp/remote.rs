@@ -18,6 +18,7 @@ use super::ice_credentials::IceCredentials;
 use super::limits::{DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SCTP_PORT, MAX_REMOTE_CANDIDATES};
 use super::media_section::{is_data_channel, is_in_use, is_legacy_data_channel, MediaSection};
 use super::numbers::decimal;
+use super::relay_attribute::announces_relay;
 use super::sections::{sections, Attributes, Section};
 use super::setup::Setup;
 use crate::DtlsRole;
@@ -67,6 +68,8 @@ pub struct RemoteDescription {
     pub candidates_over_limit: usize,
     /// Candidates skipped: unreadable, or for a component other than 1.
     pub candidates_ignored: usize,
+    /// Whether it announces a relayed path (`a=x-webrtc-mesh-relay` at the session level).
+    pub relay: bool,
 }
 
 /// The data-channel section of a remote description.
@@ -149,6 +152,7 @@ impl RemoteDescription {
             end_of_candidates: levels.iter().any(|level| level.has("end-of-candidates")),
             candidates_over_limit: 0,
             candidates_ignored: 0,
+            relay: announces_relay(&read.session),
         };
         for line in levels.iter().take(media_levels).flat_map(|level| level.values("candidate")) {
             description.take_candidate(line);
@@ -323,5 +327,20 @@ mod tests {
              a=fingerprint:{FINGERPRINT_A}\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n"
         );
         assert!(!offer(&text).unwrap().data.bundled);
+    }
+
+    #[test]
+    fn the_relay_attribute_counts_at_the_session_level_only() {
+        let with = |session: &str, media: &str| {
+            format!(
+                "v=0\r\n{session}a=ice-ufrag:sess\r\na=ice-pwd:session-password-is-long\r\n\
+                 a=fingerprint:{FINGERPRINT_A}\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n{media}"
+            )
+        };
+        assert!(!offer(&with("", "")).unwrap().relay);
+        assert!(offer(&with("a=x-webrtc-mesh-relay\r\n", "")).unwrap().relay);
+        assert!(offer(&with("a=X-WebRTC-Mesh-Relay:2 and more\r\n", "")).unwrap().relay, "a value is ignored");
+        assert!(!offer(&with("", "a=x-webrtc-mesh-relay\r\n")).unwrap().relay, "media level: not ours");
+        assert!(!offer(&with("a=x-webrtc-mesh-relayed\r\n", "")).unwrap().relay);
     }
 }

@@ -177,11 +177,17 @@ impl PeerLink {
         &self.connection
     }
 
-    /// The plain states the mesh core reads.
+    /// The plain states the mesh core reads, with the largest message our transport's channels
+    /// send on this connection (what the remote description allows; unknown for another
+    /// extension's channels).
     pub(super) fn state(&self) -> LinkState {
         LinkState {
             connection: connection_state(self.connection.get_connection_state()),
             channels: self.channels.iter().map(ChannelLink::state).collect(),
+            max_message_size: self
+                .channels
+                .iter()
+                .find_map(|channel| Some(channel.native.as_ref()?.max_message_size())),
         }
     }
 

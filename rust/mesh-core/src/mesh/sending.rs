@@ -25,21 +25,27 @@ pub(crate) struct SendPlan {
 
 impl<L, P> Mesh<L, P> {
     /// Sends `data` under the current target, transfer mode and transfer channel: `send` is
-    /// called with each target's link and the channel index. A packet over the size limit is
-    /// refused. When the target is one peer, its failure is the call's (`QueueFull` when its
-    /// send buffer is full, else `Unavailable`); a broadcast goes on past failures and returns
-    /// them, one per peer, for the caller to report.
+    /// called with each target's link and the channel index. A packet larger than what one of
+    /// its targets' links sends is refused whole, before any link is called (a broadcast does
+    /// not reach some peers and fail for others). When the target is one peer, its failure is
+    /// the call's (`QueueFull` when its send buffer is full, else `Unavailable`); a broadcast
+    /// goes on past failures and returns them, one per peer, for the caller to report.
     pub fn send<E: LinkSendError>(
         &mut self,
         data: &[u8],
         mut send: impl FnMut(&mut L, usize, &[u8]) -> Result<(), E>,
     ) -> Result<Vec<MeshError>, MeshError> {
         let plan = self.send_plan()?;
-        if data.len() > self.max_packet_size {
+        let smallest = plan.peers.iter().filter_map(|id| self.peer(*id)).min_by_key(|peer| peer.max_message_size);
+        let limit = smallest.map_or(self.max_packet_size, |peer| peer.max_message_size);
+        if data.len() > limit {
+            let whose = smallest
+                .filter(|_| limit < self.max_packet_size)
+                .map(|peer| format!(" (what peer {} takes)", peer.id))
+                .unwrap_or_default();
             return Err(invalid(format!(
-                "a packet of {} bytes exceeds the maximum of {} bytes",
-                data.len(),
-                self.max_packet_size
+                "a packet of {} bytes exceeds the maximum of {limit} bytes{whose}",
+                data.len()
             )));
         }
         let single_target = self.target_peer > 0;
@@ -90,9 +96,15 @@ impl<L, P> Mesh<L, P> {
         Ok(SendPlan { channel_index, peers })
     }
 
-    /// The largest packet [`send`](Self::send) accepts.
+    /// The largest packet [`send`](Self::send) accepts whatever the target: the smallest of the
+    /// ready peers' limits (what their links send), or the mesh's largest packet with none.
     pub fn max_packet_size(&self) -> usize {
-        self.max_packet_size
+        self.peers
+            .iter()
+            .filter(|peer| peer.ready)
+            .map(|peer| peer.max_message_size)
+            .min()
+            .unwrap_or(self.max_packet_size)
     }
 
     /// Sets the target of the next sends: 0 all, `id` one peer, `-id` all but one.

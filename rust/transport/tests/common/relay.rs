@@ -58,7 +58,7 @@ pub(crate) struct Relay {
 }
 
 impl Relay {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         let side = || {
             let socket = UdpSocket::bind((LOOPBACK, 0)).expect("relay socket");
             socket.set_nonblocking(true).expect("nonblocking");
@@ -117,7 +117,7 @@ impl Relay {
     }
 
     /// Rewrites a candidate of connection `side` to the relay's address for it.
-    fn stand_in(&self, side: usize, candidate: &str) -> String {
+    pub(crate) fn stand_in(&self, side: usize, candidate: &str) -> String {
         let mut fields: Vec<String> = candidate.split(' ').map(str::to_owned).collect();
         let real: SocketAddr = format!("{}:{}", fields[4], fields[5]).parse().expect("a host candidate");
         *self.sides[side].real.lock().unwrap() = Some(real);

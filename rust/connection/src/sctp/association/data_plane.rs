@@ -111,6 +111,16 @@ impl DataPlane {
         self.send.handle_timeout(now);
     }
 
+    /// Our packets now take another path: what is in flight goes again on it.
+    pub(super) fn on_path_change(&mut self, now: Instant) {
+        self.send.on_path_change(now);
+    }
+
+    /// Bytes of DATA sent and not yet acknowledged.
+    pub(super) fn in_flight(&self) -> usize {
+        self.send.in_flight()
+    }
+
     /// T3-rtx expiries in a row without progress (RFC 9260 §8.1).
     pub(super) fn consecutive_timeouts(&self) -> u32 {
         self.send.consecutive_timeouts()

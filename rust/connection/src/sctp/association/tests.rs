@@ -631,3 +631,42 @@ fn a_peer_breaking_the_rules_is_aborted() {
     assert_eq!(events(&mut b), vec![SctpEvent::Closed(SctpError::RemoteMessageTooLarge { max: 1000 })]);
     assert_eq!(events(&mut a), vec![SctpEvent::Closed(SctpError::Aborted)]);
 }
+
+#[test]
+fn a_path_change_sends_what_is_in_flight_again_at_once_and_a_heartbeat_is_answered() {
+    let (mut a, mut b, now) = connected(22);
+    let options = SendOptions { ordered: true, reliability: crate::sctp::Reliability::Reliable };
+    a.send(now, 1, 53, Bytes::from_static(b"lost on the old path"), options).unwrap();
+    let lost = a.poll_transmit(now).expect("the DATA");
+    assert!(a.bytes_in_flight() > 0);
+    // Nothing more goes before the retransmission timer, until the path changes.
+    let later = now + Duration::from_millis(100);
+    assert_eq!(a.poll_transmit(later), None);
+    a.path_changed(later);
+    let again = a.poll_transmit(later).expect("the DATA again");
+    let tsns = |packet: &[u8]| -> Vec<u32> {
+        let chunks = Packet::parse(packet).unwrap().chunks;
+        chunks.iter().filter_map(|chunk| if let Chunk::Data(data) = chunk { Some(data.tsn) } else { None }).collect()
+    };
+    assert_eq!(tsns(&again), tsns(&lost));
+    assert_eq!(tsns(&again).len(), 1);
+    assert_eq!(a.stats().t3_timeouts, 0, "not a timeout");
+    b.handle_packet(later, &again);
+    assert_eq!(
+        events(&mut b),
+        vec![SctpEvent::Message(crate::sctp::Message {
+            stream: 1,
+            ppid: 53,
+            data: Bytes::from_static(b"lost on the old path")
+        })]
+    );
+    // A keepalive on an idle path: B answers it.
+    exchange(&mut a, &mut b, later, &mut never());
+    assert_eq!(a.bytes_in_flight(), 0);
+    a.send_heartbeat();
+    let heartbeat = a.poll_transmit(later).expect("a HEARTBEAT");
+    assert!(matches!(Packet::parse(&heartbeat).unwrap().chunks[..], [Chunk::Heartbeat(_)]));
+    b.handle_packet(later, &heartbeat);
+    let answer = Packet::parse(&b.poll_transmit(later).expect("its answer")).unwrap();
+    assert!(matches!(answer.chunks[..], [Chunk::HeartbeatAck(_)]));
+}

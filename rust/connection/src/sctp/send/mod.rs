@@ -20,7 +20,12 @@
 //!   transmission, not TSN), so a retransmission lost again is fast-retransmitted again during
 //!   recovery; and one overtaken by a chunk sent a reorder window (SRTT/4) later is lost at once
 //!   (RACK, RFC 8985), so sparse traffic does not wait for three more packets.
-//! - A tail-loss probe (RFC 8985 §7) after about two SRTTs of silence.
+//! - A tail-loss probe (RFC 8985 §7) after about two SRTTs of silence, and while its SACK does
+//!   not come, up to [`MAX_UNANSWERED_PROBES`] more, each waiting twice the one before (as QUIC's
+//!   probe timeout backs off, RFC 9002 §6.2), before the T3-rtx timer: on a short path the RTO's
+//!   400 ms floor is hundreds of round trips, and a probe lost, or its SACK, cost a whole RTO
+//!   (one in five probes at 10 % loss each way). Each probe asks for an immediate SACK.
+//! - The I bit (RFC 7053) on a retransmission that leaves nothing else to send, as on new data.
 //! - The handshake's round trip is the first RTT sample ([`SendSide::seed_rtt`]), so the probe
 //!   and the RTO work from the first window instead of the initial RTO.
 //! - The I bit (RFC 7053) on the last chunk before the queue runs dry.
@@ -86,6 +91,12 @@ const MIN_REORDER_WINDOW: Duration = Duration::from_millis(2);
 /// The least wait of the tail-loss probe.
 const MIN_PROBE_TIMEOUT: Duration = Duration::from_millis(10);
 
+/// How many tail-loss probes go in a row while no SACK acknowledges anything, each after twice
+/// the wait of the one before; then only the T3-rtx timer is left. Five probes from a 10 ms wait
+/// span 310 ms, within the RTO's 400 ms floor; on a long path the T3-rtx timer comes first and
+/// the later probes are not armed.
+const MAX_UNANSWERED_PROBES: u32 = 5;
+
 /// The longest the T3-rtx timer backs off to while data is outstanding, unless the RTO itself is
 /// longer: dcSCTP's `max_timer_backoff_duration` as WebRTC sets it. Without it, a few losses in a
 /// row leave an established association silent for tens of seconds.
@@ -143,8 +154,9 @@ pub(crate) struct SendSide {
     consecutive_timeouts: u32,
     /// When the tail-loss probe goes.
     tail_probe: Option<Instant>,
-    /// The tail-loss probe went and no SACK acknowledged anything since: it goes once.
-    tail_probe_spent: bool,
+    /// Tail-loss probes sent since a SACK last acknowledged anything: the next one waits
+    /// 2^this times as long, and none goes past [`MAX_UNANSWERED_PROBES`].
+    unanswered_probes: u32,
     /// The last chunk sent carried the I bit: its SACK comes without delay.
     last_chunk_asked_sack: bool,
     /// A probe is due: the next chunk (retransmission or new) goes whatever the windows say,
@@ -179,7 +191,7 @@ impl SendSide {
             t3_rtx: None,
             consecutive_timeouts: 0,
             tail_probe: None,
-            tail_probe_spent: false,
+            unanswered_probes: 0,
             last_chunk_asked_sack: false,
             probe_due: false,
             fast_retransmit_allowance: 0,
@@ -231,7 +243,10 @@ impl SendSide {
             // RFC 9260 §6.3.3 E3), unless nothing is in flight.
             let past_cwnd = self.probe_due || self.fast_retransmit_allowance > 0 || in_flight == 0;
             let room = if past_cwnd { room } else { room.min(self.congestion.cwnd().saturating_sub(in_flight)) };
-            let chunk = self.outstanding.take_retransmission(now, room, self.probe_due)?;
+            // The I bit when this is the last chunk to go (RFC 7053): without it the peer may hold
+            // the SACK of a lone retransmission, and the tail-loss probe must allow for that.
+            let last = self.outstanding.pending_retransmissions() == 1 && self.queue.is_empty();
+            let chunk = self.outstanding.take_retransmission(now, room, self.probe_due || last)?;
             self.last_chunk_asked_sack = chunk.immediate_sack;
             self.stats.retransmissions += 1;
             let len = encoded_data_chunk_len(chunk.payload.len());
@@ -333,7 +348,7 @@ impl SendSide {
             self.t3_rtx = Some(now + self.t3_duration());
         }
         if outcome.acked_bytes > 0 {
-            self.tail_probe_spent = false;
+            self.unanswered_probes = 0;
         }
         self.tail_probe = None;
         self.arm_tail_probe(now);
@@ -407,24 +422,43 @@ impl SendSide {
             self.congestion.on_retransmission_timeout();
             self.reduction_trigger = None;
         }
+        self.resend_all(now);
+    }
+
+    /// Our packets now take another path (a fall-back to the relay after the direct pair went
+    /// silent): what is in flight was most likely lost on the old path, so it all goes again now
+    /// on the new one, as RFC 9260 §6.4 sends retransmissions to another destination, without
+    /// the timeout's backoff or window cut (the new path has not shown any congestion); the
+    /// timer restarts from the unbacked-off RTO.
+    pub(crate) fn on_path_change(&mut self, now: Instant) {
+        if self.outstanding.is_empty() {
+            return;
+        }
+        self.consecutive_timeouts = 0;
+        self.resend_all(now);
+    }
+
+    /// Marks everything in flight for retransmission (dropping what expired), and restarts the
+    /// timers and probes from there.
+    fn resend_all(&mut self, now: Instant) {
         let abandoned = self.outstanding.mark_all_for_retransmission(now);
         self.discard_abandoned(now, &abandoned);
         self.fast_retransmit_allowance = 0;
         self.probe_due = false;
         self.tail_probe = None;
-        self.tail_probe_spent = false;
+        self.unanswered_probes = 0;
         self.t3_rtx = (!self.outstanding.is_empty()).then(|| now + self.t3_duration());
         if self.outstanding.forward_tsn().is_some() {
             self.forward_tsn_due = true;
         }
     }
 
-    /// The tail-loss probe fired: nothing was heard for about two RTTs. One chunk goes past the
-    /// windows with the I bit: new data if any waits, else a chunk in flight again (see
-    /// `OutstandingData::mark_for_tail_probe`).
+    /// The tail-loss probe fired: nothing was heard for about two RTTs (or, after a probe, twice
+    /// the last wait). One chunk goes past the windows with the I bit: new data if any waits, else
+    /// a chunk in flight again (see `OutstandingData::mark_for_tail_probe`).
     fn on_tail_probe(&mut self, now: Instant) {
         self.tail_probe = None;
-        self.tail_probe_spent = true;
+        self.unanswered_probes += 1;
         self.stats.tail_probes += 1;
         if self.queue.is_empty() && !self.outstanding.mark_for_tail_probe(now) {
             return;
@@ -432,17 +466,17 @@ impl SendSide {
         self.probe_due = true;
     }
 
-    /// Arms (or pushes back) the tail-loss probe when data is in flight, the RTT is known and no
-    /// probe went since the last acknowledgement: two smoothed RTTs from now, plus the peer's
-    /// delayed SACK when a lone packet is in flight that did not ask for an immediate SACK
-    /// (RFC 8985 §7.2).
+    /// Arms (or pushes back) the tail-loss probe when data is in flight, the RTT is known and
+    /// fewer than [`MAX_UNANSWERED_PROBES`] probes went since the last acknowledgement: two
+    /// smoothed RTTs from now, doubled for each unanswered probe, plus the peer's delayed SACK
+    /// when a lone packet is in flight that did not ask for an immediate SACK (RFC 8985 §7.2).
     fn arm_tail_probe(&mut self, now: Instant) {
         self.tail_probe = None;
         let Some(srtt) = self.rto.srtt() else { return };
-        if self.outstanding.in_flight() == 0 || self.tail_probe_spent {
+        if self.outstanding.in_flight() == 0 || self.unanswered_probes >= MAX_UNANSWERED_PROBES {
             return;
         }
-        let mut timeout = (srtt * 2).max(MIN_PROBE_TIMEOUT);
+        let mut timeout = (srtt * 2).max(MIN_PROBE_TIMEOUT) * (1 << self.unanswered_probes);
         if self.outstanding.single_packet_in_flight(self.mtu) && !self.last_chunk_asked_sack {
             timeout += self.peer_delayed_sack;
         }

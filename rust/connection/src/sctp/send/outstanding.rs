@@ -167,6 +167,11 @@ impl OutstandingData {
         self.to_retransmit > 0
     }
 
+    /// How many chunks wait to be retransmitted.
+    pub(super) fn pending_retransmissions(&self) -> usize {
+        self.to_retransmit
+    }
+
     /// Gives `fragment` the next TSN and counts it in flight; returns its DATA chunk.
     pub(super) fn insert(&mut self, now: Instant, fragment: Fragment, immediate_sack: bool) -> DataChunk {
         let tsn = self.next_tsn();

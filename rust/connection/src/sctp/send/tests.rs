@@ -292,24 +292,66 @@ fn t3_rtx_retransmits_with_one_mtu_of_window_and_backs_off_to_three_seconds() {
 }
 
 #[test]
-fn a_lost_tail_is_probed_after_two_rtts_once_with_the_i_bit() {
+fn a_lost_tail_is_probed_after_two_rtts_with_the_i_bit_and_again_with_backoff_until_t3() {
     let now = Instant::now();
     let mut side = side();
     with_rtt(&mut side, now, ms(20));
-    // Everything after the first chunk (nine packets' worth) is lost; no SACK comes.
+    // Everything after the first chunk (nine packets' worth) is lost; no SACK comes, nor to
+    // the probes.
     let t = now + ms(20);
-    let probe_at = side.deadline().unwrap();
-    assert_eq!(probe_at, t + ms(40), "2 SRTT, several packets in flight");
-    side.handle_timeout(probe_at);
-    let probe = drain(&mut side, probe_at);
-    assert_eq!(probe.len(), 1);
-    assert_eq!(probe[0].tsn, 1009, "the highest outstanding chunk");
-    assert!(probe[0].immediate_sack);
-    // The probe goes once: next comes the T3-rtx timer.
-    let next = side.deadline().unwrap();
-    assert_eq!(next, t + ms(400));
-    // The probe's SACK reports the gap: fast retransmit needs more, but the probe did its job.
-    side.on_sack(probe_at + ms(20), &sack(1000, &[(9, 9)]));
+    let mut probes = Vec::new();
+    let mut wait = ms(40);
+    let mut at = t;
+    while side.deadline() == Some(at + wait) {
+        at += wait;
+        side.handle_timeout(at);
+        let probe = drain(&mut side, at);
+        assert_eq!(probe.len(), 1);
+        assert_eq!(probe[0].tsn, 1009, "the highest outstanding chunk");
+        assert!(probe[0].immediate_sack);
+        probes.push(at - t);
+        wait *= 2;
+    }
+    assert_eq!(probes, [ms(40), ms(120), ms(280)], "2 SRTT, then twice the last wait each time");
+    assert_eq!(side.deadline(), Some(t + ms(400)), "the next probe would come after the T3-rtx timer");
+    assert_eq!(side.stats().tail_probes, 3);
+    // The probe's SACK shows the chunks sent long before it lost: they go again, and the next
+    // probe waits two RTTs again.
+    side.on_sack(at + ms(20), &sack(1000, &[(9, 9)]));
+    assert_eq!(drain(&mut side, at + ms(20)).len(), 8);
+    assert_eq!(side.deadline(), Some(at + ms(20) + ms(40)));
+}
+
+#[test]
+fn a_lost_probe_is_followed_by_at_most_five_probes_in_a_row() {
+    let now = Instant::now();
+    let mut side = side();
+    // A 1 ms round trip: the probes start at 10 ms and double, within the 400 ms floor.
+    with_rtt(&mut side, now, ms(1));
+    let t = now + ms(1);
+    let mut at = t;
+    while let Some(deadline) = side.deadline().filter(|_| side.stats().timeouts == 0) {
+        at = deadline;
+        side.handle_timeout(at);
+        drain(&mut side, at);
+    }
+    assert_eq!(side.stats().tail_probes, 5, "10 + 20 + 40 + 80 + 160 ms");
+    assert_eq!(at - t, ms(400), "then the T3-rtx timer");
+}
+
+#[test]
+fn the_last_retransmission_asks_for_an_immediate_sack() {
+    let now = Instant::now();
+    let mut side = side();
+    with_rtt(&mut side, now, ms(20));
+    // 1001 and 1003 are lost: three SACKs mark them, and they go again, the last with the I bit.
+    let t = now + ms(20);
+    side.on_sack(t, &sack(1000, &[(2, 2), (4, 4)]));
+    side.on_sack(t, &sack(1000, &[(2, 2), (4, 5)]));
+    side.on_sack(t, &sack(1000, &[(2, 2), (4, 6)]));
+    let again = drain(&mut side, t);
+    let sent: Vec<_> = again.iter().map(|c| (c.tsn, c.immediate_sack)).collect();
+    assert_eq!(sent, [(1001, false), (1003, true)]);
 }
 
 #[test]

@@ -10,6 +10,8 @@ struct FakeLink {
     inbox: Vec<Vec<&'static str>>,
     sent: Vec<(usize, Vec<u8>)>,
     refuses: bool,
+    /// The largest packet the link sends, if it tells.
+    max_message_size: Option<usize>,
 }
 
 impl FakeLink {
@@ -19,7 +21,7 @@ impl FakeLink {
             Some(PeerHealth::Ready) => (ConnectionState::Connected, ChannelState::Open),
             Some(PeerHealth::Dead) => (ConnectionState::Closed, ChannelState::Closed),
         };
-        LinkState { connection, channels: vec![channel; 3] }
+        LinkState { connection, channels: vec![channel; 3], max_message_size: self.max_message_size }
     }
 }
 
@@ -42,7 +44,7 @@ const MESH: Mode = Mode::Mesh { server_compatibility: false };
 const COMPAT: Mode = Mode::Mesh { server_compatibility: true };
 
 fn add(mesh: &mut TestMesh, id: i32) {
-    let admission = mesh.check_add_peer(i64::from(id), 1, NEW).unwrap();
+    let admission = mesh.check_add_peer(i64::from(id), 1, || NEW).unwrap();
     mesh.insert_peer(admission, FakeLink::default());
 }
 
@@ -101,7 +103,7 @@ fn initialize_checks_the_id_range_and_channels_config() {
     let most = vec![0; crate::MAX_EXTRA_CHANNELS];
     assert!(mesh.initialize(2, MESH, &most).is_ok());
     let last = channel_layout(1, &mesh.extras).last().map(|spec| spec.id);
-    assert_eq!(last, Some(65534), "the last extra takes the highest negotiated stream id");
+    assert_eq!(last, Some(65533), "the last extra takes the highest stream id below the relay channel's");
     let one_more = vec![0; crate::MAX_EXTRA_CHANNELS + 1];
     assert!(matches!(mesh.initialize(2, MESH, &one_more), Err(MeshError::InvalidParameter(_))), "ids would wrap");
 }
@@ -125,34 +127,52 @@ fn a_client_cannot_be_id_1() {
 #[test]
 fn add_peer_checks_follow_the_engine_order() {
     let unconfigured = new_mesh();
-    assert!(matches!(unconfigured.check_add_peer(2, 1, NEW), Err(MeshError::Unconfigured(_))));
+    assert!(matches!(unconfigured.check_add_peer(2, 1, || NEW), Err(MeshError::Unconfigured(_))));
 
     let client = mesh(Mode::Client, 3);
-    assert!(matches!(client.check_add_peer(2, 1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(client.check_add_peer(1, 1, NEW).is_ok());
+    assert!(matches!(client.check_add_peer(2, 1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(client.check_add_peer(1, 1, || NEW).is_ok());
     let server = mesh(Mode::Server, 1);
-    assert!(matches!(server.check_add_peer(1, 1, NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(server.check_add_peer(1, 1, || NEW), Err(MeshError::InvalidParameter(_))));
 
     let mut mesh = mesh(MESH, 1);
-    assert!(matches!(mesh.check_add_peer(0, 1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(-4, 1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(2, -1, NEW), Err(MeshError::InvalidParameter(_))));
-    assert!(matches!(mesh.check_add_peer(1, 1, NEW), Err(MeshError::InvalidParameter(_))), "own id");
+    assert!(matches!(mesh.check_add_peer(0, 1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(-4, 1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(2, -1, || NEW), Err(MeshError::InvalidParameter(_))));
+    assert!(matches!(mesh.check_add_peer(1, 1, || NEW), Err(MeshError::InvalidParameter(_))), "own id");
     mesh.set_refuse_new_connections(true);
-    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::Unauthorized(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, || NEW), Err(MeshError::Unauthorized(_))));
     mesh.set_refuse_new_connections(false);
-    assert!(matches!(mesh.check_add_peer(2, 1, None), Err(MeshError::InvalidParameter(_))), "a null connection");
+    assert!(matches!(mesh.check_add_peer(2, 1, || None), Err(MeshError::InvalidParameter(_))), "a null connection");
     let used = Some(ConnectionState::Connecting);
-    assert!(matches!(mesh.check_add_peer(2, 1, used), Err(MeshError::InvalidParameter(_))), "a used connection");
+    assert!(matches!(mesh.check_add_peer(2, 1, || used), Err(MeshError::InvalidParameter(_))), "a used connection");
     add(&mut mesh, 2);
-    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::AlreadyExists(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, || NEW), Err(MeshError::AlreadyExists(_))));
+}
+
+#[test]
+fn add_peer_reads_the_connection_state_once_and_only_after_the_other_checks() {
+    let reads = std::cell::Cell::new(0);
+    let read = || {
+        reads.set(reads.get() + 1);
+        NEW
+    };
+    let mut mesh = mesh(MESH, 1);
+    mesh.set_refuse_new_connections(true);
+    assert!(mesh.check_add_peer(0, 1, read).is_err());
+    assert!(mesh.check_add_peer(2, -1, read).is_err());
+    assert!(mesh.check_add_peer(2, 1, read).is_err());
+    assert_eq!(reads.get(), 0, "a call refused for its arguments or the mesh's state reads no connection");
+    mesh.set_refuse_new_connections(false);
+    assert!(mesh.check_add_peer(2, 1, read).is_ok());
+    assert_eq!(reads.get(), 1);
 }
 
 #[test]
 fn add_peer_returns_the_engine_channel_layout() {
     let mut mesh = new_mesh();
     mesh.initialize(1, MESH, &[2, 0]).unwrap();
-    let admission = mesh.check_add_peer(2, 9, NEW).unwrap();
+    let admission = mesh.check_add_peer(2, 9, || NEW).unwrap();
     let labels: Vec<_> = admission.channels().iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["reliable", "ordered", "unreliable", "4", "5"]);
     assert_eq!(admission.channels()[1].max_packet_life_time, Some(9));
@@ -259,7 +279,7 @@ fn close_forgets_everything_without_signals() {
         (mesh.status(), mesh.unique_id(), peer_ids(&mesh).len(), mesh.available_packets()),
         (ConnectionStatus::Disconnected, 0, 0, 0)
     );
-    assert!(matches!(mesh.check_add_peer(2, 1, NEW), Err(MeshError::Unconfigured(_))));
+    assert!(matches!(mesh.check_add_peer(2, 1, || NEW), Err(MeshError::Unconfigured(_))));
     assert!(matches!(mesh.send_plan(), Err(MeshError::Unconfigured(_))));
 }
 
@@ -382,12 +402,20 @@ fn peers_are_polled_and_signalled_in_insertion_order() {
     let mut observed = Vec::new();
     mesh.update(|link| {
         observed.push(link as *const FakeLink as usize);
-        LinkState { connection: ConnectionState::Connected, channels: vec![ChannelState::Open; 3] }
+        LinkState {
+            connection: ConnectionState::Connected,
+            channels: vec![ChannelState::Open; 3],
+            max_message_size: None,
+        }
     });
     assert_eq!(observed.len(), 4);
     assert_eq!(mesh.take_events(), [PeerConnected(9), PeerConnected(3), PeerConnected(7), PeerConnected(5)]);
     let removed: Vec<i32> = mesh
-        .update(|_| LinkState { connection: ConnectionState::Failed, channels: vec![ChannelState::Open; 3] })
+        .update(|_| LinkState {
+            connection: ConnectionState::Failed,
+            channels: vec![ChannelState::Open; 3],
+            max_message_size: None,
+        })
         .into_iter()
         .map(|(id, _)| id)
         .collect();
@@ -429,6 +457,47 @@ fn send_applies_the_size_limit_and_the_failure_rule() {
     mesh.set_transfer_mode(TransferMode::Unreliable);
     assert_eq!(mesh.send(b"one", send), Ok(vec![]));
     assert_eq!(mesh.link(4).unwrap().sent.last(), Some(&(2, b"one".to_vec())));
+}
+
+#[test]
+fn the_size_limit_is_the_smallest_of_the_ready_links() {
+    const LARGEST: usize = 8000;
+    let mut mesh = TestMesh::new(LARGEST);
+    mesh.initialize(1, MESH, &[]).unwrap();
+    assert_eq!(mesh.max_packet_size(), LARGEST, "the default with no peer");
+    for id in [2, 3, 4, 5] {
+        add(&mut mesh, id);
+    }
+    mesh.link_mut(2).unwrap().max_message_size = Some(LARGEST * 2);
+    mesh.link_mut(3).unwrap().max_message_size = Some(3000);
+    mesh.link_mut(4).unwrap().max_message_size = Some(2000);
+    mesh.link_mut(5).unwrap().max_message_size = Some(10);
+    ready(&mut mesh, &[2, 3]);
+    assert_eq!(mesh.max_packet_size(), 3000, "peers 4 and 5 are not ready: their limits do not count yet");
+    let send = |link: &mut FakeLink, _: usize, data: &[u8]| {
+        link.sent.push((0, data.to_vec()));
+        Ok::<(), Refusal>(())
+    };
+    let refused = mesh.send(&[0; 3001], send);
+    assert!(
+        matches!(&refused, Err(MeshError::InvalidParameter(text)) if text.contains("3000 bytes") && text.contains("peer 3")),
+        "a broadcast between the limits fails as a whole: {refused:?}"
+    );
+    assert!(mesh.link(2).unwrap().sent.is_empty(), "and reaches no peer, not even those that take it");
+    assert_eq!(mesh.send(&[0; 3000], send), Ok(vec![]), "the smallest limit passes");
+    mesh.set_target_peer(2);
+    assert_eq!(mesh.send(&[0; LARGEST], send), Ok(vec![]), "one target is held to its own limit");
+    assert!(
+        matches!(mesh.send(&[0; LARGEST + 1], send), Err(MeshError::InvalidParameter(_))),
+        "a link never raises the mesh's own largest packet"
+    );
+    mesh.set_target_peer(0);
+    ready(&mut mesh, &[4]);
+    assert_eq!(mesh.max_packet_size(), 2000);
+    ready(&mut mesh, &[5]);
+    assert_eq!(mesh.max_packet_size(), MIN_LINK_MESSAGE_SIZE, "a link announcing less lowers it only this far");
+    assert!(mesh.remove_peer(5).is_some() && mesh.remove_peer(4).is_some());
+    assert_eq!(mesh.max_packet_size(), 3000, "peers that left no longer count");
 }
 
 /// 30-byte packets, which count for 30 + PACKET_OVERHEAD bytes each.

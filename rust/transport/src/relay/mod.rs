@@ -1,0 +1,16 @@
+//! Relaying through a common mesh member (issue 21): members A and C whose direct path does not
+//! work keep their one DTLS session and SCTP association, and B, connected to both, carries their
+//! DTLS datagrams in envelopes ([`envelope`]) on a channel of its own with each
+//! ([`RELAY_STREAM_ID`]); B can neither read nor forge them. The [`RelayHub`] (one per mesh)
+//! forwards in the connections' tasks, within a budget per source.
+
+mod budget;
+pub(crate) mod endpoint;
+pub mod envelope;
+mod hub;
+pub(crate) mod port;
+
+pub use endpoint::{MAX_RELAY_CHANNEL_BUFFERED, RELAY_AFTER};
+pub use hub::{RelayHub, RelayStats, SourceStats, MAX_RELAY_MEMBERS, REACH_INTERVAL, REACH_REFRESH};
+pub use mesh_core::RELAY_STREAM_ID;
+pub use port::{MAX_RELAY_INBOX_BYTES, MAX_RELAY_OUTBOX_BYTES};
