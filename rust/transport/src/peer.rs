@@ -132,12 +132,25 @@ impl PeerConnection {
     /// Adds a remote ICE candidate; candidates that arrive before the remote description are
     /// kept until it is set. Refuses it with [`TransportError::TooManyCandidates`] once the
     /// connection has [`crate::MAX_REMOTE_CANDIDATES`] (those in remote descriptions count too).
+    /// A candidate for a connection that failed is taken and ignored, as a browser's
+    /// `addIceCandidate` does: signaling trails the connection, and a candidate trickled just
+    /// after a failure is no fault of the caller's (one error, the failure's, is reported).
     pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), TransportError> {
         let line = candidate.trim();
         let line = line.strip_prefix("a=").unwrap_or(line);
         let line = if line.starts_with("candidate:") { line.to_owned() } else { format!("candidate:{line}") };
         let now = Instant::now();
-        let mut core = self.open_core()?;
+        let mut core = match self.open_core() {
+            Ok(core) => core,
+            Err(_)
+                if self.connection_state != ConnectionState::Closed
+                    && self.link.core().state == ConnectionState::Failed =>
+            {
+                log::debug!("a candidate for a connection that failed: ignored");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
         core.add_ice_candidate(mid, index, &line, now)?;
         self.link.pump(&mut core, Driver::Call, now);
         Ok(())

@@ -32,14 +32,25 @@ use crate::peer::PeerConnection;
 /// second.
 pub const REACH_INTERVAL: Duration = Duration::from_millis(250);
 
-/// How often a member is told the set again when it has not changed: the relay channel is
-/// unreliable (a lost REACH is replaced by the next), and a member that missed one learns
-/// within this whom we reach.
+/// How soon after a REACH a member is told the same set again: the relay channel is unreliable
+/// (a lost REACH is replaced by the next), and a member that missed one learns within this whom
+/// we reach. Each repeat of an unchanged set waits twice as long as the one before, up to
+/// [`MAX_REACH_REFRESH`], so an idle mesh is not woken every few seconds for it.
 pub const REACH_REFRESH: Duration = Duration::from_secs(2);
+
+/// The longest wait between two REACHes of an unchanged set.
+pub const MAX_REACH_REFRESH: Duration = Duration::from_secs(30);
 
 /// Most members a hub registers: past it [`RelayHub`] refuses more (a mesh has far fewer; the
 /// bound keeps every per-member walk short).
 pub const MAX_RELAY_MEMBERS: usize = 1024;
+
+/// The last REACH sent to a member: the set, when, and how long until it is repeated unchanged.
+struct ReachSent {
+    members: Vec<i32>,
+    at: Instant,
+    refresh: Duration,
+}
 
 /// What a relay carried for one source member, and what it dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,7 +111,7 @@ struct Member {
     /// Our round-trip time to it.
     round_trip: Option<Duration>,
     /// The reach set last announced to it, and when.
-    reach_sent: Option<(Vec<i32>, Instant)>,
+    reach_sent: Option<ReachSent>,
 }
 
 struct HubState {
@@ -283,17 +294,19 @@ impl RelayHub {
         let Some(member) = state.members.get_mut(&to).filter(|member| member.relay_open) else {
             return (None, None);
         };
-        let wait = match &member.reach_sent {
-            Some((sent, at)) if *sent == reach => Some(*at + REACH_REFRESH),
-            Some((_, at)) => Some(*at + REACH_INTERVAL),
-            None => None,
+        let (wait, refresh) = match &member.reach_sent {
+            Some(sent) if sent.members == reach => {
+                (Some(sent.at + sent.refresh), (sent.refresh * 2).min(MAX_REACH_REFRESH))
+            }
+            Some(sent) => (Some(sent.at + REACH_INTERVAL), REACH_REFRESH),
+            None => (None, REACH_REFRESH),
         };
         match wait.filter(|at| *at > now) {
             Some(at) => (None, Some(at)),
             None => {
                 let envelope = Envelope::Reach { members: reach.clone() }.encode();
-                member.reach_sent = Some((reach, now));
-                (envelope, Some(now + REACH_REFRESH))
+                member.reach_sent = Some(ReachSent { members: reach, at: now, refresh });
+                (envelope, Some(now + refresh))
             }
         }
     }
@@ -506,10 +519,17 @@ mod tests {
         hub.unregister(3);
         let (third, _) = hub.poll_reach(2, start + 2 * REACH_INTERVAL);
         assert_eq!(Envelope::parse(&third.expect("the change")), Some(Envelope::Reach { members: vec![4] }));
-        // Unchanged, it is told again after the refresh (a REACH may be lost).
-        let refreshed = start + 2 * REACH_INTERVAL + REACH_REFRESH;
-        assert_eq!(hub.poll_reach(2, refreshed - Duration::from_millis(1)).0, None);
-        assert!(hub.poll_reach(2, refreshed).0.is_some());
+        // Unchanged, it is told again after the refresh (a REACH may be lost), then twice as late
+        // each time, up to the longest refresh.
+        let mut refreshed = start + 2 * REACH_INTERVAL + REACH_REFRESH;
+        let mut refresh = REACH_REFRESH;
+        for _ in 0..8 {
+            assert_eq!(hub.poll_reach(2, refreshed - Duration::from_millis(1)).0, None);
+            assert!(hub.poll_reach(2, refreshed).0.is_some());
+            refresh = (refresh * 2).min(MAX_REACH_REFRESH);
+            refreshed += refresh;
+        }
+        assert_eq!(refresh, MAX_REACH_REFRESH);
     }
 
     #[test]

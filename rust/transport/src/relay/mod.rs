@@ -11,6 +11,6 @@ mod hub;
 pub(crate) mod port;
 
 pub use endpoint::{MAX_RELAY_CHANNEL_BUFFERED, RELAY_AFTER};
-pub use hub::{RelayHub, RelayStats, SourceStats, MAX_RELAY_MEMBERS, REACH_INTERVAL, REACH_REFRESH};
+pub use hub::{RelayHub, RelayStats, SourceStats, MAX_REACH_REFRESH, MAX_RELAY_MEMBERS, REACH_INTERVAL, REACH_REFRESH};
 pub use mesh_core::RELAY_STREAM_ID;
 pub use port::{MAX_RELAY_INBOX_BYTES, MAX_RELAY_OUTBOX_BYTES};
