@@ -14,12 +14,19 @@ use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use mesh_core::{Mesh, MeshError, MeshEvent, Mode, TransferMode};
 use transport::channel::DEFAULT_MAX_MESSAGE_SIZE;
+use transport::RelayHub;
 
 use crate::errors::report;
+use crate::peer_connection::WebRtcPeerConnectionRs;
 use crate::raw_packet;
 use link::{connection_state, PeerLink};
 
 const CLASS: &str = "WebRTCMultiplayerPeerRs";
+
+/// Bytes per second a member relays for each other member by default: 256 KiB/s, several times
+/// what a game's state updates take (a 60 Hz update of 1 KiB is 60 KiB/s), far below what a
+/// home uplink carries.
+const DEFAULT_RELAY_BUDGET: i64 = 256 * 1024;
 
 fn godot_mode(mode: TransferMode) -> GodotTransferMode {
     match mode {
@@ -72,19 +79,49 @@ impl ChannelsConfig {
 /// target: what that peer takes). `put_packet` returns `ERR_OUT_OF_MEMORY`
 /// when the channel to a peer holds 4 MiB unacknowledged. Channels a remote peer opens
 /// in-band on a connection of the mesh are closed at once.
+///
+/// **Relaying.** With `relay_enabled` (the default), a pair of members whose direct connection
+/// has not come up 3 s after its descriptions (or whose direct path breaks) talks through a
+/// member both are connected to, when all three are `WebRTCMultiplayerPeerRs` with relaying on
+/// and each connection is one of this addon's, added with `add_peer` before its offer or answer
+/// was made (as Godot's demo does). The pair keeps its one encrypted connection: the relaying
+/// member sees sizes and timing, never content, and cannot forge packets; it carries at most
+/// `relay_budget_bytes_per_second` for each member. `peer_connected` comes when either path is
+/// up; `get_peer_stats(id)` says `path` ("direct" or "relayed") and `relay_peer`;
+/// `get_relay_stats()` says what this member carried for others.
 #[derive(GodotClass)]
 #[class(tool, base = MultiplayerPeerExtension, rename = WebRTCMultiplayerPeerRs)]
 pub(crate) struct WebRtcMultiplayerPeerRs {
     mesh: Mesh<PeerLink, BytesMut>,
     /// The packet last handed out by `get_packet`; its buffer must outlive the call.
     current: BytesMut,
+    /// Whether peers added from now on announce relaying, relay for others and are relayed
+    /// for (default true). Off: this member never relays and no pair with it is relayed; set
+    /// it before `add_peer`.
+    #[var]
+    relay_enabled: bool,
+    /// The most bytes per second this member relays for each other member (default 262144,
+    /// 256 KiB/s; past it relayed datagrams are dropped and counted, and the pair's own
+    /// retransmissions recover reliable data). 0 relays nothing. Takes effect when the mesh is
+    /// initialized (or at once while it has no peer).
+    #[var(get, set = set_relay_budget_bytes_per_second)]
+    relay_budget_bytes_per_second: i64,
+    /// The mesh's relay: its members' connections, what it carried.
+    hub: RelayHub,
     base: Base<MultiplayerPeerExtension>,
 }
 
 #[godot_api]
 impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
     fn init(base: Base<MultiplayerPeerExtension>) -> Self {
-        Self { mesh: Mesh::new(DEFAULT_MAX_MESSAGE_SIZE), current: BytesMut::new(), base }
+        Self {
+            mesh: Mesh::new(DEFAULT_MAX_MESSAGE_SIZE),
+            current: BytesMut::new(),
+            relay_enabled: true,
+            relay_budget_bytes_per_second: DEFAULT_RELAY_BUDGET,
+            hub: RelayHub::new(DEFAULT_RELAY_BUDGET.unsigned_abs()),
+            base,
+        }
     }
 
     unsafe fn get_packet_rawptr(
@@ -177,10 +214,12 @@ impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
                 connection.poll();
             }
         }
-        for (_, mut removed) in self.mesh.update(PeerLink::state) {
+        for (id, mut removed) in self.mesh.update(PeerLink::state) {
+            self.hub.unregister(id);
             removed.close();
         }
-        for (_, mut removed, failure) in self.mesh.receive(PeerLink::drain) {
+        for (id, mut removed, failure) in self.mesh.receive(PeerLink::drain) {
+            self.hub.unregister(id);
             removed.close();
             report(&call("poll"), failure);
         }
@@ -191,12 +230,17 @@ impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
         for mut link in self.mesh.close() {
             link.close();
         }
+        // The closed connections leave with the old hub.
+        self.hub = RelayHub::new(self.relay_budget_bytes_per_second.unsigned_abs());
         self.current.clear();
     }
 
     fn disconnect_peer(&mut self, peer: i32, force: bool) {
         match self.mesh.disconnect_peer(peer, force) {
-            Ok(Some(mut removed)) => removed.close(),
+            Ok(Some(mut removed)) => {
+                self.hub.unregister(peer);
+                removed.close();
+            }
             Ok(None) => {
                 if let Some(link) = self.mesh.link_mut(peer) {
                     link.close();
@@ -288,7 +332,11 @@ impl WebRtcMultiplayerPeerRs {
 
     /// Adds the connection to the peer `peer_id`. The connection must be in `STATE_NEW`; the
     /// reliable, ordered and unreliable channels (with `unreliable_lifetime` ms as packet
-    /// lifetime) and one per `channels_config` entry are created on it.
+    /// lifetime) and one per `channels_config` entry are created on it. With `relay_enabled`,
+    /// a connection of this addon also announces relaying and joins the mesh's relay: call
+    /// `add_peer` before `create_offer` or `set_remote_description` on it (as Godot's demo
+    /// does); a connection that already made or applied a description joins without relaying
+    /// (logged), and another extension's connection never relays.
     #[func]
     fn add_peer(
         &mut self,
@@ -305,6 +353,13 @@ impl WebRtcMultiplayerPeerRs {
             .map_err(|failure| report(&call("add_peer"), failure))?;
         // The core refused a null connection above.
         let connection = peer.ok_or(Error::ERR_INVALID_PARAMETER)?;
+        if self.relay_enabled {
+            if let Ok(mut ours) = connection.clone().try_cast::<WebRtcPeerConnectionRs>() {
+                if let Err(error) = ours.bind_mut().join_relay(&self.hub, admission.peer_id()) {
+                    log::warn!("peer {}: no relaying on this connection: {error}", admission.peer_id());
+                }
+            }
+        }
         let link =
             PeerLink::create(connection, admission.channels()).map_err(|failure| report(&call("add_peer"), failure))?;
         self.mesh.insert_peer(admission, link);
@@ -317,6 +372,7 @@ impl WebRtcMultiplayerPeerRs {
     fn remove_peer(&mut self, peer_id: i64) {
         let Ok(peer_id) = i32::try_from(peer_id) else { return };
         if let Some(mut link) = self.mesh.remove_peer(peer_id) {
+            self.hub.unregister(peer_id);
             link.close();
         }
         self.emit_events();
@@ -357,6 +413,39 @@ impl WebRtcMultiplayerPeerRs {
         }
     }
 
+    /// Sets the most bytes per second relayed for each other member (a negative value counts as
+    /// 0, which relays nothing). Applies when the mesh is next initialized, or at once while it
+    /// has no peer.
+    #[func]
+    fn set_relay_budget_bytes_per_second(&mut self, bytes: i64) {
+        self.relay_budget_bytes_per_second = bytes.max(0);
+        if self.mesh.links().next().is_none() {
+            self.hub = RelayHub::new(self.relay_budget_bytes_per_second.unsigned_abs());
+        }
+    }
+
+    /// What this member relayed for the others: source peer id -> `{packets, bytes,
+    /// dropped_over_budget, dropped_no_route, dropped_congested}` (int: datagrams and bytes it
+    /// forwarded for that source, and those it dropped because the source was past
+    /// `relay_budget_bytes_per_second`, because the destination was no relaying member, or
+    /// because the destination's relay channel was congested). Every member this mesh has
+    /// added with relaying has an entry, zeros included.
+    #[func]
+    fn get_relay_stats(&self) -> VarDictionary {
+        let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        let mut sources = VarDictionary::new();
+        for (id, source) in self.hub.stats().sources {
+            let mut entry = VarDictionary::new();
+            entry.set("packets", count(source.packets));
+            entry.set("bytes", count(source.bytes));
+            entry.set("dropped_over_budget", count(source.dropped_over_budget));
+            entry.set("dropped_no_route", count(source.dropped_no_route));
+            entry.set("dropped_congested", count(source.dropped_congested));
+            sources.set(i64::from(id), &entry);
+        }
+        sources
+    }
+
     /// Every peer: id -> the dictionary `get_peer` returns.
     #[func]
     fn get_peers(&self) -> VarDictionary {
@@ -375,6 +464,7 @@ impl WebRtcMultiplayerPeerRs {
         let result = config.modes().and_then(|config| self.mesh.initialize(peer_id, mode, &config));
         result.map_err(|failure| report(&call(method), failure))?;
         self.mesh.set_receive_limit(crate::config::channel_receive_limit());
+        self.hub = RelayHub::new(self.relay_budget_bytes_per_second.unsigned_abs());
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use godot::classes::web_rtc_peer_connection::{ConnectionState, GatheringState, S
 use godot::classes::{IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension};
 use godot::global::Error;
 use godot::prelude::*;
-use transport::{self as transport, PeerConnection, PeerEvent, PeerStats, SdpKind};
+use transport::{self as transport, PathKind, PeerConnection, PeerEvent, PeerStats, RelayHub, SdpKind};
 
 use crate::config;
 use crate::data_channel::WebRtcDataChannelRs;
@@ -66,6 +66,11 @@ impl WebRtcPeerConnectionRs {
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
     /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.
+    /// `path` (String): "direct" while DTLS records take ICE's selected pair, "relayed" while
+    /// they go through a common member of a `WebRTCMultiplayerPeerRs` mesh, "" before either;
+    /// `relay_peer` (int): that member's peer id while relayed, else 0;
+    /// `relayed_packets_sent` and `relayed_packets_received` (int): this connection's datagrams
+    /// that went and came via a relay.
     #[func]
     fn get_stats(&self) -> VarDictionary {
         self.stats()
@@ -92,6 +97,18 @@ impl WebRtcPeerConnectionRs {
         if let Ok(connection) = self.connection("WebRTCMultiplayerPeerRs.add_peer") {
             connection.refuse_remote_channels();
         }
+    }
+
+    /// Makes this connection the mesh's link to member `peer_id` of `hub`: it announces relaying
+    /// (only possible before its first description is made or applied) and is registered, so
+    /// that once the other side announced it too it carries other members' traffic and has its
+    /// own carried when its direct path does not work.
+    pub(crate) fn join_relay(&mut self, hub: &RelayHub, peer_id: i32) -> Result<(), transport::TransportError> {
+        let connection = self
+            .connection("WebRTCMultiplayerPeerRs.add_peer")
+            .map_err(|_| transport::TransportError::WrongState("the connection is closed".into()))?;
+        connection.announce_relay()?;
+        hub.register(peer_id, connection)
     }
 
     /// What `get_stats()` returns (defaults for a connection never started).
@@ -146,6 +163,15 @@ fn stats_dictionary(stats: &PeerStats) -> VarDictionary {
         dict.set(format!("{side}_port"), end.map_or(0, |end| i64::from(end.port)));
     }
     dict.set("protocol", pair.map_or("", |pair| pair.protocol.as_str()));
+    let path = match stats.path {
+        Some(PathKind::Direct) => "direct",
+        Some(PathKind::Relayed) => "relayed",
+        None => "",
+    };
+    dict.set("path", path);
+    dict.set("relay_peer", stats.relay.map_or(0, i64::from));
+    dict.set("relayed_packets_sent", count(stats.relayed_packets_sent));
+    dict.set("relayed_packets_received", count(stats.relayed_packets_received));
     dict
 }
 
