@@ -98,13 +98,13 @@ pub(crate) struct WebRtcMultiplayerPeerRs {
     /// Whether peers added from now on announce relaying, relay for others and are relayed
     /// for (default true). Off: this member never relays and no pair with it is relayed; set
     /// it before `add_peer`.
-    #[var]
+    #[var(get = get_relay_enabled, set = set_relay_enabled)]
     relay_enabled: bool,
     /// The most bytes per second this member relays for each other member (default 262144,
     /// 256 KiB/s; past it relayed datagrams are dropped and counted, and the pair's own
     /// retransmissions recover reliable data). 0 relays nothing. Takes effect when the mesh is
     /// initialized (or at once while it has no peer).
-    #[var(get, set = set_relay_budget_bytes_per_second)]
+    #[var(get = get_relay_budget_bytes_per_second, set = set_relay_budget_bytes_per_second)]
     relay_budget_bytes_per_second: i64,
     /// The mesh's relay: its members' connections, what it carried.
     hub: RelayHub,
@@ -411,6 +411,24 @@ impl WebRtcMultiplayerPeerRs {
                 VarDictionary::new()
             }
         }
+    }
+
+    /// Whether peers added from now on relay and are relayed for.
+    #[func]
+    fn get_relay_enabled(&self) -> bool {
+        self.relay_enabled
+    }
+
+    /// Turns relaying on or off for the peers added from now on (see `relay_enabled`).
+    #[func]
+    fn set_relay_enabled(&mut self, enabled: bool) {
+        self.relay_enabled = enabled;
+    }
+
+    /// The most bytes per second relayed for each other member.
+    #[func]
+    fn get_relay_budget_bytes_per_second(&self) -> i64 {
+        self.relay_budget_bytes_per_second
     }
 
     /// Sets the most bytes per second relayed for each other member (a negative value counts as
