@@ -53,7 +53,8 @@ func test_a_pair_without_a_direct_path_connects_through_the_common_member() -> v
 	var peers := relay_mesh(log, true)
 	var started := Time.get_ticks_msec()
 	var sees := func(a: int, b: int) -> bool: return log[a].has("peer_connected %d" % b)
-	var all := func() -> bool: return sees.call(1, 3) and sees.call(3, 1) and sees.call(1, 2) and sees.call(3, 2)
+	var all := func() -> bool:
+		return sees.call(1, 3) and sees.call(3, 1) and sees.call(1, 2) and sees.call(3, 2)
 	if not await wait_until(all, peers.values(), 10.0, "1 and 3 see each other connected within 10 s"):
 		for peer in peers.values():
 			peer.close()
@@ -93,17 +94,21 @@ func test_a_pair_without_a_direct_path_connects_through_the_common_member() -> v
 		expected.append("r%d" % i)
 	var got: Array = reliable.call(3).map(func(p): return p[3])
 	check(got == expected, "every reliable message arrives once and in order (%d)" % got.size())
-	check(reliable.call(3).all(func(p): return p[0] == 1), "get_packet_peer names peer 1, not the relay")
-	var unreliable: Array = inbox[3].filter(func(p): return p[2] == MultiplayerPeer.TRANSFER_MODE_UNRELIABLE)
+	check(reliable.call(3).all(func(p): return p[0] == 1),
+		"get_packet_peer names peer 1, not the relay")
+	var unreliable_mode := MultiplayerPeer.TRANSFER_MODE_UNRELIABLE
+	var unreliable: Array = inbox[3].filter(func(p): return p[2] == unreliable_mode)
 	check(unreliable.size() > 0, "unreliable messages cross (%d of 20)" % unreliable.size())
 	check(unreliable.all(func(p): return p[0] == 1 and p[3].begins_with("u")), "from peer 1")
-	check_eq(reliable.call(1).map(func(p): return [p[0], p[3]]), [[3, "back"]], "and back, from peer 3")
+	check_eq(reliable.call(1).map(func(p): return [p[0], p[3]]), [[3, "back"]],
+		"and back, from peer 3")
 	check_eq(inbox[2].size(), 0, "the relay's game receives nothing of it")
 	var carried: Dictionary = peers[2].get_relay_stats()
 	check(carried.has(1) and carried.has(3), "the relay's statistics have both sources")
 	if carried.has(1) and carried.has(3):
 		print("   relay carried: from 1 %s, from 3 %s" % [carried[1], carried[3]])
-		check(carried[1]["packets"] > 0 and carried[1]["bytes"] > count * 4, "it carried peer 1's traffic")
+		check(carried[1]["packets"] > 0 and carried[1]["bytes"] > count * 4,
+			"it carried peer 1's traffic")
 		check(carried[3]["packets"] > 0, "and peer 3's")
 	var stats_after: Dictionary = peers[1].get_peer_stats(3)
 	check(stats_after.get("relayed_packets_sent", 0) > 0, "peer 1 counts datagrams sent via the relay")
