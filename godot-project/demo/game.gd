@@ -111,14 +111,14 @@ func _process(delta: float) -> void:
 	peers_label.text = "\n".join(lines)
 
 
-## ", direct, host to srflx, RTT 12 ms" or ", relayed via peer 2, RTT 30 ms" for a peer, from
-## its connection statistics ("" before any path).
+## ", host to srflx, RTT 12 ms" (or ", relayed through peer 3, RTT 20 ms") for a peer, from its
+## connection statistics ("" before any).
 func _path_of(id: int) -> String:
 	var stats: Dictionary = mesh.get_peer_stats(id)
 	var rtt: float = stats.get("round_trip_time", -1.0)
 	var rtt_text := "" if rtt < 0.0 else ", RTT %.1f ms" % (rtt * 1000.0)
 	if stats.get("path", "") == "relayed":
-		return ", relayed via peer %d%s" % [stats.relay_peer, rtt_text]
+		return ", relayed through peer %d%s" % [stats.relay_peer, rtt_text]
 	if stats.get("remote_candidate_type", "") == "":
 		return ""
-	return ", direct, %s to %s%s" % [stats.local_candidate_type, stats.remote_candidate_type, rtt_text]
+	return ", %s to %s%s" % [stats.local_candidate_type, stats.remote_candidate_type, rtt_text]

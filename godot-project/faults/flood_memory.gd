@@ -46,7 +46,7 @@ func _run() -> void:
 		peer.create_mesh(id)
 		peers[id] = peer
 	peers[2].peer_disconnected.connect(func(id): disconnected.append(id))
-	Wire.join(peers[1], 1, peers[2], 2)
+	var one_two: WebRTCPeerConnection = Wire.join(peers[1], 1, peers[2], 2)[2]
 	var deadline := Time.get_ticks_msec() + 15000
 	while not (peers[1].get_peer(2)["connected"] and peers[2].get_peer(1)["connected"]):
 		if Time.get_ticks_msec() > deadline:

@@ -17,6 +17,8 @@ const DEFAULTS := {
 	"remote_address": "",
 	"remote_port": 0,
 	"protocol": "",
+	"path": "",
+	"relay_peer": 0,
 }
 
 const TURN_UDP := {

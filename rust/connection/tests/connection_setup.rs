@@ -6,7 +6,10 @@ mod connection_support;
 
 use std::time::Duration;
 
-use connection_support::{deliver_answer, pair, quantile, reliable, run_until_open, Peer, Setup};
+use connection::connection::DescriptionKind;
+use connection_support::{
+    deliver_answer, deliver_offerer_candidate, pair, quantile, reliable, run_until_open, Peer, Setup,
+};
 use netsim::{BurstLoss, LinkConfig};
 
 /// Times to open over `seeds`, `None` for a try that did not within 10 s.
@@ -106,6 +109,44 @@ fn connecting_with_the_answer_a_little_late_waits_for_no_timer() {
         // A dozen round trips of 0.5 ms: anything much longer is a timer waited for.
         assert!(opened.iter().all(|time| *time < Duration::from_millis(10)), "{opened:?}");
     }
+}
+
+/// Both candidates trickled after the descriptions, as the transport signals them (a mesh on
+/// 127.0.0.1): B's and A's first ticks find no pair; the pair each candidate makes must be checked
+/// at once, not a check interval later (50 ms, as it was).
+#[test]
+fn candidates_trickled_after_the_descriptions_are_checked_at_once() {
+    let link = LinkConfig::default().with_latency(Duration::from_micros(250));
+    let mut opened = Vec::new();
+    for seed in 1..6 {
+        let setup = Setup {
+            hold_answer: true,
+            hold_offerer_candidate: true,
+            ..Setup::new(seed, link).with_channel(reliable("chat"))
+        };
+        let (mut pair, _) = pair(&setup);
+        pair.run_for(Duration::from_millis(1));
+        let (answer, candidate) = pair.a.pending_answer.take().expect("an answer held back");
+        let now = pair.now;
+        pair.a.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
+        pair.run_for(Duration::from_millis(1));
+        deliver_offerer_candidate(&mut pair);
+        let now = pair.now;
+        pair.a.conn.add_remote_candidate(now, &candidate, Some("0"), Some(0)).unwrap();
+        assert!(run_until_open(&mut pair, 1, Duration::from_secs(2)), "the channel opens");
+        let open = pair.a.channel_open_at().unwrap().max(pair.b.channel_open_at().unwrap());
+        if seed == 1 {
+            timeline("A", &pair.a);
+            timeline("B", &pair.b);
+        }
+        opened.push(open - Duration::from_millis(2));
+    }
+    let shown: Vec<String> = opened.iter().map(|time| format!("{:.2}", time.as_secs_f64() * 1000.0)).collect();
+    println!(
+        "FIGURE connect on a 0.25 ms link, both candidates 1 ms after the answer: open {} ms after them",
+        shown.join(" ")
+    );
+    assert!(opened.iter().all(|time| *time < Duration::from_millis(10)), "{opened:?}");
 }
 
 /// Both sides know the path's round-trip time once connected, from ICE's checks, whether or not

@@ -23,10 +23,9 @@ use link::{connection_state, PeerLink};
 
 const CLASS: &str = "WebRTCMultiplayerPeerRs";
 
-/// Bytes per second a member relays for each other member by default: 256 KiB/s, several times
-/// what a game's state updates take (a 60 Hz update of 1 KiB is 60 KiB/s), far below what a
-/// home uplink carries.
-const DEFAULT_RELAY_BUDGET: i64 = 256 * 1024;
+/// Bytes per second this peer relays for each other member by default: 512 KiB/s, several
+/// times what a game's state updates take, far below what a home uplink carries.
+const DEFAULT_RELAY_BUDGET: i64 = 512 * 1024;
 
 fn godot_mode(mode: TransferMode) -> GodotTransferMode {
     match mode {
@@ -74,39 +73,32 @@ impl ChannelsConfig {
 /// project setting `network/limits/webrtc/max_channel_in_buffer_kb` (at least 64 KiB): past it
 /// an unreliable channel drops its oldest packets, and a peer whose reliable channel overflows
 /// is dropped (`peer_disconnected`) with one error. `get_max_packet_size()` is the smallest of
-/// what the connected peers take (each remote description's `max-message-size`, at most 64 KiB);
-/// a larger `put_packet` returns `ERR_INVALID_PARAMETER` with one error and reaches no peer (one
-/// target: what that peer takes). `put_packet` returns `ERR_OUT_OF_MEMORY`
+/// what the connected peers take (each remote description's `max-message-size`, from 1200 bytes
+/// to 64 KiB); a larger `put_packet` returns `ERR_INVALID_PARAMETER` with one error and reaches no
+/// peer (one target: what that peer takes). A peer announcing less than 1200 bytes fails the
+/// packets past its own limit alone, with one error each. `put_packet` returns `ERR_OUT_OF_MEMORY`
 /// when the channel to a peer holds 4 MiB unacknowledged. Channels a remote peer opens
 /// in-band on a connection of the mesh are closed at once.
 ///
-/// **Relaying.** With `relay_enabled` (the default), a pair of members whose direct connection
-/// has not come up 3 s after its descriptions (or whose direct path breaks) talks through a
-/// member both are connected to, when all three are `WebRTCMultiplayerPeerRs` with relaying on
-/// and each connection is one of this addon's, added with `add_peer` before its offer or answer
-/// was made (as Godot's demo does). The pair keeps its one encrypted connection: the relaying
-/// member sees sizes and timing, never content, and cannot forge packets; it carries at most
-/// `relay_budget_bytes_per_second` for each member. `peer_connected` comes when either path is
-/// up; `get_peer_stats(id)` says `path` ("direct" or "relayed") and `relay_peer`;
-/// `get_relay_stats()` says what this member carried for others.
+/// With `relay_enabled` (the default), a pair of members whose direct connection does not come
+/// up within 3 s (or breaks) talks through a member both reach, when all three are
+/// `WebRTCMultiplayerPeerRs` with relaying on and were added with connections of this addon
+/// that had not made a description yet; the relaying member cannot read or change what it
+/// carries, and carries at most `relay_budget_bytes_per_second` for each member.
+/// `get_peer_stats(id)` says `path` ("direct" or "relayed") and `relay_peer`.
 #[derive(GodotClass)]
 #[class(tool, base = MultiplayerPeerExtension, rename = WebRTCMultiplayerPeerRs)]
 pub(crate) struct WebRtcMultiplayerPeerRs {
     mesh: Mesh<PeerLink, BytesMut>,
     /// The packet last handed out by `get_packet`; its buffer must outlive the call.
     current: BytesMut,
-    /// Whether peers added from now on announce relaying, relay for others and are relayed
-    /// for (default true). Off: this member never relays and no pair with it is relayed; set
-    /// it before `add_peer`.
+    /// Whether peers added from now on relay and are relayed for (default true).
     #[var(get = get_relay_enabled, set = set_relay_enabled)]
     relay_enabled: bool,
-    /// The most bytes per second this member relays for each other member (default 262144,
-    /// 256 KiB/s; past it relayed datagrams are dropped and counted, and the pair's own
-    /// retransmissions recover reliable data). 0 relays nothing. Takes effect when the mesh is
-    /// initialized (or at once while it has no peer).
+    /// Bytes per second relayed for each other member at most (default 512 KiB/s).
     #[var(get = get_relay_budget_bytes_per_second, set = set_relay_budget_bytes_per_second)]
     relay_budget_bytes_per_second: i64,
-    /// The mesh's relay: its members' connections, what it carried.
+    /// The mesh's relay: its connections, what it carried.
     hub: RelayHub,
     base: Base<MultiplayerPeerExtension>,
 }
@@ -356,7 +348,7 @@ impl WebRtcMultiplayerPeerRs {
         if self.relay_enabled {
             if let Ok(mut ours) = connection.clone().try_cast::<WebRtcPeerConnectionRs>() {
                 if let Err(error) = ours.bind_mut().join_relay(&self.hub, admission.peer_id()) {
-                    log::warn!("peer {}: no relaying on this connection: {error}", admission.peer_id());
+                    log::info!("peer {}: no relaying on this connection: {error}", admission.peer_id());
                 }
             }
         }
@@ -419,7 +411,7 @@ impl WebRtcMultiplayerPeerRs {
         self.relay_enabled
     }
 
-    /// Turns relaying on or off for the peers added from now on (see `relay_enabled`).
+    /// Turns relaying on or off for peers added from now on.
     #[func]
     fn set_relay_enabled(&mut self, enabled: bool) {
         self.relay_enabled = enabled;
@@ -431,27 +423,20 @@ impl WebRtcMultiplayerPeerRs {
         self.relay_budget_bytes_per_second
     }
 
-    /// Sets the most bytes per second relayed for each other member (a negative value counts as
-    /// 0, which relays nothing). Applies when the mesh is next initialized, or at once while it
-    /// has no peer.
+    /// Sets the most bytes per second relayed for each other member (0 relays nothing; a
+    /// negative value counts as 0).
     #[func]
     fn set_relay_budget_bytes_per_second(&mut self, bytes: i64) {
         self.relay_budget_bytes_per_second = bytes.max(0);
-        if self.mesh.links().next().is_none() {
-            self.hub = RelayHub::new(self.relay_budget_bytes_per_second.unsigned_abs());
-        }
+        self.hub.set_budget(self.relay_budget_bytes_per_second.unsigned_abs());
     }
 
-    /// What this member relayed for the others: source peer id -> `{packets, bytes,
-    /// dropped_over_budget, dropped_no_route, dropped_congested}` (int: datagrams and bytes it
-    /// forwarded for that source, and those it dropped because the source was past
-    /// `relay_budget_bytes_per_second`, because the destination was no relaying member, or
-    /// because the destination's relay channel was congested). Every member this mesh has
-    /// added with relaying has an entry, zeros included.
+    /// What this peer relayed for others: source peer id -> `{packets, bytes,
+    /// dropped_over_budget, dropped_no_route, dropped_congested}`.
     #[func]
     fn get_relay_stats(&self) -> VarDictionary {
-        let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         let mut sources = VarDictionary::new();
+        let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         for (id, source) in self.hub.stats().sources {
             let mut entry = VarDictionary::new();
             entry.set("packets", count(source.packets));
@@ -482,7 +467,6 @@ impl WebRtcMultiplayerPeerRs {
         let result = config.modes().and_then(|config| self.mesh.initialize(peer_id, mode, &config));
         result.map_err(|failure| report(&call(method), failure))?;
         self.mesh.set_receive_limit(crate::config::channel_receive_limit());
-        self.hub = RelayHub::new(self.relay_budget_bytes_per_second.unsigned_abs());
         Ok(())
     }
 

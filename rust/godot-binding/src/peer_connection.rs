@@ -65,12 +65,11 @@ impl WebRtcPeerConnectionRs {
     /// SCTP retransmissions, DATA and control chunks; -1 before the association exists); for the candidate
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
-    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected.
-    /// `path` (String): "direct" while DTLS records take ICE's selected pair, "relayed" while
-    /// they go through a common member of a `WebRTCMultiplayerPeerRs` mesh, "" before either;
-    /// `relay_peer` (int): that member's peer id while relayed, else 0;
-    /// `relayed_packets_sent` and `relayed_packets_received` (int): this connection's datagrams
-    /// that went and came via a relay.
+    /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected;
+    /// `path` (String: "direct", or "relayed" through a common member of a
+    /// `WebRTCMultiplayerPeerRs` mesh; "" until one is chosen) and `relay_peer` (int: the member
+    /// relaying, 0 when none); `relayed_packets_sent` and `relayed_packets_received` (int: this
+    /// connection's datagrams that went and came via a relay).
     #[func]
     fn get_stats(&self) -> VarDictionary {
         self.stats()
@@ -99,10 +98,9 @@ impl WebRtcPeerConnectionRs {
         }
     }
 
-    /// Makes this connection the mesh's link to member `peer_id` of `hub`: it announces relaying
-    /// (only possible before its first description is made or applied) and is registered, so
-    /// that once the other side announced it too it carries other members' traffic and has its
-    /// own carried when its direct path does not work.
+    /// Makes this connection the mesh's link to member `peer_id` in `hub`: it announces
+    /// relaying (only possible before its first description) and is registered, so that it
+    /// carries other members' traffic and has its own carried when its direct path fails.
     pub(crate) fn join_relay(&mut self, hub: &RelayHub, peer_id: i32) -> Result<(), transport::TransportError> {
         let connection = self
             .connection("WebRTCMultiplayerPeerRs.add_peer")

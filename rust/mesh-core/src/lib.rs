@@ -17,6 +17,6 @@ mod relay_choice;
 
 pub use channels::{channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS, RELAY_STREAM_ID};
 pub use error::MeshError;
-pub use link_state::{ChannelState, ConnectionState, LinkState, PeerHealth};
+pub use link_state::{ChannelState, ConnectionState, LinkState, PeerHealth, MIN_LINK_MESSAGE_SIZE};
 pub use mesh::{Admission, ConnectionStatus, LinkSendError, Mesh, MeshEvent, Mode, PacketInfo, PACKET_OVERHEAD};
 pub use relay_choice::{RelayChoice, RelayOption, MAX_RELAYED_PEERS, RELAY_REJOIN_HOLD};

@@ -31,6 +31,12 @@ pub enum ChannelState {
     Closed,
 }
 
+/// The smallest send limit a link's [`LinkState::max_message_size`] sets for the whole mesh:
+/// what the engine's own `WebRTCMultiplayerPeer` reports as its largest packet. A remote side that
+/// announces less (a hostile or broken one) would otherwise make every broadcast of more fail;
+/// packets to it between its own limit and this one fail for it alone, as its link refuses them.
+pub const MIN_LINK_MESSAGE_SIZE: usize = 1200;
+
 /// The states of one peer's connection and of its channels, in the mesh's channel order, and the
 /// largest message its channels send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +46,8 @@ pub struct LinkState {
     /// Each channel's state.
     pub channels: Vec<ChannelState>,
     /// The largest message the link's channels send (what the remote side's description allows,
-    /// `a=max-message-size`), if the link knows it; `None` for the mesh's largest packet.
+    /// `a=max-message-size`), if the link knows it; `None` for the mesh's largest packet. The mesh
+    /// reads it within [`MIN_LINK_MESSAGE_SIZE`] and its own largest packet.
     pub max_message_size: Option<usize>,
 }
 

@@ -10,7 +10,7 @@ use crate::channels::{
     channel_layout, ChannelSpec, TransferMode, BUILTIN_CHANNELS, MAX_EXTRA_CHANNELS, RELAY_STREAM_ID,
 };
 use crate::error::{invalid, MeshError};
-use crate::link_state::{ConnectionState, LinkState, PeerHealth};
+use crate::link_state::{ConnectionState, LinkState, PeerHealth, MIN_LINK_MESSAGE_SIZE};
 
 pub use packets::PacketInfo;
 pub use queue::PACKET_OVERHEAD;
@@ -345,7 +345,8 @@ impl<L, P> Mesh<L, P> {
             .iter_mut()
             .map(|peer| {
                 let state = observe(&peer.link);
-                peer.max_message_size = state.max_message_size.map_or(largest, |size| size.min(largest));
+                peer.max_message_size =
+                    state.max_message_size.map_or(largest, |size| size.max(MIN_LINK_MESSAGE_SIZE).min(largest));
                 (peer.id, state.health())
             })
             .collect();

@@ -88,8 +88,6 @@ pub(crate) struct Core {
     pub(crate) max_message_size: Arc<AtomicUsize>,
     /// Set once the connection is closed, by either side: the task then ends.
     pub(crate) closed: bool,
-    /// When the task wakes next (it sleeps until then unless something arrives or it is woken).
-    pub(crate) task_wakes_at: Option<Instant>,
     /// When the last full pass of the pump said it must run again; `None` once anything was done
     /// to the core since (a call of the handle), so that the next pass runs in full.
     pub(crate) due_at: Option<Instant>,
@@ -106,6 +104,11 @@ pub(crate) struct Core {
     /// timed out with neither is one the peer never started ([`TransportError::HandshakeNeverStarted`]).
     pub(crate) dtls_heard: bool,
     pub(crate) dtls_sent: bool,
+    /// A pass of a caller that polls fast left what the core had to send (acknowledgements, for
+    /// the most part) for the caller's next call: a message it sends meanwhile carries them.
+    pub(crate) unflushed: bool,
+    /// Messages the current pass of the pump took from the core for the channels.
+    pub(crate) delivered: usize,
     /// Relaying through a common mesh member: the relay channel, the hub.
     pub(crate) relay: RelayEnd,
 }
@@ -163,7 +166,6 @@ impl Core {
             state: ConnectionState::New,
             max_message_size,
             closed: false,
-            task_wakes_at: None,
             due_at: None,
             receive_limit: config.channel_receive_limit,
             refuse_remote_channels: false,
@@ -171,6 +173,8 @@ impl Core {
             held: None,
             dtls_heard: false,
             dtls_sent: false,
+            unflushed: false,
+            delivered: 0,
             relay: RelayEnd::new(config.relay),
         })
     }

@@ -1,13 +1,15 @@
 //! What the pump touches besides the core: the connection's sockets, the queue of events for the
-//! handle, and the wake-up of the connection's task.
+//! handle, and the wake-up and pace of the connection's task.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
 use crate::events::PeerEvent;
 use crate::lock::lock;
+use crate::pace::Pace;
 use crate::udp::UdpPort;
 
 /// One connection's sockets, event queue and task wake-up.
@@ -20,12 +22,14 @@ pub(crate) struct Io {
     events: Mutex<VecDeque<PeerEvent>>,
     /// Wakes the connection's task: new work, or an earlier deadline.
     pub(crate) wake: Arc<Notify>,
+    /// Who reads the socket, and when the task wakes next.
+    pub(crate) pace: Pace,
 }
 
 impl Io {
     /// The connection's socket and task wake-up.
     pub(crate) fn new(port: UdpPort, wake: Arc<Notify>) -> Self {
-        Self { port, mdns: OnceLock::new(), events: Mutex::default(), wake }
+        Self { port, mdns: OnceLock::new(), events: Mutex::default(), wake, pace: Pace::new(Instant::now()) }
     }
 
     /// Queues an event for the handle.
@@ -41,9 +45,6 @@ impl Io {
     /// The mDNS socket, made on first use (`None` where the system refuses one).
     pub(crate) fn mdns_port(&self) -> Option<&UdpPort> {
         let made = self.mdns.get_or_init(|| {
-            // The socket registers with the shared runtime, whichever thread makes it.
-            let runtime = crate::runtime::handle().ok()?;
-            let _context = runtime.enter();
             let port = rtc_mdns::MulticastSocket::new().into_std().and_then(UdpPort::wrap);
             if port.is_ok() {
                 // The task waits on it from its next pass on.

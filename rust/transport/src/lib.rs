@@ -8,7 +8,11 @@
 //! [`DataChannel`]) never wait for the network: signaling calls run on the core at once, `poll`
 //! pumps the connection if nobody else is, and `send` puts a packet on the wire at once when the
 //! channel is idle. A task per connection on the shared runtime ([`runtime`]) pumps it whenever a
-//! datagram arrives or a timer is due, so connections live on when the game does not poll.
+//! datagram arrives or a timer is due, so connections live on when the game does not poll; while
+//! the game polls in a tight loop and keeps up with what arrives, the task stops watching the
+//! socket and leaves the datagrams and the timers to the game's thread (no wake-up of the
+//! runtime's thread, no lock handed between threads), and a pass of `poll` that handed the game
+//! messages leaves their acknowledgements for its next call, so that an answer carries them.
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +27,7 @@ mod io;
 mod link;
 mod lock;
 mod mdns;
+mod pace;
 pub mod peer;
 mod pump;
 pub mod relay;

@@ -8,6 +8,7 @@ use crate::channel::{ChannelShared, ChannelSink, Packet};
 use crate::core::Core;
 use crate::io::Io;
 use crate::lock::lock;
+use crate::pump::Driver;
 
 /// One connection's shared state.
 pub(crate) struct Link {
@@ -50,15 +51,15 @@ impl Link {
     }
 
     /// One pass of the pump over `core` at `now` (see [`Core::pump`]).
-    pub(crate) fn pump(&self, core: &mut Core, via_runtime: bool, now: Instant) -> Option<Instant> {
-        core.pump(&self.io, &self.sink, via_runtime, now)
+    pub(crate) fn pump(&self, core: &mut Core, driver: Driver, now: Instant) -> Option<Instant> {
+        core.pump(&self.io, &self.sink, driver, now)
     }
 
     /// Pumps the connection from the caller's thread if nobody else is pumping it (then the one
     /// who is picks up what came in).
     pub(crate) fn pump_if_free(&self) {
         if let Some(mut core) = self.try_core() {
-            self.pump(&mut core, false, Instant::now());
+            self.pump(&mut core, Driver::Poll, Instant::now());
         }
     }
 }

@@ -24,6 +24,12 @@ use crate::udp::UdpPort;
 /// How often the pump tries again to hand a held message to its full channel when nothing else
 /// runs it (the game reading the channel does not wake the connection's task; its `poll` does).
 const HELD_RETRY: Duration = Duration::from_millis(10);
+/// Most messages a caller's pass may hand over and still leave their acknowledgement for the
+/// caller's next call (an answer to them carries it); past it the traffic is bulk, and its sender
+/// waits for the acknowledgements.
+const MAX_ANSWERABLE: usize = 4;
+/// Most datagrams such a pass may have read (for the same reason).
+const MAX_ANSWERABLE_DATAGRAMS: usize = 2;
 /// Socket reads per pump at most (each up to a batch of datagrams); the rest waits for the next.
 const MAX_READS_PER_PUMP: usize = 32;
 /// Events taken from the core per pump at most; the rest wait for the next pass (at once).
@@ -34,23 +40,43 @@ const MAX_EVENTS_PER_PUMP: usize = 4096;
 const MIN_SEND_WINDOW: usize = 32 * 1024;
 const MAX_SEND_WINDOW: usize = 256 * 1024;
 
+/// Who runs a pass of the pump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Driver {
+    /// The connection's task on the runtime.
+    Task,
+    /// The caller's `poll`.
+    Poll,
+    /// Another call of the caller's (signaling, a new channel).
+    Call,
+}
+
 impl Core {
-    /// One pass of the pump at `now`; returns when it next needs to run if nothing arrives.
-    /// Channels the remote side opens hand their packets to `sink` (the connection's link).
+    /// One pass of the pump at `now`, run by `driver`; returns when it next needs to run if
+    /// nothing arrives. Channels the remote side opens hand their packets to `sink` (the
+    /// connection's link).
     pub(crate) fn pump(
         &mut self,
         io: &Io,
         sink: &Weak<dyn ChannelSink>,
-        via_runtime: bool,
+        driver: Driver,
         now: Instant,
     ) -> Option<Instant> {
         if self.closed {
             return None;
         }
-        let (received, more_to_read) = self.receive(io, via_runtime, now);
+        let (received, more_to_read) = self.receive(io, now);
+        let caller_keeps_up = driver == Driver::Poll && {
+            if io.pace.caller_polled(now, received) {
+                // A burst: the task reads along from now on, on its own thread.
+                io.wake.notify_one();
+            }
+            io.pace.caller_keeps_up(now).is_some()
+        };
         // Nothing came in, nothing is due and nothing waits to be sent since the last pass: the
         // rest has nothing to do.
         if received == 0
+            && !self.unflushed
             && self.due_at.is_some_and(|at| at > now)
             && self.held.is_none()
             && !self.relay.has_waiting()
@@ -59,13 +85,23 @@ impl Core {
             return self.due_at;
         }
         self.run_timers(now);
+        self.delivered = 0;
         let more_events = self.drain_events(io, sink, now);
         if self.closed {
             return None;
         }
-        self.fill_from_queues(now);
+        let queued = self.fill_from_queues(now);
         let relay_due = self.relay.step(&mut self.conn, now);
-        self.flush(io, now);
+        // A caller that polls fast and keeps up (see `crate::pace`) sends what a pass that handed
+        // it a message or a few makes with its next call, microseconds later: an answer it sends
+        // to them meanwhile carries their acknowledgement (one datagram each way for a message
+        // and its answer, not two). Bulk traffic is acknowledged at once: its sender waits for it.
+        let answerable = (1..=MAX_ANSWERABLE).contains(&self.delivered) && received <= MAX_ANSWERABLE_DATAGRAMS;
+        if caller_keeps_up && answerable && !queued {
+            self.unflushed = true;
+        } else {
+            self.flush(io, now);
+        }
         // Sends and acknowledgements of this pass changed what the channels have in flight.
         for channel in self.channels.values() {
             channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
@@ -77,7 +113,7 @@ impl Core {
         };
         self.due_at = next;
         // The task sleeps until its own deadline: wake it if this pass made an earlier one.
-        if !via_runtime && next.is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
+        if driver != Driver::Task && next.is_some_and(|at| io.pace.task_sleeps_past(at)) {
             io.wake.notify_one();
         }
         next
@@ -85,11 +121,11 @@ impl Core {
 
     /// Reads every waiting datagram and hands it to the STUN/TURN clients, the mDNS client or
     /// the core. Returns how many were read and whether more may be waiting.
-    fn receive(&mut self, io: &Io, via_runtime: bool, now: Instant) -> (usize, bool) {
+    fn receive(&mut self, io: &Io, now: Instant) -> (usize, bool) {
         let mut more_to_read = false;
         let mut received = 0;
         for reads in 1..=MAX_READS_PER_PUMP {
-            let read = io.port.receive(via_runtime, |local, from, datagram| {
+            let read = io.port.receive(|local, from, datagram| {
                 if self.servers.handle_read(from, datagram, now) {
                     return;
                 }
@@ -109,7 +145,7 @@ impl Core {
             }
         }
         if let Some(Some(mdns)) = io.mdns.get() {
-            let read = mdns.receive(via_runtime, |local, from, datagram| {
+            let read = mdns.receive(|local, from, datagram| {
                 self.mdns.handle_datagram(now, local, from, datagram);
             });
             match read {
@@ -204,6 +240,7 @@ impl Core {
             }
             room = room.saturating_sub(cost);
             batch.push(packet);
+            self.delivered += 1;
         }
         self.deliver(batch_channel, &mut batch);
         true
@@ -324,10 +361,12 @@ impl Core {
         }
     }
 
-    /// Moves queued packets into the core while their channels have room.
-    fn fill_from_queues(&mut self, now: Instant) {
+    /// Moves queued packets into the core while their channels have room; returns whether any
+    /// packets were waiting.
+    fn fill_from_queues(&mut self, now: Instant) -> bool {
         let waiting: Vec<Arc<ChannelShared>> =
             self.channels.values().filter(|channel| channel.has_queued()).cloned().collect();
+        let any = !waiting.is_empty();
         for channel in waiting {
             while let Some(packet) = channel.next_queued() {
                 if let Err(packet) = self.give_to_core(&channel, packet, now) {
@@ -339,6 +378,7 @@ impl Core {
                 channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
             }
         }
+        any
     }
 
     /// Sends a packet from the caller's thread: into the core and onto the wire at once. Gives the
@@ -361,7 +401,7 @@ impl Core {
     /// Wakes the task if the core now needs to run before the task would wake (a retransmission
     /// timer a send started, say), so that the connection keeps going when the game stops polling.
     pub(crate) fn wake_task_if_due_sooner(&mut self, io: &Io) {
-        if self.conn.poll_timeout().is_some_and(|at| self.task_wakes_at.is_none_or(|wakes| at < wakes)) {
+        if self.conn.poll_timeout().is_some_and(|at| io.pace.task_sleeps_past(at)) {
             io.wake.notify_one();
         }
     }
@@ -377,6 +417,7 @@ impl Core {
 
     /// Sends everything the core and the clients have to send.
     pub(crate) fn flush(&mut self, io: &Io, now: Instant) {
+        self.unflushed = false;
         let mut batch = Batch::default();
         while let Some(transmit) = self.conn.poll_transmit(now) {
             self.dtls_sent |= is_dtls(&transmit.data);

@@ -1,5 +1,8 @@
 //! A connection's UDP socket: non-blocking, with batched receives and segmented sends (GRO and
 //! GSO through `quinn-udp` where the system has them, one datagram per call where it does not).
+//! The socket itself is not registered with the runtime: whoever pumps reads it directly, and the
+//! connection's task watches it through a [`SocketWatch`] only while it waits for datagrams, so
+//! that datagrams a fast-polling caller takes do not wake the runtime's thread.
 
 use std::cell::RefCell;
 use std::io::{self, IoSliceMut};
@@ -7,7 +10,6 @@ use std::net::{IpAddr, SocketAddr};
 
 use quinn_udp::{RecvMeta, Transmit, UdpSocketState, BATCH_SIZE};
 use tokio::io::Interest;
-use tokio::net::UdpSocket;
 
 /// Asked-for size of each socket's kernel send and receive buffers.
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
@@ -22,15 +24,32 @@ thread_local! {
     static RECEIVE_BUFFERS_OF_THREAD: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// One UDP socket, registered with the shared runtime.
+/// One UDP socket.
 pub(crate) struct UdpPort {
-    socket: UdpSocket,
+    socket: std::net::UdpSocket,
     state: UdpSocketState,
     local: SocketAddr,
 }
 
+/// The runtime watching a [`UdpPort`] for datagrams (a registration of a duplicate of its
+/// handle); dropping it ends the watch.
+pub(crate) struct SocketWatch {
+    socket: tokio::net::UdpSocket,
+}
+
+impl SocketWatch {
+    /// Waits until the socket may have datagrams, and forgets that it had, so that a datagram
+    /// arriving from now on is seen again: the reads that follow go to the end of the queue.
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        self.socket.readable().await?;
+        let nothing_read = || Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock));
+        let _ = self.socket.try_io(Interest::READABLE, nothing_read);
+        Ok(())
+    }
+}
+
 impl UdpPort {
-    /// Binds `address` (port 0 picks one). Must run inside the shared runtime's context.
+    /// Binds `address` (port 0 picks one).
     pub(crate) fn bind(address: SocketAddr) -> io::Result<Self> {
         Self::wrap(std::net::UdpSocket::bind(address)?)
     }
@@ -46,7 +65,7 @@ impl UdpPort {
             log::debug!("cannot enlarge a UDP send buffer: {err}");
         }
         let local = socket.local_addr()?;
-        Ok(Self { socket: UdpSocket::from_std(socket)?, state, local })
+        Ok(Self { socket, state, local })
     }
 
     /// The bound address (its IP may be the wildcard).
@@ -54,9 +73,9 @@ impl UdpPort {
         self.local
     }
 
-    /// Waits until the socket may have datagrams to read.
-    pub(crate) async fn readable(&self) -> io::Result<()> {
-        self.socket.readable().await
+    /// Starts a watch of the socket by the runtime. Must run inside the shared runtime's context.
+    pub(crate) fn watch(&self) -> io::Result<SocketWatch> {
+        Ok(SocketWatch { socket: tokio::net::UdpSocket::from_std(self.socket.try_clone()?)? })
     }
 
     /// Most datagrams one segmented send may carry.
@@ -66,14 +85,8 @@ impl UdpPort {
 
     /// Reads what is waiting, without blocking, and hands each datagram to `deliver` with the
     /// local address it came in on and its sender. Returns how many datagrams were read (0 when
-    /// nothing was waiting). The socket's task reads through the runtime (`via_runtime`), which
-    /// then knows the socket is drained; other threads read directly, so that a datagram the
-    /// runtime has not noticed yet is read too.
-    pub(crate) fn receive(
-        &self,
-        via_runtime: bool,
-        mut deliver: impl FnMut(SocketAddr, SocketAddr, &[u8]),
-    ) -> io::Result<usize> {
+    /// nothing was waiting).
+    pub(crate) fn receive(&self, mut deliver: impl FnMut(SocketAddr, SocketAddr, &[u8])) -> io::Result<usize> {
         RECEIVE_BUFFERS_OF_THREAD.with(|buffers| {
             let mut buffers = buffers.borrow_mut();
             if buffers.is_empty() {
@@ -81,9 +94,7 @@ impl UdpPort {
             }
             let mut meta = [RecvMeta::default(); RECEIVE_BUFFERS];
             let mut slices: Vec<IoSliceMut<'_>> = buffers.iter_mut().map(|buffer| IoSliceMut::new(buffer)).collect();
-            let mut recv = || self.state.recv((&self.socket).into(), &mut slices, &mut meta);
-            let read = if via_runtime { self.socket.try_io(Interest::READABLE, recv) } else { recv() };
-            let count = match read {
+            let count = match self.state.recv((&self.socket).into(), &mut slices, &mut meta) {
                 Ok(count) => count,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(0),
                 Err(err) => return Err(err),

@@ -341,6 +341,17 @@ fn sending_to_a_peer_that_never_acknowledges_stops_at_the_send_limit() {
     }
     println!("accepted {accepted} bytes; buffered {}", sender.buffered_amount());
     assert!(accepted + FLOOD_MESSAGE > MAX_BUFFERED_AMOUNT, "accepted up to the limit: {accepted}");
-    assert!(matches!(sender.send(&message, false), Err(TransportError::SendBufferFull { .. })));
+    // Tail-loss probes may carry a few new packets out of the queue meanwhile (they are lost
+    // too), which lets at most one more message in; then sending is refused again.
+    let mut more = 0;
+    let refused = loop {
+        match sender.send(&message, false) {
+            Ok(()) => more += 1,
+            Err(error) => break error,
+        }
+        assert!(more <= 1, "{more} more messages accepted after the limit");
+    };
+    assert!(matches!(refused, TransportError::SendBufferFull { .. }), "{refused}");
+    assert!(sender.buffered_amount() <= MAX_BUFFERED_AMOUNT + FLOOD_MESSAGE);
     let _ = LOOPBACK;
 }

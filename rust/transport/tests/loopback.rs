@@ -85,6 +85,63 @@ fn negotiated_channel_carries_1000_ordered_reliable_messages_both_ways() {
     assert_eq!(&reply.data[..], b"hello");
 }
 
+/// What the bench's mesh connect figure is made of, per connection: a negotiated channel open on
+/// both sides over 127.0.0.1, the two sides polled every millisecond as the bench polls its
+/// meshes. Prints the time of each try (the figure depends on the machine; no bound on it).
+#[test]
+fn connecting_over_loopback_prints_its_time() {
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let mut pair = Pair::new();
+        let a = pair.offerer.create_data_channel("reliable", negotiated(1)).unwrap();
+        let b = pair.answerer.create_data_channel("reliable", negotiated(1)).unwrap();
+        let start = Instant::now();
+        pair.offerer.create_offer().unwrap();
+        while a.ready_state() != ChannelState::Open || b.ready_state() != ChannelState::Open {
+            assert!(start.elapsed() < DEADLINE, "timed out connecting");
+            pair.pump();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        times.push(start.elapsed());
+        pair.offerer.close();
+        pair.answerer.close();
+    }
+    let shown: Vec<String> = times.iter().map(|time| format!("{:.1}", time.as_secs_f64() * 1000.0)).collect();
+    times.sort();
+    println!(
+        "FIGURE connect over loopback, negotiated channel open both sides, 10 tries: median {:.1} ms ({} ms)",
+        times[times.len() / 2].as_secs_f64() * 1000.0,
+        shown.join(" ")
+    );
+}
+
+#[test]
+fn a_game_polling_once_a_frame_gets_every_message_from_the_connections_task() {
+    let mut pair = Pair::new();
+    let a = pair.offerer.create_data_channel("state", negotiated(1)).unwrap();
+    let b = pair.answerer.create_data_channel("state", negotiated(1)).unwrap();
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("both channels open", |_| {
+        a.ready_state() == ChannelState::Open && b.ready_state() == ChannelState::Open
+    });
+    // Polls 16 ms apart do not pump the connection themselves: its task receives, acknowledges
+    // and hands over; each frame's poll only takes what is ready.
+    let mut got = Vec::new();
+    for frame in 0..90u32 {
+        pair.offerer.poll();
+        pair.answerer.poll();
+        while let Some(packet) = b.recv() {
+            got.push(u32::from_le_bytes(packet.data[..].try_into().unwrap()));
+        }
+        if frame < 60 {
+            a.send(&frame.to_le_bytes(), false).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    assert_eq!(got, (0..60).collect::<Vec<_>>());
+    assert_eq!(a.buffered_amount(), 0, "every message acknowledged");
+}
+
 #[test]
 fn in_band_channel_arrives_with_its_options() {
     let mut pair = Pair::new();

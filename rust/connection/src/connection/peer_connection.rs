@@ -791,7 +791,15 @@ impl Connection {
                 self.dtls_connected = true;
                 if let Some(role) = self.role {
                     let sctp = self.config.sctp.clone();
-                    self.association = Some(Association::new(sctp, role, &mut self.rng, now));
+                    let mut association = Association::new(sctp, role, &mut self.rng, now);
+                    let path_rtt = match &self.path {
+                        Path::Live(path) => path.round_trip_time(now),
+                        _ => None,
+                    };
+                    if let Some(rtt) = path_rtt {
+                        association.set_path_rtt(rtt);
+                    }
+                    self.association = Some(association);
                 }
                 self.set_state(ConnectionState::Connected);
             }

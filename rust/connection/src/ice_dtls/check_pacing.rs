@@ -13,6 +13,10 @@
 //!   paths served longest ago (never, first; of those, the newest), so every pair gets its turn;
 //!   the rest are dropped as if lost (the agent counts them sent).
 //!
+//! A tick that found no pair to check does not hold the next back: the first candidate pair
+//! (both sides' candidates come after the descriptions, so the first tick often has none) is
+//! checked at once, not a [`CHECK_INTERVAL`] later.
+//!
 //! One tick is let go early, once per ICE session: the controlling agent's first after a check
 //! of its succeeded ([`CheckPacing::hurry_once`]). `rtc-ice` nominates a valid pair (RFC 8445
 //! section 8.1.1, regular nomination) only at a tick, so without it a pair that succeeded just
@@ -63,6 +67,8 @@ struct Turns {
 #[derive(Default)]
 pub(super) struct CheckPacing {
     last_tick: Option<Instant>,
+    /// The candidate pairs the last tick had.
+    last_tick_pairs: usize,
     /// The next tick may run at once (see [`CheckPacing::hurry_once`]).
     hurried: bool,
     /// This ICE session's early tick was asked for.
@@ -76,7 +82,7 @@ pub(super) struct CheckPacing {
 impl CheckPacing {
     /// The earliest the agent may run, with `pairs` candidate pairs (local times remote).
     pub(super) fn earliest(&self, pairs: usize) -> Option<Instant> {
-        if self.hurried {
+        if self.hurried || (self.last_tick_pairs == 0 && pairs > 0) {
             return self.last_tick;
         }
         let spacing =
@@ -84,9 +90,10 @@ impl CheckPacing {
         self.last_tick.map(|last| last + spacing)
     }
 
-    /// Notes that the agent ran at `now`.
-    pub(super) fn ticked(&mut self, now: Instant) {
+    /// Notes that the agent ran at `now`, with `pairs` candidate pairs.
+    pub(super) fn ticked(&mut self, now: Instant, pairs: usize) {
         self.last_tick = Some(now);
+        self.last_tick_pairs = pairs;
         self.hurried = false;
     }
 
@@ -194,21 +201,33 @@ mod tests {
         let start = Instant::now();
         let mut pacing = CheckPacing::default();
         assert_eq!(pacing.earliest(3), None);
-        pacing.ticked(start);
+        pacing.ticked(start, 3);
         assert_eq!(pacing.earliest(3), Some(start + CHECK_INTERVAL));
         assert_eq!(pacing.earliest(64), Some(start + Duration::from_millis(640)));
         assert_eq!(pacing.earliest(100_000), Some(start + MAX_TICK));
     }
 
     #[test]
+    fn a_tick_without_pairs_does_not_hold_back_the_first_pair() {
+        let start = Instant::now();
+        let mut pacing = CheckPacing::default();
+        pacing.ticked(start, 0);
+        assert_eq!(pacing.earliest(0), Some(start + CHECK_INTERVAL), "nothing to check: the usual spacing");
+        assert_eq!(pacing.earliest(1), Some(start), "a pair came: at once");
+        let next = start + Duration::from_millis(2);
+        pacing.ticked(next, 1);
+        assert_eq!(pacing.earliest(2), Some(next + CHECK_INTERVAL), "then the spacing");
+    }
+
+    #[test]
     fn one_tick_per_session_may_come_early() {
         let start = Instant::now();
         let mut pacing = CheckPacing::default();
-        pacing.ticked(start);
+        pacing.ticked(start, 3);
         pacing.hurry_once();
         assert_eq!(pacing.earliest(3), Some(start), "the next tick may run at once");
         let early = start + Duration::from_millis(1);
-        pacing.ticked(early);
+        pacing.ticked(early, 3);
         assert_eq!(pacing.earliest(3), Some(early + CHECK_INTERVAL), "then the spacing again");
         pacing.hurry_once();
         assert_eq!(pacing.earliest(3), Some(early + CHECK_INTERVAL), "once per session");

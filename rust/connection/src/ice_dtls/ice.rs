@@ -76,6 +76,11 @@ pub(super) struct IceSession {
     /// Keeps replayed checks and answers from counting as the peer's consent.
     replays: ReplayGuard,
     selected: Option<(SocketAddr, SocketAddr)>,
+    /// Set while the agent reads a consent check on the selected pair once connected: a check
+    /// it queues then is the triggered check rtc-ice's controlled agent sends for every check
+    /// without USE-CANDIDATE, which a succeeded pair does not need (RFC 8445 §7.3.1.4), and is
+    /// dropped; it doubled the answering side's checks and its peer's wake-ups.
+    reading_consent_check: bool,
     state: IceState,
     transmits: VecDeque<Transmit>,
     events: VecDeque<IceEvent>,
@@ -130,6 +135,7 @@ impl IceSession {
             checked: VecDeque::new(),
             replays: ReplayGuard::default(),
             selected: None,
+            reading_consent_check: false,
             state: IceState::New,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -269,7 +275,12 @@ impl IceSession {
             self.last_heard = Some(now);
         }
         let switched = self.agent.role() != controlling;
+        self.reading_consent_check = check.is_some_and(|(_, nominating)| !nominating)
+            && self.selected == Some((local, from))
+            && self.state == IceState::Connected
+            && self.agent.state() == ConnectionState::Connected;
         self.drain(now, switched);
+        self.reading_consent_check = false;
         if accepted && self.agent.role() && self.selected.is_none() && success_transaction(datagram).is_some() {
             // A check of ours succeeded: the agent nominates at its next tick, let it come now.
             self.pacing.hurry_once();
@@ -359,7 +370,7 @@ impl IceSession {
         if let Err(error) = self.agent.handle_timeout(now) {
             log::debug!("ICE timeout: {error}");
         }
-        self.pacing.ticked(now);
+        self.pacing.ticked(now, self.pairs());
         if self.selected.is_some() {
             self.consent.ran(now);
         }
@@ -406,6 +417,10 @@ impl IceSession {
                 data: message.message.to_vec(),
             };
             if is_binding_request(&transmit.data) {
+                if self.reading_consent_check {
+                    log::trace!("dropping rtc-ice's triggered check on the selected pair");
+                    continue;
+                }
                 checks.push(transmit);
             } else {
                 others.push(transmit);
@@ -436,6 +451,11 @@ impl IceSession {
         self.refresh_deadline();
     }
 
+    /// The candidate pairs the agent may check (local times remote candidates).
+    fn pairs(&self) -> usize {
+        self.agent.get_local_candidates().len() * self.agent.get_remote_candidates().len()
+    }
+
     fn set_state(&mut self, state: IceState) {
         if state != self.state {
             self.state = state;
@@ -455,9 +475,8 @@ impl IceSession {
                 self.last_heard.and_then(|heard| self.consent.next_run(heard, disconnected))
             }
             _ => {
-                let pairs = self.agent.get_local_candidates().len() * self.agent.get_remote_candidates().len();
                 let asked = self.agent.poll_timeout();
-                match (asked, self.pacing.earliest(pairs)) {
+                match (asked, self.pacing.earliest(self.pairs())) {
                     (Some(asked), Some(earliest)) => Some(asked.max(earliest)),
                     (asked, _) => asked,
                 }

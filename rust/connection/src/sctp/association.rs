@@ -194,6 +194,9 @@ pub struct Association {
     init_retransmitted: bool,
     /// The handshake's round trip, once measured: the send side's first RTT sample.
     handshake_rtt: Option<Duration>,
+    /// The path's round trip as the layers below measured it (`set_path_rtt`): the first RTT
+    /// sample when the handshake gives none.
+    path_rtt: Option<Duration>,
     /// T2-shutdown.
     shutdown_timer: BackoffTimer,
     /// Our RE-CONFIG request's retransmission timer.
@@ -241,6 +244,7 @@ impl Association {
             init_sent: None,
             init_retransmitted: false,
             handshake_rtt: None,
+            path_rtt: None,
             shutdown_timer: BackoffTimer::default(),
             reconfig_timer: BackoffTimer::default(),
             error_count: 0,
@@ -262,6 +266,18 @@ impl Association {
             association.handshake_timer.start(now, association.config.t1_initial);
         }
         association
+    }
+
+    /// Takes the path's round trip as measured below SCTP (ICE's connectivity checks) as the
+    /// first RTT sample when the handshake gives none (Karn's rule discards it when INIT or
+    /// COOKIE-ECHO went twice, common under loss): without any sample the tail-loss probe cannot
+    /// be armed and a lost chunk waits for the 500 ms initial RTO, then its backoff. Ignored past
+    /// `t1_initial`, as a cookie's age is: a check answered only on its retransmission measures
+    /// the retransmission timer, not the path.
+    pub fn set_path_rtt(&mut self, rtt: Duration) {
+        if rtt < self.config.t1_initial {
+            self.path_rtt = Some(rtt);
+        }
     }
 
     /// Handles one received SCTP packet (one DTLS record's payload).
@@ -683,7 +699,8 @@ impl Association {
     fn establish(&mut self, now: Instant, peer: CookieContents) {
         debug!("sctp: established (peer tag {:#x}, handshake RTT {:?})", peer.peer_tag, self.handshake_rtt);
         let peer_side = (peer.peer_initial_tsn, peer.peer_a_rwnd);
-        self.data = Some(DataPlane::new(now, self.local_initial_tsn, peer_side, self.handshake_rtt, &self.config));
+        let first_rtt = self.handshake_rtt.or(self.path_rtt);
+        self.data = Some(DataPlane::new(now, self.local_initial_tsn, peer_side, first_rtt, &self.config));
         self.peer_next_request_seq = peer.peer_initial_tsn;
         self.peer = Some(peer);
         self.state = State::Established;

@@ -73,6 +73,9 @@ pub struct Peer {
     /// The answer and the answerer's candidate, when the setup holds them back (apply them
     /// with [`deliver_answer`]).
     pub pending_answer: Option<(String, String)>,
+    /// The other side's candidate, when the setup holds it back (apply it with
+    /// [`deliver_offerer_candidate`]).
+    pub pending_candidate: Option<String>,
     /// Datagrams taken from the connection right after a timeout, as a pump does, for the
     /// pair's next `transmit`.
     outbox: std::collections::VecDeque<Vec<u8>>,
@@ -232,6 +235,8 @@ pub struct Setup {
     pub a_channels: Vec<ChannelOptions>,
     /// The answer is not given to A: the test does, later (signaling slower than the network).
     pub hold_answer: bool,
+    /// A's candidate is not given to B: the test does, later (trickled after the offer).
+    pub hold_offerer_candidate: bool,
 }
 
 impl Setup {
@@ -243,6 +248,7 @@ impl Setup {
             config: ConnectionConfig::default(),
             a_channels: Vec::new(),
             hold_answer: false,
+            hold_offerer_candidate: false,
         }
     }
 
@@ -289,7 +295,10 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
     let a_candidate = a.add_local_candidate(start, host(a_address)).unwrap();
     b.set_remote_description(start, DescriptionKind::Offer, &offer).unwrap();
     let (mid, index) = a.local_candidate_section().expect("we offered");
-    b.add_remote_candidate(start, &a_candidate, mid, Some(index)).unwrap();
+    let held_candidate = setup.hold_offerer_candidate.then(|| a_candidate.clone());
+    if !setup.hold_offerer_candidate {
+        b.add_remote_candidate(start, &a_candidate, mid, Some(index)).unwrap();
+    }
     let answer = b.create_answer().unwrap();
     let b_candidate = b.add_local_candidate(start, host(b_address)).unwrap();
     assert_eq!(b.local_candidate_section(), Some((Some("0"), 0)), "the offer's data section");
@@ -313,6 +322,7 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
         second_bulk: None,
         wakeups: 0,
         pending_answer: None,
+        pending_candidate: None,
         outbox: std::collections::VecDeque::new(),
         allow_stray_paths: false,
         stray_sent: 0,
@@ -320,6 +330,7 @@ pub fn pair(setup: &Setup) -> (Pair<Peer, Peer>, Vec<ChannelId>) {
     let mut a = peer(a, a_address, b_address);
     a.pending_answer = pending_answer;
     let mut b = peer(b, b_address, a_address);
+    b.pending_candidate = held_candidate;
     a.take_events(start);
     b.take_events(start);
     let net = Network::new(setup.seed, setup.a_link, setup.b_link);
@@ -333,6 +344,14 @@ pub fn deliver_answer(pair: &mut Pair<Peer, Peer>) {
     pair.a.conn.set_remote_description(now, DescriptionKind::Answer, &answer).unwrap();
     pair.a.conn.add_remote_candidate(now, &candidate, Some("0"), Some(0)).unwrap();
     pair.a.take_events(now);
+}
+
+/// Gives B the offerer's candidate the setup held back.
+pub fn deliver_offerer_candidate(pair: &mut Pair<Peer, Peer>) {
+    let candidate = pair.b.pending_candidate.take().expect("a candidate held back");
+    let now = pair.now;
+    pair.b.conn.add_remote_candidate(now, &candidate, Some("0"), Some(0)).unwrap();
+    pair.b.take_events(now);
 }
 
 /// Runs until A's channels are open on both sides (at most `limit`); returns whether they are.

@@ -161,6 +161,17 @@ impl RelayHub {
         Ok(())
     }
 
+    /// Relays at most `budget_bytes_per_second` per source member from now on (each source's
+    /// budget starts again full).
+    pub fn set_budget(&self, budget_bytes_per_second: u64) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.budget = budget_bytes_per_second;
+        for member in state.members.values_mut() {
+            member.budget = Budget::new(budget_bytes_per_second, now);
+        }
+    }
+
     /// The hub's statistics.
     pub fn stats(&self) -> RelayStats {
         self.lock().stats.clone()

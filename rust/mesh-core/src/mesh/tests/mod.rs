@@ -461,38 +461,43 @@ fn send_applies_the_size_limit_and_the_failure_rule() {
 
 #[test]
 fn the_size_limit_is_the_smallest_of_the_ready_links() {
-    let mut mesh = mesh(MESH, 1);
-    assert_eq!(mesh.max_packet_size(), MAX, "the default with no peer");
-    for id in [2, 3, 4] {
+    const LARGEST: usize = 8000;
+    let mut mesh = TestMesh::new(LARGEST);
+    mesh.initialize(1, MESH, &[]).unwrap();
+    assert_eq!(mesh.max_packet_size(), LARGEST, "the default with no peer");
+    for id in [2, 3, 4, 5] {
         add(&mut mesh, id);
     }
-    mesh.link_mut(3).unwrap().max_message_size = Some(40);
-    mesh.link_mut(4).unwrap().max_message_size = Some(10);
-    mesh.link_mut(2).unwrap().max_message_size = Some(MAX * 2);
+    mesh.link_mut(2).unwrap().max_message_size = Some(LARGEST * 2);
+    mesh.link_mut(3).unwrap().max_message_size = Some(3000);
+    mesh.link_mut(4).unwrap().max_message_size = Some(2000);
+    mesh.link_mut(5).unwrap().max_message_size = Some(10);
     ready(&mut mesh, &[2, 3]);
-    assert_eq!(mesh.max_packet_size(), 40, "peer 4 is not ready: its limit does not count yet");
+    assert_eq!(mesh.max_packet_size(), 3000, "peers 4 and 5 are not ready: their limits do not count yet");
     let send = |link: &mut FakeLink, _: usize, data: &[u8]| {
         link.sent.push((0, data.to_vec()));
         Ok::<(), Refusal>(())
     };
-    let refused = mesh.send(&[0; 41], send);
+    let refused = mesh.send(&[0; 3001], send);
     assert!(
-        matches!(&refused, Err(MeshError::InvalidParameter(text)) if text.contains("40 bytes") && text.contains("peer 3")),
+        matches!(&refused, Err(MeshError::InvalidParameter(text)) if text.contains("3000 bytes") && text.contains("peer 3")),
         "a broadcast between the limits fails as a whole: {refused:?}"
     );
     assert!(mesh.link(2).unwrap().sent.is_empty(), "and reaches no peer, not even those that take it");
-    assert_eq!(mesh.send(&[0; 40], send), Ok(vec![]), "the smallest limit passes");
+    assert_eq!(mesh.send(&[0; 3000], send), Ok(vec![]), "the smallest limit passes");
     mesh.set_target_peer(2);
-    assert_eq!(mesh.send(&[0; MAX], send), Ok(vec![]), "one target is held to its own limit");
+    assert_eq!(mesh.send(&[0; LARGEST], send), Ok(vec![]), "one target is held to its own limit");
     assert!(
-        matches!(mesh.send(&[0; MAX + 1], send), Err(MeshError::InvalidParameter(_))),
+        matches!(mesh.send(&[0; LARGEST + 1], send), Err(MeshError::InvalidParameter(_))),
         "a link never raises the mesh's own largest packet"
     );
     mesh.set_target_peer(0);
     ready(&mut mesh, &[4]);
-    assert_eq!(mesh.max_packet_size(), 10);
-    assert!(mesh.remove_peer(4).is_some());
-    assert_eq!(mesh.max_packet_size(), 40, "a peer that left no longer counts");
+    assert_eq!(mesh.max_packet_size(), 2000);
+    ready(&mut mesh, &[5]);
+    assert_eq!(mesh.max_packet_size(), MIN_LINK_MESSAGE_SIZE, "a link announcing less lowers it only this far");
+    assert!(mesh.remove_peer(5).is_some() && mesh.remove_peer(4).is_some());
+    assert_eq!(mesh.max_packet_size(), 3000, "peers that left no longer count");
 }
 
 /// 30-byte packets, which count for 30 + PACKET_OVERHEAD bytes each.
