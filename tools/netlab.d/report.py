@@ -82,7 +82,8 @@ def describe_link(link, enet_server):
                     % (link["transfer_ms"], latency["p50"], latency["p99"], latency["max"]))
     if link.get("path", {}).get("via") == "relayed":
         path = link["path"]
-        text.append("relayed through mesh member %s, RTT %.2f ms" % (path["relay_peer"], path["rtt_ms"]))
+        rtt = "RTT %.2f ms" % path["rtt_ms"] if path["rtt_ms"] >= 0 else "RTT not measured yet"
+        text.append("relayed through mesh member %s, %s" % (path["relay_peer"], rtt))
     elif "path" in link:
         path = link["path"]
         text.append("path %s -> %s, ICE RTT %.2f ms, %d/%d UDP packets sent/received" % (
