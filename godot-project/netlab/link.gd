@@ -85,7 +85,7 @@ func _read_stats(now_ms: int) -> void:
 		return
 	_stats_at_ms = now_ms
 	var snapshot: Dictionary = connection.call("get_stats")
-	if snapshot.get("local_candidate_type", "") != "":
+	if snapshot.get("local_candidate_type", "") != "" or snapshot.get("path", "") == "relayed":
 		stats = snapshot
 
 
@@ -139,6 +139,8 @@ func describe() -> Dictionary:
 			"rtt_ms": snappedf(stats.round_trip_time * 1000.0, 0.01),
 			"packets_sent": stats.packets_sent,
 			"packets_received": stats.packets_received,
+			"via": stats.get("path", ""),
+			"relay_peer": stats.get("relay_peer", 0),
 		}
 	if not sorted.is_empty():
 		result["transfer_ms"] = snappedf((last_received_unix - first_sent_unix) * 1000.0, 0.1)

@@ -9,7 +9,7 @@
 ##   godot --headless --path godot-project --script res://netlab/peer.gd -- \
 ##       --url ws://198.18.0.1:9080 --room NAME --ice '[{"urls": ["stun:198.18.0.1:3478"]}]' \
 ##       --expect 1 --messages 1000 [--size 64] [--rate 0] [--timeout 40] [--policy relay] \
-##       [--mode unreliable]
+##       [--mode unreliable] [--linger 30]
 ##   godot ... -- --enet-server 7777 | --enet-client 198.18.0.12:7777 [--messages ...]
 ## An empty --room creates the lobby and prints "LOBBY <name>"; an ENet server prints "ENET
 ## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate
@@ -19,7 +19,8 @@
 ## lobby once --expect peers joined, so the mesh no longer needs the server. The connections
 ## bind WEBRTC_MESH_BIND_ADDRESS if set. The signaling server's answer about TURN credentials is
 ## printed as "TURN <username> <urls>, N ms after our id" or "TURN none, ..."; its TURN server
-## joins the --ice ones.
+## joins the --ice ones. --linger keeps the peer in the mesh that many seconds after its result
+## (at least DRAIN_MS), polling: a member that relays for others (issue 21) stays for them.
 extends SceneTree
 
 const NetlabClient := preload("res://netlab/netlab_client.gd")
@@ -51,6 +52,8 @@ var enet_server := 0
 var enet_client := ""
 ## The transfer mode of the numbered messages ("reliable" or "unreliable").
 var mode := "reliable"
+## Seconds to stay in the mesh after the result is printed (--linger).
+var linger := 0.0
 
 var _api: SceneMultiplayer
 var _client: NetlabClient
@@ -86,7 +89,7 @@ func _read_options() -> bool:
 	var options := Options.new()
 	var known := [
 		"url", "room", "ice", "policy", "expect", "messages", "size", "rate", "timeout", "fps",
-		"enet-server", "enet-client", "mode",
+		"enet-server", "enet-client", "mode", "linger",
 	]
 	var unknown := options.unknown(known)
 	if not unknown.is_empty():
@@ -110,6 +113,7 @@ func _read_options() -> bool:
 	enet_server = options.integer("enet-server", enet_server)
 	enet_client = options.text("enet-client", enet_client)
 	mode = options.text("mode", mode)
+	linger = options.number("linger", linger)
 	if mode not in ["reliable", "unreliable"]:
 		printerr("--mode must be reliable or unreliable")
 		return false
@@ -164,7 +168,7 @@ func _link(id: int) -> Link:
 func _process(_delta: float) -> bool:
 	var now := _elapsed_ms()
 	if _finished_ms >= 0:
-		if now - _finished_ms >= DRAIN_MS:
+		if now - _finished_ms >= maxi(DRAIN_MS, int(linger * 1000)):
 			_leave()
 		return false
 	for link: Link in _links.values():

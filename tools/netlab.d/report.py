@@ -12,6 +12,8 @@ line. EXPECT is what the scenario must show:
   connected:direct  connected, and every selected path is direct (no relay candidate)
   connected:relay   connected, and every selected path goes through a TURN relay (a relay
                     candidate on one side at least)
+  connected:mesh    connected, every link within 10 s, and at least one link relayed through
+                    a common mesh member (get_stats path "relayed")
   lost:UNIX_MS  every peer connected to every other, and then its multiplayer peer emitted
                 peer_disconnected for each (the time after UNIX_MS, when the path was cut, is
                 printed)
@@ -78,7 +80,11 @@ def describe_link(link, enet_server):
         latency = link["latency_ms"]
         text.append("transfer %.0f ms, latency p50 %.2f / p99 %.2f / max %.2f ms"
                     % (link["transfer_ms"], latency["p50"], latency["p99"], latency["max"]))
-    if "path" in link:
+    if link.get("path", {}).get("via") == "relayed":
+        path = link["path"]
+        rtt = "RTT %.2f ms" % path["rtt_ms"] if path["rtt_ms"] >= 0 else "RTT not measured yet"
+        text.append("relayed through mesh member %s, %s" % (path["relay_peer"], rtt))
+    elif "path" in link:
         path = link["path"]
         text.append("path %s -> %s, ICE RTT %.2f ms, %d/%d UDP packets sent/received" % (
             path["local"], path["remote"], path["rtt_ms"], path["packets_sent"], path["packets_received"]))
@@ -151,6 +157,7 @@ def main():
     results = {label: result_of(log) for label, log in peers}
     names = {str(result["id"]): label for label, result in results.items() if result}
     good = True
+    relayed_links = 0
     for label, log in peers:
         result = results[label]
         if result is None:
@@ -173,6 +180,13 @@ def main():
                 if not path or relayed != (needed_text == "relay"):
                     print("        not a %s path" % needed_text)
                     good = False
+            if expect == "connected" and needed_text == "mesh":
+                path = link.get("path", {})
+                if path.get("via") == "relayed":
+                    relayed_links += 1
+                if not 0 <= link["connect_ms"] <= 10000:
+                    print("        not connected within 10 s")
+                    good = False
             if expect == "failed" and (connected or link["failed_ms"] < 0):
                 good = False
             if expect == "lost":
@@ -191,6 +205,9 @@ def main():
         if expect == "failed" and needed_text and not any(needed_text in error for error in result["errors"]):
             print("      no error says \"%s\"" % needed_text)
             good = False
+    if expect == "connected" and needed_text == "mesh" and relayed_links == 0:
+        print("    no link was relayed through a mesh member")
+        good = False
     return 0 if good else 1
 
 

@@ -19,6 +19,8 @@ const DEFAULTS := {
 	"protocol": "",
 	"path": "",
 	"relay_peer": 0,
+	"relayed_packets_sent": 0,
+	"relayed_packets_received": 0,
 }
 
 const TURN_UDP := {

@@ -324,7 +324,11 @@ impl WebRtcMultiplayerPeerRs {
 
     /// Adds the connection to the peer `peer_id`. The connection must be in `STATE_NEW`; the
     /// reliable, ordered and unreliable channels (with `unreliable_lifetime` ms as packet
-    /// lifetime) and one per `channels_config` entry are created on it.
+    /// lifetime) and one per `channels_config` entry are created on it. With `relay_enabled`,
+    /// a connection of this addon also announces relaying and joins the mesh's relay: call
+    /// `add_peer` before `create_offer` or `set_remote_description` on it (as Godot's demo
+    /// does); a connection that already made or applied a description joins without relaying
+    /// (logged), and another extension's connection never relays.
     #[func]
     fn add_peer(
         &mut self,

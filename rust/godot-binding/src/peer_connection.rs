@@ -68,7 +68,8 @@ impl WebRtcPeerConnectionRs {
     /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected;
     /// `path` (String: "direct", or "relayed" through a common member of a
     /// `WebRTCMultiplayerPeerRs` mesh; "" until one is chosen) and `relay_peer` (int: the member
-    /// relaying, 0 when none).
+    /// relaying, 0 when none); `relayed_packets_sent` and `relayed_packets_received` (int: this
+    /// connection's datagrams that went and came via a relay).
     #[func]
     fn get_stats(&self) -> VarDictionary {
         self.stats()
@@ -167,6 +168,8 @@ fn stats_dictionary(stats: &PeerStats) -> VarDictionary {
     };
     dict.set("path", path);
     dict.set("relay_peer", stats.relay.map_or(0, i64::from));
+    dict.set("relayed_packets_sent", count(stats.relayed_packets_sent));
+    dict.set("relayed_packets_received", count(stats.relayed_packets_received));
     dict
 }
 
