@@ -23,13 +23,13 @@
 //! With ICE in front, the whole path's times are in `tests/ice_dtls_handshake.rs`.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dimpl::{Config, Dtls, DtlsCertificate, Output};
 
 use super::alert::{fatal_alert, BAD_CERTIFICATE};
 use super::config::Timeouts;
+use super::dtls_config::{shared_config, DtlsSettings};
 use super::error::{FailureReason, SecurePathError};
 use super::fingerprint::fingerprint_of;
 use crate::sdp::Fingerprint;
@@ -82,6 +82,26 @@ pub(super) struct DtlsSession {
     buffer: Vec<u8>,
 }
 
+/// `dimpl`'s configuration for `settings` (see `dtls_config.rs` for why it is shared).
+fn build_config(settings: DtlsSettings, seed_for_tests: Option<u64>) -> Result<Config, SecurePathError> {
+    let mut builder = Config::builder();
+    if let Some(seed) = seed_for_tests {
+        builder = builder.dangerously_set_rng_seed(seed);
+    }
+    builder
+        .mtu(MTU)
+        .flight_start_rto(settings.flight_start_rto)
+        .flight_retries(FLIGHT_RETRIES)
+        // No HelloVerifyRequest: the cookie round trip proves the client owns its address,
+        // which ICE's authenticated checks already proved (DTLS only hears from addresses
+        // ICE knows). It saves a round trip and a flight that loss can hit; browsers'
+        // DTLS answers ClientHello directly too.
+        .use_server_cookie(false)
+        .handshake_timeout(settings.handshake_timeout)
+        .build()
+        .map_err(|error| SecurePathError::InvalidConfig(error.to_string()))
+}
+
 impl DtlsSession {
     /// Starts a session in `role` at `now` (a client's ClientHello is ready at once).
     pub(super) fn start(
@@ -92,23 +112,12 @@ impl DtlsSession {
         seed_for_tests: Option<u64>,
         now: Instant,
     ) -> Result<Self, SecurePathError> {
-        let mut builder = Config::builder();
-        if let Some(seed) = seed_for_tests {
-            builder = builder.dangerously_set_rng_seed(seed);
-        }
-        let config = builder
-            .mtu(MTU)
-            .flight_start_rto(timeouts.dtls_initial_rto.max(Duration::from_millis(1)))
-            .flight_retries(FLIGHT_RETRIES)
-            // No HelloVerifyRequest: the cookie round trip proves the client owns its address,
-            // which ICE's authenticated checks already proved (DTLS only hears from addresses
-            // ICE knows). It saves a round trip and a flight that loss can hit; browsers'
-            // DTLS answers ClientHello directly too.
-            .use_server_cookie(false)
-            .handshake_timeout(timeouts.failed.max(Duration::from_millis(1)))
-            .build()
-            .map_err(|error| SecurePathError::InvalidConfig(error.to_string()))?;
-        let mut dtls = Dtls::new_12(Arc::new(config), certificate, now);
+        let settings = DtlsSettings {
+            flight_start_rto: timeouts.dtls_initial_rto.max(Duration::from_millis(1)),
+            handshake_timeout: timeouts.failed.max(Duration::from_millis(1)),
+        };
+        let config = shared_config(settings, seed_for_tests, build_config)?;
+        let mut dtls = Dtls::new_12(config, certificate, now);
         if role == DtlsRole::Client {
             dtls.set_active(true);
         }

@@ -42,6 +42,7 @@ mod config;
 mod consent;
 mod demux;
 mod dtls;
+mod dtls_config;
 mod early_datagrams;
 mod error;
 mod events;
