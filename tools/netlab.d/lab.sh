@@ -187,6 +187,22 @@ set_cut() {
   done
 }
 
+# Cuts host node $1 (a peer's namespace) off the network ($2 = on) or back on (off): with it on,
+# the namespace drops every packet in and out, so nothing it had answers any more, not even with
+# ICMP (as when a player's connection goes away).
+set_cut_off() {
+  if [[ $2 == on ]]; then
+    ip netns exec "$(ns "$1")" nft -f - <<NFT
+table inet wm_gone {
+  chain input { type filter hook input priority filter; policy drop; }
+  chain output { type filter hook output priority filter; policy drop; }
+}
+NFT
+  else
+    ip netns exec "$(ns "$1")" nft delete table inet wm_gone 2>/dev/null || true
+  fi
+}
+
 # How many packets the loss rule of home $1's router dropped.
 dropped_by() {
   local count
