@@ -8,6 +8,8 @@ const MISSING_KEPT := 10
 ## How often a connected link's statistics are read (the addon refreshes them every 250 ms).
 const STATS_INTERVAL_MS := 250
 
+## The other peer's id in the mesh (0 for ENet's server before it is known).
+var peer_id := 0
 ## Milliseconds since the peer started when this link began (the signaling server announced it).
 var created_ms := 0
 ## Milliseconds from `created_ms` until the multiplayer peer reported it connected (-1: never).
@@ -46,6 +48,13 @@ var latencies_ms: Array[float] = []
 var connection: WebRTCPeerConnection
 ## The last statistics that named a selected candidate pair (WebRTCPeerConnectionRs.get_stats()).
 var stats := {}
+## Each path the statistics named, when it first did (read every STATS_INTERVAL_MS):
+## {"path": "direct" or "relayed", "relay": the relaying member's id or 0, "unix_ms": int}.
+var paths: Array[Dictionary] = []
+## The longest time between two messages received in a row (ms; -1 before the second one), and
+## the Unix time in ms when the message ending it arrived.
+var longest_gap_ms := -1.0
+var longest_gap_end_unix_ms := 0
 
 var _last_state := -1
 var _next_seq := 0
@@ -87,6 +96,19 @@ func _read_stats(now_ms: int) -> void:
 	var snapshot: Dictionary = connection.call("get_stats")
 	if snapshot.get("local_candidate_type", "") != "" or snapshot.get("path", "") == "relayed":
 		stats = snapshot
+	_note_path(snapshot.get("path", ""), snapshot.get("relay_peer", 0))
+
+
+## Records the path the statistics name when it differs from the last one, and prints it as
+## "PATH <peer id> <direct|relayed> <relaying member or 0> <unix ms>" (tools/netlab waits for it).
+func _note_path(path: String, relay: int) -> void:
+	if path == "":
+		return
+	if not paths.is_empty() and paths[-1].path == path and paths[-1].relay == relay:
+		return
+	var unix_ms := int(Time.get_unix_time_from_system() * 1000.0)
+	paths.append({"path": path, "relay": relay, "unix_ms": unix_ms})
+	print("PATH %d %s %d %d" % [peer_id, path, relay, unix_ms])
 
 
 ## Counts a candidate line ("candidate:... typ host ...") by its type.
@@ -107,6 +129,9 @@ func take(seq: int, sent_unix: float, now_unix: float) -> void:
 				missing.append(lost)
 		_next_seq = seq + 1
 	first_sent_unix = minf(first_sent_unix, sent_unix)
+	if received > 0 and (now_unix - last_received_unix) * 1000.0 > longest_gap_ms:
+		longest_gap_ms = (now_unix - last_received_unix) * 1000.0
+		longest_gap_end_unix_ms = int(now_unix * 1000.0)
 	received += 1
 	last_received_unix = now_unix
 	latencies_ms.append((now_unix - sent_unix) * 1000.0)
@@ -131,6 +156,9 @@ func describe() -> Dictionary:
 		"missing": missing,
 		"end": end,
 		"fin": fin,
+		"paths": paths,
+		"longest_gap_ms": snappedf(longest_gap_ms, 0.1),
+		"longest_gap_end_unix_ms": longest_gap_end_unix_ms,
 	}
 	if not stats.is_empty():
 		result["path"] = {

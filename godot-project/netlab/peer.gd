@@ -9,7 +9,7 @@
 ##   godot --headless --path godot-project --script res://netlab/peer.gd -- \
 ##       --url ws://198.18.0.1:9080 --room NAME --ice '[{"urls": ["stun:198.18.0.1:3478"]}]' \
 ##       --expect 1 --messages 1000 [--size 64] [--rate 0] [--timeout 40] [--policy relay] \
-##       [--mode unreliable] [--linger 30]
+##       [--mode unreliable] [--linger 30] [--quit-file PATH]
 ##   godot ... -- --enet-server 7777 | --enet-client 198.18.0.12:7777 [--messages ...]
 ## An empty --room creates the lobby and prints "LOBBY <name>"; an ENet server prints "ENET
 ## listening on port N" once it listens; "CONNECTED <id>" follows each peer_connected. --rate
@@ -21,6 +21,11 @@
 ## printed as "TURN <username> <urls>, N ms after our id" or "TURN none, ..."; its TURN server
 ## joins the --ice ones. --linger keeps the peer in the mesh that many seconds after its result
 ## (at least DRAIN_MS), polling: a member that relays for others (issue 21) stays for them.
+## "ID <n>" tells our mesh id once the signaling server gave it; "PATH <peer> <direct|relayed>
+## <relaying member or 0> <unix ms>" each time a link's statistics name another path (read every
+## 250 ms). --quit-file: once that file holds our id (looked at every QUIT_CHECK_MS), the peer
+## prints "QUIT <unix ms>" and its result, leaves the mesh at once (closes it) however far it got,
+## and exits DRAIN_MS later.
 extends SceneTree
 
 const NetlabClient := preload("res://netlab/netlab_client.gd")
@@ -37,6 +42,8 @@ const HEADER_SIZE := 16
 const DRAIN_MS := 500
 ## In unreliable mode, how long after the other peer's END a link still takes late messages.
 const LATE_MS := 1500
+## How often the --quit-file is looked at.
+const QUIT_CHECK_MS := 50
 
 var url := ""
 var room := ""
@@ -54,6 +61,8 @@ var enet_client := ""
 var mode := "reliable"
 ## Seconds to stay in the mesh after the result is printed (--linger).
 var linger := 0.0
+## Leave at once when this file holds our id (--quit-file; "" never).
+var quit_file := ""
 
 var _api: SceneMultiplayer
 var _client: NetlabClient
@@ -66,6 +75,9 @@ var _finished_ms := -1
 ## When the signaling server gave us our id (_elapsed_ms()).
 var _id_ms := -1
 var _ok := false
+var _quit_checked_ms := 0
+## When a peer told to quit (--quit-file) exits (-1: not told).
+var _quit_at_ms := -1
 
 
 func _initialize() -> void:
@@ -89,7 +101,7 @@ func _read_options() -> bool:
 	var options := Options.new()
 	var known := [
 		"url", "room", "ice", "policy", "expect", "messages", "size", "rate", "timeout", "fps",
-		"enet-server", "enet-client", "mode", "linger",
+		"enet-server", "enet-client", "mode", "linger", "quit-file",
 	]
 	var unknown := options.unknown(known)
 	if not unknown.is_empty():
@@ -114,6 +126,7 @@ func _read_options() -> bool:
 	enet_client = options.text("enet-client", enet_client)
 	mode = options.text("mode", mode)
 	linger = options.number("linger", linger)
+	quit_file = options.text("quit-file", quit_file)
 	if mode not in ["reliable", "unreliable"]:
 		printerr("--mode must be reliable or unreliable")
 		return false
@@ -160,6 +173,7 @@ func _elapsed_ms() -> int:
 func _link(id: int) -> Link:
 	if not _links.has(id):
 		var link := Link.new()
+		link.peer_id = id
 		link.created_ms = _elapsed_ms()
 		_links[id] = link
 	return _links[id]
@@ -167,6 +181,18 @@ func _link(id: int) -> Link:
 
 func _process(_delta: float) -> bool:
 	var now := _elapsed_ms()
+	if _quit_at_ms >= 0:
+		if now >= _quit_at_ms:
+			quit(1)
+		return false
+	if _quit_requested(now):
+		print("QUIT %d" % int(Time.get_unix_time_from_system() * 1000.0))
+		if _finished_ms < 0:
+			_finish(false)
+		_close()
+		# The closing messages leave from the connections' tasks: give them DRAIN_MS.
+		_quit_at_ms = now + DRAIN_MS
+		return false
 	if _finished_ms >= 0:
 		if now - _finished_ms >= maxi(DRAIN_MS, int(linger * 1000)):
 			_leave()
@@ -179,6 +205,16 @@ func _process(_delta: float) -> bool:
 	elif _all_resolved():
 		_finish(_all_complete())
 	return false
+
+
+## True when the --quit-file holds our id (looked at at most every QUIT_CHECK_MS).
+func _quit_requested(now: int) -> bool:
+	if quit_file == "" or now - _quit_checked_ms < QUIT_CHECK_MS:
+		return false
+	_quit_checked_ms = now
+	if not FileAccess.file_exists(quit_file):
+		return false
+	return FileAccess.get_file_as_string(quit_file).strip_edges() == str(_api.get_unique_id())
 
 
 ## Sends each connected peer the messages due by now (all at once when --rate is 0).
@@ -267,19 +303,25 @@ func _finish(ok: bool) -> void:
 
 
 func _leave() -> void:
+	_close()
+	quit(0 if _ok else 1)
+
+
+## Leaves the mesh (or closes the ENet peer).
+func _close() -> void:
 	if _client != null:
 		_client.stop()
 	elif _enet != null:
 		_enet.close()
-	quit(0 if _ok else 1)
 
 
 func _on_client_lobby_joined(lobby_name: String) -> void:
 	print("LOBBY %s" % lobby_name)
 
 
-func _on_client_connected(_id: int, _use_mesh: bool) -> void:
+func _on_client_connected(id: int, _use_mesh: bool) -> void:
 	_id_ms = _elapsed_ms()
+	print("ID %d" % id)
 
 
 func _on_client_turn_server_received(server: Dictionary) -> void:

@@ -18,6 +18,9 @@ server_ip2=198.18.0.2
 # The TURN REST coturn (start_coturn_rest): its listening and relay address.
 server_ip3=198.18.0.3
 public_peer_ip=198.18.0.30
+# A second peer host on the public segment (the relay takeover scenario needs two members that
+# reach the symmetric homes).
+public2_peer_ip=198.18.0.31
 # The port the ENet server listens on, forwarded by the router of home cone-b.
 enet_port=7777
 homes=(cone-a cone-b sym-a sym-b)
@@ -25,11 +28,11 @@ declare -A wan_ip=([cone-a]=198.18.0.11 [cone-b]=198.18.0.12 [sym-a]=198.18.0.21
 declare -A lan_net=([cone-a]=10.11.0 [cone-b]=10.12.0 [sym-a]=192.168.21 [sym-b]=192.168.22)
 declare -A nat_kind=([cone-a]=cone [cone-b]=cone [sym-a]=symmetric [sym-b]=symmetric)
 # The address each peer host binds (WEBRTC_MESH_BIND_ADDRESS): its own, so host candidates are it.
-declare -A host_ip=([public]=$public_peer_ip)
+declare -A host_ip=([public]=$public_peer_ip [public2]=$public2_peer_ip)
 for home in "${homes[@]}"; do host_ip[$home]=${lan_net[$home]}.2; done
 unset home
 # Every node name, to recognise this script's namespaces from an earlier run.
-lab_nodes="probe|pub|public|cone-a|cone-a-r|cone-b|cone-b-r|sym-a|sym-a-r|sym-b|sym-b-r"
+lab_nodes="probe|pub|public|public2|cone-a|cone-a-r|cone-b|cone-b-r|sym-a|sym-a-r|sym-b|sym-b-r"
 
 # The namespace name of lab node $1.
 ns() {
@@ -125,8 +128,8 @@ add_home() {
   router_rules "$home" | ip netns exec "$router" nft -f -
 }
 
-# Builds the whole lab: the public bridge with the servers' two addresses, the public peer's
-# host and the four homes.
+# Builds the whole lab: the public bridge with the servers' addresses, the two public peers'
+# hosts and the four homes.
 build_lab() {
   add_ns pub
   ip -n "$(ns pub)" link add br0 type bridge
@@ -144,6 +147,8 @@ build_lab() {
   ip -n "$(ns pub)" route add default via 169.254.0.2 dev void onlink
   add_ns public
   attach_public public eth0 "$public_peer_ip"
+  add_ns public2
+  attach_public public2 eth0 "$public2_peer_ip"
   local home
   for home in "${homes[@]}"; do add_home "$home"; done
 }
@@ -165,6 +170,37 @@ set_loss() {
         iifname wan meta l4proto udp numgen random mod 100 "<" "$percent" counter drop
     fi
   done
+}
+
+# Cuts the path between homes $2 and $3 ($1 = on) or mends it ($1 = off): each one's router drops
+# the UDP entering it from the other's WAN address (both directions lost, everything else, the
+# STUN server and other members, still passes). Replaces the routers' loss rules.
+set_cut() {
+  local on=$1 home other
+  for home in "$2" "$3"; do
+    other=$3
+    [[ $home == "$3" ]] && other=$2
+    ip netns exec "$(ns "$home-r")" nft flush chain inet wm_loss forward
+    [[ $on == on ]] || continue
+    ip netns exec "$(ns "$home-r")" nft add rule inet wm_loss forward \
+      iifname wan ip saddr "${wan_ip[$other]}" meta l4proto udp counter drop
+  done
+}
+
+# Cuts host node $1 (a peer's namespace) off the network ($2 = on) or back on (off): with it on,
+# the namespace drops every packet in and out, so nothing it had answers any more, not even with
+# ICMP (as when a player's connection goes away).
+set_cut_off() {
+  if [[ $2 == on ]]; then
+    ip netns exec "$(ns "$1")" nft -f - <<NFT
+table inet wm_gone {
+  chain input { type filter hook input priority filter; policy drop; }
+  chain output { type filter hook output priority filter; policy drop; }
+}
+NFT
+  else
+    ip netns exec "$(ns "$1")" nft delete table inet wm_gone 2>/dev/null || true
+  fi
 }
 
 # How many packets the loss rule of home $1's router dropped.

@@ -18,6 +18,19 @@ line. EXPECT is what the scenario must show:
                 peer_disconnected for each (the time after UNIX_MS, when the path was cut, is
                 printed)
   any        nothing: the outcome is only printed (exit 0 when every peer printed a result)
+  cut:CUT_MS,RESTORED_MS,A,B  the direct path between peers A and B (labels) was cut from Unix
+             time CUT_MS to RESTORED_MS: every peer delivered all messages in order; A and B were
+             on a direct path when it was cut, both moved to a path relayed through a mesh member
+             within 2 s (their statistics' `path`, read every 250 ms), and neither emitted
+             peer_disconnected for the other; prints when each moved to the relay and back to
+             direct, and the longest gap between two messages received in a row
+  takeover:LEFT_MS,RELAY_ID,RELAY,A,B  the member RELAY (label; mesh id RELAY_ID) that relayed
+             between A and B left at Unix time LEFT_MS (it may print no result): A and B
+             delivered all their messages to each other once and in order, neither emitted
+             peer_disconnected for the other, and each side whose statistics named RELAY_ID as
+             its relay just before (one at least; each side chooses its own) moved to another
+             member (or a direct path) after; prints when, the longest gap, and when the others
+             emitted peer_disconnected for RELAY
 Prints one line per peer and link (connect or failure time, states, candidates, messages,
 transfer time, one-way latency p50/p99, errors) and exits 0 when EXPECT holds, else 1.
 "table" prints one row per two-peer run instead: A's connect time, then messages received,
@@ -95,6 +108,144 @@ def describe_link(link, enet_server):
     return "; ".join(text)
 
 
+def complete(link):
+    """Whether the other peer sent everything (END) and all of it arrived once and in order."""
+    return link["end"] and link["received"] == link["in_order"] and not link.get("skipped")
+
+
+def path_at(paths, unix_ms):
+    """The last path entry recorded at or before unix_ms, or None."""
+    before = [entry for entry in paths if entry["unix_ms"] <= unix_ms]
+    return before[-1] if before else None
+
+
+def first_path_after(paths, unix_ms, wanted):
+    """The first path entry recorded after unix_ms for which wanted(entry) holds, or None."""
+    return next((entry for entry in paths if entry["unix_ms"] > unix_ms and wanted(entry)), None)
+
+
+def describe_path(entry):
+    if entry is None:
+        return "none"
+    if entry["path"] == "relayed":
+        return "relayed through member %d" % entry["relay"]
+    return entry["path"]
+
+
+def gap_line(link, since_ms, since_what):
+    """The longest gap between two messages received in a row, and when it ended."""
+    if link.get("longest_gap_ms", -1) < 0:
+        return "no gap measured (fewer than two messages)"
+    return "longest gap between two messages %.0f ms, ending %d ms after %s" % (
+        link["longest_gap_ms"], link["longest_gap_end_unix_ms"] - since_ms, since_what)
+
+
+def pair_links(results, a, b):
+    """[(label, other label, link)] for the links of A to B and of B to A that exist."""
+    found = []
+    for label, other in ((a, b), (b, a)):
+        mine, theirs = results.get(label), results.get(other)
+        if mine and theirs and str(theirs["id"]) in mine["links"]:
+            found.append((label, other, mine["links"][str(theirs["id"])]))
+    return found
+
+
+def judge_cut(results, argument):
+    """cut:CUT_MS,RESTORED_MS,A,B (see the module's doc)."""
+    cut_text, restored_text, a, b = argument.split(",")
+    cut, restored = int(cut_text), int(restored_text)
+    good = all(result and result["ok"] for result in results.values())
+    links = pair_links(results, a, b)
+    if len(links) != 2:
+        print("    %s and %s do not both have a link to the other" % (a, b))
+        return False
+    print("    the direct path %s <-> %s was cut for %d ms" % (a, b, restored - cut))
+    for label, other, link in links:
+        paths = link.get("paths", [])
+        before = path_at(paths, cut)
+        relayed = first_path_after(paths, cut, lambda entry: entry["path"] == "relayed")
+        direct = first_path_after(paths, restored, lambda entry: entry["path"] == "direct")
+        text = ["%s -> %s: %s when cut" % (other, label, describe_path(before))]
+        if before is None or before["path"] != "direct":
+            text.append("NOT a direct path when cut")
+            good = False
+        if relayed is None:
+            text.append("NEVER moved to a relay")
+            good = False
+        else:
+            moved = relayed["unix_ms"] - cut
+            text.append("%s %d ms after the cut" % (describe_path(relayed), moved))
+            if moved > 2000:
+                text.append("LATER than 2 s")
+                good = False
+        if direct is not None:
+            text.append("back on direct %d ms after the path was restored" % (direct["unix_ms"] - restored))
+        else:
+            text.append("not back on direct by its end")
+        if link["left"]:
+            text.append("peer_disconnected %d ms after the cut" % (link["left_unix_ms"] - cut))
+            good = False
+        if not complete(link):
+            text.append("NOT every message once and in order")
+            good = False
+        text.append(gap_line(link, cut, "the cut"))
+        print("    " + "; ".join(text))
+    return good
+
+
+def judge_takeover(results, argument):
+    """takeover:LEFT_MS,RELAY_ID,RELAY,A,B (see the module's doc)."""
+    left_text, relay_text, relay_label, a, b = argument.split(",")
+    left, relay_id = int(left_text), int(relay_text)
+    good = True
+    links = pair_links(results, a, b)
+    if len(links) != 2:
+        print("    %s and %s do not both have a link to the other" % (a, b))
+        return False
+    print("    member %s (id %d), relaying %s <-> %s, left" % (relay_label, relay_id, a, b))
+    affected = 0
+    for label, other, link in links:
+        paths = link.get("paths", [])
+        before = path_at(paths, left)
+        after = first_path_after(paths, left, lambda entry: entry["path"] == "direct"
+                                 or (entry["path"] == "relayed" and entry["relay"] not in (0, relay_id)))
+        text = ["%s -> %s: %s when it left" % (other, label, describe_path(before))]
+        through_it = before is not None and before["path"] == "relayed" and before["relay"] == relay_id
+        if not through_it:
+            text.append("not through the member that left")
+        elif after is None:
+            text.append("NO other path after it left: %s" % " ".join(
+                "%s@%+d" % (describe_path(entry), entry["unix_ms"] - left) for entry in paths) or "none")
+            good = False
+        else:
+            text.append("%s %d ms after it left" % (describe_path(after), after["unix_ms"] - left))
+        affected += through_it
+        if link["left"]:
+            text.append("peer_disconnected %d ms after the relay left" % (link["left_unix_ms"] - left))
+            good = False
+        if not complete(link):
+            text.append("NOT every message once and in order (received %d, %d in order, END %s)"
+                        % (link["received"], link["in_order"], "came" if link["end"] else "never came"))
+            good = False
+        text.append(gap_line(link, left, "the relay left"))
+        print("    " + "; ".join(text))
+    if affected == 0:
+        print("    NEITHER side was relayed through the member that left when it left")
+        good = False
+    for label, result in sorted(results.items()):
+        if label == relay_label or not result:
+            continue
+        link = result["links"].get(str(relay_id))
+        if link is None:
+            continue
+        if link["left"]:
+            print("    %s: peer_disconnected for %s %d ms after it left"
+                  % (label, relay_label, link["left_unix_ms"] - left))
+        else:
+            print("    %s: never emitted peer_disconnected for %s" % (label, relay_label))
+    return good
+
+
 def first_link(log):
     """The first link of the peer's result, or None."""
     result = result_of(log)
@@ -160,6 +311,9 @@ def main():
     relayed_links = 0
     for label, log in peers:
         result = results[label]
+        if result is None and expect == "takeover" and label == needed_text.split(",")[2]:
+            print("    %s: printed no result (it left)" % label)
+            continue
         if result is None:
             print("    %s: printed no result; its log ends with:" % label)
             for line in tail(log):
@@ -205,6 +359,10 @@ def main():
         if expect == "failed" and needed_text and not any(needed_text in error for error in result["errors"]):
             print("      no error says \"%s\"" % needed_text)
             good = False
+    if expect == "cut":
+        good = judge_cut(results, needed_text) and good
+    if expect == "takeover":
+        good = judge_takeover(results, needed_text) and good
     if expect == "connected" and needed_text == "mesh" and relayed_links == 0:
         print("    no link was relayed through a mesh member")
         good = False
