@@ -495,7 +495,8 @@ fn cut_and_restore(restore_after: Option<Duration>) -> Switches {
             .unwrap_or_default()
     };
     let fall_back_gap = longest(cut_at, cut_at + Duration::from_secs(5));
-    let upgrade_gap = direct_again_at.map(|at| longest(cut_at + at - Duration::from_secs(1), cut_at + at + Duration::from_secs(1)));
+    let upgrade_gap =
+        direct_again_at.map(|at| longest(cut_at + at - Duration::from_secs(1), cut_at + at + Duration::from_secs(1)));
     let (a_stats, c_stats) = (mesh.ac.offerer.stats(), mesh.ac.answerer.stats());
     let remote_at_end = a_stats.selected_pair.as_ref().map(|pair| pair.remote.port);
     println!(

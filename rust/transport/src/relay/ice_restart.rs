@@ -105,8 +105,13 @@ impl RestartMessage {
         }
         let candidates: Vec<String> = lines.map(str::to_owned).collect();
         let all_candidates = candidates.iter().all(|line| line.starts_with("candidate:"));
-        (candidates.len() <= MAX_RESTART_CANDIDATES && all_candidates)
-            .then_some(Self { answer, seq, ufrag, pwd, candidates })
+        (candidates.len() <= MAX_RESTART_CANDIDATES && all_candidates).then_some(Self {
+            answer,
+            seq,
+            ufrag,
+            pwd,
+            candidates,
+        })
     }
 }
 
@@ -170,8 +175,7 @@ impl IceRestart {
         self.attempts = self.attempts.saturating_add(1);
         let next = now + restart_delay(self.attempts);
         self.next_at = Some(next);
-        let ready =
-            usable && conn.state() == CoreState::Connected && conn.signaling_state() == SignalingState::Stable;
+        let ready = usable && conn.state() == CoreState::Connected && conn.signaling_state() == SignalingState::Stable;
         if !ready {
             return (None, Some(next));
         }
