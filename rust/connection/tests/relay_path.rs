@@ -323,6 +323,51 @@ fn an_ice_restart_while_relayed_finds_the_direct_path_again() {
 }
 
 #[test]
+fn an_ice_restart_signaled_in_band_finds_the_direct_path_again_without_descriptions() {
+    use connection::connection::SignalingState;
+    for seed in 1..=3 {
+        let mut pair = blocked_direct(seed);
+        assert!(pair.run_until(Duration::from_secs(5), |pair| pair.a.is_open() && pair.c.is_open()));
+        pair.start_workload(Workload::Paced { interval: PACE, size: 64, until: Duration::from_secs(28) });
+        pair.run_for(Duration::from_secs(20));
+        assert_eq!(pair.a.conn.stats().path, Some(PathKind::Relayed));
+        pair.set_direct(Options::new(seed).direct);
+        let now = pair.now;
+        assert!(pair.a.conn.offered_first() && !pair.c.conn.offered_first());
+        // What the transport's RESTART envelopes carry: credentials and candidate lines.
+        pair.a.conn.restart_ice(now).unwrap();
+        let (ufrag, pwd, candidates) = pair.a.conn.local_ice();
+        pair.c.conn.restart_ice(now).unwrap();
+        // Hostile input first: refused credentials change nothing, bad lines are skipped.
+        assert!(pair.c.conn.set_remote_ice(now, "a:b", &pwd, &candidates).is_err());
+        assert!(pair.c.conn.set_remote_ice(now, &ufrag, "short", &candidates).is_err());
+        let mut lines = vec!["garbage".to_owned(), "candidate:1 2 udp 1 10.0.0.1 9 typ host".to_owned()];
+        lines.extend(candidates);
+        pair.c.conn.set_remote_ice(now, &ufrag, &pwd, &lines).unwrap();
+        let (ufrag, pwd, candidates) = pair.c.conn.local_ice();
+        pair.a.conn.set_remote_ice(now, &ufrag, &pwd, &candidates).unwrap();
+        let restarted = pair.elapsed();
+        assert!(
+            pair.run_until(Duration::from_secs(10), |pair| pair.a.conn.stats().path == Some(PathKind::Direct)
+                && pair.c.conn.stats().path == Some(PathKind::Direct)),
+            "seed {seed}: {:?}\n{:?}",
+            pair.a.events,
+            pair.c.events
+        );
+        let upgraded = pair.elapsed() - restarted;
+        pair.run_for(Duration::from_secs(30).saturating_sub(pair.elapsed()));
+        let (count, _) = check_in_order(&pair.c.arrivals, (Duration::ZERO, Duration::ZERO));
+        assert_eq!(count as u32, pair.a.sent, "seed {seed}");
+        assert_eq!((pair.a.failure(), pair.c.failure()), (None, None));
+        let signaling = (pair.a.conn.signaling_state(), pair.c.conn.signaling_state());
+        assert_eq!(signaling, (SignalingState::Stable, SignalingState::Stable), "no description involved");
+        println!(
+            "FIGURE relay in-band ICE restart, seed {seed}: both on direct {upgraded:?} after the exchange; {count} messages in order"
+        );
+    }
+}
+
+#[test]
 fn a_flapping_direct_path_switches_at_most_once_per_hold_and_loses_nothing() {
     for seed in 1..=3 {
         let mut pair = Relayed::new(Options::new(seed));

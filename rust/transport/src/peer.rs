@@ -237,6 +237,7 @@ impl PeerConnection {
         let mut stats = stats::take(core.conn.stats(), &core.local_candidates, &core.signaled, Instant::now());
         (stats.path, stats.relay) = core.relay.path();
         stats.relay_channel_drops = core.relay.channel_drops();
+        stats.ice_restarts = core.relay.ice_restarts();
         stats
     }
 

@@ -213,7 +213,7 @@ impl Core {
             };
             let event = match event {
                 ConnectionEvent::Message { id, data, .. } if self.relay.is_relay_channel(id) => {
-                    self.relay.on_message(&self.conn, &data, now);
+                    self.relay.on_message(&mut self.conn, &data, now);
                     continue;
                 }
                 event => event,
@@ -295,7 +295,7 @@ impl Core {
             ConnectionEvent::SelectedPair { local, remote } => log::debug!("selected pair {local} -> {remote}"),
             ConnectionEvent::PathChanged(kind) => {
                 log::debug!("records now go {kind:?}");
-                self.relay.on_path_changed(kind);
+                self.relay.on_path_changed(kind, now);
             }
             ConnectionEvent::Message { .. } => {}
         }

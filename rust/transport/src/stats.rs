@@ -107,6 +107,9 @@ pub struct PeerStats {
     /// Datagrams relayed through this connection (for us or for other members) that were dropped
     /// because its relay channel was not open or was congested.
     pub relay_channel_drops: u64,
+    /// ICE restarts this connection made or followed, signaled over its relayed path after its
+    /// direct path broke (issue 21).
+    pub ice_restarts: u64,
     /// Datagrams of this connection sent and received via a relay.
     pub relayed_packets_sent: u64,
     /// See [`relayed_packets_sent`](Self::relayed_packets_sent).
@@ -136,6 +139,7 @@ pub(crate) fn take(
         path: report.path,
         relay: None,
         relay_channel_drops: 0,
+        ice_restarts: 0,
         relayed_packets_sent: report.relayed_datagrams_sent,
         relayed_packets_received: report.relayed_datagrams_received,
     }

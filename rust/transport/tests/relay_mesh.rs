@@ -368,26 +368,59 @@ fn the_relay_channel_id_is_reserved_where_relaying_is_announced() {
 }
 
 #[test]
-fn a_direct_path_cut_for_10_s_falls_back_to_the_relay_without_loss() {
-    cut_and_restore(Duration::from_secs(10));
+fn a_direct_path_cut_for_10_s_falls_back_to_the_relay_and_comes_back_by_an_ice_restart() {
+    let switches = cut_and_restore(Some(Duration::from_secs(10)));
+    // ICE failed during the cut; the restart signaled through the relay brings the pair back
+    // (on loopback the candidates it carries are the real addresses, so it may be back before
+    // the forwarder is restored).
+    let back = switches.direct_after_cut.expect("back on a direct path");
+    assert!(back < Duration::from_secs(10 + 7), "back within 7 s of the restore: {back:?}");
+    assert!(switches.ice_restarts.iter().all(|restarts| *restarts >= 1), "{switches:?}");
 }
 
 #[test]
 fn a_direct_path_cut_for_3_s_falls_back_and_comes_back_without_loss() {
-    let direct_again = cut_and_restore(Duration::from_secs(3));
-    assert!(direct_again.is_some(), "back on the direct path once it carries again");
+    let switches = cut_and_restore(Some(Duration::from_secs(3)));
+    assert!(switches.direct_after_cut.is_some(), "back on the direct path once it carries again");
+    assert_eq!(switches.ice_restarts, [0, 0], "a short cut needs no ICE restart");
+}
+
+#[test]
+fn a_direct_path_that_breaks_for_good_comes_back_on_new_addresses_by_an_ice_restart() {
+    // The forwarder's addresses never carry again (a NAT that forgot its mapping, a player whose
+    // network changed): the addresses the restart's candidates carry do.
+    let switches = cut_and_restore(None);
+    let back = switches.direct_after_cut.expect("back on a direct path");
+    assert!(back < Duration::from_secs(17), "{back:?}");
+    assert!(switches.ice_restarts.iter().all(|restarts| *restarts >= 1), "{switches:?}");
+    let remote = switches.remote_at_end.expect("a selected pair");
+    assert_ne!(remote, switches.forwarder_ports, "a new address, not the dead one");
+}
+
+/// What [`cut_and_restore`] saw.
+#[derive(Debug)]
+struct Switches {
+    /// How long after the cut records went direct again, if they did.
+    direct_after_cut: Option<Duration>,
+    /// ICE restarts each side made or followed.
+    ice_restarts: [u64; 2],
+    /// A's selected pair's remote port at the end.
+    remote_at_end: Option<u16>,
+    /// The forwarder's port standing in for C.
+    forwarder_ports: u16,
 }
 
 /// A<->C connected directly with a relay beside; a message every 5 ms from A to C while the
-/// direct path is cut for `cut_for` and restored for 7 s. Checks the fall-back and that every
-/// message arrives once and in order, with no disconnection; returns how long after the restore
-/// records went direct again, if they did.
-fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
+/// direct path is cut, restored after `restore_after` (or never) and run until 17 s after the
+/// cut. Checks the fall-back and that every message arrives once and in order, with no
+/// disconnection.
+fn cut_and_restore(restore_after: Option<Duration>) -> Switches {
     let mut mesh = Mesh::with_cuttable_ac();
     let (a_reliable, c_reliable) = channel_pair(&mut mesh.ac, 1, true);
     mesh.start();
     mesh.run_until("A<->C directly", |mesh| mesh.ac.both_connected() && open(&[&a_reliable, &c_reliable]));
     assert_eq!(mesh.ac.offerer.stats().path, Some(PathKind::Direct));
+    let forwarder_ports = mesh.ac.offerer.stats().selected_pair.expect("a pair").remote.port;
     // A relay becomes available beside the direct path after RELAY_AFTER; traffic stays direct.
     let start = Instant::now();
     mesh.run_until("a relay for A<->C", |mesh| {
@@ -395,7 +428,7 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
     });
     assert_eq!(mesh.ac.offerer.stats().path, Some(PathKind::Direct));
 
-    // A message every 5 ms, read as it comes; the direct path cut for 10 s, then restored.
+    // A message every 5 ms, read as it comes; the direct path cut, then maybe restored.
     let mut next = 0u32;
     let mut got: Vec<u32> = Vec::new();
     let mut last_arrival = Instant::now();
@@ -403,8 +436,8 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
     let mut states = Vec::new();
     let began = Instant::now();
     let cut_at = Duration::from_secs(1);
-    let restore_at = cut_at + cut_for;
-    let end_at = restore_at + Duration::from_secs(7);
+    let restore_at = restore_after.map(|after| cut_at + after);
+    let end_at = cut_at + Duration::from_secs(17);
     let (mut cut, mut restored) = (false, false);
     let mut relayed_at = None;
     let mut direct_again_at = None;
@@ -414,7 +447,7 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
             relay.set_loss(100);
             cut = true;
         }
-        if !restored && began.elapsed() >= restore_at {
+        if !restored && restore_at.is_some_and(|at| began.elapsed() >= at) {
             relay.set_loss(0);
             restored = true;
         }
@@ -437,8 +470,8 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
         if cut && relayed_at.is_none() && path == Some(PathKind::Relayed) {
             relayed_at = Some(began.elapsed() - cut_at);
         }
-        if restored && direct_again_at.is_none() && path == Some(PathKind::Direct) {
-            direct_again_at = Some(began.elapsed() - restore_at);
+        if relayed_at.is_some() && direct_again_at.is_none() && path == Some(PathKind::Direct) {
+            direct_again_at = Some(began.elapsed() - cut_at);
         }
     }
     mesh.ac.cut = Some(relay);
@@ -448,7 +481,7 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
         );
         got.len() >= next as usize
     });
-    assert_eq!(got, (0..next).collect::<Vec<_>>(), "none lost, repeated or reordered across both switches");
+    assert_eq!(got, (0..next).collect::<Vec<_>>(), "none lost, repeated or reordered across the switches");
     assert!(
         states.iter().all(|state| *state == ConnectionState::Connected),
         "never disconnected: {:?}",
@@ -462,9 +495,13 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
             .unwrap_or_default()
     };
     let fall_back_gap = longest(cut_at, cut_at + Duration::from_secs(5));
-    let upgrade_gap = longest(restore_at, end_at);
+    let upgrade_gap =
+        direct_again_at.map(|at| longest(cut_at + at - Duration::from_secs(1), cut_at + at + Duration::from_secs(1)));
+    let (a_stats, c_stats) = (mesh.ac.offerer.stats(), mesh.ac.answerer.stats());
+    let remote_at_end = a_stats.selected_pair.as_ref().map(|pair| pair.remote.port);
     println!(
-        "figure: direct path cut for {cut_for:?}: records on the relay after {relayed_at:?}, longest gap in delivery {fall_back_gap:?}; restored: direct again after {direct_again_at:?}, longest gap {upgrade_gap:?}; {next} messages, all in order"
+        "figure: direct path cut (restored after {restore_after:?}): records on the relay after {relayed_at:?}, longest gap in delivery {fall_back_gap:?}; direct again {direct_again_at:?} after the cut, longest gap around it {upgrade_gap:?}; ICE restarts A {} C {}; A's remote port {remote_at_end:?} (forwarder {forwarder_ports}); {next} messages, all in order",
+        a_stats.ice_restarts, c_stats.ice_restarts
     );
     assert!(
         relayed_at.is_some_and(|after| after < Duration::from_millis(2500)),
@@ -472,7 +509,12 @@ fn cut_and_restore(cut_for: Duration) -> Option<Duration> {
     );
     assert!(fall_back_gap < Duration::from_secs(5), "{fall_back_gap:?}");
     assert!(mesh.hub_b.stats().sources[&A].packets > 100);
-    direct_again_at
+    Switches {
+        direct_after_cut: direct_again_at,
+        ice_restarts: [a_stats.ice_restarts, c_stats.ice_restarts],
+        remote_at_end,
+        forwarder_ports,
+    }
 }
 
 #[test]

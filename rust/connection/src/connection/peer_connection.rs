@@ -243,6 +243,59 @@ impl Connection {
         Ok(())
     }
 
+    /// Whether we made the first offer (so are ICE controlling from the start): both sides agree
+    /// on it, which makes it the rule for who starts an ICE restart signaled in-band (issue 21).
+    pub fn offered_first(&self) -> bool {
+        self.offered_first
+    }
+
+    /// Our current ICE credentials (ufrag, pwd) and the lines (`candidate:...`) of the candidates
+    /// we gathered: what an ICE restart signaled in-band, not through the application, carries.
+    pub fn local_ice(&self) -> (String, String, Vec<String>) {
+        let ice = self.local.ice();
+        let lines = self.local_candidate_lines.iter().map(ToString::to_string).collect();
+        (ice.ufrag().to_owned(), ice.pwd().to_owned(), lines)
+    }
+
+    /// The other side's ICE credentials and candidates after an ICE restart signaled in-band
+    /// (issue 21: through the relayed path, not the application): the credentials are checked
+    /// as a description's are, then the checks start with them; each candidate line is parsed
+    /// as a trickled one and, like one in a description, refused quietly when it is not usable
+    /// (a session takes at most [`MAX_REMOTE_CANDIDATES`]; the restart starts a new session).
+    /// Only on a live path; the application's descriptions are not changed.
+    pub fn set_remote_ice(
+        &mut self,
+        now: Instant,
+        ufrag: &str,
+        pwd: &str,
+        candidates: &[String],
+    ) -> Result<(), ConnectionError> {
+        self.touch(now);
+        if self.finished {
+            return Err(ConnectionError::Closed);
+        }
+        let credentials = IceCredentials::new(ufrag, pwd)?;
+        let Path::Live(path) = &mut self.path else {
+            return Err(ConnectionError::WrongSignalingState { call: "set_remote_ice", state: self.signaling });
+        };
+        path.set_remote_credentials(now, credentials.ufrag(), credentials.pwd())?;
+        for line in candidates.iter().take(MAX_REMOTE_CANDIDATES) {
+            let trimmed = line.trim();
+            let parsed = sdp::Candidate::parse(trimmed.strip_prefix("a=").unwrap_or(trimmed));
+            match parsed {
+                Ok(candidate) if candidate.component == 1 => {
+                    if let Err(error) = path.add_remote_candidate(now, &candidate) {
+                        debug!("a candidate signaled in-band was refused: {error}");
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => debug!("a candidate signaled in-band does not parse: {error}"),
+            }
+        }
+        self.settle(now);
+        Ok(())
+    }
+
     /// Adds a candidate the pump gathered; returns the line to signal (`candidate:...`). At
     /// most [`MAX_LOCAL_CANDIDATES`](super::MAX_LOCAL_CANDIDATES).
     pub fn add_local_candidate(&mut self, now: Instant, candidate: LocalCandidate) -> Result<String, ConnectionError> {

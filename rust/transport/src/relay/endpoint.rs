@@ -11,7 +11,9 @@ use connection::channels::{ChannelId, ChannelOptions as CoreChannelOptions};
 use connection::connection::{Connection, ConnectionState as CoreState, PathKind};
 use connection::sctp::Reliability;
 
+use super::envelope::Envelope;
 use super::hub::{MemberRelay, RelayHub};
+use super::ice_restart::IceRestart;
 use super::port::RelayPort;
 use super::RELAY_STREAM_ID;
 
@@ -54,6 +56,8 @@ pub(crate) struct RelayEnd {
     told: Option<(MemberRelay, Instant)>,
     /// Envelopes dropped because the relay channel was not open or congested.
     channel_drops: u64,
+    /// ICE restarts signaled on the relay channel once a direct path broke.
+    restart: IceRestart,
 }
 
 impl RelayEnd {
@@ -146,14 +150,22 @@ impl RelayEnd {
         ours
     }
 
-    /// The core reported the path records take.
-    pub(crate) fn on_path_changed(&mut self, kind: PathKind) {
+    /// The core reported the path records take, at `now`.
+    pub(crate) fn on_path_changed(&mut self, kind: PathKind, now: Instant) {
         self.path = Some(kind);
+        self.restart.on_path_changed(kind, now);
     }
 
-    /// A message on the relay channel: for the hub, told first what changed (the channel may
-    /// have opened in this same pass).
-    pub(crate) fn on_message(&mut self, conn: &Connection, data: &Bytes, now: Instant) {
+    /// A message on the relay channel: an ICE restart's offer or answer from our peer (an
+    /// answer to an offer goes back at once), or else for the hub, told first what changed (the
+    /// channel may have opened in this same pass).
+    pub(crate) fn on_message(&mut self, conn: &mut Connection, data: &Bytes, now: Instant) {
+        if let Some(Envelope::Restart { message }) = Envelope::parse(data) {
+            if let Some(answer) = self.restart.on_message(conn, &message, now) {
+                self.send_restart(conn, answer, now);
+            }
+            return;
+        }
         if let Some((hub, peer, _)) = self.member.clone() {
             self.tell_hub(&hub, peer, conn, now);
             hub.on_message(peer, data, now);
@@ -190,7 +202,26 @@ impl RelayEnd {
             self.relay_path = available;
             conn.set_relay_path(now, available);
         }
-        [reach_again, waiting.filter(|_| announced)].into_iter().flatten().min()
+        let usable = announced && self.channel_open;
+        let (offer, restart_again) = self.restart.poll_offer(conn, usable, now);
+        if let Some(offer) = offer {
+            self.send_restart(conn, offer, now);
+        }
+        [reach_again, waiting.filter(|_| announced), restart_again].into_iter().flatten().min()
+    }
+
+    /// In-band ICE restarts made or followed so far.
+    pub(crate) fn ice_restarts(&self) -> u64 {
+        self.restart.restarts()
+    }
+
+    /// Sends an ICE restart message to our peer on the relay channel.
+    fn send_restart(&mut self, conn: &mut Connection, message: Bytes, now: Instant) {
+        let envelope = Envelope::Restart { message }.encode();
+        match envelope {
+            Some(envelope) => self.send_on_channel(conn, envelope, now),
+            None => log::debug!("in-band ICE restart: the message does not fit an envelope"),
+        }
     }
 
     /// Sends what the core has for the relay, each datagram to our peer via the member relaying

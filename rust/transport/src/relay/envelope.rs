@@ -3,7 +3,8 @@
 //! in one of two directions told apart by its kind: TO (from its sender to the relay: "to C")
 //! and FROM (from the relay to its receiver: "from A"), so that a member relaying for some pairs
 //! and relayed for by others never mistakes one for the other; a REACH envelope lists the members
-//! its sender can relay to. Parsing takes any bytes and never panics:
+//! its sender can relay to; a RESTART envelope carries an ICE restart's offer or answer between
+//! the two ends of a connection (never forwarded: see [`super::ice_restart`]). Parsing takes any bytes and never panics:
 //! what is not a valid envelope is `None`, and the caller drops and counts it.
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -30,6 +31,8 @@ const KIND_TO: u8 = 1;
 const KIND_FROM: u8 = 2;
 /// The kind byte of a REACH envelope.
 const KIND_REACH: u8 = 3;
+/// The kind byte of a RESTART envelope.
+const KIND_RESTART: u8 = 4;
 
 /// One relay-channel message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,12 @@ pub enum Envelope {
     Reach {
         /// Their peer ids (1 to 2147483647).
         members: Vec<i32>,
+    },
+    /// An ICE restart's offer or answer for the connection it is sent on (1 to
+    /// [`MAX_RELAYED_DATAGRAM`] bytes, read by [`super::ice_restart`]); its header's peer id is 0.
+    Restart {
+        /// The message.
+        message: Bytes,
     },
 }
 
@@ -82,6 +91,15 @@ impl Envelope {
                 for member in members {
                     bytes.put_u32(member.unsigned_abs());
                 }
+                Some(bytes.freeze())
+            }
+            Self::Restart { message } => {
+                if message.is_empty() || message.len() > MAX_RELAYED_DATAGRAM {
+                    return None;
+                }
+                let mut bytes = BytesMut::with_capacity(ENVELOPE_HEADER_LEN + message.len());
+                put_header(&mut bytes, KIND_RESTART, 0);
+                bytes.put_slice(message);
                 Some(bytes.freeze())
             }
         }
@@ -119,6 +137,7 @@ impl Envelope {
                     .collect::<Option<Vec<i32>>>()?;
                 (!has_repeats(&members)).then_some(Self::Reach { members })
             }
+            KIND_RESTART => (peer == 0 && !payload.is_empty()).then_some(Self::Restart { message: payload }),
             _ => None,
         }
     }
@@ -178,6 +197,18 @@ mod tests {
     }
 
     #[test]
+    fn restart_round_trips_within_its_bounds() {
+        let restart = Envelope::Restart { message: Bytes::from_static(b"offer 1") };
+        let bytes = restart.encode().expect("valid");
+        assert_eq!(&bytes[..ENVELOPE_HEADER_LEN], &[ENVELOPE_VERSION, 4, 0, 0, 0, 0]);
+        assert_eq!(Envelope::parse(&bytes), Some(restart));
+        assert_eq!(Envelope::Restart { message: Bytes::new() }.encode(), None, "empty");
+        let long = Envelope::Restart { message: Bytes::from(vec![b'x'; MAX_RELAYED_DATAGRAM + 1]) };
+        assert_eq!(long.encode(), None, "too long");
+        assert_eq!(Envelope::parse(&Bytes::from_static(&[ENVELOPE_VERSION, 4, 0, 0, 0, 0])), None, "no message");
+    }
+
+    #[test]
     fn out_of_bounds_envelopes_are_not_encoded() {
         assert_eq!(data(0, &[23]).encode(), None, "id 0");
         assert_eq!(data(-3, &[23]).encode(), None, "negative id");
@@ -203,7 +234,8 @@ mod tests {
         assert_eq!(with(|bytes| bytes[0] = 2), None, "another version");
         assert_eq!(with(|bytes| bytes[0] = 0), None, "version 0");
         assert_eq!(with(|bytes| bytes[1] = 0), None, "unknown kind");
-        assert_eq!(with(|bytes| bytes[1] = 4), None, "unknown kind");
+        assert_eq!(with(|bytes| bytes[1] = 5), None, "unknown kind");
+        assert_eq!(with(|bytes| bytes[1] = 4), None, "a RESTART with a peer id");
         assert_eq!(with(|bytes| bytes[1] = 3), None, "a REACH with a peer id");
         assert_eq!(with(|bytes| bytes[2] = 0x80), None, "id past i32");
         assert_eq!(with(|bytes| bytes[5] = 0), None, "id 0");
@@ -252,7 +284,7 @@ mod tests {
             // Half the rounds keep a valid version and kind, so the payload checks run too.
             if round % 2 == 0 && bytes.len() >= 2 {
                 bytes[0] = ENVELOPE_VERSION;
-                bytes[1] = 1 + (round / 2 % 3) as u8;
+                bytes[1] = 1 + (round / 2 % 4) as u8;
                 if bytes.len() >= ENVELOPE_HEADER_LEN && round % 4 == 0 {
                     bytes[2] &= 0x7f;
                 }

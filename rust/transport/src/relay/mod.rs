@@ -2,12 +2,15 @@
 //! work keep their one DTLS session and SCTP association, and B, connected to both, carries their
 //! DTLS datagrams in envelopes ([`envelope`]) on a channel of its own with each
 //! ([`RELAY_STREAM_ID`]); B can neither read nor forge them. The [`RelayHub`] (one per mesh)
-//! forwards in the connections' tasks, within a budget per source.
+//! forwards in the connections' tasks, within a budget per source. A pair whose direct path
+//! broke tries it again with an ICE restart signaled over its relayed connection
+//! ([`ice_restart`]).
 
 mod budget;
 pub(crate) mod endpoint;
 pub mod envelope;
 mod hub;
+pub mod ice_restart;
 pub(crate) mod port;
 
 pub use endpoint::{MAX_RELAY_CHANNEL_BUFFERED, RELAY_AFTER};
