@@ -231,6 +231,16 @@ impl Core {
 
     /// Adds a remote candidate (a `.local` one once its name is resolved); refuses it past
     /// [`crate::MAX_REMOTE_CANDIDATES`].
+    /// Whether the connection is over: closed, or failed or closed in its core (which the pump
+    /// may not have reported yet).
+    pub(crate) fn connection_over(&self) -> bool {
+        self.closed
+            || matches!(
+                self.conn.state(),
+                connection::connection::ConnectionState::Failed | connection::connection::ConnectionState::Closed
+            )
+    }
+
     pub(crate) fn add_ice_candidate(
         &mut self,
         mid: &str,

@@ -46,6 +46,8 @@ pub struct PeerConnection {
     signaling_state: SignalingState,
     /// When [`PeerConnection::poll`] was last called.
     last_poll: Option<Instant>,
+    /// Whether [`PeerConnection::close`] was called (not the peer's close or a failure).
+    closed_by_caller: bool,
 }
 
 impl PeerConnection {
@@ -74,6 +76,7 @@ impl PeerConnection {
             gathering_state: GatheringState::New,
             signaling_state: SignalingState::Stable,
             last_poll: None,
+            closed_by_caller: false,
         })
     }
 
@@ -132,9 +135,10 @@ impl PeerConnection {
     /// Adds a remote ICE candidate; candidates that arrive before the remote description are
     /// kept until it is set. Refuses it with [`TransportError::TooManyCandidates`] once the
     /// connection has [`crate::MAX_REMOTE_CANDIDATES`] (those in remote descriptions count too).
-    /// A candidate for a connection that failed is taken and ignored, as a browser's
-    /// `addIceCandidate` does: signaling trails the connection, and a candidate trickled just
-    /// after a failure is no fault of the caller's (one error, the failure's, is reported).
+    /// A candidate for a connection that failed or that the peer closed is taken and ignored, as a
+    /// browser's `addIceCandidate` does (only `close()` makes it refuse): signaling trails the
+    /// connection, and a candidate trickled just after a failure is no fault of the caller's (one
+    /// error, the failure's, is reported).
     pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), TransportError> {
         let line = candidate.trim();
         let line = line.strip_prefix("a=").unwrap_or(line);
@@ -142,16 +146,19 @@ impl PeerConnection {
         let now = Instant::now();
         let mut core = match self.open_core() {
             Ok(core) => core,
-            Err(_)
-                if self.connection_state != ConnectionState::Closed
-                    && self.link.core().state == ConnectionState::Failed =>
-            {
-                log::debug!("a candidate for a connection that failed: ignored");
+            Err(_) if !self.closed_by_caller => {
+                log::debug!("a candidate for a connection that failed or the peer closed: ignored");
                 return Ok(());
             }
             Err(error) => return Err(error),
         };
-        core.add_ice_candidate(mid, index, &line, now)?;
+        if let Err(error) = core.add_ice_candidate(mid, index, &line, now) {
+            if !self.closed_by_caller && core.connection_over() {
+                log::debug!("a candidate for a connection that just failed or the peer closed: ignored");
+                return Ok(());
+            }
+            return Err(error);
+        }
         self.link.pump(&mut core, Driver::Call, now);
         Ok(())
     }
@@ -279,6 +286,7 @@ impl PeerConnection {
         }
         self.connection_state = ConnectionState::Closed;
         self.signaling_state = SignalingState::Closed;
+        self.closed_by_caller = true;
         self.close_channels();
         self.link.core().close(&self.link.io, Instant::now());
     }
