@@ -78,9 +78,5 @@ fn a_handshake_that_never_gets_through_fails_the_connection() {
     // side fails first depends on when each one's handshake deadline started.
     let client = vec![TransportError::HandshakeFailed];
     let server = vec![TransportError::HandshakeNeverStarted { waited_secs: 10 }];
-    assert!(
-        pair.errors == [client.clone(), server.clone()] || pair.errors == [server, client],
-        "{:?}",
-        pair.errors
-    );
+    assert!(pair.errors == [client.clone(), server.clone()] || pair.errors == [server, client], "{:?}", pair.errors);
 }
