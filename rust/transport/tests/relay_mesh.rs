@@ -519,13 +519,32 @@ fn cut_and_restore(restore_after: Option<Duration>) -> Switches {
 
 #[test]
 fn when_the_relay_leaves_another_common_member_takes_over() {
-    // A and C reach each other only through B or D.
+    relay_takeover(false);
+}
+
+#[test]
+fn when_the_relay_vanishes_another_common_member_takes_over_before_consent_expires() {
+    let took_over = relay_takeover(true);
+    // Nothing closes: A's link to the relay must be found silent (1.5 s with data outstanding),
+    // long before consent (5 s) would say it.
+    assert!(took_over < Duration::from_secs(4), "took over after {took_over:?}");
+}
+
+/// A and C reach each other only through B or D; whichever relays A<->C leaves (its links
+/// close, `vanish` false) or vanishes (every datagram of its links is dropped from then on),
+/// and the other takes over without loss, repeat or reorder. Returns how long that took.
+fn relay_takeover(vanish: bool) -> Duration {
     const D: i32 = 5;
+    let member_link = |seed: u64| {
+        let mut link = Link::new(relay_config(), relay_config(), true);
+        link.cut = vanish.then(|| Relay::new(seed));
+        link
+    };
     let mut links = vec![
-        (A, B, Link::new(relay_config(), relay_config(), true)),
-        (A, D, Link::new(relay_config(), relay_config(), true)),
-        (B, C, Link::new(relay_config(), relay_config(), true)),
-        (D, C, Link::new(relay_config(), relay_config(), true)),
+        (A, B, member_link(11)),
+        (A, D, member_link(12)),
+        (B, C, member_link(13)),
+        (D, C, member_link(14)),
         (A, C, Link::new(relay_config(), relay_config(), false)),
     ];
     let hubs: Vec<(i32, RelayHub)> = [A, B, C, D].into_iter().map(|id| (id, RelayHub::new(AMPLE_BUDGET))).collect();
@@ -572,12 +591,19 @@ fn when_the_relay_leaves_another_common_member_takes_over() {
     let left_at = Instant::now();
     for (x, y, link) in links.iter_mut() {
         if *x == first || *y == first {
-            link.offerer.close();
-            link.answerer.close();
+            match &link.cut {
+                Some(forwarder) => forwarder.set_loss(100),
+                None => {
+                    link.offerer.close();
+                    link.answerer.close();
+                }
+            }
         }
     }
-    hub(A).unregister(first);
-    hub(C).unregister(first);
+    if !vanish {
+        hub(A).unregister(first);
+        hub(C).unregister(first);
+    }
     let mut took_over = None;
     run_until(&mut links, "the other member to relay", &mut || {
         send_and_read(&mut got);
@@ -587,14 +613,16 @@ fn when_the_relay_leaves_another_common_member_takes_over() {
         took_over.is_some() && got.len() >= 100 + 100
     });
     let carried = hub(other).stats();
+    let how = if vanish { "vanished" } else { "left" };
     println!(
-        "figure: relay {first} left; {other} relays after {took_over:?} and carried {} datagrams from A; {} messages in order",
+        "figure: relay {first} {how}; {other} relays after {took_over:?} and carried {} datagrams from A; {} messages in order",
         carried.sources[&A].packets,
         got.len()
     );
     assert_eq!(got, (0..got.len() as u32).collect::<Vec<_>>());
     assert!(carried.sources[&A].packets > 0);
     assert_eq!(links[4].2.offerer.connection_state(), ConnectionState::Connected);
+    took_over.expect("taken over")
 }
 
 #[test]

@@ -408,6 +408,16 @@ impl Connection {
         Some(transmit)
     }
 
+    /// Whether the direct path (ICE's selected pair) is alive: connected, and answering what we
+    /// sent while data was outstanding within [`crate::ice_dtls::DIRECT_SILENT_AFTER`]. A relay
+    /// hub relays only through members whose direct path is alive.
+    pub fn direct_path_alive(&self) -> bool {
+        match &self.path {
+            Path::Live(path) => !self.finished && path.direct_alive(),
+            _ => false,
+        }
+    }
+
     /// Whether the other side's current description announced a relayed path
     /// (`a=x-webrtc-mesh-relay`).
     pub fn remote_relay(&self) -> bool {

@@ -76,6 +76,13 @@ impl PathChoice {
         self.current
     }
 
+    /// Whether the direct pair is alive: usable (selected, ICE connected, not silent past
+    /// [`DIRECT_SILENT_AFTER`] with an answer due) and heard since it last died. Read after
+    /// [`PathChoice::decide`]; kept up to date whether or not a relay exists.
+    pub(super) fn direct_alive(&self) -> bool {
+        self.alive_since.is_some()
+    }
+
     /// Switches between the two paths so far.
     pub(super) fn switches(&self) -> u64 {
         self.switches
@@ -231,6 +238,25 @@ mod tests {
         relayed.decide(start, inputs(false, None, true));
         assert!(relayed.decide(start, inputs(false, None, false)));
         assert_eq!(relayed.current(), None);
+    }
+
+    #[test]
+    fn without_a_relay_a_silent_direct_pair_is_marked_dead_until_heard_again() {
+        let start = Instant::now();
+        let mut choice = PathChoice::default();
+        choice.decide(start, inputs(true, Some(start), false));
+        assert!(choice.direct_alive());
+        let sent = start + Duration::from_secs(1);
+        choice.sent_direct_awaiting(sent, Some(start));
+        assert_eq!(choice.next_deadline(), Some(sent + DIRECT_SILENT_AFTER));
+        assert!(!choice.decide(sent + DIRECT_SILENT_AFTER, inputs(true, Some(start), false)));
+        assert_eq!((choice.current(), choice.direct_alive()), (Some(PathKind::Direct), false));
+        // An old hearing does not revive it; a new one does.
+        let later = sent + DIRECT_SILENT_AFTER * 2;
+        choice.decide(later, inputs(true, Some(start), false));
+        assert!(!choice.direct_alive());
+        choice.decide(later, inputs(true, Some(later), false));
+        assert!(choice.direct_alive());
     }
 
     #[test]

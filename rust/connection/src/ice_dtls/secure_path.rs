@@ -207,6 +207,13 @@ impl SecurePath {
         self.choice.current()
     }
 
+    /// Whether ICE's direct pair is alive: selected, connected, and not silent past
+    /// [`super::DIRECT_SILENT_AFTER`] while an answer was due (a dead peer shows within about
+    /// 1.5 s while data is outstanding, long before consent expires).
+    pub fn direct_alive(&self) -> bool {
+        self.choice.direct_alive()
+    }
+
     /// Switches between the direct and the relayed path so far.
     pub fn path_switches(&self) -> u64 {
         self.choice.switches()
@@ -242,8 +249,9 @@ impl SecurePath {
         let dtls = self.dtls.as_ref().and_then(DtlsSession::poll_timeout);
         let keepalive = self.relay.keepalive_due().filter(|_| self.relayed_and_connected());
         let silence = self.silence_deadline().filter(|_| self.silent == Some(false));
-        // Without a relay offered, the choice has nothing to switch to: no wake-ups for it.
-        let choice = self.choice.next_deadline().filter(|_| self.relay.was_ever_available());
+        // Without a relay offered, the choice still marks a silent direct pair dead (a relay
+        // hub stops relaying through it); it wakes only while an answer is due.
+        let choice = self.choice.next_deadline();
         [self.ice.poll_timeout(), dtls, choice, self.liveness_deadline(), keepalive, silence]
             .into_iter()
             .flatten()

@@ -258,13 +258,14 @@ impl RelayEnd {
     }
 
     /// Tells the hub whether this connection can carry relayed traffic (both announced, the
-    /// relay channel open, connected on the direct path) when that changes, and the round-trip
+    /// relay channel open, connected on a direct path that answers) when that changes, and the round-trip
     /// time at most every [`ROUND_TRIP_REFRESH`].
     fn tell_hub(&mut self, hub: &RelayHub, peer: i32, conn: &Connection, now: Instant) {
         let announced = self.enabled && conn.remote_relay();
         let relay_open = self.channel_open
             && conn.state() == CoreState::Connected
-            && self.path.is_none_or(|path| path == PathKind::Direct);
+            && self.path.is_none_or(|path| path == PathKind::Direct)
+            && conn.direct_path_alive();
         let fresh = self.told.as_ref().is_some_and(|(told, at)| {
             told.announced == announced
                 && told.relay_open == relay_open
