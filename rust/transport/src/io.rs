@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use crate::events::PeerEvent;
 use crate::lock::lock;
 use crate::pace::Pace;
+use crate::states::ConnectionState;
 use crate::udp::UdpPort;
 
 /// One connection's sockets, event queue and task wake-up.
@@ -20,6 +21,9 @@ pub(crate) struct Io {
     /// cannot be).
     pub(crate) mdns: OnceLock<Option<UdpPort>>,
     events: Mutex<VecDeque<PeerEvent>>,
+    /// The connection state of the latest `ConnectionStateChanged` queued (read before the
+    /// handle polls it, as channel states are).
+    latest_state: Mutex<Option<ConnectionState>>,
     /// Wakes the connection's task: new work, or an earlier deadline.
     pub(crate) wake: Arc<Notify>,
     /// Who reads the socket, and when the task wakes next.
@@ -29,12 +33,27 @@ pub(crate) struct Io {
 impl Io {
     /// The connection's socket and task wake-up.
     pub(crate) fn new(port: UdpPort, wake: Arc<Notify>) -> Self {
-        Self { port, mdns: OnceLock::new(), events: Mutex::default(), wake, pace: Pace::new(Instant::now()) }
+        Self {
+            port,
+            mdns: OnceLock::new(),
+            events: Mutex::default(),
+            latest_state: Mutex::default(),
+            wake,
+            pace: Pace::new(Instant::now()),
+        }
     }
 
     /// Queues an event for the handle.
     pub(crate) fn push_event(&self, event: PeerEvent) {
+        if let PeerEvent::ConnectionStateChanged(state) = &event {
+            *lock(&self.latest_state) = Some(*state);
+        }
         lock(&self.events).push_back(event);
+    }
+
+    /// The state of the latest `ConnectionStateChanged` queued, polled or not.
+    pub(crate) fn latest_state(&self) -> Option<ConnectionState> {
+        *lock(&self.latest_state)
     }
 
     /// Takes every queued event.

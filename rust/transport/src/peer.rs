@@ -85,9 +85,15 @@ impl PeerConnection {
         &self.link
     }
 
-    /// The connection state as of the last [`poll`](Self::poll).
+    /// The connection state now, as channel states are read: what the connection last
+    /// reported, even before [`poll`](Self::poll) hands over its `ConnectionStateChanged` (so a
+    /// channel never reads open while its connection still reads new); closed once
+    /// [`close`](Self::close) was called.
     pub fn connection_state(&self) -> ConnectionState {
-        self.connection_state
+        if self.connection_state == ConnectionState::Closed {
+            return ConnectionState::Closed;
+        }
+        self.link.io.latest_state().unwrap_or(self.connection_state)
     }
 
     /// The gathering state as of the last [`poll`](Self::poll).

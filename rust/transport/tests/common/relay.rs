@@ -260,8 +260,9 @@ impl RelayedPair {
         }
     }
 
-    /// Pumps both sides every 2 ms until `done`; panics after 30 s. Errors the sides report are
-    /// kept in `errors`.
+    /// Pumps both sides every 2 ms until `done`, then once more (states read live may change
+    /// before a poll hands over the events that came with them); panics after 30 s. Errors the
+    /// sides report are kept in `errors`.
     pub(crate) fn pump_until(&mut self, what: &str, mut done: impl FnMut(&mut Self) -> bool) {
         let start = Instant::now();
         while !done(self) {
@@ -269,6 +270,7 @@ impl RelayedPair {
             self.pump();
             std::thread::sleep(Duration::from_millis(2));
         }
+        self.pump();
     }
 
     /// Both sides' connection states.
