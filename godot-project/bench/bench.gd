@@ -87,10 +87,11 @@ func _run() -> void:
 				close_pair(pair)
 		if parts.has("idle"):
 			var idle := await idle_cpu(kind)
-			if idle >= 0.0:
-				results[kind]["idle_cpu_percent_16"] = idle
-				print("%s idle CPU of 16 connections %.3f%% of one core over %.0f s" % [
-					kind, idle, idle_seconds])
+			if idle.percent >= 0.0:
+				results[kind]["idle_cpu_percent_16"] = idle.percent
+				results[kind]["idle_main_thread_us_per_frame"] = idle.main_us_per_frame
+				print("%s idle CPU of 16 connections %.3f%% of one core over %.0f s (game thread %.1f us a frame)" % [
+					kind, idle.percent, idle_seconds, idle.main_us_per_frame])
 			else:
 				print("%s idle CPU of 16 connections not measured (no /proc/self/task/*/schedstat)" % kind)
 		if parts.has("mesh") and kind != "c":
@@ -366,8 +367,10 @@ func cpu_ns_between(before: Dictionary, after: Dictionary) -> int:
 
 
 ## Process CPU (% of one core) while 16 connections sit open, polled at 60 frames per second,
-## over [member idle_seconds], from every thread's own CPU time; -1 where it cannot be read.
-func idle_cpu(kind: String) -> float:
+## over [member idle_seconds], from every thread's own CPU time, and the game thread's share of
+## it per frame (polling 16 peers, and the frame loop's own small cost):
+## {percent, main_us_per_frame}; -1 where it cannot be read.
+func idle_cpu(kind: String) -> Dictionary:
 	var pairs := []
 	for i in 8:
 		var pair := await make_pair(kind)
@@ -376,17 +379,25 @@ func idle_cpu(kind: String) -> float:
 	var started := Time.get_ticks_usec()
 	var cpu_started := thread_cpu_ns()
 	var next_frame := started
+	var frames := 0
 	while Time.get_ticks_usec() - started < idle_seconds * 1e6:
 		for pair in pairs:
 			pair.sender.poll()
 			pair.receiver.poll()
+		frames += 1
 		next_frame += FRAME_USEC
 		OS.delay_usec(maxi(0, next_frame - Time.get_ticks_usec()))
-	var cpu_ns := cpu_ns_between(cpu_started, thread_cpu_ns())
+	var cpu_ended := thread_cpu_ns()
+	var cpu_ns := cpu_ns_between(cpu_started, cpu_ended)
 	var wall_ns := (Time.get_ticks_usec() - started) * 1000.0
 	for pair in pairs:
 		close_pair(pair)
-	return -1.0 if cpu_ns < 0 else 100.0 * cpu_ns / wall_ns
+	if cpu_ns < 0:
+		return {"percent": -1.0, "main_us_per_frame": -1.0}
+	# The game's (main) thread has the process's id as its thread id.
+	var main := str(OS.get_process_id())
+	var main_ns: int = cpu_ended.get(main, 0) - cpu_started.get(main, 0)
+	return {"percent": 100.0 * cpu_ns / wall_ns, "main_us_per_frame": main_ns / 1000.0 / maxi(frames, 1)}
 
 
 ## One-way latency of a message between two games that each poll at 60 fps, for

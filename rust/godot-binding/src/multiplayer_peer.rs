@@ -19,7 +19,7 @@ use transport::RelayHub;
 use crate::errors::report;
 use crate::peer_connection::WebRtcPeerConnectionRs;
 use crate::raw_packet;
-use link::{connection_state, PeerLink};
+use link::{connection_state, EnginePoll, PeerLink};
 
 const CLASS: &str = "WebRTCMultiplayerPeerRs";
 
@@ -196,14 +196,23 @@ impl IMultiplayerPeerExtension for WebRtcMultiplayerPeerRs {
 
     fn poll(&mut self) {
         crate::logging::flush();
-        // Polling a connection emits its signals, whose handlers may call back into this
-        // object: poll through `base_mut()`, which allows that.
-        let connections: Vec<Gd<WebRtcPeerConnection>> =
-            self.mesh.links().map(|(_, link)| link.connection().clone()).collect();
-        {
-            let _reentrant = self.base_mut();
-            for mut connection in connections {
-                connection.poll();
+        // Our connections are polled in Rust; what is left (signals to emit, another
+        // extension's poll) runs scripts that may call back into this object: through
+        // `base_mut()`, which allows that, and only when there is any.
+        let left: Vec<(i32, EnginePoll)> =
+            self.mesh.links_mut().filter_map(|(id, link)| Some((id, link.poll()?))).collect();
+        if !left.is_empty() {
+            let ids: Vec<i32> = left.iter().map(|(id, _)| *id).collect();
+            {
+                let _reentrant = self.base_mut();
+                for (_, engine_poll) in left {
+                    engine_poll.run();
+                }
+            }
+            for id in ids {
+                if let Some(link) = self.mesh.link_mut(id) {
+                    link.refresh_state();
+                }
             }
         }
         for (id, mut removed) in self.mesh.update(PeerLink::state) {

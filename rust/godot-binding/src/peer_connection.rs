@@ -90,6 +90,21 @@ impl WebRtcPeerConnectionRs {
 }
 
 impl WebRtcPeerConnectionRs {
+    /// The connection's state, as `get_connection_state()` returns it.
+    pub(crate) fn state(&self) -> ConnectionState {
+        if self.closed_unused {
+            return ConnectionState::CLOSED;
+        }
+        match self.connection.as_ref().map(PeerConnection::connection_state) {
+            None | Some(transport::ConnectionState::New) => ConnectionState::NEW,
+            Some(transport::ConnectionState::Connecting) => ConnectionState::CONNECTING,
+            Some(transport::ConnectionState::Connected) => ConnectionState::CONNECTED,
+            Some(transport::ConnectionState::Disconnected) => ConnectionState::DISCONNECTED,
+            Some(transport::ConnectionState::Failed) => ConnectionState::FAILED,
+            Some(transport::ConnectionState::Closed) => ConnectionState::CLOSED,
+        }
+    }
+
     /// Closes every channel the remote side opens in-band from now on, without
     /// `data_channel_received` (for a mesh's connection, where nothing would read them).
     pub(crate) fn refuse_remote_channels(&mut self) {
@@ -180,17 +195,7 @@ fn sdp_kind(call: &str, kind: &GString) -> Result<SdpKind, Error> {
 #[godot_api]
 impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
     fn get_connection_state(&self) -> ConnectionState {
-        if self.closed_unused {
-            return ConnectionState::CLOSED;
-        }
-        match self.connection.as_ref().map(PeerConnection::connection_state) {
-            None | Some(transport::ConnectionState::New) => ConnectionState::NEW,
-            Some(transport::ConnectionState::Connecting) => ConnectionState::CONNECTING,
-            Some(transport::ConnectionState::Connected) => ConnectionState::CONNECTED,
-            Some(transport::ConnectionState::Disconnected) => ConnectionState::DISCONNECTED,
-            Some(transport::ConnectionState::Failed) => ConnectionState::FAILED,
-            Some(transport::ConnectionState::Closed) => ConnectionState::CLOSED,
-        }
+        self.state()
     }
 
     fn get_gathering_state(&self) -> GatheringState {
@@ -279,10 +284,31 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
 
     fn poll(&mut self) -> Error {
         logging::flush();
-        let Some(connection) = self.connection.as_mut() else {
-            return Error::OK;
-        };
-        for event in connection.poll() {
+        let events = self.take_events();
+        self.emit_events(events);
+        Error::OK
+    }
+
+    fn close(&mut self) {
+        match self.connection.as_mut() {
+            Some(connection) => connection.close(),
+            // Closed before its first use: STATE_CLOSED, without starting a connection.
+            None => self.closed_unused = true,
+        }
+    }
+}
+
+impl WebRtcPeerConnectionRs {
+    /// Polls the transport and takes what happened since the last poll, without emitting the
+    /// signals for it ([`Self::emit_events`] does): a mesh polls its links in Rust and emits
+    /// only when there is something, which spares a frame with nothing the engine round trips.
+    pub(crate) fn take_events(&mut self) -> Vec<PeerEvent> {
+        self.connection.as_mut().map(PeerConnection::poll).unwrap_or_default()
+    }
+
+    /// Emits the signals for `events` (taken by [`Self::take_events`]), as `poll()` does.
+    pub(crate) fn emit_events(&mut self, events: Vec<PeerEvent>) {
+        for event in events {
             match event {
                 PeerEvent::SessionDescriptionCreated { kind, sdp } => {
                     self.emit("session_description_created", &[kind.name().to_variant(), sdp.to_variant()]);
@@ -304,15 +330,6 @@ impl IWebRtcPeerConnectionExtension for WebRtcPeerConnectionRs {
                 | PeerEvent::GatheringStateChanged(_)
                 | PeerEvent::SignalingStateChanged(_) => {}
             }
-        }
-        Error::OK
-    }
-
-    fn close(&mut self) {
-        match self.connection.as_mut() {
-            Some(connection) => connection.close(),
-            // Closed before its first use: STATE_CLOSED, without starting a connection.
-            None => self.closed_unused = true,
         }
     }
 }

@@ -408,6 +408,11 @@ impl<L, P> Mesh<L, P> {
         self.peers.iter().map(|peer| (peer.id, &peer.link))
     }
 
+    /// Every peer's id and link, in insertion order, to act on them.
+    pub fn links_mut(&mut self) -> impl Iterator<Item = (i32, &mut L)> {
+        self.peers.iter_mut().map(|peer| (peer.id, &mut peer.link))
+    }
+
     /// The link of `peer_id`.
     pub fn link(&self, peer_id: i32) -> Option<&L> {
         self.peer(peer_id).map(|peer| &peer.link)

@@ -1,5 +1,7 @@
 //! A peer's link: its connection and channels as Godot objects, read into plain states and
-//! packets for the mesh core. For our own transport, packets skip the engine.
+//! packets for the mesh core. For our own transport, polls, states and packets skip the engine
+//! (each call through it costs the engine's dispatch and godot-rust's checks, which a mesh of
+//! idle connections polled every frame would mostly spend its time on).
 
 use bytes::BytesMut;
 use godot::classes::web_rtc_data_channel::ChannelState as GodotChannelState;
@@ -8,7 +10,7 @@ use godot::classes::{WebRtcDataChannel, WebRtcPeerConnection};
 use godot::global::Error;
 use godot::prelude::*;
 use mesh_core::{ChannelSpec, ChannelState, ConnectionState, LinkSendError, LinkState, MeshError, PACKET_OVERHEAD};
-use transport::{self as transport, DataChannel, TransportError};
+use transport::{self as transport, DataChannel, PeerEvent, TransportError};
 
 use crate::data_channel::WebRtcDataChannelRs;
 use crate::peer_connection::WebRtcPeerConnectionRs;
@@ -146,9 +148,34 @@ impl ChannelLink {
     }
 }
 
+/// What polling a link leaves for the engine: another extension's connection is polled through
+/// it; ours has signals to emit. Both may run scripts that call back into the mesh.
+pub(super) enum EnginePoll {
+    /// Poll another extension's connection (it emits its own signals).
+    Poll(Gd<WebRtcPeerConnection>),
+    /// Emit the signals for what our connection reported.
+    Emit(Gd<WebRtcPeerConnectionRs>, Vec<PeerEvent>),
+}
+
+impl EnginePoll {
+    /// Polls or emits; the caller must allow re-entry into the mesh while it runs.
+    pub(super) fn run(self) {
+        match self {
+            Self::Poll(mut connection) => {
+                connection.poll();
+            }
+            Self::Emit(mut ours, events) => ours.bind_mut().emit_events(events),
+        }
+    }
+}
+
 /// A peer's connection and channels, in the mesh's channel order.
 pub(super) struct PeerLink {
     connection: Gd<WebRtcPeerConnection>,
+    /// The connection as our own class, when it is one (polled and read without the engine).
+    ours: Option<Gd<WebRtcPeerConnectionRs>>,
+    /// Our connection's state as last polled.
+    ours_state: GodotConnectionState,
     channels: Vec<ChannelLink>,
 }
 
@@ -169,20 +196,42 @@ impl PeerLink {
                 }
             }
         }
-        Ok(Self { connection, channels })
+        let ours = connection.clone().try_cast::<WebRtcPeerConnectionRs>().ok();
+        let ours_state = ours.as_ref().map_or(GodotConnectionState::NEW, |ours| ours.bind().state());
+        Ok(Self { connection, ours, ours_state, channels })
     }
 
-    /// The connection object.
-    pub(super) fn connection(&self) -> &Gd<WebRtcPeerConnection> {
-        &self.connection
+    /// Polls our own connection in Rust and notes its state; returns what is left for the
+    /// engine: nothing for ours when nothing happened, else its signals, or another extension's
+    /// poll.
+    pub(super) fn poll(&mut self) -> Option<EnginePoll> {
+        let Some(ours) = &mut self.ours else {
+            return Some(EnginePoll::Poll(self.connection.clone()));
+        };
+        let (events, state) = {
+            let mut connection = ours.bind_mut();
+            (connection.take_events(), connection.state())
+        };
+        self.ours_state = state;
+        (!events.is_empty()).then(|| EnginePoll::Emit(ours.clone(), events))
     }
 
-    /// The plain states the mesh core reads, with the largest message our transport's channels
-    /// send on this connection (what the remote description allows; unknown for another
+    /// Reads our connection's state again (after signals whose handlers may have changed it).
+    pub(super) fn refresh_state(&mut self) {
+        if let Some(ours) = &self.ours {
+            self.ours_state = ours.bind().state();
+        }
+    }
+
+    /// The plain states the mesh core reads (our connection's as last polled), with the largest
+    /// message our transport's channels send on this connection (what the remote description allows; unknown for another
     /// extension's channels).
     pub(super) fn state(&self) -> LinkState {
         LinkState {
-            connection: connection_state(self.connection.get_connection_state()),
+            connection: connection_state(match &self.ours {
+                Some(_) => self.ours_state,
+                None => self.connection.get_connection_state(),
+            }),
             channels: self.channels.iter().map(ChannelLink::state).collect(),
             max_message_size: self
                 .channels
