@@ -169,6 +169,8 @@ func describe() -> Dictionary:
 			"packets_received": stats.packets_received,
 			"via": stats.get("path", ""),
 			"relay_peer": stats.get("relay_peer", 0),
+			"messages_expired": stats.get("messages_expired", -1),
+			"messages_abandoned": stats.get("messages_abandoned", -1),
 		}
 	if not sorted.is_empty():
 		result["transfer_ms"] = snappedf((last_received_unix - first_sent_unix) * 1000.0, 0.1)

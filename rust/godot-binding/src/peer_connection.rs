@@ -62,7 +62,11 @@ impl WebRtcPeerConnectionRs {
     /// trip on the selected pair, as W3C `currentRoundTripTime`; -1 if not measured yet); `bytes_sent`,
     /// `bytes_received`, `packets_sent`, `packets_received` (int: UDP payload bytes and
     /// datagrams of the whole connection, ICE, DTLS and SCTP included); `retransmissions` (int:
-    /// SCTP retransmissions, DATA and control chunks; -1 before the association exists); for the candidate
+    /// SCTP retransmissions, DATA and control chunks; -1 before the association exists);
+    /// `messages_abandoned` and `messages_expired` (int: unreliable messages given up after they
+    /// were sent, and dropped before they ever were, their lifetime over or stale behind
+    /// congestion; -1 before the association exists); `ice_restarts` (int: ICE restarts made
+    /// through a mesh relay after the direct path broke); for the candidate
     /// pair ICE selected, `local_candidate_type` and `remote_candidate_type` (String: "host",
     /// "srflx", "prflx" or "relay"), `local_address`, `remote_address` (String), `local_port`,
     /// `remote_port` (int) and `protocol` (String, "udp"); "" and 0 until a pair is selected;
@@ -169,6 +173,9 @@ fn stats_dictionary(stats: &PeerStats) -> VarDictionary {
     dict.set("packets_sent", count(stats.packets_sent));
     dict.set("packets_received", count(stats.packets_received));
     dict.set("retransmissions", stats.retransmissions.map_or(-1, count));
+    dict.set("messages_abandoned", stats.messages_abandoned.map_or(-1, count));
+    dict.set("messages_expired", stats.messages_expired.map_or(-1, count));
+    dict.set("ice_restarts", count(stats.ice_restarts));
     let pair = stats.selected_pair.as_ref();
     for (side, end) in [("local", pair.map(|pair| &pair.local)), ("remote", pair.map(|pair| &pair.remote))] {
         dict.set(format!("{side}_candidate_type"), end.map_or("", |end| end.candidate_type.name()));

@@ -95,6 +95,12 @@ pub struct PeerStats {
     /// SCTP retransmissions (DATA sent again, fast or by timer, and control chunks sent again);
     /// `None` until the association exists.
     pub retransmissions: Option<u64>,
+    /// Partially reliable messages given up after they were sent (RFC 3758), and those dropped
+    /// before they were ever sent (their lifetime ended, or they went stale waiting behind
+    /// congestion); `None` until the association exists.
+    pub messages_abandoned: Option<u64>,
+    /// See [`messages_abandoned`](Self::messages_abandoned).
+    pub messages_expired: Option<u64>,
     /// The selected candidate pair; `None` until ICE has selected one.
     pub selected_pair: Option<SelectedPair>,
     /// When the snapshot was taken; `None` before the first one.
@@ -132,6 +138,8 @@ pub(crate) fn take(
         packets_sent: report.datagrams_sent,
         packets_received: report.datagrams_received,
         retransmissions: sctp.map(|sctp| sctp.data_retransmissions + sctp.control_retransmissions),
+        messages_abandoned: sctp.map(|sctp| sctp.abandoned_messages),
+        messages_expired: sctp.map(|sctp| sctp.expired_messages),
         selected_pair: report
             .selected_pair
             .map(|(local, remote)| selected_pair(local_candidates, signaled, local, remote)),

@@ -68,6 +68,9 @@ pub struct AssociationStats {
     pub tail_probes: u64,
     /// Messages abandoned under partial reliability (RFC 3758) once started.
     pub abandoned_messages: u64,
+    /// Partially reliable messages dropped before they were ever sent: their lifetime ended, or
+    /// they went stale waiting behind congestion.
+    pub expired_messages: u64,
     /// The current retransmission timeout.
     pub rto: Duration,
     /// The smoothed round-trip time, once measured.
@@ -591,6 +594,7 @@ impl Association {
             stats.random_losses = send.random_losses;
             stats.tail_probes = send.tail_probes;
             stats.abandoned_messages = send.abandoned;
+            stats.expired_messages = send.expired;
             stats.rto = data.rto();
             stats.srtt = data.smoothed_rtt();
             stats.cwnd = data.cwnd();

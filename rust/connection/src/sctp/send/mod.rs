@@ -121,6 +121,9 @@ pub(crate) struct SendStats {
     pub(crate) tail_probes: u64,
     /// Messages abandoned (RFC 3758), in flight or in the queue once started.
     pub(crate) abandoned: u64,
+    /// Messages dropped from the queue before they started: their lifetime ended, or they went
+    /// stale (see `send_queue`).
+    pub(crate) expired: u64,
     /// Fast retransmissions found spurious (the peer reported the chunk twice), their window
     /// reduction undone.
     pub(crate) spurious_retransmits: u64,
@@ -496,9 +499,9 @@ impl SendSide {
         rto.saturating_mul(factor).min(cap)
     }
 
-    /// Drops messages whose lifetime ended before they were started.
+    /// Drops messages whose lifetime ended (or that went stale) before they were started.
     fn expire_queue(&mut self, now: Instant) {
-        self.queue.expire(now);
+        self.stats.expired += self.queue.expire(now);
     }
 
     /// The outstanding data abandoned these messages: what is left of them in the queue goes,

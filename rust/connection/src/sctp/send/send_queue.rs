@@ -203,7 +203,9 @@ impl SendQueue {
     /// first transmission: cut short, what was sent of it would be wasted
     /// (and under congestion, with the oldest message sent first, nearly every message would be
     /// cut); its chunks are not retransmitted past its lifetime.
-    pub(super) fn expire(&mut self, now: Instant) {
+    /// Returns how many it dropped.
+    pub(super) fn expire(&mut self, now: Instant) -> u64 {
+        let mut dropped = 0;
         while let Some(&(at, message, stream)) = self.expiries.first() {
             if at > now {
                 break;
@@ -213,8 +215,10 @@ impl SendQueue {
             let started = self.streams.get(&stream).and_then(OutgoingStream::started_message) == Some(message);
             if !started {
                 self.remove(stream, message);
+                dropped += 1;
             }
         }
+        dropped
     }
 
     /// Drops the message `message` of `stream` if it is still queued (the outstanding data
