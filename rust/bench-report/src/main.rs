@@ -53,7 +53,9 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, f64>) {
 }
 
 fn lower_is_better(figure: &str) -> bool {
-    ["rtt", "memory", "cpu", "mesh_connect", "main_ms", "loss", "latency", "per_frame"].iter().any(|word| figure.contains(word))
+    ["rtt", "memory", "cpu", "mesh_connect", "main_ms", "loss", "latency", "per_frame"]
+        .iter()
+        .any(|word| figure.contains(word))
 }
 
 struct Args {
