@@ -304,6 +304,19 @@ impl Association {
             return;
         }
         let tag = packet.header.verification_tag;
+        // A peer that sends DATA, a SACK, a HEARTBEAT or a FORWARD-TSN has established the
+        // association: in COOKIE-ECHOED our COOKIE-ECHO reached it and its COOKIE-ACK was lost
+        // (the packet carries our tag, and DTLS authenticated it). Established at once, the DATA
+        // is taken instead of dropped unacknowledged until the T1-cookie timer sends the
+        // COOKIE-ECHO again (250 ms and more, while the peer's window fills with data it waits
+        // to hear of and its unreliable messages expire unsent).
+        if self.state == State::CookieEchoed
+            && packet.chunks.iter().any(|chunk| {
+                matches!(chunk, Chunk::Data(_) | Chunk::Sack(_) | Chunk::Heartbeat(_) | Chunk::ForwardTsn(_))
+            })
+        {
+            self.on_cookie_ack(now);
+        }
         let mut unrecognized = Vec::new();
         let carried_data = packet.chunks.iter().any(|chunk| matches!(chunk, Chunk::Data(_)));
         // Only a packet's first SACK is read: a sender bundles at most one, and each costs a walk

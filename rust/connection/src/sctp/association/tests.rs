@@ -92,6 +92,35 @@ fn client_and_server_connect() {
 }
 
 #[test]
+fn data_after_a_lost_cookie_ack_establishes_the_side_that_echoed_the_cookie() {
+    let (mut a, mut b, now) = pair(2, DtlsRole::Client, DtlsRole::Server);
+    // INIT, INIT-ACK, COOKIE-ECHO: B is established; its COOKIE-ACK is lost.
+    b.handle_packet(now, &a.poll_transmit(now).unwrap());
+    a.handle_packet(now, &b.poll_transmit(now).unwrap());
+    b.handle_packet(now, &a.poll_transmit(now).unwrap());
+    assert_eq!(b.state, State::Established);
+    assert!(b.poll_transmit(now).is_some(), "the COOKIE-ACK, lost");
+    assert_eq!(a.state, State::CookieEchoed);
+    let options = SendOptions { ordered: false, reliability: crate::sctp::Reliability::MaxRetransmits(0) };
+    b.send(now, 1, 53, Bytes::from_static(b"state"), options).unwrap();
+    a.handle_packet(now, &b.poll_transmit(now).unwrap());
+    assert_eq!(a.state, State::Established);
+    assert_eq!(
+        events(&mut a),
+        vec![
+            SctpEvent::Connected,
+            SctpEvent::Message(crate::sctp::Message { stream: 1, ppid: 53, data: Bytes::from_static(b"state") })
+        ]
+    );
+    // A acknowledges it at once (nothing waits for a retransmission timer).
+    let answer = a.poll_transmit(now).unwrap();
+    let sack = Packet::parse(&answer).unwrap();
+    assert!(sack.chunks.iter().any(|chunk| matches!(chunk, Chunk::Sack(_))), "{sack:?}");
+    b.handle_packet(now, &answer);
+    assert_eq!(b.bytes_in_flight(), 0);
+}
+
+#[test]
 fn simultaneous_open_connects_once_on_each_side() {
     for order in [true, false] {
         let (mut a, mut b, now) = pair(2, DtlsRole::Client, DtlsRole::Client);
