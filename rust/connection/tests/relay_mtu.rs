@@ -64,7 +64,11 @@ fn a_fall_back_mid_transfer_shrinks_new_packets_and_the_upgrade_grows_them_again
         assert!(pair.run_until(Duration::from_secs(5), |pair| pair.a.is_open() && pair.c.is_open()));
         pair.set_relay(true);
         // 3000 bytes every 10 ms (300 kB/s): full packets in flight when the direct path is cut.
-        pair.start_workload(Workload::Paced { interval: Duration::from_millis(10), size: 3000, until: Duration::from_secs(30) });
+        pair.start_workload(Workload::Paced {
+            interval: Duration::from_millis(10),
+            size: 3000,
+            until: Duration::from_secs(30),
+        });
         pair.run_for(Duration::from_secs(3));
         let direct_largest = pair.sizes.iter().filter(|s| !s.1).map(|s| s.2).max().unwrap_or(0);
         assert!(direct_largest > BOUND, "seed {seed}: direct packets are full-size ({direct_largest})");

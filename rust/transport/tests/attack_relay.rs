@@ -429,7 +429,10 @@ fn a_relay_that_lies_and_floods_neither_corrupts_nor_reorders_and_costs_a_bounde
     let stats_c = hub_c.stats();
     assert!(stats_a.malformed > 0 && stats_c.malformed > 0, "{stats_a:?} / {stats_c:?}");
     assert!(stats_a.sources[&B].dropped_no_route > 0, "relay envelopes to an endpoint are refused: {stats_a:?}");
-    assert!(stats_a.relayed_dropped > 0, "forged datagrams for no member, and the flood past A's relay inbox, dropped: {stats_a:?}");
+    assert!(
+        stats_a.relayed_dropped > 0,
+        "forged datagrams for no member, and the flood past A's relay inbox, dropped: {stats_a:?}"
+    );
     assert_eq!(stats_a.sources[&B].packets, 0, "A carried nothing for B");
     let growth = rss_peak.zip(rss_before).map(|(peak, before)| peak.saturating_sub(before));
     println!(

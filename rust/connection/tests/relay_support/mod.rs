@@ -283,7 +283,7 @@ impl Relayed {
     fn drain(&mut self) {
         let now = self.now;
         let since = now - self.start;
-        let mut note = |sizes: &mut Vec<(Duration, bool, usize)>, relayed: bool, data: &[u8]| {
+        let note = |sizes: &mut Vec<(Duration, bool, usize)>, relayed: bool, data: &[u8]| {
             if data.first() == Some(&23) && sizes.len() < MAX_SIZES {
                 sizes.push((since, relayed, data.len()));
             }
