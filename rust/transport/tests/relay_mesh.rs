@@ -578,7 +578,6 @@ fn relaying_can_be_announced_until_the_first_description() {
 }
 
 #[test]
-#[ignore = "not yet run (written at the end of a session): run with --ignored"]
 fn relayed_datagrams_fit_one_chunk_of_the_relay_channel() {
     let mut mesh = Mesh::new(AMPLE_BUDGET, true);
     let (a_reliable, c_reliable) = channel_pair(&mut mesh.ac, 1, true);
