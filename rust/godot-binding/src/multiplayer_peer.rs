@@ -441,7 +441,8 @@ impl WebRtcMultiplayerPeerRs {
     }
 
     /// What this peer relayed for others: source peer id -> `{packets, bytes,
-    /// dropped_over_budget, dropped_no_route, dropped_congested}`.
+    /// dropped_over_budget, dropped_no_route, dropped_congested, split_envelopes}` (the last:
+    /// datagrams too long for one chunk of the relay channel, sent in two).
     #[func]
     fn get_relay_stats(&self) -> VarDictionary {
         let mut sources = VarDictionary::new();
@@ -453,6 +454,7 @@ impl WebRtcMultiplayerPeerRs {
             entry.set("dropped_over_budget", count(source.dropped_over_budget));
             entry.set("dropped_no_route", count(source.dropped_no_route));
             entry.set("dropped_congested", count(source.dropped_congested));
+            entry.set("split_envelopes", count(source.split_envelopes));
             sources.set(i64::from(id), &entry);
         }
         sources

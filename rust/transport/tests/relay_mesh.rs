@@ -646,3 +646,38 @@ fn relaying_can_be_announced_until_the_first_description() {
     let _channel = taken.create_data_channel("mine", negotiated(id, true)).expect("free without relaying");
     assert!(matches!(taken.announce_relay(), Err(TransportError::IdInUse(_))));
 }
+
+#[test]
+fn relayed_datagrams_fit_one_chunk_of_the_relay_channel() {
+    let mut mesh = Mesh::new(AMPLE_BUDGET, true);
+    let (a_reliable, c_reliable) = channel_pair(&mut mesh.ac, 1, true);
+    mesh.start();
+    mesh.run_until("A<->C via B", |mesh| mesh.ac.both_connected() && open(&[&a_reliable, &c_reliable]));
+    let before = mesh.hub_b.stats().sources[&A];
+    // 300 messages of 4000 bytes: every packet of A<->C's association is a full one.
+    for i in 0..300u32 {
+        let mut message = vec![(i % 251) as u8; 4000];
+        message[..4].copy_from_slice(&i.to_le_bytes());
+        a_reliable.send(&message, false).expect("send");
+    }
+    let mut got = Vec::new();
+    mesh.run_ac_until("300 relayed messages", |_| {
+        for packet in c_reliable.recv_all() {
+            assert_eq!(packet.data.len(), 4000);
+            got.push(u32::from_le_bytes(packet.data[..4].try_into().unwrap()));
+        }
+        got.len() == 300
+    });
+    assert_eq!(got, (0..300).collect::<Vec<_>>());
+    let after = mesh.hub_b.stats().sources[&A];
+    let (packets, bytes) = (after.packets - before.packets, after.bytes - before.bytes);
+    println!(
+        "figure: 300 x 4000 B relayed in {packets} datagrams of {} B on average; envelopes split in two chunks: \
+         {} during the transfer, {} during the handshake (its flights are up to 1200 B)",
+        bytes / packets.max(1),
+        after.split_envelopes - before.split_envelopes,
+        before.split_envelopes
+    );
+    assert!(packets >= 1_200_000 / 1100, "{packets} datagrams");
+    assert_eq!(after.split_envelopes, before.split_envelopes, "no relayed datagram of the transfer was split");
+}

@@ -841,9 +841,12 @@ impl Connection {
             }
             SecurePathEvent::PeerSilent(_) => {}
             SecurePathEvent::PathChanged(kind) => {
-                if kind == PathKind::Relayed {
-                    // A fall-back: what was in flight on the silent direct pair goes again.
-                    if let Some(association) = self.association.as_mut() {
+                let mtu = self.sctp_mtu(Some(kind));
+                if let Some(association) = self.association.as_mut() {
+                    // New packets fit the path (one relay-channel chunk when relayed).
+                    association.set_mtu(mtu);
+                    if kind == PathKind::Relayed {
+                        // A fall-back: what was in flight on the silent direct pair goes again.
                         association.path_changed(now);
                     }
                 }
@@ -855,10 +858,13 @@ impl Connection {
                 if let Some(role) = self.role {
                     let sctp = self.config.sctp.clone();
                     let mut association = Association::new(sctp, role, &mut self.rng, now);
-                    let path_rtt = match &self.path {
-                        Path::Live(path) => path.round_trip_time(now),
-                        _ => None,
+                    let (path_rtt, kind) = match &self.path {
+                        Path::Live(path) => (path.round_trip_time(now), path.path_kind()),
+                        _ => (None, None),
                     };
+                    if kind == Some(PathKind::Relayed) {
+                        association.set_mtu(self.sctp_mtu(kind));
+                    }
                     if let Some(rtt) = path_rtt {
                         association.set_path_rtt(rtt);
                     }
@@ -873,6 +879,16 @@ impl Connection {
             }
             SecurePathEvent::Closed => self.end(None),
             SecurePathEvent::Failed(reason) => self.end(Some(ConnectionFailure::Path(reason))),
+        }
+    }
+
+    /// The largest SCTP packet for records taking `path`: the configured MTU, lowered to
+    /// [`ice_dtls::RELAYED_SCTP_MTU`] on the relay so that a relayed datagram fits one chunk of
+    /// the relay channel.
+    fn sctp_mtu(&self, path: Option<PathKind>) -> usize {
+        match path {
+            Some(PathKind::Relayed) => self.config.sctp.mtu.min(ice_dtls::RELAYED_SCTP_MTU),
+            _ => self.config.sctp.mtu,
         }
     }
 

@@ -63,5 +63,5 @@ pub use config::{SecurePathConfig, Timeouts};
 pub use error::{FailureReason, SecurePathError};
 pub use events::{IceState, SecurePathEvent, Transmit};
 pub use path_choice::{PathKind, DIRECT_SILENT_AFTER, SWITCH_HOLD, UPGRADE_HOLD_DOWN};
-pub use relay_path::{MAX_RELAY_QUEUE, RELAY_KEEPALIVE};
+pub use relay_path::{MAX_RELAY_QUEUE, RELAYED_SCTP_MTU, RELAY_CHANNEL_MTU, RELAY_ENVELOPE_ALLOWANCE, RELAY_KEEPALIVE};
 pub use secure_path::{SecurePath, DTLS_RECORD_OVERHEAD, MAX_APPLICATION_DATA};

@@ -10,6 +10,20 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::early_datagrams::{MAX_KEPT, MAX_KEPT_BYTES};
+use super::secure_path::DTLS_RECORD_OVERHEAD;
+
+/// The largest SCTP packet of the relay channel's own association (the association between a
+/// member and its relay, which carries our datagrams): WebRTC's 1200, `SctpConfig::default`.
+pub const RELAY_CHANNEL_MTU: usize = 1200;
+/// Bytes the pump puts before each relayed datagram (the transport's envelope header: version,
+/// kind, peer id) that [`RELAYED_SCTP_MTU`] leaves room for.
+pub const RELAY_ENVELOPE_ALLOWANCE: usize = 6;
+/// The largest SCTP packet of ours while records go by the relay, so that one relayed datagram
+/// (envelope and DTLS record around it) fits one DATA chunk of the relay channel and is never
+/// split in two: [`RELAY_CHANNEL_MTU`] 1200 - SCTP common header 12 - DATA chunk header 16 -
+/// [`RELAY_ENVELOPE_ALLOWANCE`] 6 - [`DTLS_RECORD_OVERHEAD`] 37 = 1129 bytes (1128 in practice:
+/// chunks are padded to 4 bytes). The direct path uses the association's configured MTU (1200).
+pub const RELAYED_SCTP_MTU: usize = RELAY_CHANNEL_MTU - 12 - 16 - RELAY_ENVELOPE_ALLOWANCE - DTLS_RECORD_OVERHEAD;
 
 /// Datagrams at most waiting for `SecurePath::poll_relay_transmit`: a congestion window's worth
 /// of full packets (SCTP's window stays far under it; only a pump that never polls fills it).

@@ -23,7 +23,7 @@ use self::timer::BackoffTimer;
 use super::chunks::{DataChunk, ForwardTsn, Sack, Tsn};
 use super::wire::{
     code, kind, Chunk, CommonHeader, ErrorCause, Init, Packet, PacketBuilder, ReconfigParam, ReconfigResult,
-    UnknownAction, COMMON_HEADER_LEN,
+    UnknownAction, COMMON_HEADER_LEN, DATA_HEADER_LEN,
 };
 use super::{SctpConfig, SctpError, SctpEvent, SendOptions, StreamId};
 use crate::DtlsRole;
@@ -38,6 +38,10 @@ const MAX_REPORTED_CHUNKS: usize = 4;
 /// The longest unrecognized chunk reported back (whole, as RFC 9260 §3.3.10.6 asks); a longer
 /// one is skipped silently, so that no answer grows past one packet.
 const MAX_REPORTED_CHUNK_LEN: usize = 256;
+
+/// The smallest MTU [`Association::set_mtu`] takes: a DATA chunk of 64 payload bytes after the
+/// common header, room for the handshake's and RE-CONFIG's small chunks.
+pub const MIN_MTU: usize = COMMON_HEADER_LEN + DATA_HEADER_LEN + 64;
 
 /// Counters and estimates of one association.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,6 +81,8 @@ pub struct AssociationStats {
     pub srtt: Option<Duration>,
     /// The congestion window, in bytes.
     pub cwnd: usize,
+    /// The largest packet sent now, in bytes ([`Association::set_mtu`]).
+    pub mtu: usize,
 }
 
 /// The association's states (RFC 9260 §4), with `Ended` for "closed after having lived".
@@ -177,6 +183,8 @@ struct ResetRequest {
 /// ```
 pub struct Association {
     config: SctpConfig,
+    /// The configured `max_data_payload`: [`Association::set_mtu`] never goes past it.
+    configured_max_payload: usize,
     state: State,
     /// The time the association was created: cookie timestamps count from it.
     epoch: Instant,
@@ -235,6 +243,7 @@ impl Association {
         rng.fill_bytes(&mut secret);
         let stats = AssociationStats { rto: config.rto_initial, ..AssociationStats::default() };
         let mut association = Association {
+            configured_max_payload: config.max_data_payload,
             config,
             state: State::Closed,
             epoch: now,
@@ -585,6 +594,27 @@ impl Association {
         }
     }
 
+    /// Sends packets of at most `mtu` bytes from now on (the connection's path changed: a relayed
+    /// path fits each packet in one chunk of the relay's own association). New DATA chunks are
+    /// cut for it; chunks already cut keep their size (a TSN's chunk is never cut again), so a
+    /// retransmission of a larger one goes alone in a packet past `mtu`. Below
+    /// [`MIN_MTU`] it is taken as [`MIN_MTU`].
+    pub fn set_mtu(&mut self, mtu: usize) {
+        let mtu = mtu.max(MIN_MTU);
+        self.config.mtu = mtu;
+        // A whole number of 4-byte words: the chunk's padding stays within the MTU too.
+        let fits = (mtu - COMMON_HEADER_LEN - DATA_HEADER_LEN) & !3;
+        self.config.max_data_payload = fits.min(self.configured_max_payload);
+        if let Some(data) = self.data.as_mut() {
+            data.set_mtu(mtu, self.config.max_data_payload);
+        }
+    }
+
+    /// The largest packet sent now, in bytes (a lone DATA chunk cut for a larger one excepted).
+    pub fn mtu(&self) -> usize {
+        self.config.mtu
+    }
+
     /// Queues a HEARTBEAT (RFC 9260 §8.3), which the peer answers with a HEARTBEAT ACK: sent on
     /// a relayed path that would otherwise be idle, to keep it heard (a relay has no ICE
     /// consent). Nothing before the association is up.
@@ -612,6 +642,7 @@ impl Association {
             stats.srtt = data.smoothed_rtt();
             stats.cwnd = data.cwnd();
         }
+        stats.mtu = self.config.mtu;
         stats
     }
 
@@ -983,7 +1014,11 @@ impl Association {
         if !self.state.sends_data() {
             return;
         }
-        while let Some(chunk) = data.poll_data(now, builder.room()) {
+        loop {
+            // An empty packet takes a DATA chunk of any size: one cut for a larger MTU before the
+            // path changed goes alone (past the MTU) rather than never.
+            let room = if builder.is_empty() { usize::MAX } else { builder.room() };
+            let Some(chunk) = data.poll_data(now, room) else { break };
             if !builder.push(&Chunk::Data(chunk)) {
                 warn!("sctp: the send side gave a DATA chunk larger than the room left; it goes again on T3-rtx");
                 break;
@@ -1067,3 +1102,6 @@ mod tests;
 
 #[cfg(test)]
 mod attack_tests;
+
+#[cfg(test)]
+mod mtu_tests;

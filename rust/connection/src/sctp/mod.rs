@@ -16,7 +16,7 @@ mod serial;
 mod wire;
 
 pub use crate::DtlsRole;
-pub use association::{Association, AssociationStats};
+pub use association::{Association, AssociationStats, MIN_MTU};
 pub use config::SctpConfig;
 pub use error::SctpError;
 pub use messages::{ppid, Message, Reliability, SctpEvent, SendOptions, StreamId};

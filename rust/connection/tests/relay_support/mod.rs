@@ -127,7 +127,13 @@ pub struct Relayed {
     next_paced: Instant,
     /// Datagrams that crossed the relay (side sent from, bytes), up to [`MAX_TAPPED`].
     pub tapped: Vec<(Side, Vec<u8>)>,
+    /// Every DTLS application-data datagram sent (first byte 23), up to [`MAX_SIZES`]: when
+    /// (since the start), whether by the relay, its size.
+    pub sizes: Vec<(Duration, bool, usize)>,
 }
+
+/// Datagram sizes [`Relayed::sizes`] keeps at most.
+const MAX_SIZES: usize = 1_000_000;
 
 /// One certificate per side for the whole test binary.
 fn certificates() -> &'static (LocalCertificate, LocalCertificate) {
@@ -210,6 +216,7 @@ impl Relayed {
             workload: Workload::Idle,
             next_paced: start,
             tapped: Vec::new(),
+            sizes: Vec::new(),
         };
         pair.a.take_events(Duration::ZERO);
         pair.c.take_events(Duration::ZERO);
@@ -275,10 +282,17 @@ impl Relayed {
 
     fn drain(&mut self) {
         let now = self.now;
+        let since = now - self.start;
+        let note = |sizes: &mut Vec<(Duration, bool, usize)>, relayed: bool, data: &[u8]| {
+            if data.first() == Some(&23) && sizes.len() < MAX_SIZES {
+                sizes.push((since, relayed, data.len()));
+            }
+        };
         for (end, side) in [(&mut self.a, Side::A), (&mut self.c, Side::B)] {
             for _ in 0..MAX_TRANSMITS {
                 let Some(transmit) = end.conn.poll_transmit(now) else { break };
                 assert_eq!((transmit.local, transmit.to), (end.address, end.remote), "a path the test lacks");
+                note(&mut self.sizes, false, &transmit.data);
                 self.direct.send(now, side, transmit.data);
             }
             for _ in 0..MAX_TRANSMITS {
@@ -286,6 +300,7 @@ impl Relayed {
                 if self.tapped.len() < MAX_TAPPED {
                     self.tapped.push((side, data.clone()));
                 }
+                note(&mut self.sizes, true, &data);
                 self.relay.send(now, side, data);
             }
         }

@@ -19,6 +19,12 @@ pub const ENVELOPE_HEADER_LEN: usize = 6;
 /// are at most 1200 bytes takes about 1240; 1500 leaves room for the handshake's flights.
 pub const MAX_RELAYED_DATAGRAM: usize = 1500;
 
+/// Longest envelope that one DATA chunk of the relay channel carries whole: its association's
+/// packet (`connection::ice_dtls::RELAY_CHANNEL_MTU`, 1200) less the common header (12) and the
+/// DATA chunk header (16). A relayed connection keeps its SCTP packets to
+/// `connection::ice_dtls::RELAYED_SCTP_MTU` so that its datagrams' envelopes fit.
+pub const MAX_UNSPLIT_ENVELOPE: usize = connection::ice_dtls::RELAY_CHANNEL_MTU - 12 - 16;
+
 /// Most member ids a REACH envelope lists (a member announces at most this many).
 pub const MAX_REACH_IDS: usize = 64;
 
@@ -173,6 +179,14 @@ mod tests {
 
     fn data(peer: i32, datagram: &[u8]) -> Envelope {
         Envelope::To { peer, datagram: Bytes::copy_from_slice(datagram) }
+    }
+
+    #[test]
+    fn a_relayed_connections_datagram_fits_one_relay_channel_chunk() {
+        use connection::ice_dtls::{DTLS_RECORD_OVERHEAD, RELAYED_SCTP_MTU, RELAY_ENVELOPE_ALLOWANCE};
+        assert_eq!(ENVELOPE_HEADER_LEN, RELAY_ENVELOPE_ALLOWANCE, "the core leaves room for this header");
+        assert_eq!(MAX_UNSPLIT_ENVELOPE, 1172);
+        assert!(ENVELOPE_HEADER_LEN + DTLS_RECORD_OVERHEAD + RELAYED_SCTP_MTU <= MAX_UNSPLIT_ENVELOPE);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use mesh_core::{RelayChoice, RelayOption};
 
 use super::budget::Budget;
-use super::envelope::{Envelope, MAX_REACH_IDS};
+use super::envelope::{Envelope, ENVELOPE_HEADER_LEN, MAX_REACH_IDS, MAX_UNSPLIT_ENVELOPE};
 use super::port::RelayPort;
 use crate::error::TransportError;
 use crate::lock::lock;
@@ -66,6 +66,11 @@ pub struct SourceStats {
     pub dropped_no_route: u64,
     /// Datagrams dropped because the destination's relay channel was congested.
     pub dropped_congested: u64,
+    /// Datagrams forwarded whose envelope was longer than one DATA chunk of the relay channel
+    /// ([`MAX_UNSPLIT_ENVELOPE`]), so the relay channel's association split it in two: DTLS
+    /// handshake flights (up to 1200 bytes) and the rare retransmission of a chunk cut before the
+    /// pair's path became relayed; the relayed path's own packets fit (`RELAYED_SCTP_MTU`).
+    pub split_envelopes: u64,
 }
 
 /// A hub's statistics.
@@ -365,6 +370,9 @@ impl HubState {
         if envelope.is_some_and(|envelope| port.send(envelope)) {
             source.packets += 1;
             source.bytes += len as u64;
+            if ENVELOPE_HEADER_LEN + len > MAX_UNSPLIT_ENVELOPE {
+                source.split_envelopes += 1;
+            }
         } else {
             source.dropped_congested += 1;
         }

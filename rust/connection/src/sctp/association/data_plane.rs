@@ -116,6 +116,11 @@ impl DataPlane {
         self.send.on_path_change(now);
     }
 
+    /// New DATA chunks are cut for packets of `mtu` bytes from now on.
+    pub(super) fn set_mtu(&mut self, mtu: usize, max_data_payload: usize) {
+        self.send.set_mtu(mtu, max_data_payload);
+    }
+
     /// Bytes of DATA sent and not yet acknowledged.
     pub(super) fn in_flight(&self) -> usize {
         self.send.in_flight()

@@ -80,6 +80,11 @@ pub(super) struct CongestionControl {
 }
 
 impl CongestionControl {
+    /// Takes `mtu` as the window's unit from now on (the path changed); the window itself stays.
+    pub(super) fn set_mtu(&mut self, mtu: usize) {
+        self.mtu = mtu.max(1);
+    }
+
     /// The window at the start: `initial_mtus` MTUs; the slow-start threshold is the peer's
     /// advertised window (RFC 9260 §7.2.1).
     pub(super) fn new(mtu: usize, initial_mtus: usize, peer_a_rwnd: u32) -> Self {

@@ -218,6 +218,15 @@ impl SendSide {
         self.queue.enqueue(now, stream, ppid, data, options, self.outstanding.held_bytes())
     }
 
+    /// Cuts new DATA chunks for packets of `mtu` bytes from now on (`max_data_payload` of
+    /// payload at most): the path changed. Chunks already cut keep their size (a TSN's chunk is
+    /// never cut again), so a retransmission of a larger one goes alone in a larger packet.
+    pub(crate) fn set_mtu(&mut self, mtu: usize, max_data_payload: usize) {
+        self.mtu = mtu.max(1);
+        self.max_data_payload = max_data_payload.max(1);
+        self.congestion.set_mtu(self.mtu);
+    }
+
     /// Bytes queued on `stream` and not yet sent (the data channel's `bufferedAmount`).
     pub(crate) fn buffered_amount(&self, stream: StreamId) -> usize {
         self.queue.buffered_amount(stream)

@@ -9,7 +9,7 @@ mod packet;
 mod reader;
 mod reconfig;
 
-pub(crate) use chunk::{kind, Chunk, UnknownAction};
+pub(crate) use chunk::{kind, Chunk, UnknownAction, DATA_HEADER_LEN};
 pub(crate) use error_cause::{code, ErrorCause};
 pub(crate) use init::Init;
 pub(crate) use packet::{CommonHeader, Packet, PacketBuilder, COMMON_HEADER_LEN};
