@@ -169,6 +169,7 @@ func describe() -> Dictionary:
 			"packets_received": stats.packets_received,
 			"via": stats.get("path", ""),
 			"relay_peer": stats.get("relay_peer", 0),
+			"ice_restarts": stats.get("ice_restarts", 0),
 			"messages_expired": stats.get("messages_expired", -1),
 			"messages_abandoned": stats.get("messages_abandoned", -1),
 		}
