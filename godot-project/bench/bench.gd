@@ -90,7 +90,8 @@ func _run() -> void:
 			if idle.percent >= 0.0:
 				results[kind]["idle_cpu_percent_16"] = idle.percent
 				results[kind]["idle_main_thread_us_per_frame"] = idle.main_us_per_frame
-				print("%s idle CPU of 16 connections %.3f%% of one core over %.0f s (game thread %.1f us a frame)" % [
+				var line := "%s idle CPU of 16 connections %.3f%% of one core over %.0f s"
+				print((line + " (game thread %.1f us a frame)") % [
 					kind, idle.percent, idle_seconds, idle.main_us_per_frame])
 			else:
 				print("%s idle CPU of 16 connections not measured (no /proc/self/task/*/schedstat)" % kind)
@@ -397,7 +398,8 @@ func idle_cpu(kind: String) -> Dictionary:
 	# The game's (main) thread has the process's id as its thread id.
 	var main := str(OS.get_process_id())
 	var main_ns: int = cpu_ended.get(main, 0) - cpu_started.get(main, 0)
-	return {"percent": 100.0 * cpu_ns / wall_ns, "main_us_per_frame": main_ns / 1000.0 / maxi(frames, 1)}
+	var main_us_per_frame := main_ns / 1000.0 / maxi(frames, 1)
+	return {"percent": 100.0 * cpu_ns / wall_ns, "main_us_per_frame": main_us_per_frame}
 
 
 ## One-way latency of a message between two games that each poll at 60 fps, for

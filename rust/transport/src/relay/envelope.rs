@@ -25,6 +25,15 @@ pub const MAX_RELAYED_DATAGRAM: usize = 1500;
 /// `connection::ice_dtls::RELAYED_SCTP_MTU` so that its datagrams' envelopes fit.
 pub const MAX_UNSPLIT_ENVELOPE: usize = connection::ice_dtls::RELAY_CHANNEL_MTU - 12 - 16;
 
+// The core leaves room for our header, and a relayed connection's datagram (its packet cut to
+// RELAYED_SCTP_MTU, in one DTLS record) fits one chunk of the relay channel with it: checked
+// when the crate is built.
+const _: () = assert!(ENVELOPE_HEADER_LEN == connection::ice_dtls::RELAY_ENVELOPE_ALLOWANCE);
+const _: () = assert!(
+    ENVELOPE_HEADER_LEN + connection::ice_dtls::DTLS_RECORD_OVERHEAD + connection::ice_dtls::RELAYED_SCTP_MTU
+        <= MAX_UNSPLIT_ENVELOPE
+);
+
 /// Most member ids a REACH envelope lists (a member announces at most this many).
 pub const MAX_REACH_IDS: usize = 64;
 
@@ -179,14 +188,6 @@ mod tests {
 
     fn data(peer: i32, datagram: &[u8]) -> Envelope {
         Envelope::To { peer, datagram: Bytes::copy_from_slice(datagram) }
-    }
-
-    #[test]
-    fn a_relayed_connections_datagram_fits_one_relay_channel_chunk() {
-        use connection::ice_dtls::{DTLS_RECORD_OVERHEAD, RELAYED_SCTP_MTU, RELAY_ENVELOPE_ALLOWANCE};
-        assert_eq!(ENVELOPE_HEADER_LEN, RELAY_ENVELOPE_ALLOWANCE, "the core leaves room for this header");
-        assert_eq!(MAX_UNSPLIT_ENVELOPE, 1172);
-        assert!(ENVELOPE_HEADER_LEN + DTLS_RECORD_OVERHEAD + RELAYED_SCTP_MTU <= MAX_UNSPLIT_ENVELOPE);
     }
 
     #[test]
