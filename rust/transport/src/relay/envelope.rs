@@ -186,7 +186,7 @@ mod tests {
         use connection::ice_dtls::{DTLS_RECORD_OVERHEAD, RELAYED_SCTP_MTU, RELAY_ENVELOPE_ALLOWANCE};
         assert_eq!(ENVELOPE_HEADER_LEN, RELAY_ENVELOPE_ALLOWANCE, "the core leaves room for this header");
         assert_eq!(MAX_UNSPLIT_ENVELOPE, 1172);
-        assert!(ENVELOPE_HEADER_LEN + DTLS_RECORD_OVERHEAD + RELAYED_SCTP_MTU <= MAX_UNSPLIT_ENVELOPE);
+        const { assert!(ENVELOPE_HEADER_LEN + DTLS_RECORD_OVERHEAD + RELAYED_SCTP_MTU <= MAX_UNSPLIT_ENVELOPE) };
     }
 
     #[test]
