@@ -4,12 +4,16 @@
 //! on the relay channel: it forwards A<->C's datagrams (or the pair could not connect at all) and
 //! meanwhile sends forged, garbage, replayed and bit-flipped datagrams, envelopes that are no
 //! envelopes, envelopes of an unknown version, for unknown members or of a kind a relay may not
-//! send, then floods A with forged datagrams as fast as its association takes them.
+//! send, REACHes naming strangers or malformed, and ICE restarts it never negotiated; then floods
+//! A with forged datagrams as fast as its association takes them. (B's core takes every SCTP
+//! stream id, as the transport's do: with the default 1024 the relay channel's DATA, stream
+//! 65534, is refused as an invalid stream.)
 //!
 //! A and C are the transport's, each with its hub. Checked: 1000 reliable ordered messages A->C
 //! and 200 C->A arrive intact, once and in order; A's hub counts the malformed envelopes and the
 //! dropped ones; the flood is cut at the relay inbox ([`MAX_RELAY_INBOX_BYTES`]), so A's memory
-//! stays bounded (its resident size is printed and must grow far less than the flood's size).
+//! stays bounded (its resident size is printed and must grow far less than the flood's size); no
+//! forged RESTART restarted ICE.
 
 mod common;
 
