@@ -18,7 +18,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use common::loopback_config;
+use common::{loopback_config, median_round_trip};
 use transport::{
     ChannelOptions, ChannelState, DataChannel, PathKind, PeerConnection, PeerEvent, PeerStats, RelayHub, SdpKind,
     TransportConfig,
@@ -204,28 +204,6 @@ fn transfer(there: &DataChannel, back: &DataChannel, total: usize, mut step: imp
     start.elapsed()
 }
 
-/// Median round trip of 200 small messages echoed on `(there, back)`.
-fn round_trip(there: &DataChannel, back: &DataChannel) -> Duration {
-    let mut samples = Vec::new();
-    for i in 0..200u32 {
-        let sent = Instant::now();
-        there.send(&i.to_le_bytes(), false).expect("send");
-        loop {
-            assert!(sent.elapsed() < DEADLINE, "no echo");
-            if let Some(packet) = back.recv() {
-                back.send(&packet.data, false).expect("echo");
-            }
-            if there.recv().is_some() {
-                break;
-            }
-            std::thread::yield_now();
-        }
-        samples.push(sent.elapsed());
-    }
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 /// A's and C's connections (here), and the pipes to B (the other process).
 struct Members {
     /// A's connection to B.
@@ -258,41 +236,22 @@ impl Members {
 
 /// Sends and applies the signaling of a pair within this process (candidates included).
 fn signal_pair(one: &mut PeerConnection, other: &mut PeerConnection) {
-    for event in one.poll() {
-        hand(event, one, other);
-    }
-    for event in other.poll() {
-        hand(event, other, one);
-    }
-}
-
-fn hand(event: PeerEvent, from: &PeerConnection, to: &PeerConnection) {
-    match event {
-        PeerEvent::SessionDescriptionCreated { kind, sdp } => {
-            if kind == SdpKind::Offer {
-                from.set_local_description(kind, sdp.clone()).expect("local offer");
-            }
-            to.set_remote_description(kind, sdp).expect("remote description");
-        }
-        PeerEvent::IceCandidateCreated { mid, index, candidate } => {
-            to.add_ice_candidate(&mid, index, &candidate).expect("candidate");
-        }
-        _ => {}
-    }
+    common::forward(one, other);
+    common::forward(other, one);
 }
 
 /// A<->C's signaling without candidates (no direct path: only the relay).
 fn signal_without_candidates(one: &mut PeerConnection, other: &mut PeerConnection) {
-    for event in one.poll() {
-        if matches!(event, PeerEvent::SessionDescriptionCreated { .. }) {
-            hand(event, one, other);
-        }
-    }
-    for event in other.poll() {
-        if matches!(event, PeerEvent::SessionDescriptionCreated { .. }) {
-            hand(event, other, one);
-        }
-    }
+    descriptions_only(one, other);
+    descriptions_only(other, one);
+}
+
+/// Hands `from`'s descriptions to `to`, dropping its candidates.
+fn descriptions_only(from: &mut PeerConnection, to: &PeerConnection) {
+    let events = from.poll();
+    let descriptions =
+        events.into_iter().filter(|event| matches!(event, PeerEvent::SessionDescriptionCreated { .. })).collect();
+    common::hand_over(descriptions, from, to);
 }
 
 #[test]
@@ -313,7 +272,7 @@ fn relay_figures() {
         signal_pair(&mut one, &mut other);
         d_there.ready_state() == ChannelState::Open && d_back.ready_state() == ChannelState::Open
     });
-    let direct_rtt = round_trip(&d_there, &d_back);
+    let direct_rtt = median_round_trip(&d_there, &d_back, DEADLINE);
     let before = wire_bytes(&one.stats());
     let own_before = process_cpu(std::process::id());
     let direct_time = transfer(&d_there, &d_back, total, || {});
@@ -361,7 +320,7 @@ fn relay_figures() {
             && mesh.ac.stats().path == Some(PathKind::Relayed)
     });
     let relayed_after = started.elapsed();
-    let relayed_rtt = round_trip(&r_there, &r_back);
+    let relayed_rtt = median_round_trip(&r_there, &r_back, DEADLINE);
     let wire_before = wire_bytes(&mesh.ab.stats()) + wire_bytes(&mesh.cb.stats());
     let inner_before = wire_bytes(&mesh.ac.stats());
     let b_before = process_cpu(pid);

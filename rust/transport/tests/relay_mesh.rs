@@ -7,8 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::loopback_config;
 use common::relay::Relay;
+use common::{loopback_config, median_round_trip};
 use transport::{
     ChannelOptions, ChannelState, ConnectionState, DataChannel, PathKind, PeerConnection, PeerEvent, RelayHub, SdpKind,
     TransportConfig, TransportError,
@@ -196,33 +196,6 @@ fn open(channels: &[&DataChannel]) -> bool {
 }
 
 /// The median of `samples`.
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-/// Median round trip of 200 small messages echoed on `(there, back)`, read in a busy loop: the
-/// connections' tasks carry everything, nobody polls.
-fn round_trip(there: &DataChannel, back: &DataChannel) -> Duration {
-    let mut samples = Vec::new();
-    for i in 0..200u32 {
-        let sent = Instant::now();
-        there.send(&i.to_le_bytes(), false).expect("send");
-        loop {
-            assert!(sent.elapsed() < DEADLINE, "no echo");
-            if let Some(packet) = back.recv() {
-                back.send(&packet.data, false).expect("echo");
-            }
-            if there.recv().is_some() {
-                break;
-            }
-            std::thread::yield_now();
-        }
-        samples.push(sent.elapsed());
-    }
-    median(samples)
-}
-
 #[test]
 fn a_pair_without_a_direct_path_connects_through_a_common_member_and_keeps_order() {
     let mut mesh = Mesh::new(AMPLE_BUDGET, true);
@@ -295,8 +268,8 @@ fn a_pair_without_a_direct_path_connects_through_a_common_member_and_keeps_order
     assert_eq!(mesh.hub_a.stats().sources.values().map(|source| source.packets).sum::<u64>(), 0, "A relayed nothing");
 
     // Latency: round trips on the direct A<->B path and on the relayed A<->C one.
-    let direct = round_trip(&ab_probe, &ba_probe);
-    let relayed = round_trip(&a_reliable, &c_reliable);
+    let direct = median_round_trip(&ab_probe, &ba_probe, DEADLINE);
+    let relayed = median_round_trip(&a_reliable, &c_reliable, DEADLINE);
     println!(
         "figure: median round trip direct {direct:?}, relayed over two hops {relayed:?}: {:?} added one way",
         relayed.saturating_sub(direct) / 2

@@ -7,6 +7,7 @@
 pub(crate) mod relay;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
 
 use transport::{DataChannel, PeerConnection, PeerEvent, SdpKind, TransportConfig};
 
@@ -46,4 +47,27 @@ pub(crate) fn hand_over(events: Vec<PeerEvent>, from: &PeerConnection, to: &Peer
         }
     }
     received
+}
+
+/// Median round trip of 200 small messages echoed on `(there, back)`, read in a busy loop (the
+/// connections' tasks carry everything, nobody polls); panics when an echo takes `deadline`.
+pub(crate) fn median_round_trip(there: &DataChannel, back: &DataChannel, deadline: Duration) -> Duration {
+    let mut samples = Vec::new();
+    for i in 0..200u32 {
+        let sent = Instant::now();
+        there.send(&i.to_le_bytes(), false).expect("send");
+        loop {
+            assert!(sent.elapsed() < deadline, "no echo");
+            if let Some(packet) = back.recv() {
+                back.send(&packet.data, false).expect("echo");
+            }
+            if there.recv().is_some() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        samples.push(sent.elapsed());
+    }
+    samples.sort();
+    samples[samples.len() / 2]
 }
