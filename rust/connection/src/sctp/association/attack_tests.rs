@@ -11,30 +11,13 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 
+use super::tests::connected;
 use super::*;
 use crate::sctp::chunks::GapBlock;
 use crate::sctp::{Reliability, StreamId};
 
 /// The most packets one poll loop may give before it counts as looping.
 const MAX_PACKETS_PER_DRAIN: usize = 10_000;
-
-fn connected(seed: u64) -> (Association, Association, Instant) {
-    let now = Instant::now();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut a = Association::new(SctpConfig::default(), DtlsRole::Client, &mut rng, now);
-    let mut b = Association::new(SctpConfig::default(), DtlsRole::Server, &mut rng, now);
-    for _ in 0..8 {
-        while let Some(packet) = a.poll_transmit(now) {
-            b.handle_packet(now, &packet);
-        }
-        while let Some(packet) = b.poll_transmit(now) {
-            a.handle_packet(now, &packet);
-        }
-    }
-    assert_eq!(a.poll_event(), Some(SctpEvent::Connected));
-    assert_eq!(b.poll_event(), Some(SctpEvent::Connected));
-    (a, b, now)
-}
 
 /// A TSN near `base`: mostly within a few thousand either way, sometimes anywhere.
 fn tsn_near(rng: &mut StdRng, base: u32) -> u32 {

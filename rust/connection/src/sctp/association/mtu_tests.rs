@@ -4,28 +4,9 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
+use super::tests::connected;
 use super::*;
-
-fn connected(seed: u64) -> (Association, Association, Instant) {
-    let now = Instant::now();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut a = Association::new(SctpConfig::default(), DtlsRole::Client, &mut rng, now);
-    let mut b = Association::new(SctpConfig::default(), DtlsRole::Server, &mut rng, now);
-    for _ in 0..10 {
-        while let Some(packet) = a.poll_transmit(now) {
-            b.handle_packet(now, &packet);
-        }
-        while let Some(packet) = b.poll_transmit(now) {
-            a.handle_packet(now, &packet);
-        }
-    }
-    assert_eq!(a.poll_event(), Some(SctpEvent::Connected));
-    assert_eq!(b.poll_event(), Some(SctpEvent::Connected));
-    (a, b, now)
-}
 
 fn reliable() -> SendOptions {
     SendOptions { ordered: true, reliability: crate::sctp::Reliability::Reliable }

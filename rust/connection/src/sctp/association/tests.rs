@@ -239,7 +239,9 @@ fn the_handshake_round_trip_is_the_first_rtt_sample_on_both_sides() {
     assert_eq!(handshake_srtt(one_way, &[2]), (rtt, None));
 }
 
-fn connected(seed: u64) -> (Association, Association, Instant) {
+/// Two associations, a client and a server drawn from `seed`, connected on a virtual clock
+/// (their `Connected` events taken); also used by the attack and MTU tests.
+pub(super) fn connected(seed: u64) -> (Association, Association, Instant) {
     let (mut a, mut b, now) = pair(seed, DtlsRole::Client, DtlsRole::Server);
     exchange(&mut a, &mut b, now, &mut never());
     assert_eq!(events(&mut a), vec![SctpEvent::Connected]);
