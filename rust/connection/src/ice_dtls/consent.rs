@@ -4,7 +4,9 @@
 //! `rtc-ice` 0.21.1 asks to be woken every 200 ms at the most (`poll_timeout` never exceeds its
 //! `DEFAULT_CHECK_INTERVAL`), connected or not, and sends a consent check whenever its keepalive
 //! interval has passed at a wake-up. Once connected we wake it only when something is due:
-//! - a consent check every [`super::Timeouts::consent_interval`], ±20 % (4-6 s by default);
+//! - a consent check every [`super::Timeouts::consent_interval`], ±20 % (4-6 s by default),
+//!   sent at once when the peer's own check comes inside that window (see
+//!   [`ConsentSchedule::peer_checked`]);
 //! - a probe when nothing (STUN or authenticated DTLS) came from the peer for half the
 //!   disconnected timeout, so that an idle but healthy path never reads `disconnected`, and
 //!   then one each [`QUIET_PROBE_SPACING`] while it stays quiet;
@@ -38,20 +40,34 @@ pub(super) struct ConsentSchedule {
     last_run: Option<Instant>,
     /// When the next regular consent check is due.
     next_check: Option<Instant>,
+    /// When the last regular consent check went.
+    last_check: Option<Instant>,
 }
 
 impl ConsentSchedule {
     /// A schedule with the path's timers; `seed` seeds the jitter.
     pub(super) fn new(interval: Duration, disconnected: Duration, failed: Duration, seed: u64) -> Self {
-        Self { interval, disconnected, failed, rng: SmallRng::seed_from_u64(seed), last_run: None, next_check: None }
+        Self { interval, disconnected, failed, rng: SmallRng::seed_from_u64(seed), last_run: None, next_check: None, last_check: None }
     }
 
     /// Notes that the agent ran at `now` (it sent a consent check if one was due).
     pub(super) fn ran(&mut self, now: Instant) {
         self.last_run = Some(now);
         if self.next_check.is_none_or(|due| due <= now) {
+            self.last_check = Some(now);
             let factor: f64 = self.rng.random_range(0.8..1.2);
             self.next_check = Some(now + self.interval.mul_f64(factor));
+        }
+    }
+
+    /// The peer's consent check on the selected pair came at `now`. If ours is already allowed
+    /// (RFC 7675 spaces them 0.8 to 1.2 times the interval), it goes now, with our answer: the two
+    /// checks then share their wake-ups at both ends (an idle pair costs four of them, not six,
+    /// per round of checks), and the two schedules stay in step, each within its own window.
+    pub(super) fn peer_checked(&mut self, now: Instant) {
+        let window_opens = self.last_check.map(|last| last + self.interval.mul_f64(0.8));
+        if window_opens.is_some_and(|opens| opens <= now) && self.next_check.is_some_and(|due| due > now) {
+            self.next_check = Some(now);
         }
     }
 
@@ -109,6 +125,62 @@ mod tests {
             runs += 1;
         }
         assert!((10..=16).contains(&runs), "{runs} runs in a minute");
+    }
+
+    #[test]
+    fn a_check_from_the_peer_inside_our_window_brings_ours_forward() {
+        let start = Instant::now();
+        let mut schedule =
+            ConsentSchedule::new(Duration::from_secs(5), Duration::from_secs(7), Duration::from_secs(15), 3);
+        schedule.restart(start);
+        let planned = schedule.next_check.expect("a check is planned");
+        // Before the window opens (4 s after our last check) the peer's check changes nothing.
+        schedule.peer_checked(start + Duration::from_millis(3900));
+        assert_eq!(schedule.next_check, Some(planned));
+        // Inside it, ours goes at once.
+        let heard = start + Duration::from_millis(4000);
+        schedule.peer_checked(heard);
+        assert_eq!(schedule.next_run(heard, false), Some(heard));
+        schedule.ran(heard);
+        let next = schedule.next_check.expect("the next check is planned");
+        assert!(next >= heard + Duration::from_secs(4) && next <= heard + Duration::from_secs(6), "{next:?}");
+    }
+
+    #[test]
+    fn two_schedules_fall_in_step_and_keep_rfc_7675_spacing() {
+        let start = Instant::now();
+        let (step, one_way) = (Duration::from_millis(10), Duration::from_millis(20));
+        let mut sides = [1, 2].map(|seed| {
+            ConsentSchedule::new(Duration::from_secs(5), Duration::from_secs(7), Duration::from_secs(15), seed)
+        });
+        for side in &mut sides {
+            side.restart(start);
+        }
+        let mut sent: [Vec<Instant>; 2] = [Vec::new(), Vec::new()];
+        let mut now = start;
+        while now < start + Duration::from_secs(120) {
+            now += step;
+            for side in 0..2 {
+                // The other side's check arrives one way after it went.
+                if sent[1 - side].last().is_some_and(|at| *at + one_way <= now && *at + one_way + step > now) {
+                    sides[side].peer_checked(now);
+                }
+                if sides[side].next_check.is_some_and(|due| due <= now) {
+                    sides[side].ran(now);
+                    sent[side].push(now);
+                }
+            }
+        }
+        for checks in &sent {
+            for gap in checks.windows(2).map(|pair| pair[1] - pair[0]) {
+                assert!(gap >= Duration::from_millis(3990) && gap <= Duration::from_millis(6010), "{gap:?}");
+            }
+        }
+        // After the first rounds each check of one side comes with one of the other's.
+        let near = |at: Instant, other: Instant| at.max(other) - at.min(other) <= one_way + step;
+        let paired = sent[0][2..].iter().filter(|at| sent[1].iter().any(|other| near(**at, *other))).count();
+        assert_eq!(paired, sent[0].len() - 2, "{sent:?}");
+        assert!(sent[0].len() >= 20, "{} checks in two minutes", sent[0].len());
     }
 
     #[test]

@@ -279,6 +279,9 @@ impl IceSession {
             && self.selected == Some((local, from))
             && self.state == IceState::Connected
             && self.agent.state() == ConnectionState::Connected;
+        if accepted && self.reading_consent_check {
+            self.consent.peer_checked(now);
+        }
         self.drain(now, switched);
         self.reading_consent_check = false;
         if accepted && self.agent.role() && self.selected.is_none() && success_transaction(datagram).is_some() {
