@@ -1,6 +1,6 @@
 //! Connection configuration: ICE servers, the ICE transport policy and the local address to bind.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::RwLock;
 
 use rtc_ice::url::{ProtoType, SchemeType, Url};
@@ -130,20 +130,21 @@ pub struct TransportConfig {
 
 impl TransportConfig {
     /// Checks every ICE server ([`IceServer::validate`]), that a server given as an IP address
-    /// has the bound address's family (the connection's one socket only reaches servers of that family), and that
-    /// the relay policy has a TURN server to relay through.
+    /// has a family the socket reaches (the IPv6 wildcard `::`, the default, binds a dual-stack
+    /// socket that reaches both; any other bind address only its own family), and that the relay
+    /// policy has a TURN server to relay through.
     pub fn validate(&self) -> Result<(), TransportError> {
         self.ice_servers.iter().try_for_each(IceServer::validate)?;
         let bind = self.effective_bind_address();
         let urls = || self.ice_servers.iter().flat_map(IceServer::parsed_urls);
         for (raw, url) in urls() {
             let Ok(server) = url.host.parse::<IpAddr>() else { continue };
-            if server.is_ipv4() != bind.is_ipv4() {
+            if server.is_ipv4() != bind.is_ipv4() && bind != IpAddr::V6(Ipv6Addr::UNSPECIFIED) {
                 let family = if server.is_ipv4() { "IPv4" } else { "IPv6" };
                 return Err(TransportError::InvalidConfig(format!(
-                    "ICE server URL '{}' is an {family} address but the connection binds {bind}, and only servers \
-                     of the bound address's family are used; bind an address of that family ('bindAddress') \
-                     or name another server",
+                    "ICE server URL '{}' is an {family} address but the connection binds {bind}, which reaches only \
+                     servers of its own family; bind an address of that family or '::' (both families) \
+                     ('bindAddress'), or name another server",
                     excerpt(raw)
                 )));
             }
@@ -181,11 +182,12 @@ pub const BIND_ADDRESS_ENV: &str = "WEBRTC_MESH_BIND_ADDRESS";
 static DEFAULT_BIND_ADDRESS: RwLock<Option<IpAddr>> = RwLock::new(None);
 
 /// The bind address used by connections that name none: the one set with
-/// [`set_default_bind_address`], else `WEBRTC_MESH_BIND_ADDRESS`, else all interfaces.
+/// [`set_default_bind_address`], else `WEBRTC_MESH_BIND_ADDRESS`, else `::`, every interface of
+/// both families (one dual-stack socket; IPv4 only, `0.0.0.0`, where the system has no IPv6).
 pub fn default_bind_address() -> IpAddr {
     let set = *DEFAULT_BIND_ADDRESS.read().unwrap_or_else(|poisoned| poisoned.into_inner());
     set.or_else(|| std::env::var(BIND_ADDRESS_ENV).ok()?.trim().parse().ok())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
 }
 
 /// Sets the bind address for connections that name none (`None` restores the default).
@@ -268,17 +270,45 @@ mod tests {
     }
 
     #[test]
-    fn a_server_of_the_other_address_family_is_refused() {
-        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    fn a_server_of_the_other_address_family_is_refused_only_by_a_single_family_bind() {
         let v6_server = IceServer { urls: vec!["stun:[::1]:3478".into()], ..Default::default() };
-        let config =
-            TransportConfig { ice_servers: vec![v6_server.clone()], bind_address: Some(v4), ..Default::default() };
-        assert!(matches!(config.validate(), Err(TransportError::InvalidConfig(reason)) if reason.contains("IPv6")));
-        let v6 = TransportConfig { bind_address: Some("::1".parse().unwrap()), ..config };
-        assert_eq!(v6.validate(), Ok(()));
+        let v4_server = IceServer { urls: vec!["stun:192.0.2.1:3478".into()], ..Default::default() };
+        let bound = |address: &str, server: &IceServer| TransportConfig {
+            ice_servers: vec![server.clone()],
+            bind_address: Some(address.parse().expect("an address")),
+            ..Default::default()
+        };
+        for (address, server, family) in
+            [("127.0.0.1", &v6_server, "IPv6"), ("0.0.0.0", &v6_server, "IPv6"), ("::1", &v4_server, "IPv4")]
+        {
+            let refused = bound(address, server).validate();
+            assert!(
+                matches!(&refused, Err(TransportError::InvalidConfig(reason)) if reason.contains(family) && reason.contains("'::'")),
+                "{address}: {refused:?}"
+            );
+        }
+        assert_eq!(bound("::1", &v6_server).validate(), Ok(()));
+        assert_eq!(bound("::", &v6_server).validate(), Ok(()), "the dual-stack wildcard reaches both");
+        assert_eq!(bound("::", &v4_server).validate(), Ok(()), "the dual-stack wildcard reaches both");
         let named = IceServer { urls: vec!["stun:stun.example.org".into()], ..Default::default() };
-        let by_name = TransportConfig { ice_servers: vec![named], ..v6 };
-        assert_eq!(by_name.validate(), Ok(()), "a host name is resolved later, in either family");
+        assert_eq!(bound("::1", &named).validate(), Ok(()), "a host name is resolved later, in either family");
+    }
+
+    #[test]
+    fn the_default_bind_address_is_the_dual_stack_wildcard() {
+        // Unless the environment names one (the tests may run with WEBRTC_MESH_BIND_ADDRESS set).
+        if std::env::var(BIND_ADDRESS_ENV).is_err() {
+            assert_eq!(default_bind_address(), IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        }
+        let config = TransportConfig {
+            ice_servers: vec![IceServer {
+                urls: vec!["stun:192.0.2.1".into(), "stun:[2001:db8::1]".into()],
+                ..Default::default()
+            }],
+            bind_address: Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            ..Default::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]
@@ -287,7 +317,7 @@ mod tests {
         let mut config = TransportConfig {
             ice_servers: vec![stun_only],
             ice_transport_policy: IceTransportPolicy::Relay,
-            bind_address: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            bind_address: Some(IpAddr::from([127, 0, 0, 1])),
             ..Default::default()
         };
         assert!(matches!(config.validate(), Err(TransportError::InvalidConfig(reason)) if reason.contains("relay")));

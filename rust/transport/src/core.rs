@@ -156,7 +156,7 @@ impl Core {
         Ok(Self {
             conn,
             channels: HashMap::new(),
-            servers: IceServers::new(config, wake),
+            servers: IceServers::new(config, &host_addresses, wake),
             mdns: MdnsResolver::default(),
             ice: IceTally::new(config.has_relay()),
             host_addresses,
@@ -387,7 +387,7 @@ impl Core {
                 self.add_local_candidate(io, candidate, now);
             }
         }
-        self.servers.start(io.port.local_addr(), self.host_addresses.first().copied(), now);
+        self.servers.start(io.port.local_addr(), &self.host_addresses, now);
         io.wake.notify_one();
     }
 

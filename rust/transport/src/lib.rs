@@ -27,6 +27,7 @@ mod io;
 mod link;
 mod lock;
 mod mdns;
+mod nat64;
 mod pace;
 pub mod peer;
 mod pump;

@@ -59,7 +59,7 @@ impl PeerConnection {
         let bind = config.effective_bind_address();
         let port = UdpPort::bind(SocketAddr::new(bind, 0))
             .map_err(|error| TransportError::Bind { address: bind, reason: error.to_string() })?;
-        let host_addresses = host_addresses(port.local_addr());
+        let host_addresses = host_addresses(&port);
         let max_message_size = Arc::new(AtomicUsize::new(channel::DEFAULT_MAX_MESSAGE_SIZE));
         let wake = Arc::new(tokio::sync::Notify::new());
         let core =
@@ -329,31 +329,53 @@ impl Drop for PeerConnection {
 }
 
 /// The addresses host candidates name: the bound address, or for a wildcard every usable
-/// interface address of its family (loopback only if there is no other).
-fn host_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
+/// interface address the socket reaches (both families on a dual-stack socket), see
+/// [`usable_host_addresses`].
+fn host_addresses(port: &UdpPort) -> Vec<SocketAddr> {
+    let bound = port.local_addr();
     if !bound.ip().is_unspecified() {
         return vec![bound];
     }
+    let interfaces = match rtc_shared::ifaces::ifaces() {
+        Ok(interfaces) => interfaces.into_iter().filter_map(|interface| interface.addr.map(|addr| addr.ip())).collect(),
+        Err(error) => {
+            log::warn!("cannot list the network interfaces: {error}");
+            Vec::new()
+        }
+    };
+    usable_host_addresses(&interfaces, bound, port.dual_stack())
+}
+
+/// The interface addresses of `interfaces` a wildcard socket bound at `bound` names in host
+/// candidates: those of its family (of both on a `dual_stack` socket), IPv6 global and unique
+/// local ones but not link-local (`fe80::/10` needs a scope id no candidate carries), loopback
+/// only if there is no other.
+fn usable_host_addresses(interfaces: &[IpAddr], bound: SocketAddr, dual_stack: bool) -> Vec<SocketAddr> {
+    let reached = |ip: &IpAddr| dual_stack || ip.is_ipv4() == bound.is_ipv4();
     let usable = |ip: &IpAddr| match ip {
         IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified(),
-        IpAddr::V6(v6) => !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80,
+        IpAddr::V6(v6) => {
+            !v6.is_loopback()
+                && !v6.is_unspecified()
+                && (v6.segments()[0] & 0xffc0) != 0xfe80
+                && v6.to_ipv4_mapped().is_none()
+        }
     };
     let mut found: Vec<SocketAddr> = Vec::new();
-    match rtc_shared::ifaces::ifaces() {
-        Ok(interfaces) => {
-            for ip in interfaces.into_iter().filter_map(|interface| interface.addr.map(|addr| addr.ip())) {
-                let address = SocketAddr::new(ip, bound.port());
-                if ip.is_ipv4() == bound.is_ipv4() && usable(&ip) && !found.contains(&address) {
-                    found.push(address);
-                }
-            }
+    for ip in interfaces.iter().filter(|ip| reached(ip) && usable(ip)) {
+        let address = SocketAddr::new(*ip, bound.port());
+        if !found.contains(&address) {
+            found.push(address);
         }
-        Err(error) => log::warn!("cannot list the network interfaces: {error}"),
     }
     if found.is_empty() {
-        let loopback =
-            if bound.is_ipv4() { IpAddr::from([127, 0, 0, 1]) } else { IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]) };
-        found.push(SocketAddr::new(loopback, bound.port()));
+        let v4_loopback = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), bound.port());
+        let v6_loopback = SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), bound.port());
+        match (dual_stack, bound.is_ipv4()) {
+            (true, _) => found.extend([v4_loopback, v6_loopback]),
+            (false, true) => found.push(v4_loopback),
+            (false, false) => found.push(v6_loopback),
+        }
     }
     found
 }
@@ -384,11 +406,52 @@ mod tests {
         assert_eq!(remote_max_message_size("a=max-message-size:1000000\r\n"), channel::DEFAULT_MAX_MESSAGE_SIZE);
     }
 
+    fn addresses(list: &[&str]) -> Vec<IpAddr> {
+        list.iter().map(|address| address.parse().expect("an address")).collect()
+    }
+
+    fn at(address: &str) -> SocketAddr {
+        address.parse().expect("an address")
+    }
+
     #[test]
     fn a_bound_address_is_the_only_host_address() {
-        let bound: SocketAddr = "127.0.0.1:4000".parse().expect("an address");
-        assert_eq!(host_addresses(bound), vec![bound]);
-        let wildcard: SocketAddr = "0.0.0.0:4000".parse().expect("an address");
-        assert!(host_addresses(wildcard).iter().all(|address| address.port() == 4000 && address.is_ipv4()));
+        let bound = at("127.0.0.1:0");
+        let port = UdpPort::bind(bound).expect("a socket");
+        assert_eq!(host_addresses(&port), vec![port.local_addr()]);
+        let wildcard = UdpPort::bind(at("0.0.0.0:0")).expect("a socket");
+        assert!(host_addresses(&wildcard).iter().all(|address| address.is_ipv4()));
+    }
+
+    #[test]
+    fn a_dual_stack_socket_names_both_families_but_not_link_local_ipv6() {
+        let interfaces = addresses(&[
+            "127.0.0.1",
+            "192.168.1.20",
+            "169.254.3.4",
+            "::1",
+            "fe80::1234",
+            "2001:db8:6::20",
+            "fd00:6::20",
+            "192.168.1.20",
+        ]);
+        let dual = usable_host_addresses(&interfaces, at("[::]:4000"), true);
+        assert_eq!(dual, vec![at("192.168.1.20:4000"), at("[2001:db8:6::20]:4000"), at("[fd00:6::20]:4000")]);
+        let v4_only = usable_host_addresses(&interfaces, at("0.0.0.0:4000"), false);
+        assert_eq!(v4_only, vec![at("192.168.1.20:4000")]);
+        let v6_only = usable_host_addresses(&interfaces, at("[::]:4000"), false);
+        assert_eq!(v6_only, vec![at("[2001:db8:6::20]:4000"), at("[fd00:6::20]:4000")]);
+    }
+
+    #[test]
+    fn an_ipv6_only_host_names_only_ipv6_and_loopback_comes_only_when_nothing_else_does() {
+        let ipv6_only = addresses(&["::1", "127.0.0.1", "fe80::1", "2001:db8:6::20"]);
+        assert_eq!(usable_host_addresses(&ipv6_only, at("[::]:4000"), true), vec![at("[2001:db8:6::20]:4000")]);
+        let loopback_only = addresses(&["::1", "127.0.0.1", "fe80::1"]);
+        assert_eq!(
+            usable_host_addresses(&loopback_only, at("[::]:4000"), true),
+            vec![at("127.0.0.1:4000"), at("[::1]:4000")]
+        );
+        assert_eq!(usable_host_addresses(&loopback_only, at("0.0.0.0:4000"), false), vec![at("127.0.0.1:4000")]);
     }
 }

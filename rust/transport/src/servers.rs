@@ -4,7 +4,7 @@
 //! the core sends from a relayed address goes through its allocation.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,8 @@ struct Server {
 struct ServerClient {
     url: String,
     server: SocketAddr,
+    /// The host address a server-reflexive candidate names as its base (of the server's family).
+    base: Option<SocketAddr>,
     turn: bool,
     client: Client,
     /// The request whose answer ends this client's part of gathering.
@@ -76,7 +78,8 @@ pub(crate) struct IceServers {
     servers: Vec<Server>,
     clients: Vec<ServerClient>,
     relay_only: bool,
-    started: Option<(SocketAddr, Option<SocketAddr>)>,
+    /// The socket's address and the host addresses, once gathering started.
+    started: Option<(SocketAddr, Vec<SocketAddr>)>,
     candidates: VecDeque<LocalCandidate>,
     relayed_in: VecDeque<(SocketAddr, SocketAddr, BytesMut)>,
     /// Wakes the connection's task when a TCP or TLS server sends something.
@@ -84,8 +87,12 @@ pub(crate) struct IceServers {
 }
 
 impl IceServers {
-    /// The servers of `config`; names are looked up on the shared runtime from now on.
-    pub(crate) fn new(config: &TransportConfig, wake: Arc<Notify>) -> Self {
+    /// The servers of `config`; names are looked up on the shared runtime from now on, and so
+    /// is the network's NAT64 prefix when the connection reaches only IPv6 (`host_addresses`
+    /// has IPv6 addresses and no IPv4 one) and a server is given as an IPv4 address.
+    pub(crate) fn new(config: &TransportConfig, host_addresses: &[SocketAddr], wake: Arc<Notify>) -> Self {
+        let ipv6_only = host_addresses.iter().any(|address| address.is_ipv6() && !address.ip().is_loopback())
+            && !host_addresses.iter().any(SocketAddr::is_ipv4);
         let mut servers = Vec::new();
         for server in &config.ice_servers {
             for (raw, url) in server.parsed_urls() {
@@ -98,7 +105,10 @@ impl IceServers {
                     _ => continue,
                 };
                 let addresses = Arc::new(Mutex::new(None));
-                match host.parse::<std::net::IpAddr>() {
+                match host.parse::<IpAddr>() {
+                    Ok(IpAddr::V4(v4)) if ipv6_only => {
+                        synthesize_nat64(SocketAddr::new(IpAddr::V4(v4), url.port), Arc::clone(&addresses))
+                    }
                     Ok(ip) => *lock(&addresses) = Some(vec![SocketAddr::new(ip, url.port)]),
                     Err(_) => look_up(format!("{host}:{}", url.port), Arc::clone(&addresses)),
                 }
@@ -129,27 +139,35 @@ impl IceServers {
         self.relay_only
     }
 
-    /// Starts asking every server from `local` (the socket's address); candidates name `host` (the
-    /// first host address) as their base.
-    pub(crate) fn start(&mut self, local: SocketAddr, host: Option<SocketAddr>, now: Instant) {
-        self.started = Some((local, host));
+    /// Starts asking every server from `local` (the socket's address); server-reflexive
+    /// candidates name the first of `hosts` (the host addresses) of their server's family as
+    /// their base.
+    pub(crate) fn start(&mut self, local: SocketAddr, hosts: &[SocketAddr], now: Instant) {
+        self.started = Some((local, hosts.to_vec()));
         self.make_clients(now);
     }
 
     /// Makes a client for every server whose addresses are known.
     fn make_clients(&mut self, now: Instant) {
-        let Some((local, _)) = self.started else { return };
+        let Some((local, hosts)) = &self.started else { return };
+        let local = *local;
         for server in self.servers.iter_mut().filter(|server| !server.used) {
             let Some(addresses) = lock(&server.addresses).clone() else { continue };
             server.used = true;
             if self.relay_only && !server.turn {
                 continue;
             }
-            let Some(address) = addresses.into_iter().find(|address| address.is_ipv4() == local.is_ipv4()) else {
-                log::warn!("ICE server '{}' has no address of the bound address's family", server.url);
+            let Some(address) = server_address(&addresses, hosts) else {
+                log::warn!(
+                    "ICE server '{}' has no address of a family this connection reaches ({}; host addresses: {})",
+                    server.url,
+                    list(&addresses),
+                    list(hosts)
+                );
                 continue;
             };
-            match ServerClient::start(server, address, local, now, &self.wake) {
+            let base = hosts.iter().find(|host| host.is_ipv4() == address.is_ipv4()).copied();
+            match ServerClient::start(server, address, base, local, now, &self.wake) {
                 Ok(client) => self.clients.push(client),
                 Err(error) => log::warn!("ICE server '{}': {error}", server.url),
             }
@@ -276,10 +294,9 @@ impl IceServers {
     }
 
     fn drain_client_events(&mut self, now: Instant) {
-        let host = self.started.and_then(|(_, host)| host);
         for client in &mut self.clients {
             while let Some(event) = client.client.poll_event() {
-                if let Some(candidate) = client.on_event(event, host, now, &mut self.relayed_in) {
+                if let Some(candidate) = client.on_event(event, now, &mut self.relayed_in) {
                     self.candidates.push_back(candidate);
                 }
             }
@@ -291,6 +308,7 @@ impl ServerClient {
     fn start(
         server: &Server,
         address: SocketAddr,
+        base: Option<SocketAddr>,
         local: SocketAddr,
         now: Instant,
         wake: &Arc<Notify>,
@@ -317,6 +335,7 @@ impl ServerClient {
         Ok(Self {
             url: server.url.clone(),
             server: address,
+            base,
             turn: server.turn,
             client,
             gathering: Some(request),
@@ -330,14 +349,13 @@ impl ServerClient {
     fn on_event(
         &mut self,
         event: Event,
-        host: Option<SocketAddr>,
         now: Instant,
         relayed_in: &mut VecDeque<(SocketAddr, SocketAddr, BytesMut)>,
     ) -> Option<LocalCandidate> {
         match event {
             Event::BindingResponse(_, mapped) => {
                 self.gathering = None;
-                let base = host?;
+                let base = self.base?;
                 Some(LocalCandidate { kind: CandidateKind::ServerReflexive, address: mapped, base })
             }
             Event::AllocateResponse(_, relayed) => {
@@ -435,6 +453,42 @@ fn look_up(host_and_port: String, into: Arc<Mutex<Option<Vec<SocketAddr>>>>) {
     });
 }
 
+/// Stores `server`'s address as the network's NAT64 translator reaches it, looked up on the
+/// shared runtime (the address itself where there is no prefix: it is then given up, as no host
+/// address of its family exists).
+fn synthesize_nat64(server: SocketAddr, into: Arc<Mutex<Option<Vec<SocketAddr>>>>) {
+    let Ok(runtime) = crate::runtime::handle() else {
+        *lock(&into) = Some(vec![server]);
+        return;
+    };
+    runtime.spawn(async move {
+        let synthesized = match (crate::nat64::prefix().await, server.ip()) {
+            (Some(prefix), IpAddr::V4(v4)) => SocketAddr::new(IpAddr::V6(prefix.synthesize(v4)), server.port()),
+            _ => server,
+        };
+        *lock(&into) = Some(vec![synthesized]);
+    });
+}
+
+/// The address to reach a server at, of those it has: one of a family the host has an address of
+/// (one of `hosts`), IPv4 first where the host has both (the family a server-reflexive or relayed
+/// candidate is most useful in: IPv6 hosts are seldom behind a NAT).
+fn server_address(addresses: &[SocketAddr], hosts: &[SocketAddr]) -> Option<SocketAddr> {
+    let has_family = |ipv4: bool| hosts.iter().any(|host| host.is_ipv4() == ipv4);
+    let of_family = |ipv4: bool| addresses.iter().find(|address| address.is_ipv4() == ipv4).copied();
+    [true, false].into_iter().filter(|ipv4| has_family(*ipv4)).find_map(of_family)
+}
+
+/// Addresses for a log line.
+fn list(addresses: &[SocketAddr]) -> String {
+    let names: Vec<String> = addresses.iter().map(SocketAddr::to_string).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StunClass {
     Request,
@@ -481,5 +535,22 @@ mod tests {
         assert_eq!(stun_class_and_transaction(&[0x16, 0xfe, 0xfd]), None);
         assert!(is_channel_data(&[0x40, 0x00, 0x00, 0x04]));
         assert!(!is_channel_data(&[0x16, 0xfe, 0xfd, 0x00]));
+    }
+
+    fn at(addresses: &[&str]) -> Vec<SocketAddr> {
+        addresses.iter().map(|address| address.parse().expect("an address")).collect()
+    }
+
+    #[test]
+    fn a_server_is_reached_in_a_family_the_host_has_ipv4_first() {
+        let both = at(&["[2001:db8::3]:3478", "192.0.2.3:3478"]);
+        let dual_host = at(&["[2001:db8:6::20]:4000", "192.168.1.20:4000"]);
+        assert_eq!(server_address(&both, &dual_host), Some(at(&["192.0.2.3:3478"])[0]));
+        let ipv6_host = at(&["[2001:db8:6::20]:4000"]);
+        assert_eq!(server_address(&both, &ipv6_host), Some(at(&["[2001:db8::3]:3478"])[0]));
+        let ipv4_host = at(&["192.168.1.20:4000"]);
+        assert_eq!(server_address(&both, &ipv4_host), Some(at(&["192.0.2.3:3478"])[0]));
+        assert_eq!(server_address(&at(&["[2001:db8::3]:3478"]), &ipv4_host), None);
+        assert_eq!(server_address(&[], &dual_host), None);
     }
 }
