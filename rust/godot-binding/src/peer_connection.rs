@@ -20,13 +20,13 @@ pub(crate) const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
 /// addon and made the default, so `WebRTCPeerConnection.new()` returns one. Use it through the
 /// `WebRTCPeerConnection` API. Besides `iceServers`, `initialize()` accepts `iceTransportPolicy`
 /// (`"all"`, the default, or `"relay"`: only TURN-relayed candidates, which needs a `turn:` or
-/// `turns:` server) and `bindAddress`: the local IP to bind (default: every interface, or the one
-/// set by `set_default_bind_address`). ICE servers may be STUN (`stun:`, over UDP) and TURN over
+/// `turns:` server) and `bindAddress`: the local IP to bind (default: `::`, every interface of both
+/// families on one dual-stack socket, or the one set by `set_default_bind_address`). ICE servers may be STUN (`stun:`, over UDP) and TURN over
 /// UDP (`turn:`, optionally `?transport=udp`), TCP (`turn:...?transport=tcp`) or TLS (`turns:`;
 /// the certificate is checked against the web's authorities and those of the PEM file named by
 /// `WEBRTC_MESH_TURN_CA_FILE`). Refused there: `stuns:` (STUN over TLS), a query on a `stun:`
-/// URL, a TURN server without credentials and a server given as an IP address of the other
-/// family than the bound address. `get_stats()` returns the connection's statistics.
+/// URL, a TURN server without credentials and, when a single-family address is bound, a server
+/// given as an IP address of the other family. `get_stats()` returns the connection's statistics.
 #[derive(GodotClass)]
 #[class(tool, init, base = WebRtcPeerConnectionExtension, rename = WebRTCPeerConnectionRs)]
 pub(crate) struct WebRtcPeerConnectionRs {

@@ -222,11 +222,16 @@ mod tests {
             let peer = std::net::UdpSocket::bind(peer_address).expect("a peer socket");
             let peer_at = peer.local_addr().expect("its address");
             let to_port = SocketAddr::new(peer_at.ip(), port.local_addr().port());
+            // From the wildcard, and from a named source address of the peer's family (a host
+            // candidate's: IPv4 through the IPv6 socket's IPv4 packet information).
             port.send(port.local_addr(), peer_at, b"ping", None);
+            port.send(to_port, peer_at, b"ping", None);
             let mut buffer = [0; 16];
             peer.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("a timeout");
-            let (n, from) = peer.recv_from(&mut buffer).expect("the ping");
-            assert_eq!((&buffer[..n], from.port()), (&b"ping"[..], port.local_addr().port()));
+            for _ in 0..2 {
+                let (n, from) = peer.recv_from(&mut buffer).expect("the ping");
+                assert_eq!((&buffer[..n], from), (&b"ping"[..], to_port));
+            }
             peer.send_to(b"pong", to_port).expect("the pong");
             let mut got = Vec::new();
             for _ in 0..500 {
