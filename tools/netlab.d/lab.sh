@@ -12,6 +12,9 @@
 # Addresses: 198.18.0.0/24 (in the benchmarking range 198.18.0.0/15) is "the internet": a bridge
 # in the namespace "pub" holding 198.18.0.1 (coturn, signaling) and 198.18.0.2 (coturn's second
 # address), the routers' WAN sides and the public peer. Private ranges exist only behind routers.
+# With lab_ipv6=1 (the ipv6 group), the bridge is also an IPv6 segment, fd00:6::/64 (unique
+# local): pub holds fd00:6::1 (coturn, a signaling server), two peer hosts have only IPv6
+# (v6-a, v6-b: no IPv4 address at all) and one has both (dual).
 
 server_ip=198.18.0.1
 server_ip2=198.18.0.2
@@ -21,6 +24,12 @@ public_peer_ip=198.18.0.30
 # A second peer host on the public segment (the relay takeover scenario needs two members that
 # reach the symmetric homes).
 public2_peer_ip=198.18.0.31
+# The IPv6 segment (lab_ipv6=1): the servers' address and each peer host's.
+server_ip6=fd00:6::1
+server_ip6_full=fd00:6:0:0:0:0:0:1
+declare -A ipv6_of=([v6-a]=fd00:6::41 [v6-b]=fd00:6::42 [dual]=fd00:6::32)
+dual_peer_ip=198.18.0.32
+lab_ipv6=${lab_ipv6:-0}
 # The port the ENet server listens on, forwarded by the router of home cone-b.
 enet_port=7777
 homes=(cone-a cone-b sym-a sym-b)
@@ -28,11 +37,12 @@ declare -A wan_ip=([cone-a]=198.18.0.11 [cone-b]=198.18.0.12 [sym-a]=198.18.0.21
 declare -A lan_net=([cone-a]=10.11.0 [cone-b]=10.12.0 [sym-a]=192.168.21 [sym-b]=192.168.22)
 declare -A nat_kind=([cone-a]=cone [cone-b]=cone [sym-a]=symmetric [sym-b]=symmetric)
 # The address each peer host binds (WEBRTC_MESH_BIND_ADDRESS): its own, so host candidates are it.
-declare -A host_ip=([public]=$public_peer_ip [public2]=$public2_peer_ip)
+# The IPv6 group's peers bind the IPv6 wildcard, the default: one dual-stack socket.
+declare -A host_ip=([public]=$public_peer_ip [public2]=$public2_peer_ip [v6-a]=:: [v6-b]=:: [dual]=::)
 for home in "${homes[@]}"; do host_ip[$home]=${lan_net[$home]}.2; done
 unset home
 # Every node name, to recognise this script's namespaces from an earlier run.
-lab_nodes="probe|pub|public|public2|cone-a|cone-a-r|cone-b|cone-b-r|sym-a|sym-a-r|sym-b|sym-b-r"
+lab_nodes="probe|pub|public|public2|cone-a|cone-a-r|cone-b|cone-b-r|sym-a|sym-a-r|sym-b|sym-b-r|v6-a|v6-b|dual"
 
 # The namespace name of lab node $1.
 ns() {
@@ -64,6 +74,22 @@ attach_public() {
   # Whatever is not on the public segment goes to pub, which does not forward: the internet
   # drops packets to private addresses silently.
   ip -n "$(ns "$1")" route add default via "$server_ip"
+}
+
+# Connects node $1 to the public bridge through its interface $2 with only IPv6 address $3/64
+# (no IPv4 address: an IPv6-only network), or with IPv4 address $4/24 too when given.
+attach_public_ipv6() {
+  local node=$1 device=$2 ipv6=$3 ipv4=${4:-}
+  ip netns exec "$(ns "$node")" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+  ip -n "$(ns "$node")" link add "$device" type veth peer name "to-$node" netns "$(ns pub)"
+  ip -n "$(ns pub)" link set "to-$node" master br0 up
+  # nodad: the address is usable at once (duplicate address detection would hold it ~2 s).
+  ip -n "$(ns "$node")" addr add "$ipv6/64" dev "$device" nodad
+  [[ -z $ipv4 ]] || ip -n "$(ns "$node")" addr add "$ipv4/24" dev "$device"
+  ip -n "$(ns "$node")" link set "$device" up
+  no_segmented_sends "$(ns "$node")" "$device"
+  ip -n "$(ns "$node")" -6 route add default via "$server_ip6"
+  [[ -z $ipv4 ]] || ip -n "$(ns "$node")" route add default via "$server_ip"
 }
 
 # The nftables rules of home $1's router: a home router's stateful firewall (nothing enters
@@ -136,6 +162,10 @@ build_lab() {
   ip -n "$(ns pub)" addr add "$server_ip/24" dev br0
   ip -n "$(ns pub)" addr add "$server_ip2/24" dev br0
   ip -n "$(ns pub)" addr add "$server_ip3/24" dev br0
+  if [[ $lab_ipv6 -eq 1 ]]; then
+    ip netns exec "$(ns pub)" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+    ip -n "$(ns pub)" addr add "$server_ip6/64" dev br0 nodad
+  fi
   ip -n "$(ns pub)" link set br0 up
   # Like the internet, pub drops packets to private addresses silently (without a route,
   # coturn's relay gets "network unreachable" for them and drops the allocation): its default
@@ -149,8 +179,15 @@ build_lab() {
   attach_public public eth0 "$public_peer_ip"
   add_ns public2
   attach_public public2 eth0 "$public2_peer_ip"
-  local home
+  local home node
   for home in "${homes[@]}"; do add_home "$home"; done
+  [[ $lab_ipv6 -eq 1 ]] || return 0
+  for node in v6-a v6-b; do
+    add_ns "$node"
+    attach_public_ipv6 "$node" eth0 "${ipv6_of[$node]}"
+  done
+  add_ns dual
+  attach_public_ipv6 dual eth0 "${ipv6_of[dual]}" "$dual_peer_ip"
 }
 
 # Drops N percent (0 removes the rule, 100 drops all) of the UDP packets entering the routers of the homes
@@ -236,10 +273,15 @@ wait_listening() {
 start_coturn() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=turn.netlab.test" \
     -addext "subjectAltName=IP:$server_ip" -addext "basicConstraints=critical,CA:FALSE" -keyout "$work/turn.key" -out "$work/turn.crt" 2>/dev/null
+  local ipv6_lines=""
+  # With the IPv6 segment, also STUN and TURN on fd00:6::1, relaying from it (IPv6 relays).
+  [[ $lab_ipv6 -eq 1 ]] && ipv6_lines="listening-ip=$server_ip6
+relay-ip=$server_ip6"
   cat >"$work/turnserver.conf" <<CONF
 listening-ip=$server_ip
 listening-ip=$server_ip2
 relay-ip=$server_ip
+$ipv6_lines
 listening-port=3478
 tls-listening-port=5349
 min-port=49152
@@ -261,7 +303,9 @@ CONF
   ip netns exec "$(ns pub)" turnserver -c "$work/turnserver.conf" >"$work/coturn.log" 2>&1 &
   pids+=($!)
   local listener
-  for listener in "udp $server_ip:3478" "udp $server_ip2:3478" "tcp $server_ip:3478" "tcp $server_ip:5349"; do
+  local -a listeners=("udp $server_ip:3478" "udp $server_ip2:3478" "tcp $server_ip:3478" "tcp $server_ip:5349")
+  [[ $lab_ipv6 -eq 1 ]] && listeners+=("udp [$server_ip6]:3478")
+  for listener in "${listeners[@]}"; do
     wait_listening pub "$listener" && continue
     echo "netlab: coturn is not listening on $listener:" >&2
     tail -n 20 "$work/coturn.log" >&2
@@ -346,6 +390,23 @@ start_signaling() {
     return 1
   }
   signaling_url=$(sed -n 's/^listening on //p' "$work/signaling.log" | head -n 1)
+}
+
+# Starts a signaling server in the public namespace on [fd00:6::1]:9082 (the IPv6 segment's, so
+# the IPv6-only peers reach it) and sets ipv6_signaling_url.
+start_signaling_ipv6() {
+  ip netns exec "$(ns pub)" "$repo/target/debug/webrtc-mesh-signaling" --host "$server_ip6" --port 9082 \
+    >"$work/signaling-ipv6.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/signaling-ipv6.log" "listening on" 10 || {
+    echo "netlab: the IPv6 signaling server did not start:" >&2
+    cat "$work/signaling-ipv6.log" >&2
+    return 1
+  }
+  # The address written in full: Godot 4.6.3's WebSocketPeer connects to another address than a
+  # compressed IPv6 literal names (ws://[fd00:6::1]:9082 -> fd00:6:1::1, ws://[fd00::6:1] ->
+  # fd00:6::6:1), and to the right one written in full.
+  ipv6_signaling_url="ws://[$server_ip6_full]:9082"
 }
 
 # Kills (SIGKILL) every process still inside namespace $1; they can only be the lab's own.

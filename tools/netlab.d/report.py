@@ -12,6 +12,8 @@ line. EXPECT is what the scenario must show:
   connected:direct  connected, and every selected path is direct (no relay candidate)
   connected:relay   connected, and every selected path goes through a TURN relay (a relay
                     candidate on one side at least)
+  connected:ipv6    connected, and every selected path is direct between two IPv6 host
+                    candidates (both addresses IPv6)
   connected:mesh    connected, every link within 10 s, and at least one link relayed through
                     a common mesh member (get_stats path "relayed")
   lost:UNIX_MS  every peer connected to every other, and then its multiplayer peer emitted
@@ -300,6 +302,17 @@ def table(rows):
     return 0
 
 
+def ipv6_host_path(path):
+    """Whether a selected path (get_stats: "TYPE ADDRESS:PORT" each side) joins two IPv6 host
+    candidates."""
+    ends = [path.get("local", ""), path.get("remote", "")]
+    if not all(" " in end for end in ends):
+        return False
+    types = [end.split(" ", 1)[0] for end in ends]
+    addresses = [end.split(" ", 1)[1].rsplit(":", 1)[0] for end in ends]
+    return types == ["host", "host"] and all(":" in address for address in addresses)
+
+
 def main():
     expect, _, needed_text = sys.argv[1].partition(":")
     if expect == "table":
@@ -334,6 +347,9 @@ def main():
                 if not path or relayed != (needed_text == "relay"):
                     print("        not a %s path" % needed_text)
                     good = False
+            if expect == "connected" and needed_text == "ipv6" and not ipv6_host_path(link.get("path", {})):
+                print("        not an IPv6 path between host candidates")
+                good = False
             if expect == "connected" and needed_text == "mesh":
                 path = link.get("path", {})
                 if path.get("via") == "relayed":
