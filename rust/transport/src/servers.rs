@@ -356,6 +356,12 @@ impl ServerClient {
             Event::BindingResponse(_, mapped) => {
                 self.gathering = None;
                 let base = self.base?;
+                // Through NAT64 the server sees an IPv4 address that no IPv6 socket can send from:
+                // a candidate is of its base's family or none.
+                if mapped.is_ipv4() != base.is_ipv4() {
+                    log::debug!("ICE server '{}' mapped {base} to {mapped}, of another family: ignored", self.url);
+                    return None;
+                }
                 Some(LocalCandidate { kind: CandidateKind::ServerReflexive, address: mapped, base })
             }
             Event::AllocateResponse(_, relayed) => {
