@@ -14,7 +14,11 @@
 # address), the routers' WAN sides and the public peer. Private ranges exist only behind routers.
 # With lab_ipv6=1 (the ipv6 group), the bridge is also an IPv6 segment, fd00:6::/64 (unique
 # local): pub holds fd00:6::1 (coturn, a signaling server), two peer hosts have only IPv6
-# (v6-a, v6-b: no IPv4 address at all) and one has both (dual).
+# (v6-a, v6-b: no IPv4 address at all) and one has both (dual). A NAT64 host (nat64, fd00:6::64
+# and 198.18.0.64) translates fd00:64::/96 with tayga (a network-specific prefix: the well-known
+# 64:ff9b::/96 must not reach non-global IPv4 addresses, RFC 6052 §3.1) and answers the IPv6-only
+# hosts' DNS (dns64.py, given them as /etc/netns/<namespace>/resolv.conf, which `ip netns exec`
+# mounts).
 
 server_ip=198.18.0.1
 server_ip2=198.18.0.2
@@ -29,6 +33,14 @@ server_ip6=fd00:6::1
 server_ip6_full=fd00:6:0:0:0:0:0:1
 declare -A ipv6_of=([v6-a]=fd00:6::41 [v6-b]=fd00:6::42 [dual]=fd00:6::32)
 dual_peer_ip=198.18.0.32
+nat64_ip6=fd00:6::64
+nat64_ip=198.18.0.64
+nat64_prefix=fd00:64::
+# The prefix's first 96 bits written in full, for URLs Godot reads (start_signaling_ipv6).
+nat64_prefix_full=fd00:64:0:0:0:0:
+# tayga's own address and the pool IPv6 hosts' packets get as IPv4 sources (masqueraded to
+# nat64_ip on the way out).
+nat64_pool=192.168.255
 lab_ipv6=${lab_ipv6:-0}
 # The port the ENet server listens on, forwarded by the router of home cone-b.
 enet_port=7777
@@ -42,7 +54,7 @@ declare -A host_ip=([public]=$public_peer_ip [public2]=$public2_peer_ip [v6-a]=:
 for home in "${homes[@]}"; do host_ip[$home]=${lan_net[$home]}.2; done
 unset home
 # Every node name, to recognise this script's namespaces from an earlier run.
-lab_nodes="probe|pub|public|public2|cone-a|cone-a-r|cone-b|cone-b-r|sym-a|sym-a-r|sym-b|sym-b-r|v6-a|v6-b|dual"
+lab_nodes="probe|pub|public|public2|cone-a|cone-a-r|cone-b|cone-b-r|sym-a|sym-a-r|sym-b|sym-b-r|v6-a|v6-b|dual|nat64"
 
 # The namespace name of lab node $1.
 ns() {
@@ -182,12 +194,58 @@ build_lab() {
   local home node
   for home in "${homes[@]}"; do add_home "$home"; done
   [[ $lab_ipv6 -eq 1 ]] || return 0
+  add_ns nat64
+  attach_public_ipv6 nat64 eth0 "$nat64_ip6" "$nat64_ip"
   for node in v6-a v6-b; do
     add_ns "$node"
     attach_public_ipv6 "$node" eth0 "${ipv6_of[$node]}"
+    ip -n "$(ns "$node")" -6 route add "$nat64_prefix/96" via "$nat64_ip6"
+    mkdir -p "/etc/netns/$(ns "$node")"
+    echo "nameserver $nat64_ip6" >"/etc/netns/$(ns "$node")/resolv.conf"
   done
   add_ns dual
   attach_public_ipv6 dual eth0 "${ipv6_of[dual]}" "$dual_peer_ip"
+}
+
+# Starts NAT64 in the nat64 namespace: tayga translating $nat64_prefix/96 to and from the pool
+# (its IPv4 sources masqueraded to $nat64_ip on the public segment) and dns64.py, the resolver
+# the IPv6-only hosts ask (RFC 7050 discovery finds the prefix through it).
+start_nat64() {
+  local node
+  node=$(ns nat64)
+  cat >"$work/tayga.conf" <<CONF
+tun-device nat64
+ipv4-addr $nat64_pool.1
+prefix $nat64_prefix/96
+dynamic-pool $nat64_pool.0/24
+data-dir $work/tayga
+CONF
+  mkdir -p "$work/tayga"
+  ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  ip netns exec "$node" tayga -c "$work/tayga.conf" --mktun >"$work/tayga.log" 2>&1
+  ip -n "$node" link set nat64 up
+  ip -n "$node" addr add "$nat64_ip" dev nat64
+  ip -n "$node" addr add "$nat64_ip6" dev nat64 nodad
+  ip -n "$node" route add "$nat64_pool.0/24" dev nat64
+  ip -n "$node" -6 route add "$nat64_prefix/96" dev nat64
+  ip netns exec "$node" nft -f - <<NFT
+table ip wm_nat64 {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr $nat64_pool.0/24 oifname "eth0" masquerade
+  }
+}
+NFT
+  ip netns exec "$node" tayga -c "$work/tayga.conf" --nodetach >>"$work/tayga.log" 2>&1 &
+  pids+=($!)
+  ip netns exec "$node" python3 "$repo/tools/netlab.d/dns64.py" --bind "$nat64_ip6" --prefix "$nat64_prefix" \
+    >"$work/dns64.log" 2>&1 &
+  pids+=($!)
+  wait_listening nat64 "udp [$nat64_ip6]:53" || {
+    echo "netlab: the lab's DNS64 resolver did not start:" >&2
+    cat "$work/dns64.log" >&2
+    return 1
+  }
 }
 
 # Drops N percent (0 removes the rule, 100 drops all) of the UDP packets entering the routers of the homes
@@ -431,6 +489,7 @@ remove_stale_namespaces() {
     echo "netlab: removing namespace $name left by an earlier run"
     kill_inside "$name"
     ip netns del "$name" 2>/dev/null || true
+    rm -rf "/etc/netns/$name"
   done < <(ip netns list 2>/dev/null)
 }
 
@@ -448,6 +507,7 @@ teardown_lab() {
   for ns in "${namespaces[@]}"; do
     kill_inside "$ns"
     ip netns del "$ns" 2>/dev/null || true
+    rm -rf "/etc/netns/$ns"
   done
   namespaces=()
 }
