@@ -15,6 +15,9 @@ use tokio::io::Interest;
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 /// Bytes of one receive buffer: room for a GRO batch of full-size datagrams.
 const RECEIVE_BUFFER_BYTES: usize = 64 * 1024;
+/// Whether an IPv4 source address may be named on a dual-stack socket's sends (see
+/// [`UdpPort::send`]).
+const IPV4_SOURCE_ON_DUAL_STACK: bool = cfg!(any(target_os = "linux", target_os = "android"));
 /// Receive buffers per call (at most `quinn-udp`'s batch).
 const RECEIVE_BUFFERS: usize = if BATCH_SIZE < 8 { BATCH_SIZE } else { 8 };
 
@@ -143,7 +146,13 @@ impl UdpPort {
             log::trace!("dropped a datagram to {to}: the socket is bound to {}", self.local);
             return;
         }
-        let src_ip = (self.local.ip().is_unspecified() && !local.ip().is_unspecified()).then_some(local.ip());
+        // The source is named where the socket is a wildcard; an IPv4 source on a dual-stack
+        // socket only where the system is known to take it (Linux reads IPv4 packet information
+        // on an IPv6 socket sending to an IPv4-mapped address; elsewhere the route chooses).
+        let names_source = self.local.ip().is_unspecified()
+            && !local.ip().is_unspecified()
+            && (local.is_ipv6() || !self.dual_stack || IPV4_SOURCE_ON_DUAL_STACK);
+        let src_ip = names_source.then_some(local.ip());
         let destination = match to {
             SocketAddr::V4(v4) if self.local.is_ipv6() => {
                 SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
