@@ -20,9 +20,10 @@ pub(crate) const CLASS_NAME: &str = "WebRTCPeerConnectionRs";
 /// addon and made the default, so `WebRTCPeerConnection.new()` returns one. Use it through the
 /// `WebRTCPeerConnection` API. Besides `iceServers`, `initialize()` accepts `iceTransportPolicy`
 /// (`"all"`, the default, or `"relay"`: only TURN-relayed candidates, which needs a `turn:` or
-/// `turns:` server) and `bindAddress`: the local IP to bind (default: `::`, every interface of both
-/// families on one dual-stack socket, or the one set by `set_default_bind_address`). ICE servers may be STUN (`stun:`, over UDP) and TURN over
-/// UDP (`turn:`, optionally `?transport=udp`), TCP (`turn:...?transport=tcp`) or TLS (`turns:`;
+/// `turns:` server) and `bindAddress`: the local IP to bind (default: `::`, every interface of
+/// both families on one dual-stack socket, or the one set by `set_default_bind_address`). ICE
+/// servers may be STUN (`stun:`, over UDP) and TURN over UDP (`turn:`, optionally
+/// `?transport=udp`), TCP (`turn:...?transport=tcp`) or TLS (`turns:`;
 /// the certificate is checked against the web's authorities and those of the PEM file named by
 /// `WEBRTC_MESH_TURN_CA_FILE`). Refused there: `stuns:` (STUN over TLS), a query on a `stun:`
 /// URL, a TURN server without credentials and, when a single-family address is bound, a server
@@ -39,8 +40,8 @@ pub(crate) struct WebRtcPeerConnectionRs {
 #[godot_api]
 impl WebRtcPeerConnectionRs {
     /// Sets the local IP address that connections bind when their configuration names none
-    /// (an empty string restores the default: every interface). Returns `ERR_INVALID_PARAMETER`
-    /// for a string that is not an IP address.
+    /// (an empty string restores the default: `::`, every interface of both families). Returns
+    /// `ERR_INVALID_PARAMETER` for a string that is not an IP address.
     #[func]
     fn set_default_bind_address(address: GString) -> Result<(), Error> {
         let text = address.to_string();

@@ -282,8 +282,9 @@ mod tests {
             [("127.0.0.1", &v6_server, "IPv6"), ("0.0.0.0", &v6_server, "IPv6"), ("::1", &v4_server, "IPv4")]
         {
             let refused = bound(address, server).validate();
+            let says = |reason: &str| reason.contains(family) && reason.contains("'::'");
             assert!(
-                matches!(&refused, Err(TransportError::InvalidConfig(reason)) if reason.contains(family) && reason.contains("'::'")),
+                matches!(&refused, Err(TransportError::InvalidConfig(reason)) if says(reason)),
                 "{address}: {refused:?}"
             );
         }
