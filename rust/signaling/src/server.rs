@@ -20,7 +20,11 @@
 
 mod connection;
 mod forwarded;
+pub mod health;
+mod plain_http;
 mod redis_directory;
+mod replayed;
+mod request_head;
 mod tls;
 
 use std::collections::HashMap;
@@ -31,6 +35,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::error::SignalingError;
 use crate::limits::Limits;
 use crate::output::Output;
 use crate::signaling::{ClientId, Signaling};
@@ -290,7 +295,9 @@ impl Pump {
             Event::Control { client } => self.signaling.receive_control(client, now),
             Event::Failed { client, error } => self.signaling.transport_failed(client, error),
             Event::Ended { client, reason } => {
-                if let Some(connection) = self.connections.remove(&client) {
+                // Health checks (every 30 s from a container's HEALTHCHECK) are not logged.
+                let logged = reason != SignalingError::HealthChecked;
+                if let Some(connection) = self.connections.remove(&client).filter(|_| logged) {
                     let verdict = if connection.open { "closed" } else { "refused" };
                     log(client, &connection.origin(), &format!("{verdict}: {reason}"));
                 }
