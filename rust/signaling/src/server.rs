@@ -8,6 +8,10 @@
 //! sender's share of it, is charged to the sender: the message is dropped and the sender closed,
 //! the receiver stays. One log line per connection event goes to stdout.
 //!
+//! Before the WebSocket handshake the connection's request head is read (bounded: 16 KiB, 124
+//! headers, the handshake deadline): a plain `GET /health` is answered `200 ok` and closed
+//! ([`health`]), any other request that is not an upgrade refused with a 4xx.
+//!
 //! With [`Config::tls`] every connection starts with a TLS handshake (`wss://`); with
 //! [`Config::trusted_proxies`] a connection from one of them is counted under the client address
 //! the proxy forwards ([`ProxyHeader`]) once its handshake is done.
