@@ -146,10 +146,13 @@ func _finish(ok: bool) -> void:
 	_finished = true
 	var rtts := _rtts.duplicate()
 	rtts.sort()
+	# No multiplayer peer once the client stopped (the signaling server was never reached).
+	var joined := multiplayer.has_multiplayer_peer()
 	var summary := {
-		"id": multiplayer.get_unique_id(),
+		"id": multiplayer.get_unique_id() if joined else 0,
 		"ok": ok,
-		"peers": multiplayer.get_peers().size(),
+		"mesh": client.rtc_mp.get_class(),
+		"peers": multiplayer.get_peers().size() if joined else 0,
 		"mesh_ms": _mesh_ms,
 		"chat_sent": _chat_sent,
 		"chat_received": _chat_received,
