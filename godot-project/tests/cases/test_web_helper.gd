@@ -20,7 +20,7 @@ func test_the_addon_class_where_the_library_is_loaded() -> void:
 
 
 ## The engine's mesh class over our connection, as a browser player's, and ours meet; packets go
-## both ways through the common API.
+## both ways through the common API, and a leave is seen at once on both sides.
 func test_a_browser_style_member_meets_ours() -> void:
 	var peers := {1: WebRTCMesh.new_multiplayer_peer(true), 2: WebRTCMesh.new_multiplayer_peer()}
 	var log := {1: [], 2: []}
@@ -41,5 +41,15 @@ func test_a_browser_style_member_meets_ours() -> void:
 	if await wait_until(arrived, peers.values(), 10.0, "a packet arrives each way"):
 		check_eq(inbox[1][0][3], "from 2", "the engine's class got ours")
 		check_eq(inbox[2][0][3], "from 1", "ours got the engine's")
+	# The README's portable leave: close the connection, then remove_peer (the engine's
+	# remove_peer alone leaves the connection open until ICE gives up).
+	var left := {1: [], 2: []}
+	for id: int in peers:
+		peers[id].peer_disconnected.connect(func(other: int): left[id].append(other))
+	peers[1].get_peer(2).connection.close()
+	peers[1].remove_peer(2)
+	var gone := func(): return left[2] == [1]
+	await wait_until(gone, peers.values(), 5.0, "ours sees the engine's member leave")
+	check_eq(left[1], [2], "the engine's member reports the leave once")
 	for peer: MultiplayerPeer in peers.values():
 		peer.close()
