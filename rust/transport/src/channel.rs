@@ -234,6 +234,11 @@ impl ChannelShared {
         self.core_id.store(id.0, Ordering::Release);
     }
 
+    /// Whether every message is delivered (no partial-reliability limit).
+    pub(crate) fn is_reliable(&self) -> bool {
+        self.options.is_reliable()
+    }
+
     pub(crate) fn label(&self) -> &str {
         &self.label
     }

@@ -406,16 +406,17 @@ impl Core {
         }
     }
 
-    /// Sends a message on a channel through the core. Gives it back when the association's send
-    /// buffer is full (queued and in-flight bytes at its limit, as under heavy loss): it goes
-    /// once acknowledgements make room, never dropped. Any other refusal (the channel closed
-    /// meanwhile) drops it.
+    /// Sends a message on a channel through the core. When the association's send buffer is full
+    /// (queued and in-flight bytes at its limit, as under heavy loss), a reliable channel's
+    /// message is given back, to go once acknowledgements make room (never dropped), and an
+    /// unreliable channel's is dropped, as a message gone stale behind congestion is (it must
+    /// not wait behind the backlog). Any other refusal (the channel closed meanwhile) drops it.
     pub(crate) fn send_to_core(&mut self, channel: &ChannelShared, packet: Packet, now: Instant) -> Result<(), Packet> {
         let Packet { data, is_string } = packet;
         let data = data.freeze();
         match self.conn.send(now, channel.core_id(), data.clone(), !is_string) {
             Ok(()) => Ok(()),
-            Err(ConnectionError::Sctp(SctpError::SendBufferFull)) => {
+            Err(ConnectionError::Sctp(SctpError::SendBufferFull)) if channel.is_reliable() => {
                 Err(Packet { data: BytesMut::from(data), is_string })
             }
             Err(error) => {
