@@ -34,7 +34,10 @@ impl Answer {
     fn words(self) -> (&'static str, String) {
         match self {
             Self::Healthy => ("OK", "ok\n".into()),
-            Self::BadRequest => ("Bad Request", "bad request: this port speaks WebSocket (wss:// here)\n".into()),
+            Self::BadRequest => (
+                "Bad Request",
+                format!("bad request: this port serves WebSocket (over TLS on a wss:// port) and GET {HEALTH_PATH}\n"),
+            ),
             Self::NotFound => {
                 ("Not Found", format!("not found: this port speaks WebSocket, and answers GET {HEALTH_PATH}\n"))
             }
