@@ -1,7 +1,8 @@
 ## The demo's bot: joins a lobby and plays a scripted session headless (chat, moves, pings),
 ## then prints what it saw. main.gd adds it when `--bot` is on the command line:
 ##   godot --headless --path godot-project -- --bot --url ws://127.0.0.1:9080 --room NAME \
-##       --moves 20 --expect 3 [--bind 127.0.0.1] [--timeout 60] [--screenshot PATH.png]
+##       --moves 20 --expect 3 [--bind 127.0.0.1] [--timeout 60] [--screenshot PATH.png] \
+##       [--engine-mesh]
 ## An empty --room creates a lobby; main.gd prints its name as "LOBBY <name>". The bot prints
 ## "SUMMARY {json}" when done (tools/demo reads both lines) and exits 0 only if it saw every
 ## other peer's hello, moves and final position.
@@ -45,7 +46,7 @@ var _finished := false
 func _ready() -> void:
 	_read_options()
 	if bind != "":
-		WebRTCPeerConnectionRs.set_default_bind_address(bind)
+		WebRTCMesh.set_default_bind_address(bind)
 	game.chat_received.connect(_on_game_chat_received)
 	game.pong_received.connect(_on_game_pong_received)
 	_started_usec = Time.get_ticks_usec()
@@ -145,10 +146,13 @@ func _finish(ok: bool) -> void:
 	_finished = true
 	var rtts := _rtts.duplicate()
 	rtts.sort()
+	# No multiplayer peer once the client stopped (the signaling server was never reached).
+	var joined := multiplayer.has_multiplayer_peer()
 	var summary := {
-		"id": multiplayer.get_unique_id(),
+		"id": multiplayer.get_unique_id() if joined else 0,
 		"ok": ok,
-		"peers": multiplayer.get_peers().size(),
+		"mesh": client.rtc_mp.get_class(),
+		"peers": multiplayer.get_peers().size() if joined else 0,
 		"mesh_ms": _mesh_ms,
 		"chat_sent": _chat_sent,
 		"chat_received": _chat_received,

@@ -13,8 +13,9 @@ const PLAYER := preload("res://demo/player.tscn")
 ## Chat lines the log keeps.
 const CHAT_LINES := 6
 
-## The mesh, for the peer panel.
-var mesh: WebRTCMultiplayerPeerRs
+## The mesh, for the peer panel (WebRTCMultiplayerPeerRs or the engine's WebRTCMultiplayerPeer:
+## only their common API, and the addon's extras after has_method).
+var mesh: MultiplayerPeer
 
 var _panel_timer := 0.0
 
@@ -112,8 +113,10 @@ func _process(delta: float) -> void:
 
 
 ## ", host to srflx, RTT 12 ms" (or ", relayed through peer 3, RTT 20 ms") for a peer, from its
-## connection statistics ("" before any).
+## connection statistics ("" before any, and with the engine's class, which has none).
 func _path_of(id: int) -> String:
+	if not mesh.has_method(&"get_peer_stats"):
+		return ""
 	var stats: Dictionary = mesh.get_peer_stats(id)
 	var rtt: float = stats.get("round_trip_time", -1.0)
 	var rtt_text := "" if rtt < 0.0 else ", RTT %.1f ms" % (rtt * 1000.0)

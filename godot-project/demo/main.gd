@@ -1,6 +1,8 @@
 ## The demo's entry: the lobby (server URL, room, mesh or client/server, Host / Join / Seal /
 ## Stop) and the game. With `-- --bot` on the command line the lobby is hidden and a bot
-## (demo/bot.gd) plays a scripted session instead; bot.gd lists its options.
+## (demo/bot.gd) plays a scripted session instead; bot.gd lists its options. With `--engine-mesh`
+## the mesh is the engine's WebRTCMultiplayerPeer, as in a web export (over the addon's
+## connections natively): the browser's code path of every game script, tried on a desktop.
 extends Control
 
 const Bot := preload("res://demo/bot.gd")
@@ -16,10 +18,13 @@ const Options := preload("res://shared/options.gd")
 
 
 func _ready() -> void:
+	var options := Options.new()
+	if options.has("engine-mesh"):
+		client.rtc_mp = WebRTCMesh.new_multiplayer_peer(true)
 	game.mesh = client.rtc_mp
 	client.connected.connect(_on_client_connected)
 	client.lobby_joined.connect(_on_client_lobby_joined)
-	if Options.new().has("bot"):
+	if options.has("bot"):
 		lobby.hide()
 		var bot := Bot.new()
 		bot.name = "Bot"

@@ -1,5 +1,6 @@
-## Joins a signaling lobby and builds a WebRTCMultiplayerPeerRs mesh from it: one
-## WebRTCPeerConnection per peer the server announces, offers and candidates relayed through it.
+## Joins a signaling lobby and builds a mesh from it: one WebRTCPeerConnection per peer the
+## server announces, offers and candidates relayed through it. The mesh comes from WebRTCMesh
+## (the addon's class natively, the engine's in a web export), so this script runs in both.
 ## With `ask_for_turn` (the default) the connections wait for the server's answer about TURN
 ## credentials, and each is initialized with `ice_servers` plus the TURN server it gave, if any;
 ## what the lobby's peers send meanwhile is kept (MAX_EARLY_MESSAGES per peer) and handed on.
@@ -13,8 +14,9 @@ signal connection_created(id: int, connection: WebRTCPeerConnection)
 ## honest peer sends one offer and a few candidates in that time, one round trip).
 const MAX_EARLY_MESSAGES := 64
 
-## The mesh, set as this node's multiplayer peer once the server gives us an id.
-var rtc_mp := WebRTCMultiplayerPeerRs.new()
+## The mesh, set as this node's multiplayer peer once the server gives us an id. Replace it
+## before start() to choose another (main.gd's --engine-mesh takes the engine's class).
+var rtc_mp: MultiplayerPeer = WebRTCMesh.new_multiplayer_peer()
 ## STUN/TURN servers configured here; none (and no TURN server from the signaling server)
 ## means host candidates only (same machine or LAN).
 var ice_servers: Array = []

@@ -22,7 +22,7 @@ var finished := false
 
 func _initialize() -> void:
 	# Keep the demo's traffic on this machine.
-	WebRTCPeerConnectionRs.set_default_bind_address("127.0.0.1")
+	WebRTCMesh.set_default_bind_address("127.0.0.1")
 	var alice := WebRTCPeerConnection.new()
 	var bob := WebRTCPeerConnection.new()
 	print("WebRTCPeerConnection.new() is a %s" % alice.get_class())

@@ -330,9 +330,9 @@ wait_listening() {
 # (user netlab), relays on 198.18.0.1, no CLI, its user database and log in the temp dir.
 start_coturn() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=turn.netlab.test" \
-    -addext "subjectAltName=IP:$server_ip" -addext "basicConstraints=critical,CA:FALSE" -keyout "$work/turn.key" -out "$work/turn.crt" 2>/dev/null
+    -addext "subjectAltName=IP:$server_ip,IP:$server_ip3" -addext "basicConstraints=critical,CA:FALSE" -keyout "$work/turn.key" -out "$work/turn.crt" 2>/dev/null
   local ipv6_lines=""
-  # With the IPv6 segment, also STUN and TURN on fd00:6::1, relaying from it (IPv6 relays).
+  # With the IPv6 segment, also STUN and TURN on fd00:6::1 (relays stay IPv4 unless a client asks for IPv6).
   [[ $lab_ipv6 -eq 1 ]] && ipv6_lines="listening-ip=$server_ip6
 relay-ip=$server_ip6"
   cat >"$work/turnserver.conf" <<CONF
@@ -371,49 +371,55 @@ CONF
   done
 }
 
-# Starts a second coturn in the public namespace, on 198.18.0.3 (STUN and TURN over UDP and TCP,
-# port 3478; relays on 198.18.0.3), configured as a public TURN server should be: TURN REST
-# credentials only (use-auth-secret, static-auth-secret: the signaling server started by
-# start_signaling_rest hands them out), no relaying to private, loopback, link-local or
-# shared-address ranges (denied-peer-ip) nor to multicast, quotas per username and in all, no
-# CLI. Its log is coturn-rest.log.
-start_coturn_rest() {
-  cat >"$work/turnserver-rest.conf" <<CONF
+# The lines of deploy/turnserver.conf the lab sets itself (addresses, ports, realm, secret,
+# certificate, log, pid and database files); every other line of the example is kept.
+lab_owned_keys='listening-ip|relay-ip|external-ip|listening-port|tls-listening-port|min-port|max-port|realm|server-name|static-auth-secret|cert|pkey|syslog|log-file|pidfile|userdb'
+# The one denied range the lab's internet (198.18.0.0/24, in the benchmarking range) lives in: the
+# lab drops this line of the example, as its "Lab and LAN setups" note says, and only this one.
+lab_allowed_range='denied-peer-ip=198.18.0.0-198.19.255.255'
+
+# Writes the TURN REST coturn's configuration to stdout: deploy/turnserver.conf, the hardened
+# example of the README, without the lines of lab_owned_keys and lab_allowed_range, then the
+# lab's own values. Fails if the example lacks lab_allowed_range.
+lab_turnserver_conf() {
+  local example="$repo/deploy/turnserver.conf"
+  grep -qxF "$lab_allowed_range" "$example" || {
+    echo "netlab: deploy/turnserver.conf has no line '$lab_allowed_range' for the lab to drop" >&2
+    return 1
+  }
+  grep -vE "^($lab_owned_keys)(=|\$)" "$example" | grep -vxF "$lab_allowed_range"
+  cat <<CONF
 listening-ip=$server_ip3
 relay-ip=$server_ip3
 listening-port=3478
-no-tls
-no-dtls
+tls-listening-port=5349
 min-port=49408
 max-port=49663
 realm=netlab.test
-use-auth-secret
+server-name=netlab.test
 static-auth-secret=$turn_secret
-fingerprint
-denied-peer-ip=0.0.0.0-0.255.255.255
-denied-peer-ip=10.0.0.0-10.255.255.255
-denied-peer-ip=100.64.0.0-100.127.255.255
-denied-peer-ip=127.0.0.0-127.255.255.255
-denied-peer-ip=169.254.0.0-169.254.255.255
-denied-peer-ip=172.16.0.0-172.31.255.255
-denied-peer-ip=192.168.0.0-192.168.255.255
-denied-peer-ip=::1
-denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
-denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff
-no-multicast-peers
-user-quota=16
-total-quota=256
-no-cli
+cert=$work/turn.crt
+pkey=$work/turn.key
 userdb=$work/turndb-rest
 pidfile=$work/turnserver-rest.pid
 log-file=stdout
-simple-log
 verbose
 CONF
+}
+
+# Starts a second coturn in the public namespace, on 198.18.0.3 (STUN and TURN over UDP and TCP,
+# port 3478, and TLS, port 5349; relays on 198.18.0.3), configured from deploy/turnserver.conf,
+# the example users deploy (lab_turnserver_conf): TURN REST credentials only (use-auth-secret,
+# static-auth-secret: the signaling server started by start_signaling_rest hands them out), no
+# relaying to any special-purpose range but the lab's own (denied-peer-ip) nor to multicast, UDP
+# relays only, quotas per username and in all, a bandwidth cap per allocation, TLS 1.2 and later,
+# no CLI. Its configuration is turnserver-rest.conf, its log coturn-rest.log.
+start_coturn_rest() {
+  lab_turnserver_conf >"$work/turnserver-rest.conf" || return 1
   ip netns exec "$(ns pub)" turnserver -c "$work/turnserver-rest.conf" >"$work/coturn-rest.log" 2>&1 &
   pids+=($!)
   local listener
-  for listener in "udp $server_ip3:3478" "tcp $server_ip3:3478"; do
+  for listener in "udp $server_ip3:3478" "tcp $server_ip3:3478" "tcp $server_ip3:5349"; do
     wait_listening pub "$listener" && continue
     echo "netlab: the TURN REST coturn is not listening on $listener:" >&2
     tail -n 20 "$work/coturn-rest.log" >&2
@@ -422,12 +428,14 @@ CONF
 }
 
 # Starts a second signaling server in the public namespace on 198.18.0.1:9081 that hands lobby
-# members TURN REST credentials for the coturn of start_coturn_rest (TURN/UDP and TURN/TCP), the
-# secret given in the environment, and sets rest_signaling_url.
+# members TURN REST credentials for the coturn of start_coturn_rest (TURN/UDP and TURN/TCP), every
+# setting given in the environment (WEBRTC_MESH_*, as the container image takes them), and sets
+# rest_signaling_url.
 start_signaling_rest() {
-  ip netns exec "$(ns pub)" env WEBRTC_MESH_TURN_SECRET="$turn_secret" "$repo/target/debug/webrtc-mesh-signaling" \
-    --host "$server_ip" --port 9081 --turn-url "turn:$server_ip3:3478?transport=udp" \
-    --turn-url "turn:$server_ip3:3478?transport=tcp" --turn-ttl 600 >"$work/signaling-rest.log" 2>&1 &
+  ip netns exec "$(ns pub)" env WEBRTC_MESH_TURN_SECRET="$turn_secret" WEBRTC_MESH_HOST="$server_ip" \
+    WEBRTC_MESH_PORT=9081 WEBRTC_MESH_TURN_TTL=600 \
+    WEBRTC_MESH_TURN_URL="turn:$server_ip3:3478?transport=udp,turn:$server_ip3:3478?transport=tcp" \
+    "$repo/target/debug/webrtc-mesh-signaling" >"$work/signaling-rest.log" 2>&1 &
   pids+=($!)
   wait_for "$work/signaling-rest.log" "listening on" 10 || {
     echo "netlab: the TURN REST signaling server did not start:" >&2

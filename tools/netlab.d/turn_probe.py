@@ -4,7 +4,7 @@ TURN REST checks: does the TURN server accept these credentials?
 
     turn_probe.py --expect success|401 [--bind ADDRESS] SERVER:PORT USERNAME PASSWORD
     turn_probe.py --expect success|401 [--bind ADDRESS] --rest SECRET --expires-in SECONDS \\
-        [--refresh-after SECONDS] SERVER:PORT LABEL
+        [--refresh-after SECONDS] [--peer ADDRESS=success|403 ...] SERVER:PORT LABEL
 
 Sends an Allocate request without credentials (the server answers 401 with its realm and nonce),
 then one signed with USERNAME and PASSWORD (MESSAGE-INTEGRITY, key MD5(username:realm:password)),
@@ -14,7 +14,10 @@ With --rest it makes TURN REST credentials itself, independently of the signalin
 username "<now + SECONDS>:LABEL" (SECONDS may be negative: an expired one), password
 base64(HMAC-SHA1(SECRET, username)). With --refresh-after, a granted allocation is refreshed
 (lifetime 600 s) that many seconds later and the answer printed: whether the TURN server still
-honours credentials that expired meanwhile on an allocation made before (not judged).
+honours credentials that expired meanwhile on an allocation made before (not judged). With
+--peer (repeatable), a granted allocation asks for a permission to relay to each IPv4 ADDRESS
+(CreatePermission, RFC 5766 9) and prints the answer; the exit code is 0 only if every answer is
+the expected one too ("403": the server refuses to relay there, its denied-peer-ip).
 """
 import argparse
 import base64
@@ -33,10 +36,13 @@ ALLOCATE_SUCCESS = 0x0103
 ALLOCATE_ERROR = 0x0113
 REFRESH_REQUEST = 0x0004
 REFRESH_SUCCESS = 0x0104
+CREATE_PERMISSION_REQUEST = 0x0008
+CREATE_PERMISSION_SUCCESS = 0x0108
 USERNAME = 0x0006
 MESSAGE_INTEGRITY = 0x0008
 ERROR_CODE = 0x0009
 LIFETIME = 0x000D
+XOR_PEER_ADDRESS = 0x0012
 REALM = 0x0014
 NONCE = 0x0015
 REQUESTED_TRANSPORT = 0x0019
@@ -76,6 +82,13 @@ def parse(response, transaction):
     return kind, attributes
 
 
+def xor_peer_address(ip):
+    """An XOR-PEER-ADDRESS attribute for IPv4 address `ip` (port 9, which no data reaches)."""
+    port = 9 ^ (MAGIC_COOKIE >> 16)
+    address = bytes(a ^ b for a, b in zip(socket.inet_aton(ip), struct.pack("!I", MAGIC_COOKIE)))
+    return attribute(XOR_PEER_ADDRESS, struct.pack("!BBH", 0, 1, port) + address)
+
+
 def exchange(sock, server, kind, attributes, key=None):
     """Sends a request, up to 3 times; the parsed answer, or None."""
     transaction = os.urandom(12)
@@ -109,6 +122,8 @@ def main():
     parser.add_argument("--rest", metavar="SECRET", help="make TURN REST credentials with this secret")
     parser.add_argument("--expires-in", type=int, default=600, metavar="SECONDS")
     parser.add_argument("--refresh-after", type=float, metavar="SECONDS")
+    parser.add_argument("--peer", action="append", default=[], metavar="ADDRESS=success|403",
+                        help="ask for a permission to relay to ADDRESS, expecting this answer")
     parser.add_argument("server")
     parser.add_argument("username", help="the username, or with --rest the label")
     parser.add_argument("password", nargs="?", default="")
@@ -133,6 +148,7 @@ def main():
     if answer is None:
         print(f"  {args.server}: no answer to the signed Allocate")
         return 1
+    peers_as_expected = not args.peer or args.expect == "success"
     if answer[0] == ALLOCATE_SUCCESS:
         outcome = "success"
         if args.refresh_after is not None:
@@ -144,12 +160,20 @@ def main():
                 "success" if refreshed[0] == REFRESH_SUCCESS else error_of(refreshed[1]))
             print(f"  Refresh of that allocation {args.refresh_after:g} s later, the credential expired"
                   f" {expired_for} s before: {verdict}")
+        for peer in args.peer:
+            address, expected = peer.split("=", 1)
+            permitted = exchange(sock, server, CREATE_PERMISSION_REQUEST, [xor_peer_address(address)] + signed[1:], key)
+            verdict = "no answer" if permitted is None else (
+                "success" if permitted[0] == CREATE_PERMISSION_SUCCESS else error_of(permitted[1]))
+            print(f"  CreatePermission to {address}: {verdict} (expected {expected})")
+            if verdict.split(" ")[0] != expected:
+                peers_as_expected = False
         lifetime = attribute(LIFETIME, struct.pack("!I", 0))
         exchange(sock, server, REFRESH_REQUEST, [lifetime] + signed[1:], key)
     else:
         outcome = error_of(answer[1])
     print(f"  Allocate as {username!r}: {outcome}")
-    return 0 if outcome.split(" ")[0] == args.expect else 1
+    return 0 if outcome.split(" ")[0] == args.expect and peers_as_expected else 1
 
 
 if __name__ == "__main__":

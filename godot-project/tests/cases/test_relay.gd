@@ -149,3 +149,146 @@ func test_every_mode_crosses_the_relay_both_ways_from_the_true_sender() -> void:
 		sent.get("round_trip_time"), peers[2].get_relay_stats().get(1)])
 	for peer in peers.values():
 		peer.close()
+
+
+## A UDP forwarder the direct path of two connections runs through: each side is told the
+## other's host candidate as one of the forwarder's ports. [member cut] drops everything, as a
+## network that changed or a NAT that forgot the mapping would. Polled with the peers.
+class Forwarder:
+	## Cut: nothing is forwarded.
+	var cut := false
+	## Receives from the answering side, sends to the offering side.
+	var from_second := PacketPeerUDP.new()
+	## Receives from the offering side, sends to the answering side.
+	var from_first := PacketPeerUDP.new()
+	## The two sides' real addresses, from their candidates: [host, port].
+	var first := ["", 0]
+	var second := ["", 0]
+	## The offering and the answering connection.
+	var connections := []
+
+	func _init() -> void:
+		from_second.bind(0, "127.0.0.1")
+		from_first.bind(0, "127.0.0.1")
+
+	## Hands each side's candidates to the other through the forwarder (the signals call this
+	## object's methods, which hold no reference to it: no cycle keeps anything alive).
+	func attach(offering: WebRTCPeerConnection, answering: WebRTCPeerConnection) -> void:
+		connections = [offering, answering]
+		offering.ice_candidate_created.connect(_offering_candidate)
+		answering.ice_candidate_created.connect(_answering_candidate)
+
+	func _offering_candidate(mid: String, index: int, candidate: String) -> void:
+		_relay_candidate(mid, index, candidate, true, connections[1])
+
+	func _answering_candidate(mid: String, index: int, candidate: String) -> void:
+		_relay_candidate(mid, index, candidate, false, connections[0])
+
+	## Hands `candidate` of the offering (`of_first`) or answering side to `to`, rewritten to
+	## the forwarder's port for that side; other candidates are dropped.
+	func _relay_candidate(mid: String, index: int, candidate: String, of_first: bool, to) -> void:
+		var fields := candidate.split(" ")
+		if fields.size() < 8 or fields[4] != "127.0.0.1" or fields[7] != "host":
+			return
+		var port := from_second.get_local_port() if of_first else from_first.get_local_port()
+		if of_first:
+			first = [fields[4], int(fields[5])]
+		else:
+			second = [fields[4], int(fields[5])]
+		fields[5] = str(port)
+		to.add_ice_candidate(mid, index, " ".join(fields))
+
+	func poll() -> void:
+		_move(from_first, from_second, second)
+		_move(from_second, from_first, first)
+
+	func _move(source: PacketPeerUDP, out: PacketPeerUDP, to: Array) -> void:
+		for i in 256:
+			if source.get_available_packet_count() == 0:
+				return
+			var packet := source.get_packet()
+			if not cut and to[1] != 0:
+				out.set_dest_address(to[0], to[1])
+				out.put_packet(packet)
+
+
+## Connects `a` (offering) and `b` of `peers` over a new pair whose direct path runs through
+## `forwarder`.
+func connect_through(peers: Dictionary, a: int, b: int, forwarder: Forwarder) -> void:
+	var first := WebRTCPeerConnection.new()
+	var second := WebRTCPeerConnection.new()
+	first.initialize({})
+	second.initialize({})
+	first.session_description_created.connect(first.set_local_description)
+	first.session_description_created.connect(second.set_remote_description)
+	second.session_description_created.connect(second.set_local_description)
+	second.session_description_created.connect(first.set_remote_description)
+	forwarder.attach(first, second)
+	check_eq(peers[a].add_peer(first, b), OK, "add_peer(%d) on %d" % [b, a])
+	check_eq(peers[b].add_peer(second, a), OK, "add_peer(%d) on %d" % [a, b])
+	first.create_offer()
+
+
+func test_a_cut_direct_path_falls_back_to_the_relay_and_an_in_band_restart_brings_it_back() -> void:
+	var log := {}
+	var peers := make_peers(CLASS, [1, 2, 3], mesh_init, log)
+	var forwarder := Forwarder.new()
+	connect_peers(peers, 1, 2)
+	connect_peers(peers, 2, 3)
+	connect_through(peers, 1, 3, forwarder)
+	var polled: Array = peers.values() + [forwarder]
+	var all_up := func() -> bool:
+		return log[1].has("peer_connected 3") and log[3].has("peer_connected 1") \
+			and log[2].has("peer_connected 1") and log[2].has("peer_connected 3")
+	if not await wait_until(all_up, polled, 10.0, "1 and 3 connect directly through the forwarder"):
+		for peer in peers.values():
+			peer.close()
+		return
+	var path := func() -> String: return peers[1].get_peer_stats(3).get("path", "")
+	check(await wait_until(func(): return path.call() == "direct", polled, 5.0, "1's path to 3"),
+		"the pair starts direct")
+	# 1 sends 3 a reliable message every frame from here on; 3 reads them.
+	var inbox := {}
+	var sent := [0]
+	var send_and_read := func() -> void:
+		peers[1].set_target_peer(3)
+		peers[1].transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE
+		peers[1].put_packet(("s%d" % sent[0]).to_utf8_buffer())
+		sent[0] += 1
+		drain(peers, inbox)
+	var cut_at := [0]
+	var relayed := func() -> bool:
+		send_and_read.call()
+		return path.call() == "relayed"
+	# A relay is offered 3 s after the descriptions (RELAY_AFTER): the path breaks mid-game.
+	var playing_since := Time.get_ticks_msec()
+	var flowing := func() -> bool:
+		send_and_read.call()
+		return Time.get_ticks_msec() - playing_since > 3500
+	await wait_until(flowing, polled, 5.0, "traffic flows on the direct path for 3.5 s")
+	forwarder.cut = true
+	cut_at[0] = Time.get_ticks_msec()
+	if await wait_until(relayed, polled, 3.0, "the cut pair moves to the relay within 3 s"):
+		print("   figure: on the relay %d ms after the cut" % (Time.get_ticks_msec() - cut_at[0]))
+		check_eq(peers[1].get_peer_stats(3).get("relay_peer"), 2, "through 2")
+	var direct_again := func() -> bool:
+		send_and_read.call()
+		return path.call() == "direct" and peers[1].get_peer_stats(3).get("ice_restarts", 0) > 0
+	var restarted := "an ICE restart through the relay brings the pair back direct"
+	if await wait_until(direct_again, polled, 20.0, restarted):
+		print("   figure: direct again %d ms after the cut" % (Time.get_ticks_msec() - cut_at[0]))
+	var total: int = sent[0]
+	var all_arrived := func() -> bool:
+		drain(peers, inbox)
+		return inbox.get(3, []).size() >= total
+	await wait_until(all_arrived, polled, 10.0, "every message 1 sent arrives")
+	var expected := []
+	for i in total:
+		expected.append("s%d" % i)
+	check(inbox.get(3, []).map(func(p): return p[3]) == expected,
+		"once and in order across both switches (%d of %d)" % [inbox.get(3, []).size(), total])
+	for id in [1, 3]:
+		check(not log[id].any(func(line): return line.begins_with("peer_disconnected")),
+			"%d never sees the other disconnect" % id)
+	for peer in peers.values():
+		peer.close()

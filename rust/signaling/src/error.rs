@@ -65,6 +65,9 @@ pub enum SignalingError {
     NotWebSocket(String),
     /// The TLS handshake failed (the server serves `wss://`); holds why.
     NotTls(String),
+    /// The connection asked for the health check (a plain HTTP `GET /health`), which was
+    /// answered; not a client.
+    HealthChecked,
     /// Reading or writing the connection failed (an oversized frame is one such failure); holds
     /// the transport's words.
     Transport(String),
@@ -104,6 +107,7 @@ impl fmt::Display for SignalingError {
             Self::RelayOverflow(id) => write!(f, "peer {id} does not read as fast as you send"),
             Self::NotWebSocket(details) => write!(f, "not a WebSocket handshake ({details})"),
             Self::NotTls(details) => write!(f, "TLS handshake failed ({details})"),
+            Self::HealthChecked => f.write_str("answered a health check"),
             Self::Transport(details) => write!(f, "transport error: {details}"),
             Self::ClosedByClient => f.write_str("closed by the client"),
             Self::ConnectionEnded => f.write_str("connection ended"),

@@ -18,7 +18,9 @@
 //! too, and past a handshake cap a TCP connection is closed at once. A relayed message that
 //! would overflow what waits for its receiver closes its sender, never the receiver. Close
 //! reasons are cut to the 123 bytes a close frame holds. The server can serve `wss://` itself
-//! ([`server::Tls`], reloaded on SIGHUP by the binary).
+//! ([`server::Tls`], reloaded on SIGHUP by the binary). The same port answers a plain HTTP
+//! `GET /health` ([`server::health`]) and refuses every other request that is not a WebSocket
+//! upgrade, after reading at most 16 KiB of request head.
 //!
 //! # Past one machine
 //!

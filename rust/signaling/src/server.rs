@@ -8,6 +8,10 @@
 //! sender's share of it, is charged to the sender: the message is dropped and the sender closed,
 //! the receiver stays. One log line per connection event goes to stdout.
 //!
+//! Before the WebSocket handshake the connection's request head is read (bounded: 16 KiB, 124
+//! headers, the handshake deadline): a plain `GET /health` is answered `200 ok` and closed
+//! ([`health`]), any other request that is not an upgrade refused with a 4xx.
+//!
 //! With [`Config::tls`] every connection starts with a TLS handshake (`wss://`); with
 //! [`Config::trusted_proxies`] a connection from one of them is counted under the client address
 //! the proxy forwards ([`ProxyHeader`]) once its handshake is done.
@@ -20,7 +24,11 @@
 
 mod connection;
 mod forwarded;
+pub mod health;
+mod plain_http;
 mod redis_directory;
+mod replayed;
+mod request_head;
 mod tls;
 
 use std::collections::HashMap;
@@ -31,6 +39,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::error::SignalingError;
 use crate::limits::Limits;
 use crate::output::Output;
 use crate::signaling::{ClientId, Signaling};
@@ -290,7 +299,9 @@ impl Pump {
             Event::Control { client } => self.signaling.receive_control(client, now),
             Event::Failed { client, error } => self.signaling.transport_failed(client, error),
             Event::Ended { client, reason } => {
-                if let Some(connection) = self.connections.remove(&client) {
+                // Health checks (every 30 s from a container's HEALTHCHECK) are not logged.
+                let logged = reason != SignalingError::HealthChecked;
+                if let Some(connection) = self.connections.remove(&client).filter(|_| logged) {
                     let verdict = if connection.open { "closed" } else { "refused" };
                     log(client, &connection.origin(), &format!("{verdict}: {reason}"));
                 }

@@ -31,8 +31,7 @@ pub const MIN_RECEIVE_LIMIT: usize = DEFAULT_MAX_MESSAGE_SIZE;
 /// that a flood of empty messages is bounded too.
 pub const MESSAGE_OVERHEAD: usize = 32;
 
-/// Most bytes a channel holds sent but not yet acknowledged (what
-/// [`DataChannel::buffered_amount`] reports); past it [`DataChannel::send`] refuses with
+/// Most bytes a channel holds not yet sent (what [`DataChannel::buffered_amount`] reports); past it [`DataChannel::send`] refuses with
 /// [`TransportError::SendBufferFull`]. 4 MiB: 16 times the most a channel hands SCTP at once
 /// (256 KiB) and 4 times what the bench keeps in flight (1 MiB), so a game sending as fast as
 /// the path carries never meets it, while a peer that stops acknowledging costs at most this per
@@ -183,8 +182,8 @@ pub(crate) struct ChannelShared {
     outgoing: Mutex<VecDeque<Packet>>,
     /// Bytes in `outgoing`.
     queued_bytes: AtomicUsize,
-    /// Bytes the core holds that the remote side has not acknowledged yet.
-    unacknowledged_bytes: AtomicUsize,
+    /// Bytes the core holds for this channel and has not sent yet.
+    unsent_in_core_bytes: AtomicUsize,
     max_message_size: Arc<AtomicUsize>,
     link: Weak<dyn ChannelSink>,
 }
@@ -219,7 +218,7 @@ impl ChannelShared {
             dropped: AtomicUsize::new(0),
             outgoing: Mutex::default(),
             queued_bytes: AtomicUsize::new(0),
-            unacknowledged_bytes: AtomicUsize::new(0),
+            unsent_in_core_bytes: AtomicUsize::new(0),
             max_message_size,
             link,
         })
@@ -233,6 +232,11 @@ impl ChannelShared {
     /// The channel took another id in the core (opened before the DTLS role was known).
     pub(crate) fn set_core_id(&self, id: ChannelId) {
         self.core_id.store(id.0, Ordering::Release);
+    }
+
+    /// Whether every message is delivered (no partial-reliability limit).
+    pub(crate) fn is_reliable(&self) -> bool {
+        self.options.is_reliable()
     }
 
     pub(crate) fn label(&self) -> &str {
@@ -344,13 +348,13 @@ impl ChannelShared {
         self.queued_bytes.store(0, Ordering::Release);
     }
 
-    /// Bytes the core holds that the remote side has not acknowledged yet.
-    pub(crate) fn unacknowledged(&self) -> usize {
-        self.unacknowledged_bytes.load(Ordering::Acquire)
+    /// Bytes the core holds for this channel and has not sent yet.
+    pub(crate) fn unsent_in_core(&self) -> usize {
+        self.unsent_in_core_bytes.load(Ordering::Acquire)
     }
 
-    pub(crate) fn set_unacknowledged(&self, bytes: usize) {
-        self.unacknowledged_bytes.store(bytes, Ordering::Release);
+    pub(crate) fn set_unsent_in_core(&self, bytes: usize) {
+        self.unsent_in_core_bytes.store(bytes, Ordering::Release);
     }
 }
 
@@ -391,9 +395,9 @@ impl DataChannel {
         self.shared.max_message_size.load(Ordering::Acquire)
     }
 
-    /// Bytes handed to [`send`](Self::send) that the remote side has not acknowledged yet.
+    /// Bytes handed to [`send`](Self::send) and not sent yet (as the W3C `bufferedAmount`).
     pub fn buffered_amount(&self) -> usize {
-        self.shared.queued_bytes.load(Ordering::Acquire) + self.shared.unacknowledged_bytes.load(Ordering::Acquire)
+        self.shared.queued_bytes.load(Ordering::Acquire) + self.shared.unsent_in_core_bytes.load(Ordering::Acquire)
     }
 
     /// Number of received packets waiting in [`recv`](Self::recv).

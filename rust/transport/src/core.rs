@@ -8,10 +8,11 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use connection::channels::{ChannelId, ChannelLimits as CoreChannelLimits};
 use connection::connection::{Connection, ConnectionConfig, ConnectionError, DescriptionKind};
 use connection::ice_dtls::{LocalCandidate, Timeouts};
-use connection::sctp::SctpConfig;
+use connection::sctp::{SctpConfig, SctpError};
 use connection::sdp::CandidateKind;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -405,11 +406,23 @@ impl Core {
         }
     }
 
-    /// Sends a message on a channel through the core.
-    pub(crate) fn send_to_core(&mut self, channel: &ChannelShared, packet: Packet, now: Instant) {
-        let data = packet.data.freeze();
-        if let Err(error) = self.conn.send(now, channel.core_id(), data, !packet.is_string) {
-            log::debug!("data channel '{}': send failed: {error}", channel.label());
+    /// Sends a message on a channel through the core. When the association's send buffer is full
+    /// (queued and in-flight bytes at its limit, as under heavy loss), a reliable channel's
+    /// message is given back, to go once acknowledgements make room (never dropped), and an
+    /// unreliable channel's is dropped, as a message gone stale behind congestion is (it must
+    /// not wait behind the backlog). Any other refusal (the channel closed meanwhile) drops it.
+    pub(crate) fn send_to_core(&mut self, channel: &ChannelShared, packet: Packet, now: Instant) -> Result<(), Packet> {
+        let Packet { data, is_string } = packet;
+        let data = data.freeze();
+        match self.conn.send(now, channel.core_id(), data.clone(), !is_string) {
+            Ok(()) => Ok(()),
+            Err(ConnectionError::Sctp(SctpError::SendBufferFull)) if channel.is_reliable() => {
+                Err(Packet { data: BytesMut::from(data), is_string })
+            }
+            Err(error) => {
+                log::debug!("data channel '{}': send failed: {error}", channel.label());
+                Ok(())
+            }
         }
     }
 }

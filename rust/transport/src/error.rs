@@ -37,11 +37,11 @@ pub enum TransportError {
     /// The data channel is not open (still connecting, closing or closed).
     #[error("the data channel is not open")]
     ChannelNotOpen,
-    /// Sending would take the channel's unacknowledged bytes past their limit
+    /// Sending would take the channel's unsent bytes past their limit
     /// ([`MAX_BUFFERED_AMOUNT`](crate::channel::MAX_BUFFERED_AMOUNT)): the remote side reads or
     /// acknowledges more slowly than the game sends.
     #[error(
-        "the data channel's send buffer is full ({buffered} bytes not yet acknowledged, limit {limit}): the \
+        "the data channel's send buffer is full ({buffered} bytes not yet sent, limit {limit}): the \
          remote side takes data more slowly than it is sent; wait until get_buffered_amount() falls"
     )]
     SendBufferFull {

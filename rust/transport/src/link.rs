@@ -66,10 +66,10 @@ impl Link {
 
 impl ChannelSink for Link {
     /// Sends a channel's packet: onto the wire at once if the channel is idle (nothing queued,
-    /// nothing unacknowledged) and the core is free, as a lone message wants; else behind the
+    /// nothing unsent in the core) and the core is free, as a lone message wants; else behind the
     /// queued ones, for the task, which sends a burst together off the caller's thread.
     fn send(&self, channel: &ChannelShared, packet: Packet) {
-        let idle = !channel.has_queued() && channel.unacknowledged() == 0;
+        let idle = !channel.has_queued() && channel.unsent_in_core() == 0;
         let packet = match self.try_core() {
             Some(mut core) if idle => match core.send_now(&self.io, channel, packet, Instant::now()) {
                 Ok(()) => return,

@@ -34,9 +34,9 @@ const MAX_ANSWERABLE_DATAGRAMS: usize = 2;
 const MAX_READS_PER_PUMP: usize = 32;
 /// Events taken from the core per pump at most; the rest wait for the next pass (at once).
 const MAX_EVENTS_PER_PUMP: usize = 4096;
-/// Bytes a channel may have unacknowledged in the core before further packets wait in its queue:
+/// Bytes a channel may have unsent in the core before further packets wait in its queue:
 /// a few messages' worth, at least 32 KiB (small messages keep the core's queues short) and at
-/// most 256 KiB (what a fast path needs in flight).
+/// most 256 KiB (what a fast path sends from between two passes).
 const MIN_SEND_WINDOW: usize = 32 * 1024;
 const MAX_SEND_WINDOW: usize = 256 * 1024;
 
@@ -102,9 +102,9 @@ impl Core {
         } else {
             self.flush(io, now);
         }
-        // Sends and acknowledgements of this pass changed what the channels have in flight.
+        // Sends of this pass changed what the core holds unsent for each channel.
         for channel in self.channels.values() {
-            channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
+            channel.set_unsent_in_core(self.conn.buffered_amount(channel.core_id()));
         }
         let next = if more_to_read || more_events {
             Some(now)
@@ -375,7 +375,7 @@ impl Core {
                 }
                 // Counted as buffered again at once, so that buffered_amount stays within its
                 // limit and one packet.
-                channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
+                channel.set_unsent_in_core(self.conn.buffered_amount(channel.core_id()));
             }
         }
         any
@@ -392,7 +392,7 @@ impl Core {
     ) -> Result<(), Packet> {
         self.due_at = None;
         self.give_to_core(channel, packet, now)?;
-        channel.set_unacknowledged(self.conn.buffered_amount(channel.core_id()));
+        channel.set_unsent_in_core(self.conn.buffered_amount(channel.core_id()));
         self.flush(io, now);
         self.wake_task_if_due_sooner(io);
         Ok(())
@@ -411,8 +411,7 @@ impl Core {
         if self.conn.buffered_amount(channel.core_id()) >= window {
             return Err(packet);
         }
-        self.send_to_core(channel, packet, now);
-        Ok(())
+        self.send_to_core(channel, packet, now)
     }
 
     /// Sends everything the core and the clients have to send.

@@ -212,6 +212,41 @@ fn the_largest_packet_crosses_a_reliable_channel() {
     pair.pump_until("the buffered amount to drain", |_| a.buffered_amount() == 0);
 }
 
+/// Eight reliable channels that each fill their send window at once hold more than the
+/// association's send buffer (1 MiB): a message it refuses waits in its channel for room, it is
+/// never dropped.
+#[test]
+fn reliable_messages_past_the_association_send_buffer_wait_and_all_arrive() {
+    const CHANNELS: u16 = 8;
+    const MESSAGES: usize = 20;
+    const SIZE: usize = 64 * 1024;
+    let mut pair = Pair::new();
+    let (mut there, mut back) = (Vec::new(), Vec::new());
+    for id in 1..=CHANNELS {
+        there.push(pair.offerer.create_data_channel("bulk", negotiated(id)).unwrap());
+        back.push(pair.answerer.create_data_channel("bulk", negotiated(id)).unwrap());
+    }
+    pair.offerer.create_offer().unwrap();
+    pair.pump_until("open", |_| there.iter().chain(&back).all(|channel| channel.ready_state() == ChannelState::Open));
+    let message = |channel: usize, index: usize| vec![(channel * MESSAGES + index) as u8; SIZE];
+    for index in 0..MESSAGES {
+        for (channel, sender) in there.iter().enumerate() {
+            sender.send(&message(channel, index), false).unwrap();
+        }
+    }
+    let mut got: Vec<Vec<Vec<u8>>> = vec![Vec::new(); there.len()];
+    pair.pump_until("every message on every channel", |_| {
+        for (channel, receiver) in back.iter().enumerate() {
+            got[channel].extend(receiver.recv_all().into_iter().map(|packet| packet.data.to_vec()));
+        }
+        got.iter().all(|messages| messages.len() >= MESSAGES)
+    });
+    for (channel, messages) in got.iter().enumerate() {
+        let expected: Vec<Vec<u8>> = (0..MESSAGES).map(|index| message(channel, index)).collect();
+        assert!(messages == &expected, "channel {channel}: {} messages, not in order or altered", messages.len());
+    }
+}
+
 #[test]
 fn closing_one_side_is_seen_by_the_other() {
     let mut pair = Pair::new();

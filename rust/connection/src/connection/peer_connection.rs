@@ -597,7 +597,8 @@ impl Connection {
         Ok(())
     }
 
-    /// The bytes queued on a channel and not yet acknowledged.
+    /// The bytes queued on a channel and not yet sent (cut into chunks); what is in flight
+    /// is not counted, though the association's send buffer counts it ([`SctpError::SendBufferFull`]).
     pub fn buffered_amount(&self, id: ChannelId) -> usize {
         self.association.as_ref().map_or(0, |association| association.buffered_amount(id.0))
     }

@@ -47,7 +47,15 @@ pub(super) struct ConsentSchedule {
 impl ConsentSchedule {
     /// A schedule with the path's timers; `seed` seeds the jitter.
     pub(super) fn new(interval: Duration, disconnected: Duration, failed: Duration, seed: u64) -> Self {
-        Self { interval, disconnected, failed, rng: SmallRng::seed_from_u64(seed), last_run: None, next_check: None, last_check: None }
+        Self {
+            interval,
+            disconnected,
+            failed,
+            rng: SmallRng::seed_from_u64(seed),
+            last_run: None,
+            next_check: None,
+            last_check: None,
+        }
     }
 
     /// Notes that the agent ran at `now` (it sent a consent check if one was due).

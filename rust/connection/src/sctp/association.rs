@@ -551,7 +551,7 @@ impl Association {
         self.make_progress(now);
     }
 
-    /// The bytes queued on `stream` and not yet acknowledged.
+    /// The bytes queued on `stream` and not yet sent (cut into chunks).
     pub fn buffered_amount(&self, stream: StreamId) -> usize {
         self.data.as_ref().map_or(0, |data| data.buffered_amount(stream))
     }

@@ -1,7 +1,8 @@
-//! One connection's I/O: the handshake (TLS when served directly as `wss://`, then WebSocket,
-//! reading the client's forwarded address when the TCP peer is a trusted proxy), a reader that turns frames into [`Event`]s for
-//! the pump, and a writer that carries out the pump's [`Command`]s. It decides nothing: every
-//! rule is the state machine's.
+//! One connection's I/O: the handshake (TLS when served directly as `wss://`, then the request
+//! head: a health check is answered, anything but a WebSocket upgrade refused, and the upgrade
+//! done by tungstenite, reading the client's forwarded address when the TCP peer is a trusted
+//! proxy), a reader that turns frames into [`Event`]s for the pump, and a writer that carries
+//! out the pump's [`Command`]s. It decides nothing: every rule is the state machine's.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -19,6 +20,10 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::WebSocketStream;
 
 use super::forwarded::{forwarded_address, ProxyHeader};
+use super::plain_http::Answer;
+use super::replayed::Replayed;
+use super::request_head::{self, Asked, Unread};
+use super::tls::starts_with_tls;
 use crate::error::SignalingError;
 use crate::protocol::{close_reason, CLOSE_CODE};
 use crate::signaling::ClientId;
@@ -83,9 +88,20 @@ pub(super) async fn run(
     events: mpsc::Sender<Event>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    match setup.tls.clone() {
+    // On a wss:// port, a connection whose first byte starts no TLS record may only ask for the
+    // health check, in plain text.
+    let tls = match setup.tls.clone() {
+        None => None,
+        Some(acceptor) => match within_handshake(client, starts_with_tls(&stream), &events, &mut commands).await {
+            None => return,
+            Some(true) => Some(acceptor),
+            Some(false) => None,
+        },
+    };
+    match tls {
         None => {
-            let handshake = handshake(stream, &setup);
+            let upgrades = setup.tls.is_none();
+            let handshake = handshake(stream, &setup, upgrades);
             if let Some(websocket) = open(client, handshake, &events, &mut commands).await {
                 talk(client, websocket, setup.write_timeout, events, commands).await;
             }
@@ -94,12 +110,34 @@ pub(super) async fn run(
             let handshake = async {
                 let stream =
                     acceptor.accept(stream).await.map_err(|error| SignalingError::NotTls(error.to_string()))?;
-                handshake(stream, &setup).await
+                handshake(stream, &setup, true).await
             };
             if let Some(websocket) = open(client, handshake, &events, &mut commands).await {
                 talk(client, websocket, setup.write_timeout, events, commands).await;
             }
         }
+    }
+}
+
+/// Runs `step`, a part of the handshake, until it is done (its result returned) or fails
+/// (reported as [`Event::Ended`]), or until the pump closes the connection (its handshake took
+/// too long).
+async fn within_handshake<T>(
+    client: ClientId,
+    step: impl std::future::Future<Output = Result<T, SignalingError>>,
+    events: &mpsc::Sender<Event>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+) -> Option<T> {
+    tokio::select! {
+        done = step => match done {
+            Ok(done) => Some(done),
+            Err(reason) => {
+                let _ = events.send(Event::Ended { client, reason }).await;
+                None
+            }
+        },
+        // The only command before the handshake is done is a close: the handshake took too long.
+        _ = commands.recv() => None,
     }
 }
 
@@ -112,26 +150,49 @@ async fn open<S>(
     events: &mpsc::Sender<Event>,
     commands: &mut mpsc::UnboundedReceiver<Command>,
 ) -> Option<WebSocketStream<S>> {
-    let (websocket, forwarded) = tokio::select! {
-        opened = handshake => match opened {
-            Ok(opened) => opened,
-            Err(reason) => {
-                let _ = events.send(Event::Ended { client, reason }).await;
-                return None;
-            }
-        },
-        // The only command before the handshake is done is a close: the handshake took too long.
-        _ = commands.recv() => return None,
-    };
+    let (websocket, forwarded) = within_handshake(client, handshake, events, commands).await?;
     events.send(Event::Opened { client, forwarded }).await.ok()?;
     Some(websocket)
 }
 
 /// The WebSocket handshake over `stream`; the open WebSocket and the forwarded client address.
+/// The request head is read first: a health check is answered (and ends the connection as
+/// [`SignalingError::HealthChecked`]), a request that is not an upgrade (or, without `upgrades`,
+/// any upgrade) is refused with a 4xx; an upgrade is handed to tungstenite with the bytes read.
 async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
+    mut stream: S,
     setup: &Setup,
-) -> Result<(WebSocketStream<S>, Option<IpAddr>), SignalingError> {
+    upgrades: bool,
+) -> Result<(WebSocketStream<Replayed<S>>, Option<IpAddr>), SignalingError> {
+    let head = match request_head::read(&mut stream).await {
+        Ok(head) => head,
+        Err(unread) => {
+            let answer = match unread {
+                Unread::Malformed(_) => Some(Answer::BadRequest),
+                Unread::TooLarge => Some(Answer::TooLarge),
+                Unread::Ended(_) => None,
+            };
+            if let Some(answer) = answer {
+                answer.write(&mut stream, false).await;
+            }
+            return Err(SignalingError::NotWebSocket(unread.to_string()));
+        }
+    };
+    let refusal = match head.asked {
+        Asked::Upgrade if upgrades => None,
+        Asked::Upgrade => Some(Answer::BadRequest),
+        Asked::Health { head_only } => {
+            Answer::Healthy.write(&mut stream, head_only).await;
+            return Err(SignalingError::HealthChecked);
+        }
+        Asked::Other => Some(Answer::NotFound),
+    };
+    if let Some(answer) = refusal {
+        answer.write(&mut stream, false).await;
+        let details = format!("a plain HTTP request, answered {}", answer.status());
+        return Err(SignalingError::NotWebSocket(details));
+    }
+    let stream = Replayed::new(head.bytes, stream);
     let defaults = WebSocketConfig::default();
     // Unsent bytes (the writer's frame, and the pongs tungstenite answers pings with) wait in
     // the write buffer. Without a limit, a client that pings and never reads would grow it

@@ -8,11 +8,15 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use tokio::net::TcpStream;
+
 use tokio_rustls::rustls::crypto::ring::default_provider;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
+
+use crate::error::SignalingError;
 
 /// Why a certificate and key could not be served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +100,21 @@ impl Tls {
     /// The acceptor for a new connection.
     pub(super) fn acceptor(&self) -> TlsAcceptor {
         self.acceptor.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// The first byte of a TLS connection: a handshake record (RFC 8446 5.1, content type 22).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Whether the first byte `stream` brings starts a TLS handshake record, without taking it from
+/// the stream (a plain HTTP request starts with a method's letter); fails if the connection
+/// ends before one byte.
+pub(super) async fn starts_with_tls(stream: &TcpStream) -> Result<bool, SignalingError> {
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(0) => Err(SignalingError::ConnectionEnded),
+        Ok(_) => Ok(first[0] == TLS_HANDSHAKE_RECORD),
+        Err(error) => Err(SignalingError::Transport(error.to_string())),
     }
 }
 

@@ -24,7 +24,7 @@ use super::RELAY_STREAM_ID;
 /// falls back to it.
 pub const RELAY_AFTER: Duration = Duration::from_secs(3);
 
-/// Most bytes the relay channel may hold unsent or unacknowledged in the core before envelopes
+/// Most bytes the relay channel may hold unsent in the core before envelopes
 /// for it are dropped (the relayed connections' SCTP recovers them): 256 KiB, what a fast
 /// direct channel keeps in flight.
 pub const MAX_RELAY_CHANNEL_BUFFERED: usize = 256 * 1024;

@@ -1,0 +1,166 @@
+//! A connection's first HTTP request head, read before tungstenite sees it, to tell a WebSocket
+//! upgrade (handed on to tungstenite with the bytes read: [`super::replayed::Replayed`]) from a
+//! plain `GET /health` (answered here: [`super::plain_http`]) and from anything else (refused).
+//! Reading is bounded: at most [`MAX_REQUEST_HEAD`] bytes and [`MAX_HEADERS`] headers, and in
+//! time by the handshake deadline the pump enforces around the whole handshake. The head is
+//! parsed (httparse) only after reads that bring a line end, and after the first read, so a
+//! head sent a byte at a time is parsed about once per line, not once per byte.
+
+use std::fmt;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::health::HEALTH_PATH;
+
+/// The longest request head read, in bytes (the WebSocket upgrade of a browser is well under
+/// 2 KiB, cookies and all; nginx's default is 8 KiB a line). Past it: `431`, and the connection
+/// is closed.
+pub(super) const MAX_REQUEST_HEAD: usize = 16 * 1024;
+/// Headers in a request head at most (tungstenite's own limit). Past it: `431`.
+const MAX_HEADERS: usize = 124;
+/// Bytes read from the socket at a time.
+const READ_SIZE: usize = 2048;
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Asked {
+    /// A WebSocket upgrade (the request has an `Upgrade` header; tungstenite checks the rest).
+    Upgrade,
+    /// `GET` or `HEAD` (`head_only`) of [`HEALTH_PATH`], without an `Upgrade` header.
+    Health {
+        /// A `HEAD` request: the answer has no body.
+        head_only: bool,
+    },
+    /// Anything else: another path, or another method.
+    Other,
+}
+
+/// A request head as read: its bytes (and whatever came after it in the same reads, which
+/// tungstenite judges) and what it asks for.
+#[derive(Debug)]
+pub(super) struct RequestHead {
+    /// Every byte read from the connection so far.
+    pub(super) bytes: Vec<u8>,
+    /// What the request asks for.
+    pub(super) asked: Asked,
+}
+
+/// Why no request head was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Unread {
+    /// The bytes are not an HTTP request (`400`); what the parser said.
+    Malformed(String),
+    /// Over [`MAX_REQUEST_HEAD`] bytes or [`MAX_HEADERS`] headers without the head's end (`431`).
+    TooLarge,
+    /// The connection ended (or failed) before the head's end; what happened.
+    Ended(String),
+}
+
+impl fmt::Display for Unread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(details) => write!(f, "not an HTTP request: {details}"),
+            Self::TooLarge => {
+                write!(f, "a request head over {MAX_REQUEST_HEAD} bytes or {MAX_HEADERS} headers")
+            }
+            Self::Ended(details) => write!(f, "the request head did not come whole: {details}"),
+        }
+    }
+}
+
+/// Reads one request head from `stream`.
+pub(super) async fn read<S: AsyncRead + Unpin>(stream: &mut S) -> Result<RequestHead, Unread> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; READ_SIZE];
+    loop {
+        let room = MAX_REQUEST_HEAD - bytes.len();
+        if room == 0 {
+            return Err(Unread::TooLarge);
+        }
+        let count = match stream.read(&mut chunk[..room.min(READ_SIZE)]).await {
+            Ok(0) => return Err(Unread::Ended(format!("the connection ended after {} bytes", bytes.len()))),
+            Ok(count) => count,
+            Err(error) => return Err(Unread::Ended(error.to_string())),
+        };
+        let new = &chunk[..count];
+        let first = bytes.is_empty();
+        bytes.extend_from_slice(new);
+        if first || new.contains(&b'\n') {
+            if let Some(asked) = parse(&bytes)? {
+                return Ok(RequestHead { bytes, asked });
+            }
+        }
+    }
+}
+
+/// What the head at the start of `bytes` asks for; `None` while it is incomplete.
+fn parse(bytes: &[u8]) -> Result<Option<Asked>, Unread> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(bytes) {
+        Ok(httparse::Status::Partial) => Ok(None),
+        Ok(httparse::Status::Complete(_)) => Ok(Some(asked(&request))),
+        Err(httparse::Error::TooManyHeaders) => Err(Unread::TooLarge),
+        Err(error) => Err(Unread::Malformed(error.to_string())),
+    }
+}
+
+/// What a complete request asks for.
+fn asked(request: &httparse::Request<'_, '_>) -> Asked {
+    if request.headers.iter().any(|header| header.name.eq_ignore_ascii_case("upgrade")) {
+        return Asked::Upgrade;
+    }
+    let path = request.path.unwrap_or_default();
+    let path = path.split_once('?').map_or(path, |(path, _query)| path);
+    match request.method {
+        Some("GET") if path == HEALTH_PATH => Asked::Health { head_only: false },
+        Some("HEAD") if path == HEALTH_PATH => Asked::Health { head_only: true },
+        _ => Asked::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a head from `input` (a byte slice is a stream that yields it and ends).
+    fn read_from(mut input: &[u8]) -> Result<RequestHead, Unread> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(read(&mut input))
+    }
+
+    #[test]
+    fn a_websocket_upgrade_is_handed_on_with_every_byte_read() {
+        let head = b"GET /lobby HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        let read = read_from(head).unwrap();
+        assert_eq!(read.asked, Asked::Upgrade);
+        assert_eq!(read.bytes, head);
+    }
+
+    #[test]
+    fn the_health_path_is_asked_by_get_and_head_only() {
+        let asked = |head: &[u8]| read_from(head).map(|read| read.asked);
+        assert_eq!(asked(b"GET /health HTTP/1.1\r\nHost: a\r\n\r\n"), Ok(Asked::Health { head_only: false }));
+        assert_eq!(asked(b"GET /health?probe=1 HTTP/1.0\r\n\r\n"), Ok(Asked::Health { head_only: false }));
+        assert_eq!(asked(b"HEAD /health HTTP/1.1\r\n\r\n"), Ok(Asked::Health { head_only: true }));
+        assert_eq!(asked(b"POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n"), Ok(Asked::Other));
+        assert_eq!(asked(b"GET / HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
+        assert_eq!(asked(b"GET /healthz HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
+        assert_eq!(asked(b"GET /health HTTP/1.1\r\nupgrade: websocket\r\n\r\n"), Ok(Asked::Upgrade));
+    }
+
+    #[test]
+    fn garbage_is_refused_at_once_and_a_head_too_large_at_the_limit() {
+        let tls_hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc];
+        assert!(matches!(read_from(&tls_hello), Err(Unread::Malformed(_))));
+        assert!(matches!(read_from(b"GET / HTTP/1.1\r\nbad header\r\n\r\n"), Err(Unread::Malformed(_))));
+        let endless = format!("GET / HTTP/1.1\r\nX-Pad: {}", "a".repeat(MAX_REQUEST_HEAD));
+        assert_eq!(read_from(endless.as_bytes()).unwrap_err(), Unread::TooLarge);
+        let many = format!("GET / HTTP/1.1\r\n{}\r\n", "a: b\r\n".repeat(MAX_HEADERS + 1));
+        assert_eq!(read_from(many.as_bytes()).unwrap_err(), Unread::TooLarge);
+        assert!(matches!(read_from(b"GET / HTTP/1.1\r\nHost:"), Err(Unread::Ended(_))));
+        // Every byte value, in a head's place: refused or ended, never a panic.
+        let all: Vec<u8> = (0..=255).collect();
+        assert!(read_from(&all).is_err());
+    }
+}
