@@ -24,6 +24,11 @@ pub use crate::states::{ConnectionState, GatheringState, SdpKind, SignalingState
 use crate::stats::{self, PeerStats};
 use crate::udp::UdpPort;
 
+/// Most host candidates of one family: a machine with many interfaces (container bridges, several
+/// IPv6 addresses per interface) stays well under the candidates a peer takes
+/// ([`MAX_REMOTE_CANDIDATES`](crate::MAX_REMOTE_CANDIDATES)); the first ones the system lists are
+/// kept.
+const MAX_HOST_ADDRESSES_PER_FAMILY: usize = 8;
 /// Polls closer together than this mean the caller is waiting for something (a busy loop, a
 /// round trip): its poll then pumps the connection itself, reading the socket rather than waiting
 /// for the connection's task to be scheduled. A game that polls once a frame (4 ms apart at
@@ -349,7 +354,7 @@ fn host_addresses(port: &UdpPort) -> Vec<SocketAddr> {
 /// The interface addresses of `interfaces` a wildcard socket bound at `bound` names in host
 /// candidates: those of its family (of both on a `dual_stack` socket), IPv6 global and unique
 /// local ones but not link-local (`fe80::/10` needs a scope id no candidate carries), loopback
-/// only if there is no other.
+/// only if there is no other; at most [`MAX_HOST_ADDRESSES_PER_FAMILY`] of each family.
 fn usable_host_addresses(interfaces: &[IpAddr], bound: SocketAddr, dual_stack: bool) -> Vec<SocketAddr> {
     let reached = |ip: &IpAddr| dual_stack || ip.is_ipv4() == bound.is_ipv4();
     let usable = |ip: &IpAddr| match ip {
@@ -364,7 +369,8 @@ fn usable_host_addresses(interfaces: &[IpAddr], bound: SocketAddr, dual_stack: b
     let mut found: Vec<SocketAddr> = Vec::new();
     for ip in interfaces.iter().filter(|ip| reached(ip) && usable(ip)) {
         let address = SocketAddr::new(*ip, bound.port());
-        if !found.contains(&address) {
+        let of_family = found.iter().filter(|other| other.is_ipv4() == address.is_ipv4()).count();
+        if !found.contains(&address) && of_family < MAX_HOST_ADDRESSES_PER_FAMILY {
             found.push(address);
         }
     }
@@ -441,6 +447,16 @@ mod tests {
         assert_eq!(v4_only, vec![at("192.168.1.20:4000")]);
         let v6_only = usable_host_addresses(&interfaces, at("[::]:4000"), false);
         assert_eq!(v6_only, vec![at("[2001:db8:6::20]:4000"), at("[fd00:6::20]:4000")]);
+    }
+
+    #[test]
+    fn host_addresses_are_bounded_per_family() {
+        let mut interfaces: Vec<IpAddr> = (1..=20).map(|n| IpAddr::from([10, 0, 0, n])).collect();
+        interfaces.extend((1..=20).map(|n| IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, n])));
+        let found = usable_host_addresses(&interfaces, at("[::]:4000"), true);
+        assert_eq!(found.iter().filter(|address| address.is_ipv4()).count(), MAX_HOST_ADDRESSES_PER_FAMILY);
+        assert_eq!(found.iter().filter(|address| address.is_ipv6()).count(), MAX_HOST_ADDRESSES_PER_FAMILY);
+        assert_eq!(found[0], at("10.0.0.1:4000"), "the first ones listed are kept");
     }
 
     #[test]
