@@ -34,11 +34,8 @@ const READ_SIZE: usize = 2048;
 pub(super) enum Asked {
     /// A WebSocket upgrade (the request has an `Upgrade` header; tungstenite checks the rest).
     Upgrade,
-    /// `GET` or `HEAD` (`head_only`) of [`HEALTH_PATH`], without an `Upgrade` header.
-    Health {
-        /// A `HEAD` request: the answer has no body.
-        head_only: bool,
-    },
+    /// `GET` or `HEAD` of [`HEALTH_PATH`], without an `Upgrade` header.
+    Health,
     /// Anything else: another path, or another method.
     Other,
 }
@@ -51,6 +48,8 @@ pub(super) struct RequestHead {
     pub(super) bytes: Vec<u8>,
     /// What the request asks for.
     pub(super) asked: Asked,
+    /// A `HEAD` request: whatever the answer, it has no body (RFC 9110 9.3.2).
+    pub(super) head_only: bool,
 }
 
 /// Why no request head was read.
@@ -97,8 +96,8 @@ pub(super) async fn read<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Request
         bytes.extend_from_slice(new);
         let line_ends = new.iter().filter(|&&byte| byte == b'\n').count();
         if first || line_ends > 0 {
-            if let Some(asked) = parse(&bytes)? {
-                return Ok(RequestHead { bytes, asked });
+            if let Some((asked, head_only)) = parse(&bytes)? {
+                return Ok(RequestHead { bytes, asked, head_only });
             }
         }
         lines = lines.saturating_add(line_ends);
@@ -108,13 +107,14 @@ pub(super) async fn read<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Request
     }
 }
 
-/// What the head at the start of `bytes` asks for; `None` while it is incomplete.
-fn parse(bytes: &[u8]) -> Result<Option<Asked>, Unread> {
+/// What the head at the start of `bytes` asks for, and whether it is a `HEAD` request; `None`
+/// while it is incomplete.
+fn parse(bytes: &[u8]) -> Result<Option<(Asked, bool)>, Unread> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
         Ok(httparse::Status::Partial) => Ok(None),
-        Ok(httparse::Status::Complete(_)) => Ok(Some(asked(&request))),
+        Ok(httparse::Status::Complete(_)) => Ok(Some((asked(&request), request.method == Some("HEAD")))),
         Err(httparse::Error::TooManyHeaders) => Err(Unread::TooLarge),
         Err(error) => Err(Unread::Malformed(error.to_string())),
     }
@@ -128,8 +128,7 @@ fn asked(request: &httparse::Request<'_, '_>) -> Asked {
     let path = request.path.unwrap_or_default();
     let path = path.split_once('?').map_or(path, |(path, _query)| path);
     match request.method {
-        Some("GET") if path == HEALTH_PATH => Asked::Health { head_only: false },
-        Some("HEAD") if path == HEALTH_PATH => Asked::Health { head_only: true },
+        Some("GET" | "HEAD") if path == HEALTH_PATH => Asked::Health,
         _ => Asked::Other,
     }
 }
@@ -155,9 +154,13 @@ mod tests {
     #[test]
     fn the_health_path_is_asked_by_get_and_head_only() {
         let asked = |head: &[u8]| read_from(head).map(|read| read.asked);
-        assert_eq!(asked(b"GET /health HTTP/1.1\r\nHost: a\r\n\r\n"), Ok(Asked::Health { head_only: false }));
-        assert_eq!(asked(b"GET /health?probe=1 HTTP/1.0\r\n\r\n"), Ok(Asked::Health { head_only: false }));
-        assert_eq!(asked(b"HEAD /health HTTP/1.1\r\n\r\n"), Ok(Asked::Health { head_only: true }));
+        assert_eq!(asked(b"GET /health HTTP/1.1\r\nHost: a\r\n\r\n"), Ok(Asked::Health));
+        assert_eq!(asked(b"GET /health?probe=1 HTTP/1.0\r\n\r\n"), Ok(Asked::Health));
+        assert_eq!(asked(b"HEAD /health HTTP/1.1\r\n\r\n"), Ok(Asked::Health));
+        let head_only = |head: &[u8]| read_from(head).map(|read| read.head_only);
+        assert_eq!(head_only(b"HEAD /health HTTP/1.1\r\n\r\n"), Ok(true));
+        assert_eq!(head_only(b"HEAD / HTTP/1.1\r\n\r\n"), Ok(true));
+        assert_eq!(head_only(b"GET /health HTTP/1.1\r\n\r\n"), Ok(false));
         assert_eq!(asked(b"POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n"), Ok(Asked::Other));
         assert_eq!(asked(b"GET / HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
         assert_eq!(asked(b"GET /healthz HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
