@@ -125,12 +125,23 @@ fn asked(request: &httparse::Request<'_, '_>) -> Asked {
     if request.headers.iter().any(|header| header.name.eq_ignore_ascii_case("upgrade")) {
         return Asked::Upgrade;
     }
-    let path = request.path.unwrap_or_default();
+    let path = origin_form(request.path.unwrap_or_default());
     let path = path.split_once('?').map_or(path, |(path, _query)| path);
     match request.method {
         Some("GET" | "HEAD") if path == HEALTH_PATH => Asked::Health,
         _ => Asked::Other,
     }
+}
+
+/// The path (and query) of a request target: itself in the origin form (`/health`), the part from
+/// the authority's end in the absolute form (`http://host/health`, RFC 9112 3.2.2); any other
+/// target as it is.
+fn origin_form(target: &str) -> &str {
+    let Some((scheme, rest)) = target.split_once("://") else { return target };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return target;
+    }
+    rest.find(['/', '?']).map_or("/", |at| &rest[at..])
 }
 
 #[cfg(test)]
@@ -165,6 +176,12 @@ mod tests {
         assert_eq!(asked(b"GET / HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
         assert_eq!(asked(b"GET /healthz HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
         assert_eq!(asked(b"GET /health HTTP/1.1\r\nupgrade: websocket\r\n\r\n"), Ok(Asked::Upgrade));
+        // The absolute form, which a server must accept (RFC 9112 3.2.2).
+        assert_eq!(asked(b"GET http://a:9080/health?x HTTP/1.1\r\n\r\n"), Ok(Asked::Health));
+        assert_eq!(asked(b"HEAD HTTPS://a/health HTTP/1.1\r\n\r\n"), Ok(Asked::Health));
+        assert_eq!(asked(b"GET http://a/healthz HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
+        assert_eq!(asked(b"GET http://health HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
+        assert_eq!(asked(b"GET ftp://a/health HTTP/1.1\r\n\r\n"), Ok(Asked::Other));
     }
 
     #[test]
