@@ -238,6 +238,7 @@ fn flags_come_from_the_environment_and_the_command_line_wins() {
     };
     let printed = first_line(&[]);
     assert!(printed.contains("TURN credentials for 2 URL(s), valid 600 s"), "{printed}");
+    assert!(!printed.contains("s3cret"), "the secret in the log: {printed}");
     assert!(printed.contains(&format!("listening on ws://127.0.0.1:{from_env}")), "{printed}");
     let command_line_port = from_command_line.to_string();
     let printed = first_line(&["--port", &command_line_port, "--turn-ttl", "900"]);
@@ -250,11 +251,15 @@ fn flags_come_from_the_environment_and_the_command_line_wins() {
     assert_eq!(status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&stderr);
     assert!(stderr.contains("--turn-ttl"), "{stderr}");
-    // --help names every variable.
-    let help = Command::new(BINARY).arg("--help").output().unwrap();
+    // --help names every variable, and shows the values set but the secrets' (the TURN secret,
+    // and the Redis URL, which may hold a password).
+    let redis_url = "redis://:passw0rd@redis.example.org:6379/0";
+    let help =
+        Command::new(BINARY).arg("--help").envs(environment).env("WEBRTC_MESH_REDIS", redis_url).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for variable in ["WEBRTC_MESH_PORT", "WEBRTC_MESH_TLS_CERT", "WEBRTC_MESH_TURN_URL", "WEBRTC_MESH_MAX_CLIENTS"] {
+    for variable in ["WEBRTC_MESH_PORT", "WEBRTC_MESH_TLS_CERT", "WEBRTC_MESH_TURN_SECRET", "WEBRTC_MESH_REDIS"] {
         assert!(help.contains(&format!("env: {variable}")), "{variable} in --help:\n{help}");
     }
-    assert!(!help.contains("s3cret"));
+    assert!(help.contains(&format!("[env: WEBRTC_MESH_PORT={env_port}]")), "values are shown:\n{help}");
+    assert!(!help.contains("s3cret") && !help.contains("passw0rd"), "a secret in --help:\n{help}");
 }

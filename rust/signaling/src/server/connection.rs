@@ -181,14 +181,14 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     let refusal = match head.asked {
         Asked::Upgrade if upgrades => None,
         Asked::Upgrade => Some(Answer::BadRequest),
-        Asked::Health { head_only } => {
-            Answer::Healthy.write(&mut stream, head_only).await;
+        Asked::Health => {
+            Answer::Healthy.write(&mut stream, head.head_only).await;
             return Err(SignalingError::HealthChecked);
         }
         Asked::Other => Some(Answer::NotFound),
     };
     if let Some(answer) = refusal {
-        answer.write(&mut stream, false).await;
+        answer.write(&mut stream, head.head_only).await;
         let details = format!("a plain HTTP request, answered {}", answer.status());
         return Err(SignalingError::NotWebSocket(details));
     }
