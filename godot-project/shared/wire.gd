@@ -5,12 +5,18 @@ extends RefCounted
 
 ## Wires `a` and `b` to each other: each one's descriptions and candidates go to the other.
 static func link(a: WebRTCPeerConnection, b: WebRTCPeerConnection) -> void:
+	link_descriptions(a, b)
+	a.ice_candidate_created.connect(b.add_ice_candidate)
+	b.ice_candidate_created.connect(a.add_ice_candidate)
+
+
+## Wires the descriptions of `a` and `b` only: their candidates go nowhere (the caller passes
+## them on its own way, or not at all).
+static func link_descriptions(a: WebRTCPeerConnection, b: WebRTCPeerConnection) -> void:
 	a.session_description_created.connect(a.set_local_description)
 	a.session_description_created.connect(b.set_remote_description)
-	a.ice_candidate_created.connect(b.add_ice_candidate)
 	b.session_description_created.connect(b.set_local_description)
 	b.session_description_created.connect(a.set_remote_description)
-	b.ice_candidate_created.connect(a.add_ice_candidate)
 
 
 ## Two new connections, initialized with `config` and wired to each other.

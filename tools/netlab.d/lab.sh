@@ -432,43 +432,39 @@ start_coturn_rest() {
 # setting given in the environment (WEBRTC_MESH_*, as the container image takes them), and sets
 # rest_signaling_url.
 start_signaling_rest() {
-  ip netns exec "$(ns pub)" env WEBRTC_MESH_TURN_SECRET="$turn_secret" WEBRTC_MESH_HOST="$server_ip" \
+  launch_signaling rest WEBRTC_MESH_TURN_SECRET="$turn_secret" WEBRTC_MESH_HOST="$server_ip" \
     WEBRTC_MESH_PORT=9081 WEBRTC_MESH_TURN_TTL=600 \
-    WEBRTC_MESH_TURN_URL="turn:$server_ip3:3478?transport=udp,turn:$server_ip3:3478?transport=tcp" \
-    "$repo/target/debug/webrtc-mesh-signaling" >"$work/signaling-rest.log" 2>&1 &
+    WEBRTC_MESH_TURN_URL="turn:$server_ip3:3478?transport=udp,turn:$server_ip3:3478?transport=tcp" || return 1
+  rest_signaling_url=$launched_url
+}
+
+# Starts a signaling server in the public namespace, named $1 (its log is signaling-$1.log),
+# configured by the WEBRTC_MESH_* assignments that follow, and sets launched_url to the URL it
+# prints.
+launch_signaling() {
+  local name=$1
+  shift
+  local log="$work/signaling-$name.log"
+  ip netns exec "$(ns pub)" env "$@" "$repo/target/debug/webrtc-mesh-signaling" >"$log" 2>&1 &
   pids+=($!)
-  wait_for "$work/signaling-rest.log" "listening on" 10 || {
-    echo "netlab: the TURN REST signaling server did not start:" >&2
-    cat "$work/signaling-rest.log" >&2
+  wait_for "$log" "listening on" 10 || {
+    echo "netlab: the $name signaling server did not start:" >&2
+    cat "$log" >&2
     return 1
   }
-  rest_signaling_url=$(sed -n 's/^listening on //p' "$work/signaling-rest.log" | head -n 1)
+  launched_url=$(sed -n 's/^listening on //p' "$log" | head -n 1)
 }
 
 # Starts the signaling server in the public namespace on 198.18.0.1 and sets signaling_url.
 start_signaling() {
-  ip netns exec "$(ns pub)" "$repo/target/debug/webrtc-mesh-signaling" --host "$server_ip" --port 9080 \
-    >"$work/signaling.log" 2>&1 &
-  pids+=($!)
-  wait_for "$work/signaling.log" "listening on" 10 || {
-    echo "netlab: the signaling server did not start:" >&2
-    cat "$work/signaling.log" >&2
-    return 1
-  }
-  signaling_url=$(sed -n 's/^listening on //p' "$work/signaling.log" | head -n 1)
+  launch_signaling main WEBRTC_MESH_HOST="$server_ip" WEBRTC_MESH_PORT=9080 || return 1
+  signaling_url=$launched_url
 }
 
 # Starts a signaling server in the public namespace on [fd00:6::1]:9082 (the IPv6 segment's, so
 # the IPv6-only peers reach it) and sets ipv6_signaling_url.
 start_signaling_ipv6() {
-  ip netns exec "$(ns pub)" "$repo/target/debug/webrtc-mesh-signaling" --host "$server_ip6" --port 9082 \
-    >"$work/signaling-ipv6.log" 2>&1 &
-  pids+=($!)
-  wait_for "$work/signaling-ipv6.log" "listening on" 10 || {
-    echo "netlab: the IPv6 signaling server did not start:" >&2
-    cat "$work/signaling-ipv6.log" >&2
-    return 1
-  }
+  launch_signaling ipv6 WEBRTC_MESH_HOST="$server_ip6" WEBRTC_MESH_PORT=9082 || return 1
   # The address written in full: Godot 4.6.3's WebSocketPeer connects to another address than a
   # compressed IPv6 literal names (ws://[fd00:6::1]:9082 -> fd00:6:1::1, ws://[fd00::6:1] ->
   # fd00:6::6:1), and to the right one written in full.

@@ -10,20 +10,22 @@ func mesh_init(peer, id) -> void:
 	check_eq(peer.create_mesh(id), OK, "create_mesh(%d)" % id)
 
 
+## Adds to `a` and `b` of `peers` a new pair of connections whose descriptions cross but whose
+## candidates go nowhere yet: [a's connection (it will offer), b's].
+func described_pair(peers: Dictionary, a: int, b: int) -> Array[WebRTCPeerConnection]:
+	var pair: Array[WebRTCPeerConnection] = [WebRTCPeerConnection.new(), WebRTCPeerConnection.new()]
+	for connection in pair:
+		connection.initialize({})
+	Wire.link_descriptions(pair[0], pair[1])
+	check_eq(peers[a].add_peer(pair[0], b), OK, "add_peer(%d) on %d" % [b, a])
+	check_eq(peers[b].add_peer(pair[1], a), OK, "add_peer(%d) on %d" % [a, b])
+	return pair
+
+
 ## Connects `a` (offering) and `b` of `peers` over a new pair whose candidates never cross: no
 ## direct path.
 func connect_without_path(peers: Dictionary, a: int, b: int) -> void:
-	var first := WebRTCPeerConnection.new()
-	var second := WebRTCPeerConnection.new()
-	first.initialize({})
-	second.initialize({})
-	first.session_description_created.connect(first.set_local_description)
-	first.session_description_created.connect(second.set_remote_description)
-	second.session_description_created.connect(second.set_local_description)
-	second.session_description_created.connect(first.set_remote_description)
-	check_eq(peers[a].add_peer(first, b), OK, "add_peer(%d) on %d" % [b, a])
-	check_eq(peers[b].add_peer(second, a), OK, "add_peer(%d) on %d" % [a, b])
-	first.create_offer()
+	described_pair(peers, a, b)[0].create_offer()
 
 
 func test_a_pair_without_a_path_connects_through_the_member_both_reach() -> void:
@@ -215,18 +217,9 @@ class Forwarder:
 ## Connects `a` (offering) and `b` of `peers` over a new pair whose direct path runs through
 ## `forwarder`.
 func connect_through(peers: Dictionary, a: int, b: int, forwarder: Forwarder) -> void:
-	var first := WebRTCPeerConnection.new()
-	var second := WebRTCPeerConnection.new()
-	first.initialize({})
-	second.initialize({})
-	first.session_description_created.connect(first.set_local_description)
-	first.session_description_created.connect(second.set_remote_description)
-	second.session_description_created.connect(second.set_local_description)
-	second.session_description_created.connect(first.set_remote_description)
-	forwarder.attach(first, second)
-	check_eq(peers[a].add_peer(first, b), OK, "add_peer(%d) on %d" % [b, a])
-	check_eq(peers[b].add_peer(second, a), OK, "add_peer(%d) on %d" % [a, b])
-	first.create_offer()
+	var pair := described_pair(peers, a, b)
+	forwarder.attach(pair[0], pair[1])
+	pair[0].create_offer()
 
 
 func test_a_cut_direct_path_falls_back_to_the_relay_and_an_in_band_restart_brings_it_back() -> void:

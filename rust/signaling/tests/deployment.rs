@@ -7,16 +7,14 @@
 mod common;
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{figure, join, lock, tcp, Process, Server};
+use common::{ask, ask_on, figure, join, lock, status, tcp, Process, Server};
 use futures_util::{SinkExt, StreamExt};
 use signaling::protocol::{Kind, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -26,31 +24,6 @@ const PREFIX: &str = "signaling deployment:";
 const STEP: Duration = Duration::from_secs(5);
 /// The binary under test.
 const BINARY: &str = env!("CARGO_BIN_EXE_webrtc-mesh-signaling");
-
-/// Sends `request` on a new connection to `address` and reads until the server closes it (a
-/// `STEP` at most): everything it answered, or why reading ended early.
-async fn ask(address: SocketAddr, request: &[u8]) -> Result<String, String> {
-    let mut stream = tcp(address).await;
-    ask_on(&mut stream, request).await
-}
-
-/// Sends `request` on `stream` and reads until the server closes it (a `STEP` at most).
-async fn ask_on(stream: &mut TcpStream, request: &[u8]) -> Result<String, String> {
-    // The server may close before taking everything (an oversized head): a failed write is no
-    // failure here, the answer and the close are what is judged.
-    let _ = stream.write_all(request).await;
-    let mut answer = Vec::new();
-    match timeout(STEP, stream.read_to_end(&mut answer)).await {
-        Err(_) => Err(format!("not closed within {STEP:?}; read {answer:?}")),
-        Ok(Err(error)) if answer.is_empty() => Err(error.to_string()),
-        Ok(_) => Ok(String::from_utf8_lossy(&answer).into_owned()),
-    }
-}
-
-/// The status code of an HTTP answer.
-fn status(answer: &str) -> &str {
-    answer.split(' ').nth(1).unwrap_or_default()
-}
 
 /// Runs the binary's `--health-check` with `args` and `env`; its exit code and stdout.
 fn health_check(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {

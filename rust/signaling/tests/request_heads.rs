@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{figure, lock, tcp, Server, Ws};
+use common::{ask, figure, lock, status, tcp, Server, Ws};
 use futures_util::{SinkExt, StreamExt};
 use signaling::protocol::{Kind, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,24 +26,6 @@ const STEP: Duration = Duration::from_secs(5);
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// The server's limit on headers.
 const MAX_HEADERS: usize = 124;
-
-/// Sends `request` on a new connection and reads until the server closes it: what it answered,
-/// or (a reset: the server closed with bytes unread) why reading ended.
-async fn ask(address: SocketAddr, request: &[u8]) -> Result<String, String> {
-    let mut stream = tcp(address).await;
-    let _ = stream.write_all(request).await;
-    let mut answer = Vec::new();
-    match timeout(STEP, stream.read_to_end(&mut answer)).await {
-        Err(_) => Err(format!("not closed within {STEP:?}; read {answer:?}")),
-        Ok(Err(error)) if answer.is_empty() => Err(error.to_string()),
-        Ok(_) => Ok(String::from_utf8_lossy(&answer).into_owned()),
-    }
-}
-
-/// The status code of an HTTP answer.
-fn status(answer: &str) -> &str {
-    answer.split(' ').nth(1).unwrap_or_default()
-}
 
 /// A masked client frame (RFC 6455 5.2) of `opcode` carrying `payload`.
 fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {

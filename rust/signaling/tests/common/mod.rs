@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use signaling::protocol::{Kind, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -257,4 +258,29 @@ pub(crate) async fn join(ws: &mut Ws, lobby: &str) -> Joined {
         }
     }
     panic!("no JOIN in the answer")
+}
+
+/// Sends `request` (an HTTP request head, say) on a new connection to `address` and reads until
+/// the server closes it (a `STEP` at most): everything it answered, or why reading ended early.
+pub(crate) async fn ask(address: SocketAddr, request: &[u8]) -> Result<String, String> {
+    let mut stream = tcp(address).await;
+    ask_on(&mut stream, request).await
+}
+
+/// Sends `request` on `stream` and reads until the server closes it (a `STEP` at most).
+pub(crate) async fn ask_on(stream: &mut TcpStream, request: &[u8]) -> Result<String, String> {
+    // The server may close before taking everything (an oversized head): a failed write is no
+    // failure here, the answer and the close are what is judged.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    match timeout(STEP, stream.read_to_end(&mut answer)).await {
+        Err(_) => Err(format!("not closed within {STEP:?}; read {answer:?}")),
+        Ok(Err(error)) if answer.is_empty() => Err(error.to_string()),
+        Ok(_) => Ok(String::from_utf8_lossy(&answer).into_owned()),
+    }
+}
+
+/// The status code of an HTTP answer.
+pub(crate) fn status(answer: &str) -> &str {
+    answer.split(' ').nth(1).unwrap_or_default()
 }
